@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+# vxov: `make` builds build/vxov.  `make SAN=1` builds the same under
+# AddressSanitizer + UndefinedBehaviorSanitizer in build/san.  V=1 shows commands.
+
+CC       ?= cc
+O        ?= build
+PKGS     := libmnl libmicrohttpd jansson
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wno-unused-parameter -MMD -MP -D_GNU_SOURCE \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
+ifeq ($(SAN),1)
+O        := build/san
+CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+ifneq ($(V),1)
+Q = @
+E = @echo
+else
+E = @:
+endif
+
+NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
+CORE     := driver/log.c driver/config.c driver/netaddr.c driver/request.c driver/state.c
+DRIVER   := driver/overlay.c driver/resolver.c driver/api.c driver/http.c driver/daemon.c
+VXOV_SRC := $(NETOPS) $(CORE) $(DRIVER) driver/main.c
+NLCTL_SRC:= $(NETOPS) driver/log.c driver/netaddr.c tests/tools/nlctl.c
+UNIT_SRC := $(CORE) tests/unit/test_unit.c
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+
+all: $(O)/vxov $(O)/nlctl
+
+$(O)/vxov: $(call obj,$(VXOV_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/nlctl: $(call obj,$(NLCTL_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/test_unit: $(call obj,$(UNIT_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(E) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# libFuzzer harnesses: clang only, always with ASan+UBSan.
+FUZZ_CC     := clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr
+
+fuzz: $(addprefix build/fuzz/,$(FUZZERS))
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE) netops/neigh.c netops/nl.c
+	@mkdir -p $(dir $@)
+	$(E) "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(O)/test_unit
+	$(O)/test_unit
+
+# The set-up a fresh machine needs (Debian packages); idempotent.
+deps:
+	$(Q)tests/deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit
+	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit
+	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)contrib/demo.sh
+
+clean:
+	rm -rf build
+
+.PHONY: all fuzz unit deps check demo clean
+-include $(shell find build -name '*.d' 2>/dev/null)

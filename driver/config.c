@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "netaddr.h"
+
+enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
+       OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+
+static const struct option options[] = {
+	{ "socket",       required_argument, NULL, OPT_SOCKET },
+	{ "state-dir",    required_argument, NULL, OPT_STATE_DIR },
+	{ "ns-prefix",    required_argument, NULL, OPT_NS_PREFIX },
+	{ "underlay-dev", required_argument, NULL, OPT_UNDERLAY_DEV },
+	{ "underlay-ip",  required_argument, NULL, OPT_UNDERLAY_IP },
+	{ "log-level",    required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help",         no_argument,       NULL, OPT_HELP },
+	{ "version",      no_argument,       NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The environment name of each flag that takes a value. */
+static const char *const env_names[] = {
+	[OPT_SOCKET] = "VXOV_SOCKET",
+	[OPT_STATE_DIR] = "VXOV_STATE_DIR",
+	[OPT_NS_PREFIX] = "VXOV_NS_PREFIX",
+	[OPT_UNDERLAY_DEV] = "VXOV_UNDERLAY_DEV",
+	[OPT_UNDERLAY_IP] = "VXOV_UNDERLAY_IP",
+	[OPT_LOG_LEVEL] = "VXOV_LOG_LEVEL",
+};
+
+void config_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vxov [OPTION]...\n"
+		"Docker network driver: VXLAN overlays with peers discovered through Consul.\n"
+		"\n"
+		"  --socket PATH        plugin socket (default /run/docker/plugins/vxov.sock)\n"
+		"  --state-dir DIR      where state survives restarts (default /var/lib/vxov)\n"
+		"  --ns-prefix STR      overlay namespaces are named STR<vni> (default vxov-)\n"
+		"  --underlay-dev DEV   VXLAN source device (default: that of the default route)\n"
+		"  --underlay-ip IP     VXLAN source address (default: source of the default route)\n"
+		"  --log-level LEVEL    error, warn, info (default) or debug\n"
+		"  --help               this text\n"
+		"  --version            the version\n"
+		"\n"
+		"Every option can also be set as VXOV_<OPTION> in the environment, e.g.\n"
+		"VXOV_UNDERLAY_DEV=eth1; a flag overrides the environment.\n");
+}
+
+static int copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static bool set_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool set_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* Namespace names become files under /run/netns. */
+static bool ns_prefix_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+static bool config_set(struct config *c, int opt, const char *name, const char *val,
+		       char *err, size_t errlen)
+{
+	int lvl;
+
+	switch (opt) {
+	case OPT_SOCKET:
+		if (val[0] != '/' || copy(c->socket, sizeof(c->socket), val))
+			return set_fail(err, errlen, "%s: '%s' is not an absolute path of at most %zu bytes",
+					name, val, sizeof(c->socket) - 1);
+		break;
+	case OPT_STATE_DIR:
+		if (val[0] != '/' || copy(c->state_dir, sizeof(c->state_dir), val))
+			return set_fail(err, errlen, "%s: '%s' is not an absolute path", name, val);
+		break;
+	case OPT_NS_PREFIX:
+		if (!ns_prefix_ok(val) || copy(c->ns_prefix, sizeof(c->ns_prefix), val))
+			return set_fail(err, errlen,
+					"%s: '%s' must be 1-%d characters of letters, digits, '-', '_', '.'",
+					name, val, NS_PREFIX_MAX - 1);
+		break;
+	case OPT_UNDERLAY_DEV:
+		if (!*val || strchr(val, '/') || copy(c->underlay_dev, sizeof(c->underlay_dev), val))
+			return set_fail(err, errlen, "%s: '%s' is not an interface name", name, val);
+		break;
+	case OPT_UNDERLAY_IP:
+		if (!netaddr_parse_ip4(val, &c->underlay_ip) || !netaddr_ip4_is_unicast(c->underlay_ip))
+			return set_fail(err, errlen, "%s: '%s' is not a unicast IPv4 address", name, val);
+		break;
+	case OPT_LOG_LEVEL:
+		lvl = log_parse_level(val);
+		if (lvl < 0)
+			return set_fail(err, errlen, "%s: '%s' is not one of error, warn, info, debug",
+					name, val);
+		c->log_level = lvl;
+		break;
+	}
+	return true;
+}
+
+enum config_result config_parse(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	char flag[32];
+	int opt;
+
+	memset(c, 0, sizeof(*c));
+	strcpy(c->socket, "/run/docker/plugins/vxov.sock");
+	strcpy(c->state_dir, "/var/lib/vxov");
+	strcpy(c->ns_prefix, "vxov-");
+	c->log_level = LOG_LVL_INFO;
+
+	for (opt = OPT_SOCKET; opt <= OPT_LOG_LEVEL; opt++) {
+		const char *v = getenv(env_names[opt]);
+
+		if (v && !config_set(c, opt, env_names[opt], v, err, errlen))
+			return CONFIG_ERROR;
+	}
+
+	optind = 0;	/* glibc: start afresh, so this can be called again */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+		case OPT_HELP:
+			config_usage(stdout);
+			return CONFIG_EXIT;
+		case OPT_VERSION:
+			printf("vxov %s\n", VXOV_VERSION);
+			return CONFIG_EXIT;
+		case '?':
+			if (optopt)
+				snprintf(err, errlen, "unknown option '-%c'", optopt);
+			else
+				snprintf(err, errlen, "unknown or incomplete option '%s'",
+					 argv[optind - 1]);
+			return CONFIG_ERROR;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return CONFIG_ERROR;
+		default:
+			snprintf(flag, sizeof(flag), "--%s", options[opt - 1].name);
+			if (!config_set(c, opt, flag, optarg, err, errlen))
+				return CONFIG_ERROR;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return CONFIG_ERROR;
+	}
+	return CONFIG_OK;
+}

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+/* The daemon's settings: flags, each also settable as VXOV_<FLAG>. */
+#ifndef VXOV_CONFIG_H
+#define VXOV_CONFIG_H
+
+#include <limits.h>
+#include <stdio.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/un.h>
+
+#define VXOV_VERSION "0.1.0"
+#define NS_PREFIX_MAX 32
+
+struct config {
+	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char state_dir[PATH_MAX];
+	char ns_prefix[NS_PREFIX_MAX];
+	char underlay_dev[IF_NAMESIZE];	/* "" = not set */
+	struct in_addr underlay_ip;	/* 0 = not set */
+	int log_level;
+};
+
+enum config_result {
+	CONFIG_OK,	/* run */
+	CONFIG_EXIT,	/* --help or --version was printed: exit 0 */
+	CONFIG_ERROR,	/* err holds the reason: exit 2 */
+};
+
+/* Defaults, then VXOV_* from the environment, then argv (which wins). */
+enum config_result config_parse(struct config *c, int argc, char **argv,
+				char *err, size_t errlen);
+
+void config_usage(FILE *out);
+
+#endif

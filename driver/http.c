@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+
+#define HTTP_THREADS 4
+#define HTTP_IDLE_TIMEOUT 300	/* seconds an idle keep-alive connection lives */
+
+struct http {
+	struct MHD_Daemon *mhd;
+	http_handler fn;
+	void *ctx;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/* One request's body as it arrives. */
+struct body {
+	char *buf;
+	size_t len, cap;
+	int too_large;
+};
+
+static int mkdir_parents(const char *path)
+{
+	char tmp[PATH_MAX];
+	char *p;
+
+	if (strlen(path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	strcpy(tmp, path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* A socket nobody accepts on is left over from a crash. */
+static int socket_is_live(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), live;
+
+	if (fd < 0)
+		return 0;
+	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return live;
+}
+
+static int listen_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat sb;
+	mode_t old;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	e = mkdir_parents(path);
+	if (e) {
+		snprintf(err, errlen, "create directory for %s: %s", path, strerror(-e));
+		return e;
+	}
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			return -EEXIST;
+		}
+		if (socket_is_live(&sa)) {
+			snprintf(err, errlen, "%s: another server is listening there", path);
+			return -EADDRINUSE;
+		}
+		log_info("replacing stale socket %s", path);
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		e = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return e;
+	}
+	/* Only root may program the network: the socket is born 0600. */
+	old = umask(077);
+	e = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (!e && chmod(path, 0600) < 0)
+		e = -errno;
+	if (!e && listen(fd, 64) < 0)
+		e = -errno;
+	if (e) {
+		snprintf(err, errlen, "listen on %s: %s", path, strerror(-e));
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned int status, char *json)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(json);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/vnd.docker.plugins.v1+json");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_err(struct MHD_Connection *c, unsigned int status, const char *msg)
+{
+	char *json = malloc(strlen(msg) + 16);
+
+	if (!json)
+		return MHD_NO;
+	/* msg is ours, a constant without quotes or backslashes. */
+	sprintf(json, "{\"Err\":\"%s\"}", msg);
+	return send_json(c, status, json);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *data, size_t *data_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct body *b = *con_cls;
+	unsigned int status;
+	const char *cl;
+	char *out;
+
+	(void)version;
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return MHD_NO;
+		*con_cls = b;
+		if (strcmp(method, MHD_HTTP_METHOD_POST))
+			return send_err(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only POST is served");
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
+			b->too_large = 1;
+			return send_err(c, MHD_HTTP_CONTENT_TOO_LARGE,
+					"request body is larger than 1 MiB");
+		}
+		return MHD_YES;
+	}
+	if (*data_size) {
+		size_t n = *data_size;
+
+		*data_size = 0;
+		if (b->too_large)
+			return MHD_YES;
+		if (b->len + n > HTTP_BODY_MAX) {
+			b->too_large = 1;
+			free(b->buf);
+			b->buf = NULL;
+			b->len = b->cap = 0;
+			return MHD_YES;
+		}
+		if (b->len + n + 1 > b->cap) {
+			size_t cap = b->cap ? b->cap : 4096;
+			char *p;
+
+			while (cap < b->len + n + 1)
+				cap *= 2;
+			p = realloc(b->buf, cap);
+			if (!p)
+				return MHD_NO;
+			b->buf = p;
+			b->cap = cap;
+		}
+		memcpy(b->buf + b->len, data, n);
+		b->len += n;
+		return MHD_YES;
+	}
+	if (b->too_large)
+		return send_err(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than 1 MiB");
+	out = h->fn(h->ctx, url, b->buf ? b->buf : "", b->len, &status);
+	if (!out)
+		return send_err(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	return send_json(c, status, out);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct body *b = *con_cls;
+
+	(void)cls, (void)c, (void)toe;
+	if (b) {
+		free(b->buf);
+		free(b);
+		*con_cls = NULL;
+	}
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_debug("http: %s", line);
+}
+
+int http_start(const char *path, http_handler fn, void *ctx, struct http **out,
+	       char *err, size_t errlen)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	int fd;
+
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	fd = listen_unix(path, err, errlen);
+	if (fd < 0) {
+		free(h);
+		return fd;
+	}
+	h->fn = fn;
+	h->ctx = ctx;
+	h->fd = fd;
+	strcpy(h->path, path);
+	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+				  MHD_USE_ERROR_LOG,
+				  0, NULL, NULL, on_request, h,
+				  MHD_OPTION_LISTEN_SOCKET, fd,
+				  MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+				  MHD_OPTION_END);
+	if (!h->mhd) {
+		snprintf(err, errlen, "start HTTP server on %s: libmicrohttpd refused", path);
+		close(fd);
+		unlink(path);
+		free(h);
+		return -EINVAL;
+	}
+	*out = h;
+	return 0;
+}
+
+void http_stop(struct http *h)
+{
+	if (!h)
+		return;
+	/* MHD closes the listen socket it was given. */
+	MHD_stop_daemon(h->mhd);
+	unlink(h->path);
+	free(h);
+}

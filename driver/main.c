@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+/* vxov: parse the flags, then run the daemon. */
+#include <stdio.h>
+
+#include "config.h"
+#include "daemon.h"
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	char err[512];
+
+	switch (config_parse(&cfg, argc, argv, err, sizeof(err))) {
+	case CONFIG_EXIT:
+		return 0;
+	case CONFIG_ERROR:
+		fprintf(stderr, "vxov: %s\nTry 'vxov --help'.\n", err);
+		return 2;
+	case CONFIG_OK:
+		break;
+	}
+	return daemon_run(&cfg);
+}

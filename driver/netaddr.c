@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "netaddr.h"
+
+/* inet_pton() accepts exactly dotted-quad decimal for AF_INET. */
+bool netaddr_parse_ip4(const char *s, struct in_addr *a)
+{
+	return strlen(s) <= 15 && inet_pton(AF_INET, s, a) == 1;
+}
+
+bool netaddr_parse_prefix4(const char *s, struct prefix4 *p)
+{
+	char ip[16];
+	const char *slash = strchr(s, '/');
+	size_t n;
+	int len = 0;
+
+	if (!slash || (n = (size_t)(slash - s)) >= sizeof(ip))
+		return false;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	if (!netaddr_parse_ip4(ip, &p->addr))
+		return false;
+	s = slash + 1;
+	if (!*s || strlen(s) > 2 || (s[0] == '0' && s[1]))
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		len = len * 10 + (*s - '0');
+	}
+	if (len > 32)
+		return false;
+	p->len = len;
+	return true;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool netaddr_parse_mac(const char *s, uint8_t mac[6])
+{
+	int i;
+
+	if (strlen(s) != 17)
+		return false;
+	for (i = 0; i < 6; i++) {
+		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+void netaddr_format_mac(const uint8_t m[6], char out[MAC_STRLEN])
+{
+	snprintf(out, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x",
+		 m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+void netaddr_mac_from_ip(struct in_addr ip, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x42;
+	memcpy(mac + 2, &ip.s_addr, 4);	/* network order: a.b.c.d */
+}
+
+bool netaddr_mac_is_unicast(const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
+}
+
+static uint32_t mask_of(int len)
+{
+	return len == 0 ? 0 : 0xffffffffu << (32 - len);
+}
+
+struct in_addr netaddr_network(const struct prefix4 *p)
+{
+	struct in_addr a = { htonl(ntohl(p->addr.s_addr) & mask_of(p->len)) };
+
+	return a;
+}
+
+bool netaddr_contains(const struct prefix4 *p, struct in_addr a)
+{
+	uint32_t m = mask_of(p->len);
+
+	return (ntohl(a.s_addr) & m) == (ntohl(p->addr.s_addr) & m);
+}
+
+bool netaddr_is_host(const struct prefix4 *p, struct in_addr a)
+{
+	uint32_t m = mask_of(p->len), h = ntohl(a.s_addr);
+
+	if (!netaddr_contains(p, a))
+		return false;
+	if (p->len >= 31)
+		return true;
+	return (h & ~m) != 0 && (h & ~m) != ~m;
+}
+
+bool netaddr_ip4_is_unicast(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+	uint8_t first = (uint8_t)(h >> 24);
+
+	return first != 0 && first != 127 && first < 224;
+}

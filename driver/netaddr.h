@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+/* Text forms of IPv4 prefixes and MAC addresses, and checks on them. */
+#ifndef VXOV_NETADDR_H
+#define VXOV_NETADDR_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAC_STRLEN 18	/* "02:42:c0:a8:00:02" + NUL */
+
+struct prefix4 {
+	struct in_addr addr;
+	int len;
+};
+
+/* "a.b.c.d/len", strictly: four decimal octets, len 0..32, nothing else. */
+bool netaddr_parse_prefix4(const char *s, struct prefix4 *p);
+/* "a.b.c.d" strictly. */
+bool netaddr_parse_ip4(const char *s, struct in_addr *a);
+/* "xx:xx:xx:xx:xx:xx", hex digits either case. */
+bool netaddr_parse_mac(const char *s, uint8_t mac[6]);
+void netaddr_format_mac(const uint8_t mac[6], char out[MAC_STRLEN]);
+
+/* 02:42 followed by the four bytes of ip: what Docker's bridge uses. */
+void netaddr_mac_from_ip(struct in_addr ip, uint8_t mac[6]);
+
+/* Neither multicast/broadcast nor all-zero. */
+bool netaddr_mac_is_unicast(const uint8_t mac[6]);
+
+/* The network address of p (host bits cleared). */
+struct in_addr netaddr_network(const struct prefix4 *p);
+/* a lies inside p. */
+bool netaddr_contains(const struct prefix4 *p, struct in_addr a);
+/* a is inside p and neither its network nor its broadcast address (for /31
+ * and /32 every address counts). */
+bool netaddr_is_host(const struct prefix4 *p, struct in_addr a);
+/* An address fit to be an underlay peer: not 0/8, loopback, multicast,
+ * broadcast or class E. */
+bool netaddr_ip4_is_unicast(struct in_addr a);
+
+#endif

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../netops/link.h"
+#include "../netops/netns.h"
+#include "../netops/nl.h"
+#include "log.h"
+#include "overlay.h"
+
+static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* err = "<what>: <reason>"; returns e. */
+static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+void overlay_vxlan_name(uint32_t vni, char name[IF_NAMESIZE])
+{
+	snprintf(name, IF_NAMESIZE, "vxlan%u", vni);
+}
+
+void overlay_veth_names(const char *eid, char host[IF_NAMESIZE], char bridge[IF_NAMESIZE])
+{
+	snprintf(host, IF_NAMESIZE, "vxe%.12s", eid);
+	snprintf(bridge, IF_NAMESIZE, "vxb%.12s", eid);
+}
+
+int overlay_underlay(const struct config *cfg, struct underlay *ul, char *err, size_t errlen)
+{
+	struct link_info li;
+	struct nl nl;
+	char ip[INET_ADDRSTRLEN];
+	int e;
+
+	memset(ul, 0, sizeof(*ul));
+	e = nl_open(&nl, -1);
+	if (e)
+		return fail(e, err, errlen, "open netlink: %s", strerror(-e));
+	if (cfg->underlay_dev[0]) {
+		e = link_get(&nl, cfg->underlay_dev, &li);
+		if (e) {
+			fail(e, err, errlen, "underlay device %s: %s", cfg->underlay_dev,
+			     nl_strerror(&nl, e));
+			goto out;
+		}
+		ul->ifindex = li.ifindex;
+		if (cfg->underlay_ip.s_addr) {
+			ul->ip = cfg->underlay_ip;
+		} else {
+			e = addr_first4(&nl, li.ifindex, &ul->ip);
+			if (e) {
+				fail(e, err, errlen, "underlay device %s has no IPv4 address",
+				     cfg->underlay_dev);
+				goto out;
+			}
+		}
+	} else if (cfg->underlay_ip.s_addr) {
+		ul->ip = cfg->underlay_ip;
+		inet_ntop(AF_INET, &ul->ip, ip, sizeof(ip));
+		e = addr_find4(&nl, ul->ip, &ul->ifindex);
+		if (e) {
+			fail(e, err, errlen, "underlay address %s is not on any interface here", ip);
+			goto out;
+		}
+		e = link_get_index(&nl, ul->ifindex, &li);
+		if (e) {
+			fail(e, err, errlen, "underlay device of %s: %s", ip, nl_strerror(&nl, e));
+			goto out;
+		}
+		/* Not pinned: the address alone decides, as routing may change. */
+		ul->ifindex = 0;
+	} else {
+		e = route_default4(&nl, &ul->ip, &ul->ifindex);
+		if (e) {
+			fail(e, err, errlen, "no underlay: %s; set --underlay-dev or --underlay-ip",
+			     e == -ENETUNREACH ? "no IPv4 default route" : nl_strerror(&nl, e));
+			goto out;
+		}
+		e = link_get_index(&nl, ul->ifindex, &li);
+		if (e) {
+			fail(e, err, errlen, "default route device: %s", nl_strerror(&nl, e));
+			goto out;
+		}
+		ul->ifindex = 0;
+	}
+	snprintf(ul->dev, sizeof(ul->dev), "%s", li.name);
+	ul->mtu = li.mtu;
+	e = 0;
+out:
+	nl_close(&nl);
+	return e;
+}
+
+/* Open a netlink socket in the network's namespace. */
+static int open_overlay(const struct network *n, struct nl *nl, char *err, size_t errlen)
+{
+	int fd = netns_open(n->netns), e;
+
+	if (fd < 0)
+		return fail(fd, err, errlen, "open namespace %s: %s", n->netns, strerror(-fd));
+	e = nl_open(nl, fd);
+	close(fd);
+	if (e)
+		return fail(e, err, errlen, "netlink in %s: %s", n->netns, strerror(-e));
+	return 0;
+}
+
+static int build_network(const struct underlay *ul, const struct network *n, int nsfd,
+			 char *err, size_t errlen)
+{
+	struct vxlan_conf vx = {
+		.vni = n->vni, .local = ul->ip, .underlay_ifindex = ul->ifindex,
+		.mtu = n->mtu, .nsfd = nsfd,
+	};
+	char vxname[IF_NAMESIZE];
+	struct link_info br, vxl;
+	struct nl host, ovl;
+	int e;
+
+	overlay_vxlan_name(n->vni, vxname);
+	vx.name = vxname;
+	e = nl_open(&host, -1);
+	if (e)
+		return fail(e, err, errlen, "open netlink: %s", strerror(-e));
+	e = link_add_vxlan(&host, &vx);
+	if (e) {
+		fail(e, err, errlen, "create vxlan vni %u in %s: %s", n->vni, n->netns,
+		     nl_strerror(&host, e));
+		nl_close(&host);
+		return e;
+	}
+	nl_close(&host);
+
+	e = nl_open(&ovl, nsfd);
+	if (e)
+		return fail(e, err, errlen, "netlink in %s: %s", n->netns, strerror(-e));
+	e = link_add_bridge(&ovl, OVERLAY_BRIDGE, n->mtu);
+	if (e) {
+		fail(e, err, errlen, "create bridge %s in %s: %s", OVERLAY_BRIDGE, n->netns,
+		     nl_strerror(&ovl, e));
+		goto out;
+	}
+	if ((e = link_get(&ovl, OVERLAY_BRIDGE, &br)) || (e = link_get(&ovl, vxname, &vxl))) {
+		fail(e, err, errlen, "look up links in %s: %s", n->netns, nl_strerror(&ovl, e));
+		goto out;
+	}
+	e = addr_add4(&ovl, br.ifindex, n->gateway, n->subnet.len);
+	if (e) {
+		char gw[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
+		fail(e, err, errlen, "add gateway %s/%d to %s in %s: %s", gw, n->subnet.len,
+		     OVERLAY_BRIDGE, n->netns, nl_strerror(&ovl, e));
+		goto out;
+	}
+	if ((e = link_set_up(&ovl, br.ifindex, 0))) {
+		fail(e, err, errlen, "set %s up in %s: %s", OVERLAY_BRIDGE, n->netns,
+		     nl_strerror(&ovl, e));
+		goto out;
+	}
+	if ((e = link_set_up(&ovl, vxl.ifindex, br.ifindex))) {
+		fail(e, err, errlen, "attach %s to %s in %s: %s", vxname, OVERLAY_BRIDGE,
+		     n->netns, nl_strerror(&ovl, e));
+		goto out;
+	}
+out:
+	nl_close(&ovl);
+	return e;
+}
+
+int overlay_network_create(const struct underlay *ul, const struct network *n,
+			   char *err, size_t errlen)
+{
+	int fd, e;
+
+	e = netns_create(n->netns);
+	if (e == -EEXIST)
+		return fail(e, err, errlen, "create namespace %s: %s (another network or a leftover)",
+			    n->netns, strerror(-e));
+	if (e)
+		return fail(e, err, errlen, "create namespace %s: %s", n->netns, strerror(-e));
+	fd = netns_open(n->netns);
+	if (fd < 0) {
+		e = fail(fd, err, errlen, "open namespace %s: %s", n->netns, strerror(-fd));
+		goto undo;
+	}
+	e = build_network(ul, n, fd, err, errlen);
+	close(fd);
+	if (!e)
+		return 0;
+undo:
+	/* Destroying the namespace destroys the links in it. */
+	netns_delete(n->netns);
+	return e;
+}
+
+int overlay_network_delete(const struct network *n, char *err, size_t errlen)
+{
+	int e = netns_delete(n->netns);
+
+	if (e)
+		return fail(e, err, errlen, "delete namespace %s: %s", n->netns, strerror(-e));
+	return 0;
+}
+
+int overlay_network_check(const struct network *n, char *err, size_t errlen)
+{
+	char vxname[IF_NAMESIZE];
+	struct link_info li;
+	struct nl nl;
+	int e;
+
+	e = open_overlay(n, &nl, err, errlen);
+	if (e)
+		return e;
+	overlay_vxlan_name(n->vni, vxname);
+	if ((e = link_get(&nl, OVERLAY_BRIDGE, &li)))
+		fail(e, err, errlen, "%s in %s: %s", OVERLAY_BRIDGE, n->netns, nl_strerror(&nl, e));
+	else if ((e = link_get(&nl, vxname, &li)))
+		fail(e, err, errlen, "%s in %s: %s", vxname, n->netns, nl_strerror(&nl, e));
+	else if (strcmp(li.kind, "vxlan") || li.vni != n->vni)
+		e = fail(-EINVAL, err, errlen, "%s in %s is not a vxlan with vni %u",
+			 vxname, n->netns, n->vni);
+	nl_close(&nl);
+	return e;
+}
+
+int overlay_endpoint_create(const struct network *n, const struct endpoint *e,
+			    char *err, size_t errlen)
+{
+	char host_if[IF_NAMESIZE], br_if[IF_NAMESIZE];
+	struct link_info br, port;
+	struct nl host, ovl;
+	int fd, r;
+
+	overlay_veth_names(e->id, host_if, br_if);
+	fd = netns_open(n->netns);
+	if (fd < 0)
+		return fail(fd, err, errlen, "open namespace %s: %s", n->netns, strerror(-fd));
+	r = nl_open(&host, -1);
+	if (r) {
+		close(fd);
+		return fail(r, err, errlen, "open netlink: %s", strerror(-r));
+	}
+	r = link_add_veth(&host, host_if, e->mac, br_if, fd, n->mtu);
+	if (r)
+		fail(r, err, errlen, "create veth %s/%s for endpoint %.12s: %s", host_if, br_if,
+		     e->id, nl_strerror(&host, r));
+	if (!r && (r = nl_open(&ovl, fd)))
+		fail(r, err, errlen, "netlink in %s: %s", n->netns, strerror(-r));
+	close(fd);
+	if (r) {
+		if (r != -EEXIST)
+			link_del(&host, host_if);
+		nl_close(&host);
+		return r;
+	}
+	if ((r = link_get(&ovl, OVERLAY_BRIDGE, &br)) || (r = link_get(&ovl, br_if, &port)))
+		fail(r, err, errlen, "look up %s/%s in %s: %s", OVERLAY_BRIDGE, br_if, n->netns,
+		     nl_strerror(&ovl, r));
+	else if ((r = link_set_up(&ovl, port.ifindex, br.ifindex)))
+		fail(r, err, errlen, "attach %s to %s in %s: %s", br_if, OVERLAY_BRIDGE, n->netns,
+		     nl_strerror(&ovl, r));
+	if (r)
+		link_del(&host, host_if);
+	nl_close(&ovl);
+	nl_close(&host);
+	return r;
+}
+
+int overlay_endpoint_delete(const struct network *n, const struct endpoint *e,
+			    char *err, size_t errlen)
+{
+	char host_if[IF_NAMESIZE], br_if[IF_NAMESIZE];
+	struct nl nl;
+	int r;
+
+	overlay_veth_names(e->id, host_if, br_if);
+	/* The bridge end never leaves the overlay namespace, wherever Docker
+	 * has put the other; deleting one end deletes both. */
+	r = open_overlay(n, &nl, err, errlen);
+	if (r == -ENOENT)
+		r = 0;
+	else if (!r) {
+		r = link_del(&nl, br_if);
+		if (r && r != -ENODEV)
+			fail(r, err, errlen, "delete %s in %s: %s", br_if, n->netns,
+			     nl_strerror(&nl, r));
+		else
+			r = 0;
+		nl_close(&nl);
+	}
+	if (r)
+		return r;
+	/* And if the namespace lost it, the host end may still be here. */
+	if (nl_open(&nl, -1) == 0) {
+		r = link_del(&nl, host_if);
+		if (r && r != -ENODEV)
+			log_warn("delete %s: %s", host_if, nl_strerror(&nl, r));
+		nl_close(&nl);
+	}
+	return 0;
+}
+
+int overlay_endpoint_check(const struct network *n, const struct endpoint *e)
+{
+	char host_if[IF_NAMESIZE], br_if[IF_NAMESIZE], err[256];
+	struct link_info li;
+	struct nl nl;
+	int r;
+
+	overlay_veth_names(e->id, host_if, br_if);
+	r = open_overlay(n, &nl, err, sizeof(err));
+	if (r)
+		return r;
+	r = link_get(&nl, br_if, &li);
+	nl_close(&nl);
+	return r;
+}

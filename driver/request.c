@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int req_id_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'z') ||
+		      (s[n] >= 'A' && s[n] <= 'Z')))
+			return 0;
+	return n >= 1 && n <= ID_MAX;
+}
+
+/* The body must be one JSON object; jansson reports where it is not. */
+static json_t *parse_object(const char *body, size_t len, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root;
+
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		fail(err, errlen, "malformed JSON at byte %d: %s", je.position, je.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		fail(err, errlen, "request body is not a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+/* A string member: required, or (required == 0) absent/null/"" -> "". */
+static int get_str(json_t *obj, const char *key, int required, const char **out,
+		   char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = "";
+	if (!v || json_is_null(v)) {
+		if (required)
+			return fail(err, errlen, "%s is missing", key);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return fail(err, errlen, "%s is not a string", key);
+	*out = json_string_value(v);
+	if (strlen(*out) != json_string_length(v))
+		return fail(err, errlen, "%s contains a NUL byte", key);
+	if (required && !**out)
+		return fail(err, errlen, "%s is empty", key);
+	return 0;
+}
+
+static int get_id(json_t *obj, const char *key, char out[ID_MAX + 1], char *err, size_t errlen)
+{
+	const char *s;
+
+	if (get_str(obj, key, 1, &s, err, errlen))
+		return -1;
+	if (!req_id_valid(s))
+		return fail(err, errlen, "%s '%.80s' is not 1-%d letters and digits", key, s, ID_MAX);
+	strcpy(out, s);
+	return 0;
+}
+
+/* An option value as Docker sends it (a string) or as a JSON number. */
+static int get_uint_opt(json_t *opts, const char *key, unsigned long lo, unsigned long hi,
+			unsigned long *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(opts, key);
+	const char *s;
+	char *end;
+
+	*out = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < (json_int_t)lo || i > (json_int_t)hi)
+			return fail(err, errlen, "option %s=%lld is out of range %lu-%lu",
+				    key, (long long)i, lo, hi);
+		*out = (unsigned long)i;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return fail(err, errlen, "option %s is not a string or a number", key);
+	s = json_string_value(v);
+	if (!*s || *s < '0' || *s > '9' || strlen(s) > 10)
+		return fail(err, errlen, "option %s='%.40s' is not a decimal number", key, s);
+	*out = strtoul(s, &end, 10);
+	if (*end)
+		return fail(err, errlen, "option %s='%.40s' is not a decimal number", key, s);
+	if (*out < lo || *out > hi)
+		return fail(err, errlen, "option %s=%lu is out of range %lu-%lu", key, *out, lo, hi);
+	return 0;
+}
+
+static int decode_options(json_t *root, struct req_network *r, char *err, size_t errlen)
+{
+	json_t *opts = json_object_get(root, "Options"), *gen;
+	unsigned long v;
+
+	if (!opts || json_is_null(opts))
+		return 0;
+	if (!json_is_object(opts))
+		return fail(err, errlen, "Options is not an object");
+	gen = json_object_get(opts, OPT_GENERIC);
+	if (!gen || json_is_null(gen))
+		return 0;
+	if (!json_is_object(gen))
+		return fail(err, errlen, "Options[\"%s\"] is not an object", OPT_GENERIC);
+	if (get_uint_opt(gen, OPT_VNI, 1, VNI_MAX, &v, err, errlen))
+		return -1;
+	r->vni = (uint32_t)v;
+	if (get_uint_opt(gen, OPT_MTU, MTU_MIN, MTU_MAX, &v, err, errlen))
+		return -1;
+	r->mtu = (unsigned int)v;
+	return 0;
+}
+
+static int decode_ipv4data(json_t *root, struct req_network *r, char *err, size_t errlen)
+{
+	json_t *arr = json_object_get(root, "IPv4Data"), *d, *v6;
+	const char *pool, *gw;
+	struct prefix4 gwp;
+
+	if (!arr || json_is_null(arr) || (json_is_array(arr) && json_array_size(arr) == 0))
+		return fail(err, errlen, "IPv4Data is missing: vxov needs an IPv4 pool and gateway");
+	if (!json_is_array(arr))
+		return fail(err, errlen, "IPv4Data is not an array");
+	if (json_array_size(arr) > 1)
+		return fail(err, errlen, "IPv4Data has %zu pools; vxov supports one per network",
+			    json_array_size(arr));
+	d = json_array_get(arr, 0);
+	if (!json_is_object(d))
+		return fail(err, errlen, "IPv4Data[0] is not an object");
+	if (get_str(d, "Pool", 1, &pool, err, errlen) || get_str(d, "Gateway", 1, &gw, err, errlen))
+		return -1;
+	if (!netaddr_parse_prefix4(pool, &r->pool))
+		return fail(err, errlen, "IPv4Data Pool '%.40s' is not an IPv4 prefix", pool);
+	if (r->pool.len < 8 || r->pool.len > 30)
+		return fail(err, errlen, "IPv4Data Pool %s: prefix length must be 8-30", pool);
+	r->pool.addr = netaddr_network(&r->pool);
+	if (!netaddr_parse_prefix4(gw, &gwp))
+		return fail(err, errlen, "IPv4Data Gateway '%.40s' is not an IPv4 address/length", gw);
+	if (!netaddr_is_host(&r->pool, gwp.addr))
+		return fail(err, errlen, "IPv4Data Gateway %s is not a host address of pool %s", gw, pool);
+	r->gateway = gwp.addr;
+
+	v6 = json_object_get(root, "IPv6Data");
+	if (v6 && !json_is_null(v6) && !(json_is_array(v6) && json_array_size(v6) == 0))
+		return fail(err, errlen, "IPv6 is not supported by vxov yet");
+	return 0;
+}
+
+int req_network_decode(const char *body, size_t len, struct req_network *r,
+		       char *err, size_t errlen)
+{
+	json_t *root = parse_object(body, len, err, errlen);
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!root)
+		return -1;
+	if (get_id(root, "NetworkID", r->id, err, errlen) ||
+	    decode_options(root, r, err, errlen) ||
+	    decode_ipv4data(root, r, err, errlen))
+		goto out;
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
+			char *err, size_t errlen)
+{
+	json_t *root = parse_object(body, len, err, errlen), *iface;
+	const char *addr, *mac, *addr6;
+	struct prefix4 p;
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!root)
+		return -1;
+	if (get_id(root, "NetworkID", r->nid, err, errlen) ||
+	    get_id(root, "EndpointID", r->eid, err, errlen))
+		goto out;
+	iface = json_object_get(root, "Interface");
+	if (!iface || json_is_null(iface)) {
+		fail(err, errlen, "Interface is missing: vxov needs the endpoint's IPv4 address");
+		goto out;
+	}
+	if (!json_is_object(iface)) {
+		fail(err, errlen, "Interface is not an object");
+		goto out;
+	}
+	if (get_str(iface, "Address", 1, &addr, err, errlen) ||
+	    get_str(iface, "MacAddress", 0, &mac, err, errlen) ||
+	    get_str(iface, "AddressIPv6", 0, &addr6, err, errlen))
+		goto out;
+	if (!netaddr_parse_prefix4(addr, &p)) {
+		fail(err, errlen, "Interface Address '%.40s' is not an IPv4 address/length", addr);
+		goto out;
+	}
+	if (*addr6) {
+		fail(err, errlen, "Interface AddressIPv6: IPv6 is not supported by vxov yet");
+		goto out;
+	}
+	r->ip = p.addr;
+	r->plen = p.len;
+	if (*mac) {
+		if (!netaddr_parse_mac(mac, r->mac)) {
+			fail(err, errlen, "Interface MacAddress '%.40s' is not a MAC address", mac);
+			goto out;
+		}
+		if (!netaddr_mac_is_unicast(r->mac)) {
+			fail(err, errlen, "Interface MacAddress %s is not a unicast address", mac);
+			goto out;
+		}
+		r->has_mac = 1;
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int req_ids_decode(const char *body, size_t len, int want_eid, struct req_ids *r,
+		   char *err, size_t errlen)
+{
+	json_t *root = parse_object(body, len, err, errlen);
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!root)
+		return -1;
+	if (get_id(root, "NetworkID", r->nid, err, errlen) ||
+	    (want_eid && get_id(root, "EndpointID", r->eid, err, errlen)))
+		goto out;
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}

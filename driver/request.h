@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Decoding and validation of the remote driver API's request bodies.  Each
+ * decoder takes the raw body, fills a caller-owned struct (no pointers into
+ * the JSON survive) and returns 0, or -1 with the reason in err.
+ */
+#ifndef VXOV_REQUEST_H
+#define VXOV_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netaddr.h"
+
+#define ID_MAX 64		/* Docker's IDs: 64 hex digits */
+#define VNI_MAX 16777215u
+#define MTU_MIN 68u
+#define MTU_MAX 65535u
+
+#define OPT_GENERIC "com.docker.network.generic"
+#define OPT_VNI "vni"
+#define OPT_MTU "com.docker.network.driver.mtu"
+
+struct req_network {
+	char id[ID_MAX + 1];
+	uint32_t vni;		/* 0: not given */
+	unsigned int mtu;	/* 0: not given */
+	struct prefix4 pool;	/* network address, e.g. 192.168.0.0/24 */
+	struct in_addr gateway;
+};
+
+struct req_endpoint {
+	char nid[ID_MAX + 1];
+	char eid[ID_MAX + 1];
+	struct in_addr ip;
+	int plen;
+	uint8_t mac[6];
+	int has_mac;
+};
+
+/* NetworkID and, when asked for, EndpointID: the bodies of DeleteNetwork,
+ * DeleteEndpoint, EndpointOperInfo, Join and Leave. */
+struct req_ids {
+	char nid[ID_MAX + 1];
+	char eid[ID_MAX + 1];
+};
+
+int req_network_decode(const char *body, size_t len, struct req_network *r,
+		       char *err, size_t errlen);
+int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
+			char *err, size_t errlen);
+int req_ids_decode(const char *body, size_t len, int want_eid, struct req_ids *r,
+		   char *err, size_t errlen);
+
+/* An ID is 1..ID_MAX characters of [0-9A-Za-z]. */
+int req_id_valid(const char *s);
+
+#endif

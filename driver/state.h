@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the daemon knows about its networks and endpoints, and its copy on
+ * disk.  Docker never replays calls, so everything needed to answer it after
+ * a restart is here; names derived from these fields (veth names, the VXLAN
+ * device) are not stored.
+ */
+#ifndef VXOV_STATE_H
+#define VXOV_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netaddr.h"
+#include "request.h"
+
+#define NETNS_NAME_MAX 64
+
+struct endpoint {
+	struct endpoint *next;
+	char id[ID_MAX + 1];
+	struct in_addr ip;
+	int plen;
+	uint8_t mac[6];
+};
+
+struct network {
+	struct network *next;
+	char id[ID_MAX + 1];
+	uint32_t vni;
+	unsigned int mtu;
+	struct prefix4 subnet;	/* network address and length */
+	struct in_addr gateway;
+	char netns[NETNS_NAME_MAX];
+	struct endpoint *endpoints;
+};
+
+struct state {
+	struct network *networks;
+};
+
+/* Read path into an empty st; a missing file is an empty state. */
+int state_load(struct state *st, const char *path, char *err, size_t errlen);
+/* Write st to path atomically (temporary file, fsync, rename, fsync dir). */
+int state_save(const struct state *st, const char *path, char *err, size_t errlen);
+
+/* The JSON form, for state_load/state_save and the fuzzer.  Decoding
+ * validates every field; on failure st is left empty. */
+char *state_encode(const struct state *st);
+int state_decode(const char *buf, size_t len, struct state *st, char *err, size_t errlen);
+
+void state_free(struct state *st);
+void network_free(struct network *n);
+
+struct network *state_network(const struct state *st, const char *id);
+struct network *state_network_by_vni(const struct state *st, uint32_t vni);
+struct endpoint *network_endpoint(const struct network *n, const char *id);
+/* The endpoint of n with address ip, or NULL. */
+struct endpoint *network_endpoint_by_ip(const struct network *n, struct in_addr ip);
+
+/* Unlink (without freeing) n from st, or e from n. */
+void state_unlink_network(struct state *st, struct network *n);
+void network_unlink_endpoint(struct network *n, struct endpoint *e);
+
+#endif

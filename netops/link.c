@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+
+#include "link.h"
+
+static int link_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, IFLA_MAX) < 0)
+		return MNL_CB_OK;	/* newer kernel: skip */
+	tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int linkinfo_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(a, IFLA_INFO_MAX) < 0)
+		return MNL_CB_OK;
+	tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
+static int vxlan_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(a, IFLA_VXLAN_MAX) < 0)
+		return MNL_CB_OK;
+	tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
+static int link_parse_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_info *li = data;
+	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
+	const struct ifinfomsg *ifm;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifm))
+		return MNL_CB_OK;
+	ifm = mnl_nlmsg_get_payload(nlh);
+	mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, tb);
+
+	memset(li, 0, sizeof(*li));
+	li->ifindex = ifm->ifi_index;
+	li->flags = ifm->ifi_flags;
+	if (tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) == 0)
+		strncpy(li->name, mnl_attr_get_str(tb[IFLA_IFNAME]), sizeof(li->name) - 1);
+	if (tb[IFLA_MTU] && mnl_attr_validate(tb[IFLA_MTU], MNL_TYPE_U32) == 0)
+		li->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_MASTER] && mnl_attr_validate(tb[IFLA_MASTER], MNL_TYPE_U32) == 0)
+		li->master = (int)mnl_attr_get_u32(tb[IFLA_MASTER]);
+	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
+		memcpy(li->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
+	if (tb[IFLA_LINKINFO] && mnl_attr_validate(tb[IFLA_LINKINFO], MNL_TYPE_NESTED) == 0) {
+		const struct nlattr *info[IFLA_INFO_MAX + 1] = { 0 };
+
+		mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info);
+		if (info[IFLA_INFO_KIND] &&
+		    mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_STRING) == 0) {
+			size_t n = mnl_attr_get_payload_len(info[IFLA_INFO_KIND]);
+
+			if (n >= sizeof(li->kind))
+				n = sizeof(li->kind) - 1;
+			memcpy(li->kind, mnl_attr_get_payload(info[IFLA_INFO_KIND]), n);
+			li->kind[n] = '\0';
+		}
+		if (!strcmp(li->kind, "vxlan") && info[IFLA_INFO_DATA] &&
+		    mnl_attr_validate(info[IFLA_INFO_DATA], MNL_TYPE_NESTED) == 0) {
+			const struct nlattr *vx[IFLA_VXLAN_MAX + 1] = { 0 };
+
+			mnl_attr_parse_nested(info[IFLA_INFO_DATA], vxlan_attr_cb, vx);
+			if (vx[IFLA_VXLAN_ID] && mnl_attr_validate(vx[IFLA_VXLAN_ID], MNL_TYPE_U32) == 0)
+				li->vni = mnl_attr_get_u32(vx[IFLA_VXLAN_ID]);
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int link_query(struct nl *nl, const char *name, int ifindex, struct link_info *li)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETLINK, NLM_F_ACK);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	int err;
+
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = ifindex;
+	if (name) {
+		if (strlen(name) >= IF_NAMESIZE)
+			return -ENODEV;
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	}
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	li->ifindex = 0;
+	/* A GETLINK for one device answers with the device, then the ack. */
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, nl->bufsz);
+		const struct nlmsghdr *h;
+		int left;
+
+		if (n < 0)
+			return -errno;
+		left = (int)n;
+		for (h = (const struct nlmsghdr *)nl->buf; mnl_nlmsg_ok(h, left);
+		     h = mnl_nlmsg_next(h, &left)) {
+			if (h->nlmsg_seq != nlh->nlmsg_seq || h->nlmsg_pid != nl->portid)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+
+				if (mnl_nlmsg_get_payload_len(h) < sizeof(*e))
+					return -EBADMSG;
+				err = e->error;
+				if (err)
+					return err == -ENOENT ? -ENODEV : err;
+				return li->ifindex ? 0 : -ENODEV;
+			}
+			link_parse_cb(h, li);
+		}
+	}
+}
+
+int link_get(struct nl *nl, const char *name, struct link_info *li)
+{
+	return link_query(nl, name, 0, li);
+}
+
+int link_get_index(struct nl *nl, int ifindex, struct link_info *li)
+{
+	return link_query(nl, NULL, ifindex, li);
+}
+
+static struct nlmsghdr *link_new_msg(struct nl *nl, void *buf, const char *name,
+				     unsigned int mtu, struct ifinfomsg **ifm)
+{
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+
+	*ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(**ifm));
+	(*ifm)->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nlh;
+}
+
+int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh = link_new_msg(nl, buf, name, mtu, &ifm);
+	struct nlattr *info;
+
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	mnl_attr_nest_end(nlh, info);
+	return nl_talk(nl, nlh);
+}
+
+int link_add_vxlan(struct nl *nl, const struct vxlan_conf *c)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh = link_new_msg(nl, buf, c->name, c->mtu, &ifm);
+	struct nlattr *info, *data;
+
+	if (c->nsfd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)c->nsfd);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vxlan");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u32(nlh, IFLA_VXLAN_ID, c->vni);
+	mnl_attr_put(nlh, IFLA_VXLAN_LOCAL, sizeof(c->local), &c->local);
+	if (c->underlay_ifindex)
+		mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, (uint32_t)c->underlay_ifindex);
+	mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(VXLAN_PORT));
+	mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, 1);
+	mnl_attr_put_u8(nlh, IFLA_VXLAN_PROXY, 1);
+	mnl_attr_put_u8(nlh, IFLA_VXLAN_L2MISS, 1);
+	mnl_attr_put_u8(nlh, IFLA_VXLAN_L3MISS, 1);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	return nl_talk(nl, nlh);
+}
+
+int link_add_veth(struct nl *nl, const char *name, const uint8_t *mac,
+		  const char *peer, int peer_nsfd, unsigned int mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifm, *pifm;
+	struct nlmsghdr *nlh = link_new_msg(nl, buf, name, mtu, &ifm);
+	struct nlattr *info, *data, *p;
+
+	if (mac)
+		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	p = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+	/* The peer is described by an ifinfomsg and link attributes. */
+	pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
+	memset(pifm, 0, sizeof(*pifm));
+	pifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	if (peer_nsfd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_nsfd);
+	mnl_attr_nest_end(nlh, p);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	return nl_talk(nl, nlh);
+}
+
+int link_set_up(struct nl *nl, int ifindex, int master)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = ifindex;
+	ifm->ifi_flags = IFF_UP;
+	ifm->ifi_change = IFF_UP;
+	if (master)
+		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
+	return nl_talk(nl, nlh);
+}
+
+int link_del(struct nl *nl, const char *name)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_DELLINK, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	int err;
+
+	if (strlen(name) >= IF_NAMESIZE)
+		return -ENODEV;
+	ifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	err = nl_talk(nl, nlh);
+	return err == -ENOENT ? -ENODEV : err;
+}
+
+int addr_add4(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = (unsigned char)prefixlen;
+	ifa->ifa_index = (unsigned int)ifindex;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	mnl_attr_put(nlh, IFA_LOCAL, sizeof(addr), &addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(addr), &addr);
+	return nl_talk(nl, nlh);
+}
+
+struct addr_walk {
+	int ifindex;		/* match this device, or 0 */
+	struct in_addr want;	/* match this address, or 0 */
+	struct in_addr found;
+	int found_ifindex;
+};
+
+static int addr_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(a, IFA_MAX) < 0)
+		return MNL_CB_OK;
+	tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
+static int addr_walk_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_walk *w = data;
+	const struct nlattr *tb[IFA_MAX + 1] = { 0 };
+	const struct ifaddrmsg *ifa;
+	const struct nlattr *a;
+	struct in_addr in;
+
+	if (w->found_ifindex || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+		return MNL_CB_OK;
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_family != AF_INET)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb);
+	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if (!a || mnl_attr_get_payload_len(a) != sizeof(in))
+		return MNL_CB_OK;
+	memcpy(&in, mnl_attr_get_payload(a), sizeof(in));
+	if (w->ifindex && (int)ifa->ifa_index != w->ifindex)
+		return MNL_CB_OK;
+	if (w->want.s_addr && w->want.s_addr != in.s_addr)
+		return MNL_CB_OK;
+	w->found = in;
+	w->found_ifindex = (int)ifa->ifa_index;
+	return MNL_CB_OK;
+}
+
+static int addr_walk(struct nl *nl, struct addr_walk *w)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETADDR, 0);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	int err;
+
+	ifa->ifa_family = AF_INET;
+	err = nl_dump(nl, nlh, addr_walk_cb, w);
+	if (err)
+		return err;
+	return w->found_ifindex ? 0 : -EADDRNOTAVAIL;
+}
+
+int addr_first4(struct nl *nl, int ifindex, struct in_addr *addr)
+{
+	struct addr_walk w = { .ifindex = ifindex };
+	int err = addr_walk(nl, &w);
+
+	if (!err)
+		*addr = w.found;
+	return err;
+}
+
+int addr_find4(struct nl *nl, struct in_addr addr, int *ifindex)
+{
+	struct addr_walk w = { .want = addr };
+	int err;
+
+	if (!addr.s_addr)
+		return -EADDRNOTAVAIL;
+	err = addr_walk(nl, &w);
+	if (!err)
+		*ifindex = w.found_ifindex;
+	return err;
+}
+
+struct route_walk {
+	struct in_addr src;
+	int oif;
+	int found;
+};
+
+static int route_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(a, RTA_MAX) < 0)
+		return MNL_CB_OK;
+	tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
+static int route_walk_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_walk *w = data;
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	const struct rtmsg *rtm;
+
+	if (w->found || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return MNL_CB_OK;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 ||
+	    rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+	if (!tb[RTA_OIF] || mnl_attr_validate(tb[RTA_OIF], MNL_TYPE_U32) < 0)
+		return MNL_CB_OK;
+	w->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_PREFSRC] && mnl_attr_get_payload_len(tb[RTA_PREFSRC]) == sizeof(w->src))
+		memcpy(&w->src, mnl_attr_get_payload(tb[RTA_PREFSRC]), sizeof(w->src));
+	w->found = 1;
+	return MNL_CB_OK;
+}
+
+int route_default4(struct nl *nl, struct in_addr *src, int *ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct route_walk w = { 0 };
+	int err;
+
+	rtm->rtm_family = AF_INET;
+	err = nl_dump(nl, nlh, route_walk_cb, &w);
+	if (err)
+		return err;
+	if (!w.found)
+		return -ENETUNREACH;
+	if (!w.src.s_addr) {
+		err = addr_first4(nl, w.oif, &w.src);
+		if (err)
+			return err;
+	}
+	*src = w.src;
+	*ifindex = w.oif;
+	return 0;
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+/* Links and addresses: bridges, VXLAN devices, veth pairs. */
+#ifndef VXOV_LINK_H
+#define VXOV_LINK_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "nl.h"
+
+#define VXLAN_PORT 4789
+#define VXLAN_OVERHEAD 50	/* outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 */
+
+struct link_info {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	char kind[16];		/* IFLA_INFO_KIND, "" if none */
+	unsigned int mtu;
+	int master;		/* 0 if none */
+	unsigned int flags;	/* IFF_* */
+	uint8_t mac[6];
+	uint32_t vni;		/* vxlan only */
+};
+
+struct vxlan_conf {
+	const char *name;
+	uint32_t vni;
+	struct in_addr local;	/* underlay source address */
+	int underlay_ifindex;	/* 0: let routing pick */
+	unsigned int mtu;
+	int nsfd;		/* namespace the device is placed in, -1: here */
+};
+
+/* -ENODEV if there is no link of that name in nl's namespace. */
+int link_get(struct nl *nl, const char *name, struct link_info *li);
+int link_get_index(struct nl *nl, int ifindex, struct link_info *li);
+
+int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu);
+
+/*
+ * Create a VXLAN device (port 4789, proxy, learning, l2miss, l3miss) through
+ * nl's namespace, placed into conf->nsfd.  The kernel creates it with nl's
+ * namespace as its link namespace: the UDP socket, the underlay routing and
+ * the local address stay there while the device lives in the overlay.
+ */
+int link_add_vxlan(struct nl *nl, const struct vxlan_conf *conf);
+
+/* Create veth NAME (in nl's namespace, with mac unless NULL) and its PEER in
+ * peer_nsfd (-1: here), both with mtu. */
+int link_add_veth(struct nl *nl, const char *name, const uint8_t *mac,
+		  const char *peer, int peer_nsfd, unsigned int mtu);
+
+/* Enslave to master (0: leave as is) and set up. */
+int link_set_up(struct nl *nl, int ifindex, int master);
+
+/* -ENODEV if it is not there. */
+int link_del(struct nl *nl, const char *name);
+
+int addr_add4(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen);
+
+/* First IPv4 address of ifindex: -EADDRNOTAVAIL if none. */
+int addr_first4(struct nl *nl, int ifindex, struct in_addr *addr);
+
+/* Interface holding addr: -EADDRNOTAVAIL if none. */
+int addr_find4(struct nl *nl, struct in_addr addr, int *ifindex);
+
+/* Source address and device of the main table's IPv4 default route:
+ * -ENETUNREACH if there is none. */
+int route_default4(struct nl *nl, struct in_addr *src, int *ifindex);
+
+#endif

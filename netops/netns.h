@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Named network namespaces, compatible with iproute2: a namespace NAME is a
+ * bind mount of its nsfs inode on /run/netns/NAME, so `ip netns exec NAME`
+ * works on ours and we can open theirs.
+ */
+#ifndef VXOV_NETNS_H
+#define VXOV_NETNS_H
+
+#define NETNS_RUN_DIR "/run/netns"
+
+/* Create namespace NAME.  -EEXIST if it is already there. */
+int netns_create(const char *name);
+
+/* Open NAME for setns()/IFLA_NET_NS_FD: a close-on-exec fd, or -errno. */
+int netns_open(const char *name);
+
+/* Unmount and remove NAME; 0 if it was not there. */
+int netns_delete(const char *name);
+
+/* Call fn for every name in /run/netns that starts with prefix; stops at
+ * and returns the first non-zero value fn returns. */
+int netns_foreach(const char *prefix, int (*fn)(const char *name, void *arg), void *arg);
+
+#endif

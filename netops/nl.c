@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "nl.h"
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+
+int nl_ns_self(void)
+{
+	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int nl_open_here(struct nl *nl)
+{
+	int one = 1;
+
+	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl->sock)
+		return -errno;
+	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = -errno;
+
+		mnl_socket_close(nl->sock);
+		nl->sock = NULL;
+		return err;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	return 0;
+}
+
+int nl_open(struct nl *nl, int nsfd)
+{
+	int self = -1, err;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->seq = (uint32_t)time(NULL);
+	nl->bufsz = MNL_SOCKET_BUFFER_SIZE;
+	nl->buf = malloc(nl->bufsz);
+	if (!nl->buf)
+		return -ENOMEM;
+
+	if (nsfd >= 0) {
+		self = nl_ns_self();
+		if (self < 0) {
+			err = self;
+			goto fail;
+		}
+		if (setns(nsfd, CLONE_NEWNET) < 0) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	err = nl_open_here(nl);
+	if (self >= 0 && setns(self, CLONE_NEWNET) < 0) {
+		/* The thread would keep running in the wrong namespace. */
+		fprintf(stderr, "vxov: fatal: cannot return to own network namespace: %s\n",
+			strerror(errno));
+		abort();
+	}
+	if (err)
+		goto fail;
+	if (self >= 0)
+		close(self);
+	return 0;
+fail:
+	if (self >= 0)
+		close(self);
+	free(nl->buf);
+	nl->buf = NULL;
+	return err;
+}
+
+void nl_close(struct nl *nl)
+{
+	if (nl->sock)
+		mnl_socket_close(nl->sock);
+	free(nl->buf);
+	nl->sock = NULL;
+	nl->buf = NULL;
+}
+
+struct nlmsghdr *nl_msg(struct nl *nl, void *buf, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = ++nl->seq;
+	return nlh;
+}
+
+/* One request in flight: the caller's callback and data, and the socket
+ * whose ext[] takes the kernel's explanation of a failure. */
+struct nl_run_ctx {
+	struct nl *nl;
+	mnl_cb_t cb;
+	void *data;
+	int intr;
+};
+
+/* Copy the NLMSGERR_ATTR_MSG text out of an error message, if any. */
+static void nl_save_ext(struct nl *nl, const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const char *tail = mnl_nlmsg_get_payload_tail(nlh);
+	const struct nlattr *a;
+	size_t off = sizeof(*e), n;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	if (mnl_nlmsg_get_payload_len(nlh) < off)
+		return;
+	for (a = (const struct nlattr *)((const char *)e + off);
+	     mnl_attr_ok(a, (int)(tail - (const char *)a)); a = mnl_attr_next(a)) {
+		if (mnl_attr_get_type(a) != NLMSGERR_ATTR_MSG ||
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+			continue;
+		snprintf(nl->ext, sizeof(nl->ext), "%s", mnl_attr_get_str(a));
+		n = strlen(nl->ext);
+		while (n && (nl->ext[n - 1] == '\n' || nl->ext[n - 1] == '.'))
+			nl->ext[--n] = '\0';
+	}
+}
+
+static int nl_err_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_run_ctx *ctx = data;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (e->error == 0)
+		return MNL_CB_STOP;
+	nl_save_ext(ctx->nl, nlh);
+	errno = -e->error;
+	return MNL_CB_ERROR;
+}
+
+static int nl_data_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_run_ctx *ctx = data;
+
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		ctx->intr = 1;
+	return ctx->cb ? ctx->cb(nlh, ctx->data) : MNL_CB_OK;
+}
+
+static int nl_run(struct nl_run_ctx *ctx, uint32_t seq)
+{
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_err_cb };
+	struct nl *nl = ctx->nl;
+	int ret;
+
+	do {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, nl->bufsz);
+
+		if (n < 0)
+			return -errno;
+		errno = 0;
+		ret = mnl_cb_run2(nl->buf, (size_t)n, seq, nl->portid, nl_data_cb, ctx,
+				  ctl, NLMSG_MIN_TYPE);
+	} while (ret > MNL_CB_STOP);
+	if (ret < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int nl_talk(struct nl *nl, struct nlmsghdr *nlh)
+{
+	struct nl_run_ctx ctx = { .nl = nl };
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nl->ext[0] = '\0';
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	return nl_run(&ctx, nlh->nlmsg_seq);
+}
+
+int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	int tries, err;
+
+	for (tries = 0; tries < 4; tries++) {
+		struct nl_run_ctx ctx = { .nl = nl, .cb = cb, .data = data };
+
+		nlh->nlmsg_flags |= NLM_F_DUMP;
+		nlh->nlmsg_seq = ++nl->seq;
+		nl->ext[0] = '\0';
+		if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+			return -errno;
+		err = nl_run(&ctx, nlh->nlmsg_seq);
+		if (err || !ctx.intr)
+			return err;
+	}
+	return -EAGAIN;
+}
+
+const char *nl_strerror(struct nl *nl, int err)
+{
+	if (nl->ext[0])
+		snprintf(nl->errbuf, sizeof(nl->errbuf), "%s (%s)", strerror(-err), nl->ext);
+	else
+		snprintf(nl->errbuf, sizeof(nl->errbuf), "%s", strerror(-err));
+	return nl->errbuf;
+}

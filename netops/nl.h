@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nl: one rtnetlink socket bound to one network namespace, on top of libmnl.
+ *
+ * Every function returns 0 or -errno.  When the kernel explains a failure
+ * through an extended ack, its text is kept in nl->ext until the next request
+ * and nl_strerror() appends it to strerror().
+ */
+#ifndef VXOV_NL_H
+#define VXOV_NL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libmnl/libmnl.h>
+
+/* Receive buffer of a thread that reads events: a page-size-independent
+ * ceiling on what the kernel puts in one datagram (it uses up to 32 KiB). */
+#define NL_RXBUF_SIZE 32768
+
+struct nl {
+	struct mnl_socket *sock;
+	unsigned int portid;
+	uint32_t seq;
+	char *buf;		/* receive buffer, bufsz bytes */
+	size_t bufsz;
+	char ext[160];		/* extended-ack text of the last failure */
+	char errbuf[256];	/* nl_strerror() result */
+};
+
+/* Open a socket in the namespace behind nsfd (-1: the caller's own).  Only
+ * the calling thread switches namespaces, and it switches back. */
+int nl_open(struct nl *nl, int nsfd);
+void nl_close(struct nl *nl);
+
+/* Send one request with NLM_F_ACK and wait for its ack. */
+int nl_talk(struct nl *nl, struct nlmsghdr *nlh);
+
+/* Send a NLM_F_DUMP request and run cb on every answer; a dump the kernel
+ * marks NLM_F_DUMP_INTR is repeated (up to a few times) before -EAGAIN. */
+int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+/* Start a request in a caller-owned buffer of MNL_SOCKET_BUFFER_SIZE. */
+struct nlmsghdr *nl_msg(struct nl *nl, void *buf, uint16_t type, uint16_t flags);
+
+/* strerror(-err) plus the kernel's own explanation when it gave one. */
+const char *nl_strerror(struct nl *nl, int err);
+
+/* Open /proc/thread-self/ns/net: the calling thread's namespace. */
+int nl_ns_self(void);
+
+#endif

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nlctl: every netops operation as a command, so that the integration tests
+ * drive our netlink code and check its result with iproute2.
+ *
+ *   nlctl [-n NS] OP ARGS...      (-n: run OP through a socket in /run/netns/NS)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../driver/netaddr.h"
+#include "../../netops/link.h"
+#include "../../netops/neigh.h"
+#include "../../netops/netns.h"
+#include "../../netops/nl.h"
+
+static struct nl nl;
+
+static void die(const char *what, int e)
+{
+	fprintf(stderr, "nlctl: %s: %s\n", what, nl.buf ? nl_strerror(&nl, e) : strerror(-e));
+	exit(1);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: nlctl [-n NS] OP ARGS\n"
+		"  ns-add NAME | ns-del NAME\n"
+		"  bridge NAME MTU | vxlan NAME VNI LOCAL MTU INTO_NS|- | veth NAME MAC|- PEER PEER_NS|- MTU\n"
+		"  up NAME [MASTER] | del NAME | addr NAME IP/LEN | link NAME\n"
+		"  neigh-set DEV IP MAC | neigh-del DEV IP | fdb-set DEV MAC DST VNI | fdb-del DEV MAC\n"
+		"  route-default | watch COUNT SECONDS\n");
+	exit(2);
+}
+
+static int ifindex(const char *name)
+{
+	struct link_info li;
+	int e = link_get(&nl, name, &li);
+
+	if (e)
+		die(name, e);
+	return li.ifindex;
+}
+
+static struct in_addr ip4(const char *s)
+{
+	struct in_addr a;
+
+	if (!netaddr_parse_ip4(s, &a)) {
+		fprintf(stderr, "nlctl: bad IPv4 address '%s'\n", s);
+		exit(2);
+	}
+	return a;
+}
+
+static void mac(const char *s, uint8_t m[6])
+{
+	if (!netaddr_parse_mac(s, m)) {
+		fprintf(stderr, "nlctl: bad MAC '%s'\n", s);
+		exit(2);
+	}
+}
+
+static int nsfd_of(const char *name)
+{
+	int fd;
+
+	if (!strcmp(name, "-"))
+		return -1;
+	fd = netns_open(name);
+	if (fd < 0)
+		die(name, fd);
+	return fd;
+}
+
+static void print_miss(const struct miss *m, void *arg)
+{
+	char buf[INET_ADDRSTRLEN], macs[MAC_STRLEN];
+
+	++*(int *)arg;
+	if (m->kind == MISS_L3)
+		printf("L3 %s\n", inet_ntop(AF_INET, &m->ip, buf, sizeof(buf)));
+	else {
+		netaddr_format_mac(m->mac, macs);
+		printf("L2 %s\n", macs);
+	}
+	fflush(stdout);
+}
+
+static int watch(int count, int seconds)
+{
+	static char buf[NL_RXBUF_SIZE] __attribute__((aligned(8)));
+	struct pollfd pfd;
+	struct timespec end, now;
+	int seen = 0, e = miss_subscribe(&nl);
+
+	if (e)
+		die("subscribe", e);
+	/* Tell the test we are listening before it makes traffic. */
+	printf("READY\n");
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += seconds;
+	pfd.fd = mnl_socket_get_fd(nl.sock);
+	pfd.events = POLLIN;
+	while (seen < count) {
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (ms <= 0)
+			return 1;
+		if (poll(&pfd, 1, (int)ms) <= 0)
+			continue;
+		ssize_t n = recv(pfd.fd, buf, sizeof(buf), 0);
+		if (n > 0)
+			miss_decode(buf, (size_t)n, print_miss, &seen);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct link_info li;
+	const char *op;
+	uint8_t m[6];
+	int fd = -1, e = 0;
+
+	if (argc > 2 && !strcmp(argv[1], "-n")) {
+		fd = nsfd_of(argv[2]);
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < 2)
+		usage();
+	op = argv[1];
+	argv += 2;
+	argc -= 2;
+
+	if (!strcmp(op, "ns-add") && argc == 1) {
+		e = netns_create(argv[0]);
+		if (e)
+			die("ns-add", e);
+		return 0;
+	}
+	if (!strcmp(op, "ns-del") && argc == 1) {
+		e = netns_delete(argv[0]);
+		if (e)
+			die("ns-del", e);
+		return 0;
+	}
+	e = nl_open(&nl, fd);
+	if (e)
+		die("netlink", e);
+
+	if (!strcmp(op, "bridge") && argc == 2) {
+		e = link_add_bridge(&nl, argv[0], (unsigned)atoi(argv[1]));
+	} else if (!strcmp(op, "vxlan") && argc == 5) {
+		struct vxlan_conf c = {
+			.name = argv[0], .vni = (uint32_t)strtoul(argv[1], NULL, 10),
+			.local = ip4(argv[2]), .mtu = (unsigned)atoi(argv[3]),
+			.nsfd = nsfd_of(argv[4]),
+		};
+		e = link_add_vxlan(&nl, &c);
+	} else if (!strcmp(op, "veth") && argc == 5) {
+		int pfd = nsfd_of(argv[3]);
+
+		if (strcmp(argv[1], "-"))
+			mac(argv[1], m);
+		e = link_add_veth(&nl, argv[0], strcmp(argv[1], "-") ? m : NULL, argv[2], pfd,
+				  (unsigned)atoi(argv[4]));
+	} else if (!strcmp(op, "up") && (argc == 1 || argc == 2)) {
+		e = link_set_up(&nl, ifindex(argv[0]), argc == 2 ? ifindex(argv[1]) : 0);
+	} else if (!strcmp(op, "del") && argc == 1) {
+		e = link_del(&nl, argv[0]);
+	} else if (!strcmp(op, "addr") && argc == 2) {
+		struct prefix4 p;
+
+		if (!netaddr_parse_prefix4(argv[1], &p))
+			usage();
+		e = addr_add4(&nl, ifindex(argv[0]), p.addr, p.len);
+	} else if (!strcmp(op, "link") && argc == 1) {
+		e = link_get(&nl, argv[0], &li);
+		if (!e)
+			printf("ifindex %d kind %s mtu %u master %d vni %u\n", li.ifindex,
+			       li.kind[0] ? li.kind : "-", li.mtu, li.master, li.vni);
+	} else if (!strcmp(op, "neigh-set") && argc == 3) {
+		mac(argv[2], m);
+		e = neigh_set(&nl, ifindex(argv[0]), ip4(argv[1]), m);
+	} else if (!strcmp(op, "neigh-del") && argc == 2) {
+		e = neigh_del(&nl, ifindex(argv[0]), ip4(argv[1]));
+	} else if (!strcmp(op, "fdb-set") && argc == 4) {
+		mac(argv[1], m);
+		e = fdb_set(&nl, ifindex(argv[0]), m, ip4(argv[2]),
+			    (uint32_t)strtoul(argv[3], NULL, 10), VXLAN_PORT);
+	} else if (!strcmp(op, "fdb-del") && argc == 2) {
+		mac(argv[1], m);
+		e = fdb_del(&nl, ifindex(argv[0]), m);
+	} else if (!strcmp(op, "route-default") && argc == 0) {
+		struct in_addr src;
+		int oif;
+		char buf[INET_ADDRSTRLEN];
+
+		e = route_default4(&nl, &src, &oif);
+		if (!e)
+			printf("%s %d\n", inet_ntop(AF_INET, &src, buf, sizeof(buf)), oif);
+	} else if (!strcmp(op, "watch") && argc == 2) {
+		return watch(atoi(argv[0]), atoi(argv[1]));
+	} else {
+		usage();
+	}
+	if (e)
+		die(op, e);
+	nl_close(&nl);
+	return 0;
+}

@@ -130,15 +130,29 @@ static int miss_decode_one(const struct nlmsghdr *nlh, struct miss *m)
 int miss_decode(const void *buf, size_t len,
 		void (*cb)(const struct miss *m, void *arg), void *arg)
 {
-	const struct nlmsghdr *nlh = buf;
-	int left = (int)(len > INT32_MAX ? INT32_MAX : len), count = 0;
+	const char *p = buf;
+	int count = 0;
 	struct miss m;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	/*
+	 * Walk by hand: mnl_nlmsg_ok() (libmnl 1.0.4) compares (int)nlmsg_len,
+	 * so a length of 2^31 or more passes its bound check.
+	 */
+	while (len >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
+		size_t n = nlh->nlmsg_len, step;
+
+		if (n < sizeof(*nlh) || n > len)
+			return count ? count : -EBADMSG;
 		if (miss_decode_one(nlh, &m)) {
 			cb(&m, arg);
 			count++;
 		}
+		step = NLMSG_ALIGN(n);
+		if (step >= len)
+			return count;
+		p += step;
+		len -= step;
 	}
-	return left == 0 ? count : (count ? count : -EBADMSG);
+	return len == 0 ? count : (count ? count : -EBADMSG);
 }

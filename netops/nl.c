@@ -158,6 +158,19 @@ static int nl_err_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_ERROR;
 }
 
+static int nl_done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh, (void)data;
+	return MNL_CB_STOP;
+}
+
+static int nl_overrun_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh, (void)data;
+	errno = ENOSPC;
+	return MNL_CB_ERROR;
+}
+
 static int nl_data_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nl_run_ctx *ctx = data;
@@ -169,7 +182,13 @@ static int nl_data_cb(const struct nlmsghdr *nlh, void *data)
 
 static int nl_run(struct nl_run_ctx *ctx, uint32_t seq)
 {
-	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_err_cb };
+	/* With an array this long libmnl runs none of its defaults: each
+	 * control type it must act on is here. */
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = nl_err_cb,
+		[NLMSG_DONE] = nl_done_cb,
+		[NLMSG_OVERRUN] = nl_overrun_cb,
+	};
 	struct nl *nl = ctx->nl;
 	int ret;
 

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+/* libFuzzer: the NetworkDriver request decoders never crash on any body. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../driver/request.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct req_network n;
+	struct req_endpoint e;
+	struct req_ids i;
+	char err[256];
+
+	req_network_decode((const char *)data, size, &n, err, sizeof(err));
+	req_endpoint_decode((const char *)data, size, &e, err, sizeof(err));
+	req_ids_decode((const char *)data, size, 1, &i, err, sizeof(err));
+	return 0;
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The NetworkDriver API over the daemon's UNIX socket, as dockerd drives it,
+# with the daemon inside a host namespace of the test's own.
+T_NAME=api
+. "$(dirname "$0")/../lib.sh"
+
+H=$T_ID-h P=$T_ID-p C1=$T_ID-c1 C2=$T_ID-c2
+SOCK=$T_TMP/run/vxov.sock STATE=$T_TMP/state PFX=$T_ID-
+NID=4f1bd3d9c5b94d4b8fd4b6d0b1a2c3d4e5f60718293a4b5c6d7e8f9012345678
+E1=e1e1e1e1e1e1a000000000000000000000000000000000000000000000000001
+E2=e2e2e2e2e2e2b000000000000000000000000000000000000000000000000002
+
+for n in $H $P $C1 $C2; do netns $n; done
+underlay_link $H 10.213.1.1 $P 10.213.1.2
+ip -n $H route add default via 10.213.1.2
+
+# Flags.
+"$VXOV" --bogus >"$T_TMP/o" 2>&1; rc=$?
+check_eq "unknown flag: exit status 2" 2 "$rc"
+check_match "unknown flag: says so" "unknown or incomplete option '--bogus'" "$(cat "$T_TMP/o")"
+"$VXOV" --underlay-ip 999.1.1.1 >"$T_TMP/o" 2>&1; rc=$?
+check_eq "malformed flag value: exit status 2" 2 "$rc"
+check_match "--version prints the version" "^vxov [0-9]+\.[0-9]+" "$("$VXOV" --version)"
+check_match "--help lists every option" "--underlay-dev.*" "$("$VXOV" --help | tr '\n' ' ')"
+
+# A stale socket from a crash is replaced.
+mkdir -p "$(dirname "$SOCK")"
+python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$SOCK"
+check "daemon starts in the host namespace" start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX"
+check_eq "socket mode 0600" 600 "$(stat -c %a "$SOCK")"
+check "stale socket was replaced" grep -q "replacing stale socket" "$T_TMP/vxov-$H.log"
+check_match "underlay found from the default route" "underlay 10.213.1.1 .*mtu 1500" "$(cat "$T_TMP/vxov-$H.log")"
+
+check_eq "Activate" '{"Implements":["NetworkDriver"]}
+HTTP 200' "$(api "$SOCK" Plugin.Activate)"
+check_eq "GetCapabilities" '{"Scope":"local","ConnectivityScope":"global"}
+HTTP 200' "$(api "$SOCK" NetworkDriver.GetCapabilities)"
+
+net() {
+	echo "{\"NetworkID\":\"$1\",\"Options\":{\"com.docker.network.enable_ipv6\":false,\"com.docker.network.generic\":{$2}},\"IPv4Data\":[{\"AddressSpace\":\"LocalDefault\",\"Gateway\":\"192.168.0.1/24\",\"Pool\":\"192.168.0.0/24\"}],\"IPv6Data\":[]}"
+}
+ep() {
+	echo "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$1\",\"Interface\":{\"Address\":\"$2\",\"AddressIPv6\":\"\",\"MacAddress\":\"$3\"},\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}"
+}
+ids() { echo "{\"NetworkID\":\"$1\",\"EndpointID\":\"$2\"}"; }
+
+r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net $NID '')")
+check_match "CreateNetwork without a VNI: Err says -o vni" '"Err":"no VNI: create the network with -o vni=N' "$r"
+check_empty "  and makes no namespace" "$(ip netns list | grep "^${PFX}[0-9]")"
+
+r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net $NID '"vni":"42"')")
+check_eq "CreateNetwork vni 42" '{}
+HTTP 200' "$r"
+NS=${PFX}42
+check "namespace ${PFX}42 visible to ip netns" ip netns exec $NS true
+d=$(ip -n $NS -d link show vxlan42)
+check_match "vxlan42: vni 42, local underlay, 4789, proxy l2miss l3miss" "vxlan id 42 local 10.213.1.1 .*dstport 4789 proxy l2miss l3miss" "$d"
+check_match "vxlan42: mtu = underlay 1500 - 50, on br0" "mtu 1450 .*master br0" "$d"
+check_match "vxlan42's socket stays in the host namespace" "link-netns $H" "$d"
+check_match "br0 holds the gateway" "inet 192.168.0.1/24" "$(ip -n $NS addr show br0)"
+check_eq "CreateNetwork repeated: {}" '{}
+HTTP 200' "$(api "$SOCK" NetworkDriver.CreateNetwork "$(net $NID '"vni":"42"')")"
+r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net 99aa '"vni":"42"')")
+check_match "second network with vni 42 refused" '"Err":"vni 42 is already used by network 4f1bd3d9c5b9' "$r"
+
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep $E1 192.168.0.2/24 '')")
+check_eq "CreateEndpoint without MAC returns 02:42+IP" '{"Interface":{"MacAddress":"02:42:c0:a8:00:02"}}
+HTTP 200' "$r"
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep $E2 192.168.0.3/24 02:00:00:aa:bb:03)")
+check_eq "CreateEndpoint with MAC echoes nothing" '{}
+HTTP 200' "$r"
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep e3 192.168.0.3/24 '')")
+check_match "an address in use is refused" '"Err":"address 192.168.0.3 is already used by endpoint e2e2e2e2e2e2' "$r"
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep e4 10.0.0.3/24 '')")
+check_match "an address outside the subnet is refused" '"Err":"address 10.0.0.3 is not a free host address' "$r"
+check_match "veth bridge end on br0 with the network mtu" "vxbe1e1e1e1e1e1.*mtu 1450 .*master br0" "$(ip -n $NS link show vxbe1e1e1e1e1e1)"
+check_match "veth host end carries the MAC" "link/ether 02:42:c0:a8:00:02" "$(ip -n $H link show vxee1e1e1e1e1e1)"
+check_match "EndpointOperInfo" '^\{"Value":\{\}\}' "$(api "$SOCK" NetworkDriver.EndpointOperInfo "$(ids $NID $E1)")"
+
+# Join, then do what Docker does with the interface.
+i=1
+for E in $E1 $E2; do
+	r=$(api "$SOCK" NetworkDriver.Join "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$E\",\"SandboxKey\":\"/var/run/docker/netns/x\",\"Options\":{}}")
+	src=$(printf '%s' "$r" | head -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["InterfaceName"]["SrcName"])')
+	check_match "Join $i: SrcName and DstPrefix eth, no gateway" "\"InterfaceName\":\{\"SrcName\":\"vxe${E:0:12}\",\"DstPrefix\":\"eth\"\}" "$r"
+	C=$T_ID-c$i
+	ip -n $H link set "$src" netns $C && ip -n $C link set "$src" name eth0 &&
+		ip -n $C addr add 192.168.0.$((i + 1))/24 dev eth0 && ip -n $C link set eth0 up
+	i=$((i + 1))
+done
+check "c1 pings c2 through the overlay bridge" ip netns exec $C1 ping -c 3 -W 2 192.168.0.3
+check "c2 pings the gateway" ip netns exec $C2 ping -c 1 -W 2 192.168.0.1
+
+# Bad input: a clear Err and nothing changes.
+code() { printf '%s' "$1" | tail -1; }
+r=$(api "$SOCK" NetworkDriver.CreateNetwork '{"NetworkID":')
+check_match "malformed JSON: 400 + Err" '^\{"Err":"malformed JSON at byte' "$r"; check_eq "  status" "HTTP 400" "$(code "$r")"
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$NID\"}")
+check_match "missing EndpointID: Err" '"Err":"EndpointID is missing"' "$r"
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$NID\",\"EndpointID\":7}")
+check_match "wrong type: Err" '"Err":"EndpointID is not a string"' "$r"
+r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net abc '"vni":"99999999"')")
+check_match "VNI out of range: Err" '"Err":"option vni=99999999 is out of range 1-16777215"' "$r"
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep e5 192.168.0.9/24 '' | sed "s/$NID/0000/")")
+check_match "CreateEndpoint on an unknown network: Err" '"Err":"network 0000 not found"' "$r"
+r=$(api "$SOCK" NetworkDriver.Join "$(ids $NID ffff)")
+check_match "Join of an unknown endpoint: Err" '"Err":"endpoint ffff of network 4f1bd3d9c5b9 not found"' "$r"
+check_eq "Leave of unknown IDs: {}" '{}' "$(api "$SOCK" NetworkDriver.Leave "$(ids aaaa bbbb)" | head -1)"
+check_eq "DeleteEndpoint of unknown IDs: {}" '{}' "$(api "$SOCK" NetworkDriver.DeleteEndpoint "$(ids $NID bbbb)" | head -1)"
+check_eq "DeleteNetwork of an unknown ID: {}" '{}' "$(api "$SOCK" NetworkDriver.DeleteNetwork '{"NetworkID":"aaaa"}' | head -1)"
+for c in DiscoverNew DiscoverDelete ProgramExternalConnectivity RevokeExternalConnectivity; do
+	check_eq "$c: {}" '{}' "$(api "$SOCK" NetworkDriver.$c '{}' | head -1)"
+done
+r=$(api "$SOCK" NetworkDriver.Bogus '{}')
+check_match "unknown path: 404 + Err" '^\{"Err":"/NetworkDriver.Bogus: no such call"\}' "$r"; check_eq "  status" "HTTP 404" "$(code "$r")"
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$T_TMP/big"
+r=$(curl -s --unix-socket "$SOCK" -H 'Host;' -X POST --data-binary @"$T_TMP/big" -w '\nHTTP %{http_code}\n' http://x/NetworkDriver.CreateNetwork)
+check_match "2 MiB body: 413 + Err" '"Err":"request body is larger than 1 MiB"' "$r"; check_eq "  status" "HTTP 413" "$(code "$r")"
+r=$(curl -s --unix-socket "$SOCK" -H 'Host;' -w '\nHTTP %{http_code}\n' http://x/Plugin.Activate)
+check_eq "GET: 405" "HTTP 405" "$(code "$r")"
+
+# Keep-alive: two calls, one connection.
+n=$(curl -s --unix-socket "$SOCK" -H 'Host;' -X POST -d '' -w '%{num_connects}\n' -o /dev/null \
+	http://x/Plugin.Activate -o /dev/null http://x/NetworkDriver.GetCapabilities | tr '\n' ' ')
+check_eq "persistent connection: the second call reuses the first's" "1 0 " "$n"
+# Concurrency: 40 calls at once.
+seq 40 | xargs -P 20 -I{} sh -c "curl -s -o /dev/null -w '%{http_code}\n' --unix-socket '$SOCK' -H 'Host;' -X POST -d '$(ids $NID $E1)' http://x/NetworkDriver.EndpointOperInfo" >"$T_TMP/conc"
+check_eq "40 concurrent calls all answered 200" "40" "$(grep -c '^200$' "$T_TMP/conc")"
+check "the daemon is still serving after bad input" kill -0 $VXOV_PID
+
+# Tear down as Docker does: Leave, DeleteEndpoint, DeleteNetwork.
+i=1
+for E in $E1 $E2; do
+	C=$T_ID-c$i
+	api "$SOCK" NetworkDriver.Leave "$(ids $NID $E)" >/dev/null
+	ip -n $C link set eth0 down; ip -n $C link set eth0 name vxe${E:0:12}; ip -n $C link set vxe${E:0:12} netns $H
+	i=$((i + 1))
+done
+check_eq "DeleteEndpoint 1" '{}' "$(api "$SOCK" NetworkDriver.DeleteEndpoint "$(ids $NID $E1)" | head -1)"
+check_eq "DeleteEndpoint 2" '{}' "$(api "$SOCK" NetworkDriver.DeleteEndpoint "$(ids $NID $E2)" | head -1)"
+check_empty "no veth left in the host namespace" "$(ip -n $H link show | grep vxe)"
+check_empty "no veth left on br0" "$(ip -n $NS link show | grep vxb)"
+check_eq "DeleteNetwork" '{}' "$(api "$SOCK" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NID\"}" | head -1)"
+check_empty "no namespace left" "$(ip netns list | grep "^${PFX}[0-9]")"
+check_match "state lists no network" '"networks": \[\]' "$(cat "$STATE/state.json")"
+
+kill -TERM $VXOV_PID; wait $VXOV_PID; rc=$?
+check_eq "SIGTERM: exit 0" 0 "$rc"
+check_not "SIGTERM: socket removed" test -e "$SOCK"
+check "no sanitizer report" sanitizer_clean "$T_TMP/vxov-$H.log"
+t_finish

@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers of the integration tests: TAP-like results, polling with a
+# deadline, namespaces that are always cleaned up.  Source it; set T_NAME.
+set -u
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VXOV=${VXOV:-$TOP/build/vxov}
+NLCTL=${NLCTL:-$TOP/build/nlctl}
+T_ID=vxt-$$			# every name this test makes starts with it
+T_TMP=$(mktemp -d /tmp/$T_ID.XXXXXX)
+T_PASS=0
+T_FAIL=0
+T_CLEANUPS=()
+
+ok()     { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
+not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
+
+# check DESCRIPTION CMD...: passes when CMD succeeds.
+check() {
+	local d=$1; shift
+	if "$@" >"$T_TMP/out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/#   /' "$T_TMP/out" | head -20; fi
+}
+# check_not DESCRIPTION CMD...: passes when CMD fails.
+check_not() {
+	local d=$1; shift
+	if "$@" >"$T_TMP/out" 2>&1; then not_ok "$d"; sed 's/^/#   /' "$T_TMP/out" | head -20; else ok "$d"; fi
+}
+# check_eq DESCRIPTION WANT GOT
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   want: $2"; echo "#   got:  $3"; fi
+}
+# check_match DESCRIPTION REGEX TEXT
+check_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else not_ok "$1"; echo "#   want /$2/ in: $3"; fi
+}
+
+# check_empty DESCRIPTION TEXT
+check_empty() {
+	if [ -z "$2" ]; then ok "$1"; else not_ok "$1"; echo "#   want nothing, got: $2"; fi
+}
+
+# poll SECONDS CMD...: run CMD every 0.1 s until it succeeds or time is up.
+poll() {
+	local end=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+on_exit() { T_CLEANUPS=("$*" "${T_CLEANUPS[@]}"); }
+
+t_cleanup() {
+	local c
+	for c in "${T_CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+	# Whatever our names still hold, wherever it is.
+	for c in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$T_ID-"); do
+		ip netns pids "$c" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$c" 2>/dev/null
+	done
+	rm -rf "$T_TMP"
+}
+
+t_finish() {
+	echo "${T_NAME:-test}: $T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}
+trap 't_cleanup' EXIT
+trap 'exit 130' INT TERM
+
+# netns NAME: make a namespace with loopback up; removed at exit.
+netns() {
+	ip netns add "$1" && ip -n "$1" link set lo up
+}
+
+# underlay NS1 IP1 NS2 IP2 [PREFIXLEN]: a veth between two namespaces.
+underlay_link() {
+	local a=$1 ipa=$2 b=$3 ipb=$4 len=${5:-24} ia="u$RANDOM" ib="u$RANDOM"
+	ip link add "$ia" netns "$a" type veth peer name "$ib" netns "$b" || return 1
+	ip -n "$a" addr add "$ipa/$len" dev "$ia" && ip -n "$a" link set "$ia" up &&
+	ip -n "$b" addr add "$ipb/$len" dev "$ib" && ip -n "$b" link set "$ib" up
+}
+
+# "container" NAME: a namespace standing in for a container.
+ctn() { netns "$1"; }
+
+# start_vxov NS SOCKET [FLAGS...]: the daemon inside host namespace NS (nsenter,
+# so the namespaces it mounts stay visible); waits for its socket.
+start_vxov() {
+	local ns=$1 sock=$2; shift 2
+	nsenter --net="/run/netns/$ns" "$VXOV" --socket "$sock" "$@" \
+		>>"$T_TMP/vxov-$ns.log" 2>&1 &
+	VXOV_PID=$!
+	on_exit "kill -9 $VXOV_PID"
+	poll 10 vxov_answers "$sock"
+}
+vxov_answers() {
+	curl -sf --unix-socket "$1" -H 'Host;' -X POST -d '' http://x/Plugin.Activate | grep -q NetworkDriver
+}
+
+# api SOCKET CALL [JSON]: POST as dockerd does (empty Host, Docker's Accept);
+# prints the body, then a line "HTTP <code>".
+api() {
+	curl -s --unix-socket "$1" -H 'Host;' \
+		-H 'Accept: application/vnd.docker.plugins.v1.2+json' \
+		-X POST --data-binary "${3:-}" -w '\nHTTP %{http_code}\n' "http://x/$2"
+}
+
+# sanitizer_clean LOG: no ASan/UBSan report in a daemon's log.
+sanitizer_clean() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; }

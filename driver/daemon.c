@@ -67,6 +67,7 @@ static int sweep_one(const char *name, void *arg)
 			return 0;
 	log_info("removing leftover namespace %s", name);
 	snprintf(tmp.netns, sizeof(tmp.netns), "%s", name);
+	tmp.vni = (uint32_t)strtoul(digits, NULL, 10);
 	if (overlay_network_delete(&tmp, err, sizeof(err)))
 		log_warn("%s", err);
 	return 0;

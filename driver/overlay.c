@@ -134,7 +134,13 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 	e = nl_open(&host, -1);
 	if (e)
 		return fail(e, err, errlen, "open netlink: %s", strerror(-e));
-	e = link_add_vxlan(&host, &vx);
+	/*
+	 * A namespace that was just unmounted is torn down asynchronously;
+	 * until it is, a VXLAN device in it still holds this VNI on the host's
+	 * socket.  Give the kernel a bounded moment to finish.
+	 */
+	for (int tries = 0; (e = link_add_vxlan(&host, &vx)) == -EEXIST && tries < 50; tries++)
+		usleep(100 * 1000);
 	if (e) {
 		fail(e, err, errlen, "create vxlan vni %u in %s: %s", n->vni, n->netns,
 		     nl_strerror(&host, e));
@@ -208,7 +214,21 @@ undo:
 
 int overlay_network_delete(const struct network *n, char *err, size_t errlen)
 {
-	int e = netns_delete(n->netns);
+	char vxname[IF_NAMESIZE];
+	struct nl nl;
+	int e;
+
+	/* Delete the VXLAN device first, synchronously: the namespace itself
+	 * dies asynchronously, and its VNI must be free at once for a network
+	 * created right after. */
+	if (n->vni && open_overlay(n, &nl, err, errlen) == 0) {
+		overlay_vxlan_name(n->vni, vxname);
+		e = link_del(&nl, vxname);
+		if (e && e != -ENODEV)
+			log_warn("delete %s in %s: %s", vxname, n->netns, nl_strerror(&nl, e));
+		nl_close(&nl);
+	}
+	e = netns_delete(n->netns);
 
 	if (e)
 		return fail(e, err, errlen, "delete namespace %s: %s", n->netns, strerror(-e));

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Docker never replays calls: a daemon killed with SIGKILL and started again
+# re-adopts its namespaces and links, sweeps leftovers, and answers as before.
+T_NAME=restart
+. "$(dirname "$0")/../lib.sh"
+
+H=$T_ID-h P=$T_ID-p C1=$T_ID-c1 C2=$T_ID-c2
+SOCK=$T_TMP/vxov.sock STATE=$T_TMP/state PFX=$T_ID-
+NID=7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a
+E1=a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1
+E2=b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2
+ids() { echo "{\"NetworkID\":\"$1\",\"EndpointID\":\"$2\"}"; }
+
+for n in $H $P $C1 $C2; do netns $n; done
+underlay_link $H 10.213.2.1 $P 10.213.2.2
+start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-dev "$(ip -n $H -o link show type veth | awk -F'[ :@]+' '{print $2}')"
+check_match "underlay from --underlay-dev" "underlay 10.213.2.1 on u" "$(cat "$T_TMP/vxov-$H.log")"
+
+api "$SOCK" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$NID\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"77\",\"com.docker.network.driver.mtu\":\"1400\"}},\"IPv4Data\":[{\"Pool\":\"10.77.0.0/16\",\"Gateway\":\"10.77.0.1/16\"}]}" >/dev/null
+NS=${PFX}77
+check_match "mtu option honoured" "mtu 1400" "$(ip -n $NS link show vxlan77)"
+i=1
+for E in $E1 $E2; do
+	api "$SOCK" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$E\",\"Interface\":{\"Address\":\"10.77.0.$((i + 1))/16\"}}" >/dev/null
+	api "$SOCK" NetworkDriver.Join "$(ids $NID $E)" >/dev/null
+	C=$T_ID-c$i
+	ip -n $H link set vxe${E:0:12} netns $C && ip -n $C link set vxe${E:0:12} name eth0 &&
+		ip -n $C addr add 10.77.0.$((i + 1))/16 dev eth0 && ip -n $C link set eth0 up
+	i=$((i + 1))
+done
+check "before the kill: c1 pings c2" ip netns exec $C1 ping -c 1 -W 2 10.77.0.3
+
+# A leftover of a network deleted while we were down, and one of another prefix.
+ip netns add ${PFX}999
+ip netns add ${PFX}other
+kill -9 $VXOV_PID; wait $VXOV_PID 2>/dev/null
+check "after SIGKILL the containers still ping" ip netns exec $C1 ping -c 1 -W 2 10.77.0.3
+check "restart" start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip 10.213.2.1
+check "stale socket of the killed daemon replaced" grep -q "replacing stale socket" "$T_TMP/vxov-$H.log"
+check_match "network re-adopted" "network 7a7a7a7a7a7a: adopted \(vni 77, $NS\)" "$(cat "$T_TMP/vxov-$H.log")"
+check_not "leftover namespace ${PFX}999 removed" test -e /run/netns/${PFX}999
+check "a namespace not named <prefix><vni> is left alone" test -e /run/netns/${PFX}other
+ip netns del ${PFX}other
+check "after restart: c1 pings c2" ip netns exec $C1 ping -c 3 -W 2 10.77.0.3
+check_eq "after restart: CreateNetwork answers as before" '{}' "$(api "$SOCK" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$NID\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"77\"}},\"IPv4Data\":[{\"Pool\":\"10.77.0.0/16\",\"Gateway\":\"10.77.0.1/16\"}]}" | head -1)"
+check_match "after restart: Join answers as before" "\"SrcName\":\"vxe${E1:0:12}\"" "$(api "$SOCK" NetworkDriver.Join "$(ids $NID $E1)")"
+check_match "after restart: the VNI is still taken" '"Err":"vni 77 is already used' "$(api "$SOCK" NetworkDriver.CreateNetwork "{\"NetworkID\":\"ab12\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"77\"}},\"IPv4Data\":[{\"Pool\":\"10.78.0.0/16\",\"Gateway\":\"10.78.0.1/16\"}]}")"
+
+i=1
+for E in $E1 $E2; do
+	C=$T_ID-c$i
+	check_eq "Leave $i" '{}' "$(api "$SOCK" NetworkDriver.Leave "$(ids $NID $E)" | head -1)"
+	ip -n $C link set eth0 down; ip -n $C link set eth0 name vxe${E:0:12}; ip -n $C link set vxe${E:0:12} netns $H
+	check_eq "DeleteEndpoint $i" '{}' "$(api "$SOCK" NetworkDriver.DeleteEndpoint "$(ids $NID $E)" | head -1)"
+	i=$((i + 1))
+done
+check_empty "no veth left" "$(ip -n $H link show | grep vxe; ip -n $NS link show | grep vxb)"
+check_eq "DeleteNetwork" '{}' "$(api "$SOCK" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NID\"}" | head -1)"
+check_empty "no namespace left" "$(ip netns list | grep "^${PFX}[0-9]")"
+
+# A rebooted host: /run/netns is empty, the state is not.  The network comes back.
+api "$SOCK" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$NID\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"78\"}},\"IPv4Data\":[{\"Pool\":\"10.78.0.0/16\",\"Gateway\":\"10.78.0.1/16\"}]}" >/dev/null
+kill -9 $VXOV_PID; wait $VXOV_PID 2>/dev/null
+ip netns del ${PFX}78
+start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip 10.213.2.1
+check "a network whose namespace vanished is rebuilt" ip -n ${PFX}78 link show vxlan78
+check_eq "and deleted cleanly" '{}' "$(api "$SOCK" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NID\"}" | head -1)"
+check_empty "no namespace left" "$(ip netns list | grep "^${PFX}[0-9]")"
+
+# A corrupt state file: the daemon refuses to start and says why.
+kill -TERM $VXOV_PID; wait $VXOV_PID
+echo '{"version":1,"networks":[{"id":"x"' >"$STATE/state.json"
+nsenter --net=/run/netns/$H "$VXOV" --socket "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip 10.213.2.1 >"$T_TMP/bad.log" 2>&1
+check_eq "corrupt state: exit 1" 1 "$?"
+check_match "corrupt state: says which file and why" "load state: malformed JSON" "$(cat "$T_TMP/bad.log")"
+check "no sanitizer report" sanitizer_clean "$T_TMP/vxov-$H.log"
+t_finish

@@ -1,0 +1,20 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install what building and testing vxov needs, from Debian's archive; a no-op
+# when everything is there.
+set -eu
+PKGS="build-essential pkg-config libmnl-dev libmicrohttpd-dev libjansson-dev
+libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev busybox-static iproute2
+iputils-ping curl python3 util-linux"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+	echo "warning: no running Docker Engine: the Docker tests and the demo need one" >&2
+fi

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The whole suite (what `sudo make check` runs after building):
+#   1. unit tests (cmocka), plain and under ASan+UBSan;
+#   2. a bounded libFuzzer run of every decoder harness;
+#   3. the integration tests against the real kernel and the real dockerd,
+#      once with the plain build and once with the sanitizer build.
+# Ends with one line "N passed, N failed" over every check of every part.
+set -u
+cd "$(dirname "$0")/.."
+TOP=$PWD
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+[ "$(id -u)" -eq 0 ] || { echo "run as root: the tests make namespaces and links" >&2; exit 2; }
+PASS=0 FAIL=0
+add() { PASS=$((PASS + $1)); FAIL=$((FAIL + $2)); }
+log=$(mktemp /tmp/vxov-run.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+# A part's own "N passed, N failed" line, or one failure if it died without.
+tally() {
+	local line
+	line=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -n "$line" ]; then
+		set -- $line
+		add "$1" "$3"
+		[ "$1" -gt 0 ] || { add 0 1; echo "not ok - it ran no check"; }
+		[ "$rc" -eq 0 ] || [ "$3" -gt 0 ] || { add 0 1; echo "not ok - exit status $rc"; }
+	else
+		add 0 1
+		echo "not ok - it ended (status $rc) without a result"
+	fi
+}
+
+for b in build build/san; do
+	echo "=== unit ($b)"
+	"$b/test_unit" >"$log" 2>&1; rc=$?
+	cat "$log"
+	p=$(sed -n 's/.*PASSED  \] \([0-9]*\) test.*/\1/p' "$log"); f=$(sed -n 's/.*FAILED  \] \([0-9]*\) test.*/\1/p' "$log")
+	echo "unit: ${p:-0} passed, ${f:-0} failed" >>"$log"
+	tally
+done
+
+for h in build/fuzz/fuzz_*; do
+	name=${h##*/fuzz_}
+	echo "=== fuzz $name (${FUZZ_SECONDS}s)"
+	corpus=$(mktemp -d)
+	cp tests/fuzz/corpus/$name/* "$corpus/" 2>/dev/null
+	(cd "$corpus" && "$TOP/$h" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 "$corpus") >"$log" 2>&1; rc=$?
+	grep -E '^Done|ERROR|SUMMARY' "$log"
+	if [ $rc -eq 0 ]; then echo "ok - fuzz $name"; add 1 0; else tail -30 "$log"; echo "not ok - fuzz $name"; add 0 1; fi
+	rm -rf "$corpus"
+done
+
+for b in build build/san; do
+	for t in tests/integ/*.sh; do
+		echo "=== $t ($b)"
+		VXOV=$TOP/$b/vxov NLCTL=$TOP/$b/nlctl timeout 600 bash "$t" >"$log" 2>&1; rc=$?
+		cat "$log"
+		tally
+	done
+done
+
+echo
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -54,24 +54,24 @@ for i in 1 2; do
 done
 
 # L3 miss from a real packet: c1 asks for an address nobody has.
-$NLCTL -n $O1 watch 1 10 >"$T_TMP/miss1" &
-W=$!; on_exit "kill $W"
-poll 5 grep -q READY "$T_TMP/miss1"
-ip netns exec $C1 ping -c 1 -W 1 192.168.7.3 >/dev/null 2>&1
-wait $W
-check_match "L3 miss decoded: who has 192.168.7.3" "^L3 192.168.7.3$" "$(grep -v READY "$T_TMP/miss1")"
+# miss_after_ping: listen in o1, ping 192.168.7.3 from c1, print the misses.
+miss_after_ping() {
+	$NLCTL -n $O1 watch 1 10 >"$T_TMP/miss" &
+	local w=$!
+	on_exit "kill $w"
+	poll 5 grep -q READY "$T_TMP/miss"
+	ip netns exec $C1 ping -c 1 -W 1 192.168.7.3 >/dev/null 2>&1
+	wait $w
+	grep -v READY "$T_TMP/miss"
+}
+check_match "L3 miss decoded: who has 192.168.7.3" "^L3 192.168.7.3$" "$(miss_after_ping)"
 
 # L2 miss: ARP answered by proxy from our neighbour entry; the frame then
 # misses the FDB.
 check "neigh-set" $NLCTL -n $O1 neigh-set vxlan$VNI 192.168.7.3 $MAC2
 check_match "ip neigh shows it permanent" "192.168.7.3 lladdr $MAC2 PERMANENT" "$(ip -n $O1 neigh show dev vxlan$VNI)"
 check "neigh-set again replaces" $NLCTL -n $O1 neigh-set vxlan$VNI 192.168.7.3 $MAC2
-$NLCTL -n $O1 watch 1 10 >"$T_TMP/miss2" &
-W=$!; on_exit "kill $W"
-poll 5 grep -q READY "$T_TMP/miss2"
-ip netns exec $C1 ping -c 1 -W 1 192.168.7.3 >/dev/null 2>&1
-wait $W
-check_match "L2 miss decoded: where is $MAC2" "^L2 $MAC2$" "$(grep -v READY "$T_TMP/miss2")"
+check_match "L2 miss decoded: where is $MAC2" "^L2 $MAC2$" "$(miss_after_ping)"
 
 # FDB and ARP on both sides: traffic crosses the underlay.
 check "fdb-set" $NLCTL -n $O1 fdb-set vxlan$VNI $MAC2 10.213.0.2 $VNI

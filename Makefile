@@ -4,7 +4,7 @@
 
 CC       ?= cc
 O        ?= build
-PKGS     := libmnl libmicrohttpd jansson
+PKGS     := libmnl libmicrohttpd jansson libcurl
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wno-unused-parameter -MMD -MP -D_GNU_SOURCE \
@@ -27,21 +27,28 @@ E = @:
 endif
 
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
-CORE     := driver/log.c driver/config.c driver/netaddr.c driver/request.c driver/state.c
-DRIVER   := driver/overlay.c driver/resolver.c driver/api.c driver/http.c driver/daemon.c
+CORE     := driver/log.c driver/config.c driver/netaddr.c driver/request.c driver/state.c \
+            kvstore/consul.c kvstore/layout.c
+DRIVER   := driver/overlay.c driver/host.c driver/peers.c driver/resolver.c driver/api.c \
+            driver/http.c driver/daemon.c
 VXOV_SRC := $(NETOPS) $(CORE) $(DRIVER) driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/log.c driver/netaddr.c tests/tools/nlctl.c
+KVCTL_SRC:= kvstore/consul.c tests/tools/kvctl.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/nlctl: $(call obj,$(NLCTL_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/kvctl: $(call obj,$(KVCTL_SRC))
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -58,7 +65,7 @@ $(O)/obj/%.o: %.c
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr
+FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 

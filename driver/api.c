@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kvstore/layout.h"
 #include "../netops/link.h"
 #include "api.h"
+#include "host.h"
 #include "log.h"
+#include "peers.h"
 #include "request.h"
 #include "resolver.h"
 
@@ -76,20 +79,36 @@ static json_t *h_create_network(struct api *a, const char *body, size_t len, uns
 
 	if (req_network_decode(body, len, &r, err, sizeof(err)))
 		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
-	if (!r.vni)
-		return reply_err(status, HTTP_OK, call,
-				 "no VNI: create the network with -o vni=N (1-%u)", VNI_MAX);
 
 	pthread_mutex_lock(&a->lock);
 	n = state_network(&a->st, r.id);
 	if (n) {
-		if (n->vni == r.vni && n->subnet.addr.s_addr == r.pool.addr.s_addr &&
+		if ((!r.vni || n->vni == r.vni) && n->subnet.addr.s_addr == r.pool.addr.s_addr &&
 		    n->subnet.len == r.pool.len)
 			res = json_object();	/* a repeated call */
 		else
 			res = reply_err(status, HTTP_OK, call,
 					"network %.12s exists with vni %u", r.id, n->vni);
 		goto out;
+	}
+	/* The VNI every host uses for this subnet, from Consul. */
+	if (host_enabled() || !r.vni) {
+		uint32_t vni = 0;
+
+		e = host_vni(&r.pool, r.vni, &vni, err, sizeof(err));
+		if (e == -ENOTCONN && r.vni) {
+			log_warn("%s: vni %u not checked against other hosts: %s", call, r.vni, err);
+		} else if (e == -ENOTCONN) {
+			res = reply_err(status, HTTP_OK, call,
+					"no VNI: create the network with -o vni=N (1-%u), or make Consul "
+					"reachable to allocate one (%s)", VNI_MAX, err);
+			goto out;
+		} else if (e) {
+			res = reply_err(status, HTTP_OK, call, "%s", err);
+			goto out;
+		} else {
+			r.vni = vni;
+		}
 	}
 	other = state_network_by_vni(&a->st, r.vni);
 	if (other) {
@@ -113,6 +132,10 @@ static json_t *h_create_network(struct api *a, const char *body, size_t len, uns
 			 "packets over %u bytes will be dropped", call, r.id, r.mtu, a->ul.dev,
 			 a->ul.mtu, a->ul.mtu - VXLAN_OVERHEAD);
 	snprintf(n->netns, sizeof(n->netns), "%s%u", a->cfg->ns_prefix, n->vni);
+	if (r.kv_prefix[0])
+		strcpy(n->kv_prefix, r.kv_prefix);
+	else
+		layout_default_prefix(n->vni, n->kv_prefix);
 
 	e = overlay_network_create(&a->ul, n, err, sizeof(err));
 	if (e) {
@@ -137,7 +160,8 @@ static json_t *h_create_network(struct api *a, const char *body, size_t len, uns
 		network_free(n);
 		goto out;
 	}
-	log_info("network %.12s: vni %u, namespace %s, mtu %u", n->id, n->vni, n->netns, n->mtu);
+	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/", n->id, n->vni, n->netns,
+		 n->mtu, n->kv_prefix);
 	res = json_object();
 out:
 	pthread_mutex_unlock(&a->lock);
@@ -161,9 +185,11 @@ static json_t *h_delete_network(struct api *a, const char *body, size_t len, uns
 		res = json_object();
 		goto out;
 	}
-	for (e = n->endpoints; e; e = e->next)
+	for (e = n->endpoints; e; e = e->next) {
+		host_unpublish(n, e);
 		if (overlay_endpoint_delete(n, e, err, sizeof(err)))
 			log_warn("%s: %s", call, err);
+	}
 	resolver_unwatch(n->vni);
 	if (overlay_network_delete(n, err, sizeof(err))) {
 		res = reply_err(status, HTTP_OK, call, "%s", err);
@@ -237,11 +263,23 @@ static json_t *h_create_endpoint(struct api *a, const char *body, size_t len,
 
 	rc = overlay_endpoint_create(n, e, err, sizeof(err));
 	if (!rc) {
-		e->next = n->endpoints;
-		n->endpoints = e;
-		rc = save(a, err, sizeof(err));
+		peers_local(n->vni, e->ip, e->mac, 1);
+		rc = host_publish(n, e, err, sizeof(err));
+		if (rc == -ENOTCONN) {
+			log_warn("%s: %s", call, err);
+			rc = 0;
+		}
+		if (!rc) {
+			e->next = n->endpoints;
+			n->endpoints = e;
+			rc = save(a, err, sizeof(err));
+			if (rc) {
+				network_unlink_endpoint(n, e);
+				host_unpublish(n, e);
+			}
+		}
 		if (rc) {
-			network_unlink_endpoint(n, e);
+			peers_local(n->vni, e->ip, e->mac, 0);
 			if (overlay_endpoint_delete(n, e, undo, sizeof(undo)))
 				log_err("%s: undo: %s", call, undo);
 		}
@@ -289,6 +327,8 @@ static json_t *h_delete_endpoint(struct api *a, const char *body, size_t len,
 		res = reply_err(status, HTTP_OK, call, "%s", err);
 		goto out;
 	}
+	host_unpublish(n, e);
+	peers_local(n->vni, e->ip, e->mac, 0);
 	network_unlink_endpoint(n, e);
 	if (save(a, err, sizeof(err)))
 		log_err("%s: endpoint %.12s is gone but the state was not saved: %s",

@@ -10,7 +10,7 @@
 #include "netaddr.h"
 
 enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
-       OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+       OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_HELP, OPT_VERSION };
 
 static const struct option options[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
@@ -19,6 +19,8 @@ static const struct option options[] = {
 	{ "underlay-dev", required_argument, NULL, OPT_UNDERLAY_DEV },
 	{ "underlay-ip",  required_argument, NULL, OPT_UNDERLAY_IP },
 	{ "log-level",    required_argument, NULL, OPT_LOG_LEVEL },
+	{ "consul",       required_argument, NULL, OPT_CONSUL },
+	{ "session-ttl",  required_argument, NULL, OPT_SESSION_TTL },
 	{ "help",         no_argument,       NULL, OPT_HELP },
 	{ "version",      no_argument,       NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -32,6 +34,8 @@ static const char *const env_names[] = {
 	[OPT_UNDERLAY_DEV] = "VXOV_UNDERLAY_DEV",
 	[OPT_UNDERLAY_IP] = "VXOV_UNDERLAY_IP",
 	[OPT_LOG_LEVEL] = "VXOV_LOG_LEVEL",
+	[OPT_CONSUL] = "VXOV_CONSUL",
+	[OPT_SESSION_TTL] = "VXOV_SESSION_TTL",
 };
 
 void config_usage(FILE *out)
@@ -46,11 +50,18 @@ void config_usage(FILE *out)
 		"  --underlay-dev DEV   VXLAN source device (default: that of the default route)\n"
 		"  --underlay-ip IP     VXLAN source address (default: source of the default route)\n"
 		"  --log-level LEVEL    error, warn, info (default) or debug\n"
+		"  --consul URL         Consul HTTP API (default: CONSUL_HTTP_ADDR, else\n"
+		"                       127.0.0.1:8500); 'off' for a single host without Consul\n"
+		"  --session-ttl SECS   TTL of this host's Consul session (default 15, 10-3600):\n"
+		"                       a dead host's endpoints vanish within twice this\n"
 		"  --help               this text\n"
 		"  --version            the version\n"
 		"\n"
 		"Every option can also be set as VXOV_<OPTION> in the environment, e.g.\n"
-		"VXOV_UNDERLAY_DEV=eth1; a flag overrides the environment.\n");
+		"VXOV_UNDERLAY_DEV=eth1; a flag overrides the environment.  The Consul client\n"
+		"also reads CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN(_FILE), CONSUL_HTTP_SSL,\n"
+		"CONSUL_HTTP_SSL_VERIFY, CONSUL_CACERT, CONSUL_CAPATH, CONSUL_CLIENT_CERT,\n"
+		"CONSUL_CLIENT_KEY and CONSUL_TLS_SERVER_NAME.\n");
 }
 
 static int copy(char *dst, size_t size, const char *src)
@@ -124,6 +135,19 @@ static bool config_set(struct config *c, int opt, const char *name, const char *
 					name, val);
 		c->log_level = lvl;
 		break;
+	case OPT_CONSUL:
+		if (!*val || strpbrk(val, " \t\r\n") || copy(c->consul, sizeof(c->consul), val))
+			return set_fail(err, errlen, "%s: '%s' is not a URL, host:port or 'off'", name, val);
+		break;
+	case OPT_SESSION_TTL: {
+		char *end;
+		unsigned long t = strtoul(val, &end, 10);
+
+		if (!*val || *end || t < 10 || t > 3600)
+			return set_fail(err, errlen, "%s: '%s' is not a number of seconds 10-3600", name, val);
+		c->session_ttl = (unsigned int)t;
+		break;
+	}
 	}
 	return true;
 }
@@ -138,8 +162,9 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *e
 	strcpy(c->state_dir, "/var/lib/vxov");
 	strcpy(c->ns_prefix, "vxov-");
 	c->log_level = LOG_LVL_INFO;
+	c->session_ttl = 15;
 
-	for (opt = OPT_SOCKET; opt <= OPT_LOG_LEVEL; opt++) {
+	for (opt = OPT_SOCKET; opt <= OPT_SESSION_TTL; opt++) {
 		const char *v = getenv(env_names[opt]);
 
 		if (v && !config_set(c, opt, env_names[opt], v, err, errlen))

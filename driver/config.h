@@ -20,6 +20,8 @@ struct config {
 	char underlay_dev[IF_NAMESIZE];	/* "" = not set */
 	struct in_addr underlay_ip;	/* 0 = not set */
 	int log_level;
+	char consul[256];	/* "": CONSUL_HTTP_ADDR or 127.0.0.1:8500; "off": none */
+	unsigned int session_ttl;	/* seconds */
 };
 
 enum config_result {

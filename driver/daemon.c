@@ -12,8 +12,57 @@
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
+#include "host.h"
 #include "overlay.h"
+#include "peers.h"
 #include "resolver.h"
+
+/* After a new Consul session: publish every local endpoint again. */
+static void republish(void *arg)
+{
+	struct api *a = arg;
+	struct network *n;
+	struct endpoint *e;
+	char err[512];
+	int count = 0;
+
+	pthread_mutex_lock(&a->lock);
+	for (n = a->st.networks; n; n = n->next)
+		for (e = n->endpoints; e; e = e->next, count++)
+			if (host_publish(n, e, err, sizeof(err)))
+				log_err("republish endpoint %.12s: %s", e->id, err);
+	pthread_mutex_unlock(&a->lock);
+	if (count)
+		log_info("consul: published %d local endpoint%s", count, count == 1 ? "" : "s");
+}
+
+/* Consul, unless --consul off: this host's session, and the peers' settings. */
+static int consul_start(struct api *a)
+{
+	static struct kv_config kc;
+	const struct config *cfg = a->cfg;
+	char err[512], spath[PATH_MAX + 16];
+	struct peers_conf pc = { .kv = &kc, .self = a->ul.ip,
+				 .grace_ms = cfg->session_ttl * 2000u + 5000u };
+
+	if (!strcmp(cfg->consul, "off")) {
+		log_info("consul: off; single host, misses are only counted");
+		return 0;
+	}
+	if (kv_config_load(&kc, cfg->consul[0] ? cfg->consul : NULL, err, sizeof(err))) {
+		log_err("%s", err);
+		return -1;
+	}
+	snprintf(spath, sizeof(spath), "%s/session", cfg->state_dir);
+	peers_init(&pc);
+	if (host_start(&kc, a->ul.ip, cfg->session_ttl, spath, republish, a)) {
+		log_err("start consul session thread: out of resources");
+		return -1;
+	}
+	log_info("consul: %s%s, session ttl %us", kc.unix_path[0] ? "unix://" : kc.url,
+		 kc.unix_path, cfg->session_ttl);
+	return 0;
+}
 
 static char *serve(void *ctx, const char *path, const char *body, size_t len,
 		   unsigned int *status)
@@ -114,6 +163,8 @@ int daemon_run(const struct config *cfg)
 		log_err("load state: %s", err);
 		return 1;
 	}
+	if (consul_start(&a))
+		goto out;
 	if ((sig = resolver_start())) {
 		log_err("start resolver thread: %s", strerror(-sig));
 		goto out;
@@ -135,6 +186,9 @@ int daemon_run(const struct config *cfg)
 out:
 	http_stop(http);
 	resolver_stop();
+	/* The session is kept: a restart resumes it and peers keep our entries;
+	 * if we do not come back, it expires and takes our keys with it. */
+	host_stop(0);
 	state_free(&a.st);
 	pthread_mutex_destroy(&a.lock);
 	return status;

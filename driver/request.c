@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kvstore/layout.h"
 #include "request.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -119,7 +120,7 @@ static int get_uint_opt(json_t *opts, const char *key, unsigned long lo, unsigne
 
 static int decode_options(json_t *root, struct req_network *r, char *err, size_t errlen)
 {
-	json_t *opts = json_object_get(root, "Options"), *gen;
+	json_t *opts = json_object_get(root, "Options"), *gen, *v2;
 	unsigned long v;
 
 	if (!opts || json_is_null(opts))
@@ -137,6 +138,15 @@ static int decode_options(json_t *root, struct req_network *r, char *err, size_t
 	if (get_uint_opt(gen, OPT_MTU, MTU_MIN, MTU_MAX, &v, err, errlen))
 		return -1;
 	r->mtu = (unsigned int)v;
+	v2 = json_object_get(gen, OPT_KV_PREFIX);
+	if (v2 && !json_is_null(v2)) {
+		const char *p = json_string_value(v2);
+
+		if (!p || !layout_prefix_ok(p))
+			return fail(err, errlen, "option %s: '%.80s' is not a Consul key prefix "
+				    "(letters, digits, '_', '.', '-', inner '/')", OPT_KV_PREFIX, p ? p : "");
+		strcpy(r->kv_prefix, p);
+	}
 	return 0;
 }
 

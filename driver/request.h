@@ -20,11 +20,14 @@
 #define OPT_GENERIC "com.docker.network.generic"
 #define OPT_VNI "vni"
 #define OPT_MTU "com.docker.network.driver.mtu"
+#define OPT_KV_PREFIX "kv-prefix"
+#define KV_PREFIX_MAX 128
 
 struct req_network {
 	char id[ID_MAX + 1];
 	uint32_t vni;		/* 0: not given */
 	unsigned int mtu;	/* 0: not given */
+	char kv_prefix[KV_PREFIX_MAX];	/* "": not given */
 	struct prefix4 pool;	/* network address, e.g. 192.168.0.0/24 */
 	struct in_addr gateway;
 };

@@ -13,6 +13,7 @@
 #include "../netops/netns.h"
 #include "../netops/nl.h"
 #include "log.h"
+#include "peers.h"
 #include "resolver.h"
 
 struct watch {
@@ -39,13 +40,16 @@ static void on_miss(const struct miss *m, void *arg)
 	char ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
 
 	__atomic_add_fetch(&misses, 1, __ATOMIC_RELAXED);
-	if (m->kind == MISS_L3) {
-		inet_ntop(AF_INET, &m->ip, ip, sizeof(ip));
-		log_info("%s: L3 miss: who has %s (ifindex %d)", w->netns, ip, m->ifindex);
-	} else {
-		netaddr_format_mac(m->mac, mac);
-		log_info("%s: L2 miss: where is %s (ifindex %d)", w->netns, mac, m->ifindex);
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		if (m->kind == MISS_L3) {
+			inet_ntop(AF_INET, &m->ip, ip, sizeof(ip));
+			log_debug("%s: L3 miss: who has %s", w->netns, ip);
+		} else {
+			netaddr_format_mac(m->mac, mac);
+			log_debug("%s: L2 miss: where is %s", w->netns, mac);
+		}
 	}
+	peers_miss(w->vni, m);
 }
 
 static void handle(uint32_t vni)
@@ -147,6 +151,7 @@ void resolver_stop(void)
 	}
 	watches = NULL;
 	pthread_mutex_unlock(&lock);
+	peers_stop_all();
 	if (epfd >= 0)
 		close(epfd);
 	if (stopfd >= 0)
@@ -197,6 +202,12 @@ int resolver_watch(const struct network *n, char *err, size_t errlen)
 		watch_free(w);
 		return e;
 	}
+	e = peers_start(n, err, errlen);
+	if (e) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, mnl_socket_get_fd(w->nl.sock), NULL);
+		watch_free(w);
+		return e;
+	}
 	pthread_mutex_lock(&lock);
 	w->next = watches;
 	watches = w;
@@ -209,6 +220,7 @@ void resolver_unwatch(uint32_t vni)
 {
 	struct watch **p, *w = NULL;
 
+	peers_stop(vni);
 	pthread_mutex_lock(&lock);
 	for (p = &watches; *p; p = &(*p)->next)
 		if ((*p)->vni == vni) {

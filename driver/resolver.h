@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The background thread that listens in every overlay namespace for the
- * kernel's L2/L3 misses.  For now it reports them; answering them from
- * Consul builds on this.
+ * kernel's L2/L3 misses and has peers answer them; watching a network also
+ * starts mirroring its peers from Consul.
  */
 #ifndef VXOV_RESOLVER_H
 #define VXOV_RESOLVER_H

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../kvstore/layout.h"
 #include "state.h"
 
 #define STATE_VERSION 1
@@ -145,9 +146,10 @@ static json_t *network_json(const struct network *n)
 	inet_ntop(AF_INET, &n->subnet.addr, net, sizeof(net));
 	snprintf(subnet, sizeof(subnet), "%s/%d", net, n->subnet.len);
 	inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
-	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:o}", "id", n->id,
+	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:o}", "id", n->id,
 		      "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu,
-		      "subnet", subnet, "gateway", gw, "netns", n->netns, "endpoints", eps);
+		      "subnet", subnet, "gateway", gw, "netns", n->netns,
+		      "kv_prefix", n->kv_prefix, "endpoints", eps);
 	return o;
 }
 
@@ -207,16 +209,16 @@ static int endpoint_from_json(json_t *o, const struct network *n, struct endpoin
 static struct network *network_from_json(json_t *o, const struct state *st,
 					 char *err, size_t errlen)
 {
-	const char *id, *subnet, *gw, *netns;
+	const char *id, *subnet, *gw, *netns, *prefix = NULL;
 	json_int_t vni, mtu;
 	json_t *eps, *eo;
 	struct network *n;
 	struct endpoint **tail;
 	size_t i;
 
-	if (json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s:o}", "id", &id, "vni", &vni,
+	if (json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s:o}", "id", &id, "vni", &vni,
 			"mtu", &mtu, "subnet", &subnet, "gateway", &gw, "netns", &netns,
-			"endpoints", &eps) || !json_is_array(eps)) {
+			"kv_prefix", &prefix, "endpoints", &eps) || !json_is_array(eps)) {
 		fail(err, errlen, "network entry lacks id, vni, mtu, subnet, gateway, netns or endpoints");
 		return NULL;
 	}
@@ -244,6 +246,12 @@ static struct network *network_from_json(json_t *o, const struct state *st,
 		fail(err, errlen, "network %.12s: bad netns name", id);
 		goto bad;
 	}
+	if (prefix && (!layout_prefix_ok(prefix) || copy_str(n->kv_prefix, sizeof(n->kv_prefix), prefix))) {
+		fail(err, errlen, "network %.12s: bad kv_prefix", id);
+		goto bad;
+	}
+	if (!prefix)
+		layout_default_prefix(n->vni, n->kv_prefix);
 	if (state_network(st, id) || state_network_by_vni(st, n->vni)) {
 		fail(err, errlen, "network %.12s: id or vni listed twice", id);
 		goto bad;

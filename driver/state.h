@@ -32,6 +32,7 @@ struct network {
 	struct prefix4 subnet;	/* network address and length */
 	struct in_addr gateway;
 	char netns[NETNS_NAME_MAX];
+	char kv_prefix[KV_PREFIX_MAX];	/* Consul keys live under it */
 	struct endpoint *endpoints;
 };
 

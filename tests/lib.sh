@@ -106,5 +106,31 @@ api() {
 		-X POST --data-binary "${3:-}" -w '\nHTTP %{http_code}\n' "http://x/$2"
 }
 
+# start_consul NS IP: a real Consul agent (-dev, in memory) in namespace NS,
+# listening on IP only; waits for it to have a leader.  CONSUL_PID is its pid.
+CONSUL_BIN=${CONSUL_BIN:-}
+start_consul() {
+	local ns=$1 ip=$2
+	[ -n "$CONSUL_BIN" ] || CONSUL_BIN=$("$TOP/tests/consul/build.sh") || return 1
+	CHECKPOINT_DISABLE=1 nsenter --net="/run/netns/$ns" "$CONSUL_BIN" agent -dev \
+		-bind "$ip" -client "$ip" -node "$T_ID-consul" -log-level warn \
+		-hcl 'disable_update_check = true' -grpc-port -1 -dns-port -1 \
+		>>"$T_TMP/consul.log" 2>&1 &
+	CONSUL_PID=$!
+	disown $CONSUL_PID
+	on_exit "kill -9 $CONSUL_PID"
+	poll 30 consul_ready "$ns" "$ip"
+}
+consul_ready() {
+	ip netns exec "$1" curl -sf "http://$2:8500/v1/status/leader" | grep -q ':'
+}
+
+# ckv NS IP CMD...: kvctl against the Consul at IP, from namespace NS.
+ckv() {
+	local ns=$1 ip=$2; shift 2
+	ip netns exec "$ns" "$KVCTL" --consul "http://$ip:8500" "$@"
+}
+KVCTL=${KVCTL:-$TOP/build/kvctl}
+
 # sanitizer_clean LOG: no ASan/UBSan report in a daemon's log.
 sanitizer_clean() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; }

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../driver/netaddr.h"
+#include "layout.h"
+
+bool layout_prefix_ok(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (n == 0 || n >= LAYOUT_PREFIX_MAX || p[0] == '/' || p[n - 1] == '/' ||
+	    strstr(p, "//") || strstr(p, ".."))
+		return false;
+	for (; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '.' || *p == '-' || *p == '/'))
+			return false;
+	return true;
+}
+
+void layout_default_prefix(uint32_t vni, char out[LAYOUT_PREFIX_MAX])
+{
+	snprintf(out, LAYOUT_PREFIX_MAX, LAYOUT_ROOT "/%u", vni);
+}
+
+static int fit(int n, size_t len)
+{
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int layout_arp_key(char *buf, size_t len, const char *prefix, struct in_addr ip)
+{
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ip, s, sizeof(s));
+	return fit(snprintf(buf, len, "%s/arp/%s", prefix, s), len);
+}
+
+int layout_fib_key(char *buf, size_t len, const char *prefix, const uint8_t mac[6])
+{
+	char s[MAC_STRLEN];
+
+	netaddr_format_mac(mac, s);
+	return fit(snprintf(buf, len, "%s/fib/%s", prefix, s), len);
+}
+
+int layout_network_key(char *buf, size_t len, const char *prefix)
+{
+	return fit(snprintf(buf, len, "%s/network", prefix), len);
+}
+
+int layout_vni_key(char *buf, size_t len, uint32_t vni)
+{
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/vnis/%u", vni), len);
+}
+
+int layout_subnet_key(char *buf, size_t len, struct in_addr net, int plen)
+{
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &net, s, sizeof(s));
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/subnets/%s_%d", s, plen), len);
+}
+
+int layout_host_key(char *buf, size_t len, struct in_addr underlay)
+{
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &underlay, s, sizeof(s));
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/hosts/%s", s), len);
+}
+
+enum layout_kind layout_parse_key(const char *prefix, const char *key,
+				  struct in_addr *ip, uint8_t mac[6])
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(key, prefix, n) || key[n] != '/')
+		return LAYOUT_OTHER;
+	key += n + 1;
+	if (!strncmp(key, "arp/", 4) && netaddr_parse_ip4(key + 4, ip))
+		return LAYOUT_ARP;
+	if (!strncmp(key, "fib/", 4) && netaddr_parse_mac(key + 4, mac))
+		return LAYOUT_FIB;
+	return LAYOUT_OTHER;
+}
+
+/* Copy v without surrounding white space into buf, or fail. */
+static bool trimmed(const char *v, size_t len, char *buf, size_t size)
+{
+	while (len && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) {
+		v++;
+		len--;
+	}
+	while (len && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\n' ||
+		       v[len - 1] == '\r'))
+		len--;
+	if (len == 0 || len >= size || memchr(v, '\0', len))
+		return false;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	return true;
+}
+
+bool layout_parse_mac_value(const char *v, size_t len, uint8_t mac[6])
+{
+	char buf[MAC_STRLEN];
+
+	return trimmed(v, len, buf, sizeof(buf)) && netaddr_parse_mac(buf, mac);
+}
+
+bool layout_parse_ip_value(const char *v, size_t len, struct in_addr *ip)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	return trimmed(v, len, buf, sizeof(buf)) && netaddr_parse_ip4(buf, ip);
+}

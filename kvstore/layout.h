@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The Consul key layout: a public contract, written by hand as well as by us.
+ *
+ *   <prefix>/arp/<ip>     -> MAC as text          ("02:42:c0:a8:00:03")
+ *   <prefix>/fib/<mac>    -> underlay IPv4 as text ("10.0.0.2")
+ *   <prefix>/network      -> {"subnet":..., "vni":..., "mtu":...}
+ *   vxov/vnis/<vni>       -> the subnet that owns the VNI ("192.168.0.0/24")
+ *   vxov/subnets/<a.b.c.d>_<len> -> the VNI allocated to that subnet
+ *   vxov/hosts/<underlay ip>     -> the host's name, held by its session
+ *
+ * <prefix> defaults to vxov/<vni>.
+ */
+#ifndef VXOV_LAYOUT_H
+#define VXOV_LAYOUT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LAYOUT_PREFIX_MAX 128
+#define LAYOUT_ROOT "vxov"
+
+/* A prefix users may choose: 1-127 of [A-Za-z0-9_.-/], no "..", no leading,
+ * trailing or doubled '/'. */
+bool layout_prefix_ok(const char *p);
+void layout_default_prefix(uint32_t vni, char out[LAYOUT_PREFIX_MAX]);
+
+int layout_arp_key(char *buf, size_t len, const char *prefix, struct in_addr ip);
+int layout_fib_key(char *buf, size_t len, const char *prefix, const uint8_t mac[6]);
+int layout_network_key(char *buf, size_t len, const char *prefix);
+int layout_vni_key(char *buf, size_t len, uint32_t vni);
+int layout_subnet_key(char *buf, size_t len, struct in_addr net, int plen);
+int layout_host_key(char *buf, size_t len, struct in_addr underlay);
+
+enum layout_kind { LAYOUT_OTHER, LAYOUT_ARP, LAYOUT_FIB };
+
+/* Classify a key found under prefix/ and parse the address in its name. */
+enum layout_kind layout_parse_key(const char *prefix, const char *key,
+				  struct in_addr *ip, uint8_t mac[6]);
+
+/* Values as people write them: surrounding white space is ignored. */
+bool layout_parse_mac_value(const char *v, size_t len, uint8_t mac[6]);
+bool layout_parse_ip_value(const char *v, size_t len, struct in_addr *ip);
+
+#endif

@@ -81,18 +81,22 @@ unit: $(O)/test_unit
 deps:
 	$(Q)tests/deps.sh
 
-check: deps
+# A real Consul server for the multi-host tests, built once and cached.
+consul: deps
+	$(Q)tests/consul/build.sh >/dev/null
+
+check: deps consul
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit
 	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)tests/run.sh
 
-demo: deps
+demo: deps consul
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)contrib/demo.sh
 
 clean:
 	rm -rf build
 
-.PHONY: all fuzz unit deps check demo clean
+.PHONY: all fuzz unit deps consul check demo clean
 -include $(shell find build -name '*.d' 2>/dev/null)

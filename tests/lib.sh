@@ -81,6 +81,16 @@ underlay_link() {
 	ip -n "$b" addr add "$ipb/$len" dev "$ib" && ip -n "$b" link set "$ib" up
 }
 
+# switch NAME: an L2 segment (a bridge in namespace NAME) for an underlay.
+switch() { netns "$1" && ip -n "$1" link add br0 type bridge && ip -n "$1" link set br0 up; }
+# plug SWITCH NS IP: connect NS to the switch with address IP/24.
+plug() {
+	local sw=$1 ns=$2 ip=$3 a="p$RANDOM" b="u$RANDOM"
+	ip link add "$a" netns "$sw" type veth peer name "$b" netns "$ns" || return 1
+	ip -n "$sw" link set "$a" master br0 up && ip -n "$ns" addr add "$ip/24" dev "$b" &&
+		ip -n "$ns" link set "$b" up
+}
+
 # "container" NAME: a namespace standing in for a container.
 ctn() { netns "$1"; }
 
@@ -91,6 +101,7 @@ start_vxov() {
 	nsenter --net="/run/netns/$ns" "$VXOV" --socket "$sock" "$@" \
 		>>"$T_TMP/vxov-$ns.log" 2>&1 &
 	VXOV_PID=$!
+	echo "$ns" >"$T_TMP/host-of-$(basename "$sock")"
 	on_exit "kill -9 $VXOV_PID"
 	poll 10 vxov_answers "$sock"
 }
@@ -131,6 +142,30 @@ ckv() {
 	ip netns exec "$ns" "$KVCTL" --consul "http://$ip:8500" "$@"
 }
 KVCTL=${KVCTL:-$TOP/build/kvctl}
+
+# attach SOCK NID EID IP/LEN CTN: CreateEndpoint + Join through the API, then
+# do what dockerd does: move SrcName into CTN as eth0, address it, up.
+attach() {
+	local sock=$1 nid=$2 eid=$3 addr=$4 ctn=$5 r src host
+	r=$(api "$sock" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\",\"Interface\":{\"Address\":\"$addr\",\"MacAddress\":\"\"}}")
+	case $r in *'"Err"'*) echo "$r"; return 1 ;; esac
+	r=$(api "$sock" NetworkDriver.Join "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\",\"SandboxKey\":\"\"}")
+	src=$(printf '%s' "$r" | sed -n 's/.*"SrcName":"\([^"]*\)".*/\1/p')
+	[ -n "$src" ] || { echo "$r"; return 1; }
+	host=$(cat "$T_TMP/host-of-$(basename "$sock")")
+	[ -e /run/netns/$ctn ] || ctn "$ctn"
+	ip -n "$host" link set "$src" netns "$ctn" && ip -n "$ctn" link set "$src" name eth0 &&
+		ip -n "$ctn" addr add "$addr" dev eth0 && ip -n "$ctn" link set eth0 up
+}
+# detach SOCK NID EID CTN: as dockerd: Leave, move back, DeleteEndpoint.
+detach() {
+	local sock=$1 nid=$2 eid=$3 ctn=$4 host
+	host=$(cat "$T_TMP/host-of-$(basename "$sock")")
+	api "$sock" NetworkDriver.Leave "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\"}" >/dev/null
+	ip -n "$ctn" link set eth0 down 2>/dev/null
+	ip -n "$ctn" link set eth0 name "vxe${eid:0:12}" 2>/dev/null && ip -n "$ctn" link set "vxe${eid:0:12}" netns "$host"
+	api "$sock" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\"}" | head -1
+}
 
 # sanitizer_clean LOG: no ASan/UBSan report in a daemon's log.
 sanitizer_clean() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
@@ -15,6 +16,8 @@
 #include "../../driver/netaddr.h"
 #include "../../driver/request.h"
 #include "../../driver/state.h"
+#include "../../kvstore/consul.h"
+#include "../../kvstore/layout.h"
 
 #define NID "4f1bd3d9c5b94d4b8fd4b6d0b1a2c3d4e5f60718293a4b5c6d7e8f9012345678"
 #define EID "9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9"
@@ -270,6 +273,8 @@ static void clear_env(void)
 	unsetenv("VXOV_UNDERLAY_DEV");
 	unsetenv("VXOV_UNDERLAY_IP");
 	unsetenv("VXOV_LOG_LEVEL");
+	unsetenv("VXOV_CONSUL");
+	unsetenv("VXOV_SESSION_TTL");
 }
 
 static void test_config(void **st)
@@ -349,6 +354,7 @@ static struct network *mknet(const char *id, uint32_t vni, const char *subnet, i
 	assert_true(netaddr_parse_prefix4(subnet, &n->subnet));
 	n->gateway.s_addr = htonl(ntohl(n->subnet.addr.s_addr) + 1);
 	snprintf(n->netns, sizeof(n->netns), "vxov-%u", vni);
+	snprintf(n->kv_prefix, sizeof(n->kv_prefix), "demo/%u", vni);
 	for (int i = 0; i < neps; i++) {
 		struct endpoint *e = calloc(1, sizeof(*e));
 
@@ -375,6 +381,7 @@ static void assert_same_state(const struct state *a, const struct state *b)
 		assert_int_equal(x->subnet.len, y->subnet.len);
 		assert_int_equal(x->gateway.s_addr, y->gateway.s_addr);
 		assert_string_equal(x->netns, y->netns);
+		assert_string_equal(x->kv_prefix, y->kv_prefix);
 		for (e = x->endpoints, f = y->endpoints; e && f; e = e->next, f = f->next) {
 			assert_string_equal(e->id, f->id);
 			assert_int_equal(e->ip.s_addr, f->ip.s_addr);
@@ -447,6 +454,191 @@ static void test_state_bad(void **st)
 	}
 }
 
+/* ---- kvstore: layout, decoders, configuration ---- */
+
+static void test_layout(void **st)
+{
+	char k[KV_KEY_MAX];
+	struct in_addr ip;
+	uint8_t mac[6], m2[6];
+
+	(void)st;
+	assert_int_equal(layout_arp_key(k, sizeof(k), "vxov/42", A("192.168.0.3")), 0);
+	assert_string_equal(k, "vxov/42/arp/192.168.0.3");
+	assert_true(netaddr_parse_mac("02:42:C0:A8:00:03", mac));
+	assert_int_equal(layout_fib_key(k, sizeof(k), "demo", mac), 0);
+	assert_string_equal(k, "demo/fib/02:42:c0:a8:00:03");
+	assert_int_equal(layout_subnet_key(k, sizeof(k), A("192.168.0.0"), 24), 0);
+	assert_string_equal(k, "vxov/subnets/192.168.0.0_24");
+	assert_int_equal(layout_arp_key(k, 10, "vxov/42", A("192.168.0.3")), -1);	/* too small */
+	layout_default_prefix(42, k);
+	assert_string_equal(k, "vxov/42");
+
+	assert_int_equal(layout_parse_key("demo", "demo/arp/192.168.0.3", &ip, m2), LAYOUT_ARP);
+	assert_int_equal(ip.s_addr, A("192.168.0.3").s_addr);
+	assert_int_equal(layout_parse_key("demo", "demo/fib/02:42:c0:a8:00:03", &ip, m2), LAYOUT_FIB);
+	assert_memory_equal(m2, mac, 6);
+	assert_int_equal(layout_parse_key("demo", "demo/arp/300.1.1.1", &ip, m2), LAYOUT_OTHER);
+	assert_int_equal(layout_parse_key("demo", "demo/network", &ip, m2), LAYOUT_OTHER);
+	assert_int_equal(layout_parse_key("demo", "demox/arp/1.2.3.4", &ip, m2), LAYOUT_OTHER);
+	assert_int_equal(layout_parse_key("demo", "other/arp/1.2.3.4", &ip, m2), LAYOUT_OTHER);
+
+	/* values as people write them by hand */
+	assert_true(layout_parse_mac_value("02:42:c0:a8:00:03\n", 18, m2));
+	assert_true(layout_parse_mac_value(" 02:42:c0:a8:00:03 ", 19, m2));
+	assert_false(layout_parse_mac_value("garbage", 7, m2));
+	assert_false(layout_parse_mac_value("02:42:c0:a8:00:03\0x", 19, m2));
+	assert_true(layout_parse_ip_value("10.0.0.2\r\n", 10, &ip));
+	assert_false(layout_parse_ip_value("999.1.1.1", 9, &ip));
+	assert_false(layout_parse_ip_value("", 0, &ip));
+
+	assert_true(layout_prefix_ok("vxov/42"));
+	assert_true(layout_prefix_ok("demo"));
+	assert_false(layout_prefix_ok("/demo"));
+	assert_false(layout_prefix_ok("demo/"));
+	assert_false(layout_prefix_ok("a//b"));
+	assert_false(layout_prefix_ok("a/../b"));
+	assert_false(layout_prefix_ok("a b"));
+	assert_false(layout_prefix_ok(""));
+}
+
+static void test_base64(void **st)
+{
+	unsigned char out[16];
+	size_t n;
+
+	(void)st;
+	n = sizeof(out);
+	assert_int_equal(kv_base64_decode("MTAuMC4wLjI=", 12, out, &n), 0);
+	assert_int_equal(n, 8);
+	assert_memory_equal(out, "10.0.0.2", 8);
+	n = sizeof(out);
+	assert_int_equal(kv_base64_decode("YQ==", 4, out, &n), 0);
+	assert_int_equal(n, 1);
+	n = sizeof(out);
+	assert_int_equal(kv_base64_decode("", 0, out, &n), 0);
+	assert_int_equal(n, 0);
+	n = sizeof(out);
+	assert_int_equal(kv_base64_decode("YQ=", 3, out, &n), -EINVAL);
+	assert_int_equal(kv_base64_decode("Y===", 4, out, &n), -EINVAL);
+	assert_int_equal(kv_base64_decode("YQ==YQ==", 8, out, &n), -EINVAL);
+	assert_int_equal(kv_base64_decode("Y!Q=", 4, out, &n), -EINVAL);
+	n = 2;
+	assert_int_equal(kv_base64_decode("YWJj", 4, out, &n), -ENOSPC);
+}
+
+static void test_kv_decode(void **st)
+{
+	const char *ok = "[{\"Key\":\"vxov/42/arp/192.168.0.3\",\"Value\":\"MDI6NDI6YzA6YTg6MDA6MDM=\","
+			 "\"ModifyIndex\":12,\"Session\":\"4ca8e74b-6350-7587-addf-a18084928f3c\"},"
+			 "{\"Key\":\"vxov/42/empty\",\"Value\":null,\"ModifyIndex\":13}]";
+	static const char *bad[] = {
+		"{}", "[1]", "[{\"Value\":\"YQ==\",\"ModifyIndex\":1}]",
+		"[{\"Key\":\"k\",\"Value\":\"YQ==\"}]",
+		"[{\"Key\":\"k\",\"Value\":\"Y!==\",\"ModifyIndex\":1}]",
+		"[{\"Key\":\"k\",\"Value\":5,\"ModifyIndex\":1}]",
+		"[{\"Key\":\"k\",\"ModifyIndex\":-1}]",
+	};
+	struct kv_list l;
+
+	(void)st;
+	assert_int_equal(kv_decode_list(ok, strlen(ok), &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].key, "vxov/42/arp/192.168.0.3");
+	assert_string_equal(l.v[0].value, "02:42:c0:a8:00:03");
+	assert_int_equal(l.v[0].value_len, 17);
+	assert_int_equal(l.v[0].modify_index, 12);
+	assert_string_equal(l.v[0].session, "4ca8e74b-6350-7587-addf-a18084928f3c");
+	assert_string_equal(l.v[1].value, "");
+	assert_string_equal(l.v[1].session, "");
+	kv_list_free(&l);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (kv_decode_list(bad[i], strlen(bad[i]), &l, err, sizeof(err)) != -1)
+			fail_msg("case %zu accepted", i);
+		assert_null(l.v);
+	}
+}
+
+static void test_kv_config(void **st)
+{
+	struct kv_config c;
+	char path[] = "/tmp/vxov-unit-token-XXXXXX";
+	int fd;
+
+	(void)st;
+	unsetenv("CONSUL_HTTP_ADDR");
+	unsetenv("CONSUL_HTTP_SSL");
+	unsetenv("CONSUL_HTTP_TOKEN");
+	unsetenv("CONSUL_HTTP_TOKEN_FILE");
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.url, "http://127.0.0.1:8500");
+	setenv("CONSUL_HTTP_ADDR", "consul.example:8501", 1);
+	setenv("CONSUL_HTTP_SSL", "true", 1);
+	setenv("CONSUL_HTTP_TOKEN", "secret", 1);
+	setenv("CONSUL_CACERT", "/etc/ca.pem", 1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.url, "https://consul.example:8501");
+	assert_string_equal(c.token, "secret");
+	assert_string_equal(c.cacert, "/etc/ca.pem");
+	assert_false(c.insecure);
+	/* the flag wins; a trailing slash goes */
+	assert_int_equal(kv_config_load(&c, "http://10.0.0.1:8500/", err, sizeof(err)), 0);
+	assert_string_equal(c.url, "http://10.0.0.1:8500");
+	assert_int_equal(kv_config_load(&c, "unix:///run/consul.sock", err, sizeof(err)), 0);
+	assert_string_equal(c.unix_path, "/run/consul.sock");
+	assert_int_equal(kv_config_load(&c, "http://h:1/x?y", err, sizeof(err)), -1);
+	/* a token file, trailing newline trimmed */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "from-file\n", 10), 10);
+	close(fd);
+	setenv("CONSUL_HTTP_TOKEN_FILE", path, 1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.token, "from-file");
+	unlink(path);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CONSUL_HTTP_TOKEN_FILE"));
+	unsetenv("CONSUL_HTTP_TOKEN_FILE");
+	setenv("CONSUL_HTTP_TOKEN", "a\r\nX-Evil: 1", 1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	unsetenv("CONSUL_HTTP_ADDR");
+	unsetenv("CONSUL_HTTP_SSL");
+	unsetenv("CONSUL_HTTP_TOKEN");
+	unsetenv("CONSUL_CACERT");
+}
+
+static void test_network_kv_prefix(void **st)
+{
+	struct req_network r;
+
+	(void)st;
+	assert_int_equal(net_decode(NET_OK("\"kv-prefix\":\"demo\""), &r), 0);
+	assert_string_equal(r.kv_prefix, "demo");
+	assert_int_equal(net_decode(NET_OK("\"kv-prefix\":\"../x\""), &r), -1);
+	assert_non_null(strstr(err, "kv-prefix"));
+	assert_int_equal(net_decode(NET_OK(""), &r), 0);
+	assert_string_equal(r.kv_prefix, "");
+}
+
+static void test_config_consul(void **st)
+{
+	struct config c;
+	char *ok[] = { "vxov", "--consul", "http://10.0.0.1:8500", "--session-ttl", "30", NULL };
+	char *off[] = { "vxov", "--consul", "off", NULL };
+	char *bad[] = { "vxov", "--session-ttl", "5", NULL };
+
+	(void)st;
+	clear_env();
+	assert_int_equal(parse(&c, ok), CONFIG_OK);
+	assert_string_equal(c.consul, "http://10.0.0.1:8500");
+	assert_int_equal(c.session_ttl, 30);
+	assert_int_equal(parse(&c, off), CONFIG_OK);
+	assert_string_equal(c.consul, "off");
+	assert_int_equal(c.session_ttl, 15);
+	assert_int_equal(parse(&c, bad), CONFIG_ERROR);
+	assert_non_null(strstr(err, "10-3600"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +654,12 @@ int main(void)
 		cmocka_unit_test(test_config_bad),
 		cmocka_unit_test(test_state_roundtrip),
 		cmocka_unit_test(test_state_bad),
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_kv_decode),
+		cmocka_unit_test(test_kv_config),
+		cmocka_unit_test(test_network_kv_prefix),
+		cmocka_unit_test(test_config_consul),
 	};
 
 	return cmocka_run_group_tests_name("unit", tests, NULL, NULL);

@@ -42,6 +42,7 @@ void config_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: vxov [OPTION]...\n"
+		"       vxov resolve --netns NS --prefix PREFIX --subnet CIDR [OPTION]...\n"
 		"Docker network driver: VXLAN overlays with peers discovered through Consul.\n"
 		"\n"
 		"  --socket PATH        plugin socket (default /run/docker/plugins/vxov.sock)\n"

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
-/* vxov: parse the flags, then run the daemon. */
+/* vxov: parse the flags, then run the daemon; or `vxov resolve ...`. */
 #include <stdio.h>
+#include <string.h>
 
 #include "config.h"
 #include "daemon.h"
+#include "resolve.h"
 
 int main(int argc, char **argv)
 {
 	struct config cfg;
 	char err[512];
 
+	if (argc > 1 && !strcmp(argv[1], "resolve"))
+		return resolve_main(argc - 1, argv + 1);
 	switch (config_parse(&cfg, argc, argv, err, sizeof(err))) {
 	case CONFIG_EXIT:
 		return 0;

@@ -481,6 +481,8 @@ int peers_start(const struct network *n, char *err, size_t errlen)
 	}
 	overlay_vxlan_name(n->vni, vxname);
 	r = link_get(&p->nl, vxname, &li);
+	if (r == -ENODEV)	/* an overlay made by hand names it as it likes */
+		r = link_find_vxlan(&p->nl, n->vni, &li);
 	if (r) {
 		snprintf(err, errlen, "peers: %s in %s: %s", vxname, n->netns, nl_strerror(&p->nl, r));
 		peers_free(p);

@@ -83,6 +83,10 @@ static int link_parse_cb(const struct nlmsghdr *nlh, void *data)
 			mnl_attr_parse_nested(info[IFLA_INFO_DATA], vxlan_attr_cb, vx);
 			if (vx[IFLA_VXLAN_ID] && mnl_attr_validate(vx[IFLA_VXLAN_ID], MNL_TYPE_U32) == 0)
 				li->vni = mnl_attr_get_u32(vx[IFLA_VXLAN_ID]);
+			if (vx[IFLA_VXLAN_LOCAL] &&
+			    mnl_attr_get_payload_len(vx[IFLA_VXLAN_LOCAL]) == sizeof(li->local))
+				memcpy(&li->local, mnl_attr_get_payload(vx[IFLA_VXLAN_LOCAL]),
+				       sizeof(li->local));
 		}
 	}
 	return MNL_CB_OK;
@@ -141,6 +145,42 @@ int link_get(struct nl *nl, const char *name, struct link_info *li)
 int link_get_index(struct nl *nl, int ifindex, struct link_info *li)
 {
 	return link_query(nl, NULL, ifindex, li);
+}
+
+struct vxlan_find {
+	uint32_t vni;
+	struct link_info *out;
+	int found;
+};
+
+static int vxlan_find_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct vxlan_find *f = data;
+	struct link_info li;
+
+	if (f->found)
+		return MNL_CB_OK;
+	link_parse_cb(nlh, &li);
+	if (!strcmp(li.kind, "vxlan") && (!f->vni || li.vni == f->vni)) {
+		*f->out = li;
+		f->found = 1;
+	}
+	return MNL_CB_OK;
+}
+
+int link_find_vxlan(struct nl *nl, uint32_t vni, struct link_info *li)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETLINK, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	struct vxlan_find f = { .vni = vni, .out = li };
+	int e;
+
+	ifm->ifi_family = AF_UNSPEC;
+	e = nl_dump(nl, nlh, vxlan_find_cb, &f);
+	if (e)
+		return e;
+	return f.found ? 0 : -ENODEV;
 }
 
 static struct nlmsghdr *link_new_msg(struct nl *nl, void *buf, const char *name,

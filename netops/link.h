@@ -21,6 +21,7 @@ struct link_info {
 	unsigned int flags;	/* IFF_* */
 	uint8_t mac[6];
 	uint32_t vni;		/* vxlan only */
+	struct in_addr local;	/* vxlan only: its underlay source address */
 };
 
 struct vxlan_conf {
@@ -35,6 +36,10 @@ struct vxlan_conf {
 /* -ENODEV if there is no link of that name in nl's namespace. */
 int link_get(struct nl *nl, const char *name, struct link_info *li);
 int link_get_index(struct nl *nl, int ifindex, struct link_info *li);
+
+/* The VXLAN device with this VNI in nl's namespace (vni 0: the first one);
+ * -ENODEV if none. */
+int link_find_vxlan(struct nl *nl, uint32_t vni, struct link_info *li);
 
 int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu);
 

@@ -1,55 +1,63 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# sudo make demo: the single-host flow against this machine's dockerd, saying
-# what it does, and cleaning up after itself whatever happens.
-set -eu
-cd "$(dirname "$0")/.."
+# sudo make demo: two simulated hosts (network namespaces on an underlay of
+# their own) and a real Consul; a vxov daemon per host; containers on
+# different hosts ping each other through the overlay.  Then the single-host
+# flow with the machine's real dockerd.  Prints what it does; cleans up.
+set -u
+T_NAME=demo
+. "$(dirname "$0")/../tests/lib.sh"
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+show() { printf '$ %s\n' "$*"; "$@" 2>&1 | sed 's/^/    /'; }
 
-ID=vxovdemo$$
-SOCK=/run/docker/plugins/$ID.sock
-STATE=$(mktemp -d /tmp/vxov-demo.XXXXXX)
-NET=demonet-$$
-VNI=$((1000 + $$ % 1000))
-SUBNET=192.168.$((100 + $$ % 100)).0/24
-PID=
-cleanup() {
-	say "cleaning up"
-	docker rm -f $ID-a >/dev/null 2>&1 || true
-	docker network rm $NET >/dev/null 2>&1 || true
-	[ -z "$PID" ] || { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; }
-	rm -rf "$STATE"
-	echo "left behind: $(ip netns list | grep -c "^$ID-" || true) namespaces"
-}
-trap cleanup EXIT
+SW=$T_ID-sw CN=$T_ID-consul CIP=10.213.20.100
+say "an underlay of our own: a switch, a Consul namespace, hosts h1 and h2"
+switch $SW; netns $CN; plug $SW $CN $CIP
+for i in 1 2; do netns $T_ID-h$i; plug $SW $T_ID-h$i 10.213.20.$i; done
+echo "    h1 10.213.20.1, h2 10.213.20.2, consul $CIP (all inside namespaces)"
 
-say "building a test image from busybox-static (no registry needed)"
-IMAGE=$(contrib/mkimage.sh)
-echo "$IMAGE"
+say "starting a real Consul (v1.16.1, built from the Go module proxy)"
+start_consul $CN $CIP || { echo "consul did not start"; cat "$T_TMP/consul.log"; exit 1; }
+echo "    consul agent -dev on $CIP:8500"
 
-say "starting vxov: plugin '$ID' on $SOCK (log: $STATE/vxov.log)"
-build/vxov --socket "$SOCK" --state-dir "$STATE" --ns-prefix "$ID-" >"$STATE/vxov.log" 2>&1 &
-PID=$!
-for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
-sed 's/^/    /' "$STATE/vxov.log"
+for i in 1 2; do
+	say "starting vxov on h$i"
+	start_vxov $T_ID-h$i "$T_TMP/h$i.sock" --state-dir "$T_TMP/state$i" --ns-prefix "$T_ID-h$i-" \
+		--underlay-ip 10.213.20.$i --consul http://$CIP:8500 --session-ttl 10
+	sed 's/^/    /' "$T_TMP/vxov-$T_ID-h$i.log"
+done
 
-say "creating an overlay network with VNI $VNI"
-run docker network create -d "$ID" --subnet "$SUBNET" -o vni=$VNI $NET
-echo "its namespace, holding br0 and the VXLAN device:"
-run ip netns exec "$ID-$VNI" ip -d link show vxlan$VNI | sed -n '1,3p'
+say "CreateNetwork on both hosts, as 'docker network create -d vxov --subnet 192.168.60.0/24' would"
+for i in 1 2; do
+	show api "$T_TMP/h$i.sock" NetworkDriver.CreateNetwork "{\"NetworkID\":\"n$i\",\"Options\":{\"com.docker.network.generic\":{}},\"IPv4Data\":[{\"Pool\":\"192.168.60.0/24\",\"Gateway\":\"192.168.60.1/24\"}]}"
+done
+VNI=$(ckv $CN $CIP get vxov/subnets/192.168.60.0_24 | head -1 | cut -d= -f2)
+echo "    no -o vni given: Consul allocated VNI $VNI for the subnet; both hosts use it"
 
-say "starting container a"
-run docker run -d --net $NET --name $ID-a "$IMAGE" sleep 600
-A=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $ID-a)
-echo "a is $A, MAC $(docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").MacAddress}}" $ID-a)"
+say "a container on each host (CreateEndpoint + Join, then what dockerd does with the veth)"
+attach "$T_TMP/h1.sock" n1 c1000000000000000 192.168.60.2/24 $T_ID-c1 && echo "    c1 on h1: 192.168.60.2"
+attach "$T_TMP/h2.sock" n2 c2000000000000000 192.168.60.3/24 $T_ID-c2 && echo "    c2 on h2: 192.168.60.3"
 
-say "pinging a from a second container on the overlay"
-run docker run --rm --net $NET "$IMAGE" ping -c 3 "$A"
+say "the keys in Consul (the public layout: <prefix>/arp/<ip> -> MAC, <prefix>/fib/<mac> -> host)"
+ckv $CN $CIP list vxov/$VNI | grep -E '/(arp|fib)/' | sed 's/ session=.*//; s/^/    /'
 
-say "removing the container and the network"
-run docker rm -f $ID-a
-run docker network rm $NET
-echo "namespaces of ours left: $(ip netns list | grep -c "^$ID-" || true)"
-say "vxov's log"
-sed 's/^/    /' "$STATE/vxov.log"
+say "h1's overlay namespace, programmed before any traffic"
+poll 10 sh -c "bridge -n $T_ID-h1-$VNI fdb show dev vxlan$VNI | grep -q 'dst 10.213.20.2'"
+show ip -n $T_ID-h1-$VNI neigh show dev vxlan$VNI
+show sh -c "bridge -n $T_ID-h1-$VNI fdb show dev vxlan$VNI | grep dst"
+
+say "c1 (h1) pings c2 (h2) across the overlay"
+show ip netns exec $T_ID-c1 ping -c 3 192.168.60.3
+
+say "removing the containers and the networks"
+detach "$T_TMP/h1.sock" n1 c1000000000000000 $T_ID-c1 >/dev/null
+detach "$T_TMP/h2.sock" n2 c2000000000000000 $T_ID-c2 >/dev/null
+for i in 1 2; do api "$T_TMP/h$i.sock" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"n$i\"}" >/dev/null; done
+echo "    endpoint keys left in Consul: $(ckv $CN $CIP list vxov/$VNI | grep -c '/arp/')"
+
+if docker info >/dev/null 2>&1; then
+	say "and the same driver with the machine's real dockerd (single host)"
+	"$TOP/contrib/demo-docker.sh"
+else
+	say "no running dockerd: skipping the Docker part"
+fi

@@ -160,6 +160,7 @@ static json_t *h_create_network(struct api *a, const char *body, size_t len, uns
 		network_free(n);
 		goto out;
 	}
+	host_network_meta(n);
 	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/", n->id, n->vni, n->netns,
 		 n->mtu, n->kv_prefix);
 	res = json_object();

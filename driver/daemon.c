@@ -159,6 +159,10 @@ int daemon_run(const struct config *cfg)
 		log_err("state dir %s: path too long", cfg->state_dir);
 		return 1;
 	}
+	if ((sig = state_mkdir(cfg->state_dir))) {
+		log_err("state dir %s: %s", cfg->state_dir, strerror(-sig));
+		return 1;
+	}
 	if (state_load(&a.st, a.state_path, err, sizeof(err))) {
 		log_err("load state: %s", err);
 		return 1;

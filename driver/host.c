@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "../kvstore/layout.h"
+#include <jansson.h>
+
 #include "host.h"
 #include "log.h"
 
@@ -482,5 +484,32 @@ unreachable:
 	e = -ENOTCONN;
 out:
 	pthread_mutex_unlock(&lock);
+	return e;
+}
+
+int host_network_meta(const struct network *n)
+{
+	char key[KV_KEY_MAX], net[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4];
+	char *body;
+	json_t *o;
+	bool done;
+	int e;
+
+	if (!enabled || layout_network_key(key, sizeof(key), n->kv_prefix))
+		return 0;
+	inet_ntop(AF_INET, &n->subnet.addr, net, sizeof(net));
+	snprintf(subnet, sizeof(subnet), "%s/%d", net, n->subnet.len);
+	o = json_pack("{s:s, s:I, s:I}", "subnet", subnet, "vni", (json_int_t)n->vni,
+		      "mtu", (json_int_t)n->mtu);
+	body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	if (!body)
+		return -ENOMEM;
+	pthread_mutex_lock(&lock);
+	e = kv_put(conn, key, body, strlen(body), NULL, &done);
+	if (e)
+		log_warn("consul: %s: %s", key, kv_error(conn));
+	pthread_mutex_unlock(&lock);
+	free(body);
 	return e;
 }

@@ -42,6 +42,10 @@ int host_publish(const struct network *n, const struct endpoint *e, char *err, s
  */
 int host_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *err, size_t errlen);
 
+/* Write <prefix>/network = {"subnet", "vni", "mtu"} for people and tools
+ * (not held by the session: it describes the overlay, not this host). */
+int host_network_meta(const struct network *n);
+
 /* Remove e's keys, if they are still ours. */
 int host_unpublish(const struct network *n, const struct endpoint *e);
 

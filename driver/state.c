@@ -348,7 +348,7 @@ int state_load(struct state *st, const char *path, char *err, size_t errlen)
 	return ret;
 }
 
-static int mkdir_p(const char *dir)
+int state_mkdir(const char *dir)
 {
 	char tmp[PATH_MAX];
 	char *p;
@@ -382,7 +382,7 @@ int state_save(const struct state *st, const char *path, char *err, size_t errle
 		fail(err, errlen, "state path too long");
 		goto out;
 	}
-	e = mkdir_p(dirname(dir));
+	e = state_mkdir(dirname(dir));
 	if (e) {
 		fail(err, errlen, "create state dir for %s: %s", path, strerror(-e));
 		goto out;

@@ -50,6 +50,9 @@ int state_save(const struct state *st, const char *path, char *err, size_t errle
 char *state_encode(const struct state *st);
 int state_decode(const char *buf, size_t len, struct state *st, char *err, size_t errlen);
 
+/* mkdir -p dir, the last component mode 0700. */
+int state_mkdir(const char *dir);
+
 void state_free(struct state *st);
 void network_free(struct network *n);
 

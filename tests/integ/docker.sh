@@ -20,7 +20,7 @@ SUBNET=10.214.$(($$ % 250)).0/24
 GW=${SUBNET%.0/24}.1
 
 on_exit "rm -f $SOCK"
-"$VXOV" --socket "$SOCK" --state-dir "$T_TMP/state" --ns-prefix "$PFX" >>"$T_TMP/vxov.log" 2>&1 &
+"$VXOV" --socket "$SOCK" --state-dir "$T_TMP/state" --ns-prefix "$PFX" --consul off >>"$T_TMP/vxov.log" 2>&1 &
 VXOV_PID=$!
 on_exit "kill -9 $VXOV_PID"
 check "vxov serves $SOCK" poll 10 vxov_answers "$SOCK"

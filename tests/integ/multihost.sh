@@ -38,6 +38,7 @@ done
 r=$(api "$(S 1)" NetworkDriver.CreateNetwork "{\"NetworkID\":\"b1\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"$VNI\"}},\"IPv4Data\":[{\"Pool\":\"10.99.0.0/24\",\"Gateway\":\"10.99.0.1/24\"}]}")
 check_match "the same vni with another subnet is refused" "\"Err\":\"vni $VNI is already used by subnet $SUBNET" "$r"
 PFX=vxov/$VNI
+check_eq "network metadata under the prefix" "$PFX/network={\"mtu\":1450,\"subnet\":\"$SUBNET\",\"vni\":$VNI}" "$(kv get $PFX/network | head -1)"
 OV() { echo $T_ID-h$1-$VNI; }
 
 # One container per host.

@@ -27,13 +27,13 @@ E = @:
 endif
 
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
-CORE     := driver/log.c driver/config.c driver/netaddr.c driver/request.c driver/state.c \
+CORE     := driver/buf.c driver/log.c driver/config.c driver/netaddr.c driver/request.c driver/state.c \
             kvstore/consul.c kvstore/layout.c
 DRIVER   := driver/overlay.c driver/host.c driver/peers.c driver/resolver.c driver/api.c \
             driver/http.c driver/daemon.c driver/resolve.c
 VXOV_SRC := $(NETOPS) $(CORE) $(DRIVER) driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/log.c driver/netaddr.c tests/tools/nlctl.c
-KVCTL_SRC:= kvstore/consul.c tests/tools/kvctl.c
+KVCTL_SRC:= driver/buf.c kvstore/consul.c tests/tools/kvctl.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "config.h"
 #include "log.h"
 #include "netaddr.h"
@@ -65,16 +66,6 @@ void config_usage(FILE *out)
 		"CONSUL_CLIENT_KEY and CONSUL_TLS_SERVER_NAME.\n");
 }
 
-static int copy(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		return -1;
-	memcpy(dst, src, n + 1);
-	return 0;
-}
-
 static bool set_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -107,22 +98,22 @@ static bool config_set(struct config *c, int opt, const char *name, const char *
 
 	switch (opt) {
 	case OPT_SOCKET:
-		if (val[0] != '/' || copy(c->socket, sizeof(c->socket), val))
+		if (val[0] != '/' || buf_copy(c->socket, sizeof(c->socket), val))
 			return set_fail(err, errlen, "%s: '%s' is not an absolute path of at most %zu bytes",
 					name, val, sizeof(c->socket) - 1);
 		break;
 	case OPT_STATE_DIR:
-		if (val[0] != '/' || copy(c->state_dir, sizeof(c->state_dir), val))
+		if (val[0] != '/' || buf_copy(c->state_dir, sizeof(c->state_dir), val))
 			return set_fail(err, errlen, "%s: '%s' is not an absolute path", name, val);
 		break;
 	case OPT_NS_PREFIX:
-		if (!ns_prefix_ok(val) || copy(c->ns_prefix, sizeof(c->ns_prefix), val))
+		if (!ns_prefix_ok(val) || buf_copy(c->ns_prefix, sizeof(c->ns_prefix), val))
 			return set_fail(err, errlen,
 					"%s: '%s' must be 1-%d characters of letters, digits, '-', '_', '.'",
 					name, val, NS_PREFIX_MAX - 1);
 		break;
 	case OPT_UNDERLAY_DEV:
-		if (!*val || strchr(val, '/') || copy(c->underlay_dev, sizeof(c->underlay_dev), val))
+		if (!*val || strchr(val, '/') || buf_copy(c->underlay_dev, sizeof(c->underlay_dev), val))
 			return set_fail(err, errlen, "%s: '%s' is not an interface name", name, val);
 		break;
 	case OPT_UNDERLAY_IP:
@@ -137,7 +128,7 @@ static bool config_set(struct config *c, int opt, const char *name, const char *
 		c->log_level = lvl;
 		break;
 	case OPT_CONSUL:
-		if (!*val || strpbrk(val, " \t\r\n") || copy(c->consul, sizeof(c->consul), val))
+		if (!*val || strpbrk(val, " \t\r\n") || buf_copy(c->consul, sizeof(c->consul), val))
 			return set_fail(err, errlen, "%s: '%s' is not a URL, host:port or 'off'", name, val);
 		break;
 	case OPT_SESSION_TTL: {

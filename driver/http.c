@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "http.h"
 #include "log.h"
 
@@ -27,8 +28,7 @@ struct http {
 
 /* One request's body as it arrives. */
 struct body {
-	char *buf;
-	size_t len, cap;
+	struct buf b;
 	int too_large;
 };
 
@@ -174,32 +174,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*data_size = 0;
 		if (b->too_large)
 			return MHD_YES;
-		if (b->len + n > HTTP_BODY_MAX) {
+		if (b->b.len + n > HTTP_BODY_MAX) {
 			b->too_large = 1;
-			free(b->buf);
-			b->buf = NULL;
-			b->len = b->cap = 0;
+			buf_free(&b->b);
 			return MHD_YES;
 		}
-		if (b->len + n + 1 > b->cap) {
-			size_t cap = b->cap ? b->cap : 4096;
-			char *p;
-
-			while (cap < b->len + n + 1)
-				cap *= 2;
-			p = realloc(b->buf, cap);
-			if (!p)
-				return MHD_NO;
-			b->buf = p;
-			b->cap = cap;
-		}
-		memcpy(b->buf + b->len, data, n);
-		b->len += n;
-		return MHD_YES;
+		return buf_append(&b->b, data, n, HTTP_BODY_MAX) ? MHD_NO : MHD_YES;
 	}
 	if (b->too_large)
 		return send_err(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than 1 MiB");
-	out = h->fn(h->ctx, url, b->buf ? b->buf : "", b->len, &status);
+	out = h->fn(h->ctx, url, b->b.p ? b->b.p : "", b->b.len, &status);
 	if (!out)
 		return send_err(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	return send_json(c, status, out);
@@ -212,7 +196,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	(void)cls, (void)c, (void)toe;
 	if (b) {
-		free(b->buf);
+		buf_free(&b->b);
 		free(b);
 		*con_cls = NULL;
 	}

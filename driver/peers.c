@@ -541,6 +541,9 @@ void peers_stop_all(void)
 	p = all;
 	all = NULL;
 	pthread_mutex_unlock(&plock);
+	/* Tell every watch first: their blocking queries end together. */
+	for (next = p; next; next = next->next)
+		next->stop = 1;
 	for (; p; p = next) {
 		next = p->next;
 		stop_one(p);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../kvstore/layout.h"
+#include "buf.h"
 #include "state.h"
 
 #define STATE_VERSION 1
@@ -175,16 +176,6 @@ char *state_encode(const struct state *st)
 	return out;
 }
 
-static int copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		return -1;
-	memcpy(dst, src, n + 1);
-	return 0;
-}
-
 static int endpoint_from_json(json_t *o, const struct network *n, struct endpoint *e,
 			      char *err, size_t errlen)
 {
@@ -193,7 +184,7 @@ static int endpoint_from_json(json_t *o, const struct network *n, struct endpoin
 
 	if (json_unpack(o, "{s:s, s:s, s:s}", "id", &id, "address", &addr, "mac", &mac))
 		return fail(err, errlen, "network %.12s: endpoint is not {id, address, mac}", n->id);
-	if (!req_id_valid(id) || copy_str(e->id, sizeof(e->id), id))
+	if (!req_id_valid(id) || buf_copy(e->id, sizeof(e->id), id))
 		return fail(err, errlen, "network %.12s: bad endpoint id", n->id);
 	if (!netaddr_parse_prefix4(addr, &p) || !netaddr_contains(&n->subnet, p.addr))
 		return fail(err, errlen, "endpoint %.12s: bad address '%.40s'", id, addr);
@@ -227,7 +218,7 @@ static struct network *network_from_json(json_t *o, const struct state *st,
 		fail(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (!req_id_valid(id) || copy_str(n->id, sizeof(n->id), id)) {
+	if (!req_id_valid(id) || buf_copy(n->id, sizeof(n->id), id)) {
 		fail(err, errlen, "bad network id");
 		goto bad;
 	}
@@ -242,11 +233,11 @@ static struct network *network_from_json(json_t *o, const struct state *st,
 		fail(err, errlen, "network %.12s: bad subnet or gateway", id);
 		goto bad;
 	}
-	if (!*netns || strchr(netns, '/') || copy_str(n->netns, sizeof(n->netns), netns)) {
+	if (!*netns || strchr(netns, '/') || buf_copy(n->netns, sizeof(n->netns), netns)) {
 		fail(err, errlen, "network %.12s: bad netns name", id);
 		goto bad;
 	}
-	if (prefix && (!layout_prefix_ok(prefix) || copy_str(n->kv_prefix, sizeof(n->kv_prefix), prefix))) {
+	if (prefix && (!layout_prefix_ok(prefix) || buf_copy(n->kv_prefix, sizeof(n->kv_prefix), prefix))) {
 		fail(err, errlen, "network %.12s: bad kv_prefix", id);
 		goto bad;
 	}
@@ -353,7 +344,7 @@ int state_mkdir(const char *dir)
 	char tmp[PATH_MAX];
 	char *p;
 
-	if (copy_str(tmp, sizeof(tmp), dir))
+	if (buf_copy(tmp, sizeof(tmp), dir))
 		return -ENAMETOOLONG;
 	for (p = tmp + 1; *p; p++) {
 		if (*p != '/')
@@ -378,7 +369,7 @@ int state_save(const struct state *st, const char *path, char *err, size_t errle
 	if (!json)
 		return fail(err, errlen, "encode state: out of memory");
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
-	    copy_str(dir, sizeof(dir), path)) {
+	    buf_copy(dir, sizeof(dir), path)) {
 		fail(err, errlen, "state path too long");
 		goto out;
 	}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../driver/buf.h"
 #include "consul.h"
 
 #define KV_BODY_MAX (64u << 20)		/* refuse larger answers */
@@ -18,8 +19,7 @@ struct kv {
 	CURL *curl;
 	const struct kv_config *cfg;
 	struct curl_slist *headers;
-	char *body;
-	size_t len, cap;
+	struct buf body;	/* the last answer, always a string */
 	int too_large;
 	uint64_t index;			/* X-Consul-Index of the last answer */
 	const volatile int *abort;
@@ -46,16 +46,6 @@ const char *kv_error(const struct kv *kv)
 }
 
 /* ---- configuration ---- */
-
-static int copy(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		return -1;
-	memcpy(dst, src, n + 1);
-	return 0;
-}
 
 static bool env_true(const char *name, bool dflt)
 {
@@ -102,13 +92,13 @@ int kv_config_load(struct kv_config *c, const char *url, char *err, size_t errle
 	if (!addr || !*addr)
 		addr = "127.0.0.1:8500";
 	if (!strncmp(addr, "unix://", 7)) {
-		if (copy(c->unix_path, sizeof(c->unix_path), addr + 7) || addr[7] != '/') {
+		if (buf_copy(c->unix_path, sizeof(c->unix_path), addr + 7) || addr[7] != '/') {
 			snprintf(err, errlen, "Consul address %s: not unix:///absolute/path", addr);
 			return -1;
 		}
 		strcpy(c->url, "http://localhost");
 	} else if (!strncmp(addr, "http://", 7) || !strncmp(addr, "https://", 8)) {
-		if (copy(c->url, sizeof(c->url), addr)) {
+		if (buf_copy(c->url, sizeof(c->url), addr)) {
 			snprintf(err, errlen, "Consul address %s: too long", addr);
 			return -1;
 		}
@@ -127,7 +117,7 @@ int kv_config_load(struct kv_config *c, const char *url, char *err, size_t errle
 		if (read_token_file(v, c->token, sizeof(c->token), err, errlen))
 			return -1;
 	} else if ((v = getenv("CONSUL_HTTP_TOKEN")) && *v) {
-		if (copy(c->token, sizeof(c->token), v)) {
+		if (buf_copy(c->token, sizeof(c->token), v)) {
 			snprintf(err, errlen, "CONSUL_HTTP_TOKEN: too long");
 			return -1;
 		}
@@ -136,11 +126,11 @@ int kv_config_load(struct kv_config *c, const char *url, char *err, size_t errle
 		snprintf(err, errlen, "Consul token contains control characters");
 		return -1;
 	}
-	if (((v = getenv("CONSUL_CACERT")) && copy(c->cacert, sizeof(c->cacert), v)) ||
-	    ((v = getenv("CONSUL_CAPATH")) && copy(c->capath, sizeof(c->capath), v)) ||
-	    ((v = getenv("CONSUL_CLIENT_CERT")) && copy(c->cert, sizeof(c->cert), v)) ||
-	    ((v = getenv("CONSUL_CLIENT_KEY")) && copy(c->key, sizeof(c->key), v)) ||
-	    ((v = getenv("CONSUL_TLS_SERVER_NAME")) && copy(c->server_name, sizeof(c->server_name), v))) {
+	if (((v = getenv("CONSUL_CACERT")) && buf_copy(c->cacert, sizeof(c->cacert), v)) ||
+	    ((v = getenv("CONSUL_CAPATH")) && buf_copy(c->capath, sizeof(c->capath), v)) ||
+	    ((v = getenv("CONSUL_CLIENT_CERT")) && buf_copy(c->cert, sizeof(c->cert), v)) ||
+	    ((v = getenv("CONSUL_CLIENT_KEY")) && buf_copy(c->key, sizeof(c->key), v)) ||
+	    ((v = getenv("CONSUL_TLS_SERVER_NAME")) && buf_copy(c->server_name, sizeof(c->server_name), v))) {
 		snprintf(err, errlen, "a CONSUL_* TLS setting is too long");
 		return -1;
 	}
@@ -160,25 +150,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	struct kv *kv = arg;
 	size_t n = size * nmemb;
 
-	if (kv->too_large || kv->len + n + 1 > KV_BODY_MAX) {
-		kv->too_large = 1;
+	if (kv->too_large || buf_append(&kv->body, data, n, KV_BODY_MAX)) {
+		kv->too_large = kv->body.len + n > KV_BODY_MAX;
 		return 0;	/* aborts the transfer */
 	}
-	if (kv->len + n + 1 > kv->cap) {
-		size_t cap = kv->cap ? kv->cap : 4096;
-		char *p;
-
-		while (cap < kv->len + n + 1)
-			cap *= 2;
-		p = realloc(kv->body, cap);
-		if (!p)
-			return 0;
-		kv->body = p;
-		kv->cap = cap;
-	}
-	memcpy(kv->body + kv->len, data, n);
-	kv->len += n;
-	kv->body[kv->len] = '\0';
 	return n;
 }
 
@@ -225,12 +200,10 @@ struct kv *kv_open(const struct kv_config *c)
 	if (!kv)
 		return NULL;
 	kv->cfg = c;
-	kv->cap = 4096;
-	kv->body = malloc(kv->cap);	/* always a NUL-terminated string */
 	kv->curl = curl_easy_init();
-	if (!kv->curl || !kv->body) {
+	if (!kv->curl || buf_append(&kv->body, "", 0, KV_BODY_MAX)) {
 		curl_easy_cleanup(kv->curl);
-		free(kv->body);
+		buf_free(&kv->body);
 		free(kv);
 		return NULL;
 	}
@@ -248,7 +221,7 @@ void kv_close(struct kv *kv)
 		return;
 	curl_easy_cleanup(kv->curl);
 	curl_slist_free_all(kv->headers);
-	free(kv->body);
+	buf_free(&kv->body);
 	free(kv);
 }
 
@@ -267,8 +240,8 @@ static int kv_http(struct kv *kv, const char *method, const char *path, const ch
 
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->url, path) >= sizeof(url))
 		return kv_fail(kv, -ENAMETOOLONG, "%s %s: URL too long", method, path);
-	kv->len = 0;
-	kv->body[0] = '\0';
+	kv->body.len = 0;
+	kv->body.p[0] = '\0';
 	kv->too_large = 0;
 	kv->index = 0;
 	kv->curlerr[0] = '\0';
@@ -341,13 +314,13 @@ static int kv_status(struct kv *kv, int status, const char *method, const char *
 		return status;
 	if (status >= 200 && status < 300)
 		return 0;
-	n = kv->len;
-	while (n && (kv->body[n - 1] == '\n' || kv->body[n - 1] == '\r'))
+	n = kv->body.len;
+	while (n && (kv->body.p[n - 1] == '\n' || kv->body.p[n - 1] == '\r'))
 		n--;
 	if (status == 404)
 		return kv_fail(kv, -ENOENT, "%s %s: not found", method, what);
 	return kv_fail(kv, status == 403 ? -EACCES : -EIO, "%s %s: HTTP %d: %.*s", method, what,
-		       status, (int)(n > 200 ? 200 : n), kv->body);
+		       status, (int)(n > 200 ? 200 : n), kv->body.p);
 }
 
 /* ---- decoders ---- */
@@ -541,7 +514,7 @@ static int kv_fetch(struct kv *kv, const char *key, bool recurse, uint64_t index
 	st = kv_status(kv, st, "GET", key);
 	if (st)
 		return st;
-	if (kv_decode_list(kv->body, kv->len, out, err, sizeof(err)))
+	if (kv_decode_list(kv->body.p, kv->body.len, out, err, sizeof(err)))
 		return kv_fail(kv, -EPROTO, "GET %s: %s", key, err);
 	out->index = kv->index;
 	return 0;
@@ -561,9 +534,9 @@ int kv_list(struct kv *kv, const char *prefix, uint64_t index, unsigned int wait
 /* Consul answers a write with "true" or "false". */
 static int kv_bool(struct kv *kv, const char *what, bool *done)
 {
-	if (!strncmp(kv->body, "true", 4))
+	if (!strncmp(kv->body.p, "true", 4))
 		*done = true;
-	else if (!strncmp(kv->body, "false", 5))
+	else if (!strncmp(kv->body.p, "false", 5))
 		*done = false;
 	else
 		return kv_fail(kv, -EPROTO, "%s: answer is neither true nor false", what);
@@ -647,7 +620,7 @@ int kv_session_create(struct kv *kv, const char *name, unsigned int ttl_s,
 	st = kv_status(kv, st, "PUT", "session/create");
 	if (st)
 		return st;
-	res = json_loadb(kv->body, kv->len, 0, NULL);
+	res = json_loadb(kv->body.p, kv->body.len, 0, NULL);
 	s = json_string_value(json_object_get(res, "ID"));
 	if (!s || !session_ok(s)) {
 		json_decref(res);
@@ -658,24 +631,25 @@ int kv_session_create(struct kv *kv, const char *name, unsigned int ttl_s,
 	return 0;
 }
 
-int kv_session_renew(struct kv *kv, const char *id)
+/* PUT /v1/session/<op>/<id>. */
+static int session_op(struct kv *kv, const char *op, const char *id)
 {
 	char path[96];
 
 	if (!session_ok(id))
 		return kv_fail(kv, -EINVAL, "bad session id");
-	snprintf(path, sizeof(path), "/v1/session/renew/%s", id);
+	snprintf(path, sizeof(path), "/v1/session/%s/%s", op, id);
 	return kv_status(kv, kv_http(kv, "PUT", path, NULL, 0, KV_TIMEOUT_S), "PUT", path);
+}
+
+int kv_session_renew(struct kv *kv, const char *id)
+{
+	return session_op(kv, "renew", id);
 }
 
 int kv_session_destroy(struct kv *kv, const char *id)
 {
-	char path[96];
-
-	if (!session_ok(id))
-		return kv_fail(kv, -EINVAL, "bad session id");
-	snprintf(path, sizeof(path), "/v1/session/destroy/%s", id);
-	return kv_status(kv, kv_http(kv, "PUT", path, NULL, 0, KV_TIMEOUT_S), "PUT", path);
+	return session_op(kv, "destroy", id);
 }
 
 int kv_session_name(struct kv *kv, const char *id, char *name, size_t len)
@@ -691,7 +665,7 @@ int kv_session_name(struct kv *kv, const char *id, char *name, size_t len)
 	st = kv_status(kv, kv_http(kv, "GET", path, NULL, 0, KV_TIMEOUT_S), "GET", path);
 	if (st)
 		return st;
-	res = json_loadb(kv->body, kv->len, 0, NULL);
+	res = json_loadb(kv->body.p, kv->body.len, 0, NULL);
 	s = json_string_value(json_object_get(json_array_get(res, 0), "Name"));
 	if (!s) {
 		json_decref(res);

@@ -619,6 +619,7 @@ static int get_one(const char *key, char *val, size_t len)
 
 	if (!miss_kv && !(miss_kv = kv_open(conf.kv)))
 		return -ENOMEM;
+	log_debug("miss: GET %s", key);
 	e = kv_get(miss_kv, key, &l);
 	if (e)
 		return e;

@@ -17,7 +17,8 @@ declare -A PID
 for i in 1 2 3; do
 	netns $T_ID-h$i; plug $SW $T_ID-h$i 10.213.10.$i
 	start_vxov $T_ID-h$i "$T_TMP/h$i.sock" --state-dir "$T_TMP/state$i" --ns-prefix "$T_ID-h$i-" \
-		--underlay-ip 10.213.10.$i --consul http://$CIP:8500 --session-ttl $TTL
+		--underlay-ip 10.213.10.$i --consul http://$CIP:8500 --session-ttl $TTL \
+		$([ $i = 1 ] && echo --log-level debug)
 	PID[$i]=$VXOV_PID
 done
 S() { echo "$T_TMP/h$1.sock"; }
@@ -92,6 +93,16 @@ ip netns exec $T_ID-c1 ping -c 1 -W 1 192.168.50.88 >/dev/null 2>&1
 check_empty "none reached h1's neighbour table" "$(ip -n $(OV 1) neigh show dev vxlan$VNI | grep -E '192.168.50.8[89]|10.9.9.9')"
 check_empty "none reached h1's FDB" "$(bridge -n $(OV 1) fdb show dev vxlan$VNI | grep -E '00:00:00:00:00:8[89]')"
 check "the daemons still serve" sh -c "kill -0 ${PID[1]} ${PID[2]} ${PID[3]}"
+
+# Misses for keys nobody wrote: asked for once, not hammered.
+LOG1=$T_TMP/vxov-$T_ID-h1.log
+ip netns exec $T_ID-c1 ping -c 1 -W 1 192.168.50.200 >/dev/null 2>&1
+check "an unknown address makes one direct GET" poll 5 sh -c "grep -q 'miss: GET $PFX/arp/192.168.50.200' '$LOG1'"
+# 200 unknown addresses at once: without a bound that is 200+ GETs at once.
+before=$(grep -c 'miss: GET ' "$LOG1"); t0=$(date +%s)
+seq 40 239 | xargs -P 200 -I{} ip netns exec $T_ID-c1 ping -c 1 -W 1 192.168.50.{} >/dev/null 2>&1
+made=$(( $(grep -c 'miss: GET ' "$LOG1") - before )); secs=$(( $(date +%s) - t0 + 2 ))
+check "200 unknown addresses at once: $made direct GETs, within 50/s over ${secs}s" test "$made" -gt 0 -a "$made" -le $((50 * secs))
 
 # DeleteEndpoint: keys leave Consul, peers purge.
 check_eq "h3: detach c3b" "{}" "$(detach "$(S 3)" "$(nid 3)" "$(eid 3 2)" $T_ID-c3b)"

@@ -29,7 +29,7 @@ endif
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
 CORE     := driver/buf.c driver/log.c driver/config.c driver/netaddr.c driver/request.c driver/state.c \
             kvstore/consul.c kvstore/layout.c
-DRIVER   := driver/overlay.c driver/host.c driver/peers.c driver/resolver.c driver/api.c \
+DRIVER   := driver/overlay.c driver/host.c driver/ipam.c driver/peers.c driver/resolver.c driver/api.c \
             driver/http.c driver/daemon.c driver/resolve.c
 VXOV_SRC := $(NETOPS) $(CORE) $(DRIVER) driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/log.c driver/netaddr.c tests/tools/nlctl.c

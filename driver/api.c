@@ -11,6 +11,7 @@
 #include "../netops/link.h"
 #include "api.h"
 #include "host.h"
+#include "ipam.h"
 #include "log.h"
 #include "peers.h"
 #include "request.h"
@@ -48,7 +49,7 @@ static json_t *reply_err(unsigned int *status, unsigned int code, const char *ca
 static json_t *h_activate(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	(void)a, (void)body, (void)len, (void)status;
-	return json_pack("{s:[s]}", "Implements", "NetworkDriver");
+	return json_pack("{s:[s,s]}", "Implements", "NetworkDriver", "IpamDriver");
 }
 
 static json_t *h_capabilities(struct api *a, const char *body, size_t len, unsigned int *status)
@@ -126,6 +127,7 @@ static json_t *h_create_network(struct api *a, const char *body, size_t len, uns
 	n->vni = r.vni;
 	n->subnet = r.pool;
 	n->gateway = r.gateway;
+	n->vxov_ipam = r.vxov_ipam;
 	n->mtu = r.mtu ? r.mtu : a->ul.mtu - VXLAN_OVERHEAD;
 	if (r.mtu && r.mtu > a->ul.mtu - VXLAN_OVERHEAD)
 		log_warn("%s: network %.12s: mtu %u leaves no room for VXLAN on %s (mtu %u): "
@@ -266,6 +268,10 @@ static json_t *h_create_endpoint(struct api *a, const char *body, size_t len,
 	if (!rc) {
 		peers_local(n->vni, e->ip, e->mac, 1);
 		rc = host_publish(n, e, err, sizeof(err));
+		if (rc == -EADDRINUSE && !n->vxov_ipam)
+			snprintf(err + strlen(err), sizeof(err) - strlen(err),
+				 "; Docker's default IPAM allocates per host: create the network with "
+				 "--ipam-driver vxov so that hosts never hand out the same address");
 		if (rc == -ENOTCONN) {
 			log_warn("%s: %s", call, err);
 			rc = 0;
@@ -393,10 +399,96 @@ static json_t *h_leave(struct api *a, const char *body, size_t len, unsigned int
 	return json_object();
 }
 
+/* ---- IpamDriver ---- */
+
+static json_t *h_ipam_capabilities(struct api *a, const char *body, size_t len,
+				   unsigned int *status)
+{
+	(void)a, (void)body, (void)len, (void)status;
+	return json_pack("{s:b, s:b}", "RequiresMACAddress", 0, "RequiresRequestReplay", 0);
+}
+
+static json_t *h_ipam_spaces(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	(void)a, (void)body, (void)len, (void)status;
+	return json_pack("{s:s, s:s}", "LocalDefaultAddressSpace", "vxov",
+			 "GlobalDefaultAddressSpace", "vxov-global");
+}
+
+static json_t *h_request_pool(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	static const char call[] = "RequestPool";
+	char err[ERRLEN], net[INET_ADDRSTRLEN], pool[INET_ADDRSTRLEN + 4], id[64];
+	struct req_pool r;
+
+	(void)a;
+	if (req_pool_decode(body, len, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	if (ipam_request_pool(&r.pool, err, sizeof(err)))
+		return reply_err(status, HTTP_OK, call, "%s", err);
+	inet_ntop(AF_INET, &r.pool.addr, net, sizeof(net));
+	snprintf(pool, sizeof(pool), "%s/%d", net, r.pool.len);
+	snprintf(id, sizeof(id), IPAM_POOL_PREFIX "%s", pool);
+	return json_pack("{s:s, s:s, s:{}}", "PoolID", id, "Pool", pool, "Data");
+}
+
+static json_t *h_release_pool(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	static const char call[] = "ReleasePool";
+	char err[ERRLEN];
+	struct prefix4 p;
+
+	(void)a;
+	/* Other hosts still use the pool: nothing to free. */
+	if (req_pool_id_decode(body, len, &p, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	return json_object();
+}
+
+static json_t *h_request_address(struct api *a, const char *body, size_t len,
+				 unsigned int *status)
+{
+	static const char call[] = "RequestAddress";
+	char err[ERRLEN], ip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN + 4];
+	struct req_address r;
+	struct in_addr got;
+
+	(void)a;
+	if (req_address_decode(body, len, 0, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	if (ipam_request_address(&r, &got, err, sizeof(err)))
+		return reply_err(status, HTTP_OK, call, "%s", err);
+	inet_ntop(AF_INET, &got, ip, sizeof(ip));
+	snprintf(addr, sizeof(addr), "%s/%d", ip, r.pool.len);
+	log_info("ipam: %s %s", r.gateway ? "gateway" : "address", addr);
+	return json_pack("{s:s, s:{}}", "Address", addr, "Data");
+}
+
+static json_t *h_release_address(struct api *a, const char *body, size_t len,
+				 unsigned int *status)
+{
+	static const char call[] = "ReleaseAddress";
+	char err[ERRLEN];
+	struct req_address r;
+
+	(void)a;
+	if (req_address_decode(body, len, 1, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	if (ipam_release_address(&r, err, sizeof(err)))
+		return reply_err(status, HTTP_OK, call, "%s", err);
+	return json_object();
+}
+
 static const struct {
 	const char *path;
 	api_fn fn;
 } routes[] = {
+	{ "/IpamDriver.GetCapabilities", h_ipam_capabilities },
+	{ "/IpamDriver.GetDefaultAddressSpaces", h_ipam_spaces },
+	{ "/IpamDriver.RequestPool", h_request_pool },
+	{ "/IpamDriver.ReleasePool", h_release_pool },
+	{ "/IpamDriver.RequestAddress", h_request_address },
+	{ "/IpamDriver.ReleaseAddress", h_release_address },
 	{ "/Plugin.Activate", h_activate },
 	{ "/NetworkDriver.GetCapabilities", h_capabilities },
 	{ "/NetworkDriver.CreateNetwork", h_create_network },

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "host.h"
+#include "ipam.h"
 #include "overlay.h"
 #include "peers.h"
 #include "resolver.h"
@@ -193,6 +194,7 @@ out:
 	/* The session is kept: a restart resumes it and peers keep our entries;
 	 * if we do not come back, it expires and takes our keys with it. */
 	host_stop(0);
+	ipam_close();
 	state_free(&a.st);
 	pthread_mutex_destroy(&a.lock);
 	return status;

@@ -178,6 +178,13 @@ static int decode_ipv4data(json_t *root, struct req_network *r, char *err, size_
 	if (!netaddr_is_host(&r->pool, gwp.addr))
 		return fail(err, errlen, "IPv4Data Gateway %s is not a host address of pool %s", gw, pool);
 	r->gateway = gwp.addr;
+	{
+		const char *space;
+
+		if (get_str(d, "AddressSpace", 0, &space, err, errlen))
+			return -1;
+		r->vxov_ipam = !strncmp(space, "vxov", 4);
+	}
 
 	v6 = json_object_get(root, "IPv6Data");
 	if (v6 && !json_is_null(v6) && !(json_is_array(v6) && json_array_size(v6) == 0))
@@ -270,6 +277,115 @@ int req_ids_decode(const char *body, size_t len, int want_eid, struct req_ids *r
 	if (get_id(root, "NetworkID", r->nid, err, errlen) ||
 	    (want_eid && get_id(root, "EndpointID", r->eid, err, errlen)))
 		goto out;
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+/* "vxov:192.168.0.0/24" -> 192.168.0.0/24 */
+static int pool_id(json_t *root, struct prefix4 *p, char *err, size_t errlen)
+{
+	const char *id;
+
+	if (get_str(root, "PoolID", 1, &id, err, errlen))
+		return -1;
+	if (strncmp(id, IPAM_POOL_PREFIX, strlen(IPAM_POOL_PREFIX)) ||
+	    !netaddr_parse_prefix4(id + strlen(IPAM_POOL_PREFIX), p) || p->len < 8 || p->len > 30 ||
+	    netaddr_network(p).s_addr != p->addr.s_addr)
+		return fail(err, errlen, "PoolID '%.80s' is not one of vxov's", id);
+	return 0;
+}
+
+int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err, size_t errlen)
+{
+	json_t *root = parse_object(body, len, err, errlen), *v6;
+	const char *pool, *sub;
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!root)
+		return -1;
+	v6 = json_object_get(root, "V6");
+	if (v6 && !json_is_boolean(v6)) {
+		fail(err, errlen, "V6 is not a boolean");
+		goto out;
+	}
+	if (json_is_true(v6)) {
+		fail(err, errlen, "IPv6 is not supported by vxov yet");
+		goto out;
+	}
+	if (get_str(root, "Pool", 0, &pool, err, errlen) || get_str(root, "SubPool", 0, &sub, err, errlen))
+		goto out;
+	if (!*pool) {
+		fail(err, errlen, "vxov IPAM has no default pools: give --subnet");
+		goto out;
+	}
+	if (*sub) {
+		fail(err, errlen, "--ip-range is not needed with vxov IPAM (addresses are allocated "
+		     "cluster-wide) and is not supported");
+		goto out;
+	}
+	if (!netaddr_parse_prefix4(pool, &r->pool) || r->pool.len < 8 || r->pool.len > 30) {
+		fail(err, errlen, "Pool '%.40s' is not an IPv4 prefix /8-/30", pool);
+		goto out;
+	}
+	r->pool.addr = netaddr_network(&r->pool);
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int req_pool_id_decode(const char *body, size_t len, struct prefix4 *pool, char *err, size_t errlen)
+{
+	json_t *root = parse_object(body, len, err, errlen);
+	int ret;
+
+	if (!root)
+		return -1;
+	ret = pool_id(root, pool, err, errlen);
+	json_decref(root);
+	return ret;
+}
+
+int req_address_decode(const char *body, size_t len, int release, struct req_address *r,
+		       char *err, size_t errlen)
+{
+	json_t *root = parse_object(body, len, err, errlen), *opts;
+	const char *addr, *type = "";
+	struct prefix4 p;
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!root)
+		return -1;
+	if (pool_id(root, &r->pool, err, errlen) ||
+	    get_str(root, "Address", release, &addr, err, errlen))
+		goto out;
+	if (*addr) {
+		/* Docker sends a bare address; accept "ip/len" too. */
+		if (netaddr_parse_prefix4(addr, &p))
+			r->addr = p.addr;
+		else if (!netaddr_parse_ip4(addr, &r->addr)) {
+			fail(err, errlen, "Address '%.40s' is not an IPv4 address", addr);
+			goto out;
+		}
+		if (!netaddr_is_host(&r->pool, r->addr)) {
+			fail(err, errlen, "address %s is not a host address of the pool", addr);
+			goto out;
+		}
+	}
+	opts = json_object_get(root, "Options");
+	if (opts && !json_is_null(opts)) {
+		if (!json_is_object(opts)) {
+			fail(err, errlen, "Options is not an object");
+			goto out;
+		}
+		if (get_str(opts, "RequestAddressType", 0, &type, err, errlen))
+			goto out;
+	}
+	r->gateway = !strcmp(type, IPAM_GATEWAY_TYPE);
 	ret = 0;
 out:
 	json_decref(root);

@@ -30,6 +30,7 @@ struct req_network {
 	char kv_prefix[KV_PREFIX_MAX];	/* "": not given */
 	struct prefix4 pool;	/* network address, e.g. 192.168.0.0/24 */
 	struct in_addr gateway;
+	int vxov_ipam;		/* the pool came from our IPAM driver */
 };
 
 struct req_endpoint {
@@ -47,6 +48,30 @@ struct req_ids {
 	char nid[ID_MAX + 1];
 	char eid[ID_MAX + 1];
 };
+
+/* IPAM.  A pool is named by its subnet so every host shares it:
+ * PoolID "vxov:192.168.0.0/24". */
+#define IPAM_POOL_PREFIX "vxov:"
+#define IPAM_GATEWAY_TYPE "com.docker.network.gateway"
+
+struct req_pool {
+	struct prefix4 pool;	/* network address and length */
+};
+
+struct req_address {
+	struct prefix4 pool;	/* from the PoolID */
+	struct in_addr addr;	/* 0: any */
+	int gateway;		/* RequestAddressType is the gateway */
+};
+
+/* RequestPool: Pool is required (vxov has no default pools), IPv6 and
+ * SubPool are refused. */
+int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err, size_t errlen);
+/* ReleasePool: just the PoolID. */
+int req_pool_id_decode(const char *body, size_t len, struct prefix4 *pool, char *err, size_t errlen);
+/* RequestAddress and ReleaseAddress (Address required for release). */
+int req_address_decode(const char *body, size_t len, int release, struct req_address *r,
+		       char *err, size_t errlen);
 
 int req_network_decode(const char *body, size_t len, struct req_network *r,
 		       char *err, size_t errlen);

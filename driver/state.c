@@ -147,10 +147,10 @@ static json_t *network_json(const struct network *n)
 	inet_ntop(AF_INET, &n->subnet.addr, net, sizeof(net));
 	snprintf(subnet, sizeof(subnet), "%s/%d", net, n->subnet.len);
 	inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
-	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:o}", "id", n->id,
+	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:o}", "id", n->id,
 		      "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu,
 		      "subnet", subnet, "gateway", gw, "netns", n->netns,
-		      "kv_prefix", n->kv_prefix, "endpoints", eps);
+		      "kv_prefix", n->kv_prefix, "vxov_ipam", n->vxov_ipam, "endpoints", eps);
 	return o;
 }
 
@@ -203,13 +203,15 @@ static struct network *network_from_json(json_t *o, const struct state *st,
 	const char *id, *subnet, *gw, *netns, *prefix = NULL;
 	json_int_t vni, mtu;
 	json_t *eps, *eo;
+	int ipam = 0;
 	struct network *n;
 	struct endpoint **tail;
 	size_t i;
 
-	if (json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s:o}", "id", &id, "vni", &vni,
+	if (json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s?b, s:o}", "id", &id, "vni", &vni,
 			"mtu", &mtu, "subnet", &subnet, "gateway", &gw, "netns", &netns,
-			"kv_prefix", &prefix, "endpoints", &eps) || !json_is_array(eps)) {
+			"kv_prefix", &prefix, "vxov_ipam", &ipam, "endpoints", &eps) ||
+	    !json_is_array(eps)) {
 		fail(err, errlen, "network entry lacks id, vni, mtu, subnet, gateway, netns or endpoints");
 		return NULL;
 	}
@@ -227,6 +229,7 @@ static struct network *network_from_json(json_t *o, const struct state *st,
 		goto bad;
 	}
 	n->vni = (uint32_t)vni;
+	n->vxov_ipam = ipam;
 	n->mtu = (unsigned int)mtu;
 	if (!netaddr_parse_prefix4(subnet, &n->subnet) || !netaddr_parse_ip4(gw, &n->gateway) ||
 	    !netaddr_contains(&n->subnet, n->gateway)) {

@@ -33,6 +33,7 @@ struct network {
 	struct in_addr gateway;
 	char netns[NETNS_NAME_MAX];
 	char kv_prefix[KV_PREFIX_MAX];	/* Consul keys live under it */
+	int vxov_ipam;		/* addresses come from our IPAM driver */
 	struct endpoint *endpoints;
 };
 

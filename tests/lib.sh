@@ -102,7 +102,7 @@ start_vxov() {
 		>>"$T_TMP/vxov-$ns.log" 2>&1 &
 	VXOV_PID=$!
 	echo "$ns" >"$T_TMP/host-of-$(basename "$sock")"
-	on_exit "kill -9 $VXOV_PID"
+	on_exit "kill -9 $VXOV_PID; wait $VXOV_PID 2>/dev/null"
 	poll 10 vxov_answers "$sock"
 }
 vxov_answers() {

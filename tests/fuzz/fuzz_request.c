@@ -12,10 +12,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct req_network n;
 	struct req_endpoint e;
 	struct req_ids i;
+	struct req_pool p;
+	struct req_address a;
+	struct prefix4 pid;
 	char err[256];
 
 	req_network_decode((const char *)data, size, &n, err, sizeof(err));
 	req_endpoint_decode((const char *)data, size, &e, err, sizeof(err));
 	req_ids_decode((const char *)data, size, 1, &i, err, sizeof(err));
+	req_pool_decode((const char *)data, size, &p, err, sizeof(err));
+	req_pool_id_decode((const char *)data, size, &pid, err, sizeof(err));
+	req_address_decode((const char *)data, size, 0, &a, err, sizeof(err));
+	req_address_decode((const char *)data, size, 1, &a, err, sizeof(err));
 	return 0;
 }

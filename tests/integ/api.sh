@@ -32,7 +32,7 @@ check_eq "socket mode 0600" 600 "$(stat -c %a "$SOCK")"
 check "stale socket was replaced" grep -q "replacing stale socket" "$T_TMP/vxov-$H.log"
 check_match "underlay found from the default route" "underlay 10.213.1.1 .*mtu 1500" "$(cat "$T_TMP/vxov-$H.log")"
 
-check_eq "Activate" '{"Implements":["NetworkDriver"]}
+check_eq "Activate: NetworkDriver and IpamDriver" '{"Implements":["NetworkDriver","IpamDriver"]}
 HTTP 200' "$(api "$SOCK" Plugin.Activate)"
 check_eq "GetCapabilities" '{"Scope":"local","ConnectivityScope":"global"}
 HTTP 200' "$(api "$SOCK" NetworkDriver.GetCapabilities)"

@@ -28,22 +28,46 @@ enum {
 
 typedef json_t *(*api_fn)(struct api *a, const char *body, size_t len, unsigned int *status);
 
+/* {key: msg}, logged as the failure of call.  The network driver API names
+ * the member "Err", the IPAM API "Error". */
+static json_t *vreply(const char *key, unsigned int *status, unsigned int code, const char *call,
+		      const char *fmt, va_list ap)
+{
+	char msg[ERRLEN];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_warn("%s: %s", call, msg);
+	*status = code;
+	return json_pack("{s:s}", key, msg);
+}
+
 static json_t *reply_err(unsigned int *status, unsigned int code, const char *call,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static json_t *reply_ipam_err(unsigned int *status, unsigned int code, const char *call,
+			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* {"Err": msg}, logged as the failure of call. */
 static json_t *reply_err(unsigned int *status, unsigned int code, const char *call,
 			 const char *fmt, ...)
 {
-	char msg[ERRLEN];
 	va_list ap;
+	json_t *r;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = vreply("Err", status, code, call, fmt, ap);
 	va_end(ap);
-	log_warn("%s: %s", call, msg);
-	*status = code;
-	return json_pack("{s:s}", "Err", msg);
+	return r;
+}
+
+static json_t *reply_ipam_err(unsigned int *status, unsigned int code, const char *call,
+			      const char *fmt, ...)
+{
+	va_list ap;
+	json_t *r;
+
+	va_start(ap, fmt);
+	r = vreply("Error", status, code, call, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 static json_t *h_activate(struct api *a, const char *body, size_t len, unsigned int *status)
@@ -423,9 +447,9 @@ static json_t *h_request_pool(struct api *a, const char *body, size_t len, unsig
 
 	(void)a;
 	if (req_pool_decode(body, len, &r, err, sizeof(err)))
-		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+		return reply_ipam_err(status, HTTP_BAD_REQUEST, call, "%s", err);
 	if (ipam_request_pool(&r.pool, err, sizeof(err)))
-		return reply_err(status, HTTP_OK, call, "%s", err);
+		return reply_ipam_err(status, HTTP_OK, call, "%s", err);
 	inet_ntop(AF_INET, &r.pool.addr, net, sizeof(net));
 	snprintf(pool, sizeof(pool), "%s/%d", net, r.pool.len);
 	snprintf(id, sizeof(id), IPAM_POOL_PREFIX "%s", pool);
@@ -441,7 +465,7 @@ static json_t *h_release_pool(struct api *a, const char *body, size_t len, unsig
 	(void)a;
 	/* Other hosts still use the pool: nothing to free. */
 	if (req_pool_id_decode(body, len, &p, err, sizeof(err)))
-		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+		return reply_ipam_err(status, HTTP_BAD_REQUEST, call, "%s", err);
 	return json_object();
 }
 
@@ -455,9 +479,9 @@ static json_t *h_request_address(struct api *a, const char *body, size_t len,
 
 	(void)a;
 	if (req_address_decode(body, len, 0, &r, err, sizeof(err)))
-		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+		return reply_ipam_err(status, HTTP_BAD_REQUEST, call, "%s", err);
 	if (ipam_request_address(&r, &got, err, sizeof(err)))
-		return reply_err(status, HTTP_OK, call, "%s", err);
+		return reply_ipam_err(status, HTTP_OK, call, "%s", err);
 	inet_ntop(AF_INET, &got, ip, sizeof(ip));
 	snprintf(addr, sizeof(addr), "%s/%d", ip, r.pool.len);
 	log_info("ipam: %s %s", r.gateway ? "gateway" : "address", addr);
@@ -473,9 +497,9 @@ static json_t *h_release_address(struct api *a, const char *body, size_t len,
 
 	(void)a;
 	if (req_address_decode(body, len, 1, &r, err, sizeof(err)))
-		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+		return reply_ipam_err(status, HTTP_BAD_REQUEST, call, "%s", err);
 	if (ipam_release_address(&r, err, sizeof(err)))
-		return reply_err(status, HTTP_OK, call, "%s", err);
+		return reply_ipam_err(status, HTTP_OK, call, "%s", err);
 	return json_object();
 }
 

@@ -167,5 +167,35 @@ detach() {
 	api "$sock" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$nid\",\"EndpointID\":\"$eid\"}" | head -1
 }
 
+# start_dockerd NS DIR: a second dockerd inside host namespace NS, with its own
+# data-root, exec-root, pidfile, API socket DIR/docker.sock, its own containerd,
+# and a private bind mount of DIR/plugins over /run/docker/plugins (so it finds
+# the vxov socket there and nobody else does).  Waits until it answers.
+start_dockerd() {
+	local ns=$1 dir=$2 tag=${T_ID//-/}${1##*-}
+	mkdir -p "$dir/plugins" "$dir/data" "$dir/exec"
+	echo '{}' >"$dir/daemon.json"
+	cat >"$dir/run.sh" <<-EOS
+	set -e
+	mount --bind "$dir/plugins" /run/docker/plugins
+	mount -t tmpfs tmpfs /run/containerd
+	exec dockerd --config-file "$dir/daemon.json" --data-root "$dir/data" --exec-root "$dir/exec" \\
+		--pidfile "$dir/docker.pid" -H "unix://$dir/docker.sock" --iptables=false --ip6tables=false \\
+		--containerd-namespace $tag --containerd-plugins-namespace ${tag}p
+	EOS
+	nsenter --net="/run/netns/$ns" unshare -m sh "$dir/run.sh" >"$dir/dockerd.log" 2>&1 &
+	disown $!
+	on_exit "stop_dockerd '$dir'"
+	poll 60 docker -H "unix://$dir/docker.sock" info
+}
+stop_dockerd() {
+	local dir=$1 d="docker -H unix://$1/docker.sock" pid
+	$d ps -aq 2>/dev/null | xargs -r $d rm -f >/dev/null 2>&1
+	$d network ls -q --filter driver=vxov 2>/dev/null | xargs -r $d network rm >/dev/null 2>&1
+	pid=$(cat "$dir/docker.pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null
+	poll 20 sh -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid"
+}
+
 # sanitizer_clean LOG: no ASan/UBSan report in a daemon's log.
 sanitizer_clean() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; }

@@ -27,10 +27,10 @@ for i in 1 2; do
 	check_eq "h$i: the gateway is shared" '{"Address":"192.168.70.1/24","Data":{}}' \
 		"$(body "$(S $i)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")"
 done
-check_match "RequestPool without --subnet: Err" '"Err":"vxov IPAM has no default pools: give --subnet"' \
+check_match "RequestPool without --subnet: {\"Error\"} (the IPAM API's name for it)" '"Error":"vxov IPAM has no default pools: give --subnet"' \
 	"$(body "$(S 1)" IpamDriver.RequestPool '{"AddressSpace":"vxov","Pool":"","V6":false}')"
-check_match "IPv6 pool: Err" '"Err":"IPv6 is not supported' "$(body "$(S 1)" IpamDriver.RequestPool '{"Pool":"fd00::/64","V6":true}')"
-check_match "an unknown PoolID: Err" '"Err":"PoolID .x. is not one of vxov' "$(body "$(S 1)" IpamDriver.RequestAddress '{"PoolID":"x"}')"
+check_match "IPv6 pool: Err" '"Error":"IPv6 is not supported' "$(body "$(S 1)" IpamDriver.RequestPool '{"Pool":"fd00::/64","V6":true}')"
+check_match "an unknown PoolID: Err" '"Error":"PoolID .x. is not one of vxov' "$(body "$(S 1)" IpamDriver.RequestAddress '{"PoolID":"x"}')"
 
 # Twenty requests at once, ten on each host.
 jobs=()
@@ -47,10 +47,10 @@ check_eq "  all distinct" 20 "$(echo "$got" | sort -u | grep -c .)"
 check_empty "  none is the gateway" "$(echo "$got" | grep -x 192.168.70.1/24)"
 
 r=$(body "$(S 2)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"192.168.70.2\",\"Options\":{}}")
-check_match "--ip of an address h1 or h2 holds: refused, naming the holder" '"Err":"address 192.168.70.2 is already allocated to the host at 10.213.12.[12]"' "$r"
+check_match "--ip of an address h1 or h2 holds: refused, naming the holder" '"Error":"address 192.168.70.2 is already allocated to the host at 10.213.12.[12]"' "$r"
 check_eq "--ip of a free address: granted" '{"Address":"192.168.70.200/24","Data":{}}' \
 	"$(body "$(S 2)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"192.168.70.200\",\"Options\":{}}")"
-check_match "--ip outside the pool: Err" '"Err":"address 10.1.1.1 is not a host address of the pool"' \
+check_match "--ip outside the pool: Err" '"Error":"address 10.1.1.1 is not a host address of the pool"' \
 	"$(body "$(S 2)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"10.1.1.1\"}")"
 check_eq "ReleaseAddress by the other host does not free it" '{}' \
 	"$(body "$(S 1)" IpamDriver.ReleaseAddress "{\"PoolID\":\"$POOL\",\"Address\":\"192.168.70.200\"}")"
@@ -73,7 +73,7 @@ netns $T_ID-h3
 ip -n $T_ID-h3 addr add 10.213.12.3/24 dev lo
 start_vxov $T_ID-h3 "$T_TMP/h3.sock" --state-dir "$T_TMP/state3" --ns-prefix "$T_ID-h3-" \
 	--underlay-ip 10.213.12.3 --consul off
-check_match "IPAM with --consul off: Err says why" '"Err":"vxov IPAM allocates in Consul, and Consul is off' \
+check_match "IPAM with --consul off: Err says why" '"Error":"vxov IPAM allocates in Consul, and Consul is off' \
 	"$(body "$(S 3)" IpamDriver.RequestPool '{"Pool":"192.168.72.0/24"}')"
 for i in 1 2 3; do check "h$i: no sanitizer report" sanitizer_clean "$T_TMP/vxov-$T_ID-h$i.log"; done
 t_finish

@@ -95,8 +95,23 @@ demo: deps consul
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)contrib/demo.sh
 
+# The managed plugin: rootfs (the binary and what it links) and an offline
+# `docker plugin create`, then enable.  PLUGIN=name:tag to choose the name.
+PLUGIN ?= vxov:latest
+plugin: all
+	$(Q)plugin-config/build.sh $(PLUGIN) >/dev/null
+	$(Q)docker plugin enable $(PLUGIN)
+	@echo "enabled $(PLUGIN): docker network create -d $(PLUGIN) ..."
+
+# The legacy install: the binary and a systemd unit ordered before docker.
+PREFIX ?= /usr/local
+install: all
+	install -D -m 0755 build/vxov $(DESTDIR)$(PREFIX)/sbin/vxov
+	install -D -m 0644 contrib/vxov.service $(DESTDIR)/etc/systemd/system/vxov.service
+	@echo "installed; settings (VXOV_*, CONSUL_*) go in /etc/default/vxov"
+
 clean:
 	rm -rf build
 
-.PHONY: all fuzz unit deps consul check demo clean
+.PHONY: all fuzz unit deps consul check demo plugin install clean
 -include $(shell find build -name '*.d' 2>/dev/null)

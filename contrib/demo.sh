@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # sudo make demo: two simulated hosts (network namespaces on an underlay of
 # their own) and a real Consul; a vxov daemon per host; containers on
-# different hosts ping each other through the overlay.  Then the single-host
-# flow with the machine's real dockerd.  Prints what it does; cleans up.
+# different hosts ping each other through the overlay, first driven through
+# the plugin API as dockerd drives it, then with a real dockerd inside each
+# host and nothing but docker commands.  Prints what it does; cleans up.
 set -u
 T_NAME=demo
 . "$(dirname "$0")/../tests/lib.sh"
@@ -24,6 +25,7 @@ for i in 1 2; do
 	say "starting vxov on h$i"
 	start_vxov $T_ID-h$i "$T_TMP/h$i.sock" --state-dir "$T_TMP/state$i" --ns-prefix "$T_ID-h$i-" \
 		--underlay-ip 10.213.20.$i --consul http://$CIP:8500 --session-ttl 10
+	PIDS[$i]=$VXOV_PID
 	sed 's/^/    /' "$T_TMP/vxov-$T_ID-h$i.log"
 done
 
@@ -55,9 +57,33 @@ detach "$T_TMP/h2.sock" n2 c2000000000000000 $T_ID-c2 >/dev/null
 for i in 1 2; do api "$T_TMP/h$i.sock" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"n$i\"}" >/dev/null; done
 echo "    endpoint keys left in Consul: $(ckv $CN $CIP list vxov/$VNI | grep -c '/arp/')"
 
-if docker info >/dev/null 2>&1; then
-	say "and the same driver with the machine's real dockerd (single host)"
-	"$TOP/contrib/demo-docker.sh"
-else
-	say "no running dockerd: skipping the Docker part"
-fi
+docker info >/dev/null 2>&1 || { say "no running Docker Engine: skipping the Docker part"; exit 0; }
+
+say "now with real Docker: a dockerd inside each host namespace, with its own vxov"
+for i in 1 2; do
+	kill -TERM ${PIDS[$i]} 2>/dev/null; wait ${PIDS[$i]} 2>/dev/null
+	DIR=$T_TMP/e$i; mkdir -p "$DIR/plugins"
+	start_vxov $T_ID-h$i "$DIR/plugins/vxov.sock" --state-dir "$T_TMP/dstate$i" \
+		--ns-prefix "$T_ID-e$i-" --underlay-ip 10.213.20.$i --consul http://$CIP:8500
+	start_dockerd $T_ID-h$i "$DIR" || { echo "dockerd $i did not start"; tail "$DIR/dockerd.log"; exit 1; }
+	"$TOP/contrib/mkimage.sh" "$DIR/docker.sock" >/dev/null
+	echo "    engine $i: dockerd -H unix://$DIR/docker.sock in $T_ID-h$i (image vxov-busybox imported)"
+done
+D1="docker -H unix://$T_TMP/e1/docker.sock" D2="docker -H unix://$T_TMP/e2/docker.sock"
+NET=demonet
+show $D1 network create -d vxov --ipam-driver vxov --subnet 192.168.61.0/24 $NET
+show $D2 network create -d vxov --ipam-driver vxov --subnet 192.168.61.0/24 $NET
+show $D1 run -d --net $NET --name web vxov-busybox:latest sleep 600
+show $D2 run -d --net $NET --name db vxov-busybox:latest sleep 600
+WEB=$($D1 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" web)
+DB=$($D2 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" db)
+echo "    web on engine 1: $WEB; db on engine 2: $DB (allocated in Consul: never the same)"
+show $D1 exec web ping -c 3 $DB
+show $D2 exec db ping -c 3 $WEB
+
+say "docker rm and docker network rm on both engines"
+show $D1 rm -f web
+show $D2 rm -f db
+show $D1 network rm $NET
+show $D2 network rm $NET
+echo "    overlay namespaces left: $(ip netns list | grep -c "^$T_ID-e" || true)"

@@ -159,7 +159,8 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *e
 	for (opt = OPT_SOCKET; opt <= OPT_SESSION_TTL; opt++) {
 		const char *v = getenv(env_names[opt]);
 
-		if (v && !config_set(c, opt, env_names[opt], v, err, errlen))
+		/* Empty is unset: the managed plugin's settable defaults are "". */
+		if (v && *v && !config_set(c, opt, env_names[opt], v, err, errlen))
 			return CONFIG_ERROR;
 	}
 

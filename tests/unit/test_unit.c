@@ -309,6 +309,9 @@ static void test_config(void **st)
 	assert_int_equal(parse(&c, one), CONFIG_OK);
 	assert_string_equal(c.ns_prefix, "env-");
 	assert_string_equal(c.socket, "/tmp/flag.sock");
+	setenv("VXOV_UNDERLAY_DEV", "", 1);	/* empty is unset */
+	assert_int_equal(parse(&c, none), CONFIG_OK);
+	assert_string_equal(c.underlay_dev, "");
 	setenv("VXOV_UNDERLAY_IP", "not-an-ip", 1);
 	assert_int_equal(parse(&c, none), CONFIG_ERROR);
 	assert_non_null(strstr(err, "VXOV_UNDERLAY_IP"));

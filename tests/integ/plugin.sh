@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The managed plugin on the machine's own dockerd: create (offline), enable,
+# network create, two containers ping, disable/enable and a crash of the
+# plugin process with the network in use, remove.  Single host: Consul off.
+T_NAME=plugin
+. "$(dirname "$0")/../lib.sh"
+
+docker info >/dev/null 2>&1 || { echo "not ok - dockerd is not reachable"; T_FAIL=1; t_finish; exit 1; }
+if [ "$VXOV" != "$TOP/build/vxov" ]; then
+	echo "# SKIP the plugin's rootfs holds build/vxov; this pass tests $VXOV"
+	exit 0
+fi
+IMAGE=$("$TOP/contrib/mkimage.sh")
+P=vxt$$:latest NET=$T_ID-net PFX=$T_ID- VNI=$((5000 + $$ % 1000))
+SUBNET=10.216.$(($$ % 250)).0/24
+on_exit "docker plugin rm -f $P"
+on_exit "docker network rm $NET"
+on_exit "docker rm -f $T_ID-a $T_ID-b"
+
+check "plugin-config/build.sh: docker plugin create (offline)" "$TOP/plugin-config/build.sh" $P "$T_TMP/plugin"
+check_match "created disabled" "$P +.* false" "$(docker plugin ls)"
+check "docker plugin set (while disabled)" docker plugin set $P VXOV_CONSUL=off VXOV_NS_PREFIX=$PFX
+check "docker plugin enable" docker plugin enable $P
+check_match "enabled" "$P +.* true" "$(docker plugin ls)"
+check "docker network create -d $P" docker network create -d $P --subnet $SUBNET -o vni=$VNI $NET
+check "the overlay namespace is visible to ip netns on the host" ip netns exec $PFX$VNI ip link show vxlan$VNI
+check "container a" docker run -d --net $NET --name $T_ID-a $IMAGE sleep 600
+A=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $T_ID-a)
+check "container b pings a ($A)" docker run --rm --net $NET --name $T_ID-b $IMAGE ping -c 3 -W 2 "$A"
+
+# The plugin goes away and comes back with the network in use.
+check "docker plugin disable -f with the network in use" docker plugin disable -f $P
+check "  the overlay outlives the plugin process" ip netns exec $PFX$VNI ip link show vxlan$VNI
+check "docker plugin enable again" docker plugin enable $P
+check "  a new container still reaches a" docker run --rm --net $NET $IMAGE ping -c 3 -W 2 "$A"
+# Our plugin's process: the one whose environment carries our prefix.
+ourpid() {
+	local p
+	for p in $(pgrep -f '^/vxov --socket /run/docker/plugins/vxov.sock'); do
+		tr '\0' '\n' </proc/$p/environ 2>/dev/null | grep -qx "VXOV_NS_PREFIX=$PFX" && echo $p
+	done
+}
+pid=$(ourpid | head -1)
+check "the plugin process is found" test -n "$pid"
+kill -9 $pid
+restarted() { local p; p=$(ourpid | head -1); [ -n "$p" ] && [ "$p" != "$1" ]; }
+check "a crashed plugin is restarted by dockerd" poll 30 restarted $pid
+check "  after the crash a new container reaches a" docker run --rm --net $NET $IMAGE ping -c 3 -W 2 "$A"
+
+check "docker rm -f a" docker rm -f $T_ID-a
+check "docker network rm" docker network rm $NET
+check_empty "no namespace left" "$(ip netns list | grep "^$PFX")"
+check "docker plugin disable" docker plugin disable $P
+check "docker plugin rm" docker plugin rm $P
+t_finish

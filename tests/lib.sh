@@ -66,7 +66,7 @@ t_finish() {
 	[ "$T_FAIL" -eq 0 ]
 }
 trap 't_cleanup' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 # netns NAME: make a namespace with loopback up; removed at exit.
 netns() {

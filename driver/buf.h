@@ -9,6 +9,9 @@
 /* Copy src into dst of size bytes: 0, or -1 (dst untouched) if it does not fit. */
 int buf_copy(char *dst, size_t size, const char *src);
 
+/* Format a reason into err (errlen bytes); returns -1, for "return errf(...)". */
+int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 struct buf {
 	char *p;	/* NUL-terminated once anything was appended */
 	size_t len, cap;

@@ -6,20 +6,8 @@
 #include <string.h>
 
 #include "../kvstore/layout.h"
+#include "buf.h"
 #include "request.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int req_id_valid(const char *s)
 {
@@ -40,12 +28,12 @@ static json_t *parse_object(const char *body, size_t len, char *err, size_t errl
 
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		fail(err, errlen, "malformed JSON at byte %d: %s", je.position, je.text);
+		errf(err, errlen, "malformed JSON at byte %d: %s", je.position, je.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		fail(err, errlen, "request body is not a JSON object");
+		errf(err, errlen, "request body is not a JSON object");
 		return NULL;
 	}
 	return root;
@@ -60,16 +48,16 @@ static int get_str(json_t *obj, const char *key, int required, const char **out,
 	*out = "";
 	if (!v || json_is_null(v)) {
 		if (required)
-			return fail(err, errlen, "%s is missing", key);
+			return errf(err, errlen, "%s is missing", key);
 		return 0;
 	}
 	if (!json_is_string(v))
-		return fail(err, errlen, "%s is not a string", key);
+		return errf(err, errlen, "%s is not a string", key);
 	*out = json_string_value(v);
 	if (strlen(*out) != json_string_length(v))
-		return fail(err, errlen, "%s contains a NUL byte", key);
+		return errf(err, errlen, "%s contains a NUL byte", key);
 	if (required && !**out)
-		return fail(err, errlen, "%s is empty", key);
+		return errf(err, errlen, "%s is empty", key);
 	return 0;
 }
 
@@ -80,7 +68,7 @@ static int get_id(json_t *obj, const char *key, char out[ID_MAX + 1], char *err,
 	if (get_str(obj, key, 1, &s, err, errlen))
 		return -1;
 	if (!req_id_valid(s))
-		return fail(err, errlen, "%s '%.80s' is not 1-%d letters and digits", key, s, ID_MAX);
+		return errf(err, errlen, "%s '%.80s' is not 1-%d letters and digits", key, s, ID_MAX);
 	strcpy(out, s);
 	return 0;
 }
@@ -100,21 +88,21 @@ static int get_uint_opt(json_t *opts, const char *key, unsigned long lo, unsigne
 		json_int_t i = json_integer_value(v);
 
 		if (i < (json_int_t)lo || i > (json_int_t)hi)
-			return fail(err, errlen, "option %s=%lld is out of range %lu-%lu",
+			return errf(err, errlen, "option %s=%lld is out of range %lu-%lu",
 				    key, (long long)i, lo, hi);
 		*out = (unsigned long)i;
 		return 0;
 	}
 	if (!json_is_string(v))
-		return fail(err, errlen, "option %s is not a string or a number", key);
+		return errf(err, errlen, "option %s is not a string or a number", key);
 	s = json_string_value(v);
 	if (!*s || *s < '0' || *s > '9' || strlen(s) > 10)
-		return fail(err, errlen, "option %s='%.40s' is not a decimal number", key, s);
+		return errf(err, errlen, "option %s='%.40s' is not a decimal number", key, s);
 	*out = strtoul(s, &end, 10);
 	if (*end)
-		return fail(err, errlen, "option %s='%.40s' is not a decimal number", key, s);
+		return errf(err, errlen, "option %s='%.40s' is not a decimal number", key, s);
 	if (*out < lo || *out > hi)
-		return fail(err, errlen, "option %s=%lu is out of range %lu-%lu", key, *out, lo, hi);
+		return errf(err, errlen, "option %s=%lu is out of range %lu-%lu", key, *out, lo, hi);
 	return 0;
 }
 
@@ -126,12 +114,12 @@ static int decode_options(json_t *root, struct req_network *r, char *err, size_t
 	if (!opts || json_is_null(opts))
 		return 0;
 	if (!json_is_object(opts))
-		return fail(err, errlen, "Options is not an object");
+		return errf(err, errlen, "Options is not an object");
 	gen = json_object_get(opts, OPT_GENERIC);
 	if (!gen || json_is_null(gen))
 		return 0;
 	if (!json_is_object(gen))
-		return fail(err, errlen, "Options[\"%s\"] is not an object", OPT_GENERIC);
+		return errf(err, errlen, "Options[\"%s\"] is not an object", OPT_GENERIC);
 	if (get_uint_opt(gen, OPT_VNI, 1, VNI_MAX, &v, err, errlen))
 		return -1;
 	r->vni = (uint32_t)v;
@@ -143,7 +131,7 @@ static int decode_options(json_t *root, struct req_network *r, char *err, size_t
 		const char *p = json_string_value(v2);
 
 		if (!p || !layout_prefix_ok(p))
-			return fail(err, errlen, "option %s: '%.80s' is not a Consul key prefix "
+			return errf(err, errlen, "option %s: '%.80s' is not a Consul key prefix "
 				    "(letters, digits, '_', '.', '-', inner '/')", OPT_KV_PREFIX, p ? p : "");
 		strcpy(r->kv_prefix, p);
 	}
@@ -157,26 +145,26 @@ static int decode_ipv4data(json_t *root, struct req_network *r, char *err, size_
 	struct prefix4 gwp;
 
 	if (!arr || json_is_null(arr) || (json_is_array(arr) && json_array_size(arr) == 0))
-		return fail(err, errlen, "IPv4Data is missing: vxov needs an IPv4 pool and gateway");
+		return errf(err, errlen, "IPv4Data is missing: vxov needs an IPv4 pool and gateway");
 	if (!json_is_array(arr))
-		return fail(err, errlen, "IPv4Data is not an array");
+		return errf(err, errlen, "IPv4Data is not an array");
 	if (json_array_size(arr) > 1)
-		return fail(err, errlen, "IPv4Data has %zu pools; vxov supports one per network",
+		return errf(err, errlen, "IPv4Data has %zu pools; vxov supports one per network",
 			    json_array_size(arr));
 	d = json_array_get(arr, 0);
 	if (!json_is_object(d))
-		return fail(err, errlen, "IPv4Data[0] is not an object");
+		return errf(err, errlen, "IPv4Data[0] is not an object");
 	if (get_str(d, "Pool", 1, &pool, err, errlen) || get_str(d, "Gateway", 1, &gw, err, errlen))
 		return -1;
 	if (!netaddr_parse_prefix4(pool, &r->pool))
-		return fail(err, errlen, "IPv4Data Pool '%.40s' is not an IPv4 prefix", pool);
+		return errf(err, errlen, "IPv4Data Pool '%.40s' is not an IPv4 prefix", pool);
 	if (r->pool.len < 8 || r->pool.len > 30)
-		return fail(err, errlen, "IPv4Data Pool %s: prefix length must be 8-30", pool);
+		return errf(err, errlen, "IPv4Data Pool %s: prefix length must be 8-30", pool);
 	r->pool.addr = netaddr_network(&r->pool);
 	if (!netaddr_parse_prefix4(gw, &gwp))
-		return fail(err, errlen, "IPv4Data Gateway '%.40s' is not an IPv4 address/length", gw);
+		return errf(err, errlen, "IPv4Data Gateway '%.40s' is not an IPv4 address/length", gw);
 	if (!netaddr_is_host(&r->pool, gwp.addr))
-		return fail(err, errlen, "IPv4Data Gateway %s is not a host address of pool %s", gw, pool);
+		return errf(err, errlen, "IPv4Data Gateway %s is not a host address of pool %s", gw, pool);
 	r->gateway = gwp.addr;
 	{
 		const char *space;
@@ -188,7 +176,7 @@ static int decode_ipv4data(json_t *root, struct req_network *r, char *err, size_
 
 	v6 = json_object_get(root, "IPv6Data");
 	if (v6 && !json_is_null(v6) && !(json_is_array(v6) && json_array_size(v6) == 0))
-		return fail(err, errlen, "IPv6 is not supported by vxov yet");
+		return errf(err, errlen, "IPv6 is not supported by vxov yet");
 	return 0;
 }
 
@@ -227,11 +215,11 @@ int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 		goto out;
 	iface = json_object_get(root, "Interface");
 	if (!iface || json_is_null(iface)) {
-		fail(err, errlen, "Interface is missing: vxov needs the endpoint's IPv4 address");
+		errf(err, errlen, "Interface is missing: vxov needs the endpoint's IPv4 address");
 		goto out;
 	}
 	if (!json_is_object(iface)) {
-		fail(err, errlen, "Interface is not an object");
+		errf(err, errlen, "Interface is not an object");
 		goto out;
 	}
 	if (get_str(iface, "Address", 1, &addr, err, errlen) ||
@@ -239,22 +227,22 @@ int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 	    get_str(iface, "AddressIPv6", 0, &addr6, err, errlen))
 		goto out;
 	if (!netaddr_parse_prefix4(addr, &p)) {
-		fail(err, errlen, "Interface Address '%.40s' is not an IPv4 address/length", addr);
+		errf(err, errlen, "Interface Address '%.40s' is not an IPv4 address/length", addr);
 		goto out;
 	}
 	if (*addr6) {
-		fail(err, errlen, "Interface AddressIPv6: IPv6 is not supported by vxov yet");
+		errf(err, errlen, "Interface AddressIPv6: IPv6 is not supported by vxov yet");
 		goto out;
 	}
 	r->ip = p.addr;
 	r->plen = p.len;
 	if (*mac) {
 		if (!netaddr_parse_mac(mac, r->mac)) {
-			fail(err, errlen, "Interface MacAddress '%.40s' is not a MAC address", mac);
+			errf(err, errlen, "Interface MacAddress '%.40s' is not a MAC address", mac);
 			goto out;
 		}
 		if (!netaddr_mac_is_unicast(r->mac)) {
-			fail(err, errlen, "Interface MacAddress %s is not a unicast address", mac);
+			errf(err, errlen, "Interface MacAddress %s is not a unicast address", mac);
 			goto out;
 		}
 		r->has_mac = 1;
@@ -293,7 +281,7 @@ static int pool_id(json_t *root, struct prefix4 *p, char *err, size_t errlen)
 	if (strncmp(id, IPAM_POOL_PREFIX, strlen(IPAM_POOL_PREFIX)) ||
 	    !netaddr_parse_prefix4(id + strlen(IPAM_POOL_PREFIX), p) || p->len < 8 || p->len > 30 ||
 	    netaddr_network(p).s_addr != p->addr.s_addr)
-		return fail(err, errlen, "PoolID '%.80s' is not one of vxov's", id);
+		return errf(err, errlen, "PoolID '%.80s' is not one of vxov's", id);
 	return 0;
 }
 
@@ -308,26 +296,26 @@ int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err,
 		return -1;
 	v6 = json_object_get(root, "V6");
 	if (v6 && !json_is_boolean(v6)) {
-		fail(err, errlen, "V6 is not a boolean");
+		errf(err, errlen, "V6 is not a boolean");
 		goto out;
 	}
 	if (json_is_true(v6)) {
-		fail(err, errlen, "IPv6 is not supported by vxov yet");
+		errf(err, errlen, "IPv6 is not supported by vxov yet");
 		goto out;
 	}
 	if (get_str(root, "Pool", 0, &pool, err, errlen) || get_str(root, "SubPool", 0, &sub, err, errlen))
 		goto out;
 	if (!*pool) {
-		fail(err, errlen, "vxov IPAM has no default pools: give --subnet");
+		errf(err, errlen, "vxov IPAM has no default pools: give --subnet");
 		goto out;
 	}
 	if (*sub) {
-		fail(err, errlen, "--ip-range is not needed with vxov IPAM (addresses are allocated "
+		errf(err, errlen, "--ip-range is not needed with vxov IPAM (addresses are allocated "
 		     "cluster-wide) and is not supported");
 		goto out;
 	}
 	if (!netaddr_parse_prefix4(pool, &r->pool) || r->pool.len < 8 || r->pool.len > 30) {
-		fail(err, errlen, "Pool '%.40s' is not an IPv4 prefix /8-/30", pool);
+		errf(err, errlen, "Pool '%.40s' is not an IPv4 prefix /8-/30", pool);
 		goto out;
 	}
 	r->pool.addr = netaddr_network(&r->pool);
@@ -368,18 +356,18 @@ int req_address_decode(const char *body, size_t len, int release, struct req_add
 		if (netaddr_parse_prefix4(addr, &p))
 			r->addr = p.addr;
 		else if (!netaddr_parse_ip4(addr, &r->addr)) {
-			fail(err, errlen, "Address '%.40s' is not an IPv4 address", addr);
+			errf(err, errlen, "Address '%.40s' is not an IPv4 address", addr);
 			goto out;
 		}
 		if (!netaddr_is_host(&r->pool, r->addr)) {
-			fail(err, errlen, "address %s is not a host address of the pool", addr);
+			errf(err, errlen, "address %s is not a host address of the pool", addr);
 			goto out;
 		}
 	}
 	opts = json_object_get(root, "Options");
 	if (opts && !json_is_null(opts)) {
 		if (!json_is_object(opts)) {
-			fail(err, errlen, "Options is not an object");
+			errf(err, errlen, "Options is not an object");
 			goto out;
 		}
 		if (get_str(opts, "RequestAddressType", 0, &type, err, errlen))

@@ -19,19 +19,6 @@
 #define STATE_VERSION 1
 #define STATE_MAX_BYTES (64u << 20)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 void network_free(struct network *n)
 {
 	struct endpoint *e, *next;
@@ -183,15 +170,15 @@ static int endpoint_from_json(json_t *o, const struct network *n, struct endpoin
 	struct prefix4 p;
 
 	if (json_unpack(o, "{s:s, s:s, s:s}", "id", &id, "address", &addr, "mac", &mac))
-		return fail(err, errlen, "network %.12s: endpoint is not {id, address, mac}", n->id);
+		return errf(err, errlen, "network %.12s: endpoint is not {id, address, mac}", n->id);
 	if (!req_id_valid(id) || buf_copy(e->id, sizeof(e->id), id))
-		return fail(err, errlen, "network %.12s: bad endpoint id", n->id);
+		return errf(err, errlen, "network %.12s: bad endpoint id", n->id);
 	if (!netaddr_parse_prefix4(addr, &p) || !netaddr_contains(&n->subnet, p.addr))
-		return fail(err, errlen, "endpoint %.12s: bad address '%.40s'", id, addr);
+		return errf(err, errlen, "endpoint %.12s: bad address '%.40s'", id, addr);
 	if (!netaddr_parse_mac(mac, e->mac) || !netaddr_mac_is_unicast(e->mac))
-		return fail(err, errlen, "endpoint %.12s: bad mac '%.40s'", id, mac);
+		return errf(err, errlen, "endpoint %.12s: bad mac '%.40s'", id, mac);
 	if (network_endpoint(n, id))
-		return fail(err, errlen, "endpoint %.12s: listed twice", id);
+		return errf(err, errlen, "endpoint %.12s: listed twice", id);
 	e->ip = p.addr;
 	e->plen = p.len;
 	return 0;
@@ -212,20 +199,20 @@ static struct network *network_from_json(json_t *o, const struct state *st,
 			"mtu", &mtu, "subnet", &subnet, "gateway", &gw, "netns", &netns,
 			"kv_prefix", &prefix, "vxov_ipam", &ipam, "endpoints", &eps) ||
 	    !json_is_array(eps)) {
-		fail(err, errlen, "network entry lacks id, vni, mtu, subnet, gateway, netns or endpoints");
+		errf(err, errlen, "network entry lacks id, vni, mtu, subnet, gateway, netns or endpoints");
 		return NULL;
 	}
 	n = calloc(1, sizeof(*n));
 	if (!n) {
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (!req_id_valid(id) || buf_copy(n->id, sizeof(n->id), id)) {
-		fail(err, errlen, "bad network id");
+		errf(err, errlen, "bad network id");
 		goto bad;
 	}
 	if (vni < 1 || vni > VNI_MAX || mtu < MTU_MIN || mtu > MTU_MAX) {
-		fail(err, errlen, "network %.12s: vni or mtu out of range", id);
+		errf(err, errlen, "network %.12s: vni or mtu out of range", id);
 		goto bad;
 	}
 	n->vni = (uint32_t)vni;
@@ -233,21 +220,21 @@ static struct network *network_from_json(json_t *o, const struct state *st,
 	n->mtu = (unsigned int)mtu;
 	if (!netaddr_parse_prefix4(subnet, &n->subnet) || !netaddr_parse_ip4(gw, &n->gateway) ||
 	    !netaddr_contains(&n->subnet, n->gateway)) {
-		fail(err, errlen, "network %.12s: bad subnet or gateway", id);
+		errf(err, errlen, "network %.12s: bad subnet or gateway", id);
 		goto bad;
 	}
 	if (!*netns || strchr(netns, '/') || buf_copy(n->netns, sizeof(n->netns), netns)) {
-		fail(err, errlen, "network %.12s: bad netns name", id);
+		errf(err, errlen, "network %.12s: bad netns name", id);
 		goto bad;
 	}
 	if (prefix && (!layout_prefix_ok(prefix) || buf_copy(n->kv_prefix, sizeof(n->kv_prefix), prefix))) {
-		fail(err, errlen, "network %.12s: bad kv_prefix", id);
+		errf(err, errlen, "network %.12s: bad kv_prefix", id);
 		goto bad;
 	}
 	if (!prefix)
 		layout_default_prefix(n->vni, n->kv_prefix);
 	if (state_network(st, id) || state_network_by_vni(st, n->vni)) {
-		fail(err, errlen, "network %.12s: id or vni listed twice", id);
+		errf(err, errlen, "network %.12s: id or vni listed twice", id);
 		goto bad;
 	}
 	tail = &n->endpoints;
@@ -255,7 +242,7 @@ static struct network *network_from_json(json_t *o, const struct state *st,
 		struct endpoint *e = calloc(1, sizeof(*e));
 
 		if (!e) {
-			fail(err, errlen, "out of memory");
+			errf(err, errlen, "out of memory");
 			goto bad;
 		}
 		if (endpoint_from_json(eo, n, e, err, errlen)) {
@@ -282,15 +269,15 @@ int state_decode(const char *buf, size_t len, struct state *st, char *err, size_
 	st->networks = NULL;
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
-		return fail(err, errlen, "malformed JSON at byte %d: %s", je.position, je.text);
+		return errf(err, errlen, "malformed JSON at byte %d: %s", je.position, je.text);
 	if (json_unpack(root, "{s:I, s:o}", "version", &version, "networks", &nets) ||
 	    !json_is_array(nets)) {
 		json_decref(root);
-		return fail(err, errlen, "not a vxov state (no version or networks)");
+		return errf(err, errlen, "not a vxov state (no version or networks)");
 	}
 	if (version != STATE_VERSION) {
 		json_decref(root);
-		return fail(err, errlen, "state version %lld, this vxov reads %d",
+		return errf(err, errlen, "state version %lld, this vxov reads %d",
 			    (long long)version, STATE_VERSION);
 	}
 	json_array_foreach(nets, i, o) {
@@ -320,22 +307,22 @@ int state_load(struct state *st, const char *path, char *err, size_t errlen)
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, "open %s: %s", path, strerror(errno));
+		return errf(err, errlen, "open %s: %s", path, strerror(errno));
 	}
 	if (fstat(fd, &sb) < 0 || sb.st_size > STATE_MAX_BYTES) {
 		close(fd);
-		return fail(err, errlen, "read %s: too large or unreadable", path);
+		return errf(err, errlen, "read %s: too large or unreadable", path);
 	}
 	buf = malloc((size_t)sb.st_size + 1);
 	if (!buf) {
 		close(fd);
-		return fail(err, errlen, "read %s: out of memory", path);
+		return errf(err, errlen, "read %s: out of memory", path);
 	}
 	n = read(fd, buf, (size_t)sb.st_size);
 	close(fd);
 	if (n != sb.st_size) {
 		free(buf);
-		return fail(err, errlen, "read %s: short read", path);
+		return errf(err, errlen, "read %s: short read", path);
 	}
 	ret = state_decode(buf, (size_t)n, st, err, errlen);
 	free(buf);
@@ -370,20 +357,20 @@ int state_save(const struct state *st, const char *path, char *err, size_t errle
 	int fd = -1, dfd, ret = -1, e;
 
 	if (!json)
-		return fail(err, errlen, "encode state: out of memory");
+		return errf(err, errlen, "encode state: out of memory");
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
 	    buf_copy(dir, sizeof(dir), path)) {
-		fail(err, errlen, "state path too long");
+		errf(err, errlen, "state path too long");
 		goto out;
 	}
 	e = state_mkdir(dirname(dir));
 	if (e) {
-		fail(err, errlen, "create state dir for %s: %s", path, strerror(-e));
+		errf(err, errlen, "create state dir for %s: %s", path, strerror(-e));
 		goto out;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fail(err, errlen, "create %s: %s", tmp, strerror(errno));
+		errf(err, errlen, "create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	len = strlen(json);
@@ -391,19 +378,19 @@ int state_save(const struct state *st, const char *path, char *err, size_t errle
 		ssize_t n = write(fd, json + off, len - off);
 
 		if (n < 0) {
-			fail(err, errlen, "write %s: %s", tmp, strerror(errno));
+			errf(err, errlen, "write %s: %s", tmp, strerror(errno));
 			goto out_unlink;
 		}
 		off += (size_t)n;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		fd = -1;
-		fail(err, errlen, "sync %s: %s", tmp, strerror(errno));
+		errf(err, errlen, "sync %s: %s", tmp, strerror(errno));
 		goto out_unlink;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		fail(err, errlen, "rename %s to %s: %s", tmp, path, strerror(errno));
+		errf(err, errlen, "rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out_unlink;
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -95,6 +95,11 @@ demo: deps consul
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)contrib/demo.sh
 
+# Speed targets live here, not in the tests.
+bench: deps consul
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run.sh
+
 # The managed plugin: rootfs (the binary and what it links) and an offline
 # `docker plugin create`, then enable.  PLUGIN=name:tag to choose the name.
 PLUGIN ?= vxov:latest
@@ -113,5 +118,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all fuzz unit deps consul check demo plugin install clean
+.PHONY: all fuzz unit deps consul check demo bench plugin install clean
 -include $(shell find build -name '*.d' 2>/dev/null)

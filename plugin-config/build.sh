@@ -13,7 +13,7 @@ BIN=$TOP/build/vxov
 [ -x "$BIN" ] || { echo "build/vxov is missing: run make first" >&2; exit 1; }
 
 rm -rf "$DIR"
-mkdir -p "$DIR/rootfs/run/docker/plugins" "$DIR/rootfs/run/netns" \
+mkdir -p "$DIR/rootfs/run/docker/plugins" "$DIR/rootfs/run/netns" "$DIR/rootfs/run/vxov" \
 	"$DIR/rootfs/var/lib/vxov" "$DIR/rootfs/proc" "$DIR/rootfs/sys" "$DIR/rootfs/dev" \
 	"$DIR/rootfs/tmp" "$DIR/rootfs/etc"
 cp "$BIN" "$DIR/rootfs/vxov"

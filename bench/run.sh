@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# make bench: how fast vxov does what users wait for, on simulated hosts and a
+# real Consul (everything inside namespaces of ours).  Prints each number with
+# its target; exits non-zero if a target is missed.
+#   propagation: CreateEndpoint returns on h2 -> the FDB entry exists on h1
+#   api: one CreateEndpoint + DeleteEndpoint pair, Consul publishing included
+T_NAME=bench
+. "$(dirname "$0")/../tests/lib.sh"
+N=${BENCH_N:-30}
+PROP_P50_MS=${PROP_P50_MS:-100} API_P50_MS=${API_P50_MS:-50}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+pct() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int((NR-1)*p/100)+1; print a[i]}'; }
+
+SW=$T_ID-sw CN=$T_ID-consul CIP=10.213.30.100
+switch $SW; netns $CN; plug $SW $CN $CIP
+start_consul $CN $CIP || { echo "consul did not start"; exit 1; }
+for i in 1 2; do
+	netns $T_ID-h$i; plug $SW $T_ID-h$i 10.213.30.$i
+	start_vxov $T_ID-h$i "$T_TMP/h$i.sock" --state-dir "$T_TMP/s$i" --ns-prefix "$T_ID-h$i-" \
+		--underlay-ip 10.213.30.$i --consul http://$CIP:8500 --log-level warn
+	api "$T_TMP/h$i.sock" NetworkDriver.CreateNetwork "{\"NetworkID\":\"n$i\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"300\"}},\"IPv4Data\":[{\"Pool\":\"10.30.0.0/16\",\"Gateway\":\"10.30.0.1/16\"}]}" >/dev/null
+done
+OV=$T_ID-h1-300
+
+: >"$T_TMP/prop"; : >"$T_TMP/api"
+for k in $(seq $N); do
+	eid=$(printf 'b%05d%058d' $k 0) ip=10.30.$((k / 250)).$((k % 250 + 2))
+	mac=$(printf '02:42:0a:1e:%02x:%02x' $((k / 250)) $((k % 250 + 2)))
+	t0=$(now_ms)
+	api "$T_TMP/h2.sock" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"n2\",\"EndpointID\":\"$eid\",\"Interface\":{\"Address\":\"$ip/16\"}}" >/dev/null
+	t1=$(now_ms)
+	until bridge -n $OV fdb show dev vxlan300 | grep -q "^$mac dst"; do
+		[ $(( $(now_ms) - t1 )) -lt 5000 ] || break
+		sleep 0.002
+	done
+	t2=$(now_ms)
+	api "$T_TMP/h2.sock" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"n2\",\"EndpointID\":\"$eid\"}" >/dev/null
+	t3=$(now_ms)
+	echo $((t2 - t1)) >>"$T_TMP/prop"
+	echo $(( (t1 - t0) + (t3 - t2) )) >>"$T_TMP/api"
+done
+p50=$(pct 50 <"$T_TMP/prop") p95=$(pct 95 <"$T_TMP/prop")
+a50=$(pct 50 <"$T_TMP/api") a95=$(pct 95 <"$T_TMP/api")
+miss=0
+printf '%-58s %6s %6s %8s\n' "benchmark (n=$N)" p50 p95 target
+printf '%-58s %4sms %4sms %6sms\n' "propagation: endpoint on h2 -> FDB entry on h1" "$p50" "$p95" "$PROP_P50_MS"
+printf '%-58s %4sms %4sms %6sms\n' "api: CreateEndpoint + DeleteEndpoint (with Consul)" "$a50" "$a95" "$API_P50_MS"
+[ "$p50" -le "$PROP_P50_MS" ] || { echo "MISSED: propagation p50"; miss=1; }
+[ "$a50" -le "$API_P50_MS" ] || { echo "MISSED: api p50"; miss=1; }
+exit $miss

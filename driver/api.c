@@ -30,45 +30,25 @@ typedef json_t *(*api_fn)(struct api *a, const char *body, size_t len, unsigned 
 
 /* {key: msg}, logged as the failure of call.  The network driver API names
  * the member "Err", the IPAM API "Error". */
-static json_t *vreply(const char *key, unsigned int *status, unsigned int code, const char *call,
-		      const char *fmt, va_list ap)
+static json_t *reply(const char *key, unsigned int *status, unsigned int code, const char *call,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static json_t *reply(const char *key, unsigned int *status, unsigned int code, const char *call,
+		     const char *fmt, ...)
 {
 	char msg[ERRLEN];
+	va_list ap;
 
+	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	log_warn("%s: %s", call, msg);
 	*status = code;
 	return json_pack("{s:s}", key, msg);
 }
 
-static json_t *reply_err(unsigned int *status, unsigned int code, const char *call,
-			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static json_t *reply_ipam_err(unsigned int *status, unsigned int code, const char *call,
-			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static json_t *reply_err(unsigned int *status, unsigned int code, const char *call,
-			 const char *fmt, ...)
-{
-	va_list ap;
-	json_t *r;
-
-	va_start(ap, fmt);
-	r = vreply("Err", status, code, call, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static json_t *reply_ipam_err(unsigned int *status, unsigned int code, const char *call,
-			      const char *fmt, ...)
-{
-	va_list ap;
-	json_t *r;
-
-	va_start(ap, fmt);
-	r = vreply("Error", status, code, call, fmt, ap);
-	va_end(ap);
-	return r;
-}
+#define reply_err(...) reply("Err", __VA_ARGS__)
+#define reply_ipam_err(...) reply("Error", __VA_ARGS__)
 
 static json_t *h_activate(struct api *a, const char *body, size_t len, unsigned int *status)
 {

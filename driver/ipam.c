@@ -48,10 +48,7 @@ static int unreachable(char *err, size_t errlen)
 
 static void pool_key(char *buf, size_t len, const struct prefix4 *p, const char *leaf)
 {
-	char net[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &p->addr, net, sizeof(net));
-	snprintf(buf, len, LAYOUT_ROOT "/ipam/%s_%d%s%s", net, p->len, *leaf ? "/" : "", leaf);
+	layout_ipam_key(buf, len, p->addr, p->len, leaf);
 }
 
 static void addr_key(char *buf, size_t len, const struct prefix4 *p, struct in_addr a)

@@ -3,9 +3,7 @@
  * The remote IPAM driver: pools named by subnet, addresses allocated in
  * Consul with create-only writes, so every host shares a pool and no two
  * hosts ever get the same address, even when they start containers at once.
- *
- *   vxov/ipam/<net>_<len>/gateway      -> the pool's gateway (one for all hosts)
- *   vxov/ipam/<net>_<len>/addr/<ip>    -> the underlay IP of the host that has it
+ * Its keys are listed with the others in kvstore/layout.h.
  */
 #ifndef VXOV_IPAM_H
 #define VXOV_IPAM_H

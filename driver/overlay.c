@@ -106,14 +106,10 @@ out:
 /* Open a netlink socket in the network's namespace. */
 static int open_overlay(const struct network *n, struct nl *nl, char *err, size_t errlen)
 {
-	int fd = netns_open(n->netns), e;
+	int e = netns_nl_open(nl, n->netns);
 
-	if (fd < 0)
-		return fail(fd, err, errlen, "open namespace %s: %s", n->netns, strerror(-fd));
-	e = nl_open(nl, fd);
-	close(fd);
 	if (e)
-		return fail(e, err, errlen, "netlink in %s: %s", n->netns, strerror(-e));
+		return fail(e, err, errlen, "netlink in namespace %s: %s", n->netns, strerror(-e));
 	return 0;
 }
 

@@ -409,8 +409,9 @@ static void *watch_main(void *arg)
 		p->last_index = l.index;
 		pthread_mutex_unlock(&p->lock);
 		kv_list_free(&l);
-		/* Consul's rules: an index that went backwards starts over. */
-		index = l.index && l.index >= index ? l.index : (l.index ? l.index : 1);
+		/* Consul's rules: block on the index it answered (a backwards one
+		 * was handled above), never on 0. */
+		index = l.index ? l.index : 1;
 	}
 	return NULL;
 }
@@ -434,7 +435,7 @@ int peers_start(const struct network *n, char *err, size_t errlen)
 	struct link_info li;
 	struct endpoint *e;
 	struct peers *p;
-	int fd, r;
+	int r;
 
 	if (!conf.kv)
 		return 0;
@@ -466,14 +467,7 @@ int peers_start(const struct network *n, char *err, size_t errlen)
 		l[p->nlocal].ip = e->ip;
 		memcpy(l[p->nlocal++].mac, e->mac, 6);
 	}
-	fd = netns_open(n->netns);
-	if (fd < 0) {
-		snprintf(err, errlen, "peers: open namespace %s: %s", n->netns, strerror(-fd));
-		peers_free(p);
-		return fd;
-	}
-	r = nl_open(&p->nl, fd);
-	close(fd);
+	r = netns_nl_open(&p->nl, n->netns);
 	if (r) {
 		snprintf(err, errlen, "peers: netlink in %s: %s", n->netns, strerror(-r));
 		peers_free(p);

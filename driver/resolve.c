@@ -64,7 +64,7 @@ int resolve_main(int argc, char **argv)
 	char err[512], ip[INET_ADDRSTRLEN];
 	struct nl nl;
 	sigset_t sigs;
-	int opt, fd, e, sig, lvl;
+	int opt, e, sig, lvl;
 
 	optind = 0;
 	opterr = 0;
@@ -125,13 +125,7 @@ int resolve_main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	fd = netns_open(netns);
-	if (fd < 0) {
-		log_err("open namespace %s: %s", netns, strerror(-fd));
-		return 1;
-	}
-	e = nl_open(&nl, fd);
-	close(fd);
+	e = netns_nl_open(&nl, netns);
 	if (e) {
 		log_err("netlink in %s: %s", netns, strerror(-e));
 		return 1;

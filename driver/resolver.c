@@ -163,7 +163,7 @@ int resolver_watch(const struct network *n, char *err, size_t errlen)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = n->vni };
 	struct watch *w;
-	int fd, e;
+	int e;
 
 	pthread_mutex_lock(&lock);
 	for (w = watches; w; w = w->next)
@@ -180,14 +180,7 @@ int resolver_watch(const struct network *n, char *err, size_t errlen)
 	}
 	w->vni = n->vni;
 	snprintf(w->netns, sizeof(w->netns), "%s", n->netns);
-	fd = netns_open(n->netns);
-	if (fd < 0) {
-		snprintf(err, errlen, "watch %s: open namespace: %s", n->netns, strerror(-fd));
-		free(w);
-		return fd;
-	}
-	e = nl_open(&w->nl, fd);
-	close(fd);
+	e = netns_nl_open(&w->nl, n->netns);
 	if (e) {
 		snprintf(err, errlen, "watch %s: netlink: %s", n->netns, strerror(-e));
 		free(w);

@@ -72,6 +72,15 @@ int layout_host_key(char *buf, size_t len, struct in_addr underlay)
 	return fit(snprintf(buf, len, LAYOUT_ROOT "/hosts/%s", s), len);
 }
 
+int layout_ipam_key(char *buf, size_t len, struct in_addr net, int plen, const char *leaf)
+{
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &net, s, sizeof(s));
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/%s_%d%s%s", s, plen, *leaf ? "/" : "", leaf),
+		   len);
+}
+
 enum layout_kind layout_parse_key(const char *prefix, const char *key,
 				  struct in_addr *ip, uint8_t mac[6])
 {

@@ -8,6 +8,9 @@
  *   vxov/vnis/<vni>       -> the subnet that owns the VNI ("192.168.0.0/24")
  *   vxov/subnets/<a.b.c.d>_<len> -> the VNI allocated to that subnet
  *   vxov/hosts/<underlay ip>     -> the host's name, held by its session
+ *   vxov/ipam/<net>_<len>/pool    -> the pool (the subnet)
+ *   vxov/ipam/<net>_<len>/gateway -> its gateway, one for every host
+ *   vxov/ipam/<net>_<len>/addr/<ip> -> the underlay IP of the host that has it
  *
  * <prefix> defaults to vxov/<vni>.
  */
@@ -33,6 +36,9 @@ int layout_network_key(char *buf, size_t len, const char *prefix);
 int layout_vni_key(char *buf, size_t len, uint32_t vni);
 int layout_subnet_key(char *buf, size_t len, struct in_addr net, int plen);
 int layout_host_key(char *buf, size_t len, struct in_addr underlay);
+/* vxov/ipam/<net>_<len>/ followed by leaf ("pool", "gateway", "addr/<ip>"
+ * or "" for the pool's prefix itself). */
+int layout_ipam_key(char *buf, size_t len, struct in_addr net, int plen, const char *leaf);
 
 enum layout_kind { LAYOUT_OTHER, LAYOUT_ARP, LAYOUT_FIB };
 

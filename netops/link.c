@@ -95,7 +95,7 @@ static int link_parse_cb(const struct nlmsghdr *nlh, void *data)
 static int link_query(struct nl *nl, const char *name, int ifindex, struct link_info *li)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETLINK, NLM_F_ACK);
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETLINK, 0);
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	int err;
 
@@ -106,35 +106,12 @@ static int link_query(struct nl *nl, const char *name, int ifindex, struct link_
 			return -ENODEV;
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	}
-	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
 	li->ifindex = 0;
 	/* A GETLINK for one device answers with the device, then the ack. */
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, nl->bufsz);
-		const struct nlmsghdr *h;
-		int left;
-
-		if (n < 0)
-			return -errno;
-		left = (int)n;
-		for (h = (const struct nlmsghdr *)nl->buf; mnl_nlmsg_ok(h, left);
-		     h = mnl_nlmsg_next(h, &left)) {
-			if (h->nlmsg_seq != nlh->nlmsg_seq || h->nlmsg_pid != nl->portid)
-				continue;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-
-				if (mnl_nlmsg_get_payload_len(h) < sizeof(*e))
-					return -EBADMSG;
-				err = e->error;
-				if (err)
-					return err == -ENOENT ? -ENODEV : err;
-				return li->ifindex ? 0 : -ENODEV;
-			}
-			link_parse_cb(h, li);
-		}
-	}
+	err = nl_talk_cb(nl, nlh, link_parse_cb, li);
+	if (err)
+		return err == -ENOENT ? -ENODEV : err;
+	return li->ifindex ? 0 : -ENODEV;
 }
 
 int link_get(struct nl *nl, const char *name, struct link_info *li)

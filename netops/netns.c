@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "netns.h"
+#include "nl.h"
 
 static int netns_path(char *buf, size_t len, const char *name)
 {
@@ -114,6 +115,17 @@ int netns_open(const char *name)
 		return err;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+int netns_nl_open(struct nl *nl, const char *name)
+{
+	int fd = netns_open(name), e;
+
+	if (fd < 0)
+		return fd;
+	e = nl_open(nl, fd);
+	close(fd);
+	return e;
 }
 
 int netns_delete(const char *name)

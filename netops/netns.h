@@ -15,6 +15,10 @@ int netns_create(const char *name);
 /* Open NAME for setns()/IFLA_NET_NS_FD: a close-on-exec fd, or -errno. */
 int netns_open(const char *name);
 
+/* nl_open() inside namespace NAME. */
+struct nl;
+int netns_nl_open(struct nl *nl, const char *name);
+
 /* Unmount and remove NAME; 0 if it was not there. */
 int netns_delete(const char *name);
 

@@ -208,7 +208,12 @@ static int nl_run(struct nl_run_ctx *ctx, uint32_t seq)
 
 int nl_talk(struct nl *nl, struct nlmsghdr *nlh)
 {
-	struct nl_run_ctx ctx = { .nl = nl };
+	return nl_talk_cb(nl, nlh, NULL, NULL);
+}
+
+int nl_talk_cb(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	struct nl_run_ctx ctx = { .nl = nl, .cb = cb, .data = data };
 
 	nlh->nlmsg_flags |= NLM_F_ACK;
 	nl->ext[0] = '\0';

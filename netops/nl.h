@@ -34,6 +34,8 @@ void nl_close(struct nl *nl);
 
 /* Send one request with NLM_F_ACK and wait for its ack. */
 int nl_talk(struct nl *nl, struct nlmsghdr *nlh);
+/* The same, running cb (if not NULL) on every answer before the ack. */
+int nl_talk_cb(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
 /* Send a NLM_F_DUMP request and run cb on every answer; a dump the kernel
  * marks NLM_F_DUMP_INTR is repeated (up to a few times) before -EAGAIN. */

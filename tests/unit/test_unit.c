@@ -474,6 +474,14 @@ static void test_layout(void **st)
 	assert_int_equal(layout_subnet_key(k, sizeof(k), A("192.168.0.0"), 24), 0);
 	assert_string_equal(k, "vxov/subnets/192.168.0.0_24");
 	assert_int_equal(layout_arp_key(k, 10, "vxov/42", A("192.168.0.3")), -1);	/* too small */
+	assert_int_equal(layout_ipam_key(k, sizeof(k), A("192.168.0.0"), 24, "addr/192.168.0.5"), 0);
+	assert_string_equal(k, "vxov/ipam/192.168.0.0_24/addr/192.168.0.5");
+	assert_int_equal(layout_ipam_key(k, sizeof(k), A("192.168.0.0"), 24, ""), 0);
+	assert_string_equal(k, "vxov/ipam/192.168.0.0_24");
+	assert_int_equal(layout_ipam_key(k, sizeof(k), A("192.168.0.0"), 24, "addr/192.168.0.5"), 0);
+	assert_string_equal(k, "vxov/ipam/192.168.0.0_24/addr/192.168.0.5");
+	assert_int_equal(layout_ipam_key(k, sizeof(k), A("192.168.0.0"), 24, ""), 0);
+	assert_string_equal(k, "vxov/ipam/192.168.0.0_24");
 	layout_default_prefix(42, k);
 	assert_string_equal(k, "vxov/42");
 

@@ -7,7 +7,7 @@ O        ?= build
 PKGS     := libmnl libmicrohttpd jansson libcurl
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-            -Wformat=2 -Wno-unused-parameter -MMD -MP -D_GNU_SOURCE \
+            -Wformat=2 -Wno-unused-parameter -MMD -MP -D_GNU_SOURCE -I. \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 ifeq ($(WERROR),1)
@@ -26,14 +26,21 @@ else
 E = @:
 endif
 
+# The layers: netops/ (netlink) and kvstore/ (Consul) know nothing of driver/;
+# driver/lib/ is shared by driver/docker/ (what Docker talks to) and
+# driver/ctl/ (the control loop).
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
-CORE     := driver/buf.c driver/log.c driver/config.c driver/netaddr.c driver/request.c driver/state.c \
-            kvstore/consul.c kvstore/layout.c
-DRIVER   := driver/overlay.c driver/host.c driver/ipam.c driver/peers.c driver/resolver.c driver/api.c \
-            driver/http.c driver/daemon.c driver/resolve.c
-VXOV_SRC := $(NETOPS) $(CORE) $(DRIVER) driver/main.c
-NLCTL_SRC:= $(NETOPS) driver/log.c driver/netaddr.c tests/tools/nlctl.c
-KVCTL_SRC:= driver/buf.c kvstore/consul.c tests/tools/kvctl.c
+KVSTORE  := kvstore/config.c kvstore/consul.c
+LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/config.c driver/lib/netaddr.c \
+            driver/lib/state.c driver/lib/layout.c
+DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/ipam.c \
+            driver/docker/request.c driver/docker/overlay.c
+CTL      := driver/ctl/host.c driver/ctl/peers.c driver/ctl/resolver.c
+CORE     := $(LIB) $(KVSTORE) driver/docker/request.c
+VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(DOCKER) $(CTL) driver/daemon.c driver/resolve.c \
+            driver/main.c
+NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
+KVCTL_SRC:= kvstore/config.c kvstore/consul.c tests/tools/kvctl.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
@@ -63,7 +70,7 @@ $(O)/obj/%.o: %.c
 
 # libFuzzer harnesses: clang only, always with ASan+UBSan.
 FUZZ_CC     := clang
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul
 
@@ -85,7 +92,12 @@ deps:
 consul: deps
 	$(Q)tests/consul/build.sh >/dev/null
 
-check: deps consul
+# netops/ and kvstore/ must stand alone: no include reaches into driver/.
+layers:
+	$(Q)! grep -n '#include "driver/' netops/*.[ch] kvstore/*.[ch] || \
+		{ echo "netops/ and kvstore/ must not include from driver/" >&2; exit 1; }
+
+check: deps consul layers
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit
 	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit
 	$(Q)$(MAKE) --no-print-directory fuzz
@@ -118,5 +130,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all fuzz unit deps consul check demo bench plugin install clean
+.PHONY: all fuzz unit deps consul layers check demo bench plugin install clean
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -6,17 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../netops/link.h"
-#include "../netops/netns.h"
-#include "api.h"
-#include "daemon.h"
-#include "http.h"
-#include "log.h"
-#include "host.h"
-#include "ipam.h"
-#include "overlay.h"
-#include "peers.h"
-#include "resolver.h"
+#include "netops/link.h"
+#include "netops/netns.h"
+#include "driver/docker/api.h"
+#include "driver/daemon.h"
+#include "driver/docker/http.h"
+#include "driver/lib/log.h"
+#include "driver/ctl/host.h"
+#include "driver/docker/ipam.h"
+#include "driver/docker/overlay.h"
+#include "driver/ctl/peers.h"
+#include "driver/ctl/resolver.h"
 
 /* After a new Consul session: publish every local endpoint again. */
 static void republish(void *arg)

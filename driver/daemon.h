@@ -3,7 +3,7 @@
 #ifndef VXOV_DAEMON_H
 #define VXOV_DAEMON_H
 
-#include "config.h"
+#include "driver/lib/config.h"
 
 /* Runs until SIGTERM/SIGINT; returns the process exit status. */
 int daemon_run(const struct config *cfg);

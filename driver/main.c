@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "daemon.h"
-#include "resolve.h"
+#include "driver/lib/config.h"
+#include "driver/daemon.h"
+#include "driver/resolve.h"
 
 int main(int argc, char **argv)
 {

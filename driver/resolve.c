@@ -16,14 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../kvstore/layout.h"
-#include "../netops/link.h"
-#include "../netops/netns.h"
-#include "../netops/nl.h"
-#include "log.h"
-#include "peers.h"
-#include "resolve.h"
-#include "resolver.h"
+#include "driver/lib/layout.h"
+#include "netops/link.h"
+#include "netops/netns.h"
+#include "netops/nl.h"
+#include "driver/lib/log.h"
+#include "driver/ctl/peers.h"
+#include "driver/resolve.h"
+#include "driver/ctl/resolver.h"
 
 static void usage(FILE *out)
 {

@@ -8,18 +8,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../driver/buf.h"
-#include "consul.h"
+#include "kvstore/consul.h"
 
 #define KV_BODY_MAX (64u << 20)		/* refuse larger answers */
 #define KV_CONNECT_TIMEOUT_MS 2000L
 #define KV_TIMEOUT_S 10L		/* plain requests; blocking ones add wait */
 
+/* The answer being received: grows up to a cap, always NUL-terminated. */
+struct body {
+	char *p;
+	size_t len, cap;
+};
+
+static int body_append(struct body *b, const void *data, size_t n, size_t max)
+{
+	if (b->len + n > max)
+		return -1;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap)))
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
 struct kv {
 	CURL *curl;
 	const struct kv_config *cfg;
 	struct curl_slist *headers;
-	struct buf body;	/* the last answer, always a string */
+	struct body body;	/* the last answer, always a string */
 	int too_large;
 	uint64_t index;			/* X-Consul-Index of the last answer */
 	const volatile int *abort;
@@ -45,99 +71,6 @@ const char *kv_error(const struct kv *kv)
 	return kv->err;
 }
 
-/* ---- configuration ---- */
-
-static bool env_true(const char *name, bool dflt)
-{
-	const char *v = getenv(name);
-
-	if (!v || !*v)
-		return dflt;
-	return !strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes");
-}
-
-static int read_token_file(const char *path, char *out, size_t size, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f) {
-		snprintf(err, errlen, "CONSUL_HTTP_TOKEN_FILE %s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = fread(out, 1, size - 1, f);
-	fclose(f);
-	out[n] = '\0';
-	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
-		out[--n] = '\0';
-	return 0;
-}
-
-/* Header values end at a line break: a token must not smuggle one in. */
-static bool token_ok(const char *t)
-{
-	for (; *t; t++)
-		if ((unsigned char)*t < 0x20 || *t == 0x7f)
-			return false;
-	return true;
-}
-
-int kv_config_load(struct kv_config *c, const char *url, char *err, size_t errlen)
-{
-	const char *addr = url ? url : getenv("CONSUL_HTTP_ADDR");
-	bool ssl = env_true("CONSUL_HTTP_SSL", false);
-	const char *v;
-
-	memset(c, 0, sizeof(*c));
-	if (!addr || !*addr)
-		addr = "127.0.0.1:8500";
-	if (!strncmp(addr, "unix://", 7)) {
-		if (buf_copy(c->unix_path, sizeof(c->unix_path), addr + 7) || addr[7] != '/') {
-			snprintf(err, errlen, "Consul address %s: not unix:///absolute/path", addr);
-			return -1;
-		}
-		strcpy(c->url, "http://localhost");
-	} else if (!strncmp(addr, "http://", 7) || !strncmp(addr, "https://", 8)) {
-		if (buf_copy(c->url, sizeof(c->url), addr)) {
-			snprintf(err, errlen, "Consul address %s: too long", addr);
-			return -1;
-		}
-	} else if ((size_t)snprintf(c->url, sizeof(c->url), "%s://%s", ssl ? "https" : "http",
-				    addr) >= sizeof(c->url)) {
-		snprintf(err, errlen, "Consul address %s: too long", addr);
-		return -1;
-	}
-	for (size_t n = strlen(c->url); n && c->url[n - 1] == '/'; n--)
-		c->url[n - 1] = '\0';
-	if (strpbrk(c->url + 8, "?# \t\r\n")) {
-		snprintf(err, errlen, "Consul address %s: not a plain http(s)://host:port", addr);
-		return -1;
-	}
-	if ((v = getenv("CONSUL_HTTP_TOKEN_FILE")) && *v) {
-		if (read_token_file(v, c->token, sizeof(c->token), err, errlen))
-			return -1;
-	} else if ((v = getenv("CONSUL_HTTP_TOKEN")) && *v) {
-		if (buf_copy(c->token, sizeof(c->token), v)) {
-			snprintf(err, errlen, "CONSUL_HTTP_TOKEN: too long");
-			return -1;
-		}
-	}
-	if (!token_ok(c->token)) {
-		snprintf(err, errlen, "Consul token contains control characters");
-		return -1;
-	}
-	if (((v = getenv("CONSUL_CACERT")) && buf_copy(c->cacert, sizeof(c->cacert), v)) ||
-	    ((v = getenv("CONSUL_CAPATH")) && buf_copy(c->capath, sizeof(c->capath), v)) ||
-	    ((v = getenv("CONSUL_CLIENT_CERT")) && buf_copy(c->cert, sizeof(c->cert), v)) ||
-	    ((v = getenv("CONSUL_CLIENT_KEY")) && buf_copy(c->key, sizeof(c->key), v)) ||
-	    ((v = getenv("CONSUL_TLS_SERVER_NAME")) && buf_copy(c->server_name, sizeof(c->server_name), v))) {
-		snprintf(err, errlen, "a CONSUL_* TLS setting is too long");
-		return -1;
-	}
-	c->insecure = !env_true("CONSUL_HTTP_SSL_VERIFY", true);
-	return 0;
-}
-
 /* ---- connection ---- */
 
 static void global_init(void)
@@ -150,7 +83,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	struct kv *kv = arg;
 	size_t n = size * nmemb;
 
-	if (kv->too_large || buf_append(&kv->body, data, n, KV_BODY_MAX)) {
+	if (kv->too_large || body_append(&kv->body, data, n, KV_BODY_MAX)) {
 		kv->too_large = kv->body.len + n > KV_BODY_MAX;
 		return 0;	/* aborts the transfer */
 	}
@@ -201,9 +134,9 @@ struct kv *kv_open(const struct kv_config *c)
 		return NULL;
 	kv->cfg = c;
 	kv->curl = curl_easy_init();
-	if (!kv->curl || buf_append(&kv->body, "", 0, KV_BODY_MAX)) {
+	if (!kv->curl || body_append(&kv->body, "", 0, KV_BODY_MAX)) {
 		curl_easy_cleanup(kv->curl);
-		buf_free(&kv->body);
+		free(kv->body.p);
 		free(kv);
 		return NULL;
 	}
@@ -221,7 +154,7 @@ void kv_close(struct kv *kv)
 		return;
 	curl_easy_cleanup(kv->curl);
 	curl_slist_free_all(kv->headers);
-	buf_free(&kv->body);
+	free(kv->body.p);
 	free(kv);
 }
 

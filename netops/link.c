@@ -7,7 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
-#include "link.h"
+#include "netops/link.h"
 
 static int link_attr_cb(const struct nlattr *a, void *data)
 {

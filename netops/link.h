@@ -7,7 +7,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-#include "nl.h"
+#include "netops/nl.h"
 
 #define VXLAN_PORT 4789
 #define VXLAN_OVERHEAD 50	/* outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 */

@@ -5,7 +5,7 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
-#include "neigh.h"
+#include "netops/neigh.h"
 
 static struct nlmsghdr *neigh_msg(struct nl *nl, void *buf, uint16_t type, uint16_t flags,
 				  uint8_t family, int ifindex, struct ndmsg **ndm)

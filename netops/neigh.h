@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-#include "nl.h"
+#include "netops/nl.h"
 
 /* Permanent ARP entry ip -> mac on ifindex, replacing any existing one. */
 int neigh_set(struct nl *nl, int ifindex, struct in_addr ip, const uint8_t mac[6]);

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "netns.h"
-#include "nl.h"
+#include "netops/netns.h"
+#include "netops/nl.h"
 
 static int netns_path(char *buf, size_t len, const char *name)
 {

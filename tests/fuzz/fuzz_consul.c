@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kvstore/consul.h"
-#include "../../kvstore/layout.h"
+#include "kvstore/consul.h"
+#include "driver/lib/layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

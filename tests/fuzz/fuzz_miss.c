@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../netops/neigh.h"
+#include "netops/neigh.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../driver/request.h"
+#include "driver/docker/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

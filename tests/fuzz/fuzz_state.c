@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../driver/state.h"
+#include "driver/lib/state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kvstore/consul.h"
+#include "kvstore/consul.h"
 
 static void usage(void)
 {

@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../driver/netaddr.h"
-#include "../../netops/link.h"
-#include "../../netops/neigh.h"
-#include "../../netops/netns.h"
-#include "../../netops/nl.h"
+#include "driver/lib/netaddr.h"
+#include "netops/link.h"
+#include "netops/neigh.h"
+#include "netops/netns.h"
+#include "netops/nl.h"
 
 static struct nl nl;
 

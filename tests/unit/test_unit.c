@@ -12,12 +12,12 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "../../driver/config.h"
-#include "../../driver/netaddr.h"
-#include "../../driver/request.h"
-#include "../../driver/state.h"
-#include "../../kvstore/consul.h"
-#include "../../kvstore/layout.h"
+#include "driver/lib/config.h"
+#include "driver/lib/netaddr.h"
+#include "driver/docker/request.h"
+#include "driver/lib/state.h"
+#include "kvstore/consul.h"
+#include "driver/lib/layout.h"
 
 #define NID "4f1bd3d9c5b94d4b8fd4b6d0b1a2c3d4e5f60718293a4b5c6d7e8f9012345678"
 #define EID "9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9"
@@ -247,11 +247,11 @@ static void test_ids(void **st)
 	assert_non_null(strstr(err, "EndpointID is missing"));
 	memset(longid, 'a', ID_MAX + 1);
 	longid[ID_MAX + 1] = '\0';
-	assert_false(req_id_valid(longid));
+	assert_false(state_id_valid(longid));
 	longid[ID_MAX] = '\0';
-	assert_true(req_id_valid(longid));
-	assert_false(req_id_valid(""));
-	assert_false(req_id_valid("../etc"));
+	assert_true(state_id_valid(longid));
+	assert_false(state_id_valid(""));
+	assert_false(state_id_valid("../etc"));
 }
 
 /* ---- config ---- */

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
+#include "driver/lib/log.h"
 
 static const char *const names[] = { "error", "warn", "info", "debug" };
 static volatile enum log_level current = LOG_LVL_INFO;

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "log.h"
-#include "netaddr.h"
+#include "driver/lib/buf.h"
+#include "driver/lib/config.h"
+#include "driver/lib/log.h"
+#include "driver/lib/netaddr.h"
 
 enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
        OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_HELP, OPT_VERSION };

@@ -10,8 +10,8 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
-#include "config.h"
-#include "state.h"
+#include "driver/lib/config.h"
+#include "driver/lib/state.h"
 
 #define OVERLAY_BRIDGE "br0"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "netaddr.h"
+#include "driver/lib/netaddr.h"
 
 /* inet_pton() accepts exactly dotted-quad decimal for AF_INET. */
 bool netaddr_parse_ip4(const char *s, struct in_addr *a)

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "state.h"
+#include "driver/lib/state.h"
 
 int resolver_start(void);
 /* Stop the thread and close every watch. */

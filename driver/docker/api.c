@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kvstore/layout.h"
-#include "../netops/link.h"
-#include "api.h"
-#include "host.h"
-#include "ipam.h"
-#include "log.h"
-#include "peers.h"
-#include "request.h"
-#include "resolver.h"
+#include "driver/lib/layout.h"
+#include "netops/link.h"
+#include "driver/docker/api.h"
+#include "driver/ctl/host.h"
+#include "driver/docker/ipam.h"
+#include "driver/lib/log.h"
+#include "driver/ctl/peers.h"
+#include "driver/docker/request.h"
+#include "driver/ctl/resolver.h"
 
 #define ERRLEN 512
 

@@ -17,9 +17,9 @@
 
 #include <stdint.h>
 
-#include "../kvstore/consul.h"
-#include "../netops/neigh.h"
-#include "state.h"
+#include "kvstore/consul.h"
+#include "netops/neigh.h"
+#include "driver/lib/state.h"
 
 struct peers_conf {
 	const struct kv_config *kv;

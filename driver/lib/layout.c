@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../driver/netaddr.h"
-#include "layout.h"
+#include "driver/lib/netaddr.h"
+#include "driver/lib/layout.h"
 
 bool layout_prefix_ok(const char *p)
 {

@@ -9,8 +9,8 @@
 
 #include <netinet/in.h>
 
-#include "../kvstore/consul.h"
-#include "state.h"
+#include "kvstore/consul.h"
+#include "driver/lib/state.h"
 
 /* Called (from the host thread, with no lock of ours held) after a new
  * session was made, so every local endpoint gets published again. */

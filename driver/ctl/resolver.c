@@ -9,12 +9,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../netops/neigh.h"
-#include "../netops/netns.h"
-#include "../netops/nl.h"
-#include "log.h"
-#include "peers.h"
-#include "resolver.h"
+#include "netops/neigh.h"
+#include "netops/netns.h"
+#include "netops/nl.h"
+#include "driver/lib/log.h"
+#include "driver/ctl/peers.h"
+#include "driver/ctl/resolver.h"
 
 struct watch {
 	struct watch *next;

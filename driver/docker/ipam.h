@@ -8,7 +8,7 @@
 #ifndef VXOV_IPAM_H
 #define VXOV_IPAM_H
 
-#include "request.h"
+#include "driver/docker/request.h"
 
 /* 0, or -ENOTCONN (Consul off or unreachable), -EADDRINUSE (taken),
  * -ENOSPC (pool full); err says which and why. */

@@ -9,11 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../kvstore/layout.h"
+#include "driver/lib/layout.h"
 #include <jansson.h>
 
-#include "host.h"
-#include "log.h"
+#include "driver/ctl/host.h"
+#include "driver/lib/log.h"
 
 /*
  * lock guards conn, session and dirty.  The API threads publish through conn;

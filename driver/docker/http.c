@@ -11,9 +11,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "http.h"
-#include "log.h"
+#include "driver/lib/buf.h"
+#include "driver/docker/http.h"
+#include "driver/lib/log.h"
 
 #define HTTP_THREADS 4
 #define HTTP_IDLE_TIMEOUT 300	/* seconds an idle keep-alive connection lives */

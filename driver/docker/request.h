@@ -10,18 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "netaddr.h"
-
-#define ID_MAX 64		/* Docker's IDs: 64 hex digits */
-#define VNI_MAX 16777215u
-#define MTU_MIN 68u
-#define MTU_MAX 65535u
+#include "driver/lib/netaddr.h"
+#include "driver/lib/state.h"
 
 #define OPT_GENERIC "com.docker.network.generic"
 #define OPT_VNI "vni"
 #define OPT_MTU "com.docker.network.driver.mtu"
 #define OPT_KV_PREFIX "kv-prefix"
-#define KV_PREFIX_MAX 128
 
 struct req_network {
 	char id[ID_MAX + 1];
@@ -80,7 +75,5 @@ int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 int req_ids_decode(const char *body, size_t len, int want_eid, struct req_ids *r,
 		   char *err, size_t errlen);
 
-/* An ID is 1..ID_MAX characters of [0-9A-Za-z]. */
-int req_id_valid(const char *s);
 
 #endif

@@ -11,10 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "netaddr.h"
-#include "request.h"
+#include "driver/lib/netaddr.h"
 
 #define NETNS_NAME_MAX 64
+#define ID_MAX 64		/* Docker's IDs: 64 hex digits */
+#define VNI_MAX 16777215u
+#define MTU_MIN 68u
+#define MTU_MAX 65535u
+#define KV_PREFIX_MAX 128	/* a network's Consul prefix, NUL included */
 
 struct endpoint {
 	struct endpoint *next;
@@ -53,6 +57,9 @@ int state_decode(const char *buf, size_t len, struct state *st, char *err, size_
 
 /* mkdir -p dir, the last component mode 0700. */
 int state_mkdir(const char *dir);
+
+/* An ID is 1..ID_MAX characters of [0-9A-Za-z]. */
+int state_id_valid(const char *s);
 
 void state_free(struct state *st);
 void network_free(struct network *n);

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../netops/link.h"
-#include "../netops/netns.h"
-#include "../netops/nl.h"
-#include "log.h"
-#include "overlay.h"
+#include "netops/link.h"
+#include "netops/netns.h"
+#include "netops/nl.h"
+#include "driver/lib/log.h"
+#include "driver/docker/overlay.h"
 
 static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "driver/lib/buf.h"
 
 int errf(char *err, size_t errlen, const char *fmt, ...)
 {

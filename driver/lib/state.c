@@ -12,12 +12,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../kvstore/layout.h"
-#include "buf.h"
-#include "state.h"
+#include "driver/lib/layout.h"
+#include "driver/lib/buf.h"
+#include "driver/lib/state.h"
 
 #define STATE_VERSION 1
 #define STATE_MAX_BYTES (64u << 20)
+
+int state_id_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'z') ||
+		      (s[n] >= 'A' && s[n] <= 'Z')))
+			return 0;
+	return n >= 1 && n <= ID_MAX;
+}
 
 void network_free(struct network *n)
 {
@@ -171,7 +182,7 @@ static int endpoint_from_json(json_t *o, const struct network *n, struct endpoin
 
 	if (json_unpack(o, "{s:s, s:s, s:s}", "id", &id, "address", &addr, "mac", &mac))
 		return errf(err, errlen, "network %.12s: endpoint is not {id, address, mac}", n->id);
-	if (!req_id_valid(id) || buf_copy(e->id, sizeof(e->id), id))
+	if (!state_id_valid(id) || buf_copy(e->id, sizeof(e->id), id))
 		return errf(err, errlen, "network %.12s: bad endpoint id", n->id);
 	if (!netaddr_parse_prefix4(addr, &p) || !netaddr_contains(&n->subnet, p.addr))
 		return errf(err, errlen, "endpoint %.12s: bad address '%.40s'", id, addr);
@@ -207,7 +218,7 @@ static struct network *network_from_json(json_t *o, const struct state *st,
 		errf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (!req_id_valid(id) || buf_copy(n->id, sizeof(n->id), id)) {
+	if (!state_id_valid(id) || buf_copy(n->id, sizeof(n->id), id)) {
 		errf(err, errlen, "bad network id");
 		goto bad;
 	}

@@ -6,9 +6,9 @@
 #include <limits.h>
 #include <pthread.h>
 
-#include "config.h"
-#include "overlay.h"
-#include "state.h"
+#include "driver/lib/config.h"
+#include "driver/docker/overlay.h"
+#include "driver/lib/state.h"
 
 struct api {
 	const struct config *cfg;

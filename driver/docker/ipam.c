@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kvstore/layout.h"
-#include "host.h"
-#include "ipam.h"
-#include "log.h"
+#include "driver/lib/layout.h"
+#include "driver/ctl/host.h"
+#include "driver/docker/ipam.h"
+#include "driver/lib/log.h"
 
 #define MAX_TRIES 64	/* lost CAS races before giving up */
 

@@ -8,13 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../kvstore/layout.h"
-#include "../netops/link.h"
-#include "../netops/netns.h"
-#include "../netops/nl.h"
-#include "log.h"
-#include "overlay.h"
-#include "peers.h"
+#include "driver/lib/layout.h"
+#include "netops/link.h"
+#include "netops/netns.h"
+#include "netops/nl.h"
+#include "driver/lib/log.h"
+#include "driver/docker/overlay.h"
+#include "driver/ctl/peers.h"
 
 #define WATCH_WAIT_S 300	/* blocking query wait */
 #define WATCH_MIN_GAP_MS 100	/* never two queries closer than this */

@@ -5,20 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kvstore/layout.h"
-#include "buf.h"
-#include "request.h"
-
-int req_id_valid(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'z') ||
-		      (s[n] >= 'A' && s[n] <= 'Z')))
-			return 0;
-	return n >= 1 && n <= ID_MAX;
-}
+#include "driver/lib/layout.h"
+#include "driver/lib/buf.h"
+#include "driver/docker/request.h"
 
 /* The body must be one JSON object; jansson reports where it is not. */
 static json_t *parse_object(const char *body, size_t len, char *err, size_t errlen)
@@ -67,7 +56,7 @@ static int get_id(json_t *obj, const char *key, char out[ID_MAX + 1], char *err,
 
 	if (get_str(obj, key, 1, &s, err, errlen))
 		return -1;
-	if (!req_id_valid(s))
+	if (!state_id_valid(s))
 		return errf(err, errlen, "%s '%.80s' is not 1-%d letters and digits", key, s, ID_MAX);
 	strcpy(out, s);
 	return 0;

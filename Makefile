@@ -30,18 +30,21 @@ endif
 # driver/lib/ is shared by driver/docker/ (what Docker talks to) and
 # driver/ctl/ (the control loop).
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
-KVSTORE  := kvstore/config.c kvstore/consul.c
+KVSTORE  := kvstore/config.c kvstore/decode.c kvstore/client.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/config.c driver/lib/netaddr.c \
-            driver/lib/state.c driver/lib/layout.c
-DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/ipam.c \
-            driver/docker/request.c driver/docker/overlay.c
-CTL      := driver/ctl/host.c driver/ctl/peers.c driver/ctl/resolver.c
+            driver/lib/state.c driver/lib/layout.c driver/lib/htab.c
+DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/network.c \
+            driver/docker/ipam.c driver/docker/request.c driver/docker/overlay.c
+CTL      := driver/ctl/ctl.c driver/ctl/loop.c driver/ctl/net.c driver/ctl/mirror.c \
+            driver/ctl/kernel.c driver/ctl/miss.c driver/ctl/session.c driver/ctl/publish.c \
+            driver/ctl/jobs.c driver/ctl/ipam.c
 CORE     := $(LIB) $(KVSTORE) driver/docker/request.c
 VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(DOCKER) $(CTL) driver/daemon.c driver/resolve.c \
             driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
-KVCTL_SRC:= kvstore/config.c kvstore/consul.c tests/tools/kvctl.c
+KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
+LIBTEST_SRC := $(LIB) kvstore/config.c tests/unit/test_lib.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -63,6 +66,10 @@ $(O)/test_unit: $(call obj,$(UNIT_SRC))
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+$(O)/test_lib: $(call obj,$(LIBTEST_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(E) "  CC      $<"
@@ -81,8 +88,9 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE) netops/neigh.c netops/nl.c
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
-unit: $(O)/test_unit
+unit: $(O)/test_unit $(O)/test_lib
 	$(O)/test_unit
+	$(O)/test_lib
 
 # The set-up a fresh machine needs (Debian packages); idempotent.
 deps:
@@ -98,8 +106,8 @@ layers:
 		{ echo "netops/ and kvstore/ must not include from driver/" >&2; exit 1; }
 
 check: deps consul layers
-	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit
-	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit build/test_lib
+	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)tests/run.sh
 

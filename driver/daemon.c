@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: MIT
+/*
+ * Start-up and shut-down.  The daemon runs two kinds of threads: the HTTP
+ * pool (libmicrohttpd, driver/docker/) and the control loop, which is this
+ * main thread once serving starts (driver/ctl/).
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
@@ -6,64 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/ctl/ctl.h"
+#include "driver/daemon.h"
+#include "driver/docker/api.h"
+#include "driver/docker/http.h"
+#include "driver/docker/overlay.h"
+#include "driver/lib/log.h"
 #include "netops/link.h"
 #include "netops/netns.h"
-#include "driver/docker/api.h"
-#include "driver/daemon.h"
-#include "driver/docker/http.h"
-#include "driver/lib/log.h"
-#include "driver/ctl/host.h"
-#include "driver/docker/ipam.h"
-#include "driver/docker/overlay.h"
-#include "driver/ctl/peers.h"
-#include "driver/ctl/resolver.h"
-
-/* After a new Consul session: publish every local endpoint again. */
-static void republish(void *arg)
-{
-	struct api *a = arg;
-	struct network *n;
-	struct endpoint *e;
-	char err[512];
-	int count = 0;
-
-	pthread_mutex_lock(&a->lock);
-	for (n = a->st.networks; n; n = n->next)
-		for (e = n->endpoints; e; e = e->next, count++)
-			if (host_publish(n, e, err, sizeof(err)))
-				log_err("republish endpoint %.12s: %s", e->id, err);
-	pthread_mutex_unlock(&a->lock);
-	if (count)
-		log_info("consul: published %d local endpoint%s", count, count == 1 ? "" : "s");
-}
-
-/* Consul, unless --consul off: this host's session, and the peers' settings. */
-static int consul_start(struct api *a)
-{
-	static struct kv_config kc;
-	const struct config *cfg = a->cfg;
-	char err[512], spath[PATH_MAX + 16];
-	struct peers_conf pc = { .kv = &kc, .self = a->ul.ip,
-				 .grace_ms = cfg->session_ttl * 2000u + 5000u };
-
-	if (!strcmp(cfg->consul, "off")) {
-		log_info("consul: off; single host, misses are only counted");
-		return 0;
-	}
-	if (kv_config_load(&kc, cfg->consul[0] ? cfg->consul : NULL, err, sizeof(err))) {
-		log_err("%s", err);
-		return -1;
-	}
-	snprintf(spath, sizeof(spath), "%s/session", cfg->state_dir);
-	peers_init(&pc);
-	if (host_start(&kc, a->ul.ip, cfg->session_ttl, spath, republish, a)) {
-		log_err("start consul session thread: out of resources");
-		return -1;
-	}
-	log_info("consul: %s%s, session ttl %us", kc.unix_path[0] ? "unix://" : kc.url,
-		 kc.unix_path, cfg->session_ttl);
-	return 0;
-}
 
 static char *serve(void *ctx, const char *path, const char *body, size_t len,
 		   unsigned int *status)
@@ -74,13 +29,17 @@ static char *serve(void *ctx, const char *path, const char *body, size_t len,
 /*
  * Docker does not replay its calls after we restart: take back what the
  * state lists, rebuilding a network whose namespace is gone (after a reboot
- * /run is empty) so its endpoints can be deleted and new ones made.
+ * /run is empty) so its endpoints can be deleted and new ones made, and
+ * give the control loop every network, endpoint and allocation.
  */
 static void adopt(struct api *a)
 {
-	char err[512];
+	struct ctl_network d;
+	struct ctl_endpoint ce;
+	struct ipam_alloc *x;
 	struct network *n;
 	struct endpoint *e;
+	char err[512];
 
 	for (n = a->st.networks; n; n = n->next) {
 		if (overlay_network_check(n, err, sizeof(err))) {
@@ -91,14 +50,19 @@ static void adopt(struct api *a)
 				continue;
 			}
 		}
-		if (resolver_watch(n, err, sizeof(err)))
-			log_err("network %.12s: %s", n->id, err);
-		for (e = n->endpoints; e; e = e->next)
+		api_ctl_network(n, &d);
+		ctl_network_add(&d);
+		for (e = n->endpoints; e; e = e->next) {
 			if (overlay_endpoint_check(n, e))
 				log_warn("endpoint %.12s: its veth is gone; it will work again "
 					 "only once Docker recreates it", e->id);
+			api_ctl_endpoint(e, &ce);
+			ctl_endpoint_have(n->vni, &ce);
+		}
 		log_info("network %.12s: adopted (vni %u, %s)", n->id, n->vni, n->netns);
 	}
+	for (x = a->st.allocs; x; x = x->next)
+		ctl_ipam_have(&x->pool, x->addr);
 }
 
 /* A namespace named like ours that no network owns is a leftover of a
@@ -123,20 +87,43 @@ static int sweep_one(const char *name, void *arg)
 	return 0;
 }
 
+/* Consul's settings, unless --consul off. */
+static int consul_config(const struct config *cfg, struct kv_config *kc)
+{
+	char err[512];
+
+	if (!strcmp(cfg->consul, "off")) {
+		log_info("consul: off; single host, misses are only counted");
+		return 1;
+	}
+	if (kv_config_load(kc, cfg->consul[0] ? cfg->consul : NULL, err, sizeof(err))) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (kc->insecure)
+		log_warn("consul: CONSUL_HTTP_SSL_VERIFY is false: Consul's certificate is NOT verified");
+	log_info("consul: %s%s, session ttl %us", kc->unix_path[0] ? "unix://" : kc->url,
+		 kc->unix_path, cfg->session_ttl);
+	return 0;
+}
+
 int daemon_run(const struct config *cfg)
 {
 	static struct api a;
+	static struct kv_config kc;
+	struct ctl_conf cc = { 0 };
 	struct http *http = NULL;
 	char err[512], ip[INET_ADDRSTRLEN];
 	sigset_t sigs;
-	int sig, status = 1;
+	int e, status = 1;
 
 	memset(&a, 0, sizeof(a));
 	a.cfg = cfg;
 	pthread_mutex_init(&a.lock, NULL);
+	pthread_mutex_init(&a.save_lock, NULL);
 	log_set_level((enum log_level)cfg->log_level);
 
-	/* Every thread inherits the mask; only sigwait() below sees them. */
+	/* Every thread inherits the mask; the loop reads them from a signalfd. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -156,22 +143,44 @@ int daemon_run(const struct config *cfg)
 		 a.ul.dev, a.ul.mtu, cfg->ns_prefix);
 
 	if ((size_t)snprintf(a.state_path, sizeof(a.state_path), "%s/state.json",
-			     cfg->state_dir) >= sizeof(a.state_path)) {
+			     cfg->state_dir) >= sizeof(a.state_path) ||
+	    (size_t)snprintf(cc.session_path, sizeof(cc.session_path), "%s/session",
+			     cfg->state_dir) >= sizeof(cc.session_path)) {
 		log_err("state dir %s: path too long", cfg->state_dir);
 		return 1;
 	}
-	if ((sig = state_mkdir(cfg->state_dir))) {
-		log_err("state dir %s: %s", cfg->state_dir, strerror(-sig));
+	if ((e = state_mkdir(cfg->state_dir))) {
+		log_err("state dir %s: %s", cfg->state_dir, strerror(-e));
+		return 1;
+	}
+	if (state_dir_check(cfg->state_dir, err, sizeof(err))) {
+		log_err("%s", err);
 		return 1;
 	}
 	if (state_load(&a.st, a.state_path, err, sizeof(err))) {
 		log_err("load state: %s", err);
 		return 1;
 	}
-	if (consul_start(&a))
+	if (state_host_id(cfg->state_dir, cc.host_id, err, sizeof(err))) {
+		log_err("%s", err);
 		goto out;
-	if ((sig = resolver_start())) {
-		log_err("start resolver thread: %s", strerror(-sig));
+	}
+	switch (consul_config(cfg, &kc)) {
+	case -1:
+		goto out;
+	case 0:
+		cc.kv = &kc;
+		break;
+	}
+	cc.self = a.ul.ip;
+	cc.ttl_s = cfg->session_ttl;
+	cc.resync_s = cfg->resync_s;
+	cc.reclaim_s = cfg->reclaim_s;
+	cc.publish_wait_ms = cfg->publish_wait_ms;
+	cc.job_deadline_ms = 1500;	/* Docker hears back within 2 s */
+	cc.max_answer = cfg->consul_max_answer;
+	if (ctl_init(&cc, err, sizeof(err))) {
+		log_err("%s", err);
 		goto out;
 	}
 	adopt(&a);
@@ -179,23 +188,19 @@ int daemon_run(const struct config *cfg)
 
 	if (http_start(cfg->socket, serve, &a, &http, err, sizeof(err))) {
 		log_err("%s", err);
+		ctl_fini(false);
 		goto out;
 	}
 	log_info("serving on %s", cfg->socket);
-	while (sigwait(&sigs, &sig) == 0) {
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-	}
-	log_info("signal %d: shutting down; overlays stay up", sig);
+	ctl_run();
 	status = 0;
-out:
 	http_stop(http);
-	resolver_stop();
 	/* The session is kept: a restart resumes it and peers keep our entries;
 	 * if we do not come back, it expires and takes our keys with it. */
-	host_stop(0);
-	ipam_close();
+	ctl_fini(false);
+out:
 	state_free(&a.st);
 	pthread_mutex_destroy(&a.lock);
+	pthread_mutex_destroy(&a.save_lock);
 	return status;
 }

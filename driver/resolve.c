@@ -21,9 +21,8 @@
 #include "netops/netns.h"
 #include "netops/nl.h"
 #include "driver/lib/log.h"
-#include "driver/ctl/peers.h"
+#include "driver/ctl/ctl.h"
 #include "driver/resolve.h"
-#include "driver/ctl/resolver.h"
 
 static void usage(FILE *out)
 {
@@ -56,7 +55,8 @@ int resolve_main(int argc, char **argv)
 	};
 	const char *netns = NULL, *prefix = NULL, *consul = NULL;
 	static struct kv_config kc;
-	struct network n = { 0 };
+	struct ctl_conf cc = { 0 };
+	struct ctl_network d = { 0 };
 	struct in_addr self = { 0 };
 	struct link_info li;
 	struct prefix4 subnet = { 0 };
@@ -64,7 +64,7 @@ int resolve_main(int argc, char **argv)
 	char err[512], ip[INET_ADDRSTRLEN];
 	struct nl nl;
 	sigset_t sigs;
-	int opt, e, sig, lvl;
+	int opt, e, lvl;
 
 	optind = 0;
 	opterr = 0;
@@ -115,7 +115,7 @@ int resolve_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!layout_prefix_ok(prefix) || strlen(netns) >= sizeof(n.netns)) {
+	if (!layout_prefix_ok(prefix) || strlen(netns) >= sizeof(d.netns)) {
 		fprintf(stderr, "vxov resolve: bad --prefix '%s' or --netns '%s'\n", prefix, netns);
 		return 2;
 	}
@@ -147,26 +147,27 @@ int resolve_main(int argc, char **argv)
 		log_err("%s", err);
 		return 2;
 	}
-	n.vni = li.vni;
-	n.subnet = subnet;
-	snprintf(n.netns, sizeof(n.netns), "%s", netns);
-	snprintf(n.kv_prefix, sizeof(n.kv_prefix), "%s", prefix);
-	struct peers_conf pc = { .kv = &kc, .self = self, .grace_ms = 35000 };
-	peers_init(&pc);
-	if (resolver_start()) {
-		log_err("start resolver thread failed");
-		return 1;
-	}
-	if (resolver_watch(&n, err, sizeof(err))) {
+	cc.kv = &kc;
+	cc.self = self;
+	cc.ttl_s = 15;
+	cc.resync_s = 60;
+	cc.reclaim_s = 600;
+	cc.job_deadline_ms = 1500;
+	cc.sessionless = true;
+	if (ctl_init(&cc, err, sizeof(err))) {
 		log_err("%s", err);
-		resolver_stop();
 		return 1;
 	}
+	d.vni = li.vni;
+	d.subnet = subnet;
+	snprintf(d.netns, sizeof(d.netns), "%s", netns);
+	snprintf(d.vxname, sizeof(d.vxname), "%s", li.name);
+	snprintf(d.prefix, sizeof(d.prefix), "%s", prefix);
+	ctl_network_add(&d);
 	inet_ntop(AF_INET, &self, ip, sizeof(ip));
-	log_info("resolving %s (%s, vni %u, local %s) from %s %s/", netns, li.name, n.vni, ip,
+	log_info("resolving %s (%s, vni %u, local %s) from %s %s/", netns, li.name, d.vni, ip,
 		 kc.url, prefix);
-	while (sigwait(&sigs, &sig) == 0 && sig != SIGTERM && sig != SIGINT)
-		;
-	resolver_stop();
+	ctl_run();
+	ctl_fini(false);
 	return 0;
 }

@@ -28,6 +28,7 @@ int neigh_set(struct nl *nl, int ifindex, struct in_addr ip, const uint8_t mac[6
 	ndm->ndm_state = NUD_PERMANENT;
 	mnl_attr_put(nlh, NDA_DST, sizeof(ip), &ip);
 	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	mnl_attr_put_u8(nlh, NDA_PROTOCOL, NEIGH_PROTO_VXOV);
 	return nl_talk(nl, nlh);
 }
 
@@ -52,7 +53,7 @@ int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst
 					 AF_BRIDGE, ifindex, &ndm);
 
 	ndm->ndm_state = NUD_PERMANENT | NUD_NOARP;
-	ndm->ndm_flags = NTF_SELF;
+	ndm->ndm_flags = NTF_SELF | NTF_EXT_LEARNED;
 	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 	mnl_attr_put(nlh, NDA_DST, sizeof(dst), &dst);
 	mnl_attr_put_u32(nlh, NDA_VNI, vni);
@@ -73,7 +74,7 @@ int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6])
 	return err == -ENOENT ? 0 : err;
 }
 
-int miss_subscribe(struct nl *nl)
+int neigh_subscribe(struct nl *nl)
 {
 	unsigned int group = RTNLGRP_NEIGH;
 
@@ -82,14 +83,99 @@ int miss_subscribe(struct nl *nl)
 	return 0;
 }
 
+/* Collect the attributes we use, each checked for its exact length. */
 static int nda_attr_cb(const struct nlattr *a, void *data)
 {
+	static const uint16_t len[NDA_MAX + 1] = {
+		[NDA_LLADDR] = 6, [NDA_PROTOCOL] = 1,
+	};
 	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(a);
 
 	if (mnl_attr_type_valid(a, NDA_MAX) < 0)
-		return MNL_CB_OK;
-	tb[mnl_attr_get_type(a)] = a;
+		return MNL_CB_OK;	/* newer kernels add types */
+	if (len[type] && mnl_attr_get_payload_len(a) != len[type])
+		return MNL_CB_OK;	/* malformed: as if absent */
+	tb[type] = a;
 	return MNL_CB_OK;
+}
+
+/* Parse nlh's attributes into tb; the ndmsg, or NULL when too short. */
+static const struct ndmsg *parse(const struct nlmsghdr *nlh, const struct nlattr **tb)
+{
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ndmsg))
+		return NULL;
+	if (mnl_attr_parse(nlh, sizeof(struct ndmsg), nda_attr_cb, tb) < 0)
+		return NULL;
+	return mnl_nlmsg_get_payload(nlh);
+}
+
+int neigh_decode(const struct nlmsghdr *nlh, struct neigh_entry *e)
+{
+	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
+	const struct ndmsg *ndm;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH)
+		return 0;
+	if (!(ndm = parse(nlh, tb)))
+		return 0;
+	memset(e, 0, sizeof(*e));
+	e->family = ndm->ndm_family;
+	e->ifindex = ndm->ndm_ifindex;
+	e->state = ndm->ndm_state;
+	e->flags = ndm->ndm_flags;
+	if (tb[NDA_LLADDR]) {
+		memcpy(e->mac, mnl_attr_get_payload(tb[NDA_LLADDR]), 6);
+		e->has_mac = 1;
+	}
+	if (tb[NDA_DST] && mnl_attr_get_payload_len(tb[NDA_DST]) == sizeof(e->ip))
+		memcpy(&e->ip, mnl_attr_get_payload(tb[NDA_DST]), sizeof(e->ip));
+	else if (tb[NDA_DST])
+		return 0;	/* IPv6 */
+	switch (e->family) {
+	case AF_INET:
+		if (!tb[NDA_DST])
+			return 0;
+		e->ours = tb[NDA_PROTOCOL] && mnl_attr_get_u8(tb[NDA_PROTOCOL]) == NEIGH_PROTO_VXOV;
+		return 1;
+	case AF_BRIDGE:
+		if (!e->has_mac)
+			return 0;
+		e->ours = (e->flags & NTF_EXT_LEARNED) && (e->flags & NTF_SELF);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+struct dump_ctx {
+	int family, ifindex;
+	void (*cb)(const struct neigh_entry *e, void *arg);
+	void *arg;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *d = data;
+	struct neigh_entry e;
+
+	if (neigh_decode(nlh, &e) && e.family == d->family && e.ifindex == d->ifindex &&
+	    (e.family == AF_INET || (e.flags & NTF_SELF)))
+		d->cb(&e, d->arg);
+	return MNL_CB_OK;
+}
+
+int neigh_dump(struct nl *nl, int family, int ifindex,
+	       void (*cb)(const struct neigh_entry *e, void *arg), void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct dump_ctx d = { .family = family, .ifindex = ifindex, .cb = cb, .arg = arg };
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = neigh_msg(nl, buf, RTM_GETNEIGH, 0, (uint8_t)family, 0, &ndm);
+
+	/* Filtered here rather than by the kernel: its filters for the
+	 * bridge family differ between strict and legacy requests. */
+	return nl_dump(nl, nlh, dump_cb, &d);
 }
 
 /*
@@ -98,41 +184,43 @@ static int nda_attr_cb(const struct nlattr *a, void *data)
  * AF_BRIDGE from the FDB code) and an L2 miss as RTM_GETNEIGH with NDA_LLADDR
  * and no NDA_DST.
  */
-static int miss_decode_one(const struct nlmsghdr *nlh, struct miss *m)
+static int event_one(const struct nlmsghdr *nlh, struct neigh_event *ev)
 {
 	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
 	const struct ndmsg *ndm;
 
-	if (nlh->nlmsg_type != RTM_GETNEIGH || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ndm))
+	memset(ev, 0, sizeof(*ev));
+	if (nlh->nlmsg_type == RTM_DELNEIGH) {
+		if (!neigh_decode(nlh, &ev->entry))
+			return 0;
+		ev->kind = NEV_DELETED;
+		ev->ifindex = ev->entry.ifindex;
+		return 1;
+	}
+	if (nlh->nlmsg_type != RTM_GETNEIGH || !(ndm = parse(nlh, tb)))
 		return 0;
-	ndm = mnl_nlmsg_get_payload(nlh);
-	if (mnl_attr_parse(nlh, sizeof(*ndm), nda_attr_cb, tb) < 0)
-		return 0;
-	memset(m, 0, sizeof(*m));
-	m->ifindex = ndm->ndm_ifindex;
+	ev->ifindex = ndm->ndm_ifindex;
 	if (tb[NDA_DST]) {
-		if (mnl_attr_get_payload_len(tb[NDA_DST]) != sizeof(m->ip))
+		if (mnl_attr_get_payload_len(tb[NDA_DST]) != sizeof(ev->ip))
 			return 0;	/* IPv6 or malformed */
-		memcpy(&m->ip, mnl_attr_get_payload(tb[NDA_DST]), sizeof(m->ip));
-		m->kind = MISS_L3;
+		memcpy(&ev->ip, mnl_attr_get_payload(tb[NDA_DST]), sizeof(ev->ip));
+		ev->kind = NEV_MISS_L3;
 		return 1;
 	}
 	if (tb[NDA_LLADDR]) {
-		if (mnl_attr_get_payload_len(tb[NDA_LLADDR]) != sizeof(m->mac))
-			return 0;
-		memcpy(m->mac, mnl_attr_get_payload(tb[NDA_LLADDR]), sizeof(m->mac));
-		m->kind = MISS_L2;
+		memcpy(ev->mac, mnl_attr_get_payload(tb[NDA_LLADDR]), sizeof(ev->mac));
+		ev->kind = NEV_MISS_L2;
 		return 1;
 	}
 	return 0;
 }
 
-int miss_decode(const void *buf, size_t len,
-		void (*cb)(const struct miss *m, void *arg), void *arg)
+int neigh_event_decode(const void *buf, size_t len,
+		       void (*cb)(const struct neigh_event *ev, void *arg), void *arg)
 {
 	const char *p = buf;
+	struct neigh_event ev;
 	int count = 0;
-	struct miss m;
 
 	/*
 	 * Walk by hand: mnl_nlmsg_ok() (libmnl 1.0.4) compares (int)nlmsg_len,
@@ -144,8 +232,8 @@ int miss_decode(const void *buf, size_t len,
 
 		if (n < sizeof(*nlh) || n > len)
 			return count ? count : -EBADMSG;
-		if (miss_decode_one(nlh, &m)) {
-			cb(&m, arg);
+		if (event_one(nlh, &ev)) {
+			cb(&ev, arg);
 			count++;
 		}
 		step = NLMSG_ALIGN(n);

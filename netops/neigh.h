@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Neighbour (ARP) and FDB entries on a VXLAN device, and the kernel's miss
- * notifications for them.
+ * Neighbour (ARP) and FDB entries on a VXLAN device, the kernel's miss
+ * notifications for them, and dumps of both tables.
+ *
+ * What vxov programs carries a tag, so that a dump tells it apart from what
+ * the kernel learned and what an operator added by hand (`ip neigh add`,
+ * `bridge fdb add`), which vxov leaves alone:
+ *   - neighbour entries: NDA_PROTOCOL = NEIGH_PROTO_VXOV (ip shows "proto 118");
+ *   - FDB entries: NTF_EXT_LEARNED (bridge shows "extern_learn"), which also
+ *     keeps the VXLAN device from ageing or re-learning them.
  */
 #ifndef VXOV_NEIGH_H
 #define VXOV_NEIGH_H
@@ -11,38 +18,67 @@
 
 #include "netops/nl.h"
 
-/* Permanent ARP entry ip -> mac on ifindex, replacing any existing one. */
+#define NEIGH_PROTO_VXOV 118
+
+/* Permanent ARP entry ip -> mac on ifindex, tagged, replacing any existing one. */
 int neigh_set(struct nl *nl, int ifindex, struct in_addr ip, const uint8_t mac[6]);
 /* 0 if it was not there. */
 int neigh_del(struct nl *nl, int ifindex, struct in_addr ip);
 
 /* Permanent FDB entry (NTF_SELF) mac -> remote underlay dst, with vni and
- * port, replacing any existing entry for mac (learned ones too). */
+ * port, tagged, replacing any existing entry for mac (learned ones too). */
 int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
 	    uint32_t vni, uint16_t port);
 /* 0 if it was not there. */
 int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6]);
 
-enum miss_kind { MISS_L3 = 3, MISS_L2 = 2 };
-
-struct miss {
-	enum miss_kind kind;
+/* One entry of either table, as a dump or a notification shows it. */
+struct neigh_entry {
+	int family;		/* AF_INET: a neighbour; AF_BRIDGE: an FDB entry */
 	int ifindex;
-	struct in_addr ip;	/* MISS_L3: who has this address? */
-	uint8_t mac[6];		/* MISS_L2: where is this MAC? */
+	uint16_t state;		/* NUD_* */
+	uint8_t flags;		/* NTF_* */
+	int ours;		/* carries vxov's tag */
+	struct in_addr ip;	/* AF_INET: the address; AF_BRIDGE: the remote (0: none) */
+	uint8_t mac[6];
+	int has_mac;
+};
+
+/* Call cb for every IPv4 neighbour (family AF_INET) or every FDB entry
+ * with NTF_SELF (AF_BRIDGE) on ifindex. */
+int neigh_dump(struct nl *nl, int family, int ifindex,
+	       void (*cb)(const struct neigh_entry *e, void *arg), void *arg);
+
+/* Decode one RTM_NEWNEIGH/RTM_DELNEIGH message: 1 if it is an IPv4
+ * neighbour or an FDB entry with a MAC, 0 if not (skipped), never more. */
+int neigh_decode(const struct nlmsghdr *nlh, struct neigh_entry *e);
+
+enum neigh_event_kind {
+	NEV_MISS_L3 = 3,	/* who has ip? */
+	NEV_MISS_L2 = 2,	/* where is mac? */
+	NEV_DELETED = 1,	/* entry went (flushed, link down, deleted by hand) */
+};
+
+struct neigh_event {
+	enum neigh_event_kind kind;
+	int ifindex;
+	struct in_addr ip;	/* NEV_MISS_L3 */
+	uint8_t mac[6];		/* NEV_MISS_L2 */
+	struct neigh_entry entry;	/* NEV_DELETED */
 };
 
 /* Subscribe nl (opened in the overlay namespace) to neighbour events. */
-int miss_subscribe(struct nl *nl);
+int neigh_subscribe(struct nl *nl);
 
 /*
  * Decode a buffer received from a subscribed socket: cb is called for every
- * well-formed IPv4 L3 miss and every L2 miss.  Anything else (other message
- * types, other families, truncated or malformed messages) is skipped.
- * Returns the number of misses delivered, or -EBADMSG if the buffer does not
- * hold whole netlink messages.  Allocates nothing.
+ * well-formed IPv4 L3 miss, every L2 miss and every deleted neighbour or
+ * FDB entry.  Anything else (other message types, other families, truncated
+ * or malformed messages) is skipped.  Returns the number of events
+ * delivered, or -EBADMSG if the buffer does not hold whole netlink messages.
+ * Allocates nothing.
  */
-int miss_decode(const void *buf, size_t len,
-		void (*cb)(const struct miss *m, void *arg), void *arg);
+int neigh_event_decode(const void *buf, size_t len,
+		       void (*cb)(const struct neigh_event *ev, void *arg), void *arg);
 
 #endif

@@ -37,12 +37,14 @@ tally() {
 }
 
 for b in build build/san; do
-	echo "=== unit ($b)"
-	"$b/test_unit" >"$log" 2>&1; rc=$?
-	cat "$log"
-	p=$(sed -n 's/.*PASSED  \] \([0-9]*\) test.*/\1/p' "$log"); f=$(sed -n 's/.*FAILED  \] \([0-9]*\) test.*/\1/p' "$log")
-	echo "unit: ${p:-0} passed, ${f:-0} failed" >>"$log"
-	tally
+	for u in test_unit test_lib; do
+		echo "=== $u ($b)"
+		"$b/$u" >"$log" 2>&1; rc=$?
+		cat "$log"
+		p=$(sed -n 's/.*PASSED  \] \([0-9]*\) test.*/\1/p' "$log"); f=$(sed -n 's/.*FAILED  \] \([0-9]*\) test.*/\1/p' "$log")
+		echo "unit: ${p:-0} passed, ${f:-0} failed" >>"$log"
+		tally
+	done
 done
 
 for h in build/fuzz/fuzz_*; do

@@ -1,21 +1,33 @@
 // SPDX-License-Identifier: MIT
-/* The remote NetworkDriver API: one handler per Docker call. */
+/*
+ * The remote driver API (NetworkDriver and IpamDriver): one handler per
+ * Docker call, run by the HTTP threads.
+ *
+ * Locking: `lock` guards st in memory and is held only while it is read or
+ * changed, never across netlink, disk or Consul.  An object whose kernel
+ * side is being built or torn down is marked busy meanwhile, so other calls
+ * see it and wait for nothing.  `save_lock` serialises writes of
+ * state.json; it is taken before `lock`, so the file always ends up with the
+ * newest state.  Consul is reached only through ctl (driver/ctl/ctl.h).
+ */
 #ifndef VXOV_API_H
 #define VXOV_API_H
 
+#include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
 
-#include "driver/lib/config.h"
 #include "driver/docker/overlay.h"
+#include "driver/lib/config.h"
 #include "driver/lib/state.h"
 
 struct api {
 	const struct config *cfg;
 	struct underlay ul;
-	struct state st;
 	char state_path[PATH_MAX];
-	pthread_mutex_t lock;	/* st and the kernel objects behind it */
+	pthread_mutex_t lock;
+	pthread_mutex_t save_lock;
+	struct state st;
 };
 
 /*
@@ -25,5 +37,50 @@ struct api {
  */
 char *api_handle(struct api *a, const char *path, const char *body, size_t len,
 		 unsigned int *status);
+
+/* What the control loop is told of a network or endpoint (also at start-up). */
+struct ctl_network;
+struct ctl_endpoint;
+void api_ctl_network(const struct network *n, struct ctl_network *d);
+void api_ctl_endpoint(const struct endpoint *e, struct ctl_endpoint *c);
+
+/* ---- shared by the handlers (network.c, ipam.c) ---- */
+
+#define ERRLEN 512
+
+enum {
+	HTTP_OK = 200,
+	HTTP_BAD_REQUEST = 400,
+	HTTP_NOT_FOUND = 404,
+	HTTP_INTERNAL = 500,
+};
+
+typedef json_t *(*api_fn)(struct api *a, const char *body, size_t len, unsigned int *status);
+
+/* {key: msg} with status code, logged as the failure of call.  The network
+ * driver API names the member "Err", the IPAM API "Error". */
+json_t *api_reply(const char *key, unsigned int *status, unsigned int code, const char *call,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define reply_err(...) api_reply("Err", __VA_ARGS__)
+#define reply_ipam_err(...) api_reply("Error", __VA_ARGS__)
+
+/* Write state.json with what st holds now (busy objects left out).  0, or
+ * -errno with err. */
+int api_save(struct api *a, char *err, size_t errlen);
+
+json_t *net_create(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *net_delete(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *net_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *net_oper_info(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *net_join(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *net_leave(struct api *a, const char *body, size_t len, unsigned int *status);
+
+json_t *ipam_capabilities(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *ipam_spaces(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *ipam_request_pool(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *ipam_release_pool(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *ipam_request_address(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *ipam_release_address(struct api *a, const char *body, size_t len, unsigned int *status);
 
 #endif

@@ -54,3 +54,22 @@ void buf_free(struct buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
+
+size_t buf_utf8_clean(char *s, size_t max)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		size_t n = buf_utf8_len(s + i, len - i);
+
+		if (!n) {
+			s[i] = '?';
+			n = 1;
+		}
+		if (i + n > max)
+			break;
+		i += n;
+	}
+	s[i] = '\0';
+	return i;
+}

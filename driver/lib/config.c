@@ -11,7 +11,8 @@
 #include "driver/lib/netaddr.h"
 
 enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
-       OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_HELP, OPT_VERSION };
+       OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_RESYNC, OPT_RECLAIM, OPT_PUBLISH_WAIT,
+       OPT_CONSUL_MAX_ANSWER, OPT_HELP, OPT_VERSION };
 
 static const struct option options[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
@@ -22,6 +23,10 @@ static const struct option options[] = {
 	{ "log-level",    required_argument, NULL, OPT_LOG_LEVEL },
 	{ "consul",       required_argument, NULL, OPT_CONSUL },
 	{ "session-ttl",  required_argument, NULL, OPT_SESSION_TTL },
+	{ "resync",       required_argument, NULL, OPT_RESYNC },
+	{ "reclaim",      required_argument, NULL, OPT_RECLAIM },
+	{ "publish-wait", required_argument, NULL, OPT_PUBLISH_WAIT },
+	{ "consul-max-answer", required_argument, NULL, OPT_CONSUL_MAX_ANSWER },
 	{ "help",         no_argument,       NULL, OPT_HELP },
 	{ "version",      no_argument,       NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -37,6 +42,10 @@ static const char *const env_names[] = {
 	[OPT_LOG_LEVEL] = "VXOV_LOG_LEVEL",
 	[OPT_CONSUL] = "VXOV_CONSUL",
 	[OPT_SESSION_TTL] = "VXOV_SESSION_TTL",
+	[OPT_RESYNC] = "VXOV_RESYNC",
+	[OPT_RECLAIM] = "VXOV_RECLAIM",
+	[OPT_PUBLISH_WAIT] = "VXOV_PUBLISH_WAIT",
+	[OPT_CONSUL_MAX_ANSWER] = "VXOV_CONSUL_MAX_ANSWER",
 };
 
 void config_usage(FILE *out)
@@ -56,6 +65,13 @@ void config_usage(FILE *out)
 		"                       127.0.0.1:8500); 'off' for a single host without Consul\n"
 		"  --session-ttl SECS   TTL of this host's Consul session (default 15, 10-3600):\n"
 		"                       a dead host's endpoints vanish within twice this\n"
+		"  --resync SECS        period of the full reconciliations of the kernel and\n"
+		"                       Consul against what vxov means (default 60, 1-3600)\n"
+		"  --reclaim SECS       vxov IPAM: addresses of a host whose session has been\n"
+		"                       gone this long are freed (default 600, 10-604800)\n"
+		"  --publish-wait MS    CreateEndpoint waits this long for Consul to refuse an\n"
+		"                       address another host holds (default 500, 0-10000)\n"
+		"  --consul-max-answer BYTES  largest Consul answer taken (default 33554432)\n"
 		"  --help               this text\n"
 		"  --version            the version\n"
 		"\n"
@@ -88,6 +104,22 @@ static bool ns_prefix_ok(const char *s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
 			return false;
+	return true;
+}
+
+/* A decimal number lo..hi (no sign, no spaces, no suffix). */
+static bool number(const char *name, const char *val, unsigned long lo, unsigned long hi,
+		   const char *unit, unsigned int *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v;
+
+	if (*val < '0' || *val > '9')
+		return set_fail(err, errlen, "%s: '%s' is not a number of %s %lu-%lu", name, val, unit, lo, hi);
+	v = strtoul(val, &end, 10);
+	if (*end || v < lo || v > hi)
+		return set_fail(err, errlen, "%s: '%s' is not a number of %s %lu-%lu", name, val, unit, lo, hi);
+	*out = (unsigned int)v;
 	return true;
 }
 
@@ -131,13 +163,20 @@ static bool config_set(struct config *c, int opt, const char *name, const char *
 		if (!*val || strpbrk(val, " \t\r\n") || buf_copy(c->consul, sizeof(c->consul), val))
 			return set_fail(err, errlen, "%s: '%s' is not a URL, host:port or 'off'", name, val);
 		break;
-	case OPT_SESSION_TTL: {
-		char *end;
-		unsigned long t = strtoul(val, &end, 10);
+	case OPT_SESSION_TTL:
+		return number(name, val, 10, 3600, "seconds", &c->session_ttl, err, errlen);
+	case OPT_RESYNC:
+		return number(name, val, 1, 3600, "seconds", &c->resync_s, err, errlen);
+	case OPT_RECLAIM:
+		return number(name, val, 10, 604800, "seconds", &c->reclaim_s, err, errlen);
+	case OPT_PUBLISH_WAIT:
+		return number(name, val, 0, 10000, "milliseconds", &c->publish_wait_ms, err, errlen);
+	case OPT_CONSUL_MAX_ANSWER: {
+		unsigned int bytes;
 
-		if (!*val || *end || t < 10 || t > 3600)
-			return set_fail(err, errlen, "%s: '%s' is not a number of seconds 10-3600", name, val);
-		c->session_ttl = (unsigned int)t;
+		if (!number(name, val, 65536, 1u << 30, "bytes", &bytes, err, errlen))
+			return false;
+		c->consul_max_answer = bytes;
 		break;
 	}
 	}
@@ -155,8 +194,12 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *e
 	strcpy(c->ns_prefix, "vxov-");
 	c->log_level = LOG_LVL_INFO;
 	c->session_ttl = 15;
+	c->resync_s = 60;
+	c->reclaim_s = 600;
+	c->publish_wait_ms = 500;
+	c->consul_max_answer = 32u << 20;
 
-	for (opt = OPT_SOCKET; opt <= OPT_SESSION_TTL; opt++) {
+	for (opt = OPT_SOCKET; opt <= OPT_CONSUL_MAX_ANSWER; opt++) {
 		const char *v = getenv(env_names[opt]);
 
 		/* Empty is unset: the managed plugin's settable defaults are "". */

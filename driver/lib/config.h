@@ -22,6 +22,10 @@ struct config {
 	int log_level;
 	char consul[256];	/* "": CONSUL_HTTP_ADDR or 127.0.0.1:8500; "off": none */
 	unsigned int session_ttl;	/* seconds */
+	unsigned int resync_s;		/* full reconciliation period */
+	unsigned int reclaim_s;		/* IPAM: dead hosts' addresses freed after */
+	unsigned int publish_wait_ms;	/* CreateEndpoint waits this long for Consul */
+	unsigned long consul_max_answer;	/* bytes */
 };
 
 enum config_result {

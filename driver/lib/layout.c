@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "driver/lib/netaddr.h"
@@ -79,6 +80,38 @@ int layout_ipam_key(char *buf, size_t len, struct in_addr net, int plen, const c
 	inet_ntop(AF_INET, &net, s, sizeof(s));
 	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/%s_%d%s%s", s, plen, *leaf ? "/" : "", leaf),
 		   len);
+}
+
+bool layout_parse_ipam_addr_key(const char *key, struct prefix4 *pool, struct in_addr *addr)
+{
+	static const char root[] = LAYOUT_ROOT "/ipam/";
+	const char *us, *slash;
+	char net[INET_ADDRSTRLEN];
+	char *end;
+	unsigned long len;
+
+	if (strncmp(key, root, sizeof(root) - 1))
+		return false;
+	key += sizeof(root) - 1;
+	if (!(us = strchr(key, '_')) || (size_t)(us - key) >= sizeof(net))
+		return false;
+	memcpy(net, key, (size_t)(us - key));
+	net[us - key] = '\0';
+	len = strtoul(us + 1, &end, 10);
+	if (end == us + 1 || len > 32 || strncmp(end, "/addr/", 6) || !(slash = end + 5))
+		return false;
+	if (!netaddr_parse_ip4(net, &pool->addr) || !netaddr_parse_ip4(slash + 1, addr))
+		return false;
+	pool->len = (int)len;
+	return netaddr_contains(pool, *addr);
+}
+
+bool layout_parse_host_key(const char *key, struct in_addr *underlay)
+{
+	static const char root[] = LAYOUT_ROOT "/hosts/";
+
+	return !strncmp(key, root, sizeof(root) - 1) &&
+	       netaddr_parse_ip4(key + sizeof(root) - 1, underlay);
 }
 
 enum layout_kind layout_parse_key(const char *prefix, const char *key,

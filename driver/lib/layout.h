@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "driver/lib/netaddr.h"
+
 #define LAYOUT_PREFIX_MAX 128
 #define LAYOUT_ROOT "vxov"
 
@@ -39,6 +41,11 @@ int layout_host_key(char *buf, size_t len, struct in_addr underlay);
 /* vxov/ipam/<net>_<len>/ followed by leaf ("pool", "gateway", "addr/<ip>"
  * or "" for the pool's prefix itself). */
 int layout_ipam_key(char *buf, size_t len, struct in_addr net, int plen, const char *leaf);
+
+/* vxov/ipam/<net>_<len>/addr/<ip>: its pool and address, or false. */
+bool layout_parse_ipam_addr_key(const char *key, struct prefix4 *pool, struct in_addr *addr);
+/* vxov/hosts/<ip>: the host's underlay address, or false. */
+bool layout_parse_host_key(const char *key, struct in_addr *underlay);
 
 enum layout_kind { LAYOUT_OTHER, LAYOUT_ARP, LAYOUT_FIB };
 

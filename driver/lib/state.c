@@ -3,12 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,12 +46,18 @@ void network_free(struct network *n)
 void state_free(struct state *st)
 {
 	struct network *n, *next;
+	struct ipam_alloc *a, *an;
 
 	for (n = st->networks; n; n = next) {
 		next = n->next;
 		network_free(n);
 	}
+	for (a = st->allocs; a; a = an) {
+		an = a->next;
+		free(a);
+	}
 	st->networks = NULL;
+	st->allocs = NULL;
 }
 
 struct network *state_network(const struct state *st, const char *id)
@@ -137,7 +143,7 @@ static json_t *network_json(const struct network *n)
 	if (!eps)
 		return NULL;
 	for (e = n->endpoints; e; e = e->next) {
-		if (json_array_append_new(eps, endpoint_json(e))) {
+		if (!e->busy && json_array_append_new(eps, endpoint_json(e))) {
 			json_decref(eps);
 			return NULL;
 		}
@@ -152,26 +158,65 @@ static json_t *network_json(const struct network *n)
 	return o;
 }
 
+static json_t *alloc_json(const struct ipam_alloc *a)
+{
+	char net[INET_ADDRSTRLEN], pool[INET_ADDRSTRLEN + 4], ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a->pool.addr, net, sizeof(net));
+	snprintf(pool, sizeof(pool), "%s/%d", net, a->pool.len);
+	inet_ntop(AF_INET, &a->addr, ip, sizeof(ip));
+	return json_pack("{s:s, s:s}", "pool", pool, "address", ip);
+}
+
 char *state_encode(const struct state *st)
 {
 	const struct network *n;
-	json_t *nets = json_array(), *root;
+	const struct ipam_alloc *a;
+	json_t *nets = json_array(), *allocs = json_array(), *root;
 	char *out;
 
-	if (!nets)
-		return NULL;
-	for (n = st->networks; n; n = n->next) {
-		if (json_array_append_new(nets, network_json(n))) {
-			json_decref(nets);
-			return NULL;
-		}
-	}
-	root = json_pack("{s:i, s:o}", "version", STATE_VERSION, "networks", nets);
+	if (!nets || !allocs)
+		goto fail;
+	for (n = st->networks; n; n = n->next)
+		if (!n->busy && json_array_append_new(nets, network_json(n)))
+			goto fail;
+	for (a = st->allocs; a; a = a->next)
+		if (json_array_append_new(allocs, alloc_json(a)))
+			goto fail;
+	root = json_pack("{s:i, s:o, s:o}", "version", STATE_VERSION, "networks", nets, "ipam", allocs);
 	if (!root)
 		return NULL;
 	out = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(root);
 	return out;
+fail:
+	json_decref(nets);
+	json_decref(allocs);
+	return NULL;
+}
+
+/* {"pool": "a.b.c.d/len", "address": "a.b.c.d"}, the address inside the pool. */
+static struct ipam_alloc *alloc_from_json(json_t *o, char *err, size_t errlen)
+{
+	const char *pool, *addr;
+	struct ipam_alloc *a;
+
+	if (json_unpack(o, "{s:s, s:s}", "pool", &pool, "address", &addr)) {
+		errf(err, errlen, "an ipam entry is not {pool, address}");
+		return NULL;
+	}
+	if (!(a = calloc(1, sizeof(*a)))) {
+		errf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (!netaddr_parse_prefix4(pool, &a->pool) || !netaddr_parse_ip4(addr, &a->addr) ||
+	    a->pool.len < 1 || a->pool.addr.s_addr != netaddr_network(&a->pool).s_addr ||
+	    !netaddr_is_host(&a->pool, a->addr)) {
+		errf(err, errlen, "ipam entry: bad pool '%.40s' or address '%.40s'", pool, addr);
+		free(a);
+		return NULL;
+	}
+	return a;
 }
 
 static int endpoint_from_json(json_t *o, const struct network *n, struct endpoint *e,
@@ -272,17 +317,19 @@ bad:
 int state_decode(const char *buf, size_t len, struct state *st, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *root, *nets, *o;
+	json_t *root, *nets, *allocs = NULL, *o;
 	json_int_t version;
 	struct network **tail = &st->networks;
+	struct ipam_alloc **atail = &st->allocs;
 	size_t i;
 
 	st->networks = NULL;
+	st->allocs = NULL;
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
 		return errf(err, errlen, "malformed JSON at byte %d: %s", je.position, je.text);
-	if (json_unpack(root, "{s:I, s:o}", "version", &version, "networks", &nets) ||
-	    !json_is_array(nets)) {
+	if (json_unpack(root, "{s:I, s:o, s?o}", "version", &version, "networks", &nets,
+			"ipam", &allocs) || !json_is_array(nets) || (allocs && !json_is_array(allocs))) {
 		json_decref(root);
 		return errf(err, errlen, "not a vxov state (no version or networks)");
 	}
@@ -301,6 +348,17 @@ int state_decode(const char *buf, size_t len, struct state *st, char *err, size_
 		}
 		*tail = n;
 		tail = &n->next;
+	}
+	json_array_foreach(allocs, i, o) {
+		struct ipam_alloc *a = alloc_from_json(o, err, errlen);
+
+		if (!a) {
+			state_free(st);
+			json_decref(root);
+			return -1;
+		}
+		*atail = a;
+		atail = &a->next;
 	}
 	json_decref(root);
 	return 0;
@@ -360,62 +418,282 @@ int state_mkdir(const char *dir)
 	return 0;
 }
 
-int state_save(const struct state *st, const char *path, char *err, size_t errlen)
+/* The directory part of path ("." for none) into dir of size bytes. */
+static int dir_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 1;
+
+	if (n >= size)
+		return -ENAMETOOLONG;
+	if (!slash)
+		memcpy(dir, ".", 1);
+	else if (!n)
+		memcpy(dir, "/", ++n);
+	else
+		memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
+/* Create tmp exclusively, never through a symlink; a leftover of a crash
+ * (file or link) is unlinked first.  The fd, or -errno. */
+static int tmp_create(const char *tmp, mode_t mode)
+{
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = open(tmp, flags, mode);
+
+	if (fd < 0 && errno == EEXIST) {
+		if (unlink(tmp) < 0 && errno != ENOENT)
+			return -errno;
+		fd = open(tmp, flags, mode);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsync the directory so that a rename in it survives a crash.  EINVAL:
+ * the file system cannot sync directories, there is nothing more to do. */
+static int dir_sync(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
+int state_write_file(const char *path, const void *data, size_t len, mode_t mode,
+		     char *err, size_t errlen)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
-	char *json = state_encode(st);
-	size_t len, off = 0;
-	int fd = -1, dfd, ret = -1, e;
+	const char *step = "write";
+	int fd, e;
 
-	if (!json)
-		return errf(err, errlen, "encode state: out of memory");
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
-	    buf_copy(dir, sizeof(dir), path)) {
-		errf(err, errlen, "state path too long");
-		goto out;
+	    dir_of(path, dir, sizeof(dir))) {
+		errf(err, errlen, "write %s: path too long", path);
+		return -ENAMETOOLONG;
 	}
-	e = state_mkdir(dirname(dir));
-	if (e) {
-		errf(err, errlen, "create state dir for %s: %s", path, strerror(-e));
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = tmp_create(tmp, mode);
 	if (fd < 0) {
-		errf(err, errlen, "create %s: %s", tmp, strerror(errno));
-		goto out;
+		errf(err, errlen, "create %s: %s", tmp, strerror(-fd));
+		return fd;
 	}
-	len = strlen(json);
-	while (off < len) {
-		ssize_t n = write(fd, json + off, len - off);
-
-		if (n < 0) {
-			errf(err, errlen, "write %s: %s", tmp, strerror(errno));
-			goto out_unlink;
-		}
-		off += (size_t)n;
+	e = write_all(fd, data, len);
+	if (!e && fsync(fd) < 0) {
+		step = "sync";
+		e = -errno;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		errf(err, errlen, "sync %s: %s", tmp, strerror(errno));
-		goto out_unlink;
+	if (close(fd) < 0 && !e) {
+		step = "close";
+		e = -errno;
 	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		errf(err, errlen, "rename %s to %s: %s", tmp, path, strerror(errno));
-		goto out_unlink;
+	if (!e && rename(tmp, path) < 0) {
+		step = "rename";
+		e = -errno;
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	ret = 0;
-	goto out;
-out_unlink:
+	if (e)
+		goto cleanup;
+	if ((e = dir_sync(dir)))
+		errf(err, errlen, "sync directory %s after writing %s: %s", dir, path,
+		     strerror(-e));
+	return e;
+cleanup:
 	unlink(tmp);
-out:
-	if (fd >= 0)
-		close(fd);
+	errf(err, errlen, "%s %s (for %s): %s", step, tmp, path, strerror(-e));
+	return e;
+}
+
+int state_save(const struct state *st, const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	char *json;
+	int e;
+
+	if ((e = dir_of(path, dir, sizeof(dir)))) {
+		errf(err, errlen, "state path %s: too long", path);
+		return e;
+	}
+	if ((e = state_mkdir(dir))) {
+		errf(err, errlen, "create state dir for %s: %s", path, strerror(-e));
+		return e;
+	}
+	json = state_encode(st);
+	if (!json) {
+		errf(err, errlen, "encode state: out of memory");
+		return -ENOMEM;
+	}
+	e = state_write_file(path, json, strlen(json), 0600, err, errlen);
 	free(json);
-	return ret;
+	return e;
+}
+
+int state_dir_check(const char *dir, char *err, size_t errlen)
+{
+	char d[PATH_MAX];
+	struct stat sb;
+	size_t n;
+	int e;
+
+	if (buf_copy(d, sizeof(d), dir)) {
+		errf(err, errlen, "state dir %.64s...: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	/* "link/" would make lstat() follow the link. */
+	for (n = strlen(d); n > 1 && d[n - 1] == '/'; n--)
+		d[n - 1] = '\0';
+	if (lstat(d, &sb) < 0) {
+		e = -errno;
+		errf(err, errlen, "state dir %s: %s", d, strerror(-e));
+		return e;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		errf(err, errlen, "state dir %s: is a symbolic link; give the directory itself", d);
+		return -ELOOP;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		errf(err, errlen, "state dir %s: not a directory", d);
+		return -ENOTDIR;
+	}
+	if (sb.st_uid != geteuid()) {
+		errf(err, errlen, "state dir %s: owned by uid %u, not by uid %u that vxov runs as; "
+		     "chown it or choose another", d, (unsigned int)sb.st_uid, (unsigned int)geteuid());
+		return -EPERM;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		errf(err, errlen, "state dir %s: mode %04o lets others write in it; chmod go-w it",
+		     d, (unsigned int)(sb.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* 32 lowercase hex digits, then at most a newline. */
+static int host_id_ok(const char *s, size_t len)
+{
+	if (len != STATE_HOST_ID_HEX && !(len == STATE_HOST_ID_HEX + 1 && s[STATE_HOST_ID_HEX] == '\n'))
+		return 0;
+	for (size_t i = 0; i < STATE_HOST_ID_HEX; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* The id in path: 0, -ENOENT if there is no file (err untouched), or -errno
+ * with err naming the file. */
+static int host_id_read(const char *path, char id[STATE_HOST_ID_HEX + 1], char *err, size_t errlen)
+{
+	char buf[STATE_HOST_ID_HEX + 2];
+	struct stat sb;
+	size_t len = 0;
+	ssize_t n = 0;
+	int fd, e = 0;
+
+	/* O_NONBLOCK: a FIFO planted there must not hang the start. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		e = -errno;
+		if (e != -ENOENT)
+			errf(err, errlen, "host id %s: %s", path,
+			     e == -ELOOP ? "is a symbolic link" : strerror(-e));
+		return e;
+	}
+	if (fstat(fd, &sb) < 0) {
+		e = -errno;
+		errf(err, errlen, "host id %s: %s", path, strerror(-e));
+		goto cleanup;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		e = -EINVAL;
+		errf(err, errlen, "host id %s: not a regular file", path);
+		goto cleanup;
+	}
+	while (len < sizeof(buf) && ((n = read(fd, buf + len, sizeof(buf) - len)) > 0 ||
+				     (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	if (n < 0) {
+		e = -errno;
+		errf(err, errlen, "host id %s: read: %s", path, strerror(-e));
+		goto cleanup;
+	}
+	if (!host_id_ok(buf, len)) {
+		e = -EINVAL;
+		errf(err, errlen, "host id %s: not 32 lowercase hex digits and an optional newline; "
+		     "fix it, or remove it to give this host a new identity", path);
+		goto cleanup;
+	}
+	memcpy(id, buf, STATE_HOST_ID_HEX);
+	id[STATE_HOST_ID_HEX] = '\0';
+cleanup:
+	close(fd);
+	return e;
+}
+
+/* A new id from getrandom(2), written to path. */
+static int host_id_create(const char *path, char id[STATE_HOST_ID_HEX + 1], char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[STATE_HOST_ID_HEX / 2];
+	char line[STATE_HOST_ID_HEX + 1];
+	size_t got = 0;
+	int e;
+
+	while (got < sizeof(rnd)) {
+		ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = -errno;
+			errf(err, errlen, "host id %s: getrandom: %s", path, strerror(-e));
+			return e;
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		line[2 * i] = hex[rnd[i] >> 4];
+		line[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	line[STATE_HOST_ID_HEX] = '\n';
+	e = state_write_file(path, line, sizeof(line), 0644, err, errlen);
+	if (e)
+		return e;
+	memcpy(id, line, STATE_HOST_ID_HEX);
+	id[STATE_HOST_ID_HEX] = '\0';
+	return 0;
+}
+
+int state_host_id(const char *dir, char id[STATE_HOST_ID_HEX + 1], char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int e;
+
+	if (snprintf(path, sizeof(path), "%s/host-id", dir) >= (int)sizeof(path)) {
+		errf(err, errlen, "host id in %.64s...: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	e = host_id_read(path, id, err, errlen);
+	if (e == -ENOENT)
+		e = host_id_create(path, id, err, errlen);
+	return e;
 }

@@ -53,7 +53,8 @@ check_match "hosts are listed under vxov/hosts/" "vxov/hosts/10.213.10.3=vxov .*
 
 # Proactive: remote entries appear before any traffic.
 check "h1 programs c3's neighbour entry without any traffic" poll 10 sh -c "ip -n $(OV 1) neigh show dev vxlan$VNI | grep -q '192.168.50.4 lladdr 02:42:c0:a8:32:04 PERMANENT'"
-check "h1 programs c3's FDB entry (dst h3, self, permanent)" poll 10 sh -c "bridge -n $(OV 1) fdb show dev vxlan$VNI | grep -q '02:42:c0:a8:32:04 dst 10.213.10.3 .*self permanent'"
+check "h1 programs c3's FDB entry (dst h3, self, tagged extern_learn, permanent)" poll 10 sh -c "bridge -n $(OV 1) fdb show dev vxlan$VNI | grep -q '02:42:c0:a8:32:04 dst 10.213.10.3 .*self extern_learn permanent'"
+check "  and tags its neighbour entry (proto 118)" sh -c "ip -n $(OV 1) neigh show dev vxlan$VNI proto 118 | grep -q '192.168.50.4 lladdr 02:42:c0:a8:32:04'"
 check_empty "h1 never programs its own endpoint as remote" "$(ip -n $(OV 1) neigh show dev vxlan$VNI | grep '192.168.50.2 ')"
 check "c1 -> c2 across hosts: ping -c 3, 0% loss" ip netns exec $T_ID-c1 ping -c 3 -W 2 192.168.50.3
 check "c3 -> c1 across hosts: ping -c 3, 0% loss" ip netns exec $T_ID-c3 ping -c 3 -W 2 192.168.50.2

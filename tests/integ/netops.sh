@@ -75,7 +75,7 @@ check_match "L2 miss decoded: where is $MAC2" "^L2 $MAC2$" "$(miss_after_ping)"
 
 # FDB and ARP on both sides: traffic crosses the underlay.
 check "fdb-set" $NLCTL -n $O1 fdb-set vxlan$VNI $MAC2 10.213.0.2 $VNI
-check_match "bridge fdb shows dst, vni, self, permanent" "$MAC2 dst 10.213.0.2 .*self permanent" "$(bridge -n $O1 fdb show dev vxlan$VNI)"
+check_match "bridge fdb shows dst, vni, self, vxov's tag (extern_learn), permanent" "$MAC2 dst 10.213.0.2 .*self extern_learn permanent" "$(bridge -n $O1 fdb show dev vxlan$VNI)"
 check "fdb-set again replaces" $NLCTL -n $O1 fdb-set vxlan$VNI $MAC2 10.213.0.2 $VNI
 $NLCTL -n $O2 neigh-set vxlan$VNI 192.168.7.2 $MAC1
 $NLCTL -n $O2 fdb-set vxlan$VNI $MAC1 10.213.0.1 $VNI

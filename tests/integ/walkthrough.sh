@@ -36,7 +36,7 @@ for i in 1 2; do
 	on_exit "kill -9 ${R[$i]}"
 done
 check "h1 resolve programs c2's entries from the hand-written keys" poll 10 sh -c \
-	"bridge -n $T_ID-ov1 fdb show dev vxlan1 | grep -q '02:42:c0:a8:00:03 dst 10.213.11.2 .*self permanent'"
+	"bridge -n $T_ID-ov1 fdb show dev vxlan1 | grep -q '02:42:c0:a8:00:03 dst 10.213.11.2 .*self extern_learn permanent'"
 check_empty "h1 leaves its own container alone" "$(bridge -n $T_ID-ov1 fdb show dev vxlan1 | grep '02:42:c0:a8:00:02 dst')"
 check "c1 pings c2 across the hand-made overlay: 0% loss" ip netns exec $T_ID-c1 ping -c 3 -W 2 192.168.0.3
 check "c2 pings c1" ip netns exec $T_ID-c2 ping -c 3 -W 2 192.168.0.2

@@ -81,12 +81,14 @@ static int nsfd_of(const char *name)
 	return fd;
 }
 
-static void print_miss(const struct miss *m, void *arg)
+static void print_miss(const struct neigh_event *m, void *arg)
 {
 	char buf[INET_ADDRSTRLEN], macs[MAC_STRLEN];
 
+	if (m->kind == NEV_DELETED)
+		return;
 	++*(int *)arg;
-	if (m->kind == MISS_L3)
+	if (m->kind == NEV_MISS_L3)
 		printf("L3 %s\n", inet_ntop(AF_INET, &m->ip, buf, sizeof(buf)));
 	else {
 		netaddr_format_mac(m->mac, macs);
@@ -100,7 +102,7 @@ static int watch(int count, int seconds)
 	static char buf[NL_RXBUF_SIZE] __attribute__((aligned(8)));
 	struct pollfd pfd;
 	struct timespec end, now;
-	int seen = 0, e = miss_subscribe(&nl);
+	int seen = 0, e = neigh_subscribe(&nl);
 
 	if (e)
 		die("subscribe", e);
@@ -122,7 +124,7 @@ static int watch(int count, int seconds)
 			continue;
 		ssize_t n = recv(pfd.fd, buf, sizeof(buf), 0);
 		if (n > 0)
-			miss_decode(buf, (size_t)n, print_miss, &seen);
+			neigh_event_decode(buf, (size_t)n, print_miss, &seen);
 	}
 	return 0;
 }

@@ -564,7 +564,7 @@ static void test_kv_decode(void **st)
 	assert_string_equal(l.v[1].session, "");
 	kv_list_free(&l);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (kv_decode_list(bad[i], strlen(bad[i]), &l, err, sizeof(err)) != -1)
+		if (kv_decode_list(bad[i], strlen(bad[i]), &l, err, sizeof(err)) != -EPROTO)
 			fail_msg("case %zu accepted", i);
 		assert_null(l.v);
 	}
@@ -592,6 +592,10 @@ static void test_kv_config(void **st)
 	assert_string_equal(c.token, "secret");
 	assert_string_equal(c.cacert, "/etc/ca.pem");
 	assert_false(c.insecure);
+	/* TLS asked for is never given up: http:// becomes https://, as in Consul's client */
+	assert_int_equal(kv_config_load(&c, "http://10.0.0.1:8500", err, sizeof(err)), 0);
+	assert_string_equal(c.url, "https://10.0.0.1:8500");
+	unsetenv("CONSUL_HTTP_SSL");
 	/* the flag wins; a trailing slash goes */
 	assert_int_equal(kv_config_load(&c, "http://10.0.0.1:8500/", err, sizeof(err)), 0);
 	assert_string_equal(c.url, "http://10.0.0.1:8500");

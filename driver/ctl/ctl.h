@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ctl: the control plane as the rest of the daemon sees it.
+ *
+ * One thread (the one that calls ctl_run) owns every background job and its
+ * data: the mirror of Consul, the kernel's remote entries, the miss sockets,
+ * this host's session, publishing, IPAM allocation and every retry and
+ * timer.  The functions below may be called from any thread: they copy what
+ * they are given into a message for the loop and return.  Those that must
+ * answer Docker wait for the loop's reply, never longer than their deadline,
+ * and never hold a lock while they wait.
+ */
+#ifndef VXOV_CTL_H
+#define VXOV_CTL_H
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "driver/lib/netaddr.h"
+#include "driver/lib/state.h"
+#include "kvstore/consul.h"
+
+struct ctl_conf {
+	const struct kv_config *kv;	/* NULL: no Consul (single host) */
+	struct in_addr self;		/* our underlay address: peers reach us there */
+	char host_id[40];		/* stable identity, in the session name */
+	unsigned int ttl_s;		/* session TTL */
+	unsigned int resync_s;		/* period of the full reconciliations */
+	unsigned int reclaim_s;		/* IPAM: a dead host's addresses are freed after */
+	unsigned int publish_wait_ms;	/* CreateEndpoint waits this long for Consul */
+	unsigned int job_deadline_ms;	/* VNI and IPAM allocations fail after */
+	size_t max_answer;		/* largest Consul answer taken */
+	char session_path[PATH_MAX];	/* where the session ID survives; "": nowhere */
+	bool sessionless;		/* vxov resolve: mirror only, publish nothing */
+};
+
+/* A network as the control plane needs it. */
+struct ctl_network {
+	uint32_t vni;
+	char prefix[KV_PREFIX_MAX];
+	char netns[NETNS_NAME_MAX];
+	char vxname[IF_NAMESIZE];	/* "": find the VXLAN device by vni */
+	struct prefix4 subnet;
+	struct in_addr gateway;
+	unsigned int mtu;
+	bool publish;			/* our endpoints go to Consul */
+};
+
+struct ctl_endpoint {
+	struct in_addr ip;
+	uint8_t mac[6];
+	char id[13];			/* Docker's ID, shortened: for messages */
+};
+
+struct ctl_ipam_req {
+	struct prefix4 pool;
+	struct in_addr addr;		/* 0: any */
+	bool gateway;
+};
+
+struct ctl_wait;
+
+/* Set up the loop (no thread yet).  0, or -errno with err. */
+int ctl_init(const struct ctl_conf *c, char *err, size_t errlen);
+/* Run the loop in the calling thread until SIGTERM or SIGINT arrive (they
+ * must be blocked in every thread) or ctl_stop() is called. */
+void ctl_run(void);
+void ctl_stop(void);
+/* After ctl_run returned: free everything; the session is kept unless
+ * destroy_session (its keys then vanish at once). */
+void ctl_fini(bool destroy_session);
+
+bool ctl_consul(void);
+
+/* ---- the networks and endpoints of this host ---- */
+void ctl_network_add(const struct ctl_network *n);
+void ctl_network_del(uint32_t vni);
+/*
+ * Publish e.  While Consul answers within publish_wait_ms, a key held by
+ * another host is refused: -EADDRINUSE, err naming that host.  Past that
+ * (or with Consul unreachable) 0 at once: e is published when Consul
+ * answers, and a conflict found then is logged and counted.
+ */
+int ctl_endpoint_add(uint32_t vni, const struct ctl_endpoint *e, char *err, size_t errlen);
+void ctl_endpoint_del(uint32_t vni, const struct ctl_endpoint *e);
+/* At start-up: an endpoint state.json lists (published if it is not). */
+void ctl_endpoint_have(uint32_t vni, const struct ctl_endpoint *e);
+
+/*
+ * The VNI of subnet, shared by every host through Consul; want > 0 claims
+ * that one.  0, -EADDRINUSE (the subnet has another VNI, or the VNI another
+ * subnet), -ENOTCONN (Consul unreachable or off: err names the address
+ * tried), -ENOSPC, within job_deadline_ms.
+ */
+int ctl_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *err, size_t errlen);
+
+/* ---- IPAM in Consul ---- */
+/* Note the pool (for people reading Consul); never waits. */
+void ctl_ipam_pool(const struct prefix4 *pool);
+/* An address of the pool (or its shared gateway), recorded as this host's.
+ * 0, -EADDRINUSE, -ENOSPC, -ENOTCONN, within job_deadline_ms. */
+int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *err, size_t errlen);
+/* Give it back; retried until Consul has it. */
+void ctl_ipam_release(const struct prefix4 *pool, struct in_addr addr);
+/* At start-up: an allocation state.json lists. */
+void ctl_ipam_have(const struct prefix4 *pool, struct in_addr addr);
+
+#endif

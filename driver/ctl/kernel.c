@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Consul -> kernel: make the VXLAN device of each network hold exactly the
+ * valid remote entries of the mirror, level-triggered.
+ *
+ *   desired: kern_want_neigh/fdb(), computed from the mirror and this host's
+ *            endpoints when an entry is looked at;
+ *   actual:  what we wrote, corrected by dumps (at start-up and every
+ *            resync) and by the kernel's deletion events (a flush, a link
+ *            going down, `ip neigh del`).
+ *
+ * Only tagged entries are ours (netops/neigh.h): learned entries and those an
+ * operator added by hand are never deleted; one whose address Consul names
+ * is replaced, and is ours from then on.  Failed writes stay dirty and are
+ * retried with back-off.  Removals wait until the mirror has synchronised
+ * and for the grace period after Consul came back.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "driver/ctl/plane.h"
+#include "driver/lib/log.h"
+#include "netops/link.h"
+#include "netops/neigh.h"
+
+#define RETRY_MIN_MS 100
+
+static struct log_rate rl_write = LOG_RATE_INIT(10000, 10);
+
+struct kkey {
+	uint8_t kind;
+	uint8_t mac[6];
+	uint32_t ip;
+};
+
+static uint32_t khash(uint8_t kind, struct in_addr ip, const uint8_t *mac)
+{
+	struct kkey k = { .kind = kind };
+
+	if (kind == KENT_NEIGH)
+		k.ip = ip.s_addr;
+	else
+		memcpy(k.mac, mac, 6);
+	return htab_hash(&k, sizeof(k));
+}
+
+static struct kent *find(const struct net *n, uint8_t kind, struct in_addr ip, const uint8_t *mac)
+{
+	uint32_t h = khash(kind, ip, mac);
+	struct hnode *x;
+
+	for (x = htab_first(&n->kern, h); x; x = htab_next(x, h)) {
+		struct kent *k = (struct kent *)x;
+
+		if (k->kind == kind && (kind == KENT_NEIGH ? k->ip.s_addr == ip.s_addr
+							   : !memcmp(k->mac, mac, 6)))
+			return k;
+	}
+	return NULL;
+}
+
+static struct kent *get(struct net *n, uint8_t kind, struct in_addr ip, const uint8_t *mac)
+{
+	struct kent *k = find(n, kind, ip, mac);
+
+	if (k)
+		return k;
+	if (!(k = calloc(1, sizeof(*k))))
+		return NULL;
+	k->kind = kind;
+	if (kind == KENT_NEIGH)
+		k->ip = ip;
+	else
+		memcpy(k->mac, mac, 6);
+	k->node.hash = khash(kind, ip, mac);
+	if (htab_add(&n->kern, &k->node)) {
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+static void dirty(struct net *n, struct kent *k)
+{
+	if (!k->dirty) {
+		k->dirty = 1;
+		TAILQ_INSERT_TAIL(&n->dirty, k, dirty_link);
+	}
+	loop_timer_soon(&P.loop, &n->kern_timer, 0);
+}
+
+void kern_mark_neigh(struct net *n, struct in_addr ip, bool lost)
+{
+	struct kent *k = get(n, KENT_NEIGH, ip, NULL);
+
+	if (!k) {
+		log_err("%s: out of memory: a neighbour entry waits for the next resync", n->d.netns);
+		return;
+	}
+	if (lost) {
+		k->have = 0;
+		k->repair = 1;
+	}
+	dirty(n, k);
+}
+
+void kern_mark_fdb(struct net *n, const uint8_t mac[6], bool lost)
+{
+	struct in_addr none = { 0 };
+	struct kent *k = get(n, KENT_FDB, none, mac);
+
+	if (!k) {
+		log_err("%s: out of memory: an FDB entry waits for the next resync", n->d.netns);
+		return;
+	}
+	if (lost) {
+		k->have = 0;
+		k->repair = 1;
+	}
+	dirty(n, k);
+}
+
+void kern_mark_mac_users(struct net *n, const uint8_t mac[6])
+{
+	struct hnode *x, *tmp;
+
+	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+		struct ment *m = (struct ment *)x;
+
+		if (m->kind == LAYOUT_ARP && m->valid && !memcmp(m->vmac, mac, 6))
+			kern_mark_neigh(n, m->ip, false);
+	}
+}
+
+/* ---- desired ---- */
+
+bool kern_want_fdb(const struct net *n, const uint8_t mac[6], struct in_addr *dst)
+{
+	const struct ment *f = mirror_fib(n, mac);
+
+	if (!f || !f->valid || f->vdst.s_addr == P.conf.self.s_addr || net_lep_by_mac(n, mac))
+		return false;
+	*dst = f->vdst;
+	return true;
+}
+
+bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6])
+{
+	const struct ment *a = mirror_arp(n, ip), *f;
+
+	if (!a || !a->valid || net_lep_by_ip(n, ip) || net_lep_by_mac(n, a->vmac))
+		return false;
+	/* An address whose MAC lives on this host is ours too. */
+	f = mirror_fib(n, a->vmac);
+	if (f && f->valid && f->vdst.s_addr == P.conf.self.s_addr)
+		return false;
+	memcpy(mac, a->vmac, 6);
+	return true;
+}
+
+/* ---- acting ---- */
+
+static bool removals_allowed(const struct net *n)
+{
+	return !P.kv || (n->synced && loop_now() >= n->grace_until);
+}
+
+static void forget(struct net *n, struct kent *k)
+{
+	if (k->dirty)
+		TAILQ_REMOVE(&n->dirty, k, dirty_link);
+	htab_del(&n->kern, &k->node);
+	free(k);
+}
+
+static void clean(struct net *n, struct kent *k)
+{
+	TAILQ_REMOVE(&n->dirty, k, dirty_link);
+	k->dirty = 0;
+	k->backoff_ms = 0;
+	k->retry_at = 0;
+}
+
+static void failed(struct net *n, struct kent *k, const char *what, int e)
+{
+	char ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
+
+	inet_ntop(AF_INET, &k->ip, ip, sizeof(ip));
+	netaddr_format_mac(k->mac, mac);
+	log_warn_rl(&rl_write, "%s: %s %s %s: %s; retrying", n->d.netns, what,
+		    k->kind == KENT_NEIGH ? "neighbour" : "fdb", k->kind == KENT_NEIGH ? ip : mac,
+		    nl_strerror(&n->nl, e));
+	k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : RETRY_MIN_MS;
+	if (k->backoff_ms > P.conf.resync_s * 1000u)
+		k->backoff_ms = P.conf.resync_s * 1000u;
+	k->retry_at = loop_now() + k->backoff_ms;
+}
+
+enum settled { SETTLED, GONE, RETRY };
+
+static void repaired(struct net *n, struct kent *k)
+{
+	n->st.kernel_repairs += k->repair;
+	k->repair = 0;
+}
+
+/* Make the kernel hold what k should be. */
+static enum settled settle(struct net *n, struct kent *k)
+{
+	uint8_t mac[6];
+	struct in_addr dst;
+	bool want;
+	int e;
+
+	if (k->kind == KENT_NEIGH) {
+		want = kern_want_neigh(n, k->ip, mac);
+		if (want && (!k->have || memcmp(k->have_mac, mac, 6))) {
+			if ((e = neigh_set(&n->nl, n->vx, k->ip, mac))) {
+				failed(n, k, "program", e);
+				return RETRY;
+			}
+			k->have = 1;
+			memcpy(k->have_mac, mac, 6);
+			repaired(n, k);
+		}
+	} else {
+		want = kern_want_fdb(n, k->mac, &dst);
+		if (want && (!k->have || k->have_dst.s_addr != dst.s_addr)) {
+			if ((e = fdb_set(&n->nl, n->vx, k->mac, dst, n->d.vni, VXLAN_PORT))) {
+				failed(n, k, "program", e);
+				return RETRY;
+			}
+			k->have = 1;
+			k->have_dst = dst;
+			repaired(n, k);
+		}
+	}
+	if (want) {
+		k->repair = 0;
+		return SETTLED;
+	}
+	if (k->have) {
+		if (!removals_allowed(n)) {
+			k->retry_at = n->synced ? n->grace_until : loop_now() + 1000;
+			return RETRY;
+		}
+		e = k->kind == KENT_NEIGH ? neigh_del(&n->nl, n->vx, k->ip) : fdb_del(&n->nl, n->vx, k->mac);
+		if (e) {
+			failed(n, k, "remove", e);
+			return RETRY;
+		}
+		repaired(n, k);
+	}
+	forget(n, k);
+	return GONE;
+}
+
+void kern_run(struct net *n)
+{
+	uint64_t now = loop_now(), next = 0;
+	struct kent *k, *tmp;
+
+	for (k = TAILQ_FIRST(&n->dirty); k; k = tmp) {
+		tmp = TAILQ_NEXT(k, dirty_link);
+		if (k->retry_at <= now) {
+			switch (settle(n, k)) {
+			case SETTLED:
+				clean(n, k);
+				continue;
+			case GONE:
+				continue;
+			case RETRY:
+				break;
+			}
+		}
+		next = !next || k->retry_at < next ? k->retry_at : next;
+	}
+	loop_timer_stop(&P.loop, &n->kern_timer);
+	if (next)
+		loop_timer_at(&P.loop, &n->kern_timer, next);
+}
+
+static void on_kern_timer(struct loop_timer *t)
+{
+	kern_run((struct net *)((char *)t - offsetof(struct net, kern_timer)));
+}
+
+void kern_init(struct net *n)
+{
+	TAILQ_INIT(&n->dirty);
+	n->kern_timer.fn = on_kern_timer;
+}
+
+static void free_kent(struct hnode *x, void *arg)
+{
+	(void)arg;
+	free(x);
+}
+
+void kern_free(struct net *n)
+{
+	loop_timer_stop(&P.loop, &n->kern_timer);
+	TAILQ_INIT(&n->dirty);
+	htab_clear(&n->kern, free_kent, NULL);
+}
+
+/* ---- reading the kernel back ---- */
+
+/* A dumped entry of ours: what the kernel really holds for it. */
+static void on_dumped(const struct neigh_entry *e, void *arg)
+{
+	struct net *n = arg;
+	struct kent *k;
+
+	if (!e->ours)
+		return;	/* learned, or an operator's: not ours to touch */
+	if (e->family == AF_INET) {
+		k = get(n, KENT_NEIGH, e->ip, NULL);
+		if (!k)
+			return;
+		if (!k->have || memcmp(k->have_mac, e->mac, 6))
+			k->repair = 1;	/* changed behind our back, or left from before */
+		memcpy(k->have_mac, e->mac, 6);
+	} else {
+		k = get(n, KENT_FDB, (struct in_addr){ 0 }, e->mac);
+		if (!k)
+			return;
+		if (!k->have || k->have_dst.s_addr != e->ip.s_addr)
+			k->repair = 1;
+		k->have_dst = e->ip;
+	}
+	k->have = 2;	/* seen: set back to 1 below */
+	dirty(n, k);
+}
+
+void kern_resync(struct net *n)
+{
+	struct hnode *x, *tmp;
+	int e;
+
+	/* Every kent we believe held must show up in the dumps. */
+	e = neigh_dump(&n->nl, AF_INET, n->vx, on_dumped, n);
+	if (!e)
+		e = neigh_dump(&n->nl, AF_BRIDGE, n->vx, on_dumped, n);
+	if (e) {
+		log_warn("%s: read neighbour and FDB tables: %s", n->d.netns, nl_strerror(&n->nl, e));
+		HTAB_FOREACH_SAFE(&n->kern, x, tmp)
+			if (((struct kent *)x)->have == 2)
+				((struct kent *)x)->have = 1;
+		return;
+	}
+	HTAB_FOREACH_SAFE(&n->kern, x, tmp) {
+		struct kent *k = (struct kent *)x;
+
+		if (k->have == 1) {	/* gone: flushed or deleted by hand */
+			k->have = 0;
+			k->repair = 1;
+			dirty(n, k);
+		} else if (k->have == 2) {
+			k->have = 1;
+		}
+	}
+	/* And every desired entry is looked at again: one whose write never
+	 * happened is found here too. */
+	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+		struct ment *m = (struct ment *)x;
+
+		if (m->kind == LAYOUT_ARP)
+			kern_mark_neigh(n, m->ip, false);
+		else
+			kern_mark_fdb(n, m->mac, false);
+	}
+	kern_run(n);
+}
+
+void kern_deleted(struct net *n, const struct neigh_entry *e)
+{
+	struct kent *k;
+
+	if (!e->ours)
+		return;
+	if (e->family == AF_INET)
+		k = find(n, KENT_NEIGH, e->ip, NULL);
+	else
+		k = find(n, KENT_FDB, (struct in_addr){ 0 }, e->mac);
+	if (!k || !k->have)
+		return;	/* our own removal, reported back */
+	k->have = 0;
+	k->repair = 1;
+	dirty(n, k);
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kernel's neighbour events in each overlay namespace:
+ *   - an L3 or L2 miss is answered from the mirror (the entry is written
+ *     again: the kernel lost it), else by one direct GET of the key, which
+ *     then joins the mirror; unknown keys are negative-cached for a second
+ *     and the GETs of all networks together are bounded in rate and number;
+ *   - a deleted entry of ours (a flush, a link down, `ip neigh del`) is
+ *     written again at once.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "driver/ctl/plane.h"
+#include "driver/lib/log.h"
+#include "netops/neigh.h"
+
+#define NEG_TTL_MS 1000		/* an unknown key is asked for at most once a second */
+#define GET_RATE 50		/* direct GETs per second, all networks together */
+#define GET_MAX_IN_FLIGHT 8
+#define GET_TIMEOUT_MS 2000
+
+static struct log_rate rl_events = LOG_RATE_INIT(10000, 3);
+
+struct get_op {
+	uint32_t vni;
+	uint64_t neg;
+};
+
+static bool neg_hit(const struct net *n, uint64_t key, uint64_t now)
+{
+	for (int i = 0; i < NEG_SLOTS; i++)
+		if (n->neg[i].key == key && n->neg[i].until_ms > now)
+			return true;
+	return false;
+}
+
+static void neg_add(struct net *n, uint64_t key)
+{
+	n->neg[n->neg_next].key = key;
+	n->neg[n->neg_next].until_ms = loop_now() + NEG_TTL_MS;
+	n->neg_next = (n->neg_next + 1) % NEG_SLOTS;
+}
+
+/* GET_RATE a second, GET_MAX_IN_FLIGHT at once, over all networks. */
+static bool get_allowed(uint64_t now)
+{
+	if (now / 1000 != P.get_window) {
+		P.get_window = now / 1000;
+		P.get_used = 0;
+	}
+	return P.gets_in_flight < GET_MAX_IN_FLIGHT && P.get_used++ < GET_RATE;
+}
+
+static void on_get(struct kv_req *r, void *arg)
+{
+	struct get_op *op = arg;
+	struct net *n = net_find(op->vni);
+	struct kv_list l;
+	int e = kv_req_list(r, &l);
+
+	P.gets_in_flight--;
+	plane_consul_result(e, kv_req_error(r));
+	if (n) {
+		if (!e && l.n == 1) {
+			mirror_take(n, &l.v[0]);
+			n->st.answered_get++;
+			kern_run(n);
+		} else {
+			neg_add(n, op->neg);
+			n->st.unknown++;
+		}
+	}
+	if (!e)
+		kv_list_free(&l);
+	free(op);
+}
+
+/* Ask Consul for key once; neg names it in the negative cache. */
+static void get_key(struct net *n, const char *key, uint64_t neg)
+{
+	struct get_op *op;
+	struct kv_call c = { .done = on_get, .timeout_ms = GET_TIMEOUT_MS };
+	uint64_t now = loop_now();
+
+	if (!P.kv || neg_hit(n, neg, now) || !get_allowed(now))
+		return;
+	if (!(op = calloc(1, sizeof(*op))))
+		return;
+	op->vni = n->d.vni;
+	op->neg = neg;
+	c.arg = op;
+	log_debug("miss: GET %s", key);
+	if (!kv_get(P.kv, key, 0, 0, 0, &c)) {
+		free(op);
+		return;
+	}
+	P.gets_in_flight++;
+	neg_add(n, neg);	/* one question in flight is enough */
+}
+
+static void answer_l2(struct net *n, const uint8_t mac[6])
+{
+	char key[KV_KEY_MAX];
+	struct in_addr dst;
+	uint64_t neg = 0;
+
+	n->st.miss_l2++;
+	if (kern_want_fdb(n, mac, &dst)) {
+		kern_mark_fdb(n, mac, true);
+		n->st.answered_mirror++;
+		kern_run(n);
+		return;
+	}
+	if (net_lep_by_mac(n, mac) || mirror_fib(n, mac))
+		return;	/* ours, or known and not to be programmed */
+	memcpy(&neg, mac, 6);
+	neg = (neg & 0xffffffffffffull) | 2ull << 62;
+	if (!layout_fib_key(key, sizeof(key), n->d.prefix, mac))
+		get_key(n, key, neg);
+}
+
+static void answer_l3(struct net *n, struct in_addr ip)
+{
+	char key[KV_KEY_MAX];
+	uint8_t mac[6];
+	struct in_addr dst;
+
+	n->st.miss_l3++;
+	if (kern_want_neigh(n, ip, mac)) {
+		kern_mark_neigh(n, ip, true);
+		/* Spare the kernel the L2 miss that follows. */
+		if (kern_want_fdb(n, mac, &dst))
+			kern_mark_fdb(n, mac, false);
+		n->st.answered_mirror++;
+		kern_run(n);
+		return;
+	}
+	if (net_lep_by_ip(n, ip) || !netaddr_is_host(&n->d.subnet, ip) ||
+	    ip.s_addr == n->d.gateway.s_addr || mirror_arp(n, ip))
+		return;
+	if (!layout_arp_key(key, sizeof(key), n->d.prefix, ip))
+		get_key(n, key, ntohl(ip.s_addr) | 3ull << 62);
+}
+
+static void on_event(const struct neigh_event *ev, void *arg)
+{
+	struct net *n = arg;
+
+	if (ev->ifindex != n->vx)
+		return;
+	switch (ev->kind) {
+	case NEV_MISS_L3:
+		answer_l3(n, ev->ip);
+		break;
+	case NEV_MISS_L2:
+		answer_l2(n, ev->mac);
+		break;
+	case NEV_DELETED:
+		kern_deleted(n, &ev->entry);
+		break;
+	}
+}
+
+void miss_event(struct loop_src *src, uint32_t events)
+{
+	/* The loop thread's receive buffer: events are handled without allocating. */
+	static char buf[NL_RXBUF_SIZE] __attribute__((aligned(8)));
+	struct net *n = (struct net *)((char *)src - offsetof(struct net, ev_src));
+	int fd = mnl_socket_get_fd(n->ev.sock);
+
+	(void)events;
+	/* A bounded batch per turn: a flood of misses cannot starve the rest. */
+	for (int i = 0; i < 64; i++) {
+		ssize_t len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (len < 0) {
+			if (errno == ENOBUFS) {
+				/* Events were lost: read the tables back. */
+				log_warn_rl(&rl_events, "%s: neighbour events were lost (socket overrun); "
+					    "reading the tables back", n->d.netns);
+				kern_resync(n);
+				continue;
+			}
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn_rl(&rl_events, "%s: receive neighbour events: %s", n->d.netns,
+					    strerror(errno));
+			return;
+		}
+		if (neigh_event_decode(buf, (size_t)len, on_event, n) < 0)
+			log_debug("%s: undecodable neighbour message (%zd bytes)", n->d.netns, len);
+	}
+}

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: MIT
+/*
+ * This host -> Consul, level-triggered.
+ *
+ *   desired: this host's endpoints (lep): <prefix>/arp/<ip> = MAC and
+ *            <prefix>/fib/<mac> = our underlay address, held by our session;
+ *   actual:  the mirror's entries, with the session that holds each.
+ *
+ * One transaction per endpoint each way: publishing locks both keys with our
+ * session (Consul refuses a key another session holds: that host is named
+ * in the error), unpublishing deletes both if our session still holds them.
+ * Whatever fails is retried with back-off until it converges; keys our
+ * session holds that no endpoint explains (a failed delete, a crash between
+ * publishing and saving, a restart that lost an endpoint) are deleted.  The
+ * mirror is trusted only once it has caught up with our own writes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/ctl/plane.h"
+#include "driver/lib/log.h"
+
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 4000	/* after a partition heals, converge within seconds */
+#define CONFLICT_RETRY_MS 30000
+
+static struct log_rate rl_conflict = LOG_RATE_INIT(10000, 5);
+static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
+
+/* What a request is about, looked up again when it answers: the network or
+ * endpoint may be gone by then. */
+struct pub_op {
+	uint32_t vni;
+	struct in_addr ip;
+	uint8_t mac[6];
+	char arp[KV_KEY_MAX], fib[KV_KEY_MAX];
+	int which;		/* holder lookup: 0 arp, 1 fib */
+	char holder_sid[KV_SESSION_ID_MAX];
+};
+
+static void self_text(char out[INET_ADDRSTRLEN])
+{
+	inet_ntop(AF_INET, &P.conf.self, out, INET_ADDRSTRLEN);
+}
+
+static struct pub_op *op_new(const struct net *n, struct in_addr ip, const uint8_t mac[6])
+{
+	struct pub_op *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return NULL;
+	op->vni = n->d.vni;
+	op->ip = ip;
+	memcpy(op->mac, mac, 6);
+	if (layout_arp_key(op->arp, sizeof(op->arp), n->d.prefix, ip) ||
+	    layout_fib_key(op->fib, sizeof(op->fib), n->d.prefix, mac)) {
+		free(op);
+		return NULL;
+	}
+	return op;
+}
+
+/* The endpoint op was about, if it is still there. */
+static struct lep *op_lep(const struct pub_op *op, struct net **np)
+{
+	struct net *n = net_find(op->vni);
+	struct lep *l = n ? net_lep_by_ip(n, op->ip) : NULL;
+
+	*np = n;
+	return l && !memcmp(l->mac, op->mac, 6) ? l : NULL;
+}
+
+static void retry_later(struct net *n, struct lep *l, uint64_t ms)
+{
+	l->retry_at = loop_now() + ms;
+	loop_timer_soon(&P.loop, &n->pub_timer, ms);
+}
+
+static void backoff(struct net *n, struct lep *l)
+{
+	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : RETRY_MIN_MS;
+	if (l->backoff_ms > RETRY_MAX_MS)
+		l->backoff_ms = RETRY_MAX_MS;
+	l->pub = PUB_PENDING;
+	retry_later(n, l, l->backoff_ms);
+}
+
+static void answer(struct lep *l, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Tell the waiting CreateEndpoint, if it still waits. */
+static void answer(struct lep *l, int e, const char *fmt, ...)
+{
+	char msg[512] = "";
+	va_list ap;
+
+	if (!l->wait)
+		return;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	}
+	loop_timer_stop(&P.loop, &l->deadline);
+	ctl_wait_done(l->wait, e, fmt ? "%s" : NULL, msg);
+	l->wait = NULL;
+}
+
+/* ---- naming the holder of a key in a conflict ---- */
+
+static void conflict(struct net *n, struct lep *l, const struct pub_op *op, const char *who)
+{
+	char ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
+
+	inet_ntop(AF_INET, &op->ip, ip, sizeof(ip));
+	netaddr_format_mac(op->mac, mac);
+	n->st.conflicts++;
+	if (l && l->wait) {
+		if (op->which == 0)
+			answer(l, -EADDRINUSE, "address %s is already published by %s (key %s)", ip, who,
+			       op->arp);
+		else
+			answer(l, -EADDRINUSE, "MAC %s is already published by %s (key %s)", mac, who,
+			       op->fib);
+	} else {
+		log_err_rl(&rl_conflict, "%s: CONFLICT: endpoint %s (%s %s) is also published by %s "
+			   "(key %s); traffic to it may reach either host", n->d.netns,
+			   l ? l->id : "?", ip, mac, who, op->which ? op->fib : op->arp);
+	}
+	if (l) {
+		l->pub = PUB_CONFLICT;
+		retry_later(n, l, CONFLICT_RETRY_MS);
+	}
+}
+
+static void on_holder_name(struct kv_req *r, void *arg)
+{
+	struct pub_op *op = arg;
+	char who[200] = "another host";
+	struct net *n;
+	struct lep *l = op_lep(op, &n);
+
+	if (kv_req_session_name(r, who, sizeof(who)))
+		snprintf(who, sizeof(who), "another host (session %s)", op->holder_sid);
+	if (n)
+		conflict(n, l, op, who);
+	free(op);
+}
+
+static void on_holder_key(struct kv_req *r, void *arg)
+{
+	struct pub_op *op = arg;
+	struct kv_call c = { .done = on_holder_name, .arg = op, .timeout_ms = 1000 };
+	struct kv_list kl;
+	struct net *n;
+	struct lep *l = op_lep(op, &n);
+
+	if (kv_req_list(r, &kl) == 0) {
+		if (kl.n == 1)
+			snprintf(op->holder_sid, sizeof(op->holder_sid), "%s", kl.v[0].session);
+		kv_list_free(&kl);
+	}
+	if (op->holder_sid[0] && kv_session_info(P.kv, op->holder_sid, &c))
+		return;
+	if (n)
+		conflict(n, l, op, "another host");
+	free(op);
+}
+
+/* Find out who holds the key op->which names, then report the conflict. */
+static void name_holder(struct pub_op *op)
+{
+	struct kv_call c = { .done = on_holder_key, .arg = op, .timeout_ms = 1000 };
+	struct lep *l;
+	struct net *n;
+
+	if (kv_get(P.kv, op->which ? op->fib : op->arp, 0, 0, 0, &c))
+		return;
+	l = op_lep(op, &n);
+	if (n)
+		conflict(n, l, op, "another host");
+	free(op);
+}
+
+/* ---- publishing one endpoint ---- */
+
+static bool lock_lost(const struct kv_txn_result *t, int *which)
+{
+	for (size_t i = 0; i < t->nerrors; i++) {
+		if (!strstr(t->errors[i].what, "lock") && !strstr(t->errors[i].what, "held"))
+			continue;
+		*which = t->errors[i].op == 1;
+		return true;
+	}
+	return false;
+}
+
+static bool session_invalid(const struct kv_txn_result *t)
+{
+	for (size_t i = 0; i < t->nerrors; i++)
+		if (strstr(t->errors[i].what, "session") &&
+		    (strstr(t->errors[i].what, "invalid") || strstr(t->errors[i].what, "not found") ||
+		     strstr(t->errors[i].what, "does not exist")))
+			return true;
+	return false;
+}
+
+static void on_published(struct kv_req *r, void *arg)
+{
+	struct pub_op *op = arg;
+	struct kv_txn_result t;
+	struct net *n;
+	struct lep *l = op_lep(op, &n);
+	int e = kv_req_txn(r, &t), res = kv_req_result(r);
+
+	plane_consul_result(res ? res : e, kv_req_error(r));
+	if (l)
+		l->pub = PUB_PENDING;
+	if (!e && !res) {
+		uint64_t index = 0;
+
+		for (size_t i = 0; i < t.results.n; i++)
+			if (t.results.v[i].modify_index > index)
+				index = t.results.v[i].modify_index;
+		kv_txn_result_free(&t);
+		if (n && index > n->wrote_index)
+			n->wrote_index = index;
+		if (l) {
+			l->pub = PUB_DONE;
+			l->wrote_index = index;
+			l->backoff_ms = 0;
+			answer(l, 0, NULL);
+		}
+		free(op);
+		return;
+	}
+	if (!e && res == -EAGAIN) {
+		int which = 0;
+
+		if (lock_lost(&t, &which)) {
+			kv_txn_result_free(&t);
+			op->which = which;
+			if (l)
+				l->pub = PUB_INFLIGHT;	/* until the holder is named */
+			name_holder(op);
+			return;
+		}
+		if (session_invalid(&t))
+			session_check();
+		log_warn_rl(&rl_fail, "%s: publish %s: rolled back: %s", n ? n->d.netns : "?",
+			    op->arp, t.nerrors ? t.errors[0].what : "no reason given");
+		kv_txn_result_free(&t);
+	} else {
+		log_warn_rl(&rl_fail, "%s: publish %s: %s", n ? n->d.netns : "?", op->arp,
+			    kv_req_error(r));
+	}
+	if (l) {
+		if (res == -EACCES)
+			answer(l, -EACCES, "publish %s in Consul: %s", op->arp, kv_req_error(r));
+		else if (plane_unreachable(res ? res : e))
+			answer(l, 0, NULL);	/* accepted: published when Consul answers */
+		backoff(n, l);
+	}
+	free(op);
+}
+
+static void publish(struct net *n, struct lep *l)
+{
+	char self[INET_ADDRSTRLEN], mac[MAC_STRLEN];
+	const char *sid = session_id();
+	struct pub_op *op;
+	struct kv_op ops[2];
+	struct kv_call c = { .done = on_published };
+
+	if (!sid || !P.kv || !n->d.publish)
+		return;
+	if (!(op = op_new(n, l->ip, l->mac))) {
+		log_err("%s: endpoint %s: keys too long under %s", n->d.netns, l->id, n->d.prefix);
+		return;
+	}
+	self_text(self);
+	netaddr_format_mac(l->mac, mac);
+	ops[0] = (struct kv_op){ .verb = KV_LOCK, .key = op->arp, .value = mac, .len = strlen(mac),
+				 .session = sid };
+	ops[1] = (struct kv_op){ .verb = KV_LOCK, .key = op->fib, .value = self, .len = strlen(self),
+				 .session = sid };
+	c.arg = op;
+	if (!kv_txn(P.kv, ops, 2, &c)) {
+		free(op);
+		backoff(n, l);
+		return;
+	}
+	l->pub = PUB_INFLIGHT;
+}
+
+static void on_deadline(struct loop_timer *t)
+{
+	struct lep *l = (struct lep *)((char *)t - offsetof(struct lep, deadline));
+
+	/* Consul did not answer in time: accept, publish when it does, and
+	 * stop making the next calls wait for it. */
+	if (l->wait) {
+		log_warn("%s: consul did not answer within %u ms: endpoint %s accepted, published "
+			 "when Consul answers", l->net->d.netns, P.conf.publish_wait_ms, l->id);
+		plane_consul_result(-ETIMEDOUT, "no answer within the publish deadline");
+	}
+	answer(l, 0, NULL);
+}
+
+void pub_lep_added(struct net *n, struct lep *l)
+{
+	l->pub = PUB_PENDING;
+	l->deadline.fn = on_deadline;
+	if (l->wait && (!P.consul_up || !session_id() || !n->d.publish))
+		answer(l, 0, NULL);	/* nobody to ask now: published later */
+	if (l->wait)
+		loop_timer_in(&P.loop, &l->deadline, P.conf.publish_wait_ms);
+	publish(n, l);
+}
+
+/* ---- unpublishing ---- */
+
+static void delete_keys(struct net *n, const char *arp, const char *fib);
+
+static void on_unpublished(struct kv_req *r, void *arg)
+{
+	struct pub_op *op = arg;
+	struct net *n = net_find(op->vni);
+	struct kv_txn_result t;
+	int e = kv_req_txn(r, &t), res = kv_req_result(r);
+
+	plane_consul_result(res ? res : e, kv_req_error(r));
+	if (n && n->deletes_in_flight)
+		n->deletes_in_flight--;
+	if (!e && !res) {
+		for (size_t i = 0; i < t.results.n; i++)
+			if (n && t.results.v[i].modify_index > n->wrote_index)
+				n->wrote_index = t.results.v[i].modify_index;
+	} else if (!e && res == -EAGAIN && op->arp[0] && op->fib[0] && n) {
+		/* One of the two is not ours any more: each on its own. */
+		delete_keys(n, op->arp, NULL);
+		delete_keys(n, NULL, op->fib);
+	} else if (n) {
+		loop_timer_soon(&P.loop, &n->pub_timer, RETRY_MAX_MS);	/* the mirror says what is left */
+	}
+	if (!e)
+		kv_txn_result_free(&t);
+	free(op);
+}
+
+/* Delete arp and/or fib if our session still holds them. */
+static void delete_keys(struct net *n, const char *arp, const char *fib)
+{
+	const char *sid = session_id();
+	struct kv_call c = { .done = on_unpublished };
+	struct kv_op ops[4];
+	struct pub_op *op;
+	size_t k = 0;
+
+	if (!sid || !P.kv || !(op = calloc(1, sizeof(*op))))
+		return;
+	op->vni = n->d.vni;
+	if (arp) {
+		snprintf(op->arp, sizeof(op->arp), "%s", arp);
+		ops[k++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = op->arp, .session = sid };
+	}
+	if (fib) {
+		snprintf(op->fib, sizeof(op->fib), "%s", fib);
+		ops[k++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = op->fib, .session = sid };
+	}
+	if (arp)
+		ops[k++] = (struct kv_op){ .verb = KV_DELETE, .key = op->arp };
+	if (fib)
+		ops[k++] = (struct kv_op){ .verb = KV_DELETE, .key = op->fib };
+	c.arg = op;
+	if (!kv_txn(P.kv, ops, k, &c)) {
+		free(op);
+		return;
+	}
+	n->deletes_in_flight++;
+}
+
+void pub_lep_deleted(struct net *n, struct in_addr ip, const uint8_t mac[6])
+{
+	char arp[KV_KEY_MAX], fib[KV_KEY_MAX];
+
+	if (!n->d.publish || layout_arp_key(arp, sizeof(arp), n->d.prefix, ip) ||
+	    layout_fib_key(fib, sizeof(fib), n->d.prefix, mac))
+		return;
+	delete_keys(n, arp, fib);
+}
+
+void pub_net_deleted(struct net *n)
+{
+	struct lep *l;
+
+	LIST_FOREACH(l, &n->leps, link)
+		pub_lep_deleted(n, l->ip, l->mac);
+}
+
+/* ---- the reconciler ---- */
+
+static bool published(const struct net *n, const struct lep *l)
+{
+	const struct ment *a = mirror_arp(n, l->ip), *f = mirror_fib(n, l->mac);
+
+	return a && a->ours && a->valid && !memcmp(a->vmac, l->mac, 6) && f && f->ours && f->valid &&
+	       f->vdst.s_addr == P.conf.self.s_addr;
+}
+
+/* Keys our session holds that no endpoint of ours explains. */
+static void delete_strays(struct net *n)
+{
+	struct hnode *x, *tmp;
+
+	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+		struct ment *m = (struct ment *)x;
+		struct lep *l;
+
+		if (!m->ours)
+			continue;
+		if (m->kind == LAYOUT_ARP) {
+			l = net_lep_by_ip(n, m->ip);
+			if (l && m->valid && !memcmp(l->mac, m->vmac, 6))
+				continue;
+			log_info("%s: %s is held by our session but no endpoint here has it; deleting",
+				 n->d.netns, m->key);
+			delete_keys(n, m->key, NULL);
+		} else {
+			if (net_lep_by_mac(n, m->mac))
+				continue;
+			log_info("%s: %s is held by our session but no endpoint here has it; deleting",
+				 n->d.netns, m->key);
+			delete_keys(n, NULL, m->key);
+		}
+		n->st.consul_repairs++;
+	}
+}
+
+static void on_meta(struct kv_req *r, void *arg)
+{
+	uint32_t *vni = arg;
+	struct net *n = net_find(*vni);
+
+	plane_consul_result(kv_req_result(r), kv_req_error(r));
+	if (n && !kv_req_result(r))
+		n->meta_done = true;
+	free(vni);
+}
+
+/* <prefix>/network = {"subnet", "vni", "mtu"}, for people and tools (not
+ * held by the session: it describes the overlay, not this host). */
+static void write_meta(struct net *n)
+{
+	char key[KV_KEY_MAX], net[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4];
+	struct kv_call c = { .done = on_meta };
+	uint32_t *vni = malloc(sizeof(*vni));
+	char *body = NULL;
+	json_t *o;
+
+	if (!vni || layout_network_key(key, sizeof(key), n->d.prefix))
+		goto out;
+	inet_ntop(AF_INET, &n->d.subnet.addr, net, sizeof(net));
+	snprintf(subnet, sizeof(subnet), "%s/%d", net, n->d.subnet.len);
+	o = json_pack("{s:s, s:I, s:I}", "subnet", subnet, "vni", (json_int_t)n->d.vni, "mtu",
+		      (json_int_t)n->d.mtu);
+	body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	if (!body)
+		goto out;
+	*vni = n->d.vni;
+	c.arg = vni;
+	if (kv_put(P.kv, key, body, strlen(body), NULL, &c))
+		vni = NULL;
+out:
+	free(vni);
+	free(body);
+}
+
+void pub_reconcile(struct net *n)
+{
+	uint64_t now = loop_now(), next = 0;
+	bool caught_up = n->synced && n->index >= n->wrote_index && !n->down;
+	struct lep *l;
+
+	if (!P.kv || !n->d.publish || !session_id())
+		return;
+	if (!n->meta_done && P.consul_up)
+		write_meta(n);
+	LIST_FOREACH(l, &n->leps, link) {
+		if (l->pub == PUB_INFLIGHT)
+			continue;
+		if (l->pub == PUB_DONE) {
+			if (!caught_up || n->index < l->wrote_index || published(n, l))
+				continue;
+			log_info("%s: endpoint %s is missing from Consul; publishing it again",
+				 n->d.netns, l->id);
+			n->st.consul_repairs++;
+		} else if (l->retry_at > now) {
+			next = !next || l->retry_at < next ? l->retry_at : next;
+			continue;
+		}
+		publish(n, l);
+	}
+	if (caught_up && !n->deletes_in_flight)
+		delete_strays(n);
+	if (next)
+		loop_timer_at(&P.loop, &n->pub_timer, next);
+}
+
+static void on_pub_timer(struct loop_timer *t)
+{
+	pub_reconcile((struct net *)((char *)t - offsetof(struct net, pub_timer)));
+}
+
+void pub_kick(struct net *n)
+{
+	n->pub_timer.fn = on_pub_timer;
+	loop_timer_soon(&P.loop, &n->pub_timer, 0);
+}
+
+void pub_new_session(void)
+{
+	struct net *n;
+	struct lep *l;
+
+	LIST_FOREACH(n, &P.nets, link) {
+		LIST_FOREACH(l, &n->leps, link)
+			if (l->pub != PUB_INFLIGHT) {
+				l->pub = PUB_PENDING;
+				l->retry_at = 0;
+			}
+		n->meta_done = false;
+		pub_kick(n);
+	}
+}

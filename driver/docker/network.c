@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The NetworkDriver calls.  Each does the local work Docker waits for (the
+ * namespace, bridge, VXLAN device, veth pairs, state.json) and hands the
+ * rest to the control loop.  Only two waits involve Consul, each bounded:
+ * a new subnet's VNI (job_deadline_ms) and the check that no other host
+ * publishes an endpoint's address (publish_wait_ms, skipped while Consul is
+ * known to be unreachable).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/ctl/ctl.h"
+#include "driver/docker/api.h"
+#include "driver/docker/request.h"
+#include "driver/lib/layout.h"
+#include "driver/lib/log.h"
+#include "netops/link.h"
+
+void api_ctl_network(const struct network *n, struct ctl_network *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->vni = n->vni;
+	snprintf(d->prefix, sizeof(d->prefix), "%s", n->kv_prefix);
+	snprintf(d->netns, sizeof(d->netns), "%s", n->netns);
+	overlay_vxlan_name(n->vni, d->vxname);
+	d->subnet = n->subnet;
+	d->gateway = n->gateway;
+	d->mtu = n->mtu;
+	d->publish = true;
+}
+
+void api_ctl_endpoint(const struct endpoint *e, struct ctl_endpoint *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->ip = e->ip;
+	memcpy(c->mac, e->mac, 6);
+	snprintf(c->id, sizeof(c->id), "%.12s", e->id);
+}
+
+/* A network another call has or is making; with vni_too, a network of
+ * this host that has the VNI (checked after Consul's answer, which names the
+ * other subnet when there is one). */
+static json_t *conflicting(struct api *a, const struct req_network *r, bool vni_too,
+			   unsigned int *status)
+{
+	static const char call[] = "CreateNetwork";
+	struct network *n = state_network(&a->st, r->id), *other;
+
+	if (n) {
+		if (n->busy)
+			return reply_err(status, HTTP_OK, call, "network %.12s is being changed by "
+					 "another call", r->id);
+		if ((!r->vni || n->vni == r->vni) && n->subnet.addr.s_addr == r->pool.addr.s_addr &&
+		    n->subnet.len == r->pool.len)
+			return json_object();	/* a repeated call */
+		return reply_err(status, HTTP_OK, call, "network %.12s exists with vni %u", r->id, n->vni);
+	}
+	if (vni_too && r->vni && (other = state_network_by_vni(&a->st, r->vni)))
+		return reply_err(status, HTTP_OK, call,
+				 "vni %u is already used by network %.12s on this host", r->vni, other->id);
+	return NULL;
+}
+
+/* The VNI every host uses for this subnet, from Consul (bounded wait). */
+static json_t *choose_vni(struct req_network *r, unsigned int *status)
+{
+	static const char call[] = "CreateNetwork";
+	char err[ERRLEN];
+	uint32_t vni = 0;
+	int e;
+
+	if (!ctl_consul() && r->vni)
+		return NULL;
+	e = ctl_vni(&r->pool, r->vni, &vni, err, sizeof(err));
+	if (e == -ENOTCONN && r->vni) {
+		log_warn("%s: vni %u not checked against other hosts: %s", call, r->vni, err);
+		return NULL;
+	}
+	if (e == -ENOTCONN)
+		return reply_err(status, HTTP_OK, call,
+				 "no VNI: create the network with -o vni=N (1-%u), or make Consul "
+				 "reachable to allocate one (%s)", VNI_MAX, err);
+	if (e)
+		return reply_err(status, HTTP_OK, call, "%s", err);
+	r->vni = vni;
+	return NULL;
+}
+
+static struct network *network_new(struct api *a, const struct req_network *r)
+{
+	struct network *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	strcpy(n->id, r->id);
+	n->vni = r->vni;
+	n->subnet = r->pool;
+	n->gateway = r->gateway;
+	n->vxov_ipam = r->vxov_ipam;
+	n->mtu = r->mtu ? r->mtu : a->ul.mtu - VXLAN_OVERHEAD;
+	snprintf(n->netns, sizeof(n->netns), "%s%u", a->cfg->ns_prefix, n->vni);
+	if (r->kv_prefix[0])
+		strcpy(n->kv_prefix, r->kv_prefix);
+	else
+		layout_default_prefix(n->vni, n->kv_prefix);
+	n->busy = 1;
+	return n;
+}
+
+json_t *net_create(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	static const char call[] = "CreateNetwork";
+	char err[ERRLEN], undo[ERRLEN];
+	struct ctl_network d;
+	struct req_network r;
+	struct network *n;
+	json_t *res;
+	int e;
+
+	if (req_network_decode(body, len, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	pthread_mutex_lock(&a->lock);
+	res = conflicting(a, &r, false, status);
+	pthread_mutex_unlock(&a->lock);
+	if (res || (res = choose_vni(&r, status)))
+		return res;
+
+	if (!(n = network_new(a, &r)))
+		return reply_err(status, HTTP_INTERNAL, call, "out of memory");
+	if (r.mtu && r.mtu > a->ul.mtu - VXLAN_OVERHEAD)
+		log_warn("%s: network %.12s: mtu %u leaves no room for VXLAN on %s (mtu %u): "
+			 "packets over %u bytes will be dropped", call, r.id, r.mtu, a->ul.dev,
+			 a->ul.mtu, a->ul.mtu - VXLAN_OVERHEAD);
+	/* Reserve the ID and VNI: the same checks again, now under the lock. */
+	pthread_mutex_lock(&a->lock);
+	res = conflicting(a, &r, true, status);
+	if (!res) {
+		n->next = a->st.networks;
+		a->st.networks = n;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (res) {
+		network_free(n);
+		return res;
+	}
+
+	e = overlay_network_create(&a->ul, n, err, sizeof(err));
+	if (!e) {
+		pthread_mutex_lock(&a->lock);
+		n->busy = 0;
+		pthread_mutex_unlock(&a->lock);
+		e = api_save(a, err, sizeof(err));
+		if (e && overlay_network_delete(n, undo, sizeof(undo)))
+			log_err("%s: undo: %s", call, undo);
+	}
+	if (e) {
+		pthread_mutex_lock(&a->lock);
+		state_unlink_network(&a->st, n);
+		pthread_mutex_unlock(&a->lock);
+		network_free(n);
+		return reply_err(status, HTTP_OK, call, "%s", err);
+	}
+	api_ctl_network(n, &d);
+	ctl_network_add(&d);
+	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/", n->id, n->vni, n->netns,
+		 n->mtu, n->kv_prefix);
+	return json_object();
+}
+
+json_t *net_delete(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	static const char call[] = "DeleteNetwork";
+	struct ctl_endpoint ce;
+	char err[ERRLEN];
+	struct req_ids r;
+	struct network *n;
+	struct endpoint *e;
+
+	if (req_ids_decode(body, len, 0, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	pthread_mutex_lock(&a->lock);
+	n = state_network(&a->st, r.nid);
+	if (n && n->busy) {
+		pthread_mutex_unlock(&a->lock);
+		return reply_err(status, HTTP_OK, call, "network %.12s is being changed by another call",
+				 r.nid);
+	}
+	if (n)
+		n->busy = 1;
+	pthread_mutex_unlock(&a->lock);
+	if (!n)
+		return json_object();
+
+	/* The loop lets go of the namespace before it goes; endpoints Docker
+	 * did not delete go with it (their keys too). */
+	for (e = n->endpoints; e; e = e->next) {
+		api_ctl_endpoint(e, &ce);
+		ctl_endpoint_del(n->vni, &ce);
+		if (overlay_endpoint_delete(n, e, err, sizeof(err)))
+			log_warn("%s: %s", call, err);
+	}
+	ctl_network_del(n->vni);
+	if (overlay_network_delete(n, err, sizeof(err))) {
+		struct ctl_network d;
+
+		api_ctl_network(n, &d);
+		ctl_network_add(&d);
+		pthread_mutex_lock(&a->lock);
+		n->busy = 0;
+		pthread_mutex_unlock(&a->lock);
+		return reply_err(status, HTTP_OK, call, "%s", err);
+	}
+	pthread_mutex_lock(&a->lock);
+	state_unlink_network(&a->st, n);
+	pthread_mutex_unlock(&a->lock);
+	if (api_save(a, err, sizeof(err)))
+		log_err("%s: network %.12s is gone but the state was not saved: %s", call, n->id, err);
+	log_info("network %.12s: deleted (namespace %s)", n->id, n->netns);
+	network_free(n);
+	return json_object();
+}
+
+/* Return only what Docker left empty: echoing a field it set fails. */
+static json_t *endpoint_reply(const struct endpoint *e, int docker_mac)
+{
+	char mac[MAC_STRLEN];
+
+	if (docker_mac)
+		return json_object();
+	netaddr_format_mac(e->mac, mac);
+	return json_pack("{s:{s:s}}", "Interface", "MacAddress", mac);
+}
+
+/* Reserve r's endpoint in network n (busy); NULL with *res set if refused. */
+static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, struct network **np,
+				json_t **res, unsigned int *status)
+{
+	static const char call[] = "CreateEndpoint";
+	char ip[INET_ADDRSTRLEN];
+	struct endpoint *e = NULL, *other;
+	struct network *n;
+
+	inet_ntop(AF_INET, &r->ip, ip, sizeof(ip));
+	*res = NULL;
+	pthread_mutex_lock(&a->lock);
+	n = state_network(&a->st, r->nid);
+	if (!n || n->busy) {
+		*res = reply_err(status, HTTP_OK, call, "network %.12s %s", r->nid,
+				 n ? "is being changed by another call" : "not found");
+	} else if (!netaddr_is_host(&n->subnet, r->ip) || r->ip.s_addr == n->gateway.s_addr) {
+		*res = reply_err(status, HTTP_OK, call,
+				 "address %s is not a free host address of network %.12s", ip, n->id);
+	} else if ((other = network_endpoint(n, r->eid))) {
+		if (other->busy || other->ip.s_addr != r->ip.s_addr)
+			*res = reply_err(status, HTTP_OK, call, "endpoint %.12s exists %s", r->eid,
+					 other->busy ? "and is being changed" : "with another address");
+		else
+			*res = endpoint_reply(other, r->has_mac);	/* a repeated call */
+	} else if ((other = network_endpoint_by_ip(n, r->ip))) {
+		*res = reply_err(status, HTTP_OK, call, "address %s is already used by endpoint %.12s",
+				 ip, other->id);
+	} else if (!(e = calloc(1, sizeof(*e)))) {
+		*res = reply_err(status, HTTP_INTERNAL, call, "out of memory");
+	} else {
+		strcpy(e->id, r->eid);
+		e->ip = r->ip;
+		e->plen = r->plen;
+		if (r->has_mac)
+			memcpy(e->mac, r->mac, 6);
+		else
+			netaddr_mac_from_ip(r->ip, e->mac);
+		e->busy = 1;
+		e->next = n->endpoints;
+		n->endpoints = e;
+	}
+	pthread_mutex_unlock(&a->lock);
+	*np = n;
+	return e;
+}
+
+json_t *net_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	static const char call[] = "CreateEndpoint";
+	char err[ERRLEN], undo[ERRLEN], ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
+	struct ctl_endpoint ce;
+	struct req_endpoint r;
+	struct network *n;
+	struct endpoint *e;
+	json_t *res;
+	int rc, published = 0;
+
+	if (req_endpoint_decode(body, len, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	if (!(e = reserve(a, &r, &n, &res, status)))
+		return res;
+	inet_ntop(AF_INET, &e->ip, ip, sizeof(ip));
+	api_ctl_endpoint(e, &ce);
+
+	rc = overlay_endpoint_create(n, e, err, sizeof(err));
+	if (!rc) {
+		rc = ctl_endpoint_add(n->vni, &ce, err, sizeof(err));
+		published = !rc;
+		if (rc == -EADDRINUSE && !n->vxov_ipam)
+			snprintf(err + strlen(err), sizeof(err) - strlen(err),
+				 "; Docker's default IPAM allocates per host: create the network with "
+				 "--ipam-driver vxov so that hosts never hand out the same address");
+	}
+	if (!rc) {
+		pthread_mutex_lock(&a->lock);
+		e->busy = 0;
+		pthread_mutex_unlock(&a->lock);
+		rc = api_save(a, err, sizeof(err));
+	}
+	if (rc) {
+		/* Undo in reverse: nothing of this endpoint stays anywhere. */
+		if (published || rc == -EADDRINUSE || rc == -EACCES)
+			ctl_endpoint_del(n->vni, &ce);
+		if (overlay_endpoint_delete(n, e, undo, sizeof(undo)))
+			log_err("%s: undo: %s", call, undo);
+		pthread_mutex_lock(&a->lock);
+		network_unlink_endpoint(n, e);
+		pthread_mutex_unlock(&a->lock);
+		free(e);
+		return reply_err(status, HTTP_OK, call, "%s", err);
+	}
+	netaddr_format_mac(e->mac, mac);
+	log_info("endpoint %.12s: %s %s on network %.12s", e->id, ip, mac, n->id);
+	return endpoint_reply(e, r.has_mac);
+}
+
+json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	static const char call[] = "DeleteEndpoint";
+	struct ctl_endpoint ce;
+	char err[ERRLEN];
+	struct req_ids r;
+	struct network *n;
+	struct endpoint *e;
+
+	if (req_ids_decode(body, len, 1, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	pthread_mutex_lock(&a->lock);
+	n = state_network(&a->st, r.nid);
+	e = n ? network_endpoint(n, r.eid) : NULL;
+	if (e && (e->busy || n->busy)) {
+		pthread_mutex_unlock(&a->lock);
+		return reply_err(status, HTTP_OK, call, "endpoint %.12s is being changed by another call",
+				 r.eid);
+	}
+	if (e)
+		e->busy = 1;
+	pthread_mutex_unlock(&a->lock);
+	if (!e)
+		return json_object();
+
+	if (overlay_endpoint_delete(n, e, err, sizeof(err))) {
+		pthread_mutex_lock(&a->lock);
+		e->busy = 0;
+		pthread_mutex_unlock(&a->lock);
+		return reply_err(status, HTTP_OK, call, "%s", err);
+	}
+	/* Its keys leave Consul in the background: retried until they have. */
+	api_ctl_endpoint(e, &ce);
+	ctl_endpoint_del(n->vni, &ce);
+	pthread_mutex_lock(&a->lock);
+	network_unlink_endpoint(n, e);
+	pthread_mutex_unlock(&a->lock);
+	if (api_save(a, err, sizeof(err)))
+		log_err("%s: endpoint %.12s is gone but the state was not saved: %s", call, e->id, err);
+	log_info("endpoint %.12s: deleted", e->id);
+	free(e);
+	return json_object();
+}
+
+json_t *net_oper_info(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	char err[ERRLEN];
+	struct req_ids r;
+
+	(void)a;
+	if (req_ids_decode(body, len, 1, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, "EndpointOperInfo", "%s", err);
+	return json_pack("{s:{}}", "Value");
+}
+
+json_t *net_join(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	static const char call[] = "Join";
+	char err[ERRLEN], host_if[IF_NAMESIZE], br_if[IF_NAMESIZE];
+	struct req_ids r;
+	struct network *n;
+	struct endpoint *e;
+	int found;
+
+	if (req_ids_decode(body, len, 1, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	pthread_mutex_lock(&a->lock);
+	n = state_network(&a->st, r.nid);
+	e = n ? network_endpoint(n, r.eid) : NULL;
+	found = e && !e->busy;
+	pthread_mutex_unlock(&a->lock);
+	if (!found)
+		return reply_err(status, HTTP_OK, call, "endpoint %.12s of network %.12s not found",
+				 r.eid, r.nid);
+	overlay_veth_names(r.eid, host_if, br_if);
+	/* No Gateway: Docker then adds docker_gwbridge for egress. */
+	return json_pack("{s:{s:s, s:s}, s:b}", "InterfaceName", "SrcName", host_if,
+			 "DstPrefix", "eth", "DisableGatewayService", 0);
+}
+
+json_t *net_leave(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	char err[ERRLEN];
+	struct req_ids r;
+
+	(void)a;
+	/* Docker moves the interface back itself; nothing of ours changes. */
+	if (req_ids_decode(body, len, 1, &r, err, sizeof(err)))
+		return reply_err(status, HTTP_BAD_REQUEST, "Leave", "%s", err);
+	return json_object();
+}

@@ -1,0 +1,857 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the safety helpers in driver/lib and kvstore/config.c: TLS
+ * settings that must fail closed, log escaping and rate limiting, UTF-8
+ * cleaning for JSON, atomic state files, the state dir check, the host id.
+ * Files go under a fresh mkdtemp() directory each; nothing is left behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <jansson.h>
+#include <cmocka.h>
+
+#include "driver/lib/buf.h"
+#include "driver/lib/log.h"
+#include "driver/lib/state.h"
+#include "kvstore/consul.h"
+
+static char err[1024];
+
+/* ---- helpers ---- */
+
+static const char *const consul_env[] = {
+	"CONSUL_HTTP_ADDR", "CONSUL_HTTP_SSL", "CONSUL_HTTP_SSL_VERIFY", "CONSUL_HTTP_TOKEN",
+	"CONSUL_HTTP_TOKEN_FILE", "CONSUL_CACERT", "CONSUL_CAPATH", "CONSUL_CLIENT_CERT",
+	"CONSUL_CLIENT_KEY", "CONSUL_TLS_SERVER_NAME",
+};
+
+static int consul_env_clear(void **st)
+{
+	(void)st;
+	for (size_t i = 0; i < sizeof(consul_env) / sizeof(consul_env[0]); i++)
+		unsetenv(consul_env[i]);
+	return 0;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* The whole of a small file, NUL-terminated, in a static buffer; NULL if absent. */
+static const char *read_file(const char *path)
+{
+	static char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* dir/name in one of a few rotating buffers: for arguments used at once. */
+static const char *join(const char *dir, const char *name)
+{
+	static char path[8][512];
+	static int i;
+
+	i = (i + 1) % 8;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", dir, name);
+	return path[i];
+}
+
+/* Whether all of s is well-formed UTF-8. */
+static int utf8_ok(const char *s, size_t len)
+{
+	for (size_t i = 0, n; i < len; i += n)
+		if (!(n = buf_utf8_len(s + i, len - i)))
+			return 0;
+	return 1;
+}
+
+/* stderr into a temporary file while a test logs. */
+static struct {
+	char path[64];
+	int fd, saved, on;
+} cap;
+
+static void cap_start(void)
+{
+	fflush(stderr);
+	snprintf(cap.path, sizeof(cap.path), "/tmp/vxov-unit-log-XXXXXX");
+	cap.fd = mkstemp(cap.path);
+	assert_true(cap.fd >= 0);
+	cap.saved = dup(2);
+	assert_true(cap.saved >= 0);
+	assert_int_equal(dup2(cap.fd, 2), 2);
+	cap.on = 1;
+}
+
+/* What was logged since cap_start(). */
+static const char *cap_text(void)
+{
+	fflush(stderr);
+	return read_file(cap.path);
+}
+
+/* Also from the teardown, so that a failed assertion is seen. */
+static void cap_end(void)
+{
+	if (!cap.on)
+		return;
+	cap.on = 0;
+	fflush(stderr);
+	dup2(cap.saved, 2);
+	close(cap.saved);
+	close(cap.fd);
+	unlink(cap.path);
+}
+
+static int count(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* ---- kvstore/config.c: TLS never fails open ---- */
+
+static void test_kv_ssl_spellings(void **st)
+{
+	static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False", "" };
+	struct kv_config c;
+
+	(void)st;
+	setenv("CONSUL_HTTP_ADDR", "consul.example:8501", 1);
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		setenv("CONSUL_HTTP_SSL", yes[i], 1);
+		assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+		assert_string_equal(c.url, "https://consul.example:8501");
+		setenv("CONSUL_HTTP_SSL_VERIFY", yes[i], 1);
+		assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+		assert_false(c.insecure);
+		unsetenv("CONSUL_HTTP_SSL_VERIFY");
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		setenv("CONSUL_HTTP_SSL", no[i], 1);
+		assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+		assert_string_equal(c.url, "http://consul.example:8501");
+		assert_false(c.insecure);
+		setenv("CONSUL_HTTP_SSL_VERIFY", no[i], 1);
+		assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+		/* "" is unset: verification stays on */
+		assert_int_equal(c.insecure, no[i][0] != '\0');
+		unsetenv("CONSUL_HTTP_SSL_VERIFY");
+	}
+}
+
+static void test_kv_ssl_bad(void **st)
+{
+	static const char *const bad[] = {
+		"on", "yes", "YES", "y", "no", "off", "2", "-1", " true", "true ", "tRUE", "TRue",
+		"truee", "1\n", "\x1b[2J",
+	};
+	static const char *const vars[] = { "CONSUL_HTTP_SSL", "CONSUL_HTTP_SSL_VERIFY" };
+	struct kv_config c;
+
+	(void)st;
+	setenv("CONSUL_HTTP_TOKEN", "s3cr3t-token", 1);
+	for (size_t v = 0; v < 2; v++) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			memset(&c, 0x5a, sizeof(c));
+			setenv(vars[v], bad[i], 1);
+			assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+			assert_non_null(strstr(err, vars[v]));
+			assert_non_null(strstr(err, "1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False"));
+			if (bad[i][0] >= 'a')
+				assert_non_null(strstr(err, bad[i]));
+			assert_null(strchr(err, '\n'));
+			assert_null(strchr(err, '\x1b'));
+			assert_null(strstr(err, "s3cr3t"));
+			/* nothing usable is left behind, least of all verify off */
+			assert_false(c.insecure);
+			assert_string_equal(c.url, "");
+			assert_string_equal(c.token, "");
+			unsetenv(vars[v]);
+		}
+	}
+}
+
+static void test_kv_scheme(void **st)
+{
+	struct kv_config c;
+
+	(void)st;
+	/* https:// wins over CONSUL_HTTP_SSL=false */
+	setenv("CONSUL_HTTP_SSL", "false", 1);
+	assert_int_equal(kv_config_load(&c, "https://h:8501/", err, sizeof(err)), 0);
+	assert_string_equal(c.url, "https://h:8501");
+	/* http:// stays http when TLS was not asked for */
+	assert_int_equal(kv_config_load(&c, "http://h:8500", err, sizeof(err)), 0);
+	assert_string_equal(c.url, "http://h:8500");
+	/* ... and is upgraded when it was, as the Go client does */
+	setenv("CONSUL_HTTP_SSL", "1", 1);
+	assert_int_equal(kv_config_load(&c, "http://h:8500", err, sizeof(err)), 0);
+	assert_string_equal(c.url, "https://h:8500");
+	setenv("CONSUL_HTTP_ADDR", "http://env:8500", 1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.url, "https://env:8500");
+	assert_false(c.insecure);
+	/* TLS over a unix socket */
+	assert_int_equal(kv_config_load(&c, "unix:///run/consul.sock", err, sizeof(err)), 0);
+	assert_string_equal(c.unix_path, "/run/consul.sock");
+	assert_string_equal(c.url, "https://localhost");
+	unsetenv("CONSUL_HTTP_SSL");
+	assert_int_equal(kv_config_load(&c, "unix:///run/consul.sock", err, sizeof(err)), 0);
+	assert_string_equal(c.url, "http://localhost");
+	/* a path prefix (a reverse proxy) is kept */
+	assert_int_equal(kv_config_load(&c, "https://h/consul/", err, sizeof(err)), 0);
+	assert_string_equal(c.url, "https://h/consul");
+	/* unknown schemes, no host */
+	assert_int_equal(kv_config_load(&c, "ftp://h:8500", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "scheme"));
+	assert_int_equal(kv_config_load(&c, "HTTPS://h:8500", err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, "https://", err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, "http:///", err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, "unix://run/x", err, sizeof(err)), -1);
+}
+
+static void test_kv_token_file(void **st)
+{
+	char dir[] = "/tmp/vxov-unit-XXXXXX", path[64], tok[300], big[8192];
+	struct kv_config c;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/token", dir);
+	setenv("CONSUL_HTTP_TOKEN_FILE", path, 1);
+	/* the longest token that fits, with blanks around it */
+	memset(tok, 'k', 255);
+	tok[255] = '\0';
+	write_file(path, " \tkkk\n", 6);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.token, "kkk");
+	memcpy(big, tok, 255);
+	memcpy(big + 255, "\n", 1);
+	write_file(path, big, 256);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.token, tok);
+	/* one byte more than a token: refused, not cut */
+	memset(big, 'S', sizeof(big));
+	write_file(path, big, 256);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "larger"));
+	assert_null(strstr(err, "SSS"));
+	write_file(path, big, sizeof(big));
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_null(strstr(err, "SSS"));
+	assert_string_equal(c.token, "");
+	/* control characters inside: refused, the token not shown */
+	write_file(path, "SECRETa\nX-Evil: 1\n", 18);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CONSUL_HTTP_TOKEN_FILE"));
+	assert_null(strstr(err, "SECRET"));
+	assert_null(strstr(err, "Evil"));
+	write_file(path, "SECRET\0x", 8);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_null(strstr(err, "SECRET"));
+	write_file(path, "SECRET\x7f", 7);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	/* a file of blanks leaves CONSUL_HTTP_TOKEN in force (as Consul's CLI) */
+	setenv("CONSUL_HTTP_TOKEN", "from-env", 1);
+	write_file(path, " \n", 2);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.token, "from-env");
+	write_file(path, "from-file", 9);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.token, "from-file");
+	unlink(path);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	/* the env token has the same rules */
+	unsetenv("CONSUL_HTTP_TOKEN_FILE");
+	setenv("CONSUL_HTTP_TOKEN", "SECRET\r\nX: y", 1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_null(strstr(err, "SECRET"));
+	rmdir(dir);
+}
+
+/* ---- log_esc ---- */
+
+static const char *esc(char *buf, size_t size, const char *s, size_t len)
+{
+	const char *r = log_esc(buf, size, s, len);
+
+	assert_ptr_equal(r, buf);
+	assert_true(strlen(buf) < size);
+	return buf;
+}
+
+static void test_log_esc(void **st)
+{
+	static const struct { const char *in; size_t len; const char *out; } t[] = {
+		{ "plain /var/run/docker 9a8b", 0, "plain /var/run/docker 9a8b" },
+		{ "a\nvxov: error: forged", 0, "a\\x0avxov: error: forged" },
+		{ "\r\t\x1b[31m\x7f", 0, "\\x0d\\x09\\x1b[31m\\x7f" },
+		{ "back\\slash", 0, "back\\\\slash" },
+		{ "a\0b", 3, "a\\x00b" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "\xff\xfe", 0, "\\xff\\xfe" },
+		{ "x\xc3", 0, "x\\xc3" },				/* cut short */
+		{ "\xc0\xaf", 0, "\\xc0\\xaf" },			/* overlong '/' */
+		{ "\xe0\x80\xaf", 0, "\\xe0\\x80\\xaf" },		/* overlong */
+		{ "\xed\xa0\x80", 0, "\\xed\\xa0\\x80" },		/* surrogate */
+		{ "\xf4\x90\x80\x80", 0, "\\xf4\\x90\\x80\\x80" },	/* > U+10FFFF */
+		{ "\xc2\x9b" "31m", 0, "\\xc2\\x9b31m" },		/* C1 CSI */
+		{ "a\xe2\x80\xa8" "b", 0, "a\\xe2\\x80\\xa8b" },	/* U+2028 */
+		{ "\xe2\x80\xae" "gpj.exe", 0, "\\xe2\\x80\\xaegpj.exe" },	/* RLO */
+		{ "\xe2\x81\xa6", 0, "\\xe2\\x81\\xa6" },		/* LRI */
+		{ "\xc2\xa0\xe2\x80\xa7", 0, "\xc2\xa0\xe2\x80\xa7" },	/* neighbours kept */
+	};
+	char buf[256];
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_string_equal(esc(buf, sizeof(buf), t[i].in,
+					t[i].len ? t[i].len : strlen(t[i].in)), t[i].out);
+	assert_string_equal(log_esc(buf, sizeof(buf), NULL, 5), "(null)");
+	assert_string_equal(log_esc_str(buf, sizeof(buf), "a\nb"), "a\\x0ab");
+	assert_string_equal(esc(buf, sizeof(buf), "", 0), "");
+}
+
+static void test_log_esc_truncate(void **st)
+{
+	char buf[64], big[64];
+
+	(void)st;
+	assert_string_equal(esc(buf, 11, "abcdefghij", 10), "abcdefghij");	/* fits */
+	assert_string_equal(esc(buf, 10, "abcdefghij", 10), "abcdef...");
+	assert_string_equal(esc(buf, 8, "abcdefghij", 10), "abcd...");
+	/* an escape is never cut */
+	assert_string_equal(esc(buf, 8, "ab\n\n\n", 5), "ab...");
+	assert_string_equal(esc(buf, 9, "ab\\\\\\", 5), "ab\\\\\\\\\\\\");
+	assert_string_equal(esc(buf, 8, "ab\\\\\\", 5), "ab\\\\...");
+	/* nor a character */
+	assert_string_equal(esc(buf, 8, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8), "\xc3\xa9\xc3\xa9...");
+	assert_string_equal(esc(buf, 8, "a\xf0\x9f\x98\x80xyz", 8), "a...");
+	/* tiny buffers */
+	assert_string_equal(esc(buf, 4, "abcd", 4), "...");
+	assert_string_equal(esc(buf, 3, "abcd", 4), "..");
+	assert_string_equal(esc(buf, 1, "abcd", 4), "");
+	assert_string_equal(esc(buf, 4, "abc", 3), "abc");
+	memset(big, 'x', sizeof(big));
+	big[0] = '\0';
+	log_esc(big, 0, "abc", 3);	/* size 0: nothing written */
+	assert_int_equal(big[1], 'x');
+}
+
+/* Whatever the input, the output is one line of well-formed UTF-8 without
+ * controls, within the buffer. */
+static void test_log_esc_random(void **st)
+{
+	unsigned int seed = 1;
+	char in[64], out[80];
+
+	(void)st;
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t len = (size_t)rand_r(&seed) % sizeof(in), size = 1 + (size_t)rand_r(&seed) % sizeof(out);
+
+		for (size_t i = 0; i < len; i++)
+			in[i] = (char)(iter & 1 ? rand_r(&seed) : 0x80 | rand_r(&seed));
+		esc(out, size, in, len);
+		assert_true(utf8_ok(out, strlen(out)));
+		for (size_t i = 0; out[i]; i++)
+			assert_false((unsigned char)out[i] < 0x20 || out[i] == 0x7f);
+		assert_null(strstr(out, "\xc2\x9b"));
+	}
+}
+
+/* ---- log rate limiting ---- */
+
+static uint64_t fake_ms;
+
+static uint64_t fake_clock(void)
+{
+	return fake_ms;
+}
+
+static int rl_setup(void **st)
+{
+	(void)st;
+	fake_ms = 5000;
+	log_set_clock(fake_clock);
+	log_set_level(LOG_LVL_INFO);
+	return 0;
+}
+
+static int rl_teardown(void **st)
+{
+	(void)st;
+	cap_end();
+	log_set_clock(NULL);
+	log_set_level(LOG_LVL_INFO);
+	return 0;
+}
+
+static void test_log_rate(void **st)
+{
+	static struct log_rate rl = LOG_RATE_INIT(1000, 3);
+	char text[4096];
+
+	(void)st;
+	cap_start();
+	for (int i = 0; i < 10; i++)
+		log_warn_rl(&rl, "miss %d", i);
+	fake_ms += 999;			/* still the same window */
+	log_warn_rl(&rl, "miss %d", 10);
+	snprintf(text, sizeof(text), "%s", cap_text());
+	fake_ms += 1;			/* the next one */
+	log_warn_rl(&rl, "miss %d", 11);
+	log_warn_rl(&rl, "miss %d", 12);
+	fake_ms += 5000;		/* quiet windows in between: no summary */
+	log_warn_rl(&rl, "miss %d", 13);
+	log_set_level(LOG_LVL_ERROR);	/* below the level: not counted */
+	for (int i = 0; i < 10; i++)
+		log_warn_rl(&rl, "hidden");
+	log_set_level(LOG_LVL_INFO);
+	log_info_rl(&rl, "miss %d", 14);
+	log_info_rl(&rl, "miss %d", 15);
+	log_info_rl(&rl, "dropped");
+	fake_ms += 1000;
+	log_info_rl(&rl, "miss %d", 16);
+	const char *all = cap_text();
+	cap_end();
+
+	assert_string_equal(text, "vxov: warn: miss 0\nvxov: warn: miss 1\nvxov: warn: miss 2\n");
+	assert_string_equal(all + strlen(text),
+			    "vxov: warn: 8 similar messages suppressed\n"
+			    "vxov: warn: miss 11\n"
+			    "vxov: warn: miss 12\n"
+			    "vxov: warn: miss 13\n"
+			    "vxov: info: miss 14\n"
+			    "vxov: info: miss 15\n"
+			    "vxov: info: 1 similar messages suppressed\n"
+			    "vxov: info: miss 16\n");
+}
+
+static void test_log_rate_zero(void **st)
+{
+	struct log_rate rl = LOG_RATE_INIT(1000, 0);
+	const char *text;
+
+	(void)st;
+	cap_start();
+	for (int i = 0; i < 5; i++) {
+		log_err_rl(&rl, "never");
+		fake_ms += 2000;
+	}
+	text = cap_text();
+	cap_end();
+	assert_string_equal(text, "");
+}
+
+#define RL_THREADS 4
+#define RL_CALLS 2000
+
+static void *rl_worker(void *arg)
+{
+	for (int i = 0; i < RL_CALLS; i++)
+		log_warn_rl(arg, "flood %d", i);
+	return NULL;
+}
+
+/* Threads sharing one struct: exactly burst lines, and every other call counted. */
+static void test_log_rate_threads(void **st)
+{
+	struct log_rate rl = LOG_RATE_INIT(60000, 5);
+	pthread_t t[RL_THREADS];
+	char want[64], text[4096];
+
+	(void)st;
+	cap_start();
+	for (int i = 0; i < RL_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, rl_worker, &rl), 0);
+	for (int i = 0; i < RL_THREADS; i++)
+		pthread_join(t[i], NULL);
+	snprintf(text, sizeof(text), "%s", cap_text());
+	fake_ms += 60000;
+	log_warn_rl(&rl, "after");
+	const char *all = cap_text();
+	int summary;
+
+	snprintf(want, sizeof(want), "vxov: warn: %d similar messages suppressed\n",
+		 RL_THREADS * RL_CALLS - 5);
+	summary = count(all, want);
+	cap_end();
+	assert_int_equal(count(text, "vxov: warn: flood "), 5);
+	assert_int_equal(count(text, "\n"), 5);
+	assert_int_equal(summary, 1);
+}
+
+/* The real CLOCK_MONOTONIC: a 30 ms window reopens; polled, with a deadline. */
+static void test_log_rate_monotonic(void **st)
+{
+	struct log_rate rl = LOG_RATE_INIT(30, 1);
+	struct timespec t0, now, nap = { 0, 1000000 };
+	const char *text = "";
+	int done = 0;
+
+	(void)st;
+	log_set_clock(NULL);
+	cap_start();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	log_warn_rl(&rl, "first");
+	log_warn_rl(&rl, "second");
+	do {
+		nanosleep(&nap, NULL);
+		log_warn_rl(&rl, "again");
+		text = cap_text();
+		done = count(text, "similar messages suppressed") > 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (!done && now.tv_sec - t0.tv_sec < 10);
+	done = done && !strncmp(text, "vxov: warn: first\nvxov: warn: ", 30) &&
+	       count(text, "vxov: warn: again\n") == 1 && count(text, "second") == 0;
+	cap_end();
+	log_set_clock(fake_clock);
+	assert_true(done);
+}
+
+/* ---- buf_utf8_clean ---- */
+
+static int json_ok(const char *s)
+{
+	json_t *o = json_pack("{s:s}", "Err", s);
+	int ok = o != NULL;
+
+	json_decref(o);
+	return ok;
+}
+
+static void test_utf8_clean(void **st)
+{
+	static const struct { const char *in; size_t max; const char *out; } t[] = {
+		{ "plain", 100, "plain" },
+		{ "h\xc3\xa9llo", 2, "h" },			/* 2-byte char at the cut */
+		{ "h\xc3\xa9llo", 3, "h\xc3\xa9" },
+		{ "a\xf0\x9f\x98\x80" "b", 1, "a" },		/* 4-byte char at the cut */
+		{ "a\xf0\x9f\x98\x80" "b", 4, "a" },
+		{ "a\xf0\x9f\x98\x80" "b", 5, "a\xf0\x9f\x98\x80" },
+		{ "a\xffz", 10, "a?z" },			/* invalid bytes */
+		{ "\x80\xbf", 10, "??" },			/* stray continuations */
+		{ "\xc0\xaf\xc1\xbf", 10, "????" },		/* overlong 2-byte */
+		{ "\xe0\x80\xaf", 10, "???" },			/* overlong 3-byte */
+		{ "\xf0\x80\x80\xaf", 10, "????" },		/* overlong 4-byte */
+		{ "\xed\xa0\x80", 10, "???" },			/* surrogate U+D800 */
+		{ "\xed\xbf\xbf", 10, "???" },			/* surrogate U+DFFF */
+		{ "\xf4\x90\x80\x80", 10, "????" },		/* above U+10FFFF */
+		{ "\xf5\x80\x80\x80", 10, "????" },
+		{ "ab\xe2\x82", 10, "ab??" },			/* cut short at the end */
+		{ "\xe2\x82" "x", 10, "??x" },			/* cut short inside */
+		{ "\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf", 10,
+		  "\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf" },	/* edges that are valid */
+		{ "ab\xffz", 3, "ab?" },
+		{ "", 0, "" },
+		{ "abc", 0, "" },
+	};
+	char s[64];
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(s, sizeof(s), "%s", t[i].in);
+		assert_int_equal(buf_utf8_clean(s, t[i].max), strlen(t[i].out));
+		assert_string_equal(s, t[i].out);
+		assert_true(json_ok(s));
+	}
+}
+
+/* The reply path: "%.80s" of an error cut inside a character makes json_pack
+ * fail (Docker got HTTP 500 "out of memory"); cleaned, it packs. */
+static void test_utf8_clean_err_reply(void **st)
+{
+	char msg[128], cut[81];
+	json_t *o;
+
+	(void)st;
+	memset(msg, 'a', 79);
+	snprintf(msg + 79, sizeof(msg) - 79, "\xc3\xa9 \xf0\x9f\x98\x80 tail");
+	snprintf(cut, sizeof(cut), "%.80s", msg);
+	assert_false(json_ok(cut));
+	/* already cut: the half character can only be replaced */
+	assert_int_equal(buf_utf8_clean(cut, 80), 80);
+	assert_int_equal(cut[79], '?');
+	assert_true(json_ok(cut));
+	/* cut by buf_utf8_clean instead: the character goes whole */
+	snprintf(msg + 79, sizeof(msg) - 79, "\xc3\xa9 \xf0\x9f\x98\x80 tail");
+	assert_int_equal(buf_utf8_clean(msg, 80), 79);
+	assert_int_equal(strspn(msg, "a"), 79);
+	assert_int_equal(buf_utf8_clean(strcpy(cut, "\xc3\xa9 \xf0\x9f\x98\x80 tail"), 6), 3);
+	assert_string_equal(cut, "\xc3\xa9 ");
+	o = json_pack("{s:s}", "Err", msg);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "Err")), msg);
+	json_decref(o);
+}
+
+static void test_utf8_clean_random(void **st)
+{
+	unsigned int seed = 7;
+	char s[48];
+
+	(void)st;
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t len = (size_t)rand_r(&seed) % (sizeof(s) - 1), max = (size_t)rand_r(&seed) % sizeof(s);
+		size_t n;
+
+		for (size_t i = 0; i < len; i++) {
+			s[i] = (char)(iter & 1 ? rand_r(&seed) : 0x80 | rand_r(&seed));
+			if (!s[i])
+				s[i] = 'z';
+		}
+		s[len] = '\0';
+		n = buf_utf8_clean(s, max);
+		assert_int_equal(n, strlen(s));
+		assert_true(n <= max && n <= len);
+		assert_true(utf8_ok(s, n));
+		assert_true(json_ok(s));
+	}
+}
+
+/* ---- state files ---- */
+
+static void test_state_write_file(void **st)
+{
+	char dir[] = "/tmp/vxov-unit-XXXXXX", path[64], tmp[64], victim[64];
+	struct stat sb;
+	mode_t old = umask(022);
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	snprintf(tmp, sizeof(tmp), "%s/f.tmp", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	assert_int_equal(state_write_file(path, "one", 3, 0600, err, sizeof(err)), 0);
+	assert_string_equal(read_file(path), "one");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(access(tmp, F_OK), -1);
+	/* a stale temporary from a crash */
+	write_file(tmp, "stale stale stale", 17);
+	assert_int_equal(state_write_file(path, "two", 3, 0600, err, sizeof(err)), 0);
+	assert_string_equal(read_file(path), "two");
+	assert_int_equal(access(tmp, F_OK), -1);
+	/* a symlink planted as the temporary is removed, never followed */
+	write_file(victim, "precious", 8);
+	assert_int_equal(symlink(victim, tmp), 0);
+	assert_int_equal(state_write_file(path, "three", 5, 0644, err, sizeof(err)), 0);
+	assert_string_equal(read_file(victim), "precious");
+	assert_string_equal(read_file(path), "three");
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0644);
+	assert_int_equal(lstat(tmp, &sb), -1);
+	/* a dangling one too */
+	assert_int_equal(symlink(join(dir, "nowhere"), tmp), 0);
+	assert_int_equal(state_write_file(path, "four", 4, 0600, err, sizeof(err)), 0);
+	assert_int_equal(access(join(dir, "nowhere"), F_OK), -1);
+	assert_string_equal(read_file(path), "four");
+	/* failures say which step for which file, and leave no temporary */
+	assert_int_equal(state_write_file(join(dir, "no/such"), "x", 1, 0600, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "create"));
+	assert_non_null(strstr(err, "no/such"));
+	assert_int_equal(mkdir(join(dir, "d"), 0700), 0);
+	assert_int_equal(mkdir(join(dir, "d/sub"), 0700), 0);
+	assert_true(state_write_file(join(dir, "d"), "x", 1, 0600, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "rename"));
+	assert_int_equal(access(join(dir, "d.tmp"), F_OK), -1);
+	/* empty content is content */
+	assert_int_equal(state_write_file(path, "", 0, 0600, err, sizeof(err)), 0);
+	assert_string_equal(read_file(path), "");
+
+	rmdir(join(dir, "d/sub"));
+	rmdir(join(dir, "d"));
+	unlink(victim);
+	unlink(path);
+	rmdir(dir);
+	umask(old);
+}
+
+static void test_state_save_atomic(void **st)
+{
+	char dir[] = "/tmp/vxov-unit-XXXXXX", path[64], victim[64];
+	struct state s = { 0 }, back = { 0 };
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	write_file(victim, "precious", 8);
+	assert_int_equal(symlink(victim, join(dir, "state.json.tmp")), 0);
+	assert_int_equal(state_save(&s, path, err, sizeof(err)), 0);
+	assert_string_equal(read_file(victim), "precious");
+	assert_int_equal(state_load(&back, path, err, sizeof(err)), 0);
+	assert_null(back.networks);
+	/* -errno, not -1 */
+	assert_int_equal(state_save(&s, join(victim, "x/state.json"), err, sizeof(err)), -ENOTDIR);
+	unlink(path);
+	unlink(victim);
+	rmdir(dir);
+}
+
+static void test_state_dir_check(void **st)
+{
+	char dir[] = "/tmp/vxov-unit-XXXXXX", slash[64], link[64], file[64];
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(file, sizeof(file), "%s/file", dir);
+	assert_int_equal(state_mkdir(join(dir, "s")), 0);
+	assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), 0);
+	snprintf(slash, sizeof(slash), "%s/s//", dir);
+	assert_int_equal(state_dir_check(slash, err, sizeof(err)), 0);
+	assert_int_equal(chmod(join(dir, "s"), 0755), 0);	/* readable is fine */
+	assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), 0);
+	assert_int_equal(chmod(join(dir, "s"), 0770), 0);
+	assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, join(dir, "s")));
+	assert_non_null(strstr(err, "0770"));
+	assert_int_equal(chmod(join(dir, "s"), 01703), 0);
+	assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), -EPERM);
+	assert_int_equal(chmod(join(dir, "s"), 0700), 0);
+	/* a symlink to a good dir, with or without a trailing slash */
+	assert_int_equal(symlink(join(dir, "s"), link), 0);
+	assert_int_equal(state_dir_check(link, err, sizeof(err)), -ELOOP);
+	assert_non_null(strstr(err, "symbolic link"));
+	snprintf(slash, sizeof(slash), "%s/link/", dir);
+	assert_int_equal(state_dir_check(slash, err, sizeof(err)), -ELOOP);
+	write_file(file, "", 0);
+	assert_int_equal(state_dir_check(file, err, sizeof(err)), -ENOTDIR);
+	assert_int_equal(state_dir_check(join(dir, "none"), err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "none"));
+	/* owned by someone else */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(join(dir, "s"), 1, 0), 0);
+		assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), -EPERM);
+		assert_non_null(strstr(err, "uid 1"));
+	}
+	unlink(link);
+	unlink(file);
+	rmdir(join(dir, "s"));
+	rmdir(dir);
+}
+
+static void test_state_host_id(void **st)
+{
+	static const char *const bad[] = {
+		"", "0123456789abcdef0123456789abcde\n",	/* 31 */
+		"0123456789ABCDEF0123456789abcdef\n",		/* upper case */
+		"0123456789abcdef0123456789abcdef0",		/* 33 */
+		"0123456789abcdef0123456789abcdef\n\n",
+		"0123456789abcdef0123456789abcdef \n",
+		"0123456789abcdef0123456789abcdef\r\n",
+		"0123456789abcdeg0123456789abcdef",
+		" 123456789abcdef0123456789abcdef",
+	};
+	char dir[] = "/tmp/vxov-unit-XXXXXX", dir2[] = "/tmp/vxov-unit-XXXXXX";
+	char id[STATE_HOST_ID_HEX + 1], again[STATE_HOST_ID_HEX + 1], other[STATE_HOST_ID_HEX + 1];
+	char line[64], path[64];
+	struct stat sb;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(dir2));
+	snprintf(path, sizeof(path), "%s/host-id", dir);
+	assert_int_equal(state_host_id(dir, id, err, sizeof(err)), 0);
+	assert_int_equal(strlen(id), 32);
+	assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+	snprintf(line, sizeof(line), "%s\n", id);
+	assert_string_equal(read_file(path), line);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	/* stable */
+	assert_int_equal(state_host_id(dir, again, err, sizeof(err)), 0);
+	assert_string_equal(id, again);
+	write_file(path, "00112233445566778899aabbccddeeff", 32);	/* no newline: fine */
+	assert_int_equal(state_host_id(dir, again, err, sizeof(err)), 0);
+	assert_string_equal(again, "00112233445566778899aabbccddeeff");
+	/* another host (state dir) gets another id */
+	assert_int_equal(state_host_id(dir2, other, err, sizeof(err)), 0);
+	assert_string_not_equal(id, other);
+	/* anything else is an error naming the file, and is left alone */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path, bad[i], strlen(bad[i]));
+		assert_int_equal(state_host_id(dir, again, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, path));
+		assert_string_equal(read_file(path), bad[i]);
+	}
+	/* a symlink, a directory, a FIFO (must not hang) */
+	unlink(path);
+	assert_int_equal(symlink(join(dir2, "host-id"), path), 0);
+	assert_int_equal(state_host_id(dir, again, err, sizeof(err)), -ELOOP);
+	assert_non_null(strstr(err, path));
+	unlink(path);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_true(state_host_id(dir, again, err, sizeof(err)) < 0);
+	rmdir(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(state_host_id(dir, again, err, sizeof(err)), -EINVAL);
+	unlink(path);
+	/* no dir */
+	assert_true(state_host_id(join(dir, "none"), again, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "none"));
+
+	unlink(join(dir2, "host-id"));
+	rmdir(dir2);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_kv_ssl_spellings, consul_env_clear),
+		cmocka_unit_test_setup(test_kv_ssl_bad, consul_env_clear),
+		cmocka_unit_test_setup(test_kv_scheme, consul_env_clear),
+		cmocka_unit_test_setup_teardown(test_kv_token_file, consul_env_clear, consul_env_clear),
+		cmocka_unit_test(test_log_esc),
+		cmocka_unit_test(test_log_esc_truncate),
+		cmocka_unit_test(test_log_esc_random),
+		cmocka_unit_test_setup_teardown(test_log_rate, rl_setup, rl_teardown),
+		cmocka_unit_test_setup_teardown(test_log_rate_zero, rl_setup, rl_teardown),
+		cmocka_unit_test_setup_teardown(test_log_rate_threads, rl_setup, rl_teardown),
+		cmocka_unit_test_setup_teardown(test_log_rate_monotonic, rl_setup, rl_teardown),
+		cmocka_unit_test(test_utf8_clean),
+		cmocka_unit_test(test_utf8_clean_err_reply),
+		cmocka_unit_test(test_utf8_clean_random),
+		cmocka_unit_test(test_state_write_file),
+		cmocka_unit_test(test_state_save_atomic),
+		cmocka_unit_test(test_state_dir_check),
+		cmocka_unit_test(test_state_host_id),
+	};
+
+	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
+}

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # vxov: `make` builds build/vxov.  `make SAN=1` builds the same under
-# AddressSanitizer + UndefinedBehaviorSanitizer in build/san.  V=1 shows commands.
+# AddressSanitizer + UndefinedBehaviorSanitizer in build/san, `make TSAN=1`
+# under ThreadSanitizer in build/tsan.  V=1 shows commands.
 
 CC       ?= cc
 O        ?= build
@@ -17,6 +18,12 @@ ifeq ($(SAN),1)
 O        := build/san
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=address,undefined
+endif
+
+ifeq ($(TSAN),1)
+O        := build/tsan
+CFLAGS   += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=thread
 endif
 
 ifneq ($(V),1)
@@ -48,7 +55,7 @@ LIBTEST_SRC := $(LIB) kvstore/config.c tests/unit/test_lib.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl $(O)/kvctl
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/clockstep.so
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
@@ -61,6 +68,11 @@ $(O)/nlctl: $(call obj,$(NLCTL_SRC))
 $(O)/kvctl: $(call obj,$(KVCTL_SRC))
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A test tool: LD_PRELOAD it to step one process's wall clock.
+$(O)/clockstep.so: tests/tools/clockstep.c
+	$(E) "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -shared -fPIC -o $@ $< -ldl
 
 $(O)/test_unit: $(call obj,$(UNIT_SRC))
 	$(E) "  LD      $@"
@@ -108,6 +120,7 @@ layers:
 check: deps consul layers
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit build/test_lib
 	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib
+	$(Q)$(MAKE) --no-print-directory WERROR=1 TSAN=1 all
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)tests/run.sh
 

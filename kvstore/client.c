@@ -172,6 +172,13 @@ fail:
 	return NULL;
 }
 
+/* r ends without its callback: its argument goes to release. */
+static void req_drop(struct kv_req *r)
+{
+	if (r->call.release)
+		r->call.release(r->call.arg);
+}
+
 static void req_free(struct kv_req *r)
 {
 	size_t cap = r->cap;
@@ -194,6 +201,7 @@ void kv_client_free(struct kv_client *cl)
 	while ((r = TAILQ_FIRST(&cl->reqs))) {
 		TAILQ_REMOVE(&cl->reqs, r, link);
 		curl_multi_remove_handle(cl->multi, r->h);
+		req_drop(r);
 		req_free(r);
 	}
 	if (cl->multi)
@@ -334,6 +342,7 @@ void kv_req_cancel(struct kv_client *cl, struct kv_req *r)
 	TAILQ_REMOVE(&cl->reqs, r, link);
 	curl_multi_remove_handle(cl->multi, r->h);
 	cl->stats.in_flight--;
+	req_drop(r);
 	req_free(r);
 }
 
@@ -441,6 +450,8 @@ void kv_client_dispatch(struct kv_client *cl)
 			if (r->result && r->result != -ENOENT && r->result != -EAGAIN)
 				cl->stats.failures++;
 			r->call.done(r, r->call.arg);
+		} else {
+			req_drop(r);
 		}
 		req_free(r);
 	}

@@ -92,9 +92,12 @@ struct kv_req;
  * r is valid only during the call: read it with kv_req_*(). */
 typedef void (*kv_done_fn)(struct kv_req *r, void *arg);
 
+/* arg goes to exactly one of done (the request finished) or release (it
+ * was cancelled, or the client freed first); release NULL: nothing to do. */
 struct kv_call {
 	kv_done_fn done;
 	void *arg;
+	void (*release)(void *arg);
 	long timeout_ms;	/* 0: the client's default (KV_TIMEOUT_MS); a blocking
 				 * query adds its wait to it */
 };
@@ -105,7 +108,7 @@ struct kv_call {
 /* max_answer: larger answers fail with -EPROTO (0: KV_ANSWER_MAX_DEFAULT).
  * c must outlive the client.  NULL: out of memory or no epoll/timerfd. */
 struct kv_client *kv_client_new(const struct kv_config *c, size_t max_answer);
-/* Cancel every request (their callbacks are not called) and free. */
+/* Cancel every request (their callbacks are not called; release is) and free. */
 void kv_client_free(struct kv_client *cl);
 /* Readable when kv_client_dispatch() has work. */
 int kv_client_fd(const struct kv_client *cl);
@@ -173,7 +176,8 @@ struct kv_req *kv_session_destroy(struct kv_client *cl, const char *id,
 /* kv_req_session_name() gives its Name; -ENOENT when it is gone. */
 struct kv_req *kv_session_info(struct kv_client *cl, const char *id, const struct kv_call *call);
 
-/* Forget r: its callback will not be called.  Only before it called back. */
+/* Forget r: its callback will not be called, its release will.  Only
+ * before it called back. */
 void kv_req_cancel(struct kv_client *cl, struct kv_req *r);
 
 /* ---- reading a finished request (inside its callback) ---- */

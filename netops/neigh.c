@@ -44,13 +44,13 @@ int neigh_del(struct nl *nl, int ifindex, struct in_addr ip)
 	return err == -ENOENT ? 0 : err;
 }
 
-int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
-	    uint32_t vni, uint16_t port)
+static int fdb_new(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
+		   uint32_t vni, uint16_t port, uint16_t how)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ndmsg *ndm;
-	struct nlmsghdr *nlh = neigh_msg(nl, buf, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE,
-					 AF_BRIDGE, ifindex, &ndm);
+	struct nlmsghdr *nlh = neigh_msg(nl, buf, RTM_NEWNEIGH, NLM_F_CREATE | how, AF_BRIDGE,
+					 ifindex, &ndm);
 
 	ndm->ndm_state = NUD_PERMANENT | NUD_NOARP;
 	ndm->ndm_flags = NTF_SELF | NTF_EXT_LEARNED;
@@ -59,6 +59,25 @@ int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst
 	mnl_attr_put_u32(nlh, NDA_VNI, vni);
 	mnl_attr_put_u16(nlh, NDA_PORT, htons(port));
 	return nl_talk(nl, nlh);
+}
+
+/*
+ * The VXLAN driver's replace keeps an existing entry's flags: a learned or
+ * hand-made entry replaced would stay untagged.  So an entry is created
+ * afresh; one already there (ours with another dst, learned, hand-made) is
+ * deleted first.  Should learning put one back in between, replace.
+ */
+int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
+	    uint32_t vni, uint16_t port)
+{
+	int e = fdb_new(nl, ifindex, mac, dst, vni, port, NLM_F_EXCL);
+
+	if (e != -EEXIST)
+		return e;
+	if ((e = fdb_del(nl, ifindex, mac)))
+		return e;
+	e = fdb_new(nl, ifindex, mac, dst, vni, port, NLM_F_EXCL);
+	return e == -EEXIST ? fdb_new(nl, ifindex, mac, dst, vni, port, NLM_F_REPLACE) : e;
 }
 
 int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6])

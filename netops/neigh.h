@@ -26,7 +26,9 @@ int neigh_set(struct nl *nl, int ifindex, struct in_addr ip, const uint8_t mac[6
 int neigh_del(struct nl *nl, int ifindex, struct in_addr ip);
 
 /* Permanent FDB entry (NTF_SELF) mac -> remote underlay dst, with vni and
- * port, tagged, replacing any existing entry for mac (learned ones too). */
+ * port, tagged, instead of any existing entry for mac (learned or hand-made
+ * ones too: they are deleted first, as the kernel's replace would keep
+ * them untagged). */
 int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
 	    uint32_t vni, uint16_t port);
 /* 0 if it was not there. */

@@ -50,7 +50,9 @@ poll() {
 
 on_exit() { T_CLEANUPS=("$*" "${T_CLEANUPS[@]}"); }
 
+# T_KEEP_LOGS=DIR: copy the daemons' logs there before cleaning up (debugging).
 t_cleanup() {
+	[ -n "${T_KEEP_LOGS:-}" ] && mkdir -p "$T_KEEP_LOGS" && cp "$T_TMP"/*.log "$T_KEEP_LOGS"/ 2>/dev/null
 	local c
 	for c in "${T_CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
 	# Whatever our names still hold, wherever it is.
@@ -61,7 +63,21 @@ t_cleanup() {
 	rm -rf "$T_TMP"
 }
 
+# Every log of a daemon this test started must be free of sanitizer reports.
+t_sanitizers() {
+	local f
+	for f in "$T_TMP"/*.log; do
+		[ -e "$f" ] || continue
+		if ! sanitizer_clean "$f"; then
+			not_ok "sanitizer report in $(basename "$f")"
+			grep -E -A30 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$f" |
+				head -60 | sed 's/^/#   /'
+		fi
+	done
+}
+
 t_finish() {
+	t_sanitizers
 	echo "${T_NAME:-test}: $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]
 }
@@ -198,4 +214,4 @@ stop_dockerd() {
 }
 
 # sanitizer_clean LOG: no ASan/UBSan report in a daemon's log.
-sanitizer_clean() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; }
+sanitizer_clean() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$1"; }

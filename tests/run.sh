@@ -3,8 +3,10 @@
 # The whole suite (what `sudo make check` runs after building):
 #   1. unit tests (cmocka), plain and under ASan+UBSan;
 #   2. a bounded libFuzzer run of every decoder harness;
-#   3. the integration tests against the real kernel and the real dockerd,
-#      once with the plain build and once with the sanitizer build.
+#   3. the integration tests against the real kernel, Consul and dockerd,
+#      with the plain build, the ASan+UBSan build, and (those that start
+#      daemons) the ThreadSanitizer build; every daemon log is checked for
+#      sanitizer reports.
 # Ends with one line "N passed, N failed" over every check of every part.
 set -u
 cd "$(dirname "$0")/.."
@@ -12,6 +14,7 @@ TOP=$PWD
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1}
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root: the tests make namespaces and links" >&2; exit 2; }
 PASS=0 FAIL=0
@@ -58,8 +61,12 @@ for h in build/fuzz/fuzz_*; do
 	rm -rf "$corpus"
 done
 
-for b in build build/san; do
+# The ThreadSanitizer pass runs the tests that start daemons.
+for b in build build/san build/tsan; do
 	for t in tests/integ/*.sh; do
+		if [ "$b" = build/tsan ] && ! grep -q 'start_vxov\|"\$VXOV"' "$t"; then
+			continue
+		fi
 		echo "=== $t ($b)"
 		VXOV=$TOP/$b/vxov NLCTL=$TOP/$b/nlctl timeout 600 bash "$t" >"$log" 2>&1; rc=$?
 		cat "$log"

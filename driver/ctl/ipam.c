@@ -575,7 +575,7 @@ static void on_reclaimed(struct kv_req *r, void *arg)
 static void reclaim(const struct kv_entry *e, struct in_addr owner)
 {
 	char hkey[KV_KEY_MAX], *key = strdup(e->key);
-	struct kv_call c = { .done = on_reclaimed };
+	struct kv_call c = { .done = on_reclaimed, .release = free };
 	struct kv_op ops[2];
 
 	if (!key)
@@ -664,7 +664,7 @@ static void scan(const struct kv_list *l)
 		log_info("ipam: %s is missing from Consul; writing it again", key);
 		m->repairs++;
 		kv_put(P.kv, key, self, strlen(self), &(struct kv_put_opts){ .cas = 0 },
-		       &(struct kv_call){ .done = on_repair, .arg = dup });
+		       &(struct kv_call){ .done = on_repair, .arg = dup, .release = free });
 	}
 }
 

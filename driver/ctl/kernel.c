@@ -354,6 +354,8 @@ void kern_resync(struct net *n)
 				((struct kent *)x)->have = 1;
 		return;
 	}
+	log_debug("%s: resync: %zu kernel entries of ours, %zu keys mirrored", n->d.netns,
+		  n->kern.n, n->mirror.n);
 	HTAB_FOREACH_SAFE(&n->kern, x, tmp) {
 		struct kent *k = (struct kent *)x;
 

@@ -38,9 +38,12 @@ int loop_add(struct loop *l, int fd, uint32_t events, struct loop_src *src)
 	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-void loop_del(struct loop *l, int fd)
+void loop_del(struct loop *l, int fd, struct loop_src *src)
 {
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+	for (int i = l->cur + 1; i < l->nev; i++)
+		if (l->ev[i].data.ptr == src)
+			l->ev[i].data.ptr = NULL;
 }
 
 void loop_timer_stop(struct loop *l, struct loop_timer *t)
@@ -86,25 +89,28 @@ void loop_stop(struct loop *l)
 
 void loop_run(struct loop *l)
 {
-	struct epoll_event ev[32];
+	int n;
 
 	while (!l->stop) {
 		struct loop_timer *t = TAILQ_FIRST(&l->timers);
 		uint64_t now = loop_now();
-		int wait = -1, n;
+		int wait = -1;
 
 		if (t)
 			wait = t->at <= now ? 0 : t->at - now > 60000 ? 60000 : (int)(t->at - now);
-		n = epoll_wait(l->epfd, ev, 32, wait);
+		n = epoll_wait(l->epfd, l->ev, 32, wait);
 		if (n < 0 && errno != EINTR) {
 			log_err("control loop: epoll_wait: %s", strerror(errno));
 			return;
 		}
-		for (int i = 0; i < n && !l->stop; i++) {
-			struct loop_src *src = ev[i].data.ptr;
+		l->nev = n;
+		for (l->cur = 0; l->cur < n && !l->stop; l->cur++) {
+			struct loop_src *src = l->ev[l->cur].data.ptr;
 
-			src->fn(src, ev[i].events);
+			if (src)
+				src->fn(src, l->ev[l->cur].events);
 		}
+		l->nev = 0;
 		/* The timers due now, as many as were due when the turn began:
 		 * one that its callback arms again for now waits for the next. */
 		now = loop_now();

@@ -8,6 +8,7 @@
 #define VXOV_LOOP_H
 
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/queue.h>
 
 /* Embed in whatever owns a descriptor; fn runs when it is ready. */
@@ -26,6 +27,10 @@ struct loop {
 	int epfd;
 	int stop;
 	TAILQ_HEAD(, loop_timer) timers;	/* sorted by at */
+	/* The batch being dispatched: a source removed meanwhile (its owner
+	 * freed by an earlier callback) is struck from it. */
+	struct epoll_event ev[32];
+	int nev, cur;
 };
 
 uint64_t loop_now(void);
@@ -35,7 +40,9 @@ void loop_fini(struct loop *l);
 
 /* Watch fd for events (EPOLLIN...), level-triggered.  0 or -errno. */
 int loop_add(struct loop *l, int fd, uint32_t events, struct loop_src *src);
-void loop_del(struct loop *l, int fd);
+/* Stop watching fd; src gets no more calls, not even for events already
+ * fetched.  Call it before freeing src. */
+void loop_del(struct loop *l, int fd, struct loop_src *src);
 
 /* Arm t for at (re-arming moves it); loop_timer_in() is now + ms.  Arming
  * an armed timer for a later time than it has keeps the earlier one when

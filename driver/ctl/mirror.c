@@ -205,8 +205,6 @@ static void on_watch(struct kv_req *r, void *arg)
 
 	e = kv_req_list(r, &l);
 	plane_consul_result(e, kv_req_error(r));
-	if (n && n->watch == r)
-		n->watch_op = NULL;
 	if (!n || n->watch != r) {
 		if (!e)
 			kv_list_free(&l);
@@ -258,7 +256,7 @@ static void on_watch(struct kv_req *r, void *arg)
 static void watch_send(struct net *n)
 {
 	struct watch_op *op = calloc(1, sizeof(*op));
-	struct kv_call c = { .done = on_watch, .arg = op };
+	struct kv_call c = { .done = on_watch, .arg = op, .release = free };
 	char prefix[KV_PREFIX_MAX + 1];
 
 	if (!op) {
@@ -271,9 +269,7 @@ static void watch_send(struct net *n)
 	/* The slash: watching vxov/42 would also download vxov/420/... */
 	snprintf(prefix, sizeof(prefix), "%s/", n->d.prefix);
 	n->watch = kv_get(P.kv, prefix, KV_RECURSE, n->index, WATCH_WAIT_S, &c);
-	n->watch_op = op;
 	if (!n->watch) {
-		n->watch_op = NULL;
 		log_err("%s: watch %s: %s", n->d.netns, prefix, strerror(errno));
 		free(op);
 		loop_timer_in(&P.loop, &n->watch_timer, BACKOFF_MAX_MS);
@@ -298,10 +294,8 @@ void mirror_stop(struct net *n)
 {
 	loop_timer_stop(&P.loop, &n->watch_timer);
 	if (n->watch && P.kv)
-		kv_req_cancel(P.kv, n->watch);	/* never calls back: free its op here */
-	free(n->watch_op);
+		kv_req_cancel(P.kv, n->watch);	/* its op goes to release (free) */
 	n->watch = NULL;
-	n->watch_op = NULL;
 }
 
 static void free_ment(struct hnode *x, void *arg)

@@ -85,7 +85,7 @@ static void on_get(struct kv_req *r, void *arg)
 static void get_key(struct net *n, const char *key, uint64_t neg)
 {
 	struct get_op *op;
-	struct kv_call c = { .done = on_get, .timeout_ms = GET_TIMEOUT_MS };
+	struct kv_call c = { .done = on_get, .release = free, .timeout_ms = GET_TIMEOUT_MS };
 	uint64_t now = loop_now();
 
 	if (!P.kv || neg_hit(n, neg, now) || !get_allowed(now))

@@ -71,7 +71,7 @@ static void net_free(struct net *n)
 	mirror_free(n);
 	kern_free(n);
 	if (n->ev.sock)
-		loop_del(&P.loop, mnl_socket_get_fd(n->ev.sock));
+		loop_del(&P.loop, mnl_socket_get_fd(n->ev.sock), &n->ev_src);
 	nl_close(&n->ev);
 	nl_close(&n->nl);
 	free(n);

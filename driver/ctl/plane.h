@@ -111,7 +111,6 @@ struct net {
 	uint64_t grace_until;	/* removals held back until then */
 	uint32_t watch_backoff_ms;
 	struct kv_req *watch;
-	void *watch_op;		/* its argument, freed by whoever cancels it */
 	struct loop_timer watch_timer;
 
 	/* the kernel */

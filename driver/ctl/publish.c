@@ -154,7 +154,7 @@ static void on_holder_name(struct kv_req *r, void *arg)
 static void on_holder_key(struct kv_req *r, void *arg)
 {
 	struct pub_op *op = arg;
-	struct kv_call c = { .done = on_holder_name, .arg = op, .timeout_ms = 1000 };
+	struct kv_call c = { .done = on_holder_name, .arg = op, .release = free, .timeout_ms = 1000 };
 	struct kv_list kl;
 	struct net *n;
 	struct lep *l = op_lep(op, &n);
@@ -174,7 +174,7 @@ static void on_holder_key(struct kv_req *r, void *arg)
 /* Find out who holds the key op->which names, then report the conflict. */
 static void name_holder(struct pub_op *op)
 {
-	struct kv_call c = { .done = on_holder_key, .arg = op, .timeout_ms = 1000 };
+	struct kv_call c = { .done = on_holder_key, .arg = op, .release = free, .timeout_ms = 1000 };
 	struct lep *l;
 	struct net *n;
 
@@ -274,7 +274,7 @@ static void publish(struct net *n, struct lep *l)
 	const char *sid = session_id();
 	struct pub_op *op;
 	struct kv_op ops[2];
-	struct kv_call c = { .done = on_published };
+	struct kv_call c = { .done = on_published, .release = free };
 
 	if (!sid || !P.kv || !n->d.publish)
 		return;
@@ -356,7 +356,7 @@ static void on_unpublished(struct kv_req *r, void *arg)
 static void delete_keys(struct net *n, const char *arp, const char *fib)
 {
 	const char *sid = session_id();
-	struct kv_call c = { .done = on_unpublished };
+	struct kv_call c = { .done = on_unpublished, .release = free };
 	struct kv_op ops[4];
 	struct pub_op *op;
 	size_t k = 0;
@@ -457,7 +457,7 @@ static void on_meta(struct kv_req *r, void *arg)
 static void write_meta(struct net *n)
 {
 	char key[KV_KEY_MAX], net[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4];
-	struct kv_call c = { .done = on_meta };
+	struct kv_call c = { .done = on_meta, .release = free };
 	uint32_t *vni = malloc(sizeof(*vni));
 	char *body = NULL;
 	json_t *o;

@@ -157,6 +157,7 @@ static void on_renewed(struct kv_req *r, void *arg)
 	}
 	P.sess.renewals++;
 	P.sess.backoff_ms = 0;
+	log_debug("consul: session %s renewed", P.sess.id);
 	if (!P.sess.valid) {
 		/* A session from before a restart, confirmed: what it holds
 		 * stays, and whatever is missing is published. */

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The wall clock steps back an hour under a running daemon (NTP, an
+# operator): session renewals go on, so this host's keys stay in Consul.
+# Every timer of the daemon runs on CLOCK_MONOTONIC; this steps only
+# CLOCK_REALTIME, for the daemon alone (build/clockstep.so, LD_PRELOAD).
+T_NAME=clock
+. "$(dirname "$0")/../lib.sh"
+
+SW=$T_ID-sw CN=$T_ID-consul CIP=10.213.15.100 URL=http://10.213.15.100:8500 TTL=10
+SHIM=$(dirname "$VXOV")/clockstep.so
+[ -e "$SHIM" ] || SHIM=$TOP/build/clockstep.so
+switch $SW
+netns $CN; plug $SW $CN $CIP
+check "consul agent -dev starts" start_consul $CN $CIP
+kv() { ckv $CN $CIP "$@"; }
+netns $T_ID-h1; plug $SW $T_ID-h1 10.213.15.1
+STEP=$T_TMP/clock-offset
+# Sanitizer runtimes want to be first in the list; the shim only wraps libc.
+export LD_PRELOAD=$SHIM VXOV_TEST_CLOCK_FILE=$STEP ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0
+start_vxov $T_ID-h1 "$T_TMP/h1.sock" --state-dir "$T_TMP/state1" --ns-prefix "$T_ID-h1-" \
+	--underlay-ip 10.213.15.1 --consul $URL --session-ttl $TTL --log-level debug
+unset LD_PRELOAD
+LOG=$T_TMP/vxov-$T_ID-h1.log
+api "$T_TMP/h1.sock" NetworkDriver.CreateNetwork '{"NetworkID":"n1","Options":{"com.docker.network.generic":{"vni":"615"}},"IPv4Data":[{"Pool":"192.168.64.0/24","Gateway":"192.168.64.1/24"}]}' >/dev/null
+check "c1 attached" attach "$T_TMP/h1.sock" n1 "$(printf 'e1%062d' 0)" 192.168.64.2/24 $T_ID-c1
+check "its key is published" poll 5 kv get vxov/615/arp/192.168.64.2
+check "the session is renewed" poll 10 grep -q 'session .* renewed' "$LOG"
+
+echo -3600 >"$STEP"
+check_match "the daemon's wall clock now reads an hour back" "^-3600$" \
+	"$(( $(LD_PRELOAD=$SHIM VXOV_TEST_CLOCK_FILE=$STEP date +%s) - $(date +%s) ))"
+# Over twice the TTL of renewals after the step: a renewal timer on the wall
+# clock would have stalled for an hour and Consul would have reaped the keys.
+n0=$(grep -c 'session .* renewed' "$LOG")
+check "7 renewals after the step back (more than 2 x TTL)" poll $((3 * TTL)) sh -c \
+	"[ \$(grep -c 'session .* renewed' '$LOG') -ge $((n0 + 7)) ]"
+check "the endpoint's keys are still in Consul" kv get vxov/615/arp/192.168.64.2
+check "the daemon never lost its session" sh -c "! grep -q 'session .* is gone' '$LOG'"
+echo 3600 >"$STEP"
+n0=$(grep -c 'session .* renewed' "$LOG")
+check "a step forward: renewals go on at their pace" poll $TTL sh -c \
+	"[ \$(grep -c 'session .* renewed' '$LOG') -ge $((n0 + 2)) ]"
+t_finish

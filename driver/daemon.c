@@ -2,7 +2,9 @@
 /*
  * Start-up and shut-down.  The daemon runs two kinds of threads: the HTTP
  * pool (libmicrohttpd, driver/docker/) and the control loop, which is this
- * main thread once serving starts (driver/ctl/).
+ * main thread once serving starts (driver/ctl/).  The one short-lived helper:
+ * libcurl's threaded resolver, when --consul names a host rather than an
+ * address (getaddrinfo() blocks, so curl runs it in a thread of its own).
  */
 #include <arpa/inet.h>
 #include <errno.h>

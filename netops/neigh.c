@@ -68,14 +68,18 @@ static int fdb_new(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_a
  * deleted first.  Should learning put one back in between, replace.
  */
 int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
-	    uint32_t vni, uint16_t port)
+	    uint32_t vni, uint16_t port, int *deleted)
 {
 	int e = fdb_new(nl, ifindex, mac, dst, vni, port, NLM_F_EXCL);
 
+	if (deleted)
+		*deleted = 0;
 	if (e != -EEXIST)
 		return e;
 	if ((e = fdb_del(nl, ifindex, mac)))
 		return e;
+	if (deleted)
+		*deleted = 1;
 	e = fdb_new(nl, ifindex, mac, dst, vni, port, NLM_F_EXCL);
 	return e == -EEXIST ? fdb_new(nl, ifindex, mac, dst, vni, port, NLM_F_REPLACE) : e;
 }

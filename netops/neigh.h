@@ -28,9 +28,10 @@ int neigh_del(struct nl *nl, int ifindex, struct in_addr ip);
 /* Permanent FDB entry (NTF_SELF) mac -> remote underlay dst, with vni and
  * port, tagged, instead of any existing entry for mac (learned or hand-made
  * ones too: they are deleted first, as the kernel's replace would keep
- * them untagged). */
+ * them untagged; *deleted, if not NULL, says whether one was, so that the
+ * caller knows the RTM_DELNEIGH event that follows is its own). */
 int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
-	    uint32_t vni, uint16_t port);
+	    uint32_t vni, uint16_t port, int *deleted);
 /* 0 if it was not there. */
 int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6]);
 

@@ -174,6 +174,9 @@ static void handle(struct msg *m)
 		if (n) {
 			net_lep_add(n, &m->ep, m->wait);
 			m->wait = NULL;
+		} else {
+			log_err("endpoint %s: network with vni %u is not mirrored (see above): "
+				"not published", m->ep.id, m->vni);
 		}
 		break;
 	case M_EP_DEL:

@@ -258,22 +258,18 @@ static void on_holder(struct kv_req *r, void *arg)
 {
 	struct job *j = arg;
 	struct kv_list l;
-	char who[64] = "another host";
+	char who[80] = "another host";
 	struct in_addr a = { htonl(j->next) };
 	int e;
 
 	j->req = NULL;
 	e = kv_req_list(r, &l);
 	plane_consul_result(e == -ENOENT ? 0 : e, kv_req_error(r));
-	if (!e && l.n == 1) {
-		if (!strcmp(l.v[0].value, self)) {
-			/* Ours already (a repeated request): fine. */
-			kv_list_free(&l);
-			request_done(j, a, true);
-			return;
-		}
-		snprintf(who, sizeof(who), "the host at %.40s", l.v[0].value);
-	}
+	/* This host too: Docker's IPAM calls carry no request ID, so an
+	 * address we hold is in use here, never a repeated request. */
+	if (!e && l.n == 1)
+		snprintf(who, sizeof(who), "the host at %.40s%s", l.v[0].value,
+			 strcmp(l.v[0].value, self) ? "" : " (this host)");
 	if (!e)
 		kv_list_free(&l);
 	job_finish(j, -EADDRINUSE, "address %s is already allocated to %s", inet_ntoa(a), who);

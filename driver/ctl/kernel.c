@@ -231,7 +231,11 @@ static enum settled settle(struct net *n, struct kent *k)
 	} else {
 		want = kern_want_fdb(n, k->mac, &dst);
 		if (want && (!k->have || k->have_dst.s_addr != dst.s_addr)) {
-			if ((e = fdb_set(&n->nl, n->vx, k->mac, dst, n->d.vni, VXLAN_PORT))) {
+			int deleted;
+
+			e = fdb_set(&n->nl, n->vx, k->mac, dst, n->d.vni, VXLAN_PORT, &deleted);
+			k->own_dels += deleted && k->own_dels < 255;
+			if (e) {
 				failed(n, k, "program", e);
 				return RETRY;
 			}
@@ -390,6 +394,10 @@ void kern_deleted(struct net *n, const struct neigh_entry *e)
 		k = find(n, KENT_NEIGH, e->ip, NULL);
 	else
 		k = find(n, KENT_FDB, (struct in_addr){ 0 }, e->mac);
+	if (k && k->own_dels) {
+		k->own_dels--;	/* fdb_set's own replacement, reported back */
+		return;
+	}
 	if (!k || !k->have)
 		return;	/* our own removal, reported back */
 	k->have = 0;

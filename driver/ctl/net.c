@@ -60,6 +60,7 @@ static void net_free(struct net *n)
 	struct lep *l;
 
 	loop_timer_stop(&P.loop, &n->resync_timer);
+	loop_timer_stop(&P.loop, &n->pub_timer);
 	mirror_stop(n);
 	while ((l = LIST_FIRST(&n->leps))) {
 		LIST_REMOVE(l, link);

@@ -55,6 +55,7 @@ struct kent {
 	uint8_t dirty;
 	uint8_t have;		/* the kernel holds our entry: have_mac / have_dst */
 	uint8_t repair;		/* drift was seen: the next write or removal repairs it */
+	uint8_t own_dels;	/* deletions we made whose events are still to come */
 	struct in_addr ip;
 	uint8_t mac[6];
 	uint8_t have_mac[6];

@@ -81,7 +81,8 @@ check "a changed fib key replaces the FDB entry" poll 10 sh -c "bridge -n $(OV 1
 kv put $PFX/arp/192.168.50.77 02:00:00:00:00:78 >/dev/null
 check "a changed arp key replaces the neighbour entry" poll 10 sh -c "ip -n $(OV 1) neigh show dev vxlan$VNI | grep -q '192.168.50.77 lladdr 02:00:00:00:00:78'"
 kv del $PFX/arp/192.168.50.77 >/dev/null; kv del $PFX/fib/02:00:00:00:00:77 >/dev/null
-check "deleted keys remove the entries" poll 10 sh -c "! ip -n $(OV 1) neigh show dev vxlan$VNI | grep -q 192.168.50.77 && ! bridge -n $(OV 1) fdb show dev vxlan$VNI | grep -q 02:00:00:00:00:77"
+poll 10 sh -c "! ip -n $(OV 1) neigh show dev vxlan$VNI | grep -q '192.168.50.77 .*lladdr' && ! bridge -n $(OV 1) fdb show dev vxlan$VNI | grep -q 02:00:00:00:00:77"
+check_empty "deleted keys remove the entries" "$(ip -n $(OV 1) neigh show dev vxlan$VNI | grep '192.168.50.77 .*lladdr'; bridge -n $(OV 1) fdb show dev vxlan$VNI | grep 02:00:00:00:00:77)"
 
 # Garbage is never programmed.
 kv put $PFX/arp/192.168.50.88 garbage >/dev/null

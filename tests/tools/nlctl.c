@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(op, "fdb-set") && argc == 4) {
 		mac(argv[1], m);
 		e = fdb_set(&nl, ifindex(argv[0]), m, ip4(argv[2]),
-			    (uint32_t)strtoul(argv[3], NULL, 10), VXLAN_PORT);
+			    (uint32_t)strtoul(argv[3], NULL, 10), VXLAN_PORT, NULL);
 	} else if (!strcmp(op, "fdb-del") && argc == 2) {
 		mac(argv[1], m);
 		e = fdb_del(&nl, ifindex(argv[0]), m);

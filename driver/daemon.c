@@ -44,6 +44,8 @@ static void adopt(struct api *a)
 	char err[512];
 
 	for (n = a->st.networks; n; n = n->next) {
+		struct in_addr local;
+
 		if (overlay_network_check(n, err, sizeof(err))) {
 			log_warn("network %.12s: %s; rebuilding it", n->id, err);
 			overlay_network_delete(n, err, sizeof(err));
@@ -51,6 +53,18 @@ static void adopt(struct api *a)
 				log_err("network %.12s: rebuild failed: %s", n->id, err);
 				continue;
 			}
+		} else if (!overlay_vxlan_local(n, &local, err, sizeof(err)) &&
+			   local.s_addr != a->ul.ip.s_addr) {
+			/* Peers reach us at the new address once our fib keys say so:
+			 * the loop publishes them again (publish.c). */
+			char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &local, was, sizeof(was));
+			inet_ntop(AF_INET, &a->ul.ip, now, sizeof(now));
+			log_warn("network %.12s: the underlay address changed from %s to %s; "
+				 "replacing vxlan%u", n->id, was, now, n->vni);
+			if (overlay_vxlan_replace(&a->ul, n, err, sizeof(err)))
+				log_err("network %.12s: %s", n->id, err);
 		}
 		api_ctl_network(n, &d);
 		ctl_network_add(&d);

@@ -113,16 +113,17 @@ static int open_overlay(const struct network *n, struct nl *nl, char *err, size_
 	return 0;
 }
 
-static int build_network(const struct underlay *ul, const struct network *n, int nsfd,
-			 char *err, size_t errlen)
+/* Create n's VXLAN device through the host namespace, sending from ul, and
+ * place it into the namespace behind nsfd. */
+static int add_vxlan(const struct underlay *ul, const struct network *n, int nsfd,
+		     char *err, size_t errlen)
 {
 	struct vxlan_conf vx = {
 		.vni = n->vni, .local = ul->ip, .underlay_ifindex = ul->ifindex,
 		.mtu = n->mtu, .nsfd = nsfd,
 	};
 	char vxname[IF_NAMESIZE];
-	struct link_info br, vxl;
-	struct nl host, ovl;
+	struct nl host;
 	int e;
 
 	overlay_vxlan_name(n->vni, vxname);
@@ -137,14 +138,24 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 	 */
 	for (int tries = 0; (e = link_add_vxlan(&host, &vx)) == -EEXIST && tries < 50; tries++)
 		usleep(100 * 1000);
-	if (e) {
+	if (e)
 		fail(e, err, errlen, "create vxlan vni %u in %s: %s", n->vni, n->netns,
 		     nl_strerror(&host, e));
-		nl_close(&host);
-		return e;
-	}
 	nl_close(&host);
+	return e;
+}
 
+static int build_network(const struct underlay *ul, const struct network *n, int nsfd,
+			 char *err, size_t errlen)
+{
+	char vxname[IF_NAMESIZE];
+	struct link_info br, vxl;
+	struct nl ovl;
+	int e;
+
+	overlay_vxlan_name(n->vni, vxname);
+	if ((e = add_vxlan(ul, n, nsfd, err, errlen)))
+		return e;
 	e = nl_open(&ovl, nsfd);
 	if (e)
 		return fail(e, err, errlen, "netlink in %s: %s", n->netns, strerror(-e));
@@ -344,4 +355,54 @@ int overlay_endpoint_check(const struct network *n, const struct endpoint *e)
 	r = link_get(&nl, br_if, &li);
 	nl_close(&nl);
 	return r;
+}
+
+int overlay_vxlan_local(const struct network *n, struct in_addr *local, char *err, size_t errlen)
+{
+	char vxname[IF_NAMESIZE];
+	struct link_info li;
+	struct nl nl;
+	int e;
+
+	if ((e = open_overlay(n, &nl, err, errlen)))
+		return e;
+	overlay_vxlan_name(n->vni, vxname);
+	if ((e = link_get(&nl, vxname, &li)))
+		fail(e, err, errlen, "%s in %s: %s", vxname, n->netns, nl_strerror(&nl, e));
+	else
+		*local = li.local;
+	nl_close(&nl);
+	return e;
+}
+
+int overlay_vxlan_replace(const struct underlay *ul, const struct network *n,
+			  char *err, size_t errlen)
+{
+	char vxname[IF_NAMESIZE];
+	struct link_info br, vxl;
+	struct nl ovl;
+	int fd, e;
+
+	overlay_vxlan_name(n->vni, vxname);
+	if ((fd = netns_open(n->netns)) < 0)
+		return fail(fd, err, errlen, "open namespace %s: %s", n->netns, strerror(-fd));
+	if ((e = nl_open(&ovl, fd))) {
+		close(fd);
+		return fail(e, err, errlen, "netlink in %s: %s", n->netns, strerror(-e));
+	}
+	e = link_del(&ovl, vxname);
+	if (e && e != -ENODEV) {
+		fail(e, err, errlen, "delete %s in %s: %s", vxname, n->netns, nl_strerror(&ovl, e));
+		goto out;
+	}
+	if ((e = add_vxlan(ul, n, fd, err, errlen)))
+		goto out;
+	if ((e = link_get(&ovl, OVERLAY_BRIDGE, &br)) || (e = link_get(&ovl, vxname, &vxl)) ||
+	    (e = link_set_up(&ovl, vxl.ifindex, br.ifindex)))
+		fail(e, err, errlen, "attach %s to %s in %s: %s", vxname, OVERLAY_BRIDGE, n->netns,
+		     nl_strerror(&ovl, e));
+out:
+	nl_close(&ovl);
+	close(fd);
+	return e;
 }

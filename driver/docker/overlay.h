@@ -39,6 +39,12 @@ int overlay_network_create(const struct underlay *ul, const struct network *n,
 int overlay_network_delete(const struct network *n, char *err, size_t errlen);
 /* 0 if n's namespace, br0 and VXLAN device (with n's VNI) are all there. */
 int overlay_network_check(const struct network *n, char *err, size_t errlen);
+/* The underlay address n's VXLAN device sends from. */
+int overlay_vxlan_local(const struct network *n, struct in_addr *local, char *err, size_t errlen);
+/* The underlay address changed: replace n's VXLAN device with one sending
+ * from ul's (same VNI, same bridge; the FDB goes with the old device). */
+int overlay_vxlan_replace(const struct underlay *ul, const struct network *n,
+			  char *err, size_t errlen);
 
 /* Create e's veth pair with n's MTU: the bridge end on br0 and up, the host
  * end (with e's MAC) left for Docker. */

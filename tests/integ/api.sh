@@ -114,6 +114,18 @@ for c in DiscoverNew DiscoverDelete ProgramExternalConnectivity RevokeExternalCo
 done
 r=$(api "$SOCK" NetworkDriver.Bogus '{}')
 check_match "unknown path: 404 + Err" '^\{"Err":"/NetworkDriver.Bogus: no such call"\}' "$r"; check_eq "  status" "HTTP 404" "$(code "$r")"
+# Log forging: a line break in a path (or anything else from outside) must not
+# start a log line of its own.
+r=$(curl -s --unix-socket "$SOCK" -H 'Host;' -X POST -d '{}' -w '\nHTTP %{http_code}\n' \
+	'http://x/NetworkDriver.Bogus%0Avxov:%20error:%20forged')
+check_eq "a path with %0A: 404" "HTTP 404" "$(code "$r")"
+check_not "  no forged line in the log" grep -q '^vxov: error: forged' "$T_TMP/vxov-$H.log"
+check "  the line break is logged escaped" grep -qF 'Bogus\x0avxov: error: forged' "$T_TMP/vxov-$H.log"
+# An Err text that quotes input cut inside a UTF-8 character is still an Err.
+long="a$(printf '\303\251%.0s' $(seq 60))"
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$long\",\"EndpointID\":\"e1\"}")
+check_eq "an ID of two-byte characters cut at 80 bytes: an Err, not a 500" "HTTP 400" "$(code "$r")"
+check_match "  with the reason" '"Err":"NetworkID .* is not 1-64 letters and digits"' "$r"
 head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$T_TMP/big"
 r=$(curl -s --unix-socket "$SOCK" -H 'Host;' -X POST --data-binary @"$T_TMP/big" -w '\nHTTP %{http_code}\n' http://x/NetworkDriver.CreateNetwork)
 check_match "2 MiB body: 413 + Err" '"Err":"request body is larger than 1 MiB"' "$r"; check_eq "  status" "HTTP 413" "$(code "$r")"

@@ -100,6 +100,18 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE) netops/neigh.c netops/nl.c
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# Long fuzzing runs, one harness after another, each FUZZ_SECONDS (default
+# 600) from the committed corpus; prints libFuzzer's summary with the exec count.
+FUZZ_SECONDS ?= 600
+fuzz-long: fuzz
+	$(Q)for h in $(FUZZERS); do \
+		d=$$(mktemp -d); cp tests/fuzz/corpus/$${h#fuzz_}/* $$d/ 2>/dev/null; \
+		echo "== $$h ($(FUZZ_SECONDS) s)"; \
+		build/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 $$d 2>&1 | grep -E '^Done|stat::number_of_executed_units|ERROR|SUMMARY'; \
+		rm -rf $$d; \
+	done
+
 unit: $(O)/test_unit $(O)/test_lib
 	$(O)/test_unit
 	$(O)/test_lib
@@ -151,5 +163,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all fuzz unit deps consul layers check demo bench plugin install clean
+.PHONY: all fuzz fuzz-long unit deps consul layers check demo bench plugin install clean
 -include $(shell find build -name '*.d' 2>/dev/null)

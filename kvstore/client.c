@@ -148,21 +148,26 @@ struct kv_client *kv_client_new(const struct kv_config *c, size_t max_answer)
 	snprintf(cl->base, sizeof(cl->base), "%s", c->url);
 	if (c->server_name[0] && !c->unix_path[0]) {
 		/* Verify the certificate against server_name: ask for that host
-		 * and let CONNECT_TO send the connection to the configured one. */
+		 * and let CONNECT_TO send the connection to the configured one.
+		 * A path prefix (a reverse proxy) stays. */
 		CURLU *u = curl_url();
-		char *host = NULL, *port = NULL, *scheme = NULL, map[600];
+		char *host = NULL, *port = NULL, *scheme = NULL, *path = NULL, map[600];
 
 		if (!u || curl_url_set(u, CURLUPART_URL, c->url, 0) ||
 		    curl_url_get(u, CURLUPART_HOST, &host, 0) ||
 		    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ||
-		    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) {
-			curl_free(host), curl_free(port), curl_free(scheme), curl_url_cleanup(u);
+		    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+		    curl_url_get(u, CURLUPART_PATH, &path, 0)) {
+			curl_free(host), curl_free(port), curl_free(scheme), curl_free(path);
+			curl_url_cleanup(u);
 			goto fail;
 		}
-		snprintf(cl->base, sizeof(cl->base), "%s://%s:%s", scheme, c->server_name, port);
+		snprintf(cl->base, sizeof(cl->base), "%s://%s:%s%s", scheme, c->server_name, port,
+			 strcmp(path, "/") ? path : "");
 		snprintf(map, sizeof(map), "%s:%s:%s:%s", c->server_name, port, host, port);
 		cl->connect_to = curl_slist_append(NULL, map);
-		curl_free(host), curl_free(port), curl_free(scheme), curl_url_cleanup(u);
+		curl_free(host), curl_free(port), curl_free(scheme), curl_free(path);
+		curl_url_cleanup(u);
 		if (!cl->connect_to)
 			goto fail;
 	}
@@ -368,16 +373,27 @@ static void req_conclude(struct kv_req *r)
 	if (r->code != CURLE_OK) {
 		char *url = NULL;
 		char method[8];
+		const char *hint = "";
 
 		/* Not reached: name the address tried (never the token: a header). */
 		curl_easy_getinfo(r->h, CURLINFO_EFFECTIVE_URL, &url);
 		snprintf(method, sizeof(method), "%.*s", (int)strcspn(r->what, " "), r->what);
+		/* A TLS 1.3 server that wants a client certificate refuses it
+		 * after the handshake: depending on timing curl then reports the
+		 * alert, or only a send/receive failure ("getpeername() failed",
+		 * "Connection reset by peer") that names neither TLS nor the
+		 * certificate.  Say what it most likely is. */
+		if ((r->code == CURLE_SEND_ERROR || r->code == CURLE_RECV_ERROR) &&
+		    !strncmp(r->cl->base, "https://", 8) && !r->cl->cfg->cert[0])
+			hint = " (TLS: Consul closed the connection; one that verifies incoming "
+			       "connections wants a client certificate: CONSUL_CLIENT_CERT and "
+			       "CONSUL_CLIENT_KEY are not set)";
 		if (r->too_large)
 			req_fail(r, -EPROTO, "%s: answer larger than %zu bytes (see --consul-max-answer)",
 				 r->what, r->cl->max_answer);
 		else
-			req_fail(r, curl_errno(r->code), "%s %s: %s", method, url ? url : r->what,
-				 r->curlerr[0] ? r->curlerr : curl_easy_strerror(r->code));
+			req_fail(r, curl_errno(r->code), "%s %s: %s%s", method, url ? url : r->what,
+				 r->curlerr[0] ? r->curlerr : curl_easy_strerror(r->code), hint);
 		return;
 	}
 	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &r->status);
@@ -558,7 +574,20 @@ int kv_req_txn(struct kv_req *r, struct kv_txn_result *out)
 	if (r->result && r->result != -EAGAIN)
 		return r->result;
 	e = kv_decode_txn(r->body ? r->body : "", r->len, out, err, sizeof(err));
-	return e ? req_fail(r, e, "%s: %s", r->what, err) : 0;
+	if (e)
+		return req_fail(r, e, "%s: %s", r->what, err);
+	/* Consul refuses an operation its ACL forbids with 409, like a
+	 * rollback, naming the permission in the operation's error ("Permission
+	 * denied: token ... lacks permission 'key:write' on ..."): that is
+	 * -EACCES, as a 403 is, not a lost race to retry. */
+	for (size_t i = 0; r->result == -EAGAIN && i < out->nerrors; i++) {
+		if (strncmp(out->errors[i].what, "Permission denied", 17))
+			continue;
+		req_fail(r, -EACCES, "%s: %s", r->what, out->errors[i].what);
+		kv_txn_result_free(out);
+		return -EACCES;
+	}
+	return 0;
 }
 
 /* ---- the requests ---- */

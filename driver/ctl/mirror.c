@@ -24,9 +24,11 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
 #define IDLE_GAP_MS 1000	/* after an answer that came at once and changed nothing */
+#define KEYS_MAX 131072		/* arp + fib keys mirrored per network: 65536 endpoints */
 
 static struct log_rate rl_invalid = LOG_RATE_INIT(10000, 10);
 static struct log_rate rl_watch = LOG_RATE_INIT(30000, 2);
+static struct log_rate rl_full = LOG_RATE_INIT(60000, 1);
 
 struct watch_op {
 	uint32_t vni;
@@ -133,6 +135,14 @@ static bool take(struct net *n, const struct kv_entry *e, uint32_t gen)
 		kind = layout_parse_key(n->d.prefix, e->key, &ip, mac);
 		if (kind == LAYOUT_OTHER)
 			return false;	/* <prefix>/network and whatever people add */
+		if (n->mirror.n >= KEYS_MAX) {
+			char k[160];
+
+			log_err_rl(&rl_full, "%s: more than %u keys under %s/: %s and later ones are "
+				   "not mirrored", n->d.netns, KEYS_MAX, n->d.prefix,
+				   log_esc_str(k, sizeof(k), e->key));
+			return false;
+		}
 		if (!(m = calloc(1, sizeof(*m) + strlen(e->key) + 1))) {
 			log_err("%s: out of memory: %s not mirrored", n->d.netns, e->key);
 			return false;

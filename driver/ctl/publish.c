@@ -449,6 +449,9 @@ static void on_meta(struct kv_req *r, void *arg)
 	plane_consul_result(kv_req_result(r), kv_req_error(r));
 	if (n && !kv_req_result(r))
 		n->meta_done = true;
+	else if (kv_req_result(r))
+		log_warn_rl(&rl_fail, "%s: network metadata: %s; retrying", n ? n->d.netns : "?",
+			    kv_req_error(r));
 	free(vni);
 }
 

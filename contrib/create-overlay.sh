@@ -3,7 +3,7 @@
 # The manual overlay of the "Deep dive into Docker overlay networks"
 # walkthrough, with iproute2: a namespace holding a bridge and a VXLAN device
 # that is created in this (host) namespace and moved in, so its UDP socket
-# stays here.  Then run:  vxov resolve --netns NETNS --prefix demo --subnet ...
+# stays here.  Then run:  vxov resolve --netns NETNS --prefix demo
 #
 # Usage: create-overlay.sh NETNS VNI UNDERLAY_IP GATEWAY/LEN [MTU]
 #   e.g. create-overlay.sh overns 42 10.0.0.10 192.168.0.1/24

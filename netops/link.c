@@ -291,6 +291,7 @@ struct addr_walk {
 	struct in_addr want;	/* match this address, or 0 */
 	struct in_addr found;
 	int found_ifindex;
+	int found_len;		/* its prefix length */
 };
 
 static int addr_attr_cb(const struct nlattr *a, void *data)
@@ -327,6 +328,7 @@ static int addr_walk_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	w->found = in;
 	w->found_ifindex = (int)ifa->ifa_index;
+	w->found_len = ifa->ifa_prefixlen;
 	return MNL_CB_OK;
 }
 
@@ -351,6 +353,18 @@ int addr_first4(struct nl *nl, int ifindex, struct in_addr *addr)
 
 	if (!err)
 		*addr = w.found;
+	return err;
+}
+
+int addr_first4_prefix(struct nl *nl, int ifindex, struct in_addr *addr, int *prefixlen)
+{
+	struct addr_walk w = { .ifindex = ifindex };
+	int err = addr_walk(nl, &w);
+
+	if (!err) {
+		*addr = w.found;
+		*prefixlen = w.found_len;
+	}
 	return err;
 }
 
@@ -426,5 +440,68 @@ int route_default4(struct nl *nl, struct in_addr *src, int *ifindex)
 	}
 	*src = w.src;
 	*ifindex = w.oif;
+	return 0;
+}
+
+struct route_get {
+	struct in_addr dst;	/* the question: answers for another are ignored */
+	struct in_addr src;
+	int oif;
+	unsigned char type;	/* RTN_* */
+	int found;
+};
+
+static int route_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_get *g = data;
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	const struct rtmsg *rtm;
+
+	if (g->found || nlh->nlmsg_type != RTM_NEWROUTE ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return MNL_CB_OK;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 32)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+	if (!tb[RTA_DST] ||
+	    mnl_attr_validate2(tb[RTA_DST], MNL_TYPE_BINARY, sizeof(g->dst)) < 0 ||
+	    memcmp(mnl_attr_get_payload(tb[RTA_DST]), &g->dst, sizeof(g->dst)))
+		return MNL_CB_OK;
+	if (!tb[RTA_OIF] || mnl_attr_validate(tb[RTA_OIF], MNL_TYPE_U32) < 0)
+		return MNL_CB_OK;
+	g->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_PREFSRC] &&
+	    mnl_attr_validate2(tb[RTA_PREFSRC], MNL_TYPE_BINARY, sizeof(g->src)) == 0)
+		memcpy(&g->src, mnl_attr_get_payload(tb[RTA_PREFSRC]), sizeof(g->src));
+	g->type = rtm->rtm_type;
+	g->found = 1;
+	return MNL_CB_OK;
+}
+
+int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct route_get g = { .dst = dst };
+	int err;
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	mnl_attr_put(nlh, RTA_DST, sizeof(dst), &dst);
+	/* A GETROUTE for one destination answers with one route, then the ack. */
+	err = nl_talk_cb(nl, nlh, route_get_cb, &g);
+	if (err)
+		return err;
+	if (!g.found || (g.type != RTN_UNICAST && g.type != RTN_LOCAL))
+		return -ENETUNREACH;
+	if (!g.src.s_addr) {
+		err = addr_first4(nl, g.oif, &g.src);
+		if (err)
+			return err;
+	}
+	*src = g.src;
+	*ifindex = g.oif;
 	return 0;
 }

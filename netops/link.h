@@ -67,11 +67,20 @@ int addr_add4(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen);
 /* First IPv4 address of ifindex: -EADDRNOTAVAIL if none. */
 int addr_first4(struct nl *nl, int ifindex, struct in_addr *addr);
 
+/* The same, with the address's prefix length. */
+int addr_first4_prefix(struct nl *nl, int ifindex, struct in_addr *addr, int *prefixlen);
+
 /* Interface holding addr: -EADDRNOTAVAIL if none. */
 int addr_find4(struct nl *nl, struct in_addr addr, int *ifindex);
 
 /* Source address and device of the main table's IPv4 default route:
  * -ENETUNREACH if there is none. */
 int route_default4(struct nl *nl, struct in_addr *src, int *ifindex);
+
+/* What `ip route get DST` answers in nl's namespace: the source address the
+ * kernel would send from and the output device (lo for an address of this
+ * host).  -ENETUNREACH (or the kernel's own errno: EHOSTUNREACH, EINVAL for
+ * a blackhole, ...) if dst has no unicast or local route. */
+int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifindex);
 
 #endif

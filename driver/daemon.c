@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "driver/ctl/ctl.h"
 #include "driver/daemon.h"
@@ -81,21 +82,44 @@ static void adopt(struct api *a)
 		ctl_ipam_have(&x->pool, x->addr);
 }
 
-/* A namespace named like ours that no network owns is a leftover of a
- * network deleted while we were down, or of a crash mid-create. */
+struct sweep {
+	struct api *a;
+	bool have_state;	/* state.json was there */
+};
+
+/*
+ * A namespace named like ours that no network owns: a leftover of a crash
+ * in the middle of CreateNetwork, when it carries the mark vxov leaves on
+ * its br0 and state.json lists everything else.  One without the mark is
+ * not ours; and without a state file, nothing is swept: the state may be
+ * what was lost, and those overlays may carry containers.
+ */
 static int sweep_one(const char *name, void *arg)
 {
-	struct api *a = arg;
+	struct sweep *sw = arg;
+	struct api *a = sw->a;
 	const char *digits = name + strlen(a->cfg->ns_prefix);
 	struct network *n, tmp = { 0 };
-	char err[256];
+	char err[256], mark[128];
 
 	if (!*digits || strspn(digits, "0123456789") != strlen(digits))
 		return 0;
 	for (n = a->st.networks; n; n = n->next)
 		if (!strcmp(n->netns, name))
 			return 0;
-	log_info("removing leftover namespace %s", name);
+	if (overlay_mark(name, mark, sizeof(mark))) {
+		log_info("namespace %s is named like an overlay of vxov's but carries no mark: "
+			 "left alone", name);
+		return 0;
+	}
+	if (!sw->have_state) {
+		log_err("state.json is missing but namespace %s holds an overlay vxov built (%s): "
+			"LEFT ALONE; Docker still has that network and its containers may be using "
+			"it; restore %s, or remove the network with docker network rm and the "
+			"namespace with ip netns del", name, mark, a->state_path);
+		return 0;
+	}
+	log_info("removing leftover namespace %s (%s)", name, mark);
 	snprintf(tmp.netns, sizeof(tmp.netns), "%s", name);
 	tmp.vni = (uint32_t)strtoul(digits, NULL, 10);
 	if (overlay_network_delete(&tmp, err, sizeof(err)))
@@ -128,6 +152,7 @@ int daemon_run(const struct config *cfg)
 	static struct api a;
 	static struct kv_config kc;
 	struct ctl_conf cc = { 0 };
+	struct sweep sw = { 0 };
 	struct http *http = NULL;
 	char err[512], ip[INET_ADDRSTRLEN];
 	sigset_t sigs;
@@ -173,6 +198,8 @@ int daemon_run(const struct config *cfg)
 		log_err("%s", err);
 		return 1;
 	}
+	sw.a = &a;
+	sw.have_state = access(a.state_path, F_OK) == 0;
 	if (state_load(&a.st, a.state_path, err, sizeof(err))) {
 		log_err("load state: %s", err);
 		return 1;
@@ -200,7 +227,7 @@ int daemon_run(const struct config *cfg)
 		goto out;
 	}
 	adopt(&a);
-	netns_foreach(cfg->ns_prefix, sweep_one, &a);
+	netns_foreach(cfg->ns_prefix, sweep_one, &sw);
 
 	if (http_start(cfg->socket, serve, &a, &http, err, sizeof(err))) {
 		log_err("%s", err);

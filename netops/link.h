@@ -22,6 +22,7 @@ struct link_info {
 	uint8_t mac[6];
 	uint32_t vni;		/* vxlan only */
 	struct in_addr local;	/* vxlan only: its underlay source address */
+	char alias[128];	/* IFLA_IFALIAS, "" if none */
 };
 
 struct vxlan_conf {
@@ -61,6 +62,9 @@ int link_set_up(struct nl *nl, int ifindex, int master);
 
 /* -ENODEV if it is not there. */
 int link_del(struct nl *nl, const char *name);
+
+/* Set ifindex's alias (IFLA_IFALIAS, what `ip link show` prints as alias). */
+int link_set_alias(struct nl *nl, int ifindex, const char *alias);
 
 int addr_add4(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen);
 

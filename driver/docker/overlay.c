@@ -148,7 +148,7 @@ static int add_vxlan(const struct underlay *ul, const struct network *n, int nsf
 static int build_network(const struct underlay *ul, const struct network *n, int nsfd,
 			 char *err, size_t errlen)
 {
-	char vxname[IF_NAMESIZE];
+	char vxname[IF_NAMESIZE], mark[80];
 	struct link_info br, vxl;
 	struct nl ovl;
 	int e;
@@ -181,6 +181,12 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 	if ((e = link_set_up(&ovl, br.ifindex, 0))) {
 		fail(e, err, errlen, "set %s up in %s: %s", OVERLAY_BRIDGE, n->netns,
 		     nl_strerror(&ovl, e));
+		goto out;
+	}
+	/* The mark that tells a namespace of ours from one named like it. */
+	snprintf(mark, sizeof(mark), OVERLAY_MARK "%.12s vni %u", n->id, n->vni);
+	if ((e = link_set_alias(&ovl, br.ifindex, mark))) {
+		fail(e, err, errlen, "mark %s in %s: %s", OVERLAY_BRIDGE, n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
 	if ((e = link_set_up(&ovl, vxl.ifindex, br.ifindex))) {
@@ -405,4 +411,22 @@ out:
 	nl_close(&ovl);
 	close(fd);
 	return e;
+}
+
+int overlay_mark(const char *netns, char *mark, size_t len)
+{
+	struct link_info li;
+	struct nl nl;
+	int e;
+
+	if ((e = netns_nl_open(&nl, netns)))
+		return e;
+	e = link_get(&nl, OVERLAY_BRIDGE, &li);
+	nl_close(&nl);
+	if (e)
+		return e;
+	if (strncmp(li.alias, OVERLAY_MARK, strlen(OVERLAY_MARK)))
+		return -ENOENT;
+	snprintf(mark, len, "%s", li.alias);
+	return 0;
 }

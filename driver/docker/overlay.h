@@ -14,6 +14,8 @@
 #include "driver/lib/state.h"
 
 #define OVERLAY_BRIDGE "br0"
+/* br0's alias in every namespace vxov builds: "vxov network <id> vni <n>". */
+#define OVERLAY_MARK "vxov network "
 
 struct underlay {
 	struct in_addr ip;
@@ -39,6 +41,9 @@ int overlay_network_create(const struct underlay *ul, const struct network *n,
 int overlay_network_delete(const struct network *n, char *err, size_t errlen);
 /* 0 if n's namespace, br0 and VXLAN device (with n's VNI) are all there. */
 int overlay_network_check(const struct network *n, char *err, size_t errlen);
+/* The mark vxov left on br0 in namespace netns, into mark: 0, or -ENOENT
+ * when there is none (not ours), another -errno when it cannot be read. */
+int overlay_mark(const char *netns, char *mark, size_t len);
 /* The underlay address n's VXLAN device sends from. */
 int overlay_vxlan_local(const struct network *n, struct in_addr *local, char *err, size_t errlen);
 /* The underlay address changed: replace n's VXLAN device with one sending

@@ -31,17 +31,23 @@ for E in $E1 $E2; do
 done
 check "before the kill: c1 pings c2" ip netns exec $C1 ping -c 1 -W 2 10.77.0.3
 
-# A leftover of a network deleted while we were down, and one of another prefix.
+# A leftover of a crash in the middle of CreateNetwork (a namespace with vxov's
+# mark on its br0 that the state does not list), a namespace named like ours
+# without the mark, and one of another prefix.
 ip netns add ${PFX}999
+ip -n ${PFX}999 link add br0 type bridge && ip -n ${PFX}999 link set br0 alias "vxov network 999999999999 vni 999"
+ip netns add ${PFX}998
 ip netns add ${PFX}other
 kill -9 $VXOV_PID; wait $VXOV_PID 2>/dev/null
 check "after SIGKILL the containers still ping" ip netns exec $C1 ping -c 1 -W 2 10.77.0.3
 check "restart" start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip 10.213.2.1
 check "stale socket of the killed daemon replaced" grep -q "replacing stale socket" "$T_TMP/vxov-$H.log"
 check_match "network re-adopted" "network 7a7a7a7a7a7a: adopted \(vni 77, $NS\)" "$(cat "$T_TMP/vxov-$H.log")"
-check_not "leftover namespace ${PFX}999 removed" test -e /run/netns/${PFX}999
+check_not "leftover namespace ${PFX}999 (marked, not in the state) removed" test -e /run/netns/${PFX}999
+check "a namespace named like ours without vxov's mark is left alone" test -e /run/netns/${PFX}998
 check "a namespace not named <prefix><vni> is left alone" test -e /run/netns/${PFX}other
-ip netns del ${PFX}other
+ip netns del ${PFX}other; ip netns del ${PFX}998
+check_match "the overlay's br0 carries vxov's mark" "alias vxov network 7a7a7a7a7a7a vni 77" "$(ip -n $NS link show br0)"
 check "after restart: c1 pings c2" ip netns exec $C1 ping -c 3 -W 2 10.77.0.3
 check_eq "after restart: CreateNetwork answers as before" '{}' "$(api "$SOCK" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$NID\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"77\"}},\"IPv4Data\":[{\"Pool\":\"10.77.0.0/16\",\"Gateway\":\"10.77.0.1/16\"}]}" | head -1)"
 check_match "after restart: Join answers as before" "\"SrcName\":\"vxe${E1:0:12}\"" "$(api "$SOCK" NetworkDriver.Join "$(ids $NID $E1)")"
@@ -67,6 +73,24 @@ start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip 10.2
 check "a network whose namespace vanished is rebuilt" ip -n ${PFX}78 link show vxlan78
 check_eq "and deleted cleanly" '{}' "$(api "$SOCK" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NID\"}" | head -1)"
 check_empty "no namespace left" "$(ip netns list | grep "^${PFX}[0-9]")"
+
+# state.json lost while an overlay carries containers: a loud warning, nothing deleted.
+api "$SOCK" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$NID\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"79\"}},\"IPv4Data\":[{\"Pool\":\"10.79.0.0/16\",\"Gateway\":\"10.79.0.1/16\"}]}" >/dev/null
+i=1
+for E in $E1 $E2; do
+	api "$SOCK" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$E\",\"Interface\":{\"Address\":\"10.79.0.$((i + 1))/16\"}}" >/dev/null
+	C=$T_ID-c$i
+	ip -n $H link set vxe${E:0:12} netns $C && ip -n $C link set vxe${E:0:12} name eth0 &&
+		ip -n $C addr add 10.79.0.$((i + 1))/16 dev eth0 && ip -n $C link set eth0 up
+	i=$((i + 1))
+done
+check "c1 pings c2 on a new overlay" ip netns exec $C1 ping -c 1 -W 2 10.79.0.3
+kill -9 $VXOV_PID; wait $VXOV_PID 2>/dev/null
+rm "$STATE/state.json"
+start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip 10.213.2.1
+check "state.json lost: the overlay's namespace is left alone" test -e /run/netns/${PFX}79
+check "  its containers still ping" ip netns exec $C1 ping -c 1 -W 2 10.79.0.3
+check_match "  and the log says so, loudly" "error: state.json is missing but namespace ${PFX}79 holds an overlay vxov built" "$(cat "$T_TMP/vxov-$H.log")"
 
 # A corrupt state file: the daemon refuses to start and says why.
 kill -TERM $VXOV_PID; wait $VXOV_PID

@@ -41,13 +41,14 @@ KVSTORE  := kvstore/config.c kvstore/decode.c kvstore/client.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/config.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/layout.c driver/lib/htab.c
 DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/network.c \
-            driver/docker/ipam.c driver/docker/request.c driver/docker/overlay.c
+            driver/docker/ipam.c driver/docker/request.c driver/docker/overlay.c \
+            driver/docker/metrics.c
 CTL      := driver/ctl/ctl.c driver/ctl/loop.c driver/ctl/net.c driver/ctl/mirror.c \
             driver/ctl/kernel.c driver/ctl/miss.c driver/ctl/session.c driver/ctl/publish.c \
-            driver/ctl/jobs.c driver/ctl/ipam.c
+            driver/ctl/jobs.c driver/ctl/ipam.c driver/ctl/report.c
 CORE     := $(LIB) $(KVSTORE) driver/docker/request.c
 VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(DOCKER) $(CTL) driver/daemon.c driver/resolve.c \
-            driver/main.c
+            driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c

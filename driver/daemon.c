@@ -24,8 +24,9 @@
 #include "netops/netns.h"
 
 static char *serve(void *ctx, const char *path, const char *body, size_t len,
-		   unsigned int *status)
+		   unsigned int *status, const char **ctype)
 {
+	(void)ctype;
 	return api_handle(ctx, path, body, len, status);
 }
 
@@ -153,7 +154,7 @@ int daemon_run(const struct config *cfg)
 	static struct kv_config kc;
 	struct ctl_conf cc = { 0 };
 	struct sweep sw = { 0 };
-	struct http *http = NULL;
+	struct http *http = NULL, *metrics = NULL;
 	char err[512], ip[INET_ADDRSTRLEN];
 	sigset_t sigs;
 	int e, status = 1;
@@ -216,6 +217,7 @@ int daemon_run(const struct config *cfg)
 		break;
 	}
 	cc.self = a.ul.ip;
+	snprintf(cc.underlay_dev, sizeof(cc.underlay_dev), "%s", a.ul.dev);
 	cc.ttl_s = cfg->session_ttl;
 	cc.resync_s = cfg->resync_s;
 	cc.reclaim_s = cfg->reclaim_s;
@@ -229,14 +231,25 @@ int daemon_run(const struct config *cfg)
 	adopt(&a);
 	netns_foreach(cfg->ns_prefix, sweep_one, &sw);
 
-	if (http_start(cfg->socket, serve, &a, &http, err, sizeof(err))) {
+	if (http_start(cfg->socket, 0, serve, &a, &http, err, sizeof(err))) {
 		log_err("%s", err);
 		ctl_fini(false);
 		goto out;
 	}
+	if (cfg->metrics_listen[0]) {
+		if (http_start(cfg->metrics_listen, HTTP_GET, api_serve_metrics, &a, &metrics, err,
+			       sizeof(err))) {
+			log_err("metrics: %s", err);
+			http_stop(http);
+			ctl_fini(false);
+			goto out;
+		}
+		log_info("metrics and health on %s (/metrics, /healthz)", cfg->metrics_listen);
+	}
 	log_info("serving on %s", cfg->socket);
 	ctl_run();
 	status = 0;
+	http_stop(metrics);
 	http_stop(http);
 	/* The session is kept: a restart resumes it and peers keep our entries;
 	 * if we do not come back, it expires and takes our keys with it. */

@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/queue.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvstore/consul.h"
@@ -24,12 +25,22 @@
 
 enum answer { ANSWER_ANY, ANSWER_LIST, ANSWER_KEYS, ANSWER_TXN };
 
+const double kv_latency_bounds[KV_LATENCY_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10,
+};
+const char *const kv_kind_names[KV_KINDS] = {
+	[KV_KIND_GET] = "get", [KV_KIND_LIST] = "list", [KV_KIND_PUT] = "put",
+	[KV_KIND_DELETE] = "delete", [KV_KIND_TXN] = "txn", [KV_KIND_SESSION] = "session",
+};
+
 struct kv_req {
 	TAILQ_ENTRY(kv_req) link;
 	struct kv_client *cl;
 	CURL *h;
 	struct kv_call call;
 	enum answer answer;
+	enum kv_kind kind;
+	struct timespec t0;	/* sent, CLOCK_MONOTONIC */
 	char *send;		/* request body, owned */
 	size_t send_len;
 	char *body;		/* the answer, NUL-terminated */
@@ -335,6 +346,7 @@ static struct kv_req *req_start(struct kv_req *r, const char *method, const char
 	}
 	TAILQ_INSERT_TAIL(&r->cl->reqs, r, link);
 	r->cl->stats.in_flight++;
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	return r;
 }
 
@@ -416,6 +428,26 @@ static void req_conclude(struct kv_req *r)
 			 r->body ? r->body : "");
 }
 
+static void count(struct kv_client *cl, const struct kv_req *r)
+{
+	bool failed = r->result && r->result != -ENOENT && r->result != -EAGAIN;
+	struct timespec t1;
+	double s;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - r->t0.tv_sec) + (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e9;
+	cl->stats.requests++;
+	cl->stats.bytes_rx += r->len;
+	cl->stats.failures += failed;
+	if (failed)
+		cl->stats.kind[r->kind].failed++;
+	else
+		cl->stats.kind[r->kind].ok++;
+	cl->stats.kind[r->kind].seconds += s;
+	for (int i = 0; i < KV_LATENCY_BUCKETS; i++)
+		cl->stats.kind[r->kind].le[i] += s <= kv_latency_bounds[i];
+}
+
 void kv_client_dispatch(struct kv_client *cl)
 {
 	struct epoll_event ev[32];
@@ -461,10 +493,7 @@ void kv_client_dispatch(struct kv_client *cl)
 		cl->stats.in_flight--;
 		if (!r->cancelled) {
 			req_conclude(r);
-			cl->stats.requests++;
-			cl->stats.bytes_rx += r->len;
-			if (r->result && r->result != -ENOENT && r->result != -EAGAIN)
-				cl->stats.failures++;
+			count(cl, r);
 			r->call.done(r, r->call.arg);
 		} else {
 			req_drop(r);
@@ -607,6 +636,7 @@ struct kv_req *kv_get(struct kv_client *cl, const char *key, unsigned int flags,
 	if (!(r = req_new(cl, call, what)))
 		return NULL;
 	r->answer = flags & KV_KEYS ? ANSWER_KEYS : flags & KV_RECURSE ? ANSWER_LIST : ANSWER_ANY;
+	r->kind = r->answer == ANSWER_ANY ? KV_KIND_GET : KV_KIND_LIST;
 	n = snprintf(path, sizeof(path), "/v1/kv/%s%s", key,
 		     flags & KV_KEYS ? "?keys" : flags & KV_RECURSE ? "?recurse" : "");
 	if (index)
@@ -648,6 +678,7 @@ struct kv_req *kv_put(struct kv_client *cl, const char *key, const char *val, si
 	}
 	memcpy(body, val, len);
 	body[len] = '\0';
+	r->kind = KV_KIND_PUT;
 	return req_start(r, "PUT", path, body, len, 0);
 }
 
@@ -668,6 +699,7 @@ struct kv_req *kv_delete(struct kv_client *cl, const char *key, int64_t cas,
 	snprintf(what, sizeof(what), "DELETE %s", key);
 	if (!(r = req_new(cl, call, what)))
 		return NULL;
+	r->kind = KV_KIND_DELETE;
 	return req_start(r, "DELETE", path, NULL, 0, 0);
 }
 
@@ -744,6 +776,7 @@ struct kv_req *kv_txn(struct kv_client *cl, const struct kv_op *ops, size_t n,
 		goto nomem;
 	}
 	r->answer = ANSWER_TXN;
+	r->kind = KV_KIND_TXN;
 	return req_start(r, "PUT", "/v1/txn", body, strlen(body), 0);
 nomem:
 	errno = ENOMEM;
@@ -767,6 +800,7 @@ struct kv_req *kv_session_create(struct kv_client *cl, const char *name, unsigne
 		errno = ENOMEM;
 		return NULL;
 	}
+	r->kind = KV_KIND_SESSION;
 	return req_start(r, "PUT", "/v1/session/create", body, strlen(body), 0);
 }
 
@@ -784,6 +818,7 @@ static struct kv_req *session_op(struct kv_client *cl, const char *method, const
 	snprintf(what, sizeof(what), "%s %s", method, path);
 	if (!(r = req_new(cl, call, what)))
 		return NULL;
+	r->kind = KV_KIND_SESSION;
 	return req_start(r, method, path, NULL, 0, 0);
 }
 

@@ -117,10 +117,22 @@ void kv_client_dispatch(struct kv_client *cl);
  * callback sets). */
 void kv_client_run_until(struct kv_client *cl, const bool *done);
 
+/* What the client counted, by kind of request: for metrics. */
+enum kv_kind { KV_KIND_GET, KV_KIND_LIST, KV_KIND_PUT, KV_KIND_DELETE, KV_KIND_TXN,
+	       KV_KIND_SESSION, KV_KINDS };
+#define KV_LATENCY_BUCKETS 10	/* upper bounds in kv_latency_bounds[], seconds */
+extern const double kv_latency_bounds[KV_LATENCY_BUCKETS];
+extern const char *const kv_kind_names[KV_KINDS];
+
 struct kv_stats {
 	uint64_t requests, failures;	/* finished requests; those not 2xx/404 */
 	uint64_t bytes_rx;		/* answer bodies received */
 	uint64_t in_flight;
+	struct {
+		uint64_t ok, failed;	/* "failed": not reached, or not 2xx/404/409 */
+		uint64_t le[KV_LATENCY_BUCKETS];	/* cumulative: took <= bound */
+		double seconds;		/* sum */
+	} kind[KV_KINDS];
 };
 void kv_client_stats(const struct kv_client *cl, struct kv_stats *s);
 

@@ -25,6 +25,7 @@ struct plane P;
 enum msg_type {
 	M_NET_ADD, M_NET_DEL, M_EP_ADD, M_EP_DEL, M_VNI,
 	M_IPAM_POOL, M_IPAM_REQ, M_IPAM_REL, M_IPAM_HAVE,
+	M_STATUS, M_METRICS, M_HEALTH,
 };
 
 struct msg {
@@ -36,6 +37,7 @@ struct msg {
 	struct prefix4 subnet;
 	uint32_t want;
 	struct ctl_ipam_req ipam;
+	char network[80];
 	struct ctl_wait *wait;
 };
 
@@ -67,6 +69,7 @@ static void wait_put(struct ctl_wait *w)
 {
 	if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		close(w->efd);
+		free(w->text);	/* an answer nobody took */
 		free(w);
 	}
 }
@@ -200,6 +203,23 @@ static void handle(struct msg *m)
 	case M_IPAM_HAVE:
 		ipam_have(&m->ipam.pool, m->ipam.addr);
 		break;
+	case M_STATUS:
+		m->wait->text = report_status(m->network, err, sizeof(err));
+		ctl_wait_done(m->wait, m->wait->text ? 0 : -ENOENT, "%s", err);
+		m->wait = NULL;
+		break;
+	case M_METRICS:
+		m->wait->text = report_metrics();
+		ctl_wait_done(m->wait, m->wait->text ? 0 : -ENOMEM, "out of memory");
+		m->wait = NULL;
+		break;
+	case M_HEALTH: {
+		int e = report_health(err, sizeof(err));
+
+		ctl_wait_done(m->wait, e, "%s", err);
+		m->wait = NULL;
+		break;
+	}
 	}
 	/* A waiter nobody took: the network is gone. */
 	if (m->wait)
@@ -259,11 +279,19 @@ void plane_consul_result(int e, const char *err)
 			log_info("consul: reachable again");
 		P.consul_up = true;
 		P.consul_ok_ms = now;
+		P.consul_down_since = 0;
 		return;
 	}
+	if (P.errors[now / 1000 % 60].sec != now / 1000) {
+		P.errors[now / 1000 % 60].sec = now / 1000;
+		P.errors[now / 1000 % 60].n = 0;
+	}
+	P.errors[now / 1000 % 60].n++;
 	if (plane_unreachable(e)) {
 		if (P.consul_up)
 			log_warn("consul: unreachable: %s; kernel entries stay as they are", err);
+		if (P.consul_up || !P.consul_down_since)
+			P.consul_down_since = now;
 		P.consul_up = false;
 	}
 	P.consul_fail_ms = now;
@@ -293,6 +321,7 @@ int ctl_init(const struct ctl_conf *c, char *err, size_t errlen)
 	LIST_INIT(&P.nets);
 	LIST_INIT(&P.jobs);
 	P.consul_up = true;	/* until a request says otherwise */
+	P.started_ms = loop_now();
 	consul_on = c->kv != NULL;
 	if ((e = loop_init(&P.loop))) {
 		snprintf(err, errlen, "control loop: epoll: %s", strerror(-e));
@@ -507,4 +536,61 @@ void ctl_ipam_have(const struct prefix4 *pool, struct in_addr addr)
 		m->ipam.addr = addr;
 		send_msg(m);
 	}
+}
+
+/* A text the loop makes (status, metrics): the caller frees it. */
+static char *ask_text(struct msg *m, char *err, size_t errlen)
+{
+	struct ctl_wait *w;
+	char *text = NULL;
+
+	if (!call(m, 1000, err, errlen, &w) && __atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
+		text = w->text;
+		w->text = NULL;
+	}
+	if (w)
+		wait_put(w);
+	return text;
+}
+
+char *ctl_status(const char *network, char *err, size_t errlen)
+{
+	struct msg *m = msg_new(M_STATUS);
+
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(m->network, sizeof(m->network), "%s", network);
+	return ask_text(m, err, errlen);
+}
+
+char *ctl_metrics(char *err, size_t errlen)
+{
+	struct msg *m = msg_new(M_METRICS);
+
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return ask_text(m, err, errlen);
+}
+
+int ctl_health(char *reason, size_t len)
+{
+	struct msg *m = msg_new(M_HEALTH);
+	struct ctl_wait *w;
+	int e;
+
+	if (!m) {
+		snprintf(reason, len, "out of memory");
+		return -ENOMEM;
+	}
+	e = call(m, 1000, reason, len, &w);
+	/* The reason comes with every answer, a healthy one too. */
+	if (w && __atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
+		snprintf(reason, len, "%s", w->err);
+	if (w)
+		wait_put(w);
+	return e;
 }

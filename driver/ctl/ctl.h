@@ -26,6 +26,7 @@
 struct ctl_conf {
 	const struct kv_config *kv;	/* NULL: no Consul (single host) */
 	struct in_addr self;		/* our underlay address: peers reach us there */
+	char underlay_dev[IF_NAMESIZE];	/* its device, for status */
 	char host_id[40];		/* stable identity, in the session name */
 	unsigned int ttl_s;		/* session TTL */
 	unsigned int resync_s;		/* period of the full reconciliations */
@@ -39,6 +40,7 @@ struct ctl_conf {
 
 /* A network as the control plane needs it. */
 struct ctl_network {
+	char id[13];			/* Docker's ID, shortened ("" for vxov resolve) */
 	uint32_t vni;
 	char prefix[KV_PREFIX_MAX];
 	char netns[NETNS_NAME_MAX];
@@ -107,5 +109,17 @@ int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *er
 void ctl_ipam_release(const struct prefix4 *pool, struct in_addr addr);
 /* At start-up: an allocation state.json lists. */
 void ctl_ipam_have(const struct prefix4 *pool, struct in_addr addr);
+
+/* ---- what the loop shows of itself ---- */
+/* `vxov status` as JSON (malloc'd): every network, or one in full
+ * (network: a Docker ID, its first 4-12 characters, or a VNI); NULL with
+ * err if there is no such network or the loop did not answer in 1 s. */
+char *ctl_status(const char *network, char *err, size_t errlen);
+/* The loop's counters in Prometheus' text format (malloc'd), or NULL. */
+char *ctl_metrics(char *err, size_t errlen);
+/* 0: healthy; 1: degraded (Consul unreachable for less than two session
+ * TTLs: the overlay runs on); 2: failed; -ETIMEDOUT: the loop is stuck.
+ * reason says which and why. */
+int ctl_health(char *reason, size_t len);
 
 #endif

@@ -725,3 +725,16 @@ static void on_scan_timer(struct loop_timer *t)
 	(void)t;
 	ipam_reconcile();
 }
+
+void ipam_counts(uint64_t c[IPAM_COUNTS])
+{
+	struct alloc *a;
+
+	c[IPAM_HELD] = 0;
+	LIST_FOREACH(a, &P.ipam->mine, link)
+		c[IPAM_HELD]++;
+	c[IPAM_ALLOCATED] = P.ipam->allocated;
+	c[IPAM_RELEASED] = P.ipam->released;
+	c[IPAM_RECLAIMED] = P.ipam->reclaimed;
+	c[IPAM_REPAIRS] = P.ipam->repairs;
+}

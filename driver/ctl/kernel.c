@@ -209,6 +209,15 @@ static void repaired(struct net *n, struct kent *k)
 	k->repair = 0;
 }
 
+/* A change from Consul reached the kernel: how long after its answer. */
+static void arrived(struct ment *m)
+{
+	if (m && m->changed_ms) {
+		report_lag(loop_now() - m->changed_ms);
+		m->changed_ms = 0;
+	}
+}
+
 /* Make the kernel hold what k should be. */
 static enum settled settle(struct net *n, struct kent *k)
 {
@@ -227,6 +236,7 @@ static enum settled settle(struct net *n, struct kent *k)
 			k->have = 1;
 			memcpy(k->have_mac, mac, 6);
 			repaired(n, k);
+			arrived(mirror_arp(n, k->ip));
 		}
 	} else {
 		want = kern_want_fdb(n, k->mac, &dst);
@@ -242,6 +252,7 @@ static enum settled settle(struct net *n, struct kent *k)
 			k->have = 1;
 			k->have_dst = dst;
 			repaired(n, k);
+			arrived(mirror_fib(n, k->mac));
 		}
 	}
 	if (want) {
@@ -403,4 +414,58 @@ void kern_deleted(struct net *n, const struct neigh_entry *e)
 	k->have = 0;
 	k->repair = 1;
 	dirty(n, k);
+}
+
+/* ---- drift, for status ---- */
+
+struct drift {
+	struct net *n;
+	long bad;		/* ours but not wanted or different; theirs where we want ours */
+	long matched;		/* ours and as wanted */
+};
+
+static void on_drift(const struct neigh_entry *e, void *arg)
+{
+	struct drift *d = arg;
+	struct in_addr dst;
+	uint8_t mac[6];
+	bool want;
+
+	if (e->family == AF_INET) {
+		want = kern_want_neigh(d->n, e->ip, mac);
+		if (e->ours && want && !memcmp(mac, e->mac, 6))
+			d->matched++;
+		else if (e->ours || want)
+			d->bad++;
+	} else {
+		want = kern_want_fdb(d->n, e->mac, &dst);
+		if (e->ours && want && dst.s_addr == e->ip.s_addr)
+			d->matched++;
+		else if (e->ours || want)
+			d->bad++;
+	}
+}
+
+long kern_drift(struct net *n)
+{
+	struct drift d = { .n = n };
+	struct hnode *x, *tmp;
+	struct in_addr dst;
+	uint8_t mac[6];
+	long wanted = 0;
+	int e;
+
+	if ((e = neigh_dump(&n->nl, AF_INET, n->vx, on_drift, &d)) ||
+	    (e = neigh_dump(&n->nl, AF_BRIDGE, n->vx, on_drift, &d)))
+		return e;
+	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+		struct ment *m = (struct ment *)x;
+
+		if (m->kind == LAYOUT_ARP)
+			wanted += kern_want_neigh(n, m->ip, mac);
+		else
+			wanted += kern_want_fdb(n, m->mac, &dst);
+	}
+	/* Wanted entries the dump did not show as ours and as wanted. */
+	return d.bad + (wanted > d.matched ? wanted - d.matched : 0);
 }

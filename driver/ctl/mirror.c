@@ -160,6 +160,7 @@ static bool take(struct net *n, const struct kv_entry *e, uint32_t gen)
 	}
 	here = points_here(m);
 	m->modify_index = e->modify_index;
+	m->changed_ms = loop_now();
 	m->ours = e->session[0] && P.sess.id[0] && !strcmp(e->session, P.sess.id);
 	validate(n, m, e);
 	mark(n, m);
@@ -236,6 +237,7 @@ static void on_watch(struct kv_req *r, void *arg)
 		return;
 	}
 	n->watch_backoff_ms = 0;
+	n->st.wakeups++;
 	if (n->down || (n->index && l.index < n->index)) {
 		unsigned int grace = P.conf.ttl_s * 2000u + 5000u;
 

@@ -30,6 +30,7 @@ static struct log_rate rl_events = LOG_RATE_INIT(10000, 3);
 struct get_op {
 	uint32_t vni;
 	uint64_t neg;
+	int kind;		/* MISS_KIND_* */
 };
 
 static bool neg_hit(const struct net *n, uint64_t key, uint64_t now)
@@ -69,11 +70,11 @@ static void on_get(struct kv_req *r, void *arg)
 	if (n) {
 		if (!e && l.n == 1) {
 			mirror_take(n, &l.v[0]);
-			n->st.answered_get++;
+			n->st.answered[op->kind][ANSWER_GET]++;
 			kern_run(n);
 		} else {
 			neg_add(n, op->neg);
-			n->st.unknown++;
+			n->st.answered[op->kind][ANSWER_UNKNOWN]++;
 		}
 	}
 	if (!e)
@@ -82,18 +83,21 @@ static void on_get(struct kv_req *r, void *arg)
 }
 
 /* Ask Consul for key once; neg names it in the negative cache. */
-static void get_key(struct net *n, const char *key, uint64_t neg)
+static void get_key(struct net *n, const char *key, uint64_t neg, int kind)
 {
 	struct get_op *op;
 	struct kv_call c = { .done = on_get, .release = free, .timeout_ms = GET_TIMEOUT_MS };
 	uint64_t now = loop_now();
 
-	if (!P.kv || neg_hit(n, neg, now) || !get_allowed(now))
+	if (!P.kv || neg_hit(n, neg, now) || !get_allowed(now)) {
+		n->st.answered[kind][ANSWER_UNKNOWN]++;
 		return;
+	}
 	if (!(op = calloc(1, sizeof(*op))))
 		return;
 	op->vni = n->d.vni;
 	op->neg = neg;
+	op->kind = kind;
 	c.arg = op;
 	log_debug("miss: GET %s", key);
 	if (!kv_get(P.kv, key, 0, 0, 0, &c)) {
@@ -110,10 +114,10 @@ static void answer_l2(struct net *n, const uint8_t mac[6])
 	struct in_addr dst;
 	uint64_t neg = 0;
 
-	n->st.miss_l2++;
+	n->st.miss[MISS_KIND_L2]++;
 	if (kern_want_fdb(n, mac, &dst)) {
 		kern_mark_fdb(n, mac, true);
-		n->st.answered_mirror++;
+		n->st.answered[MISS_KIND_L2][ANSWER_MIRROR]++;
 		kern_run(n);
 		return;
 	}
@@ -122,7 +126,7 @@ static void answer_l2(struct net *n, const uint8_t mac[6])
 	memcpy(&neg, mac, 6);
 	neg = (neg & 0xffffffffffffull) | 2ull << 62;
 	if (!layout_fib_key(key, sizeof(key), n->d.prefix, mac))
-		get_key(n, key, neg);
+		get_key(n, key, neg, MISS_KIND_L2);
 }
 
 static void answer_l3(struct net *n, struct in_addr ip)
@@ -131,13 +135,13 @@ static void answer_l3(struct net *n, struct in_addr ip)
 	uint8_t mac[6];
 	struct in_addr dst;
 
-	n->st.miss_l3++;
+	n->st.miss[MISS_KIND_L3]++;
 	if (kern_want_neigh(n, ip, mac)) {
 		kern_mark_neigh(n, ip, true);
 		/* Spare the kernel the L2 miss that follows. */
 		if (kern_want_fdb(n, mac, &dst))
 			kern_mark_fdb(n, mac, false);
-		n->st.answered_mirror++;
+		n->st.answered[MISS_KIND_L3][ANSWER_MIRROR]++;
 		kern_run(n);
 		return;
 	}
@@ -145,7 +149,7 @@ static void answer_l3(struct net *n, struct in_addr ip)
 	    ip.s_addr == n->d.gateway.s_addr || mirror_arp(n, ip))
 		return;
 	if (!layout_arp_key(key, sizeof(key), n->d.prefix, ip))
-		get_key(n, key, ntohl(ip.s_addr) | 3ull << 62);
+		get_key(n, key, ntohl(ip.s_addr) | 3ull << 62, MISS_KIND_L3);
 }
 
 static void on_event(const struct neigh_event *ev, void *arg)

@@ -33,6 +33,7 @@
 struct ment {
 	struct hnode node;	/* hash of key */
 	uint64_t modify_index;
+	uint64_t changed_ms;	/* when a watch answer brought its change; 0: written since */
 	uint32_t seen;		/* the watch answer (generation) that last held it; 0: a GET */
 	uint8_t kind;		/* LAYOUT_ARP or LAYOUT_FIB */
 	uint8_t valid;		/* the value parsed and may be programmed */
@@ -86,12 +87,16 @@ struct lep {
 	struct net *net;
 };
 
+enum { MISS_KIND_L2, MISS_KIND_L3, MISS_KINDS };
+enum { ANSWER_MIRROR, ANSWER_GET, ANSWER_UNKNOWN, ANSWERS };
+
 struct net_stats {
-	uint64_t miss_l3, miss_l2;
-	uint64_t answered_mirror, answered_get, unknown;
+	uint64_t miss[MISS_KINDS];
+	uint64_t answered[MISS_KINDS][ANSWERS];
 	uint64_t kernel_repairs, consul_repairs;
 	uint64_t conflicts;
 	uint64_t changes;	/* mirror entries that changed */
+	uint64_t wakeups;	/* watch answers */
 };
 
 struct net {
@@ -169,8 +174,17 @@ struct plane {
 
 	/* Consul's health, as our requests see it */
 	bool consul_up;
-	uint64_t consul_ok_ms, consul_fail_ms;
+	uint64_t consul_ok_ms, consul_fail_ms, consul_down_since;
 	char consul_err[256];
+	struct {
+		uint64_t sec;	/* loop_now() / 1000 it counts for */
+		uint32_t n;
+	} errors[60];		/* failures per second, the last minute */
+
+	uint64_t started_ms;
+	/* propagation lag: a change seen -> its kernel entry written, seconds */
+	uint64_t lag_le[KV_LATENCY_BUCKETS], lag_count;
+	double lag_sum;
 
 	/* this host's session */
 	struct {
@@ -206,12 +220,20 @@ struct ctl_wait {
 	int result;
 	uint32_t vni;
 	struct in_addr addr;
+	char *text;		/* status, metrics: malloc'd, the waiter frees it */
 	char err[512];
 };
 
 /* Answer w (the loop's reference is dropped).  fmt NULL: no text. */
 void ctl_wait_done(struct ctl_wait *w, int result, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ---- report.c: what `vxov status`, /metrics and /healthz show ---- */
+char *report_status(const char *network, char *err, size_t errlen);
+char *report_metrics(void);
+int report_health(char *reason, size_t len);
+/* A change reached the kernel, ms after the answer that brought it. */
+void report_lag(uint64_t ms);
 
 /* ---- ctl.c: Consul's health, helpers shared by the modules ---- */
 void plane_consul_result(int e, const char *err);
@@ -249,6 +271,8 @@ void kern_run(struct net *n);
 void kern_resync(struct net *n);
 struct neigh_entry;
 void kern_deleted(struct net *n, const struct neigh_entry *e);
+/* Entries the kernel and the mirror disagree on now (a fresh dump); -errno. */
+long kern_drift(struct net *n);
 /* What the kernel should hold for ip / mac, from the mirror and our endpoints. */
 bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6]);
 bool kern_want_fdb(const struct net *n, const uint8_t mac[6], struct in_addr *dst);
@@ -290,5 +314,7 @@ void ipam_request(const struct ctl_ipam_req *r, struct ctl_wait *w);
 void ipam_release(const struct prefix4 *pool, struct in_addr addr);
 void ipam_pool(const struct prefix4 *pool);
 void ipam_reconcile(void);
+enum { IPAM_HELD, IPAM_ALLOCATED, IPAM_RELEASED, IPAM_RECLAIMED, IPAM_REPAIRS, IPAM_COUNTS };
+void ipam_counts(uint64_t c[IPAM_COUNTS]);
 
 #endif

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "driver/ctl/ctl.h"
 #include "driver/docker/api.h"
 #include "driver/lib/buf.h"
 #include "driver/lib/log.h"
@@ -66,6 +68,33 @@ static json_t *empty(struct api *a, const char *body, size_t len, unsigned int *
 	return json_object();
 }
 
+/* `vxov status`: {"Network": "..."} (optional), answered from the loop. */
+static json_t *status_call(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	static const char call[] = "VxovStatus";
+	const char *network = "";
+	char err[ERRLEN], *text;
+	json_t *req = NULL, *res;
+
+	(void)a;
+	if (len) {
+		req = json_loadb(body, len, 0, NULL);
+		if (!req || json_unpack(req, "{s?s}", "Network", &network) || strlen(network) > 64 ||
+		    strspn(network, "0123456789abcdefABCDEF") != strlen(network)) {
+			json_decref(req);
+			return reply_err(status, HTTP_BAD_REQUEST, call,
+					 "the body is not {\"Network\": ID or VNI}");
+		}
+	}
+	text = ctl_status(network, err, sizeof(err));
+	json_decref(req);
+	if (!text)
+		return reply_err(status, strstr(err, "no network") ? HTTP_NOT_FOUND : 503, call, "%s", err);
+	res = json_loads(text, 0, NULL);
+	free(text);
+	return res;
+}
+
 static const struct {
 	const char *path;
 	api_fn fn;
@@ -89,25 +118,98 @@ static const struct {
 	{ "/IpamDriver.ReleasePool", ipam_release_pool },
 	{ "/IpamDriver.RequestAddress", ipam_request_address },
 	{ "/IpamDriver.ReleaseAddress", ipam_release_address },
+	{ "/VxovStatus", status_call },
 };
+
+#define ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Per call, updated by every HTTP thread: atomics, no lock. */
+static struct {
+	uint64_t ok, failed;
+	uint64_t le[KV_LATENCY_BUCKETS];
+	uint64_t ns;		/* time spent, summed */
+} stats[ROUTES];
+
+static void count(size_t i, json_t *res, const struct timespec *t0)
+{
+	struct timespec t1;
+	uint64_t ns;
+	bool failed = !res || json_object_get(res, "Err") || json_object_get(res, "Error");
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = (uint64_t)(t1.tv_sec - t0->tv_sec) * 1000000000u + (uint64_t)(t1.tv_nsec - t0->tv_nsec);
+	__atomic_add_fetch(failed ? &stats[i].failed : &stats[i].ok, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&stats[i].ns, ns, __ATOMIC_RELAXED);
+	for (int b = 0; b < KV_LATENCY_BUCKETS; b++)
+		if ((double)ns / 1e9 <= kv_latency_bounds[b])
+			__atomic_add_fetch(&stats[i].le[b], 1, __ATOMIC_RELAXED);
+}
+
+char *api_metrics(void)
+{
+	static const size_t per = 3000;	/* bytes per call's lines: about 1700 */
+	size_t cap = 512 + ROUTES * per, n = 0;
+	char *out = malloc(cap);
+
+	if (!out)
+		return NULL;
+#define OUT(...)                                                              \
+	do {                                                                  \
+		int k_ = n < cap ? snprintf(out + n, cap - n, __VA_ARGS__) : 0; \
+		n += k_ > 0 ? (size_t)k_ : 0;                                 \
+	} while (0)
+	OUT("# HELP vxov_api_requests_total Docker's calls, by method and result.\n"
+	    "# TYPE vxov_api_requests_total counter\n");
+	for (size_t i = 0; i < ROUTES; i++)
+		OUT("vxov_api_requests_total{method=\"%s\",result=\"ok\"} %llu\n"
+		    "vxov_api_requests_total{method=\"%s\",result=\"error\"} %llu\n",
+		    routes[i].path + 1, (unsigned long long)__atomic_load_n(&stats[i].ok, __ATOMIC_RELAXED),
+		    routes[i].path + 1, (unsigned long long)__atomic_load_n(&stats[i].failed, __ATOMIC_RELAXED));
+	OUT("# HELP vxov_api_request_duration_seconds Time to answer Docker's calls.\n"
+	    "# TYPE vxov_api_request_duration_seconds histogram\n");
+	for (size_t i = 0; i < ROUTES; i++) {
+		uint64_t total = __atomic_load_n(&stats[i].ok, __ATOMIC_RELAXED) +
+				 __atomic_load_n(&stats[i].failed, __ATOMIC_RELAXED);
+
+		for (int b = 0; b < KV_LATENCY_BUCKETS; b++)
+			OUT("vxov_api_request_duration_seconds_bucket{method=\"%s\",le=\"%g\"} %llu\n",
+			    routes[i].path + 1, kv_latency_bounds[b],
+			    (unsigned long long)__atomic_load_n(&stats[i].le[b], __ATOMIC_RELAXED));
+		OUT("vxov_api_request_duration_seconds_bucket{method=\"%s\",le=\"+Inf\"} %llu\n"
+		    "vxov_api_request_duration_seconds_sum{method=\"%s\"} %.6f\n"
+		    "vxov_api_request_duration_seconds_count{method=\"%s\"} %llu\n",
+		    routes[i].path + 1, (unsigned long long)total, routes[i].path + 1,
+		    (double)__atomic_load_n(&stats[i].ns, __ATOMIC_RELAXED) / 1e9, routes[i].path + 1,
+		    (unsigned long long)total);
+	}
+#undef OUT
+	if (n >= cap) {	/* cannot happen with per above; never serve a cut text */
+		free(out);
+		return NULL;
+	}
+	return out;
+}
 
 char *api_handle(struct api *a, const char *path, const char *body, size_t len,
 		 unsigned int *status)
 {
 	char esc[400];
+	struct timespec t0;
 	json_t *res = NULL;
 	char *out;
 	size_t i;
 
 	*status = HTTP_OK;
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < ROUTES; i++)
 		if (!strcmp(path, routes[i].path)) {
 			if (log_enabled(LOG_LVL_DEBUG))
 				log_debug("%s %s", path, log_esc(esc, sizeof(esc), body, len > 300 ? 300 : len));
 			res = routes[i].fn(a, body, len, status);
+			count(i, res, &t0);
 			break;
 		}
-	if (i == sizeof(routes) / sizeof(routes[0]))
+	if (i == ROUTES)
 		res = reply_err(status, HTTP_NOT_FOUND, "api", "%.100s: no such call", path);
 	if (!res) {
 		*status = HTTP_INTERNAL;

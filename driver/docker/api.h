@@ -37,6 +37,11 @@ struct api {
  */
 char *api_handle(struct api *a, const char *path, const char *body, size_t len,
 		 unsigned int *status);
+/* Docker's calls counted, in Prometheus' text format (malloc'd), or NULL. */
+char *api_metrics(void);
+/* The metrics endpoint: GET /metrics and /healthz. */
+char *api_serve_metrics(void *ctx, const char *path, const char *body, size_t len,
+			unsigned int *status, const char **ctype);
 
 /* What the control loop is told of a network or endpoint (also at start-up). */
 struct ctl_network;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,8 +23,9 @@ struct http {
 	struct MHD_Daemon *mhd;
 	http_handler fn;
 	void *ctx;
+	unsigned int flags;
 	int fd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* "" for TCP */
 };
 
 /* One request's body as it arrives. */
@@ -114,7 +116,10 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned int status, char *json)
+#define DOCKER_JSON "application/vnd.docker.plugins.v1+json"
+
+static enum MHD_Result send_body(struct MHD_Connection *c, unsigned int status, char *json,
+				 const char *ctype)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -124,8 +129,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned int status, 
 		free(json);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/vnd.docker.plugins.v1+json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -139,7 +143,7 @@ static enum MHD_Result send_err(struct MHD_Connection *c, unsigned int status, c
 		return MHD_NO;
 	/* msg is ours, a constant without quotes or backslashes. */
 	sprintf(json, "{\"Err\":\"%s\"}", msg);
-	return send_json(c, status, json);
+	return send_body(c, status, json, DOCKER_JSON);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -148,8 +152,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct http *h = cls;
 	struct body *b = *con_cls;
+	const char *cl, *ctype = DOCKER_JSON;
 	unsigned int status;
-	const char *cl;
 	char *out;
 
 	(void)version;
@@ -158,8 +162,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!b)
 			return MHD_NO;
 		*con_cls = b;
-		if (strcmp(method, MHD_HTTP_METHOD_POST))
-			return send_err(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only POST is served");
+		if (h->flags & HTTP_GET ? strcmp(method, MHD_HTTP_METHOD_GET) &&
+					    strcmp(method, MHD_HTTP_METHOD_HEAD)
+					  : strcmp(method, MHD_HTTP_METHOD_POST))
+			return send_err(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+					h->flags & HTTP_GET ? "only GET is served" : "only POST is served");
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
 			b->too_large = 1;
@@ -183,10 +190,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (b->too_large)
 		return send_err(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than 1 MiB");
-	out = h->fn(h->ctx, url, b->b.p ? b->b.p : "", b->b.len, &status);
+	out = h->fn(h->ctx, url, b->b.p ? b->b.p : "", b->b.len, &status, &ctype);
 	if (!out)
 		return send_err(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-	return send_json(c, status, out);
+	return send_body(c, status, out, ctype);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -215,25 +222,64 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", line);
 }
 
-int http_start(const char *path, http_handler fn, void *ctx, struct http **out,
-	       char *err, size_t errlen)
+/* "a.b.c.d:port": a listening TCP socket, or -errno with err. */
+static int listen_tcp(const char *addr, char *err, size_t errlen)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	const char *colon = strrchr(addr, ':');
+	char host[INET_ADDRSTRLEN], *end;
+	unsigned long port;
+	int fd, one = 1, e;
+
+	if (!colon || (size_t)(colon - addr) >= sizeof(host)) {
+		snprintf(err, errlen, "listen address '%s' is not a.b.c.d:port or unix:/path", addr);
+		return -EINVAL;
+	}
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	port = strtoul(colon + 1, &end, 10);
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || !colon[1] || *end || !port || port > 65535) {
+		snprintf(err, errlen, "listen address '%s' is not a.b.c.d:port or unix:/path", addr);
+		return -EINVAL;
+	}
+	sa.sin_port = htons((uint16_t)port);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return e;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "listen on %s: %s", addr, strerror(errno));
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int http_start(const char *addr, unsigned int flags, http_handler fn, void *ctx,
+	       struct http **out, char *err, size_t errlen)
 {
 	struct http *h = calloc(1, sizeof(*h));
+	const char *path = !strncmp(addr, "unix:", 5) ? addr + 5 : addr;
 	int fd;
 
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	fd = listen_unix(path, err, errlen);
+	fd = path[0] == '/' ? listen_unix(path, err, errlen) : listen_tcp(addr, err, errlen);
 	if (fd < 0) {
 		free(h);
 		return fd;
 	}
 	h->fn = fn;
 	h->ctx = ctx;
+	h->flags = flags;
 	h->fd = fd;
-	strcpy(h->path, path);
+	if (path[0] == '/')
+		strcpy(h->path, path);
 	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 				  MHD_USE_ERROR_LOG,
 				  0, NULL, NULL, on_request, h,
@@ -244,9 +290,10 @@ int http_start(const char *path, http_handler fn, void *ctx, struct http **out,
 				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
-		snprintf(err, errlen, "start HTTP server on %s: libmicrohttpd refused", path);
+		snprintf(err, errlen, "start HTTP server on %s: libmicrohttpd refused", addr);
 		close(fd);
-		unlink(path);
+		if (h->path[0])
+			unlink(h->path);
 		free(h);
 		return -EINVAL;
 	}
@@ -260,6 +307,7 @@ void http_stop(struct http *h)
 		return;
 	/* MHD closes the listen socket it was given. */
 	MHD_stop_daemon(h->mhd);
-	unlink(h->path);
+	if (h->path[0])
+		unlink(h->path);
 	free(h);
 }

@@ -7,18 +7,23 @@
 
 #define HTTP_BODY_MAX (1u << 20)	/* larger request bodies get 413 */
 
-/* Returns the JSON response (malloc'd) and its status; NULL: out of memory. */
+/* Returns the response (malloc'd) and its status; *ctype may be changed from
+ * the default (Docker's JSON type) to another content type; NULL: out of
+ * memory. */
 typedef char *(*http_handler)(void *ctx, const char *path, const char *body, size_t len,
-			      unsigned int *status);
+			      unsigned int *status, const char **ctype);
+
+#define HTTP_GET 1u	/* serve GET (and HEAD) instead of POST */
 
 struct http;
 
 /*
- * Serve on a UNIX socket at path, mode 0600.  A stale socket left by a crash
- * is replaced; one a live server still answers on is not (-EADDRINUSE).
+ * Serve on addr: an absolute path or "unix:/path" (a UNIX socket, mode 0600;
+ * a stale socket left by a crash is replaced, one a live server still
+ * answers on is not: -EADDRINUSE), or "a.b.c.d:port" (TCP).
  */
-int http_start(const char *path, http_handler fn, void *ctx, struct http **out,
-	       char *err, size_t errlen);
+int http_start(const char *addr, unsigned int flags, http_handler fn, void *ctx,
+	       struct http **out, char *err, size_t errlen);
 /* Stop serving, wait for requests in flight, remove the socket. */
 void http_stop(struct http *h);
 

@@ -23,6 +23,7 @@
 void api_ctl_network(const struct network *n, struct ctl_network *d)
 {
 	memset(d, 0, sizeof(*d));
+	snprintf(d->id, sizeof(d->id), "%.12s", n->id);
 	d->vni = n->vni;
 	snprintf(d->prefix, sizeof(d->prefix), "%s", n->kv_prefix);
 	snprintf(d->netns, sizeof(d->netns), "%s", n->netns);

@@ -12,7 +12,7 @@
 
 enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
        OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_RESYNC, OPT_RECLAIM, OPT_PUBLISH_WAIT,
-       OPT_CONSUL_MAX_ANSWER, OPT_HELP, OPT_VERSION };
+       OPT_CONSUL_MAX_ANSWER, OPT_METRICS_LISTEN, OPT_HELP, OPT_VERSION };
 
 static const struct option options[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
@@ -27,6 +27,7 @@ static const struct option options[] = {
 	{ "reclaim",      required_argument, NULL, OPT_RECLAIM },
 	{ "publish-wait", required_argument, NULL, OPT_PUBLISH_WAIT },
 	{ "consul-max-answer", required_argument, NULL, OPT_CONSUL_MAX_ANSWER },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "help",         no_argument,       NULL, OPT_HELP },
 	{ "version",      no_argument,       NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -46,13 +47,15 @@ static const char *const env_names[] = {
 	[OPT_RECLAIM] = "VXOV_RECLAIM",
 	[OPT_PUBLISH_WAIT] = "VXOV_PUBLISH_WAIT",
 	[OPT_CONSUL_MAX_ANSWER] = "VXOV_CONSUL_MAX_ANSWER",
+	[OPT_METRICS_LISTEN] = "VXOV_METRICS_LISTEN",
 };
 
 void config_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: vxov [OPTION]...\n"
-		"       vxov resolve --netns NS --prefix PREFIX --subnet CIDR [OPTION]...\n"
+		"       vxov resolve --netns NS --prefix PREFIX [OPTION]...\n"
+		"       vxov status [--json] [--socket PATH] [NETWORK]\n"
 		"Docker network driver: VXLAN overlays with peers discovered through Consul.\n"
 		"\n"
 		"  --socket PATH        plugin socket (default /run/docker/plugins/vxov.sock)\n"
@@ -72,6 +75,8 @@ void config_usage(FILE *out)
 		"  --publish-wait MS    CreateEndpoint waits this long for Consul to refuse an\n"
 		"                       address another host holds (default 500, 0-10000)\n"
 		"  --consul-max-answer BYTES  largest Consul answer taken (default 33554432)\n"
+		"  --metrics-listen ADDR  serve /metrics and /healthz on ADDR: a.b.c.d:port or\n"
+		"                       unix:/path (default: off)\n"
 		"  --help               this text\n"
 		"  --version            the version\n"
 		"\n"
@@ -171,6 +176,11 @@ static bool config_set(struct config *c, int opt, const char *name, const char *
 		return number(name, val, 10, 604800, "seconds", &c->reclaim_s, err, errlen);
 	case OPT_PUBLISH_WAIT:
 		return number(name, val, 0, 10000, "milliseconds", &c->publish_wait_ms, err, errlen);
+	case OPT_METRICS_LISTEN:
+		if ((strncmp(val, "unix:/", 6) && !strchr(val, ':')) || strpbrk(val, " \t\r\n") ||
+		    buf_copy(c->metrics_listen, sizeof(c->metrics_listen), val))
+			return set_fail(err, errlen, "%s: '%s' is not a.b.c.d:port or unix:/path", name, val);
+		break;
 	case OPT_CONSUL_MAX_ANSWER: {
 		unsigned int bytes;
 
@@ -199,7 +209,7 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *e
 	c->publish_wait_ms = 500;
 	c->consul_max_answer = 32u << 20;
 
-	for (opt = OPT_SOCKET; opt <= OPT_CONSUL_MAX_ANSWER; opt++) {
+	for (opt = OPT_SOCKET; opt <= OPT_METRICS_LISTEN; opt++) {
 		const char *v = getenv(env_names[opt]);
 
 		/* Empty is unset: the managed plugin's settable defaults are "". */

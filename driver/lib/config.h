@@ -26,6 +26,7 @@ struct config {
 	unsigned int reclaim_s;		/* IPAM: dead hosts' addresses freed after */
 	unsigned int publish_wait_ms;	/* CreateEndpoint waits this long for Consul */
 	unsigned long consul_max_answer;	/* bytes */
+	char metrics_listen[128];	/* "": off; "a.b.c.d:port" or "unix:/path" */
 };
 
 enum config_result {

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vxov status [--json] [--socket PATH] [NETWORK]
+ *
+ * Asks the running daemon over its own socket (POST /VxovStatus; root only,
+ * like the plugin socket) what it thinks the overlay looks like, and prints
+ * one screen: the daemon, Consul, and each network; with NETWORK (a Docker
+ * ID, its first characters, or a VNI), that network in full, every remote
+ * entry with its host.  Exit 1 when the daemon does not answer.
+ */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver/lib/buf.h"
+#include "driver/status.h"
+
+static bool colour;
+
+static const char *bold(void) { return colour ? "\033[1m" : ""; }
+static const char *red(void) { return colour ? "\033[1;31m" : ""; }
+static const char *off(void) { return colour ? "\033[0m" : ""; }
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	return buf_append(arg, data, size * nmemb, 16u << 20) ? 0 : size * nmemb;
+}
+
+/* "3.2s", "4m07s", "2h13m", "-" for never. */
+static const char *dur(double s, char buf[32])
+{
+	if (s < 0)
+		snprintf(buf, 32, "never");
+	else if (s < 60)
+		snprintf(buf, 32, "%.1fs", s);
+	else if (s < 3600)
+		snprintf(buf, 32, "%dm%02ds", (int)s / 60, (int)s % 60);
+	else
+		snprintf(buf, 32, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+	return buf;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "?";
+}
+
+static long long num(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static double real(json_t *o, const char *k)
+{
+	return json_number_value(json_object_get(o, k));
+}
+
+static void print_daemon(json_t *root)
+{
+	json_t *u = json_object_get(root, "underlay"), *c = json_object_get(root, "consul");
+	json_t *s = json_object_get(c, "session"), *r = json_object_get(root, "repairs");
+	json_t *ipam = json_object_get(root, "ipam");
+	char a[32], b[32];
+
+	printf("%svxov %s%s, up %s\n", bold(), str(root, "version"), off(),
+	       dur(real(root, "uptime_s"), a));
+	printf("  %-11s%s %s\n", "underlay:", str(u, "device"), str(u, "ip"));
+	if (!json_is_true(json_object_get(c, "enabled"))) {
+		printf("  %-11soff (single host)\n", "consul:");
+	} else {
+		bool up = json_is_true(json_object_get(c, "reachable"));
+
+		printf("  %-11s%s  %s%s%s  last answer %s ago, %lld errors in the last minute\n",
+		       "consul:", str(c, "address"), up ? "" : red(), up ? "reachable" : "UNREACHABLE",
+		       off(), dur(real(c, "last_ok_s"), a), num(c, "errors_last_minute"));
+		if (!up && *str(c, "last_error"))
+			printf("  %-11s%s\n", "", str(c, "last_error"));
+		if (s)
+			printf("  %-11s%s  ttl %llds, next renewal in %s, %lld renewals, %lld failures\n",
+			       "session:", *str(s, "id") ? str(s, "id") : "(none yet)", num(s, "ttl_s"),
+			       dur(real(s, "next_renewal_s"), b), num(s, "renewals"), num(s, "failures"));
+	}
+	printf("  %-11skernel %lld, consul %lld\n", "repairs:", num(r, "kernel"), num(r, "consul"));
+	if (ipam)
+		printf("  %-11s%lld addresses held (%lld allocated, %lld released, %lld reclaimed)\n",
+		       "ipam:", num(ipam, "addresses"), num(ipam, "allocated"), num(ipam, "released"),
+		       num(ipam, "reclaimed"));
+}
+
+static void print_network(json_t *n, bool full)
+{
+	json_t *leps = json_object_get(n, "local_endpoints"), *rem = json_object_get(n, "remote");
+	json_t *hosts = json_object_get(rem, "hosts"), *m = json_object_get(n, "misses");
+	json_t *l3 = json_object_get(m, "l3"), *l2 = json_object_get(m, "l2"), *e;
+	long long drift = num(n, "drift"), conflicts = num(n, "conflicts");
+	char a[32];
+	size_t i;
+
+	printf("\n%snetwork %s%s\n", bold(), *str(n, "id") ? str(n, "id") : "(hand-made)", off());
+	printf("  vni %lld  subnet %s  mtu %lld  namespace %s  keys %s/\n", num(n, "vni"),
+	       str(n, "subnet"), num(n, "mtu"), str(n, "netns"), str(n, "prefix"));
+	printf("  local endpoints: %zu\n", json_array_size(leps));
+	json_array_foreach(leps, i, e)
+		printf("    %-15s  %s  %-15s  %s\n", str(e, "ip"), str(e, "mac"), str(e, "veth"),
+		       str(e, "consul"));
+	printf("  remote: %lld endpoints on %zu hosts\n", num(n, "remote_endpoints"),
+	       json_array_size(hosts));
+	json_array_foreach(hosts, i, e)
+		printf("    %-15s  %lld\n", str(e, "host"), num(e, "endpoints"));
+	if (full) {
+		json_t *entries = json_object_get(rem, "entries");
+
+		printf("  remote entries: %zu\n", json_array_size(entries));
+		json_array_foreach(entries, i, e)
+			printf("    %-15s  %s  on %s\n", str(e, "ip"), str(e, "mac"),
+			       json_object_get(e, "host") ? str(e, "host") : "(no fib key)");
+	}
+	printf("  mirror: last answer %s ago%s, drift %s%lld%s, conflicts %s%lld%s\n",
+	       dur(real(n, "mirror_lag_s"), a),
+	       json_is_true(json_object_get(n, "mirror_synced")) ? "" : " (not synchronised yet)",
+	       drift ? red() : "", drift, off(), conflicts ? red() : "", conflicts, off());
+	printf("  kernel: %lld neighbours, %lld fdb entries\n", num(n, "kernel_neighbours"),
+	       num(n, "kernel_fdb"));
+	printf("  misses: l3 %lld (mirror %lld, get %lld, unknown %lld), l2 %lld (mirror %lld, "
+	       "get %lld, unknown %lld)\n", num(l3, "total"), num(l3, "mirror"), num(l3, "get"),
+	       num(l3, "unknown"), num(l2, "total"), num(l2, "mirror"), num(l2, "get"),
+	       num(l2, "unknown"));
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: vxov status [--json] [--socket PATH] [NETWORK]\n"
+		     "What the running daemon thinks the overlay looks like.  NETWORK (a Docker\n"
+		     "network ID, its first characters, or a VNI) shows one network in full.\n");
+}
+
+int status_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = getenv("VXOV_SOCKET"), *network = "";
+	char errbuf[CURL_ERROR_SIZE] = "", req[128];
+	struct buf body = { 0 };
+	bool json = false;
+	long code = 0;
+	json_t *root, *nets, *n;
+	CURL *h;
+	int opt, rc = 1;
+	size_t i;
+
+	if (!sock || !*sock)
+		sock = "/run/docker/plugins/vxov.sock";
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json = true; break;
+		case 's': sock = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		network = argv[optind++];
+	if (optind < argc || strlen(network) > 64 ||
+	    strspn(network, "0123456789abcdefABCDEF") != strlen(network)) {
+		usage(stderr);
+		return 2;
+	}
+	colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	snprintf(req, sizeof(req), "{\"Network\":\"%s\"}", network);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!(h = curl_easy_init()))
+		return 1;
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(h, CURLOPT_URL, "http://localhost/VxovStatus");
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	if (curl_easy_perform(h) != CURLE_OK) {
+		fprintf(stderr, "vxov is not running (no answer on %s: %s)\n", sock, errbuf);
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	root = body.p ? json_loads(body.p, 0, NULL) : NULL;
+	if (!root || code != 200) {
+		fprintf(stderr, "vxov status: %s\n", json_string_value(json_object_get(root, "Err")) ?
+			json_string_value(json_object_get(root, "Err")) : "the daemon's answer is not a status");
+		json_decref(root);
+		goto out;
+	}
+	if (json) {
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	} else {
+		print_daemon(root);
+		nets = json_object_get(root, "networks");
+		json_array_foreach(nets, i, n)
+			print_network(n, *network != '\0');
+	}
+	json_decref(root);
+	rc = 0;
+out:
+	buf_free(&body);
+	curl_easy_cleanup(h);
+	curl_global_cleanup();
+	return rc;
+}

@@ -638,7 +638,8 @@ struct kv_req *kv_get(struct kv_client *cl, const char *key, unsigned int flags,
 	r->answer = flags & KV_KEYS ? ANSWER_KEYS : flags & KV_RECURSE ? ANSWER_LIST : ANSWER_ANY;
 	r->kind = r->answer == ANSWER_ANY ? KV_KIND_GET : KV_KIND_LIST;
 	n = snprintf(path, sizeof(path), "/v1/kv/%s%s", key,
-		     flags & KV_KEYS ? "?keys" : flags & KV_RECURSE ? "?recurse" : "");
+		     flags & KV_KEYS ? (flags & KV_SEP_DOT ? "?keys&separator=." : "?keys")
+				     : flags & KV_RECURSE ? "?recurse" : "");
 	if (index)
 		snprintf(path + n, sizeof(path) - (size_t)n, "%cindex=%llu&wait=%us",
 			 flags & (KV_KEYS | KV_RECURSE) ? '&' : '?', (unsigned long long)index, wait_s);

@@ -143,6 +143,10 @@ void kv_client_stats(const struct kv_client *cl, struct kv_stats *s);
  */
 #define KV_RECURSE 1u	/* every key under key (a prefix) */
 #define KV_KEYS 2u	/* key names only (?keys), no values */
+#define KV_SEP_DOT 4u	/* with KV_KEYS: names up to the next '.' after the prefix
+			 * (?separator=.): one per group; the index still counts every
+			 * key under the prefix, so a blocking query of it wakes on any
+			 * change there while its answer stays small */
 /* index > 0 makes it a blocking query: it answers when something changed
  * or after wait_s seconds. */
 struct kv_req *kv_get(struct kv_client *cl, const char *key, unsigned int flags,

@@ -29,20 +29,54 @@
 
 #define NEG_SLOTS 64
 
+struct shard;
+
 /* A key of the mirror: <prefix>/arp/<ip> or <prefix>/fib/<mac>. */
 struct ment {
 	struct hnode node;	/* hash of key */
+	LIST_ENTRY(ment) sh_link;
+	struct shard *sh;	/* the watch that owns it */
 	uint64_t modify_index;
 	uint64_t changed_ms;	/* when a watch answer brought its change; 0: written since */
 	uint32_t seen;		/* the watch answer (generation) that last held it; 0: a GET */
 	uint8_t kind;		/* LAYOUT_ARP or LAYOUT_FIB */
 	uint8_t valid;		/* the value parsed and may be programmed */
 	uint8_t ours;		/* held by this host's session */
+	uint8_t deleting;	/* our delete of it is on its way */
 	struct in_addr ip;	/* arp: from the key */
 	uint8_t mac[6];		/* fib: from the key */
 	uint8_t vmac[6];	/* arp: the value */
 	struct in_addr vdst;	/* fib: the value */
 	char key[];
+};
+
+/*
+ * One watch of the mirror: a blocking query on a prefix, owning the keys
+ * under it.  A network's keys are split by address block so that a change
+ * costs its block, not the network (mirror.c says how).
+ */
+enum shard_kind {
+	SHARD_BELL,	/* ?keys&separator=. on the subnet's prefix: which blocks exist */
+	SHARD_ARP,	/* <prefix>/arp/a.b.c. (a /24; a /16 for larger subnets) */
+	SHARD_FIB,	/* <prefix>/fib/02:42:aa:bb:cc: (its twin, MACs vxov derives) */
+	SHARD_FIB_ALL,	/* <prefix>/fib/, for the MACs of no block (hand-written) */
+	SHARD_ALL,	/* <prefix>/arp/ or <prefix>/fib/ whole: subnets too large to split */
+};
+
+struct shard {
+	LIST_ENTRY(shard) link;
+	LIST_HEAD(, ment) ents;
+	struct net *net;
+	enum shard_kind kind;
+	uint32_t block;		/* SHARD_ARP, SHARD_FIB: the block's first address */
+	char prefix[KV_PREFIX_MAX + 48];
+	struct kv_req *req;
+	uint64_t index;		/* X-Consul-Index of the last answer applied */
+	uint64_t wrote;		/* highest index of our own writes into it */
+	uint64_t sent_ms, last_answer_ms;
+	uint32_t gen, backoff_ms;
+	bool synced, down;
+	struct loop_timer timer;
 };
 
 enum kent_kind { KENT_NEIGH, KENT_FDB };
@@ -108,16 +142,14 @@ struct net {
 	int vx;			/* ifindex of the VXLAN device there */
 
 	/* the mirror */
-	struct htab mirror;
-	uint64_t index;		/* X-Consul-Index of the last answer applied */
+	struct htab mirror;	/* every key, by name */
+	LIST_HEAD(, shard) shards;
+	struct shard *bell, *fib_all;
+	int block_len;		/* 24 or 16: the prefix length of a block; 0: not split */
 	uint64_t last_answer_ms;
-	uint32_t gen;
-	bool synced;		/* one answer applied since start */
-	bool down;		/* the watch is failing */
+	bool synced;		/* every watch answered since start */
+	bool down;		/* a watch is failing */
 	uint64_t grace_until;	/* removals held back until then */
-	uint32_t watch_backoff_ms;
-	struct kv_req *watch;
-	struct loop_timer watch_timer;
 
 	/* the kernel */
 	struct htab kern;
@@ -127,7 +159,6 @@ struct net {
 
 	/* this host's endpoints and their keys */
 	LIST_HEAD(, lep) leps;
-	uint64_t wrote_index;	/* highest index of our own writes */
 	uint32_t pub_backoff_ms;
 	struct loop_timer pub_timer;
 	bool meta_done;
@@ -255,9 +286,15 @@ void mirror_start(struct net *n);
 void mirror_stop(struct net *n);
 struct ment *mirror_arp(const struct net *n, struct in_addr ip);
 struct ment *mirror_fib(const struct net *n, const uint8_t mac[6]);
+struct ment *mirror_key(const struct net *n, const char *key);
 /* Take one entry fetched by a direct GET. */
 void mirror_take(struct net *n, const struct kv_entry *e);
 void mirror_free(struct net *n);
+/* The watch that owns key answered since our last write into it. */
+bool mirror_settled(const struct net *n, const char *key);
+/* We wrote key at index (a transaction's result). */
+void mirror_wrote(struct net *n, const char *key, uint64_t index);
+size_t mirror_watches(const struct net *n);
 
 /* ---- kernel.c ---- */
 void kern_init(struct net *n);

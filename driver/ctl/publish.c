@@ -223,12 +223,13 @@ static void on_published(struct kv_req *r, void *arg)
 	if (!e && !res) {
 		uint64_t index = 0;
 
-		for (size_t i = 0; i < t.results.n; i++)
+		for (size_t i = 0; i < t.results.n; i++) {
 			if (t.results.v[i].modify_index > index)
 				index = t.results.v[i].modify_index;
+			if (n)
+				mirror_wrote(n, t.results.v[i].key, t.results.v[i].modify_index);
+		}
 		kv_txn_result_free(&t);
-		if (n && index > n->wrote_index)
-			n->wrote_index = index;
 		if (l) {
 			l->pub = PUB_DONE;
 			l->wrote_index = index;
@@ -337,15 +338,20 @@ static void on_unpublished(struct kv_req *r, void *arg)
 	if (n && n->deletes_in_flight)
 		n->deletes_in_flight--;
 	if (!e && !res) {
-		for (size_t i = 0; i < t.results.n; i++)
-			if (n && t.results.v[i].modify_index > n->wrote_index)
-				n->wrote_index = t.results.v[i].modify_index;
+		;	/* the watches' next answers drop them */
 	} else if (!e && res == -EAGAIN && op->arp[0] && op->fib[0] && n) {
 		/* One of the two is not ours any more: each on its own. */
 		delete_keys(n, op->arp, NULL);
 		delete_keys(n, NULL, op->fib);
 	} else if (n) {
-		loop_timer_soon(&P.loop, &n->pub_timer, RETRY_MAX_MS);	/* the mirror says what is left */
+		struct ment *m;
+
+		/* Failed: the mirror says what is left, and the reconciler retries. */
+		if (op->arp[0] && (m = mirror_key(n, op->arp)))
+			m->deleting = 0;
+		if (op->fib[0] && (m = mirror_key(n, op->fib)))
+			m->deleting = 0;
+		loop_timer_soon(&P.loop, &n->pub_timer, RETRY_MAX_MS);
 	}
 	if (!e)
 		kv_txn_result_free(&t);
@@ -359,6 +365,7 @@ static void delete_keys(struct net *n, const char *arp, const char *fib)
 	struct kv_call c = { .done = on_unpublished, .release = free };
 	struct kv_op ops[4];
 	struct pub_op *op;
+	struct ment *m;
 	size_t k = 0;
 
 	if (!sid || !P.kv || !(op = calloc(1, sizeof(*op))))
@@ -382,6 +389,10 @@ static void delete_keys(struct net *n, const char *arp, const char *fib)
 		return;
 	}
 	n->deletes_in_flight++;
+	if (arp && (m = mirror_key(n, arp)))
+		m->deleting = 1;
+	if (fib && (m = mirror_key(n, fib)))
+		m->deleting = 1;
 }
 
 void pub_lep_deleted(struct net *n, struct in_addr ip, const uint8_t mac[6])
@@ -404,10 +415,17 @@ void pub_net_deleted(struct net *n)
 
 /* ---- the reconciler ---- */
 
-static bool published(const struct net *n, const struct lep *l)
+/* 1: the mirror shows l's keys held by us; 0: it shows they are not;
+ * -1: a watch has not answered since our last write into it: wait. */
+static int published(const struct net *n, const struct lep *l)
 {
 	const struct ment *a = mirror_arp(n, l->ip), *f = mirror_fib(n, l->mac);
+	char arp[KV_KEY_MAX], fib[KV_KEY_MAX];
 
+	if (layout_arp_key(arp, sizeof(arp), n->d.prefix, l->ip) ||
+	    layout_fib_key(fib, sizeof(fib), n->d.prefix, l->mac) ||
+	    !mirror_settled(n, arp) || !mirror_settled(n, fib))
+		return -1;
 	return a && a->ours && a->valid && !memcmp(a->vmac, l->mac, 6) && f && f->ours && f->valid &&
 	       f->vdst.s_addr == P.conf.self.s_addr;
 }
@@ -421,7 +439,8 @@ static void delete_strays(struct net *n)
 		struct ment *m = (struct ment *)x;
 		struct lep *l;
 
-		if (!m->ours)
+		if (!m->ours || m->deleting || !m->sh || !m->sh->synced || m->sh->down ||
+		    m->sh->index < m->sh->wrote)
 			continue;
 		if (m->kind == LAYOUT_ARP) {
 			l = net_lep_by_ip(n, m->ip);
@@ -487,7 +506,6 @@ out:
 void pub_reconcile(struct net *n)
 {
 	uint64_t now = loop_now(), next = 0;
-	bool caught_up = n->synced && n->index >= n->wrote_index && !n->down;
 	struct lep *l;
 
 	if (!P.kv || !n->d.publish || !session_id())
@@ -498,7 +516,7 @@ void pub_reconcile(struct net *n)
 		if (l->pub == PUB_INFLIGHT)
 			continue;
 		if (l->pub == PUB_DONE) {
-			if (!caught_up || n->index < l->wrote_index || published(n, l))
+			if (published(n, l) != 0)
 				continue;
 			log_info("%s: endpoint %s is missing from Consul; publishing it again",
 				 n->d.netns, l->id);
@@ -509,7 +527,7 @@ void pub_reconcile(struct net *n)
 		}
 		publish(n, l);
 	}
-	if (caught_up && !n->deletes_in_flight)
+	if (n->synced && !n->down && !n->deletes_in_flight)
 		delete_strays(n);
 	if (next)
 		loop_timer_at(&P.loop, &n->pub_timer, next);

@@ -90,7 +90,8 @@ kv put $PFX/arp/192.168.50.89 ff:ff:ff:ff:ff:ff >/dev/null
 kv put $PFX/arp/10.9.9.9 02:00:00:00:00:99 >/dev/null
 kv put $PFX/fib/02:00:00:00:00:88 999.1.1.1 >/dev/null
 kv put $PFX/fib/02:00:00:00:00:89 127.0.0.1 >/dev/null
-check "garbage values are logged as not programmed" poll 10 sh -c "grep -c 'not programmed' '$T_TMP/vxov-$T_ID-h1.log' | grep -qx '[5-9]'"
+# (arp/10.9.9.9 lies outside the subnet: no watch of this network fetches it.)
+check "garbage values are logged as not programmed" poll 10 sh -c "grep -c 'not programmed' '$T_TMP/vxov-$T_ID-h1.log' | grep -qx '[4-9]'"
 ip netns exec $T_ID-c1 ping -c 1 -W 1 192.168.50.88 >/dev/null 2>&1
 check_empty "none reached h1's neighbour table" "$(ip -n $(OV 1) neigh show dev vxlan$VNI | grep -E '192.168.50.8[89]|10.9.9.9')"
 check_empty "none reached h1's FDB" "$(bridge -n $(OV 1) fdb show dev vxlan$VNI | grep -E '00:00:00:00:00:8[89]')"

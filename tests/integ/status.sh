@@ -105,7 +105,7 @@ on_exit "ip netns exec $CN nft delete table inet $T_ID"
 t0=$(date +%s)
 check "partition: status says Consul is unreachable" poll 20 sh -c "'$VXOV' status --socket '$T_TMP/h1.sock' | grep -q 'UNREACHABLE'"
 check_eq "  metrics: consul up 0" 0 "$(metric vxov_consul_up)"
-check_match "  healthz: 200 degraded, with the reason" '^200 degraded: consul unreachable for .*timed out' "$(health)"
+check_match "  healthz: 200 degraded, with the reason" '^200 degraded: consul unreachable for .*(timed out|Timeout)' "$(health)"
 check "  healthz: 503 once it lasts longer than twice the TTL" poll_health $((2 * TTL + 15)) '^503 consul unreachable for .* longer than twice the session TTL' 
 echo "# 503 after $(( $(date +%s) - t0 )) s of partition"
 check_match "  the status still shows the overlay" 'remote: 2 endpoints on 1 hosts' "$(st)"

@@ -130,7 +130,11 @@ layers:
 	$(Q)! grep -n '#include "driver/' netops/*.[ch] kvstore/*.[ch] || \
 		{ echo "netops/ and kvstore/ must not include from driver/" >&2; exit 1; }
 
-check: deps consul layers
+# Docker Engine 29 and runc 1.3.3 for the Engine 29 pass, built once and cached.
+engine: deps
+	$(Q)tests/engine/build.sh >/dev/null
+
+check: deps consul engine layers
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit build/test_lib
 	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib
 	$(Q)$(MAKE) --no-print-directory WERROR=1 TSAN=1 all
@@ -164,5 +168,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all fuzz fuzz-long unit deps consul layers check demo bench plugin install clean
+.PHONY: all fuzz fuzz-long unit deps consul engine layers check demo bench plugin install clean
 -include $(shell find build -name '*.d' 2>/dev/null)

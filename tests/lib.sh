@@ -189,7 +189,7 @@ detach() {
 # the vxov socket there and nobody else does).  Waits until it answers.
 start_dockerd() {
 	local ns=$1 dir=$2 tag=${T_ID//-/}${1##*-}
-	mkdir -p "$dir/plugins" "$dir/data" "$dir/exec"
+	mkdir -p "$dir/plugins" "$dir/data" "$dir/exec" /run/containerd
 	echo '{}' >"$dir/daemon.json"
 	cat >"$dir/run.sh" <<-EOS
 	set -e
@@ -215,3 +215,103 @@ stop_dockerd() {
 
 # sanitizer_clean LOG: no ASan/UBSan report in a daemon's log.
 sanitizer_clean() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$1"; }
+
+# ENGINE selects the Docker Engine the Docker tests (docker.sh, docker2.sh,
+# plugin.sh) run against: 20.10 (default) is Debian's: the machine's dockerd,
+# or `dockerd` from the PATH for start_dockerd; 29 is Docker Engine 29 built
+# by tests/engine/build.sh (ENGINE_DIR: its directory; found or built on first
+# use), always started by the test in a namespace of its own.
+ENGINE=${ENGINE:-20.10}
+ENGINE_DIR=${ENGINE_DIR:-}
+case $ENGINE in
+20.10|29) ;;
+*) echo "ENGINE=$ENGINE: expected 20.10 or 29" >&2; exit 2 ;;
+esac
+
+# start_dockerd29 NS DIR: start_dockerd with Engine 29.  Its directory comes
+# first in the PATH: it runs the runc (Debian's 1.1.5 rejects the time
+# namespace Engine 29 asks for) and docker-proxy found there; Debian's
+# containerd is used as it is.  Containers go to the cgroup /$T_ID-cg<n>
+# (not the machine engine's "docker"), removed when the engine stops.  Its
+# mount namespace sends the host nothing, except under /run/netns, which stays
+# shared with the host as it is for the machine's dockerd: a managed plugin's
+# overlay namespaces then appear on the host, as they do there.
+start_dockerd29() {
+	local ns=$1 dir=$2 tag=${T_ID//-/}${1##*-} cg=$T_ID-cg${1##*-} i pid
+	[ -n "$ENGINE_DIR" ] || ENGINE_DIR=$("$TOP/tests/engine/build.sh") || return 1
+	mkdir -p "$dir/plugins" "$dir/data" "$dir/exec" /run/docker/plugins /run/containerd
+	echo '{}' >"$dir/daemon.json"
+	cat >"$dir/run.sh" <<-EOS
+	set -e
+	awk '{print \$5}' /proc/self/mountinfo | while read -r m; do
+		case \$m in /run/netns|/run/netns/*) ;; *) mount --make-slave "\$m" 2>/dev/null || : ;; esac
+	done
+	mount --bind "$dir/plugins" /run/docker/plugins
+	mount -t tmpfs tmpfs /run/containerd
+	PATH="$ENGINE_DIR:\$PATH"
+	exec "$ENGINE_DIR/dockerd" --config-file "$dir/daemon.json" --data-root "$dir/data" --exec-root "$dir/exec" \\
+		--pidfile "$dir/docker.pid" -H "unix://$dir/docker.sock" --iptables=false --ip6tables=false \\
+		--containerd-namespace $tag --containerd-plugins-namespace ${tag}p --cgroup-parent /$cg
+	EOS
+	nsenter --net="/run/netns/$ns" unshare -m --propagation unchanged sh "$dir/run.sh" >"$dir/dockerd.log" 2>&1 &
+	pid=$!
+	disown $pid
+	on_exit "stop_dockerd29 '$dir' '$cg'"
+	# Its mount namespace, once run.sh is in it: whatever is left there when
+	# the engine stops is ended.
+	for i in $(seq 50); do
+		[ "$(readlink /proc/$pid/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] && break
+		sleep 0.1
+	done
+	readlink /proc/$pid/ns/mnt >"$dir/mnt.ns"
+	# Until it answers, or has died (then its log says why).
+	poll 60 dockerd_up "$dir" $pid && docker -H "unix://$dir/docker.sock" info >/dev/null 2>&1 ||
+		{ tail -20 "$dir/dockerd.log"; return 1; }
+}
+dockerd_up() { docker -H "unix://$1/docker.sock" info || ! kill -0 "$2"; }
+# stop_dockerd29 DIR CGROUP: stop_dockerd, then end every process still in its
+# mount namespace or its cgroup, and remove the cgroup.  A signal meanwhile
+# (the cleanup runs in the EXIT trap) does not cut it short.
+stop_dockerd29() {
+	local dir=$1 cg=$2 mnt p d
+	trap : INT TERM HUP
+	stop_dockerd "$dir"
+	[ -n "${T_KEEP_LOGS:-}" ] && mkdir -p "$T_KEEP_LOGS" && cp "$dir/dockerd.log" "$T_KEEP_LOGS/dockerd-${dir##*/}.log"
+	mnt=$(cat "$dir/mnt.ns" 2>/dev/null)
+	for p in /proc/[0-9]*; do
+		[ -n "$mnt" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mnt" ] && kill -9 "${p#/proc/}" 2>/dev/null
+	done
+	cat /sys/fs/cgroup/"$cg"/cgroup.procs /sys/fs/cgroup/"$cg"/*/cgroup.procs \
+		/sys/fs/cgroup/*/"$cg"/cgroup.procs /sys/fs/cgroup/*/"$cg"/*/cgroup.procs 2>/dev/null | xargs -r kill -9 2>/dev/null
+	for d in /sys/fs/cgroup/"$cg" /sys/fs/cgroup/*/"$cg"; do
+		[ -d "$d" ] || continue
+		poll 10 sh -c "find '$d' -depth -type d -exec rmdir {} + 2>/dev/null; ! [ -d '$d' ]"
+	done
+	trap 'exit 130' INT TERM HUP
+}
+
+# start_engine NS DIR: start_dockerd or start_dockerd29, as ENGINE says.
+start_engine() {
+	if [ "$ENGINE" = 29 ]; then start_dockerd29 "$@"; else start_dockerd "$@"; fi
+}
+
+# engine_host: the dockerd docker.sh and plugin.sh use.  ENGINE=20.10: the
+# machine's.  ENGINE=29: an Engine 29 in a namespace of this test, $T_ID-eh
+# (EH), with an underlay of its own (a veth pair, one end holding the default
+# route); DOCKER_HOST points every docker command of the test at it, set
+# first, so that a failed start never sends them to the machine's dockerd.
+# hostx CMD...: CMD in the engine's network namespace (nsenter: the host's
+# mounts, so namespaces it mounts are the host's too).
+EH=
+engine_host() {
+	[ "$ENGINE" = 29 ] || return 0
+	EH=$T_ID-eh
+	export DOCKER_HOST=unix://$T_TMP/eh/docker.sock
+	netns "$EH" && ip -n "$EH" link add ul0 type veth peer name ul1 &&
+		ip -n "$EH" addr add 10.217.0.2/24 dev ul0 && ip -n "$EH" link set ul1 up &&
+		ip -n "$EH" link set ul0 up && ip -n "$EH" route add default via 10.217.0.1 dev ul0 || return 1
+	start_dockerd29 "$EH" "$T_TMP/eh"
+}
+hostx() {
+	if [ -n "$EH" ]; then nsenter --net="/run/netns/$EH" "$@"; else "$@"; fi
+}

@@ -4,6 +4,7 @@
 # of ours, each with its own vxov; one Consul in a third namespace.  Only
 # docker commands from there on: networks with vxov IPAM, ten containers
 # started at once across both engines, pings across engines, clean removal.
+# ENGINE=20.10 (default): Debian's dockerd; ENGINE=29: Docker Engine 29 (lib.sh).
 T_NAME=docker2
 . "$(dirname "$0")/../lib.sh"
 
@@ -17,7 +18,7 @@ for i in 1 2; do
 	mkdir -p "$DIR/plugins"
 	start_vxov $H "$DIR/plugins/vxov.sock" --state-dir "$T_TMP/state$i" --ns-prefix "$H-" \
 		--underlay-ip 10.213.13.$i --consul http://$CIP:8500
-	check "engine $i: dockerd in $H" start_dockerd $H "$DIR"
+	check "engine $i: dockerd $ENGINE in $H" start_engine $H "$DIR"
 	check "engine $i: test image imported" "$TOP/contrib/mkimage.sh" "$DIR/docker.sock"
 done
 D1="docker -H unix://$T_TMP/e1/docker.sock" D2="docker -H unix://$T_TMP/e2/docker.sock"

@@ -2,9 +2,10 @@
 /*
  * Start-up and shut-down.  The daemon runs two kinds of threads: the HTTP
  * pool (libmicrohttpd, driver/docker/) and the control loop, which is this
- * main thread once serving starts (driver/ctl/).  The one short-lived helper:
- * libcurl's threaded resolver, when --consul names a host rather than an
- * address (getaddrinfo() blocks, so curl runs it in a thread of its own).
+ * main thread once serving starts (driver/ctl/).  Short-lived helpers, where
+ * something outside vxov blocks: the veth reaper (driver/docker/network.c:
+ * the kernel takes 10-20 ms to tear a veth down) and libcurl's threaded
+ * resolver, when --consul names a host rather than an address.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,6 +69,8 @@ static void adopt(struct api *a)
 			if (overlay_vxlan_replace(&a->ul, n, err, sizeof(err)))
 				log_err("network %.12s: %s", n->id, err);
 		}
+		if (overlay_sweep_veths(n, err, sizeof(err)))
+			log_warn("network %.12s: %s", n->id, err);
 		api_ctl_network(n, &d);
 		ctl_network_add(&d);
 		for (e = n->endpoints; e; e = e->next) {

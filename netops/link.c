@@ -162,6 +162,34 @@ int link_find_vxlan(struct nl *nl, uint32_t vni, struct link_info *li)
 	return f.found ? 0 : -ENODEV;
 }
 
+struct link_walk {
+	void (*cb)(const struct link_info *li, void *arg);
+	void *arg;
+};
+
+static int link_walk_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_walk *w = data;
+	struct link_info li;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
+		return MNL_CB_OK;
+	link_parse_cb(nlh, &li);
+	w->cb(&li, w->arg);
+	return MNL_CB_OK;
+}
+
+int link_foreach(struct nl *nl, void (*cb)(const struct link_info *li, void *arg), void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETLINK, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	struct link_walk w = { .cb = cb, .arg = arg };
+
+	ifm->ifi_family = AF_UNSPEC;
+	return nl_dump(nl, nlh, link_walk_cb, &w);
+}
+
 static struct nlmsghdr *link_new_msg(struct nl *nl, void *buf, const char *name,
 				     unsigned int mtu, struct ifinfomsg **ifm)
 {

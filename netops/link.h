@@ -44,6 +44,9 @@ int link_find_vxlan(struct nl *nl, uint32_t vni, struct link_info *li);
 
 int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu);
 
+/* Call cb for every link in nl's namespace. */
+int link_foreach(struct nl *nl, void (*cb)(const struct link_info *li, void *arg), void *arg);
+
 /*
  * Create a VXLAN device (port 4789, proxy, learning, l2miss, l3miss) through
  * nl's namespace, placed into conf->nsfd.  The kernel creates it with nl's

@@ -333,10 +333,50 @@ json_t *net_create_endpoint(struct api *a, const char *body, size_t len, unsigne
 	return endpoint_reply(e, r.has_mac);
 }
 
+struct gone {
+	struct network net;	/* a copy: the network may go meanwhile */
+	struct endpoint ep;
+};
+
+/*
+ * The veth reaper: a short-lived thread per deleted endpoint that removes
+ * its veth pair, because the kernel takes 10-20 ms to tear a veth down (it
+ * waits for an RCU grace period) and neither Docker nor the next call
+ * should wait for that.  It touches nothing but the kernel; a network
+ * deleted meanwhile takes the pair with its namespace (ENODEV is fine).
+ * Should vxov die first, adoption sweeps the pair.
+ */
+static void *reap_veth(void *arg)
+{
+	struct gone *g = arg;
+	char err[ERRLEN];
+
+	if (overlay_endpoint_delete(&g->net, &g->ep, err, sizeof(err)))
+		log_warn("DeleteEndpoint: %s", err);
+	free(g);
+	return NULL;
+}
+
+/* Start the reaper for g; false if no thread could be made (then: now). */
+static bool reap_later(struct gone *g)
+{
+	pthread_attr_t at;
+	pthread_t t;
+	int e;
+
+	if (pthread_attr_init(&at))
+		return false;
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	e = pthread_create(&t, &at, reap_veth, g);
+	pthread_attr_destroy(&at);
+	return e == 0;
+}
+
 json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "DeleteEndpoint";
 	struct ctl_endpoint ce;
+	struct gone *g = NULL;
 	char err[ERRLEN];
 	struct req_ids r;
 	struct network *n;
@@ -354,11 +394,23 @@ json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigne
 	}
 	if (e)
 		e->busy = 1;
+	if (e && (g = calloc(1, sizeof(*g)))) {
+		g->net = *n;
+		g->net.endpoints = NULL;
+		g->net.next = NULL;
+		g->ep = *e;
+		g->ep.next = NULL;
+	}
 	pthread_mutex_unlock(&a->lock);
 	if (!e)
 		return json_object();
-
-	if (overlay_endpoint_delete(n, e, err, sizeof(err))) {
+	/* The veth pair goes in the background (reap_veth), or now if no
+	 * reaper could be started. */
+	if (g && !reap_later(g)) {
+		free(g);
+		g = NULL;
+	}
+	if (!g && overlay_endpoint_delete(n, e, err, sizeof(err))) {
 		pthread_mutex_lock(&a->lock);
 		e->busy = 0;
 		pthread_mutex_unlock(&a->lock);

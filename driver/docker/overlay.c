@@ -430,3 +430,52 @@ int overlay_mark(const char *netns, char *mark, size_t len)
 	snprintf(mark, len, "%s", li.alias);
 	return 0;
 }
+
+struct sweep {
+	const struct network *n;
+	char names[64][IF_NAMESIZE];	/* a bounded batch; the next sweep takes the rest */
+	int count;
+};
+
+/* A veth end named like an endpoint's that the network does not have. */
+static void stray_cb(const struct link_info *li, void *arg)
+{
+	struct sweep *s = arg;
+	char host_if[IF_NAMESIZE], br_if[IF_NAMESIZE];
+	const struct endpoint *e;
+
+	if (strcmp(li->kind, "veth") || strncmp(li->name, "vxb", 3) || s->count == 64)
+		return;
+	for (e = s->n->endpoints; e; e = e->next) {
+		overlay_veth_names(e->id, host_if, br_if);
+		if (!strcmp(br_if, li->name))
+			return;
+	}
+	snprintf(s->names[s->count++], IF_NAMESIZE, "%s", li->name);
+}
+
+int overlay_sweep_veths(const struct network *n, char *err, size_t errlen)
+{
+	static struct sweep s;	/* start-up only: one thread */
+	struct nl nl;
+	int e;
+
+	memset(&s, 0, sizeof(s));
+	s.n = n;
+	if ((e = open_overlay(n, &nl, err, errlen)))
+		return e;
+	if ((e = link_foreach(&nl, stray_cb, &s)))
+		fail(e, err, errlen, "list links in %s: %s", n->netns, nl_strerror(&nl, e));
+	for (int i = 0; !e && i < s.count; i++) {
+		/* Deleting one end deletes both, wherever the other is. */
+		log_info("network %.12s: removing veth %s, which no endpoint has (a DeleteEndpoint "
+			 "whose veth was not yet removed when vxov stopped)", n->id, s.names[i]);
+		if ((e = link_del(&nl, s.names[i])) == -ENODEV)
+			e = 0;
+		else if (e)
+			fail(e, err, errlen, "delete %s in %s: %s", s.names[i], n->netns,
+			     nl_strerror(&nl, e));
+	}
+	nl_close(&nl);
+	return e;
+}

@@ -58,6 +58,8 @@ int overlay_endpoint_create(const struct network *n, const struct endpoint *e,
 /* Remove e's veth pair wherever its ends are; 0 if already gone. */
 int overlay_endpoint_delete(const struct network *n, const struct endpoint *e,
 			    char *err, size_t errlen);
+/* Remove veth pairs on n's bridge that none of n's endpoints has. */
+int overlay_sweep_veths(const struct network *n, char *err, size_t errlen);
 /* 0 if e's bridge end exists in n's namespace. */
 int overlay_endpoint_check(const struct network *n, const struct endpoint *e);
 

@@ -38,6 +38,10 @@ ip netns add ${PFX}999
 ip -n ${PFX}999 link add br0 type bridge && ip -n ${PFX}999 link set br0 alias "vxov network 999999999999 vni 999"
 ip netns add ${PFX}998
 ip netns add ${PFX}other
+# A veth pair of an endpoint Docker deleted whose pair was not yet removed
+# when vxov died (the veth reaper runs after DeleteEndpoint's answer).
+ip -n $H link add vxe9999999999z9 type veth peer name vxb9999999999z9 netns $NS &&
+	ip -n $NS link set vxb9999999999z9 master br0
 kill -9 $VXOV_PID; wait $VXOV_PID 2>/dev/null
 check "after SIGKILL the containers still ping" ip netns exec $C1 ping -c 1 -W 2 10.77.0.3
 check "restart" start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip 10.213.2.1
@@ -45,6 +49,8 @@ check "stale socket of the killed daemon replaced" grep -q "replacing stale sock
 check_match "network re-adopted" "network 7a7a7a7a7a7a: adopted \(vni 77, $NS\)" "$(cat "$T_TMP/vxov-$H.log")"
 check_not "leftover namespace ${PFX}999 (marked, not in the state) removed" test -e /run/netns/${PFX}999
 check "a namespace named like ours without vxov's mark is left alone" test -e /run/netns/${PFX}998
+check_empty "a veth pair no endpoint has is swept, both ends" "$(ip -n $NS link show | grep vxb9999999999z9; ip -n $H link show | grep vxe9999999999z9)"
+check_match "  and the sweep is logged" "removing veth vxb9999999999z9, which no endpoint has" "$(cat "$T_TMP/vxov-$H.log")"
 check "a namespace not named <prefix><vni> is left alone" test -e /run/netns/${PFX}other
 ip netns del ${PFX}other; ip netns del ${PFX}998
 check_match "the overlay's br0 carries vxov's mark" "alias vxov network 7a7a7a7a7a7a vni 77" "$(ip -n $NS link show br0)"

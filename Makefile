@@ -51,12 +51,13 @@ VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(DOCKER) $(CTL) driver/daemon.c driver/
             driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
+KVLOAD_SRC:= $(KVSTORE) tests/tools/kvload.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
 LIBTEST_SRC := $(LIB) kvstore/config.c tests/unit/test_lib.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/clockstep.so
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
@@ -67,6 +68,11 @@ $(O)/nlctl: $(call obj,$(NLCTL_SRC))
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/kvctl: $(call obj,$(KVCTL_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The benchmark's Consul load generator (bench/scale.sh, bench/burst.sh).
+$(O)/kvload: $(call obj,$(KVLOAD_SRC))
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+# The burst section of bench/run.sh (sourced; needs SW, CN, CIP): real vxov
+# daemons, each in its own host namespace on the switch with Consul
+# (10.213.30.101-130), endpoints created through each daemon's API
+# (CreateEndpoint, as dockerd calls it, without containers), every host at
+# once (one background loop per host, its calls one after another):
+#   10 hosts x 100 endpoints (network 10.50.0.0/16, vni 500), then
+#   30 hosts x 30 endpoints (10.51.0.0/16, vni 501; hosts 1-10 keep the
+#   first network, idle).
+# converged: from the last CreateEndpoint's answer (of all hosts) until every
+#   host holds an FDB entry for every remote endpoint (its gauge
+#   vxov_kernel_entries{kind="fdb"} = all endpoints - its own), polled every
+#   0.1 s with one curl for all hosts from a monitor namespace (the daemons
+#   serve /metrics on their underlay address); given up after BURST_WAIT_S.
+# bytes: from before the first CreateEndpoint until converged: the sum over
+#   the hosts of vxov_consul_received_bytes_total, and Consul's veth TX bytes.
+BURST_CONV_MS=${BURST_CONV_MS:-2000} BURST_MIB=${BURST_MIB:-32} BURST_WAIT_S=${BURST_WAIT_S:-30}
+BURST_SHAPES=${BURST_SHAPES:-"10x100 30x30"}
+
+# The URLs of hosts 1..N's /metrics.
+burst_urls() { local i; for i in $(seq "$1"); do printf 'http://10.213.30.%d:9276/metrics ' $((100 + i)); done; }
+# All hosts' metrics in one go, from the monitor namespace.
+burst_metrics() { ip netns exec $MON curl -s --max-time 5 $(burst_urls "$1"); }
+
+bench_burst() {
+	local i max=0 s
+	for s in $BURST_SHAPES; do [ "${s%x*}" -gt $max ] && max=${s%x*}; done
+	MON=$T_ID-mon
+	netns $MON && plug $SW $MON 10.213.30.250 || return 1
+	CVETH=${CVETH:-$(veth_of $CN)}
+	# Every daemon at once, then wait for all.
+	for i in $(seq $max); do
+		netns $T_ID-b$i && plug $SW $T_ID-b$i 10.213.30.$((100 + i)) || return 1
+		nsenter --net=/run/netns/$T_ID-b$i "$VXOV" --socket "$T_TMP/b$i.sock" --state-dir "$T_TMP/bs$i" \
+			--ns-prefix "$T_ID-b$i-" --underlay-ip 10.213.30.$((100 + i)) --consul http://$CIP:8500 \
+			--log-level warn --metrics-listen 10.213.30.$((100 + i)):9276 >>"$T_TMP/vxov-b$i.log" 2>&1 &
+		B_PID[$i]=$!
+		on_exit "kill -9 ${B_PID[$i]}"
+		echo $T_ID-b$i >"$T_TMP/host-of-b$i.sock"
+	done
+	for i in $(seq $max); do
+		poll 20 vxov_answers "$T_TMP/b$i.sock" || { bench_note "vxov did not start on b$i"; return 1; }
+	done
+	local vni=500 j=0
+	for s in $BURST_SHAPES; do
+		burst_one "${s%x*}" "${s#*x}" $((vni + j)) "10.$((50 + j)).0.0/16"
+		j=$((j + 1))
+	done
+	for i in $(seq $max); do kill -TERM ${B_PID[$i]}; done
+	for i in $(seq $max); do wait ${B_PID[$i]} 2>/dev/null; done
+}
+
+# burst_one HOSTS PER_HOST VNI SUBNET
+burst_one() {
+	local h=$1 per=$2 vni=$3 subnet=$4 i k total t_last conv b0 b1 x0 x1 t0 ok want r gw
+	local net=${subnet%.0.0/16} errs pids=
+	total=$((h * per)) want=$((total - per))
+	bench_section "burst: $h hosts x $per endpoints at once ($total), every host's API"
+	for i in $(seq $h); do
+		r=$(api "$T_TMP/b$i.sock" NetworkDriver.CreateNetwork "{\"NetworkID\":\"bn$vni\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"$vni\"}},\"IPv4Data\":[{\"Pool\":\"$subnet\",\"Gateway\":\"$net.0.1/16\"}]}")
+		case $r in '{}'*) ;; *) bench_note "b$i: CreateNetwork: $r"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1 ;; esac
+	done
+	sleep 1	# every watch has answered once
+	b0=$(burst_metrics $h | awk '$1 == "vxov_consul_received_bytes_total" {s += $2} END {print s + 0}')
+	x0=$(tx_bytes $CN $CVETH)
+	t0=$(now_ns)
+	for i in $(seq $h); do
+		(
+			e=0
+			for k in $(seq $per); do
+				c0=${EPOCHREALTIME/./}
+				r=$(api "$T_TMP/b$i.sock" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"bn$vni\",\"EndpointID\":\"$(printf 'f%03d%03d%04d%053d' $vni $i $k 0)\",\"Interface\":{\"Address\":\"$net.$i.$((k + 1))/16\"}}")
+				echo $(( (${EPOCHREALTIME/./} - c0) / 1000 )) >>"$T_TMP/burst-lat-$vni-$i"
+				case $r in *'"Err"'*|'') e=$((e + 1)); echo "$r" | head -1 >>"$T_TMP/burst-err-b$i.log" ;; esac
+			done
+			echo "$(now_ns) $e" >"$T_TMP/burst-end-$i"
+		) &
+		pids="$pids $!"
+	done
+	wait $pids
+	t_last=0 errs=0
+	for i in $(seq $h); do
+		read -r k r <"$T_TMP/burst-end-$i"
+		[ "$k" -gt "$t_last" ] && t_last=$k
+		errs=$((errs + r))
+	done
+	[ "$errs" -eq 0 ] || bench_note "$errs CreateEndpoint calls failed: $(cat "$T_TMP"/burst-err-b*.log | sort | uniq -c | head -3)"
+	bench_info "  all $total CreateEndpoint calls answered in" "$(( (t_last - t0) / 1000000 )) ms"
+	bench_info "  CreateEndpoint during the burst p50/p99" "$(cat "$T_TMP"/burst-lat-$vni-* | pct 50)/$(cat "$T_TMP"/burst-lat-$vni-* | pct 99) ms"
+	# Calls that waited all of --publish-wait: Consul too busy to answer the
+	# publishing transaction in time (the address was not checked).
+	bench_info "  CreateEndpoint calls that waited all of --publish-wait" \
+		"$(cat "$T_TMP"/vxov-b*.log | grep -c -- "-$vni: consul did not answer within")"
+	while :; do
+		ok=$(burst_metrics $h | grep -c "^vxov_kernel_entries{vni=\"$vni\",kind=\"fdb\"} $want\$")
+		[ "$ok" -eq "$h" ] && break
+		[ $(( $(now_ns) - t_last )) -lt $((BURST_WAIT_S * 1000000000)) ] || break
+		sleep 0.1
+	done
+	conv=$(( ($(now_ns) - t_last) / 1000000 ))
+	b1=$(burst_metrics $h | awk '$1 == "vxov_consul_received_bytes_total" {s += $2} END {print s + 0}')
+	x1=$(tx_bytes $CN $CVETH)
+	if [ "$ok" -ne "$h" ]; then
+		bench_note "after ${BURST_WAIT_S}s $ok of $h hosts hold all $want remote entries: $(burst_metrics $h | grep "^vxov_kernel_entries{vni=\"$vni\",kind=\"fdb\"}" | awk '{print $2}' | sort -n | uniq -c | tr '\n' ' ')"
+		conv=">$((BURST_WAIT_S * 1000))"
+	fi
+	bench_target "converged: every host holds all $want remote entries" "$conv ms" "$conv" le $BURST_CONV_MS "<= $BURST_CONV_MS ms after the last"
+	bench_target "bytes Consul sent the hosts during the burst (vxov's counters)" "$(printf %.1f "$(mib $((b1 - b0)))") MiB" \
+		"$(mib $((b1 - b0)))" le $BURST_MIB "<= $BURST_MIB MiB"
+	bench_info "  the same on Consul's link (TCP/IP headers included)" "$(printf %.1f "$(mib $((x1 - x0)))") MiB"
+	[ "$ok" -eq "$h" ] && bench_info "  first CreateEndpoint -> converged everywhere" "$(( (t_last - t0) / 1000000 + conv )) ms"
+}

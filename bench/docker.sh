@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: MIT
+# The Docker section of bench/run.sh (sourced; needs CN, CIP): what a user
+# waits for, `docker run --rm IMAGE sleep 0`, on the machine's dockerd, on a
+# vxov network (vxov driver and vxov IPAM) against a user-defined bridge
+# network; DOCKER_RUNS runs each, alternately, after one unmeasured run each;
+# the ratio of the medians.
+#
+# The daemon runs in the root namespace (the containers are there) on a
+# socket of its own, /run/docker/plugins/vxb<pid>.sock, so the plugin is
+# named vxb<pid> and never clashes with another vxov.  Its underlay is a veth
+# pair of ours between the root namespace (10.219.<pid % 250>.1/30) and
+# Consul's namespace, with a /32 route to Consul through it; the network has
+# one host only, so no VXLAN packet is ever sent.  Its networks, its socket
+# and the veth are removed at exit.
+DOCKER_RUNS=${DOCKER_RUNS:-15} DOCKER_RATIO=${DOCKER_RATIO:-1.1}
+
+# The docker section's daemon's metrics; api_secs: "method seconds" of the
+# time it took to answer each kind of Docker call, so far.
+dmetrics() { curl -s --max-time 5 --unix-socket "$T_TMP/dmetrics.sock" http://x/metrics; }
+api_secs() { sed -n 's/^vxov_api_request_duration_seconds_sum{method="\([^"]*\)"} \(.*\)/\1 \2/p'; }
+
+bench_docker() {
+	local drv=vxb$$ link=vxt$$r net=10.219.$(($$ % 250)) sub=10.218.$(($$ % 250)).0/24 vni=$((6000 + $$ % 1000))
+	local image pid k t br vx r kind
+	if ! docker info >/dev/null 2>&1; then
+		bench_note "dockerd is not reachable: section skipped"
+		return 0
+	fi
+	image=$("$TOP/contrib/mkimage.sh") || { bench_note "contrib/mkimage.sh failed"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1; }
+	ip link add $link type veth peer name u$link netns $CN &&
+		ip addr add $net.1/30 dev $link && ip link set $link up &&
+		ip -n $CN addr add $net.2/30 dev u$link && ip -n $CN link set u$link up &&
+		ip route add $CIP/32 dev $link src $net.1 || { bench_note "cannot link the root namespace to Consul"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1; }
+	on_exit "ip link del $link"
+	on_exit "rm -f /run/docker/plugins/$drv.sock"
+	"$VXOV" --socket /run/docker/plugins/$drv.sock --state-dir "$T_TMP/dstate" --ns-prefix "$T_ID-d-" \
+		--underlay-dev $link --underlay-ip $net.1 --consul http://$CIP:8500 --log-level warn \
+		--metrics-listen "unix:$T_TMP/dmetrics.sock" \
+		>>"$T_TMP/vxov-docker.log" 2>&1 &
+	pid=$!
+	on_exit "kill -9 $pid"
+	poll 10 vxov_answers /run/docker/plugins/$drv.sock || { bench_note "vxov did not start"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1; }
+	on_exit "docker network rm $T_ID-vx $T_ID-br"
+	r=$(docker network create -d $drv --ipam-driver $drv --subnet $sub -o vni=$vni $T_ID-vx 2>&1) &&
+		r=$(docker network create -d bridge $T_ID-br 2>&1) ||
+		{ bench_note "docker network create: $r"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1; }
+	bench_section "docker run --rm $image sleep 0 (n=$DOCKER_RUNS each, alternately), median"
+	: >"$T_TMP/drun-br"; : >"$T_TMP/drun-vx"
+	for k in $(seq 0 $DOCKER_RUNS); do
+		# After the unmeasured runs: the time vxov took to answer, so far.
+		[ "$k" -eq 1 ] && dmetrics | api_secs >"$T_TMP/dapi0"
+		for kind in br vx; do
+			t=${EPOCHREALTIME/./}
+			r=$(docker run --rm --net $T_ID-$kind "$image" sleep 0 2>&1) || bench_note "docker run on $kind: $r"
+			[ "$k" -eq 0 ] || echo $(( (${EPOCHREALTIME/./} - t) / 1000 )) >>"$T_TMP/drun-$kind"
+		done
+	done
+	dmetrics | api_secs >"$T_TMP/dapi1"
+	br=$(median <"$T_TMP/drun-br") vx=$(median <"$T_TMP/drun-vx")
+	bench_info "on a bridge network" "$br ms"
+	bench_info "on a vxov network (vxov IPAM)" "$vx ms"
+	# dockerd makes its calls one after another: their sum is time it waited.
+	bench_info "  of which dockerd waited on vxov's answers (mean)" \
+		"$(awk -v n=$DOCKER_RUNS 'NR == FNR {a[$1] = $2; next} {s += $2 - a[$1]} END {printf "%.0f", s * 1000 / n}' "$T_TMP/dapi0" "$T_TMP/dapi1") ms"
+	bench_note "vxov's calls per run, mean ms: $(awk -v n=$DOCKER_RUNS 'NR == FNR {a[$1] = $2; next} $2 > a[$1] {printf "%s %.1f  ", $1, ($2 - a[$1]) * 1000 / n}' "$T_TMP/dapi0" "$T_TMP/dapi1")"
+	bench_target "ratio vxov / bridge" "$(printf %.2f "$(calc "$vx / $br")")" "$(calc "$vx / $br")" le $DOCKER_RATIO "<= ${DOCKER_RATIO}x"
+	docker network rm $T_ID-vx $T_ID-br >/dev/null
+	kill -TERM $pid; wait $pid 2>/dev/null
+}

@@ -25,7 +25,7 @@ T_NAME=bench
 . "$(dirname "$0")/../tests/lib.sh"
 . "$TOP/bench/lib.sh"
 N=${BENCH_N:-30}
-PROP_P50_MS=${PROP_P50_MS:-100} API_P50_MS=${API_P50_MS:-50} PART_P99_MS=${PART_P99_MS:-100}
+PROP_P50_MS=${PROP_P50_MS:-100} API_P99_MS=${API_P99_MS:-10} PART_P99_MS=${PART_P99_MS:-100}
 BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale burst docker"}
 # kvload (tests/tools/kvload.c): next to $VXOV, else build/kvload.
 KVLOAD=${KVLOAD:-}
@@ -64,7 +64,7 @@ bench_two_hosts() {
 }
 
 bench_api() {
-	local k eid ip mac t0 t1 t2 t3 p50 p95 c50 c95 d50 d95 pc50 pc99 pd50 pd99
+	local k eid ip mac t0 t1 t2 t3 p50 p95 c50 c95 c99 d50 d95 d99 pc50 pc99 pd50 pd99
 	bench_two_hosts || { echo "h1/h2 did not start"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1; }
 	OV=$T_ID-h1-300
 
@@ -112,12 +112,14 @@ bench_api() {
 	ip netns exec $CN nft delete table inet $T_ID
 
 	p50=$(pct 50 <"$T_TMP/prop") p95=$(pct 95 <"$T_TMP/prop")
-	c50=$(pct 50 <"$T_TMP/create") c95=$(pct 95 <"$T_TMP/create")
-	d50=$(pct 50 <"$T_TMP/delete") d95=$(pct 95 <"$T_TMP/delete")
-	bench_section "api: two hosts (n=$N), p50/p95"
+	c50=$(pct 50 <"$T_TMP/create") c95=$(pct 95 <"$T_TMP/create") c99=$(pct 99 <"$T_TMP/create")
+	d50=$(pct 50 <"$T_TMP/delete") d95=$(pct 95 <"$T_TMP/delete") d99=$(pct 99 <"$T_TMP/delete")
+	bench_section "api: two hosts (n=$N), p50/p95 (p99 for the calls)"
+	# Polled with bridge(8) every 2 ms: the target of issue 8 (p99 <= 10 ms)
+	# is the scale section's, timed from the kernel's own event.
 	bench_target "propagation: endpoint on h2 -> FDB entry on h1" "$p50/$p95 ms" "$p50" le $PROP_P50_MS "p50 <= $PROP_P50_MS ms"
-	bench_target "api: CreateEndpoint (veth + 2 Consul writes)" "$c50/$c95 ms" "$c50" le $API_P50_MS "p50 <= $API_P50_MS ms"
-	bench_target "api: DeleteEndpoint (veth + 2 checked Consul deletes)" "$d50/$d95 ms" "$d50" le $API_P50_MS "p50 <= $API_P50_MS ms"
+	bench_target "api: CreateEndpoint (veth + 1 Consul transaction)" "$c50/$c95/$c99 ms" "$c99" le $API_P99_MS "p99 <= $API_P99_MS ms"
+	bench_target "api: DeleteEndpoint (veth; keys deleted by the loop)" "$d50/$d95/$d99 ms" "$d99" le $API_P99_MS "p99 <= $API_P99_MS ms"
 	pc50=$(pct 50 <"$T_TMP/pcreate") pc99=$(pct 99 <"$T_TMP/pcreate")
 	pd50=$(pct 50 <"$T_TMP/pdelete") pd99=$(pct 99 <"$T_TMP/pdelete")
 	bench_section "Docker calls during a Consul partition (n=$N), p50/p99"

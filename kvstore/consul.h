@@ -126,7 +126,8 @@ extern const char *const kv_kind_names[KV_KINDS];
 
 struct kv_stats {
 	uint64_t requests, failures;	/* finished requests; those not 2xx/404 */
-	uint64_t bytes_rx;		/* answer bodies received */
+	uint64_t bytes_rx;		/* answer bodies received, as sent (gzip) */
+	uint64_t bytes_decoded;		/* the same, decoded */
 	uint64_t in_flight;
 	struct {
 		uint64_t ok, failed;	/* "failed": not reached, or not 2xx/404/409 */

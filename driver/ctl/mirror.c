@@ -20,10 +20,16 @@
  * Every key belongs to one watch.  Per answer, only the entries whose
  * ModifyIndex moved are decoded, validated and marked for the kernel and
  * for publishing; the deleted ones are found among that watch's own
- * entries.  A watch that Consul answers at once with changes is behind the
- * writers: its next query waits HOLD_MS, so a burst is taken in a few large
- * bites rather than a change at a time; a change that comes alone goes
- * through at once.  Direct GETs of the miss path join the same entries.
+ * entries.  Direct GETs of the miss path join the same entries.
+ *
+ * Coalescing: a change that comes alone goes through at once, and so does
+ * a stream of changes that each wait for the last one to arrive (a writer
+ * that is not ahead of us).  Only a watch whose answer brings more than one
+ * change (more than one transaction) is behind its writers: its next query
+ * waits a hold that starts at HOLD_MIN_MS and doubles while the answers stay
+ * that way (HOLD_MAX_MS at most), so a burst is taken in a few large bites;
+ * it halves while the answers come at once with a single change, and the
+ * first answer that had to wait for its change ends it.
  *
  * Consul's rules for blocking queries: block on the index it answered,
  * reset to 0 when it goes backwards, never block on 0.  A watch that comes
@@ -45,8 +51,9 @@
 #define WATCH_WAIT_S 300
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
-#define IMMEDIATE_MS 5		/* an answer this quick with changes: writers are ahead */
-#define HOLD_MS 100		/* then the next query of that watch waits this long */
+#define IMMEDIATE_MS 5		/* an answer this quick had changes waiting */
+#define HOLD_MIN_MS 20		/* the first hold of a watch behind its writers */
+#define HOLD_MAX_MS 640		/* its longest: convergence stays well within a second */
 #define IDLE_GAP_MS 1000	/* after an answer that came at once and changed nothing */
 #define KEYS_MAX 131072		/* arp + fib keys mirrored per network: 65536 endpoints */
 
@@ -376,8 +383,8 @@ void mirror_take(struct net *n, const struct kv_entry *e)
 
 /* Apply a watch's answer at l->index: what it holds, and what it no longer
  * holds (entries newer than the answer, from direct GETs, stay).  The
- * number of entries it dropped. */
-static size_t apply(struct net *n, struct shard *sh, const struct kv_list *l, bool *changed)
+ * number of entries it dropped; *changed counts the entries that changed. */
+static size_t apply(struct net *n, struct shard *sh, const struct kv_list *l, size_t *changed)
 {
 	struct ment *m, *next;
 	size_t dropped = 0;
@@ -385,13 +392,13 @@ static size_t apply(struct net *n, struct shard *sh, const struct kv_list *l, bo
 	if (++sh->gen == 0)
 		sh->gen = 1;
 	for (size_t i = 0; i < l->n; i++)
-		*changed |= take(n, sh, &l->v[i], sh->gen);
+		*changed += take(n, sh, &l->v[i], sh->gen);
 	for (m = LIST_FIRST(&sh->ents); m; m = next) {
 		next = LIST_NEXT(m, sh_link);
 		if (m->seen != sh->gen && m->modify_index <= l->index) {
 			drop(n, m);
 			dropped++;
-			*changed = true;
+			(*changed)++;
 		}
 	}
 	return dropped;
@@ -476,8 +483,9 @@ static void on_answer(struct kv_req *r, void *arg)
 	struct net *n = net_find(op->vni);
 	struct shard *sh = op->sh;
 	uint64_t now = loop_now(), next;
-	bool changed = false, quick;
+	size_t changed = 0;
 	struct kv_list l;
+	bool quick;
 	size_t dropped;
 	int e;
 
@@ -522,9 +530,16 @@ static void on_answer(struct kv_req *r, void *arg)
 	sh->down = false;
 	quick = sh->sent_ms && now - sh->sent_ms < IMMEDIATE_MS && sh->index;
 	next = l.index < sh->index ? 0 : l.index;
-	if (quick && changed)
-		loop_timer_in(&P.loop, &sh->timer, HOLD_MS);	/* writers are ahead: a bigger bite */
-	else if (quick && next == sh->index)
+	if (sh->index && changed > 1)	/* behind the writers: a bigger bite next time */
+		sh->hold_ms = sh->hold_ms >= HOLD_MAX_MS / 2 ? HOLD_MAX_MS :
+			      sh->hold_ms ? sh->hold_ms * 2 : HOLD_MIN_MS;
+	else if (!quick)
+		sh->hold_ms = 0;	/* it waited for its change: we are not behind */
+	else if (changed)
+		sh->hold_ms /= 2;
+	if (changed && sh->hold_ms)
+		loop_timer_in(&P.loop, &sh->timer, sh->hold_ms);
+	else if (quick && !changed && next == sh->index)
 		loop_timer_in(&P.loop, &sh->timer, IDLE_GAP_MS);	/* no change: do not spin */
 	else
 		loop_timer_stop(&P.loop, &sh->timer);

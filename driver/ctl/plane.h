@@ -75,6 +75,7 @@ struct shard {
 	uint64_t wrote;		/* highest index of our own writes into it */
 	uint64_t sent_ms, last_answer_ms;
 	uint32_t gen, backoff_ms;
+	uint32_t hold_ms;	/* the wait before the next query while behind the writers */
 	bool synced, down;
 	struct loop_timer timer;
 };

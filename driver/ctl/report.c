@@ -312,7 +312,7 @@ static void consul_metrics(struct text *t)
 		histogram(t, "vxov_consul_request_duration_seconds", labels, s.kind[k].le,
 			  s.kind[k].ok + s.kind[k].failed, s.kind[k].seconds);
 	}
-	put(t, "# HELP vxov_consul_received_bytes_total Bytes of Consul's answers.\n"
+	put(t, "# HELP vxov_consul_received_bytes_total Bytes of Consul's answer bodies as received (gzip).\n"
 	       "# TYPE vxov_consul_received_bytes_total counter\n"
 	       "vxov_consul_received_bytes_total %llu\n"
 	       "# HELP vxov_consul_up Whether Consul answered the last request.\n"

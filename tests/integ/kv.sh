@@ -48,6 +48,19 @@ kv session-renew "$S1" >/dev/null 2>&1; check_eq "renewing a dead session: ENOEN
 check_eq "delete" true "$(kv del t/a)"
 check_not "deleted" kv get t/a
 
+# Answers come gzipped (Consul compresses what is larger than 1,400 bytes
+# for a client that asks), and --consul-max-answer bounds what they inflate
+# to, not what came over the wire.
+v=$(printf 'x%.0s' $(seq 300))
+for i in $(seq 64); do echo "set:big/k$i=$v"; done | xargs ip netns exec $K "$KVCTL" --consul http://10.213.9.1:8500 txn >/dev/null
+r=$(kv --stats list big 2>"$T_TMP/stats")
+check_eq "a large listing decodes whole" 64 "$(echo "$r" | grep -c '^big/k[0-9]*=x\{300\}')"
+read -r _ wire _ dec <"$T_TMP/stats"
+check "  it came gzipped: $wire bytes received for $dec decoded" test $((wire * 4)) -lt "$dec"
+r=$(kv --max-answer $((dec / 2)) list big 2>&1)
+check_match "  an answer that inflates beyond --max-answer fails, although fewer bytes came" \
+	"answer larger than $((dec / 2)) bytes" "$r"
+
 # Errors say what failed and why.
 r=$(ip netns exec $K "$KVCTL" --consul http://10.213.9.1:8599 get t/b 2>&1)
 check_match "Consul unreachable: the URL and the reason" "GET http://10.213.9.1:8599/v1/kv/t/b: .*(refused|Failed to connect)" "$r"

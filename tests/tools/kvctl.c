@@ -10,6 +10,7 @@
  * (or a transaction rolled back), 1 for any other failure.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,9 @@ static int status;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kvctl [--consul URL] get|list|keys|put|del|txn|session-create|"
-			"session-renew|session-destroy|session-name ARGS\n");
+	fprintf(stderr, "usage: kvctl [--consul URL] [--max-answer BYTES] [--stats] get|list|keys|put|"
+			"del|txn|session-create|session-renew|session-destroy|session-name ARGS\n"
+			"  --stats: bytes of the answer as received and decoded, on stderr\n");
 	exit(2);
 }
 
@@ -159,10 +161,23 @@ int main(int argc, char **argv)
 	struct kv_req *r = NULL;
 	const char *url = NULL, *op;
 	struct kv_call c = { .timeout_ms = 30000 };
+	size_t max_answer = 0;
+	bool stats = false;
 	char err[256];
 
-	if (argc > 2 && !strcmp(argv[1], "--consul")) {
-		url = argv[2];
+	for (;;) {
+		if (argc > 2 && !strcmp(argv[1], "--consul")) {
+			url = argv[2];
+		} else if (argc > 2 && !strcmp(argv[1], "--max-answer")) {
+			max_answer = strtoul(argv[2], NULL, 10);
+		} else if (argc > 1 && !strcmp(argv[1], "--stats")) {
+			stats = true;
+			argv++;
+			argc--;
+			continue;
+		} else {
+			break;
+		}
 		argv += 2;
 		argc -= 2;
 	}
@@ -172,7 +187,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvctl: %s\n", err);
 		return 2;
 	}
-	if (!(cl = kv_client_new(&cfg, 0)))
+	if (!(cl = kv_client_new(&cfg, max_answer)))
 		return 1;
 	op = argv[1];
 	if (!strcmp(op, "get") && argc == 3) {
@@ -230,6 +245,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	kv_client_run_until(cl, &done);
+	if (stats) {
+		struct kv_stats st;
+
+		kv_client_stats(cl, &st);
+		fprintf(stderr, "received %llu decoded %llu\n", (unsigned long long)st.bytes_rx,
+			(unsigned long long)st.bytes_decoded);
+	}
 	kv_client_free(cl);
 	return status;
 }

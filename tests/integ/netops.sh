@@ -31,6 +31,7 @@ done
 d=$(ip -n $O1 -d link show vxlan$VNI)
 check_match "vxlan: vni, local, port 4789" "vxlan id $VNI local 10.213.0.1 .*dstport 4789" "$d"
 check_match "vxlan: proxy l2miss l3miss" "proxy l2miss l3miss" "$d"
+check_match "vxlan: outer UDP checksum on" " udpcsum " "$d"
 check_empty "vxlan: learning (iproute2 prints nolearning otherwise)" "$(echo "$d" | grep nolearning)"
 check_match "vxlan: mtu 1450, on br0, up" "mtu 1450 .*master br0 state UNKNOWN|master br0.*UP" "$d"
 check_match "vxlan keeps its link namespace (underlay socket) in h1" "link-netns $H1" "$d"

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <linux/filter.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
@@ -97,10 +100,27 @@ int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6])
 	return err == -ENOENT ? 0 : err;
 }
 
+/*
+ * Only misses (RTM_GETNEIGH) and deletions (RTM_DELNEIGH) are events to us:
+ * a socket filter drops RTM_NEWNEIGH in the kernel, so the notifications of
+ * our own writes (20,000 of them when a large network syncs) neither wake
+ * the loop nor overrun the socket.  A notification is one message per skb;
+ * classic BPF loads halfwords in network order, hence htons.
+ */
 int neigh_subscribe(struct nl *nl)
 {
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWNEIGH), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
 	unsigned int group = RTNLGRP_NEIGH;
+	int fd = mnl_socket_get_fd(nl->sock);
 
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		return -errno;
 	if (mnl_socket_setsockopt(nl->sock, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
 		return -errno;
 	return 0;

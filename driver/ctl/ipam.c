@@ -67,7 +67,7 @@ struct ipam {
 	bool scanning;
 	uint64_t scan_started;
 	uint32_t gen;
-	struct kv_list hosts;
+	struct kv_list hosts, addrs;	/* the scan's two reads: hosts/ after ipam/ */
 	uint64_t allocated, released, reclaimed, repairs;
 };
 
@@ -164,6 +164,7 @@ void ipam_free(struct ipam *m)
 		free(x);
 	}
 	kv_list_free(&m->hosts);
+	kv_list_free(&m->addrs);
 	free(m);
 }
 
@@ -670,26 +671,15 @@ static void scan_again(uint64_t ms)
 	loop_timer_in(&P.loop, &P.ipam->scan_timer, ms);
 }
 
-static void on_scan(struct kv_req *r, void *arg)
-{
-	struct kv_list l;
-	int e = kv_req_list(r, &l);
-
-	(void)arg;
-	plane_consul_result(e, kv_req_error(r));
-	if (e) {
-		scan_again(RELEASE_RETRY_MAX_MS);
-		return;
-	}
-	scan(&l);
-	kv_list_free(&l);
-	scan_again((uint64_t)P.conf.resync_s * 1000);
-}
-
+/*
+ * A scan reads vxov/ipam/ first and vxov/hosts/ second.  A host takes its
+ * host key before it allocates, so a host key that existed when one of its
+ * addresses was read is still seen by the second read unless the host has
+ * gone since; the other order could read hosts/ just before a new host's
+ * key and its address just after, and take a live host for an absent one.
+ */
 static void on_hosts(struct kv_req *r, void *arg)
 {
-	struct kv_call c = { .done = on_scan };
-	char prefix[KV_KEY_MAX];
 	int e;
 
 	(void)arg;
@@ -697,17 +687,39 @@ static void on_hosts(struct kv_req *r, void *arg)
 	e = kv_req_list(r, &P.ipam->hosts);
 	plane_consul_result(e, kv_req_error(r));
 	if (e) {
+		kv_list_free(&P.ipam->addrs);
 		scan_again(RELEASE_RETRY_MAX_MS);
 		return;
 	}
-	snprintf(prefix, sizeof(prefix), LAYOUT_ROOT "/ipam/");
-	if (!kv_get(P.kv, prefix, KV_RECURSE, 0, 0, &c))
+	scan(&P.ipam->addrs);
+	kv_list_free(&P.ipam->addrs);
+	scan_again((uint64_t)P.conf.resync_s * 1000);
+}
+
+static void on_scan(struct kv_req *r, void *arg)
+{
+	struct kv_call c = { .done = on_hosts };
+	char prefix[KV_KEY_MAX];
+	int e;
+
+	(void)arg;
+	kv_list_free(&P.ipam->addrs);
+	e = kv_req_list(r, &P.ipam->addrs);
+	plane_consul_result(e, kv_req_error(r));
+	if (e) {
 		scan_again(RELEASE_RETRY_MAX_MS);
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), LAYOUT_ROOT "/hosts/");
+	if (!kv_get(P.kv, prefix, KV_KEYS, 0, 0, &c)) {
+		kv_list_free(&P.ipam->addrs);
+		scan_again(RELEASE_RETRY_MAX_MS);
+	}
 }
 
 void ipam_reconcile(void)
 {
-	struct kv_call c = { .done = on_hosts };
+	struct kv_call c = { .done = on_scan };
 	char prefix[KV_KEY_MAX];
 
 	inet_ntop(AF_INET, &P.conf.self, self, sizeof(self));
@@ -715,8 +727,8 @@ void ipam_reconcile(void)
 		return;
 	P.ipam->scanning = true;
 	P.ipam->scan_started = loop_now();
-	snprintf(prefix, sizeof(prefix), LAYOUT_ROOT "/hosts/");
-	if (!kv_get(P.kv, prefix, KV_KEYS, 0, 0, &c))
+	snprintf(prefix, sizeof(prefix), LAYOUT_ROOT "/ipam/");
+	if (!kv_get(P.kv, prefix, KV_RECURSE, 0, 0, &c))
 		scan_again(RELEASE_RETRY_MAX_MS);
 }
 

@@ -55,7 +55,7 @@ kv put $POOL/addr/10.64.0.40 10.213.14.1 >/dev/null
 check "an address allocated to h1 that h1 does not have is freed" poll 10 sh -c "! ip netns exec $CN $KVCTL --consul $URL get $POOL/addr/10.64.0.40 >/dev/null 2>&1"
 # A third host, alive: its host key is held by its session.
 DSID=$(kv session-create "vxov dead-host 10.213.14.9" 10)
-kv put vxov/hosts/10.213.14.9 "vxov dead-host 10.213.14.9" acquire=$DSID >/dev/null
+check_eq "a third host, alive: its host key held by its session" true "$(kv put vxov/hosts/10.213.14.9 "vxov dead-host 10.213.14.9" acquire=$DSID)"
 kv put $POOL/addr/10.64.0.50 10.213.14.9 >/dev/null
 check "two resyncs later a live host's address stays" poll 10 sh -c "ip netns exec $CN $KVCTL --consul $URL get $POOL/addr/10.64.0.50 >/dev/null"
 # It dies: its session goes, and with it its host key.

@@ -25,6 +25,7 @@ T_NAME=bench
 . "$(dirname "$0")/../tests/lib.sh"
 . "$TOP/bench/lib.sh"
 N=${BENCH_N:-30}
+API_N=${BENCH_API_N:-200}	# the calls alone: enough for a p99 that is not the maximum
 PROP_P50_MS=${PROP_P50_MS:-100} API_P99_MS=${API_P99_MS:-10} PART_P99_MS=${PART_P99_MS:-100}
 BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale burst docker"}
 # kvload (tests/tools/kvload.c): next to $VXOV, else build/kvload.
@@ -86,7 +87,7 @@ bench_api() {
 	done
 	# The calls alone, timed by a client that keeps its connection (curl's
 	# start-up, ~20 ms here, is not vxov's).
-	api_pairs "$T_TMP/h2.sock" n2 $N 10.30.100 >"$T_TMP/pairs" || { bench_note "api_pairs failed"; BENCH_MISSED=$((BENCH_MISSED + 1)); }
+	api_pairs "$T_TMP/h2.sock" n2 $API_N 10.30.100 >"$T_TMP/pairs" || { bench_note "api_pairs failed"; BENCH_MISSED=$((BENCH_MISSED + 1)); }
 	awk '{print $1}' "$T_TMP/pairs" >"$T_TMP/create"
 	awk '{print $2}' "$T_TMP/pairs" >"$T_TMP/delete"
 	# Consul partitioned: packets to and from its port vanish.
@@ -117,7 +118,7 @@ bench_api() {
 	p50=$(pct 50 <"$T_TMP/prop") p95=$(pct 95 <"$T_TMP/prop")
 	c50=$(pct 50 <"$T_TMP/create") c95=$(pct 95 <"$T_TMP/create") c99=$(pct 99 <"$T_TMP/create")
 	d50=$(pct 50 <"$T_TMP/delete") d95=$(pct 95 <"$T_TMP/delete") d99=$(pct 99 <"$T_TMP/delete")
-	bench_section "api: two hosts (n=$N), p50/p95 (p99 for the calls)"
+	bench_section "api: two hosts (propagation n=$N, p50/p95; the calls n=$API_N, p50/p95/p99)"
 	# Polled with bridge(8) every 2 ms: the target of issue 8 (p99 <= 10 ms)
 	# is the scale section's, timed from the kernel's own event.
 	bench_target "propagation: endpoint on h2 -> FDB entry on h1" "$p50/$p95 ms" "$p50" le $PROP_P50_MS "p50 <= $PROP_P50_MS ms"

@@ -57,34 +57,20 @@ bench_burst() {
 # latencies (ms) in burst-lat-VNI-I, "END_NS ERRORS" in burst-end-I, the
 # first error texts in burst-err-bI.log.
 burst_calls() {
-	python3 - "$T_TMP" "$@" <<-'PY'
-	import http.client, socket, sys, threading, time
+	PYTHONPATH="$TOP/bench" python3 - "$T_TMP" "$@" <<-'PY'
+	import sys, threading, time
+	from plugin_client import Plugin
 	tmp, h, per, vni, net = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-	class Unix(http.client.HTTPConnection):
-	    def __init__(self, path):
-	        super().__init__("x", timeout=30)
-	        self.path = path
-	    def connect(self):
-	        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-	        self.sock.settimeout(30)
-	        self.sock.connect(self.path)
 	go = threading.Barrier(h)
 	def host(i):
-	    c = Unix("%s/b%d.sock" % (tmp, i))
+	    c = Plugin("%s/b%d.sock" % (tmp, i))
 	    lat, errs, texts = [], 0, []
 	    go.wait()
 	    for k in range(1, per + 1):
 	        body = '{"NetworkID":"bn%d","EndpointID":"f%03d%03d%04d%053d","Interface":{"Address":"%s.%d.%d/16"}}' % (
 	            vni, vni, i, k, 0, net, i, k + 1)
-	        t0 = time.monotonic_ns()
-	        try:
-	            c.request("POST", "/NetworkDriver.CreateEndpoint", body,
-	                      {"Accept": "application/vnd.docker.plugins.v1.2+json"})
-	            r = c.getresponse().read().decode()
-	        except OSError as e:
-	            r = '"Err":"%s"' % e
-	            c.close()
-	        lat.append((time.monotonic_ns() - t0) // 1000000)
+	        r, ms = c.call("NetworkDriver.CreateEndpoint", body)
+	        lat.append(int(ms))
 	        if '"Err"' in r or not r:
 	            errs += 1
 	            texts.append(r[:200])

@@ -85,26 +85,16 @@ mib() { calc "$1 / 1048576"; }
 # client calls them (no fork per call in what is timed); one line per pair:
 # "CREATE_MS DELETE_MS".  Addresses SUBNET_PREFIX.K+2 (K = 0..N-1).
 api_pairs() {
-	python3 - "$@" <<-'PY'
-	import http.client, socket, sys, time
+	PYTHONPATH="$TOP/bench" python3 - "$@" <<-'PY'
+	import sys
+	from plugin_client import Plugin
 	path, net, n, pfx = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-	class Unix(http.client.HTTPConnection):
-	    def __init__(self, path):
-	        super().__init__("x", timeout=10)
-	        self.upath = path
-	    def connect(self):
-	        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-	        self.sock.settimeout(10)
-	        self.sock.connect(self.upath)
-	c = Unix(path)
+	c = Plugin(path, timeout=10)
 	def call(method, body):
-	    t0 = time.monotonic_ns()
-	    c.request("POST", "/NetworkDriver." + method, body,
-	              {"Accept": "application/vnd.docker.plugins.v1.2+json"})
-	    r = c.getresponse().read().decode()
+	    r, ms = c.call("NetworkDriver." + method, body)
 	    if '"Err"' in r:
 	        sys.exit("%s: %s" % (method, r))
-	    return (time.monotonic_ns() - t0) / 1e6
+	    return ms
 	for k in range(n):
 	    eid = "d%05d%058d" % (k, 0)
 	    cr = call("CreateEndpoint", '{"NetworkID":"%s","EndpointID":"%s","Interface":{"Address":"%s.%d/16"}}' % (net, eid, pfx, k + 2))

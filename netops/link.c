@@ -444,6 +444,22 @@ static int route_attr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+/* A route's answer: its device, and its preferred source or else the
+ * device's first address. */
+static int route_answer(struct nl *nl, int oif, struct in_addr pref, struct in_addr *src,
+			int *ifindex)
+{
+	if (!pref.s_addr) {
+		int err = addr_first4(nl, oif, &pref);
+
+		if (err)
+			return err;
+	}
+	*src = pref;
+	*ifindex = oif;
+	return 0;
+}
+
 static int route_walk_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct route_walk *w = data;
@@ -480,14 +496,7 @@ int route_default4(struct nl *nl, struct in_addr *src, int *ifindex)
 		return err;
 	if (!w.found)
 		return -ENETUNREACH;
-	if (!w.src.s_addr) {
-		err = addr_first4(nl, w.oif, &w.src);
-		if (err)
-			return err;
-	}
-	*src = w.src;
-	*ifindex = w.oif;
-	return 0;
+	return route_answer(nl, w.oif, w.src, src, ifindex);
 }
 
 struct route_get {
@@ -543,12 +552,5 @@ int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifin
 		return err;
 	if (!g.found || (g.type != RTN_UNICAST && g.type != RTN_LOCAL))
 		return -ENETUNREACH;
-	if (!g.src.s_addr) {
-		err = addr_first4(nl, g.oif, &g.src);
-		if (err)
-			return err;
-	}
-	*src = g.src;
-	*ifindex = g.oif;
-	return 0;
+	return route_answer(nl, g.oif, g.src, src, ifindex);
 }

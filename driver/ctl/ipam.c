@@ -696,7 +696,7 @@ static void on_hosts(struct kv_req *r, void *arg)
 	scan_again((uint64_t)P.conf.resync_s * 1000);
 }
 
-static void on_scan(struct kv_req *r, void *arg)
+static void on_addrs(struct kv_req *r, void *arg)
 {
 	struct kv_call c = { .done = on_hosts };
 	char prefix[KV_KEY_MAX];
@@ -719,7 +719,7 @@ static void on_scan(struct kv_req *r, void *arg)
 
 void ipam_reconcile(void)
 {
-	struct kv_call c = { .done = on_scan };
+	struct kv_call c = { .done = on_addrs };
 	char prefix[KV_KEY_MAX];
 
 	inet_ntop(AF_INET, &P.conf.self, self, sizeof(self));

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The doorway into the control loop: messages from the HTTP threads (one
- * short lock around a queue, an eventfd to wake the loop), waiters that
- * carry answers back, signals, and Consul's health as our requests see it.
+ * short lock around a queue, an eventfd to wake the loop), dispatched to
+ * the modules that own the work; waiters (wait.c) carry answers back.
+ * Also the loop's signals and its start and end.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,10 +18,17 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "driver/ctl/core.h"
+#include "driver/ctl/ctl.h"
+#include "driver/ctl/health.h"
+#include "driver/ctl/ipam.h"
+#include "driver/ctl/ipam_reconcile.h"
+#include "driver/ctl/job.h"
 #include "driver/ctl/plane.h"
+#include "driver/ctl/report.h"
+#include "driver/ctl/vni.h"
+#include "driver/ctl/wait.h"
 #include "driver/lib/log.h"
-
-struct plane P;
 
 enum msg_type {
 	M_NET_ADD, M_NET_DEL, M_EP_ADD, M_EP_DEL, M_VNI,
@@ -45,73 +53,8 @@ struct msg {
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static STAILQ_HEAD(, msg) queue = STAILQ_HEAD_INITIALIZER(queue);
 static int wakefd = -1, sigfd = -1;
-static struct loop_src wake_src, sig_src;
+static struct loop_src wake_src, sig_src, kv_src;
 static bool consul_on;
-
-/* ---- waiters ---- */
-
-static struct ctl_wait *wait_new(void)
-{
-	struct ctl_wait *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		return NULL;
-	w->efd = eventfd(0, EFD_CLOEXEC);
-	if (w->efd < 0) {
-		free(w);
-		return NULL;
-	}
-	w->refs = 2;
-	return w;
-}
-
-static void wait_put(struct ctl_wait *w)
-{
-	if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-		close(w->efd);
-		free(w->text);	/* an answer nobody took */
-		free(w);
-	}
-}
-
-void ctl_wait_done(struct ctl_wait *w, int result, const char *fmt, ...)
-{
-	uint64_t one = 1;
-	va_list ap;
-
-	w->result = result;
-	if (fmt) {
-		va_start(ap, fmt);
-		vsnprintf(w->err, sizeof(w->err), fmt, ap);
-		va_end(ap);
-	}
-	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
-	if (write(w->efd, &one, sizeof(one)) < 0)
-		log_warn("control loop: wake a waiting call: %s", strerror(errno));
-	wait_put(w);
-}
-
-/* Wait up to ms for the loop's answer.  The loop answers by its own
- * deadline; this one only guards against a loop that stopped. */
-static int wait_for(struct ctl_wait *w, unsigned int ms, char *err, size_t errlen)
-{
-	struct pollfd pfd = { .fd = w->efd, .events = POLLIN };
-	int n, e;
-
-	do
-		n = poll(&pfd, 1, (int)ms);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0 || !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
-		snprintf(err, errlen, "the control loop did not answer within %u ms", ms);
-		e = -ETIMEDOUT;
-	} else {
-		e = w->result;
-		if (e)
-			snprintf(err, errlen, "%s", w->err);
-	}
-	wait_put(w);
-	return e;
-}
 
 /* ---- the queue ---- */
 
@@ -140,21 +83,19 @@ static void send_msg(struct msg *m)
 /* Send m with a waiter and wait ms for the answer. */
 static int call(struct msg *m, unsigned int ms, char *err, size_t errlen, struct ctl_wait **keep)
 {
-	struct ctl_wait *w = wait_new();
+	/* A third reference lets the caller read the answer after wait_for. */
+	struct ctl_wait *w = wait_new(keep ? 3 : 2);
 
 	if (keep)
-		*keep = NULL;
+		*keep = w;
 	if (!w) {
+		int e = errno;
+
 		free(m);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		snprintf(err, errlen, "cannot wait for the control loop: %s", strerror(e));
+		return -e;
 	}
 	m->wait = w;
-	/* A third reference lets the caller read the answer after wait_for. */
-	if (keep) {
-		w->refs++;
-		*keep = w;
-	}
 	send_msg(m);
 	return wait_for(w, ms, err, errlen);
 }
@@ -162,32 +103,27 @@ static int call(struct msg *m, unsigned int ms, char *err, size_t errlen, struct
 static void handle(struct msg *m)
 {
 	char err[512];
-	struct net *n;
 
 	switch (m->type) {
 	case M_NET_ADD:
-		if (net_add(&m->net, err, sizeof(err)))
+		if (plane_net_add(&m->net, err, sizeof(err)))
 			log_err("%s: %s", m->net.netns, err);
 		break;
 	case M_NET_DEL:
-		net_del(m->vni);
+		plane_net_del(m->vni);
 		break;
 	case M_EP_ADD:
-		n = net_find(m->vni);
-		if (n) {
-			net_lep_add(n, &m->ep, m->wait);
+		if (!plane_lep_add(m->vni, &m->ep, m->wait))
 			m->wait = NULL;
-		} else {
+		else
 			log_err("endpoint %s: network with vni %u is not mirrored (see above): "
 				"not published", m->ep.id, m->vni);
-		}
 		break;
 	case M_EP_DEL:
-		if ((n = net_find(m->vni)))
-			net_lep_del(n, m->ep.ip);
+		plane_lep_del(m->vni, m->ep.ip);
 		break;
 	case M_VNI:
-		job_vni(&m->subnet, m->want, m->wait);
+		vni_request(&m->subnet, m->want, m->wait);
 		m->wait = NULL;
 		break;
 	case M_IPAM_POOL:
@@ -205,25 +141,26 @@ static void handle(struct msg *m)
 		break;
 	case M_STATUS:
 		m->wait->text = report_status(m->network, err, sizeof(err));
-		ctl_wait_done(m->wait, m->wait->text ? 0 : -ENOENT, "%s", err);
+		wait_done(m->wait, m->wait->text ? 0 : -ENOENT, "%s", err);
 		m->wait = NULL;
 		break;
 	case M_METRICS:
 		m->wait->text = report_metrics();
-		ctl_wait_done(m->wait, m->wait->text ? 0 : -ENOMEM, "out of memory");
+		wait_done(m->wait, m->wait->text ? 0 : -ENOMEM, "out of memory");
 		m->wait = NULL;
 		break;
 	case M_HEALTH: {
-		int e = report_health(err, sizeof(err));
+		enum report_health h = report_health(err, sizeof(err));
 
-		ctl_wait_done(m->wait, e, "%s", err);
+		wait_done(m->wait, h == REPORT_HEALTHY ? CTL_HEALTHY :
+			  h == REPORT_DEGRADED ? CTL_DEGRADED : CTL_FAILED, "%s", err);
 		m->wait = NULL;
 		break;
 	}
 	}
 	/* A waiter nobody took: the network is gone. */
 	if (m->wait)
-		ctl_wait_done(m->wait, 0, NULL);
+		wait_done(m->wait, 0, NULL);
 	free(m);
 }
 
@@ -252,56 +189,14 @@ static void on_signal(struct loop_src *src, uint32_t events)
 	(void)src, (void)events;
 	if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 		log_info("signal %u: shutting down; overlays stay up", si.ssi_signo);
-		loop_stop(&P.loop);
+		loop_stop(&core.loop);
 	}
 }
 
 static void on_consul(struct loop_src *src, uint32_t events)
 {
 	(void)src, (void)events;
-	kv_client_dispatch(P.kv);
-}
-
-/* ---- Consul's health ---- */
-
-bool plane_unreachable(int e)
-{
-	return e == -ECONNREFUSED || e == -ETIMEDOUT || e == -EHOSTUNREACH || e == -ENETUNREACH ||
-	       e == -ECONNRESET;
-}
-
-void plane_consul_result(int e, const char *err)
-{
-	uint64_t now = loop_now();
-
-	if (!e || e == -ENOENT || e == -EAGAIN) {
-		if (!P.consul_up)
-			log_info("consul: reachable again");
-		P.consul_up = true;
-		P.consul_ok_ms = now;
-		P.consul_down_since = 0;
-		return;
-	}
-	if (P.errors[now / 1000 % 60].sec != now / 1000) {
-		P.errors[now / 1000 % 60].sec = now / 1000;
-		P.errors[now / 1000 % 60].n = 0;
-	}
-	P.errors[now / 1000 % 60].n++;
-	if (plane_unreachable(e)) {
-		if (P.consul_up)
-			log_warn("consul: unreachable: %s; kernel entries stay as they are", err);
-		if (P.consul_up || !P.consul_down_since)
-			P.consul_down_since = now;
-		P.consul_up = false;
-	}
-	P.consul_fail_ms = now;
-	snprintf(P.consul_err, sizeof(P.consul_err), "%s", err);
-}
-
-void plane_unreachable_text(char *buf, size_t len, const char *err)
-{
-	snprintf(buf, len, "Consul unreachable at %s%s: %s", P.conf.kv->unix_path[0] ? "unix://" : "",
-		 P.conf.kv->unix_path[0] ? P.conf.kv->unix_path : P.conf.kv->url, err);
+	kv_client_dispatch(core.kv);
 }
 
 /* ---- the interface ---- */
@@ -316,14 +211,12 @@ int ctl_init(const struct ctl_conf *c, char *err, size_t errlen)
 	sigset_t sigs;
 	int e;
 
-	memset(&P, 0, sizeof(P));
-	P.conf = *c;
-	LIST_INIT(&P.nets);
-	LIST_INIT(&P.jobs);
-	P.consul_up = true;	/* until a request says otherwise */
-	P.started_ms = loop_now();
+	memset(&core, 0, sizeof(core));
+	core.conf = *c;
+	core.started_ms = loop_now();
+	health_init();
 	consul_on = c->kv != NULL;
-	if ((e = loop_init(&P.loop))) {
+	if ((e = loop_init(&core.loop))) {
 		snprintf(err, errlen, "control loop: epoll: %s", strerror(-e));
 		return e;
 	}
@@ -334,22 +227,19 @@ int ctl_init(const struct ctl_conf *c, char *err, size_t errlen)
 	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	wake_src.fn = on_wake;
 	sig_src.fn = on_signal;
-	if (wakefd < 0 || sigfd < 0 || loop_add(&P.loop, wakefd, EPOLLIN, &wake_src) ||
-	    loop_add(&P.loop, sigfd, EPOLLIN, &sig_src)) {
+	if (wakefd < 0 || sigfd < 0 || loop_add(&core.loop, wakefd, EPOLLIN, &wake_src) ||
+	    loop_add(&core.loop, sigfd, EPOLLIN, &sig_src)) {
 		snprintf(err, errlen, "control loop: eventfd/signalfd: %s", strerror(errno));
 		return -errno;
 	}
 	if (c->kv) {
-		P.kv = kv_client_new(c->kv, c->max_answer);
-		P.kv_src.fn = on_consul;
-		if (!P.kv || loop_add(&P.loop, kv_client_fd(P.kv), EPOLLIN, &P.kv_src)) {
+		core.kv = kv_client_new(c->kv, c->max_answer);
+		kv_src.fn = on_consul;
+		if (!core.kv || loop_add(&core.loop, kv_client_fd(core.kv), EPOLLIN, &kv_src)) {
 			snprintf(err, errlen, "consul client: out of resources");
 			return -ENOMEM;
 		}
-		if (!(P.ipam = ipam_new())) {
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
+		ipam_init();
 	}
 	return 0;
 }
@@ -359,45 +249,38 @@ void ctl_run(void)
 	/* What start-up queued (networks, allocations) is known before any
 	 * reconciler judges Consul or the kernel. */
 	on_wake(&wake_src, EPOLLIN);
-	if (P.kv && !P.conf.sessionless)
-		session_start();
-	if (P.kv)
+	plane_start();
+	if (core.kv)
 		ipam_reconcile();
-	loop_run(&P.loop);
-}
-
-void ctl_stop(void)
-{
-	loop_stop(&P.loop);
+	loop_run(&core.loop);
 }
 
 void ctl_fini(bool destroy_session)
 {
-	struct net *n;
 	struct msg *m;
 
 	job_fail_all();
-	while ((n = LIST_FIRST(&P.nets)))
-		net_del(n->d.vni);
-	if (P.kv && !P.conf.sessionless)
-		session_stop(destroy_session);
+	plane_stop(destroy_session);
 	pthread_mutex_lock(&qlock);
 	while ((m = STAILQ_FIRST(&queue))) {
 		STAILQ_REMOVE_HEAD(&queue, link);
 		if (m->wait)
-			ctl_wait_done(m->wait, -ESHUTDOWN, "vxov is shutting down");
+			wait_done(m->wait, -ESHUTDOWN, "vxov is shutting down");
 		free(m);
 	}
 	pthread_mutex_unlock(&qlock);
-	ipam_free(P.ipam);
-	kv_client_free(P.kv);
-	P.kv = NULL;
+	if (core.kv) {
+		ipam_reconcile_stop();
+		ipam_fini();
+	}
+	kv_client_free(core.kv);
+	core.kv = NULL;
 	if (wakefd >= 0)
 		close(wakefd);
 	if (sigfd >= 0)
 		close(sigfd);
 	wakefd = sigfd = -1;
-	loop_fini(&P.loop);
+	loop_fini(&core.loop);
 }
 
 void ctl_network_add(const struct ctl_network *n)
@@ -434,7 +317,7 @@ int ctl_endpoint_add(uint32_t vni, const struct ctl_endpoint *e, char *err, size
 		send_msg(m);
 		return 0;
 	}
-	return call(m, P.conf.publish_wait_ms + 1000, err, errlen, NULL);
+	return call(m, core.conf.publish_wait_ms + 1000, err, errlen, NULL);
 }
 
 void ctl_endpoint_have(uint32_t vni, const struct ctl_endpoint *e)
@@ -475,8 +358,8 @@ int ctl_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *er
 	}
 	m->subnet = *subnet;
 	m->want = want;
-	e = call(m, P.conf.job_deadline_ms + 1000, err, errlen, &w);
-	if (!e && __atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
+	e = call(m, core.conf.job_deadline_ms + 1000, err, errlen, &w);
+	if (!e && wait_answered(w))
 		*vni = w->vni;
 	if (w)
 		wait_put(w);
@@ -508,8 +391,8 @@ int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *er
 		return -ENOMEM;
 	}
 	m->ipam = *r;
-	e = call(m, P.conf.job_deadline_ms + 1000, err, errlen, &w);
-	if (!e && __atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
+	e = call(m, core.conf.job_deadline_ms + 1000, err, errlen, &w);
+	if (!e && wait_answered(w))
 		*out = w->addr;
 	if (w)
 		wait_put(w);
@@ -544,7 +427,7 @@ static char *ask_text(struct msg *m, char *err, size_t errlen)
 	struct ctl_wait *w;
 	char *text = NULL;
 
-	if (!call(m, 1000, err, errlen, &w) && __atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
+	if (!call(m, 1000, err, errlen, &w) && wait_answered(w)) {
 		text = w->text;
 		w->text = NULL;
 	}
@@ -588,7 +471,7 @@ int ctl_health(char *reason, size_t len)
 	}
 	e = call(m, 1000, reason, len, &w);
 	/* The reason comes with every answer, a healthy one too. */
-	if (w && __atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
+	if (w && wait_answered(w))
 		snprintf(reason, len, "%s", w->err);
 	if (w)
 		wait_put(w);

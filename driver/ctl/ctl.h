@@ -19,58 +19,15 @@
 #include <stdint.h>
 #include <net/if.h>
 
-#include "driver/lib/netaddr.h"
-#include "driver/lib/state.h"
-#include "kvstore/consul.h"
-
-struct ctl_conf {
-	const struct kv_config *kv;	/* NULL: no Consul (single host) */
-	struct in_addr self;		/* our underlay address: peers reach us there */
-	char underlay_dev[IF_NAMESIZE];	/* its device, for status */
-	char host_id[40];		/* stable identity, in the session name */
-	unsigned int ttl_s;		/* session TTL */
-	unsigned int resync_s;		/* period of the full reconciliations */
-	unsigned int reclaim_s;		/* IPAM: a dead host's addresses are freed after */
-	unsigned int publish_wait_ms;	/* CreateEndpoint waits this long for Consul */
-	unsigned int job_deadline_ms;	/* VNI and IPAM allocations fail after */
-	size_t max_answer;		/* largest Consul answer taken */
-	char session_path[PATH_MAX];	/* where the session ID survives; "": nowhere */
-	bool sessionless;		/* vxov resolve: mirror only, publish nothing */
-};
-
-/* A network as the control plane needs it. */
-struct ctl_network {
-	char id[13];			/* Docker's ID, shortened ("" for vxov resolve) */
-	uint32_t vni;
-	char prefix[KV_PREFIX_MAX];
-	char netns[NETNS_NAME_MAX];
-	char vxname[IF_NAMESIZE];	/* "": find the VXLAN device by vni */
-	struct prefix4 subnet;
-	struct in_addr gateway;
-	unsigned int mtu;
-	bool publish;			/* our endpoints go to Consul */
-};
-
-struct ctl_endpoint {
-	struct in_addr ip;
-	uint8_t mac[6];
-	char id[13];			/* Docker's ID, shortened: for messages */
-};
-
-struct ctl_ipam_req {
-	struct prefix4 pool;
-	struct in_addr addr;		/* 0: any */
-	bool gateway;
-};
+#include "driver/ctl/types.h"
 
 struct ctl_wait;
 
 /* Set up the loop (no thread yet).  0, or -errno with err. */
 int ctl_init(const struct ctl_conf *c, char *err, size_t errlen);
 /* Run the loop in the calling thread until SIGTERM or SIGINT arrive (they
- * must be blocked in every thread) or ctl_stop() is called. */
+ * must be blocked in every thread). */
 void ctl_run(void);
-void ctl_stop(void);
 /* After ctl_run returned: free everything; the session is kept unless
  * destroy_session (its keys then vanish at once). */
 void ctl_fini(bool destroy_session);
@@ -117,9 +74,10 @@ void ctl_ipam_have(const struct prefix4 *pool, struct in_addr addr);
 char *ctl_status(const char *network, char *err, size_t errlen);
 /* The loop's counters in Prometheus' text format (malloc'd), or NULL. */
 char *ctl_metrics(char *err, size_t errlen);
-/* 0: healthy; 1: degraded (Consul unreachable for less than two session
- * TTLs: the overlay runs on); 2: failed; -ETIMEDOUT: the loop is stuck.
- * reason says which and why. */
+/* CTL_HEALTHY, CTL_DEGRADED (Consul unreachable for less than two session
+ * TTLs: the overlay runs on), CTL_FAILED, or -ETIMEDOUT (the loop is
+ * stuck); reason says which and why. */
+enum { CTL_HEALTHY = 0, CTL_DEGRADED = 1, CTL_FAILED = 2 };
 int ctl_health(char *reason, size_t len);
 
 #endif

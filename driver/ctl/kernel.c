@@ -23,12 +23,35 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "driver/ctl/plane.h"
+#include "driver/ctl/core.h"
+#include "driver/ctl/kernel.h"
+#include "driver/ctl/net.h"
+#include "driver/lib/backoff.h"
 #include "driver/lib/log.h"
 #include "netops/link.h"
 #include "netops/neigh.h"
 
 #define RETRY_MIN_MS 100
+
+enum kent_kind { KENT_NEIGH, KENT_FDB };
+
+/* An entry of the kernel that vxov manages: a neighbour (by ip) or an FDB
+ * entry (by mac) on the network's VXLAN device. */
+struct kent {
+	struct hnode node;	/* hash of (kind, ip | mac) */
+	TAILQ_ENTRY(kent) dirty_link;
+	uint8_t kind;
+	uint8_t dirty;
+	uint8_t have;		/* the kernel holds our entry: have_mac / have_dst */
+	uint8_t repair;		/* drift was seen: the next write or removal repairs it */
+	uint8_t own_dels;	/* deletions we made whose events are still to come */
+	struct in_addr ip;
+	uint8_t mac[6];
+	uint8_t have_mac[6];
+	struct in_addr have_dst;
+	uint32_t backoff_ms;
+	uint64_t retry_at;
+};
 
 static struct log_rate rl_write = LOG_RATE_INIT(10000, 10);
 
@@ -91,7 +114,7 @@ static void dirty(struct net *n, struct kent *k)
 		k->dirty = 1;
 		TAILQ_INSERT_TAIL(&n->dirty, k, dirty_link);
 	}
-	loop_timer_soon(&P.loop, &n->kern_timer, 0);
+	loop_timer_soon(&core.loop, &n->kern_timer, 0);
 }
 
 void kern_mark_neigh(struct net *n, struct in_addr ip, bool lost)
@@ -129,7 +152,7 @@ void kern_mark_mac_users(struct net *n, const uint8_t mac[6])
 {
 	struct hnode *x, *tmp;
 
-	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *m = (struct ment *)x;
 
 		if (m->kind == LAYOUT_ARP && m->valid && !memcmp(m->vmac, mac, 6))
@@ -141,9 +164,9 @@ void kern_mark_mac_users(struct net *n, const uint8_t mac[6])
 
 bool kern_want_fdb(const struct net *n, const uint8_t mac[6], struct in_addr *dst)
 {
-	const struct ment *f = mirror_fib(n, mac);
+	const struct ment *f = mirror_fib(&n->mirror, mac);
 
-	if (!f || !f->valid || f->vdst.s_addr == P.conf.self.s_addr || net_lep_by_mac(n, mac))
+	if (!f || !f->valid || f->vdst.s_addr == core.conf.self.s_addr || net_lep_by_mac(n, mac))
 		return false;
 	*dst = f->vdst;
 	return true;
@@ -151,13 +174,13 @@ bool kern_want_fdb(const struct net *n, const uint8_t mac[6], struct in_addr *ds
 
 bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6])
 {
-	const struct ment *a = mirror_arp(n, ip), *f;
+	const struct ment *a = mirror_arp(&n->mirror, ip), *f;
 
 	if (!a || !a->valid || net_lep_by_ip(n, ip) || net_lep_by_mac(n, a->vmac))
 		return false;
 	/* An address whose MAC lives on this host is ours too. */
-	f = mirror_fib(n, a->vmac);
-	if (f && f->valid && f->vdst.s_addr == P.conf.self.s_addr)
+	f = mirror_fib(&n->mirror, a->vmac);
+	if (f && f->valid && f->vdst.s_addr == core.conf.self.s_addr)
 		return false;
 	memcpy(mac, a->vmac, 6);
 	return true;
@@ -167,7 +190,7 @@ bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6])
 
 static bool removals_allowed(const struct net *n)
 {
-	return !P.kv || (n->synced && loop_now() >= n->grace_until);
+	return !core.kv || (n->mirror.synced && loop_now() >= n->mirror.grace_until);
 }
 
 static void forget(struct net *n, struct kent *k)
@@ -195,10 +218,8 @@ static void failed(struct net *n, struct kent *k, const char *what, int e)
 	log_warn_rl(&rl_write, "%s: %s %s %s: %s; retrying", n->d.netns, what,
 		    k->kind == KENT_NEIGH ? "neighbour" : "fdb", k->kind == KENT_NEIGH ? ip : mac,
 		    nl_strerror(&n->nl, e));
-	k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : RETRY_MIN_MS;
-	if (k->backoff_ms > P.conf.resync_s * 1000u)
-		k->backoff_ms = P.conf.resync_s * 1000u;
-	k->retry_at = loop_now() + k->backoff_ms;
+	k->retry_at = loop_now() + backoff_next(&k->backoff_ms, RETRY_MIN_MS,
+						core.conf.resync_s * 1000u);
 }
 
 enum settled { SETTLED, GONE, RETRY };
@@ -209,13 +230,27 @@ static void repaired(struct net *n, struct kent *k)
 	k->repair = 0;
 }
 
+/* Propagation lag: a change seen in an answer -> its kernel entry written. */
+static struct kern_lag lag;
+
+void kern_lag(struct kern_lag *out)
+{
+	*out = lag;
+}
+
 /* A change from Consul reached the kernel: how long after its answer. */
 static void arrived(struct ment *m)
 {
-	if (m && m->changed_ms) {
-		report_lag(loop_now() - m->changed_ms);
-		m->changed_ms = 0;
-	}
+	double s;
+
+	if (!m || !m->changed_ms)
+		return;
+	s = (double)(loop_now() - m->changed_ms) / 1000.0;
+	m->changed_ms = 0;
+	lag.count++;
+	lag.sum += s;
+	for (int i = 0; i < KV_LATENCY_BUCKETS; i++)
+		lag.le[i] += s <= kv_latency_bounds[i];
 }
 
 /* Make the kernel hold what k should be. */
@@ -236,7 +271,7 @@ static enum settled settle(struct net *n, struct kent *k)
 			k->have = 1;
 			memcpy(k->have_mac, mac, 6);
 			repaired(n, k);
-			arrived(mirror_arp(n, k->ip));
+			arrived(mirror_arp(&n->mirror, k->ip));
 		}
 	} else {
 		want = kern_want_fdb(n, k->mac, &dst);
@@ -252,7 +287,7 @@ static enum settled settle(struct net *n, struct kent *k)
 			k->have = 1;
 			k->have_dst = dst;
 			repaired(n, k);
-			arrived(mirror_fib(n, k->mac));
+			arrived(mirror_fib(&n->mirror, k->mac));
 		}
 	}
 	if (want) {
@@ -261,7 +296,7 @@ static enum settled settle(struct net *n, struct kent *k)
 	}
 	if (k->have) {
 		if (!removals_allowed(n)) {
-			k->retry_at = n->synced ? n->grace_until : loop_now() + 1000;
+			k->retry_at = n->mirror.synced ? n->mirror.grace_until : loop_now() + 1000;
 			return RETRY;
 		}
 		e = k->kind == KENT_NEIGH ? neigh_del(&n->nl, n->vx, k->ip) : fdb_del(&n->nl, n->vx, k->mac);
@@ -295,14 +330,27 @@ void kern_run(struct net *n)
 		}
 		next = !next || k->retry_at < next ? k->retry_at : next;
 	}
-	loop_timer_stop(&P.loop, &n->kern_timer);
+	loop_timer_stop(&core.loop, &n->kern_timer);
 	if (next)
-		loop_timer_at(&P.loop, &n->kern_timer, next);
+		loop_timer_at(&core.loop, &n->kern_timer, next);
 }
 
 static void on_kern_timer(struct loop_timer *t)
 {
-	kern_run((struct net *)((char *)t - offsetof(struct net, kern_timer)));
+	kern_run(NET_OF(t, kern_timer));
+}
+
+void kern_counts(const struct net *n, size_t *neigh, size_t *fdb)
+{
+	struct hnode *x, *tmp;
+
+	*neigh = *fdb = 0;
+	HTAB_FOREACH_SAFE(&n->kern, x, tmp) {
+		const struct kent *k = (const struct kent *)x;
+
+		*neigh += k->have && k->kind == KENT_NEIGH;
+		*fdb += k->have && k->kind == KENT_FDB;
+	}
 }
 
 void kern_init(struct net *n)
@@ -319,7 +367,7 @@ static void free_kent(struct hnode *x, void *arg)
 
 void kern_free(struct net *n)
 {
-	loop_timer_stop(&P.loop, &n->kern_timer);
+	loop_timer_stop(&core.loop, &n->kern_timer);
 	TAILQ_INIT(&n->dirty);
 	htab_clear(&n->kern, free_kent, NULL);
 }
@@ -370,7 +418,7 @@ void kern_resync(struct net *n)
 		return;
 	}
 	log_debug("%s: resync: %zu kernel entries of ours, %zu keys mirrored", n->d.netns,
-		  n->kern.n, n->mirror.n);
+		  n->kern.n, n->mirror.keys.n);
 	HTAB_FOREACH_SAFE(&n->kern, x, tmp) {
 		struct kent *k = (struct kent *)x;
 
@@ -384,7 +432,7 @@ void kern_resync(struct net *n)
 	}
 	/* And every desired entry is looked at again: one whose write never
 	 * happened is found here too. */
-	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *m = (struct ment *)x;
 
 		if (m->kind == LAYOUT_ARP)
@@ -458,7 +506,7 @@ long kern_drift(struct net *n)
 	if ((e = neigh_dump(&n->nl, AF_INET, n->vx, on_drift, &d)) ||
 	    (e = neigh_dump(&n->nl, AF_BRIDGE, n->vx, on_drift, &d)))
 		return e;
-	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *m = (struct ment *)x;
 
 		if (m->kind == LAYOUT_ARP)

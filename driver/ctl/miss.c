@@ -16,7 +16,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "driver/ctl/plane.h"
+#include "driver/ctl/core.h"
+#include "driver/ctl/health.h"
+#include "driver/ctl/kernel.h"
+#include "driver/ctl/miss.h"
+#include "driver/ctl/net.h"
+#include "driver/lib/layout.h"
 #include "driver/lib/log.h"
 #include "netops/neigh.h"
 
@@ -26,6 +31,12 @@
 #define GET_TIMEOUT_MS 2000
 
 static struct log_rate rl_events = LOG_RATE_INIT(10000, 3);
+
+/* Direct GETs, all networks together. */
+static struct {
+	uint64_t window;	/* the second get_used counts for */
+	unsigned int used, in_flight;
+} gets;
 
 struct get_op {
 	uint32_t vni;
@@ -51,11 +62,11 @@ static void neg_add(struct net *n, uint64_t key)
 /* GET_RATE a second, GET_MAX_IN_FLIGHT at once, over all networks. */
 static bool get_allowed(uint64_t now)
 {
-	if (now / 1000 != P.get_window) {
-		P.get_window = now / 1000;
-		P.get_used = 0;
+	if (now / 1000 != gets.window) {
+		gets.window = now / 1000;
+		gets.used = 0;
 	}
-	return P.gets_in_flight < GET_MAX_IN_FLIGHT && P.get_used++ < GET_RATE;
+	return gets.in_flight < GET_MAX_IN_FLIGHT && gets.used++ < GET_RATE;
 }
 
 static void on_get(struct kv_req *r, void *arg)
@@ -65,11 +76,11 @@ static void on_get(struct kv_req *r, void *arg)
 	struct kv_list l;
 	int e = kv_req_list(r, &l);
 
-	P.gets_in_flight--;
-	plane_consul_result(e, kv_req_error(r));
+	gets.in_flight--;
+	health_result(e, kv_req_error(r));
 	if (n) {
 		if (!e && l.n == 1) {
-			mirror_take(n, &l.v[0]);
+			mirror_take(&n->mirror, &l.v[0]);
 			n->st.answered[op->kind][ANSWER_GET]++;
 			kern_run(n);
 		} else {
@@ -89,7 +100,7 @@ static void get_key(struct net *n, const char *key, uint64_t neg, int kind)
 	struct kv_call c = { .done = on_get, .release = free, .timeout_ms = GET_TIMEOUT_MS };
 	uint64_t now = loop_now();
 
-	if (!P.kv || neg_hit(n, neg, now) || !get_allowed(now)) {
+	if (!core.kv || neg_hit(n, neg, now) || !get_allowed(now)) {
 		n->st.answered[kind][ANSWER_UNKNOWN]++;
 		return;
 	}
@@ -100,11 +111,11 @@ static void get_key(struct net *n, const char *key, uint64_t neg, int kind)
 	op->kind = kind;
 	c.arg = op;
 	log_debug("miss: GET %s", key);
-	if (!kv_get(P.kv, key, 0, 0, 0, &c)) {
+	if (!kv_get(core.kv, key, 0, 0, 0, &c)) {
 		free(op);
 		return;
 	}
-	P.gets_in_flight++;
+	gets.in_flight++;
 	neg_add(n, neg);	/* one question in flight is enough */
 }
 
@@ -121,7 +132,7 @@ static void answer_l2(struct net *n, const uint8_t mac[6])
 		kern_run(n);
 		return;
 	}
-	if (net_lep_by_mac(n, mac) || mirror_fib(n, mac))
+	if (net_lep_by_mac(n, mac) || mirror_fib(&n->mirror, mac))
 		return;	/* ours, or known and not to be programmed */
 	memcpy(&neg, mac, 6);
 	neg = (neg & 0xffffffffffffull) | 2ull << 62;
@@ -146,7 +157,7 @@ static void answer_l3(struct net *n, struct in_addr ip)
 		return;
 	}
 	if (net_lep_by_ip(n, ip) || !netaddr_is_host(&n->d.subnet, ip) ||
-	    ip.s_addr == n->d.gateway.s_addr || mirror_arp(n, ip))
+	    ip.s_addr == n->d.gateway.s_addr || mirror_arp(&n->mirror, ip))
 		return;
 	if (!layout_arp_key(key, sizeof(key), n->d.prefix, ip))
 		get_key(n, key, ntohl(ip.s_addr) | 3ull << 62, MISS_KIND_L3);
@@ -175,7 +186,7 @@ void miss_event(struct loop_src *src, uint32_t events)
 {
 	/* The loop thread's receive buffer: events are handled without allocating. */
 	static char buf[NL_RXBUF_SIZE] __attribute__((aligned(8)));
-	struct net *n = (struct net *)((char *)src - offsetof(struct net, ev_src));
+	struct net *n = NET_OF(src, ev_src);
 	int fd = mnl_socket_get_fd(n->ev.sock);
 
 	(void)events;

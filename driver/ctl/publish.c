@@ -22,7 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver/ctl/plane.h"
+#include "driver/ctl/core.h"
+#include "driver/ctl/health.h"
+#include "driver/ctl/net.h"
+#include "driver/ctl/publish.h"
+#include "driver/ctl/session.h"
+#include "driver/ctl/wait.h"
+#include "driver/lib/backoff.h"
+#include "driver/lib/layout.h"
 #include "driver/lib/log.h"
 
 #define RETRY_MIN_MS 250
@@ -45,7 +52,7 @@ struct pub_op {
 
 static void self_text(char out[INET_ADDRSTRLEN])
 {
-	inet_ntop(AF_INET, &P.conf.self, out, INET_ADDRSTRLEN);
+	inet_ntop(AF_INET, &core.conf.self, out, INET_ADDRSTRLEN);
 }
 
 static struct pub_op *op_new(const struct net *n, struct in_addr ip, const uint8_t mac[6])
@@ -78,16 +85,13 @@ static struct lep *op_lep(const struct pub_op *op, struct net **np)
 static void retry_later(struct net *n, struct lep *l, uint64_t ms)
 {
 	l->retry_at = loop_now() + ms;
-	loop_timer_soon(&P.loop, &n->pub_timer, ms);
+	loop_timer_soon(&core.loop, &n->pub_timer, ms);
 }
 
 static void backoff(struct net *n, struct lep *l)
 {
-	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : RETRY_MIN_MS;
-	if (l->backoff_ms > RETRY_MAX_MS)
-		l->backoff_ms = RETRY_MAX_MS;
 	l->pub = PUB_PENDING;
-	retry_later(n, l, l->backoff_ms);
+	retry_later(n, l, backoff_next(&l->backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS));
 }
 
 static void answer(struct lep *l, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -105,8 +109,8 @@ static void answer(struct lep *l, int e, const char *fmt, ...)
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 	}
-	loop_timer_stop(&P.loop, &l->deadline);
-	ctl_wait_done(l->wait, e, fmt ? "%s" : NULL, msg);
+	loop_timer_stop(&core.loop, &l->deadline);
+	wait_done(l->wait, e, fmt ? "%s" : NULL, msg);
 	l->wait = NULL;
 }
 
@@ -164,7 +168,7 @@ static void on_holder_key(struct kv_req *r, void *arg)
 			snprintf(op->holder_sid, sizeof(op->holder_sid), "%s", kl.v[0].session);
 		kv_list_free(&kl);
 	}
-	if (op->holder_sid[0] && kv_session_info(P.kv, op->holder_sid, &c))
+	if (op->holder_sid[0] && kv_session_info(core.kv, op->holder_sid, &c))
 		return;
 	if (n)
 		conflict(n, l, op, "another host");
@@ -178,7 +182,7 @@ static void name_holder(struct pub_op *op)
 	struct lep *l;
 	struct net *n;
 
-	if (kv_get(P.kv, op->which ? op->fib : op->arp, 0, 0, 0, &c))
+	if (kv_get(core.kv, op->which ? op->fib : op->arp, 0, 0, 0, &c))
 		return;
 	l = op_lep(op, &n);
 	if (n)
@@ -217,7 +221,7 @@ static void on_published(struct kv_req *r, void *arg)
 	struct lep *l = op_lep(op, &n);
 	int e = kv_req_txn(r, &t), res = kv_req_result(r);
 
-	plane_consul_result(res ? res : e, kv_req_error(r));
+	health_result(res ? res : e, kv_req_error(r));
 	if (l)
 		l->pub = PUB_PENDING;
 	if (!e && !res) {
@@ -227,7 +231,7 @@ static void on_published(struct kv_req *r, void *arg)
 			if (t.results.v[i].modify_index > index)
 				index = t.results.v[i].modify_index;
 			if (n)
-				mirror_wrote(n, t.results.v[i].key, t.results.v[i].modify_index);
+				mirror_wrote(&n->mirror, t.results.v[i].key, t.results.v[i].modify_index);
 		}
 		kv_txn_result_free(&t);
 		if (l) {
@@ -262,7 +266,7 @@ static void on_published(struct kv_req *r, void *arg)
 	if (l) {
 		if (res == -EACCES)
 			answer(l, -EACCES, "publish %s in Consul: %s", op->arp, kv_req_error(r));
-		else if (plane_unreachable(res ? res : e))
+		else if (health_unreachable(res ? res : e))
 			answer(l, 0, NULL);	/* accepted: published when Consul answers */
 		backoff(n, l);
 	}
@@ -277,7 +281,7 @@ static void publish(struct net *n, struct lep *l)
 	struct kv_op ops[2];
 	struct kv_call c = { .done = on_published, .release = free };
 
-	if (!sid || !P.kv || !n->d.publish)
+	if (!sid || !core.kv || !n->d.publish)
 		return;
 	if (!(op = op_new(n, l->ip, l->mac))) {
 		log_err("%s: endpoint %s: keys too long under %s", n->d.netns, l->id, n->d.prefix);
@@ -290,7 +294,7 @@ static void publish(struct net *n, struct lep *l)
 	ops[1] = (struct kv_op){ .verb = KV_LOCK, .key = op->fib, .value = self, .len = strlen(self),
 				 .session = sid };
 	c.arg = op;
-	if (!kv_txn(P.kv, ops, 2, &c)) {
+	if (!kv_txn(core.kv, ops, 2, &c)) {
 		free(op);
 		backoff(n, l);
 		return;
@@ -306,8 +310,8 @@ static void on_deadline(struct loop_timer *t)
 	 * stop making the next calls wait for it. */
 	if (l->wait) {
 		log_warn("%s: consul did not answer within %u ms: endpoint %s accepted, published "
-			 "when Consul answers", l->net->d.netns, P.conf.publish_wait_ms, l->id);
-		plane_consul_result(-ETIMEDOUT, "no answer within the publish deadline");
+			 "when Consul answers", l->net->d.netns, core.conf.publish_wait_ms, l->id);
+		health_result(-ETIMEDOUT, "no answer within the publish deadline");
 	}
 	answer(l, 0, NULL);
 }
@@ -316,10 +320,10 @@ void pub_lep_added(struct net *n, struct lep *l)
 {
 	l->pub = PUB_PENDING;
 	l->deadline.fn = on_deadline;
-	if (l->wait && (!P.consul_up || !session_id() || !n->d.publish))
+	if (l->wait && (!health_up() || !session_id() || !n->d.publish))
 		answer(l, 0, NULL);	/* nobody to ask now: published later */
 	if (l->wait)
-		loop_timer_in(&P.loop, &l->deadline, P.conf.publish_wait_ms);
+		loop_timer_in(&core.loop, &l->deadline, core.conf.publish_wait_ms);
 	publish(n, l);
 }
 
@@ -334,7 +338,7 @@ static void on_unpublished(struct kv_req *r, void *arg)
 	struct kv_txn_result t;
 	int e = kv_req_txn(r, &t), res = kv_req_result(r);
 
-	plane_consul_result(res ? res : e, kv_req_error(r));
+	health_result(res ? res : e, kv_req_error(r));
 	if (n && n->deletes_in_flight)
 		n->deletes_in_flight--;
 	if (!e && !res) {
@@ -347,11 +351,11 @@ static void on_unpublished(struct kv_req *r, void *arg)
 		struct ment *m;
 
 		/* Failed: the mirror says what is left, and the reconciler retries. */
-		if (op->arp[0] && (m = mirror_key(n, op->arp)))
+		if (op->arp[0] && (m = mirror_key(&n->mirror, op->arp)))
 			m->deleting = 0;
-		if (op->fib[0] && (m = mirror_key(n, op->fib)))
+		if (op->fib[0] && (m = mirror_key(&n->mirror, op->fib)))
 			m->deleting = 0;
-		loop_timer_soon(&P.loop, &n->pub_timer, RETRY_MAX_MS);
+		loop_timer_soon(&core.loop, &n->pub_timer, RETRY_MAX_MS);
 	}
 	if (!e)
 		kv_txn_result_free(&t);
@@ -368,7 +372,7 @@ static void delete_keys(struct net *n, const char *arp, const char *fib)
 	struct ment *m;
 	size_t k = 0;
 
-	if (!sid || !P.kv || !(op = calloc(1, sizeof(*op))))
+	if (!sid || !core.kv || !(op = calloc(1, sizeof(*op))))
 		return;
 	op->vni = n->d.vni;
 	if (arp) {
@@ -384,14 +388,14 @@ static void delete_keys(struct net *n, const char *arp, const char *fib)
 	if (fib)
 		ops[k++] = (struct kv_op){ .verb = KV_DELETE, .key = op->fib };
 	c.arg = op;
-	if (!kv_txn(P.kv, ops, k, &c)) {
+	if (!kv_txn(core.kv, ops, k, &c)) {
 		free(op);
 		return;
 	}
 	n->deletes_in_flight++;
-	if (arp && (m = mirror_key(n, arp)))
+	if (arp && (m = mirror_key(&n->mirror, arp)))
 		m->deleting = 1;
-	if (fib && (m = mirror_key(n, fib)))
+	if (fib && (m = mirror_key(&n->mirror, fib)))
 		m->deleting = 1;
 }
 
@@ -415,19 +419,23 @@ void pub_net_deleted(struct net *n)
 
 /* ---- the reconciler ---- */
 
-/* 1: the mirror shows l's keys held by us; 0: it shows they are not;
- * -1: a watch has not answered since our last write into it: wait. */
-static int published(const struct net *n, const struct lep *l)
+enum seen {
+	SEEN_OURS,	/* the mirror shows l's keys held by us, as they should be */
+	SEEN_MISSING,	/* it shows they are not */
+	SEEN_UNSURE,	/* a watch has not answered since our last write into it: wait */
+};
+
+static enum seen seen(const struct net *n, const struct lep *l)
 {
-	const struct ment *a = mirror_arp(n, l->ip), *f = mirror_fib(n, l->mac);
+	const struct ment *a = mirror_arp(&n->mirror, l->ip), *f = mirror_fib(&n->mirror, l->mac);
 	char arp[KV_KEY_MAX], fib[KV_KEY_MAX];
 
 	if (layout_arp_key(arp, sizeof(arp), n->d.prefix, l->ip) ||
 	    layout_fib_key(fib, sizeof(fib), n->d.prefix, l->mac) ||
-	    !mirror_settled(n, arp) || !mirror_settled(n, fib))
-		return -1;
+	    !mirror_settled(&n->mirror, arp) || !mirror_settled(&n->mirror, fib))
+		return SEEN_UNSURE;
 	return a && a->ours && a->valid && !memcmp(a->vmac, l->mac, 6) && f && f->ours && f->valid &&
-	       f->vdst.s_addr == P.conf.self.s_addr;
+	       f->vdst.s_addr == core.conf.self.s_addr ? SEEN_OURS : SEEN_MISSING;
 }
 
 /* Keys our session holds that no endpoint of ours explains. */
@@ -435,12 +443,11 @@ static void delete_strays(struct net *n)
 {
 	struct hnode *x, *tmp;
 
-	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *m = (struct ment *)x;
 		struct lep *l;
 
-		if (!m->ours || m->deleting || !m->sh || !m->sh->synced || m->sh->down ||
-		    m->sh->index < m->sh->wrote)
+		if (!m->ours || m->deleting || !mirror_settled(&n->mirror, m->key))
 			continue;
 		if (m->kind == LAYOUT_ARP) {
 			l = net_lep_by_ip(n, m->ip);
@@ -465,7 +472,7 @@ static void on_meta(struct kv_req *r, void *arg)
 	uint32_t *vni = arg;
 	struct net *n = net_find(*vni);
 
-	plane_consul_result(kv_req_result(r), kv_req_error(r));
+	health_result(kv_req_result(r), kv_req_error(r));
 	if (n && !kv_req_result(r))
 		n->meta_done = true;
 	else if (kv_req_result(r))
@@ -496,7 +503,7 @@ static void write_meta(struct net *n)
 		goto out;
 	*vni = n->d.vni;
 	c.arg = vni;
-	if (kv_put(P.kv, key, body, strlen(body), NULL, &c))
+	if (kv_put(core.kv, key, body, strlen(body), NULL, &c))
 		vni = NULL;
 out:
 	free(vni);
@@ -508,15 +515,15 @@ void pub_reconcile(struct net *n)
 	uint64_t now = loop_now(), next = 0;
 	struct lep *l;
 
-	if (!P.kv || !n->d.publish || !session_id())
+	if (!core.kv || !n->d.publish || !session_id())
 		return;
-	if (!n->meta_done && P.consul_up)
+	if (!n->meta_done && health_up())
 		write_meta(n);
 	LIST_FOREACH(l, &n->leps, link) {
 		if (l->pub == PUB_INFLIGHT)
 			continue;
 		if (l->pub == PUB_DONE) {
-			if (published(n, l) != 0)
+			if (seen(n, l) != SEEN_MISSING)
 				continue;
 			log_info("%s: endpoint %s is missing from Consul; publishing it again",
 				 n->d.netns, l->id);
@@ -527,21 +534,21 @@ void pub_reconcile(struct net *n)
 		}
 		publish(n, l);
 	}
-	if (n->synced && !n->down && !n->deletes_in_flight)
+	if (n->mirror.synced && !n->mirror.down && !n->deletes_in_flight)
 		delete_strays(n);
 	if (next)
-		loop_timer_at(&P.loop, &n->pub_timer, next);
+		loop_timer_at(&core.loop, &n->pub_timer, next);
 }
 
 static void on_pub_timer(struct loop_timer *t)
 {
-	pub_reconcile((struct net *)((char *)t - offsetof(struct net, pub_timer)));
+	pub_reconcile(NET_OF(t, pub_timer));
 }
 
 void pub_kick(struct net *n)
 {
 	n->pub_timer.fn = on_pub_timer;
-	loop_timer_soon(&P.loop, &n->pub_timer, 0);
+	loop_timer_soon(&core.loop, &n->pub_timer, 0);
 }
 
 void pub_new_session(void)
@@ -549,7 +556,7 @@ void pub_new_session(void)
 	struct net *n;
 	struct lep *l;
 
-	LIST_FOREACH(n, &P.nets, link) {
+	LIST_FOREACH(n, net_all(), link) {
 		LIST_FOREACH(l, &n->leps, link)
 			if (l->pub != PUB_INFLIGHT) {
 				l->pub = PUB_PENDING;

@@ -12,34 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver/ctl/plane.h"
+#include "driver/ctl/core.h"
+#include "driver/ctl/health.h"
+#include "driver/ctl/ipam.h"
+#include "driver/ctl/ipam_reconcile.h"
+#include "driver/ctl/kernel.h"
+#include "driver/ctl/net.h"
+#include "driver/ctl/report.h"
+#include "driver/ctl/session.h"
 #include "driver/lib/config.h"
 #include "driver/lib/log.h"
-
-void report_lag(uint64_t ms)
-{
-	double s = (double)ms / 1000.0;
-
-	P.lag_count++;
-	P.lag_sum += s;
-	for (int i = 0; i < KV_LATENCY_BUCKETS; i++)
-		P.lag_le[i] += s <= kv_latency_bounds[i];
-}
 
 static double ago(uint64_t ms)
 {
 	return ms ? (double)(loop_now() - ms) / 1000.0 : -1;
-}
-
-static unsigned int errors_last_minute(void)
-{
-	uint64_t now = loop_now() / 1000;
-	unsigned int n = 0;
-
-	for (int i = 0; i < 60; i++)
-		if (P.errors[i].sec + 60 > now)
-			n += P.errors[i].n;
-	return n;
 }
 
 static const char *ip_text(struct in_addr a, char buf[INET_ADDRSTRLEN])
@@ -51,22 +37,28 @@ static const char *ip_text(struct in_addr a, char buf[INET_ADDRSTRLEN])
 
 static json_t *consul_json(void)
 {
+	const struct kv_config *kv = core.conf.kv;
+	struct session_info si;
+	struct health h;
 	json_t *o;
 
-	if (!P.kv)
+	if (!core.kv)
 		return json_pack("{s:b}", "enabled", 0);
+	health_get(&h);
 	o = json_pack("{s:b, s:s, s:b, s:f, s:i, s:s}", "enabled", 1, "address",
-		      P.conf.kv->unix_path[0] ? P.conf.kv->unix_path : P.conf.kv->url, "reachable",
-		      P.consul_up, "last_ok_s", ago(P.consul_ok_ms), "errors_last_minute",
-		      (json_int_t)errors_last_minute(), "last_error", P.consul_err);
-	if (o && !P.conf.sessionless)
-		json_object_set_new(o, "session",
-				    json_pack("{s:s, s:b, s:i, s:f, s:I, s:I}", "id", P.sess.id,
-					      "valid", P.sess.valid, "ttl_s", (json_int_t)P.conf.ttl_s,
-					      "next_renewal_s", P.sess.timer.at ?
-					      (double)((int64_t)P.sess.timer.at - (int64_t)loop_now()) / 1000.0 : -1.0,
-					      "renewals", (json_int_t)P.sess.renewals,
-					      "failures", (json_int_t)P.sess.failures));
+		      kv->unix_path[0] ? kv->unix_path : kv->url, "reachable", h.up, "last_ok_s",
+		      ago(h.ok_ms), "errors_last_minute", (json_int_t)h.errors_last_minute,
+		      "last_error", h.error);
+	if (!o || core.conf.sessionless)
+		return o;
+	session_info(&si);
+	json_object_set_new(o, "session",
+			    json_pack("{s:s, s:b, s:i, s:f, s:I, s:I}", "id", si.id, "valid", si.valid,
+				      "ttl_s", (json_int_t)core.conf.ttl_s, "next_renewal_s",
+				      si.next_renewal_ms ? (double)((int64_t)si.next_renewal_ms -
+								   (int64_t)loop_now()) / 1000.0 : -1.0,
+				      "renewals", (json_int_t)si.renewals,
+				      "failures", (json_int_t)si.failures));
 	return o;
 }
 
@@ -85,7 +77,7 @@ static json_t *remotes_json(struct net *n, bool full, size_t *count)
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], m[MAC_STRLEN];
 
 	*count = 0;
-	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *e = (struct ment *)x;
 		struct in_addr dst;
 		size_t i;
@@ -115,7 +107,7 @@ static json_t *remotes_json(struct net *n, bool full, size_t *count)
 	if (!full)
 		return json_pack("{s:o}", "hosts", arr);
 	/* Every remote address with its MAC and host. */
-	HTAB_FOREACH_SAFE(&n->mirror, x, tmp) {
+	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *e = (struct ment *)x;
 		uint8_t mac[6];
 		struct in_addr dst;
@@ -139,7 +131,6 @@ static json_t *net_json(struct net *n, bool full)
 	};
 	char a[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4], m[MAC_STRLEN], veth[IF_NAMESIZE];
 	json_t *leps = json_array(), *o, *rem;
-	struct hnode *x, *tmp;
 	size_t remote, neigh = 0, fdb = 0;
 	struct lep *l;
 	long drift;
@@ -151,14 +142,7 @@ static json_t *net_json(struct net *n, bool full)
 						      ip_text(l->ip, a), "mac", m, "veth", veth,
 						      "consul", n->d.publish ? pub[l->pub] : "local"));
 	}
-	HTAB_FOREACH_SAFE(&n->kern, x, tmp) {
-		struct kent *k = (struct kent *)x;
-
-		if (k->have && k->kind == KENT_NEIGH)
-			neigh++;
-		else if (k->have)
-			fdb++;
-	}
+	kern_counts(n, &neigh, &fdb);
 	rem = remotes_json(n, full, &remote);
 	drift = kern_drift(n);
 	snprintf(subnet, sizeof(subnet), "%s/%d", ip_text(n->d.subnet.addr, a), n->d.subnet.len);
@@ -166,7 +150,7 @@ static json_t *net_json(struct net *n, bool full)
 		      "id", n->d.id, "vni", (json_int_t)n->d.vni, "subnet", subnet, "prefix", n->d.prefix,
 		      "netns", n->d.netns, "mtu", (json_int_t)n->d.mtu, "local_endpoints", leps,
 		      "remote_endpoints", (json_int_t)remote, "remote", rem,
-		      "mirror_lag_s", ago(n->last_answer_ms), "mirror_synced", n->synced,
+		      "mirror_lag_s", ago(n->mirror.last_answer_ms), "mirror_synced", n->mirror.synced,
 		      "drift", (json_int_t)drift, "conflicts", (json_int_t)n->st.conflicts,
 		      "kernel_neighbours", (json_int_t)neigh, "kernel_fdb", (json_int_t)fdb);
 	if (o)
@@ -202,7 +186,7 @@ char *report_status(const char *network, char *err, size_t errlen)
 	char *out;
 	int found = 0;
 
-	LIST_FOREACH(n, &P.nets, link) {
+	LIST_FOREACH(n, net_all(), link) {
 		kernel += n->st.kernel_repairs;
 		consul += n->st.consul_repairs;
 		if (!wanted(n, network))
@@ -216,14 +200,15 @@ char *report_status(const char *network, char *err, size_t errlen)
 		return NULL;
 	}
 	root = json_pack("{s:s, s:f, s:{s:s, s:s}, s:o, s:{s:I, s:I}, s:o}",
-			 "version", VXOV_VERSION, "uptime_s", ago(P.started_ms),
-			 "underlay", "device", P.conf.underlay_dev, "ip", ip_text(P.conf.self, self),
+			 "version", VXOV_VERSION, "uptime_s", ago(core.started_ms),
+			 "underlay", "device", core.conf.underlay_dev, "ip", ip_text(core.conf.self, self),
 			 "consul", consul_json(), "repairs", "kernel", (json_int_t)kernel,
 			 "consul", (json_int_t)consul, "networks", nets);
-	if (root && P.ipam) {
+	if (root && core.kv) {
 		uint64_t c[IPAM_COUNTS];
 
 		ipam_counts(c);
+		ipam_reconcile_counts(&c[IPAM_RECLAIMED], &c[IPAM_REPAIRS]);
 		json_object_set_new(root, "ipam", json_pack("{s:I, s:I, s:I, s:I, s:I}",
 			"addresses", (json_int_t)c[IPAM_HELD], "allocated", (json_int_t)c[IPAM_ALLOCATED],
 			"released", (json_int_t)c[IPAM_RELEASED], "reclaimed", (json_int_t)c[IPAM_RECLAIMED],
@@ -295,9 +280,12 @@ static void consul_metrics(struct text *t)
 	struct kv_stats s;
 	char labels[64];
 
-	if (!P.kv)
+	struct session_info si;
+
+	if (!core.kv)
 		return;
-	kv_client_stats(P.kv, &s);
+	kv_client_stats(core.kv, &s);
+	session_info(&si);
 	put(t, "# HELP vxov_consul_requests_total Requests to Consul, by kind and result.\n"
 	       "# TYPE vxov_consul_requests_total counter\n");
 	for (int k = 0; k < KV_KINDS; k++)
@@ -322,15 +310,15 @@ static void consul_metrics(struct text *t)
 	       "# HELP vxov_session_renewal_failures_total Session creations or renewals that failed.\n"
 	       "# TYPE vxov_session_renewal_failures_total counter\n"
 	       "vxov_session_renewal_failures_total %llu\n",
-	    (unsigned long long)s.bytes_rx, P.consul_up, (unsigned long long)P.sess.renewals,
-	    (unsigned long long)P.sess.failures);
+	    (unsigned long long)s.bytes_rx, health_up(), (unsigned long long)si.renewals,
+	    (unsigned long long)si.failures);
 }
 
 /* One counter per network: name, help, and the field. */
 #define NET_COUNTER(t, name, help, field)                                                     \
 	do {                                                                                  \
 		put(t, "# HELP " name " " help "\n# TYPE " name " counter\n");                \
-		LIST_FOREACH(n, &P.nets, link)                                                \
+		LIST_FOREACH(n, net_all(), link)                                                \
 			put(t, name "{vni=\"%u\"} %llu\n", n->d.vni, (unsigned long long)(field)); \
 	} while (0)
 
@@ -339,16 +327,17 @@ char *report_metrics(void)
 	static const char *const kinds[MISS_KINDS] = { "l2", "l3" };
 	static const char *const answers[ANSWERS] = { "mirror", "get", "unknown" };
 	struct text t = { 0 };
+	struct kern_lag lag;
 	struct net *n;
 
 	consul_metrics(&t);
 	NET_COUNTER(&t, "vxov_watch_wakeups_total", "Answers of the network's Consul watch.",
-		    n->st.wakeups);
+		    n->mirror.wakeups);
 	NET_COUNTER(&t, "vxov_remote_changes_total", "Keys of the mirror that changed.",
-		    n->st.changes);
+		    n->mirror.changes);
 	put(&t, "# HELP vxov_misses_total Misses the kernel reported, by kind and how they were "
 		"answered.\n# TYPE vxov_misses_total counter\n");
-	LIST_FOREACH(n, &P.nets, link)
+	LIST_FOREACH(n, net_all(), link)
 		for (int k = 0; k < MISS_KINDS; k++)
 			for (int a = 0; a < ANSWERS; a++)
 				put(&t, "vxov_misses_total{vni=\"%u\",kind=\"%s\",answer=\"%s\"} %llu\n",
@@ -356,7 +345,7 @@ char *report_metrics(void)
 				    (unsigned long long)n->st.answered[k][a]);
 	put(&t, "# HELP vxov_reconciler_repairs_total Differences the reconcilers repaired, by "
 		"direction.\n# TYPE vxov_reconciler_repairs_total counter\n");
-	LIST_FOREACH(n, &P.nets, link)
+	LIST_FOREACH(n, net_all(), link)
 		put(&t, "vxov_reconciler_repairs_total{vni=\"%u\",direction=\"kernel\"} %llu\n"
 			"vxov_reconciler_repairs_total{vni=\"%u\",direction=\"consul\"} %llu\n",
 		    n->d.vni, (unsigned long long)n->st.kernel_repairs, n->d.vni,
@@ -365,27 +354,23 @@ char *report_metrics(void)
 		    n->st.conflicts);
 	put(&t, "# HELP vxov_kernel_entries Neighbour and FDB entries vxov holds in the kernel.\n"
 		"# TYPE vxov_kernel_entries gauge\n");
-	LIST_FOREACH(n, &P.nets, link) {
-		struct hnode *x, *tmp;
-		size_t neigh = 0, fdb = 0;
+	LIST_FOREACH(n, net_all(), link) {
+		size_t neigh, fdb;
 
-		HTAB_FOREACH_SAFE(&n->kern, x, tmp) {
-			struct kent *k = (struct kent *)x;
-
-			neigh += k->have && k->kind == KENT_NEIGH;
-			fdb += k->have && k->kind == KENT_FDB;
-		}
+		kern_counts(n, &neigh, &fdb);
 		put(&t, "vxov_kernel_entries{vni=\"%u\",kind=\"neighbour\"} %zu\n"
 			"vxov_kernel_entries{vni=\"%u\",kind=\"fdb\"} %zu\n", n->d.vni, neigh,
 		    n->d.vni, fdb);
 	}
 	put(&t, "# HELP vxov_propagation_lag_seconds From a watch answer carrying a change to its "
 		"kernel entry written.\n# TYPE vxov_propagation_lag_seconds histogram\n");
-	histogram(&t, "vxov_propagation_lag_seconds", "", P.lag_le, P.lag_count, P.lag_sum);
-	if (P.ipam) {
+	kern_lag(&lag);
+	histogram(&t, "vxov_propagation_lag_seconds", "", lag.le, lag.count, lag.sum);
+	if (core.kv) {
 		uint64_t c[IPAM_COUNTS];
 
 		ipam_counts(c);
+		ipam_reconcile_counts(&c[IPAM_RECLAIMED], &c[IPAM_REPAIRS]);
 		put(&t, "# HELP vxov_ipam_addresses Addresses this host holds from vxov IPAM.\n"
 			"# TYPE vxov_ipam_addresses gauge\nvxov_ipam_addresses %llu\n"
 			"# HELP vxov_ipam_allocations_total Addresses allocated.\n"
@@ -409,23 +394,25 @@ char *report_metrics(void)
 
 /* ---- health ---- */
 
-int report_health(char *reason, size_t len)
+enum report_health report_health(char *reason, size_t len)
 {
+	struct health h;
 	uint64_t down;
 
-	if (!P.kv || P.consul_up) {
+	health_get(&h);
+	if (!core.kv || h.up) {
 		snprintf(reason, len, "ok");
-		return 0;
+		return REPORT_HEALTHY;
 	}
-	down = P.consul_down_since ? loop_now() - P.consul_down_since : 0;
+	down = h.down_since ? loop_now() - h.down_since : 0;
 	/* Degraded, not failed, while the session can still be renewed in
 	 * time: the overlay runs from the kernel's entries meanwhile. */
-	if (down < P.conf.ttl_s * 2000ull) {
+	if (down < core.conf.ttl_s * 2000ull) {
 		snprintf(reason, len, "degraded: consul unreachable for %.1f s (%s); serving from the "
-			 "kernel's entries", (double)down / 1000.0, P.consul_err);
-		return 1;
+			 "kernel's entries", (double)down / 1000.0, h.error);
+		return REPORT_DEGRADED;
 	}
 	snprintf(reason, len, "consul unreachable for %.1f s, longer than twice the session TTL "
-		 "(%u s): %s", (double)down / 1000.0, P.conf.ttl_s, P.consul_err);
-	return 2;
+		 "(%u s): %s", (double)down / 1000.0, core.conf.ttl_s, h.error);
+	return REPORT_FAILED;
 }

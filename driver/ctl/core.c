@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+#include "driver/ctl/core.h"
+
+struct core core;

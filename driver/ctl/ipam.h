@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ipam: addresses from pools in Consul, shared by every host (ipam.c says
+ * how); ipam_reconcile.c keeps Consul and this host in agreement.  Loop
+ * thread only.
+ */
+#ifndef VXOV_IPAM_H
+#define VXOV_IPAM_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "driver/ctl/types.h"
+
+struct ctl_wait;
+
+/* An address this host holds. */
+struct alloc {
+	LIST_ENTRY(alloc) link;
+	struct prefix4 pool;
+	struct in_addr addr;
+	uint64_t since_ms;	/* loop_now() when it was taken */
+};
+
+void ipam_init(void);
+void ipam_fini(void);
+
+/* At start-up, or after an allocation: addr is this host's. */
+void ipam_have(const struct prefix4 *pool, struct in_addr addr);
+/* Answer w with an address of r's pool (w->addr): see ctl_ipam_request(). */
+void ipam_request(const struct ctl_ipam_req *r, struct ctl_wait *w);
+/* Give addr back; retried until Consul has it. */
+void ipam_release(const struct prefix4 *pool, struct in_addr addr);
+/* Note the pool (for people reading Consul); nobody waits. */
+void ipam_pool(const struct prefix4 *pool);
+
+/* For the reconciler: this host's allocations, and the releases in flight. */
+const struct alloc *ipam_first(void);
+bool ipam_mine(const struct prefix4 *pool, struct in_addr addr);
+bool ipam_releasing(const struct prefix4 *pool, struct in_addr addr);
+/* Our underlay address as text: what addr/<ip> keys of ours hold. */
+const char *ipam_self(void);
+
+enum { IPAM_HELD, IPAM_ALLOCATED, IPAM_RELEASED, IPAM_RECLAIMED, IPAM_REPAIRS, IPAM_COUNTS };
+void ipam_counts(uint64_t c[IPAM_COUNTS]);
+
+#endif

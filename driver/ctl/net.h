@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+/*
+ * net: the registry of the networks the loop serves, one struct net per
+ * VNI, and this host's endpoints on each.  Holds the data; the modules
+ * named at each field own its meaning, plane.c makes and frees a net.
+ * Loop thread only.
+ *
+ * Per network, three views are kept and reconciled, level-triggered:
+ *   - the mirror (mirror.c): the keys under <prefix>/arp/ and <prefix>/fib/;
+ *   - the kernel (kernel.c): the neighbour and FDB entries vxov owns on the
+ *     VXLAN device;
+ *   - this host's endpoints (lep), published under our session (publish.c).
+ */
+#ifndef VXOV_NET_H
+#define VXOV_NET_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "driver/ctl/loop.h"
+#include "driver/ctl/mirror.h"
+#include "driver/ctl/types.h"
+#include "driver/lib/htab.h"
+#include "netops/nl.h"
+
+#define NEG_SLOTS 64
+
+struct ctl_wait;
+struct kent;
+
+enum pub_state {
+	PUB_PENDING,		/* to be published */
+	PUB_INFLIGHT,
+	PUB_DONE,		/* committed at wrote_index */
+	PUB_CONFLICT,		/* another session holds a key: retried slowly */
+};
+
+/* An endpoint of this host. */
+struct lep {
+	LIST_ENTRY(lep) link;
+	struct in_addr ip;
+	uint8_t mac[6];
+	char id[13];
+	struct net *net;
+	/* publish.c's */
+	enum pub_state pub;
+	uint64_t wrote_index;
+	uint64_t retry_at;
+	uint32_t backoff_ms;
+	struct ctl_wait *wait;	/* CreateEndpoint waiting for the first answer */
+	struct loop_timer deadline;	/* of wait */
+};
+
+enum { MISS_KIND_L2, MISS_KIND_L3, MISS_KINDS };
+enum { ANSWER_MIRROR, ANSWER_GET, ANSWER_UNKNOWN, ANSWERS };
+
+struct net_stats {
+	uint64_t miss[MISS_KINDS];		/* miss.c's */
+	uint64_t answered[MISS_KINDS][ANSWERS];
+	uint64_t kernel_repairs;		/* kernel.c's */
+	uint64_t consul_repairs, conflicts;	/* publish.c's */
+};
+
+struct net {
+	LIST_ENTRY(net) link;
+	struct ctl_network d;	/* what the Docker side described */
+	struct nl nl;		/* requests in the overlay namespace */
+	struct nl ev;		/* its neighbour events (miss.c reads them) */
+	struct loop_src ev_src;
+	int vx;			/* ifindex of the VXLAN device there */
+	struct loop_timer resync_timer;	/* plane.c's */
+
+	struct mirror mirror;
+
+	/* kernel.c's: the entries it manages, those to look at, when */
+	struct htab kern;
+	TAILQ_HEAD(, kent) dirty;
+	struct loop_timer kern_timer;
+
+	/* this host's endpoints; publishing is publish.c's */
+	LIST_HEAD(, lep) leps;
+	struct loop_timer pub_timer;
+	bool meta_done;		/* <prefix>/network written */
+	unsigned int deletes_in_flight;
+
+	/* miss.c's: unknown keys recently asked for */
+	struct {
+		uint64_t key, until_ms;
+	} neg[NEG_SLOTS];
+	unsigned int neg_next;
+
+	struct net_stats st;
+};
+
+LIST_HEAD(net_list, net);
+
+/* Every network, for iteration. */
+struct net_list *net_all(void);
+struct net *net_find(uint32_t vni);
+void net_insert(struct net *n);
+void net_remove(struct net *n);
+
+struct lep *net_lep_by_ip(const struct net *n, struct in_addr ip);
+struct lep *net_lep_by_mac(const struct net *n, const uint8_t mac[6]);
+
+/* n from the address of one of its members (timers, sources). */
+#define NET_OF(ptr, member) ((struct net *)((char *)(ptr) - offsetof(struct net, member)))
+
+#endif

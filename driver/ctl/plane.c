@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "driver/ctl/core.h"
+#include "driver/ctl/kernel.h"
+#include "driver/ctl/miss.h"
+#include "driver/ctl/net.h"
+#include "driver/ctl/plane.h"
+#include "driver/ctl/publish.h"
+#include "driver/ctl/session.h"
+#include "driver/ctl/wait.h"
+#include "driver/lib/log.h"
+#include "netops/link.h"
+#include "netops/neigh.h"
+#include "netops/netns.h"
+
+/* ---- the mirror's changes ---- */
+
+/* The kernel entries e decides; home: the neighbours that use its MAC too. */
+static void on_changed(void *owner, const struct ment *e, bool home)
+{
+	struct net *n = owner;
+
+	if (e->kind == LAYOUT_ARP)
+		kern_mark_neigh(n, e->ip, false);
+	else
+		kern_mark_fdb(n, e->mac, false);
+	if (home)
+		kern_mark_mac_users(n, e->mac);
+}
+
+static void on_answered(void *owner, bool changed)
+{
+	struct net *n = owner;
+
+	if (changed)
+		kern_run(n);
+	pub_reconcile(n);
+}
+
+static const struct mirror_hooks hooks = { .changed = on_changed, .answered = on_answered };
+
+/* ---- networks ---- */
+
+static void on_resync(struct loop_timer *t)
+{
+	struct net *n = NET_OF(t, resync_timer);
+
+	kern_resync(n);
+	pub_reconcile(n);
+	loop_timer_in(&core.loop, &n->resync_timer, (uint64_t)core.conf.resync_s * 1000);
+}
+
+static void lep_free(struct lep *l)
+{
+	LIST_REMOVE(l, link);
+	loop_timer_stop(&core.loop, &l->deadline);
+	if (l->wait)
+		wait_done(l->wait, 0, NULL);
+	free(l);
+}
+
+static void net_free(struct net *n)
+{
+	loop_timer_stop(&core.loop, &n->resync_timer);
+	loop_timer_stop(&core.loop, &n->pub_timer);
+	mirror_stop(&n->mirror);
+	while (!LIST_EMPTY(&n->leps))
+		lep_free(LIST_FIRST(&n->leps));
+	mirror_free(&n->mirror);
+	kern_free(n);
+	if (n->ev.sock)
+		loop_del(&core.loop, mnl_socket_get_fd(n->ev.sock), &n->ev_src);
+	nl_close(&n->ev);
+	nl_close(&n->nl);
+	free(n);
+}
+
+/* The network's namespace: its netlink sockets, its VXLAN device, its
+ * neighbour events on the loop. */
+static int attach(struct net *n, char *err, size_t errlen)
+{
+	const struct ctl_network *d = &n->d;
+	struct link_info li;
+	int e;
+
+	if ((e = netns_nl_open(&n->nl, d->netns)) || (e = netns_nl_open(&n->ev, d->netns)))
+		return snprintf(err, errlen, "netlink in namespace %s: %s", d->netns, strerror(-e)), e;
+	e = d->vxname[0] ? link_get(&n->nl, d->vxname, &li) : -ENODEV;
+	if (e == -ENODEV)	/* an overlay made by hand names it as it likes */
+		e = link_find_vxlan(&n->nl, d->vni, &li);
+	if (e)
+		return snprintf(err, errlen, "VXLAN device %s (vni %u) in %s: %s", d->vxname, d->vni,
+				d->netns, nl_strerror(&n->nl, e)), e;
+	n->vx = li.ifindex;
+	n->ev_src.fn = miss_event;
+	if ((e = neigh_subscribe(&n->ev)) ||
+	    (e = loop_add(&core.loop, mnl_socket_get_fd(n->ev.sock), EPOLLIN, &n->ev_src)))
+		return snprintf(err, errlen, "listen for neighbour events in %s: %s", d->netns,
+				strerror(-e)), e;
+	return 0;
+}
+
+int plane_net_add(const struct ctl_network *d, char *err, size_t errlen)
+{
+	struct net *n;
+	int e;
+
+	if (net_find(d->vni))
+		return 0;	/* adopted, then created again: one is enough */
+	if (!(n = calloc(1, sizeof(*n)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	n->d = *d;
+	LIST_INIT(&n->leps);
+	kern_init(n);
+	if ((e = attach(n, err, errlen))) {
+		net_free(n);
+		return e;
+	}
+	net_insert(n);
+	mirror_start(&n->mirror, &n->d, &hooks, n);
+	n->resync_timer.fn = on_resync;
+	/* What the kernel holds now: entries of ours that Consul no longer
+	 * has go once the mirror has synchronised. */
+	kern_resync(n);
+	loop_timer_in(&core.loop, &n->resync_timer, (uint64_t)core.conf.resync_s * 1000);
+	pub_kick(n);
+	log_info("%s: mirroring %s/ from consul%s", d->netns, d->prefix,
+		 core.kv ? "" : " (off: misses are only counted)");
+	return 0;
+}
+
+void plane_net_del(uint32_t vni)
+{
+	struct net *n = net_find(vni);
+
+	if (!n)
+		return;
+	net_remove(n);
+	pub_net_deleted(n);
+	log_debug("%s: no longer mirrored", n->d.netns);
+	net_free(n);
+}
+
+/* ---- endpoints ---- */
+
+/* A local endpoint's address and MAC are never programmed as remote, and a
+ * remote entry naming them is re-evaluated when it comes or goes. */
+static void mark_local(struct net *n, struct in_addr ip, const uint8_t mac[6])
+{
+	kern_mark_neigh(n, ip, false);
+	kern_mark_fdb(n, mac, false);
+	kern_mark_mac_users(n, mac);
+	kern_run(n);
+}
+
+int plane_lep_add(uint32_t vni, const struct ctl_endpoint *e, struct ctl_wait *w)
+{
+	struct net *n = net_find(vni);
+	struct lep *l;
+
+	if (!n)
+		return -ENOENT;
+	if (net_lep_by_ip(n, e->ip)) {	/* a repeated call */
+		if (w)
+			wait_done(w, 0, NULL);
+		return 0;
+	}
+	if (!(l = calloc(1, sizeof(*l)))) {
+		if (w)
+			wait_done(w, -ENOMEM, "out of memory");
+		return 0;
+	}
+	l->ip = e->ip;
+	memcpy(l->mac, e->mac, 6);
+	snprintf(l->id, sizeof(l->id), "%s", e->id);
+	l->net = n;
+	l->wait = w;
+	LIST_INSERT_HEAD(&n->leps, l, link);
+	mark_local(n, l->ip, l->mac);
+	pub_lep_added(n, l);
+	return 0;
+}
+
+void plane_lep_del(uint32_t vni, struct in_addr ip)
+{
+	struct net *n = net_find(vni);
+	struct lep *l = n ? net_lep_by_ip(n, ip) : NULL;
+	uint8_t mac[6];
+
+	if (!l)
+		return;
+	memcpy(mac, l->mac, 6);
+	lep_free(l);
+	pub_lep_deleted(n, ip, mac);
+	mark_local(n, ip, mac);
+}
+
+/* ---- the session ---- */
+
+void plane_start(void)
+{
+	if (core.kv && !core.conf.sessionless)
+		session_start(pub_new_session);
+}
+
+void plane_stop(bool destroy_session)
+{
+	struct net *n;
+
+	while ((n = LIST_FIRST(net_all())))
+		plane_net_del(n->d.vni);
+	if (core.kv && !core.conf.sessionless)
+		session_stop(destroy_session);
+}

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+/*
+ * publish: this host -> Consul, level-triggered (publish.c says how).
+ * Loop thread only.
+ */
+#ifndef VXOV_PUBLISH_H
+#define VXOV_PUBLISH_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+struct net;
+struct lep;
+
+/* Arm n's publishing timer (a new network). */
+void pub_kick(struct net *n);
+/* A new endpoint l (in n->leps): publish it; answer its waiting
+ * CreateEndpoint by publish_wait_ms. */
+void pub_lep_added(struct net *n, struct lep *l);
+/* An endpoint went: delete its keys if our session still holds them. */
+void pub_lep_deleted(struct net *n, struct in_addr ip, const uint8_t mac[6]);
+/* The network goes: delete every key of its endpoints. */
+void pub_net_deleted(struct net *n);
+/* Compare what we should have published with what the mirror shows. */
+void pub_reconcile(struct net *n);
+/* A session became valid: everything is published again. */
+void pub_new_session(void);
+
+#endif

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the rest of the daemon tells the control loop, as plain values: the
+ * loop's configuration, a network, an endpoint, an IPAM request.  Copied
+ * into messages (ctl.h) and kept by the modules that need them, so every
+ * module of driver/ctl/ may include this without depending on any other.
+ */
+#ifndef VXOV_CTL_TYPES_H
+#define VXOV_CTL_TYPES_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "driver/lib/netaddr.h"
+#include "driver/lib/state.h"
+#include "kvstore/consul.h"
+
+struct ctl_conf {
+	const struct kv_config *kv;	/* NULL: no Consul (single host) */
+	struct in_addr self;		/* our underlay address: peers reach us there */
+	char underlay_dev[IF_NAMESIZE];	/* its device, for status */
+	char host_id[40];		/* stable identity, in the session name */
+	unsigned int ttl_s;		/* session TTL */
+	unsigned int resync_s;		/* period of the full reconciliations */
+	unsigned int reclaim_s;		/* IPAM: a dead host's addresses are freed after */
+	unsigned int publish_wait_ms;	/* CreateEndpoint waits this long for Consul */
+	unsigned int job_deadline_ms;	/* VNI and IPAM allocations fail after */
+	size_t max_answer;		/* largest Consul answer taken */
+	char session_path[PATH_MAX];	/* where the session ID survives; "": nowhere */
+	bool sessionless;		/* vxov resolve: mirror only, publish nothing */
+};
+
+/* A network as the control plane needs it. */
+struct ctl_network {
+	char id[13];			/* Docker's ID, shortened ("" for vxov resolve) */
+	uint32_t vni;
+	char prefix[KV_PREFIX_MAX];
+	char netns[NETNS_NAME_MAX];
+	char vxname[IF_NAMESIZE];	/* "": find the VXLAN device by vni */
+	struct prefix4 subnet;
+	struct in_addr gateway;
+	unsigned int mtu;
+	bool publish;			/* our endpoints go to Consul */
+};
+
+struct ctl_endpoint {
+	struct in_addr ip;
+	uint8_t mac[6];
+	char id[13];			/* Docker's ID, shortened: for messages */
+};
+
+struct ctl_ipam_req {
+	struct prefix4 pool;
+	struct in_addr addr;		/* 0: any */
+	bool gateway;
+};
+
+#endif

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vni: the VNI of a subnet, shared by every host through Consul.
+ *
+ * vxov/subnets/<subnet> -> VNI and vxov/vnis/<VNI> -> subnet stay a
+ * bijection: both keys are created in ONE transaction, each create-only, so
+ * two hosts racing for the same subnet or the same VNI cannot both win, and
+ * no crash can leave one key without the other.  A lost race is retried
+ * from the top (read, choose, write).  Loop thread only.
+ */
+#ifndef VXOV_VNI_H
+#define VXOV_VNI_H
+
+#include <stdint.h>
+
+#include "driver/lib/netaddr.h"
+
+#define VNI_FIRST 256
+
+struct ctl_wait;
+
+/* Answer w with the VNI of subnet (w->vni), claiming want if it is not 0:
+ * see ctl_vni() in ctl.h for the results. */
+void vni_request(const struct prefix4 *subnet, uint32_t want, struct ctl_wait *w);
+
+/* The lowest VNI from VNI_FIRST that the key names of vxov/vnis/ (as
+ * listed) leave free; 0 when none is (or out of memory). */
+struct kv_list;
+uint32_t vni_lowest_free(const struct kv_list *vnis);
+
+#endif

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The mirror's watches: <prefix>/arp/ and <prefix>/fib/ as Consul holds them.
+ * (Over 600 lines on purpose: watches and entries are one concept -- a new
+ * key may start a watch, a watch's answer makes and drops keys -- and two
+ * files would call each other; the pure parts are block.c and value.c.)
  *
  * Consul answers a blocking query with the whole prefix it watches, so one
  * watch per network would make every change cost the whole network on every
@@ -161,6 +164,7 @@ static struct shard *add_shard(struct mirror *m, enum shard_kind kind, const cha
 	LIST_INIT(&sh->ents);
 	sh->timer.fn = on_timer;
 	LIST_INSERT_HEAD(&m->shards, sh, link);
+	m->watches++;
 	m->synced = false;
 	if (core.kv)
 		send_query(sh);
@@ -240,6 +244,14 @@ static bool points_here(const struct ment *e)
 	return e && e->kind == LAYOUT_FIB && e->valid && e->vdst.s_addr == core.conf.self.s_addr;
 }
 
+/* An address whose MAC no block covers: fib/ must be watched whole. */
+static bool foreign(const struct mirror *m, const struct ment *e)
+{
+	uint32_t block;
+
+	return e->kind == LAYOUT_ARP && e->valid && m->block_len && !derived(m, e->vmac, &block);
+}
+
 /* A new entry for kv under the watch own. */
 static struct ment *add_entry(struct mirror *m, struct shard *own, const struct kv_entry *kv,
 			      enum layout_kind kind, struct in_addr ip, const uint8_t mac[6])
@@ -281,16 +293,17 @@ static bool take(struct mirror *m, struct shard *sh, const struct kv_entry *kv, 
 	const char *sid;
 	enum layout_kind kind;
 	struct shard *own;
-	uint32_t block;
-	bool here;
+	bool here, was_foreign = false;
 
 	if (e) {
 		if (sh && e->sh != sh)
 			return false;	/* another watch owns it (fib/ whole vs a block) */
 		if (sh)
 			e->seen = gen;
-		if (e->modify_index == kv->modify_index)
+		/* A GET answered before a newer watch answer: not older news. */
+		if (e->modify_index == kv->modify_index || (!sh && e->modify_index > kv->modify_index))
 			return false;
+		was_foreign = foreign(m, e);
 	} else {
 		kind = layout_parse_key(m->d->prefix, kv->key, &ip, mac);
 		if (kind == LAYOUT_OTHER)
@@ -307,9 +320,9 @@ static bool take(struct mirror *m, struct shard *sh, const struct kv_entry *kv, 
 	e->ours = kv->session[0] && sid[0] && !strcmp(kv->session, sid);
 	validate(m, e, kv);
 	m->hooks->changed(m->owner, e, e->kind == LAYOUT_FIB && here != points_here(e));
-	/* A MAC no block covers needs fib/ watched whole. */
-	if (e->kind == LAYOUT_ARP && e->valid && m->block_len && !m->fib_all &&
-	    !derived(m, e->vmac, &block) && !mirror_fib(m, e->vmac))
+	m->foreign += foreign(m, e) - was_foreign;
+	m->foreign_gone |= was_foreign && !m->foreign;
+	if (foreign(m, e))
 		fib_all(m, e->vmac);
 	m->changes++;
 	return true;
@@ -319,17 +332,14 @@ static void drop(struct mirror *m, struct ment *e)
 {
 	bool here = points_here(e);
 
+	if (foreign(m, e))
+		m->foreign_gone |= !--m->foreign;
 	htab_del(&m->keys, &e->node);
 	LIST_REMOVE(e, sh_link);
 	e->valid = 0;
 	m->hooks->changed(m->owner, e, here);
 	m->changes++;
 	free(e);
-}
-
-bool mirror_take(struct mirror *m, const struct kv_entry *e)
-{
-	return take(m, NULL, e, 0);
 }
 
 /* Apply a watch's answer at l->index: what it holds, and what it no longer
@@ -379,11 +389,39 @@ static struct shard *twin(const struct shard *sh)
 
 static void free_shard(struct shard *sh)
 {
+	sh->m->watches--;
 	LIST_REMOVE(sh, link);
 	loop_timer_stop(&core.loop, &sh->timer);
 	if (sh->req)
 		kv_req_cancel(core.kv, sh->req);
 	free(sh);
+}
+
+/* The last address whose MAC no block covers went: fib/ is no longer
+ * watched whole (its entries go with the watch).  True if sh went. */
+static bool fib_all_done(struct mirror *m, const struct shard *sh)
+{
+	struct shard *all = m->fib_all;
+	bool self = all == sh;
+
+	if (!m->foreign_gone || m->foreign || !all)
+		return false;
+	m->foreign_gone = false;
+	while (!LIST_EMPTY(&all->ents))
+		drop(m, LIST_FIRST(&all->ents));
+	m->fib_all = NULL;
+	free_shard(all);
+	log_info("%s: no MAC outside the address blocks is in use: %s/fib/ is no longer watched "
+		 "whole", m->d->netns, m->d->prefix);
+	return self;
+}
+
+bool mirror_take(struct mirror *m, const struct kv_entry *e)
+{
+	bool changed = take(m, NULL, e, 0);
+
+	fib_all_done(m, NULL);
+	return changed;
 }
 
 /* A block whose watches both hold nothing: they go (a new address there
@@ -463,6 +501,7 @@ static void on_answer(struct kv_req *r, void *arg)
 	uint64_t now = loop_now();
 	size_t changed = 0, dropped = 0;
 	struct kv_list l;
+	bool gone;
 	int e = kv_req_list(r, &l);
 
 	health_result(e, kv_req_error(r));
@@ -489,11 +528,11 @@ static void on_answer(struct kv_req *r, void *arg)
 	sh->synced = true;
 	sh->last_answer_ms = now;
 	kv_list_free(&l);
-	if (block_gone(sh)) {
-		update(m, now);
-		return;
-	}
+	gone = block_gone(sh);
+	gone |= fib_all_done(m, gone ? NULL : sh);
 	update(m, now);
+	if (gone)
+		return;
 	if (changed || m->synced)
 		m->hooks->answered(m->owner, changed != 0);
 	if (!sh->timer.at)

@@ -66,8 +66,11 @@ struct mirror {
 	bool synced;		/* every watch answered since start */
 	bool down;		/* a watch is failing */
 	uint64_t grace_until;	/* removals held back until then (Consul came back) */
+	unsigned int foreign;	/* valid addresses whose MAC no block covers */
+	bool foreign_gone;	/* the last of them just went */
 	uint64_t changes;	/* entries that changed */
 	uint64_t wakeups;	/* watch answers */
+	unsigned int watches;	/* queries kept open */
 };
 
 /* Start watching (no query without Consul: the mirror then holds what

@@ -24,6 +24,7 @@
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/job.h"
+#include "driver/ctl/net.h"
 #include "driver/ctl/plane.h"
 #include "driver/ctl/report.h"
 #include "driver/ctl/vni.h"
@@ -100,6 +101,33 @@ static int call(struct msg *m, unsigned int ms, char *err, size_t errlen, struct
 	return wait_for(w, ms, err, errlen);
 }
 
+/* A VNI for a subnet: never one a network of this host has. */
+static void vni_ask(struct msg *m)
+{
+	uint32_t taken[256], *t = taken;
+	size_t n = 0, cap = 256;
+	struct net *x;
+
+	LIST_FOREACH(x, net_all(), link) {
+		if (n == cap) {
+			uint32_t *more = malloc(2 * cap * sizeof(*more));
+
+			if (!more)
+				break;	/* out of memory: Consul's map alone decides */
+			memcpy(more, t, n * sizeof(*t));
+			if (t != taken)
+				free(t);
+			t = more;
+			cap *= 2;
+		}
+		t[n++] = x->d.vni;
+	}
+	vni_request(&m->subnet, m->want, t, n, m->wait);
+	m->wait = NULL;
+	if (t != taken)
+		free(t);
+}
+
 static void handle(struct msg *m)
 {
 	char err[512];
@@ -123,8 +151,7 @@ static void handle(struct msg *m)
 		plane_lep_del(m->vni, m->ep.ip);
 		break;
 	case M_VNI:
-		vni_request(&m->subnet, m->want, m->wait);
-		m->wait = NULL;
+		vni_ask(m);
 		break;
 	case M_IPAM_POOL:
 		ipam_pool(&m->ipam.pool);

@@ -83,8 +83,12 @@ struct net {
 	/* this host's endpoints; publishing is publish.c's */
 	LIST_HEAD(, lep) leps;
 	struct loop_timer pub_timer;
-	bool meta_done;		/* <prefix>/network written */
 	unsigned int deletes_in_flight;
+
+	/* meta.c's: the network's own keys (map entries, pool) */
+	bool meta_done;		/* Consul has them all since the last new session */
+	bool meta_failed;	/* a write of this round failed */
+	unsigned int meta_pending;
 
 	/* miss.c's: unknown keys recently asked for */
 	struct {

@@ -7,6 +7,7 @@
 
 #include "driver/ctl/core.h"
 #include "driver/ctl/kernel.h"
+#include "driver/ctl/meta.h"
 #include "driver/ctl/miss.h"
 #include "driver/ctl/net.h"
 #include "driver/ctl/plane.h"
@@ -40,6 +41,7 @@ static void on_answered(void *owner, bool changed)
 	if (changed)
 		kern_run(n);
 	pub_reconcile(n);
+	meta_reconcile(n);
 }
 
 static const struct mirror_hooks hooks = { .changed = on_changed, .answered = on_answered };
@@ -52,6 +54,7 @@ static void on_resync(struct loop_timer *t)
 
 	kern_resync(n);
 	pub_reconcile(n);
+	meta_reconcile(n);
 	loop_timer_in(&core.loop, &n->resync_timer, (uint64_t)core.conf.resync_s * 1000);
 }
 
@@ -204,10 +207,22 @@ void plane_lep_del(uint32_t vni, struct in_addr ip)
 
 /* ---- the session ---- */
 
+/* A session became valid: whatever this host owns is written again. */
+static void on_new_session(void)
+{
+	struct net *n;
+
+	LIST_FOREACH(n, net_all(), link) {
+		meta_forget(n);
+		meta_reconcile(n);
+	}
+	pub_new_session();
+}
+
 void plane_start(void)
 {
 	if (core.kv && !core.conf.sessionless)
-		session_start(pub_new_session);
+		session_start(on_new_session);
 }
 
 void plane_stop(bool destroy_session)

@@ -16,7 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,8 +318,14 @@ static void on_deadline(struct loop_timer *t)
 
 void pub_lep_added(struct net *n, struct lep *l)
 {
+	struct session_info si;
+
 	l->pub = PUB_PENDING;
 	l->deadline.fn = on_deadline;
+	session_info(&si);
+	if (l->wait && n->d.publish && !session_id() && si.error == -EACCES)
+		answer(l, -EACCES, "publish endpoint %s: Consul refused this host a session "
+		       "(the token needs session:write): %s", l->id, si.why);
 	if (l->wait && (!health_up() || !session_id() || !n->d.publish))
 		answer(l, 0, NULL);	/* nobody to ask now: published later */
 	if (l->wait)
@@ -467,49 +473,6 @@ static void delete_strays(struct net *n)
 	}
 }
 
-static void on_meta(struct kv_req *r, void *arg)
-{
-	uint32_t *vni = arg;
-	struct net *n = net_find(*vni);
-
-	health_result(kv_req_result(r), kv_req_error(r));
-	if (n && !kv_req_result(r))
-		n->meta_done = true;
-	else if (kv_req_result(r))
-		log_warn_rl(&rl_fail, "%s: network metadata: %s; retrying", n ? n->d.netns : "?",
-			    kv_req_error(r));
-	free(vni);
-}
-
-/* <prefix>/network = {"subnet", "vni", "mtu"}, for people and tools (not
- * held by the session: it describes the overlay, not this host). */
-static void write_meta(struct net *n)
-{
-	char key[KV_KEY_MAX], net[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4];
-	struct kv_call c = { .done = on_meta, .release = free };
-	uint32_t *vni = malloc(sizeof(*vni));
-	char *body = NULL;
-	json_t *o;
-
-	if (!vni || layout_network_key(key, sizeof(key), n->d.prefix))
-		goto out;
-	inet_ntop(AF_INET, &n->d.subnet.addr, net, sizeof(net));
-	snprintf(subnet, sizeof(subnet), "%s/%d", net, n->d.subnet.len);
-	o = json_pack("{s:s, s:I, s:I}", "subnet", subnet, "vni", (json_int_t)n->d.vni, "mtu",
-		      (json_int_t)n->d.mtu);
-	body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	if (!body)
-		goto out;
-	*vni = n->d.vni;
-	c.arg = vni;
-	if (kv_put(core.kv, key, body, strlen(body), NULL, &c))
-		vni = NULL;
-out:
-	free(vni);
-	free(body);
-}
-
 void pub_reconcile(struct net *n)
 {
 	uint64_t now = loop_now(), next = 0;
@@ -517,8 +480,6 @@ void pub_reconcile(struct net *n)
 
 	if (!core.kv || !n->d.publish || !session_id())
 		return;
-	if (!n->meta_done && health_up())
-		write_meta(n);
 	LIST_FOREACH(l, &n->leps, link) {
 		if (l->pub == PUB_INFLIGHT)
 			continue;
@@ -562,7 +523,6 @@ void pub_new_session(void)
 				l->pub = PUB_PENDING;
 				l->retry_at = 0;
 			}
-		n->meta_done = false;
 		pub_kick(n);
 	}
 }

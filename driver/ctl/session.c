@@ -27,6 +27,8 @@ static struct {
 	bool stopping;
 	uint32_t backoff_ms;
 	uint64_t renewals, failures;
+	int error;	/* the last creation's failure (-errno), 0 since one worked */
+	char why[256];	/* and what Consul said */
 	struct loop_timer timer;
 	char name[200];
 	char self[INET_ADDRSTRLEN];
@@ -50,6 +52,8 @@ void session_info(struct session_info *s)
 	s->next_renewal_ms = S.timer.at;
 	s->renewals = S.renewals;
 	s->failures = S.failures;
+	s->error = S.error;
+	s->why = S.why;
 }
 
 static void save(void)
@@ -142,10 +146,13 @@ static void on_created(struct kv_req *r, void *arg)
 	health_result(e, kv_req_error(r));
 	if (e) {
 		S.failures++;
+		S.error = e;
+		snprintf(S.why, sizeof(S.why), "%s", kv_req_error(r));
 		log_warn_rl(&rl_fail, "consul: cannot create a session: %s; retrying", kv_req_error(r));
 		retry();
 		return;
 	}
+	S.error = 0;
 	strcpy(S.id, id);
 	save();
 	log_info("consul: session %s (%s, ttl %us)", id, S.name, core.conf.ttl_s);

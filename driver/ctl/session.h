@@ -34,6 +34,8 @@ struct session_info {
 	bool valid;
 	uint64_t next_renewal_ms;	/* loop_now() of the next renewal; 0: none armed */
 	uint64_t renewals, failures;
+	int error;		/* why no session could be made (-EACCES: the ACL), 0 */
+	const char *why;	/* Consul's words for it */
 };
 void session_info(struct session_info *s);
 

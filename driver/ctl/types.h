@@ -45,6 +45,7 @@ struct ctl_network {
 	struct in_addr gateway;
 	unsigned int mtu;
 	bool publish;			/* our endpoints go to Consul */
+	bool ipam;			/* addresses from vxov IPAM: the pool is ours too */
 };
 
 struct ctl_endpoint {

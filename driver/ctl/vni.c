@@ -18,6 +18,8 @@
 struct vni_job {
 	struct job j;
 	uint32_t want, cand;
+	uint32_t *taken;	/* this host's VNIs */
+	size_t ntaken;
 	char s[INET_ADDRSTRLEN + 4];	/* "a.b.c.d/len" */
 	char skey[KV_KEY_MAX], vkey[KV_KEY_MAX];
 };
@@ -125,14 +127,16 @@ static void on_wanted(struct kv_req *r, void *arg)
 	kv_list_free(&l);
 }
 
-uint32_t vni_lowest_free(const struct kv_list *vnis)
+uint32_t vni_lowest_free(const struct kv_list *vnis, const uint32_t *taken, size_t ntaken)
 {
-	uint32_t *used = calloc(vnis->n + 1, sizeof(*used)), x;
+	uint32_t *used = calloc(vnis->n + ntaken + 1, sizeof(*used)), x;
 	uint64_t cand;
 	size_t n = 0;
 
 	if (!used)
 		return 0;
+	for (size_t i = 0; i < ntaken; i++)
+		used[n++] = taken[i];
 	for (size_t i = 0; i < vnis->n; i++)
 		if (layout_parse_vni_key(vnis->v[i].key, &x))
 			used[n++] = x;
@@ -149,7 +153,7 @@ static void on_used(struct kv_req *r, void *arg)
 
 	if (job_list(&v->j, r, &l, false, "list VNIs"))
 		return;
-	v->cand = vni_lowest_free(&l);
+	v->cand = vni_lowest_free(&l, v->taken, v->ntaken);
 	kv_list_free(&l);
 	if (!v->cand)
 		job_finish(&v->j, -ENOSPC, "no free VNI left in Consul (or out of memory)");
@@ -198,13 +202,27 @@ static void vni_read(struct vni_job *v)
 	get(v, v->skey, 0, on_subnet);
 }
 
-void vni_request(const struct prefix4 *subnet, uint32_t want, struct ctl_wait *w)
+static void release(struct job *j)
+{
+	free(((struct vni_job *)j)->taken);
+}
+
+void vni_request(const struct prefix4 *subnet, uint32_t want, const uint32_t *taken,
+		 size_t ntaken, struct ctl_wait *w)
 {
 	struct vni_job *v = job_new(sizeof(*v), w);
 	char net[INET_ADDRSTRLEN];
 
 	if (!v)
 		return;
+	v->j.release = release;
+	if (ntaken && !(v->taken = malloc(ntaken * sizeof(*taken)))) {
+		job_finish(&v->j, -ENOMEM, "out of memory");
+		return;
+	}
+	if (ntaken)
+		memcpy(v->taken, taken, ntaken * sizeof(*taken));
+	v->ntaken = ntaken;
 	v->want = want;
 	inet_ntop(AF_INET, &subnet->addr, net, sizeof(net));
 	snprintf(v->s, sizeof(v->s), "%s/%d", net, subnet->len);

@@ -11,6 +11,7 @@
 #ifndef VXOV_VNI_H
 #define VXOV_VNI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "driver/lib/netaddr.h"
@@ -20,12 +21,15 @@
 struct ctl_wait;
 
 /* Answer w with the VNI of subnet (w->vni), claiming want if it is not 0:
- * see ctl_vni() in ctl.h for the results. */
-void vni_request(const struct prefix4 *subnet, uint32_t want, struct ctl_wait *w);
+ * see ctl_vni() in ctl.h for the results.  A new VNI is never one of
+ * taken[0..ntaken) (the networks of this host: Consul may have lost them). */
+void vni_request(const struct prefix4 *subnet, uint32_t want, const uint32_t *taken,
+		 size_t ntaken, struct ctl_wait *w);
 
-/* The lowest VNI from VNI_FIRST that the key names of vxov/vnis/ (as
- * listed) leave free; 0 when none is (or out of memory). */
+/* The lowest VNI from VNI_FIRST that neither the key names of vxov/vnis/
+ * (as listed) nor taken[0..ntaken) hold; 0 when none is free (or out of
+ * memory). */
 struct kv_list;
-uint32_t vni_lowest_free(const struct kv_list *vnis);
+uint32_t vni_lowest_free(const struct kv_list *vnis, const uint32_t *taken, size_t ntaken);
 
 #endif

@@ -22,7 +22,7 @@ job session
 vni mirror
 net ipam
 kernel ipam_reconcile
-publish miss
+publish miss meta
 plane report
 ctl
 '

@@ -196,7 +196,10 @@ static int fib_get(const struct kv_config *kc, const char *prefix, struct kv_lis
 	char key[LAYOUT_PREFIX_MAX + sizeof("/fib/")];
 	int e = 0;
 
-	snprintf(key, sizeof(key), "%s/fib/", prefix);
+	if ((e = layout_kind_prefix(key, sizeof(key), prefix, LAYOUT_FIB))) {
+		snprintf(err, len, "prefix %s: %s", prefix, strerror(-e));
+		return e;
+	}
 	cl = kv_client_new(kc, 0);
 	if (!cl) {
 		snprintf(err, len, "no Consul client: %s", strerror(ENOMEM));

@@ -533,16 +533,6 @@ const char *kv_req_error(const struct kv_req *r)
 	return r->err;
 }
 
-int kv_req_http_status(const struct kv_req *r)
-{
-	return (int)r->status;
-}
-
-uint64_t kv_req_index(const struct kv_req *r)
-{
-	return r->index;
-}
-
 const char *kv_req_body(const struct kv_req *r, size_t *len)
 {
 	*len = r->len;

@@ -200,8 +200,6 @@ void kv_req_cancel(struct kv_client *cl, struct kv_req *r);
 /* ---- reading a finished request (inside its callback) ---- */
 int kv_req_result(const struct kv_req *r);
 const char *kv_req_error(const struct kv_req *r);
-int kv_req_http_status(const struct kv_req *r);	/* 0 if Consul was not reached */
-uint64_t kv_req_index(const struct kv_req *r);		/* X-Consul-Index, 0 if none */
 /* The answer as received (NUL-terminated), for the decoders below. */
 const char *kv_req_body(const struct kv_req *r, size_t *len);
 /* Decoded answers: 0, or -EPROTO with the reason in kv_req_error(). */

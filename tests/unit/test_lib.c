@@ -21,7 +21,10 @@
 #include <jansson.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
 #include "driver/lib/buf.h"
+#include "driver/lib/layout.h"
 #include "driver/lib/log.h"
 #include "driver/lib/state.h"
 #include "kvstore/consul.h"
@@ -830,6 +833,81 @@ static void test_state_host_id(void **st)
 	rmdir(dir);
 }
 
+/* ---- layout: the Consul keys and prefixes ---- */
+
+static struct in_addr ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static void test_layout_prefixes(void **st)
+{
+	struct prefix4 pool = { .addr = ip4("10.1.0.0"), .len = 16 };
+	char k[KV_KEY_MAX];
+	uint32_t vni;
+
+	(void)st;
+	assert_int_equal(layout_vnis_prefix(k, sizeof(k)), 0);
+	assert_string_equal(k, "vxov/vnis/");
+	assert_int_equal(layout_hosts_prefix(k, sizeof(k)), 0);
+	assert_string_equal(k, "vxov/hosts/");
+	assert_int_equal(layout_ipam_root(k, sizeof(k)), 0);
+	assert_string_equal(k, "vxov/ipam/");
+	assert_int_equal(layout_ipam_pool_prefix(k, sizeof(k), ip4("192.168.0.0"), 24), 0);
+	assert_string_equal(k, "vxov/ipam/192.168.0.0_24/");
+	assert_int_equal(layout_ipam_addr_key(k, sizeof(k), &pool, ip4("10.1.2.3")), 0);
+	assert_string_equal(k, "vxov/ipam/10.1.0.0_16/addr/10.1.2.3");
+	assert_int_equal(layout_kind_prefix(k, sizeof(k), "vxov/42", LAYOUT_ARP), 0);
+	assert_string_equal(k, "vxov/42/arp/");
+	assert_int_equal(layout_kind_prefix(k, sizeof(k), "demo", LAYOUT_FIB), 0);
+	assert_string_equal(k, "demo/fib/");
+	assert_int_equal(layout_kind_prefix(k, sizeof(k), "demo", LAYOUT_OTHER), -EINVAL);
+
+	assert_int_equal(layout_arp_block_prefix(k, sizeof(k), "p", ip4("10.1.2.0"), 24), 0);
+	assert_string_equal(k, "p/arp/10.1.2.");
+	assert_int_equal(layout_arp_block_prefix(k, sizeof(k), "p", ip4("10.1.0.0"), 16), 0);
+	assert_string_equal(k, "p/arp/10.1.");
+	assert_int_equal(layout_arp_block_prefix(k, sizeof(k), "p", ip4("10.0.0.0"), 8), 0);
+	assert_string_equal(k, "p/arp/10.");
+	assert_int_equal(layout_fib_block_prefix(k, sizeof(k), "p", ip4("10.1.171.0"), 24), 0);
+	assert_string_equal(k, "p/fib/02:42:0a:01:ab:");
+	assert_int_equal(layout_fib_block_prefix(k, sizeof(k), "p", ip4("10.255.0.0"), 16), 0);
+	assert_string_equal(k, "p/fib/02:42:0a:ff:");
+	assert_int_equal(layout_fib_block_prefix(k, sizeof(k), "p", ip4("10.0.0.0"), 8), 0);
+	assert_string_equal(k, "p/fib/02:42:0a:");
+	assert_int_equal(layout_arp_block_prefix(k, sizeof(k), "p", ip4("10.0.0.0"), 20), -EINVAL);
+	assert_int_equal(layout_fib_block_prefix(k, sizeof(k), "p", ip4("10.0.0.0"), 0), -EINVAL);
+
+	/* every builder says when the key does not fit */
+	assert_int_equal(layout_vnis_prefix(k, 10), -ENAMETOOLONG);
+	assert_int_equal(layout_hosts_prefix(k, 11), -ENAMETOOLONG);
+	assert_int_equal(layout_ipam_root(k, 5), -ENAMETOOLONG);
+	assert_int_equal(layout_ipam_pool_prefix(k, 20, ip4("192.168.0.0"), 24), -ENAMETOOLONG);
+	assert_int_equal(layout_ipam_addr_key(k, 30, &pool, ip4("10.1.2.3")), -ENAMETOOLONG);
+	assert_int_equal(layout_kind_prefix(k, 12, "vxov/42", LAYOUT_ARP), -ENAMETOOLONG);
+	assert_int_equal(layout_arp_block_prefix(k, 12, "p", ip4("10.1.2.0"), 24), -ENAMETOOLONG);
+	assert_int_equal(layout_fib_block_prefix(k, 20, "p", ip4("10.1.2.0"), 24), -ENAMETOOLONG);
+	assert_int_equal(layout_arp_key(k, 10, "vxov/42", ip4("192.168.0.3")), -ENAMETOOLONG);
+	assert_int_equal(layout_vni_key(k, 8, 42), -ENAMETOOLONG);
+
+	assert_int_equal(layout_vni_key(k, sizeof(k), 4242), 0);
+	assert_true(layout_parse_vni_key(k, &vni));
+	assert_int_equal(vni, 4242);
+	assert_true(layout_parse_vni_key("vxov/vnis/16777215", &vni));
+	assert_int_equal(vni, 16777215);
+	assert_false(layout_parse_vni_key("vxov/vnis/16777216", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/0", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/12x", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/-1", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/ 1", &vni));
+	assert_false(layout_parse_vni_key("vxov/vni/1", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/99999999999999999999999", &vni));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -851,6 +929,7 @@ int main(void)
 		cmocka_unit_test(test_state_save_atomic),
 		cmocka_unit_test(test_state_dir_check),
 		cmocka_unit_test(test_state_host_id),
+		cmocka_unit_test(test_layout_prefixes),
 	};
 
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);

@@ -473,7 +473,7 @@ static void test_layout(void **st)
 	assert_string_equal(k, "demo/fib/02:42:c0:a8:00:03");
 	assert_int_equal(layout_subnet_key(k, sizeof(k), A("192.168.0.0"), 24), 0);
 	assert_string_equal(k, "vxov/subnets/192.168.0.0_24");
-	assert_int_equal(layout_arp_key(k, 10, "vxov/42", A("192.168.0.3")), -1);	/* too small */
+	assert_int_equal(layout_arp_key(k, 10, "vxov/42", A("192.168.0.3")), -ENAMETOOLONG);	/* too small */
 	assert_int_equal(layout_ipam_key(k, sizeof(k), A("192.168.0.0"), 24, "addr/192.168.0.5"), 0);
 	assert_string_equal(k, "vxov/ipam/192.168.0.0_24/addr/192.168.0.5");
 	assert_int_equal(layout_ipam_key(k, sizeof(k), A("192.168.0.0"), 24, ""), 0);

@@ -37,9 +37,10 @@ endif
 # driver/lib/ is shared by driver/docker/ (what Docker talks to) and
 # driver/ctl/ (the control loop).
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
-KVSTORE  := kvstore/config.c kvstore/decode.c kvstore/client.c
+KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/config.c driver/lib/netaddr.c \
-            driver/lib/state.c driver/lib/layout.c driver/lib/htab.c
+            driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
+            driver/lib/layout.c driver/lib/htab.c
 DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/network.c \
             driver/docker/ipam.c driver/docker/request.c driver/docker/overlay.c \
             driver/docker/metrics.c
@@ -53,7 +54,7 @@ NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
 KVLOAD_SRC:= $(KVSTORE) tests/tools/kvload.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
-LIBTEST_SRC := $(LIB) kvstore/config.c tests/unit/test_lib.c
+LIBTEST_SRC := $(LIB) kvstore/env.c tests/unit/test_lib.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 

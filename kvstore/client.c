@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "kvstore/consul.h"
+#include "kvstore/kverr.h"
 
 #define TRIM_AFTER (1u << 20)	/* give memory back after an answer this large */
 
@@ -73,18 +74,8 @@ static void global_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static int req_fail(struct kv_req *r, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int req_fail(struct kv_req *r, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof(r->err), fmt, ap);
-	va_end(ap);
-	r->result = e;
-	return e;
-}
+/* r fails with e (negative) for the reason given; evaluates to e. */
+#define req_fail(r, e, ...) ((r)->result = kv_errf((r)->err, sizeof((r)->err), (e), __VA_ARGS__))
 
 /* ---- curl's sockets and timer on our epoll ---- */
 

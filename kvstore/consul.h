@@ -61,7 +61,9 @@ struct kv_config {
  * - CONSUL_HTTP_TOKEN_FILE wins over CONSUL_HTTP_TOKEN unless it holds only
  *   blanks; blanks around the token are trimmed; a file larger than
  *   sizeof(token) bytes or a token with control characters is an error.
- * Returns 0, or -1 with the reason in err (never the token) and *c zeroed.
+ * Returns 0, or -errno with the reason in err (never the token) and *c
+ * zeroed: -EINVAL a value that is not of its form or too long, -EFBIG a
+ * token file larger than a token, others from reading the token file.
  */
 int kv_config_load(struct kv_config *c, const char *url, char *err, size_t errlen);
 

@@ -32,21 +32,11 @@ json_t *api_reply(const char *key, unsigned int *status, unsigned int code, cons
 
 int api_save(struct api *a, char *err, size_t errlen)
 {
-	char *json;
 	int e;
 
 	pthread_mutex_lock(&a->save_lock);
-	pthread_mutex_lock(&a->lock);
-	json = state_encode(&a->st);
-	pthread_mutex_unlock(&a->lock);
-	if (!json) {
-		pthread_mutex_unlock(&a->save_lock);
-		snprintf(err, errlen, "encode state: out of memory");
-		return -ENOMEM;
-	}
-	e = state_write_file(a->state_path, json, strlen(json), 0600, err, errlen);
+	e = state_save(&a->st, &a->lock, a->state_path, err, errlen);
 	pthread_mutex_unlock(&a->save_lock);
-	free(json);
 	return e;
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "driver/lib/config.h"
+#include "driver/lib/file.h"
 #include "driver/lib/netaddr.h"
 #include "driver/docker/request.h"
 #include "driver/lib/state.h"
@@ -182,7 +183,7 @@ static void test_network_bad(void **st)
 	(void)st;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		if (net_decode(cases[i].json, &r) != -1 || !strstr(err, cases[i].why))
+		if (net_decode(cases[i].json, &r) != -EINVAL || !strstr(err, cases[i].why))
 			fail_msg("case %zu (%s): got '%s', want '%s'", i, cases[i].json, err,
 				 cases[i].why);
 	}
@@ -225,7 +226,7 @@ static void test_endpoint(void **st)
 	assert_int_equal(r.mac[5], 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		if (req_endpoint_decode(bad[i].json, strlen(bad[i].json), &r, err, sizeof(err)) != -1 ||
+		if (req_endpoint_decode(bad[i].json, strlen(bad[i].json), &r, err, sizeof(err)) != -EINVAL ||
 		    !strstr(err, bad[i].why))
 			fail_msg("case %zu: got '%s', want '%s'", i, err, bad[i].why);
 	}
@@ -243,7 +244,7 @@ static void test_ids(void **st)
 	assert_string_equal(r.eid, "def");
 	j = "{\"NetworkID\":\"abc\"}";
 	assert_int_equal(req_ids_decode(j, strlen(j), 0, &r, err, sizeof(err)), 0);
-	assert_int_equal(req_ids_decode(j, strlen(j), 1, &r, err, sizeof(err)), -1);
+	assert_int_equal(req_ids_decode(j, strlen(j), 1, &r, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "EndpointID is missing"));
 	memset(longid, 'a', ID_MAX + 1);
 	longid[ID_MAX + 1] = '\0';
@@ -417,7 +418,10 @@ static void test_state_roundtrip(void **st)
 	snprintf(path, sizeof(path), "%s/sub/state.json", dir);
 	assert_int_equal(state_load(&c, path, err, sizeof(err)), 0);	/* missing: empty */
 	assert_null(c.networks);
-	assert_int_equal(state_save(&a, path, err, sizeof(err)), 0);
+	*strrchr(path, '/') = '\0';
+	assert_int_equal(file_mkdir(path), 0);
+	strcat(path, "/state.json");
+	assert_int_equal(state_save(&a, NULL, path, err, sizeof(err)), 0);
 	assert_int_equal(state_load(&c, path, err, sizeof(err)), 0);
 	assert_same_state(&a, &c);
 	assert_int_equal(access(path, F_OK), 0);
@@ -451,7 +455,7 @@ static void test_state_bad(void **st)
 
 	(void)st;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (state_decode(bad[i], strlen(bad[i]), &s, err, sizeof(err)) != -1)
+		if (state_decode(bad[i], strlen(bad[i]), &s, err, sizeof(err)) != -EINVAL)
 			fail_msg("case %zu accepted", i);
 		assert_null(s.networks);
 	}
@@ -601,7 +605,7 @@ static void test_kv_config(void **st)
 	assert_string_equal(c.url, "http://10.0.0.1:8500");
 	assert_int_equal(kv_config_load(&c, "unix:///run/consul.sock", err, sizeof(err)), 0);
 	assert_string_equal(c.unix_path, "/run/consul.sock");
-	assert_int_equal(kv_config_load(&c, "http://h:1/x?y", err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, "http://h:1/x?y", err, sizeof(err)), -EINVAL);
 	/* a token file, trailing newline trimmed */
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -611,11 +615,11 @@ static void test_kv_config(void **st)
 	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
 	assert_string_equal(c.token, "from-file");
 	unlink(path);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "CONSUL_HTTP_TOKEN_FILE"));
 	unsetenv("CONSUL_HTTP_TOKEN_FILE");
 	setenv("CONSUL_HTTP_TOKEN", "a\r\nX-Evil: 1", 1);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -EINVAL);
 	unsetenv("CONSUL_HTTP_ADDR");
 	unsetenv("CONSUL_HTTP_SSL");
 	unsetenv("CONSUL_HTTP_TOKEN");
@@ -629,7 +633,7 @@ static void test_network_kv_prefix(void **st)
 	(void)st;
 	assert_int_equal(net_decode(NET_OK("\"kv-prefix\":\"demo\""), &r), 0);
 	assert_string_equal(r.kv_prefix, "demo");
-	assert_int_equal(net_decode(NET_OK("\"kv-prefix\":\"../x\""), &r), -1);
+	assert_int_equal(net_decode(NET_OK("\"kv-prefix\":\"../x\""), &r), -EINVAL);
 	assert_non_null(strstr(err, "kv-prefix"));
 	assert_int_equal(net_decode(NET_OK(""), &r), 0);
 	assert_string_equal(r.kv_prefix, "");

@@ -41,8 +41,8 @@ KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/config.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
             driver/lib/layout.c driver/lib/htab.c
-DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/network.c \
-            driver/docker/ipam.c driver/docker/request.c driver/docker/overlay.c \
+DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/api_network.c \
+            driver/docker/api_ipam.c driver/docker/request.c driver/docker/overlay.c \
             driver/docker/metrics.c
 CTL      := driver/ctl/ctl.c driver/ctl/loop.c driver/ctl/net.c driver/ctl/mirror.c \
             driver/ctl/kernel.c driver/ctl/miss.c driver/ctl/session.c driver/ctl/publish.c \

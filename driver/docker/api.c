@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The API's routing, its replies and the state file; the handlers are in
- * network.c (NetworkDriver) and ipam.c (IpamDriver). */
+ * api_network.c (NetworkDriver) and api_ipam.c (IpamDriver). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,23 +91,23 @@ static const struct {
 } routes[] = {
 	{ "/Plugin.Activate", activate },
 	{ "/NetworkDriver.GetCapabilities", capabilities },
-	{ "/NetworkDriver.CreateNetwork", net_create },
-	{ "/NetworkDriver.DeleteNetwork", net_delete },
-	{ "/NetworkDriver.CreateEndpoint", net_create_endpoint },
-	{ "/NetworkDriver.EndpointOperInfo", net_oper_info },
-	{ "/NetworkDriver.DeleteEndpoint", net_delete_endpoint },
-	{ "/NetworkDriver.Join", net_join },
-	{ "/NetworkDriver.Leave", net_leave },
+	{ "/NetworkDriver.CreateNetwork", api_network_create },
+	{ "/NetworkDriver.DeleteNetwork", api_network_delete },
+	{ "/NetworkDriver.CreateEndpoint", api_network_create_endpoint },
+	{ "/NetworkDriver.EndpointOperInfo", api_network_oper_info },
+	{ "/NetworkDriver.DeleteEndpoint", api_network_delete_endpoint },
+	{ "/NetworkDriver.Join", api_network_join },
+	{ "/NetworkDriver.Leave", api_network_leave },
 	{ "/NetworkDriver.DiscoverNew", empty },
 	{ "/NetworkDriver.DiscoverDelete", empty },
 	{ "/NetworkDriver.ProgramExternalConnectivity", empty },
 	{ "/NetworkDriver.RevokeExternalConnectivity", empty },
-	{ "/IpamDriver.GetCapabilities", ipam_capabilities },
-	{ "/IpamDriver.GetDefaultAddressSpaces", ipam_spaces },
-	{ "/IpamDriver.RequestPool", ipam_request_pool },
-	{ "/IpamDriver.ReleasePool", ipam_release_pool },
-	{ "/IpamDriver.RequestAddress", ipam_request_address },
-	{ "/IpamDriver.ReleaseAddress", ipam_release_address },
+	{ "/IpamDriver.GetCapabilities", api_ipam_capabilities },
+	{ "/IpamDriver.GetDefaultAddressSpaces", api_ipam_spaces },
+	{ "/IpamDriver.RequestPool", api_ipam_request_pool },
+	{ "/IpamDriver.ReleasePool", api_ipam_release_pool },
+	{ "/IpamDriver.RequestAddress", api_ipam_request_address },
+	{ "/IpamDriver.ReleaseAddress", api_ipam_release_address },
 	{ "/VxovStatus", status_call },
 };
 

@@ -112,7 +112,7 @@ static struct network *network_new(struct api *a, const struct req_network *r)
 	return n;
 }
 
-json_t *net_create(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "CreateNetwork";
 	char err[ERRLEN], undo[ERRLEN];
@@ -172,7 +172,7 @@ json_t *net_create(struct api *a, const char *body, size_t len, unsigned int *st
 	return json_object();
 }
 
-json_t *net_delete(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "DeleteNetwork";
 	struct ctl_endpoint ce;
@@ -283,7 +283,7 @@ static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, str
 	return e;
 }
 
-json_t *net_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "CreateEndpoint";
 	char err[ERRLEN], undo[ERRLEN], ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
@@ -372,7 +372,7 @@ static bool reap_later(struct gone *g)
 	return e == 0;
 }
 
-json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "DeleteEndpoint";
 	struct ctl_endpoint ce;
@@ -429,7 +429,7 @@ json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigne
 	return json_object();
 }
 
-json_t *net_oper_info(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_oper_info(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	char err[ERRLEN];
 	struct req_ids r;
@@ -440,7 +440,7 @@ json_t *net_oper_info(struct api *a, const char *body, size_t len, unsigned int 
 	return json_pack("{s:{}}", "Value");
 }
 
-json_t *net_join(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "Join";
 	char err[ERRLEN], host_if[IF_NAMESIZE], br_if[IF_NAMESIZE];
@@ -465,7 +465,7 @@ json_t *net_join(struct api *a, const char *body, size_t len, unsigned int *stat
 			 "DstPrefix", "eth", "DisableGatewayService", 0);
 }
 
-json_t *net_leave(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_leave(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	char err[ERRLEN];
 	struct req_ids r;

@@ -37,7 +37,7 @@ endif
 # driver/lib/ is shared by driver/docker/ (what Docker talks to) and
 # driver/ctl/ (the control loop).
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
-KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c
+KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvstore/ops.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/config.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
             driver/lib/layout.c driver/lib/htab.c

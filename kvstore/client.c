@@ -19,12 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kvstore/consul.h"
-#include "kvstore/kverr.h"
+#include "kvstore/kvreq.h"
 
 #define TRIM_AFTER (1u << 20)	/* give memory back after an answer this large */
-
-enum answer { ANSWER_ANY, ANSWER_LIST, ANSWER_KEYS, ANSWER_TXN };
 
 const double kv_latency_bounds[KV_LATENCY_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10,
@@ -34,48 +31,10 @@ const char *const kv_kind_names[KV_KINDS] = {
 	[KV_KIND_DELETE] = "delete", [KV_KIND_TXN] = "txn", [KV_KIND_SESSION] = "session",
 };
 
-struct kv_req {
-	TAILQ_ENTRY(kv_req) link;
-	struct kv_client *cl;
-	CURL *h;
-	struct kv_call call;
-	enum answer answer;
-	enum kv_kind kind;
-	struct timespec t0;	/* sent, CLOCK_MONOTONIC */
-	char *send;		/* request body, owned */
-	size_t send_len;
-	char *body;		/* the answer, NUL-terminated */
-	size_t len, cap;
-	int too_large, finished, cancelled;
-	CURLcode code;
-	long status;
-	uint64_t index;
-	int result;
-	char what[KV_KEY_MAX + 32];	/* "GET vxov/42/arp/" for messages */
-	char err[512];
-	char curlerr[CURL_ERROR_SIZE];
-};
-
-TAILQ_HEAD(req_list, kv_req);
-
-struct kv_client {
-	const struct kv_config *cfg;
-	CURLM *multi;
-	int epfd, tfd;
-	size_t max_answer;
-	struct curl_slist *headers, *connect_to;
-	char base[320];		/* the URL every path is appended to */
-	struct req_list reqs;
-	struct kv_stats stats;
-};
-
 static void global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
-
-/* r fails with e (negative) for the reason given; evaluates to e. */
-#define req_fail(r, e, ...) ((r)->result = kv_errf((r)->err, sizeof((r)->err), (e), __VA_ARGS__))
 
 /* ---- curl's sockets and timer on our epoll ---- */
 
@@ -260,7 +219,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static struct kv_req *req_new(struct kv_client *cl, const struct kv_call *call, const char *what)
+struct kv_req *kvreq_new(struct kv_client *cl, const struct kv_call *call, const char *what)
 {
 	struct kv_req *r = calloc(1, sizeof(*r));
 
@@ -277,10 +236,8 @@ static struct kv_req *req_new(struct kv_client *cl, const struct kv_call *call, 
 	return r;
 }
 
-/* Configure r's handle for method on path (which starts with "/v1/") and
- * hand it to curl.  body, if any, is taken over.  NULL on failure. */
-static struct kv_req *req_start(struct kv_req *r, const char *method, const char *path,
-				char *body, size_t len, long extra_ms)
+struct kv_req *kvreq_start(struct kv_req *r, const char *method, const char *path,
+			   char *body, size_t len, long extra_ms)
 {
 	const struct kv_config *c = r->cl->cfg;
 	char url[KV_KEY_MAX + 640];
@@ -510,321 +467,4 @@ void kv_client_run_until(struct kv_client *cl, const bool *done)
 		epoll_wait(cl->epfd, &ev, 1, 1000);
 		kv_client_dispatch(cl);
 	}
-}
-
-/* ---- reading a finished request ---- */
-
-int kv_req_result(const struct kv_req *r)
-{
-	return r->result;
-}
-
-const char *kv_req_error(const struct kv_req *r)
-{
-	return r->err;
-}
-
-const char *kv_req_body(const struct kv_req *r, size_t *len)
-{
-	*len = r->len;
-	return r->body ? r->body : "";
-}
-
-int kv_req_list(struct kv_req *r, struct kv_list *out)
-{
-	char err[256];
-	size_t len;
-	const char *b = kv_req_body(r, &len);
-	int e;
-
-	out->v = NULL;
-	out->n = 0;
-	out->index = r->index;
-	if (r->result == -ENOENT && r->answer != ANSWER_ANY)
-		return 0;	/* an absent prefix is an empty list */
-	if (r->result)
-		return r->result;
-	e = r->answer == ANSWER_KEYS ? kv_decode_keys(b, len, out, err, sizeof(err))
-				     : kv_decode_list(b, len, out, err, sizeof(err));
-	out->index = r->index;
-	return e ? req_fail(r, e, "%s: %s", r->what, err) : 0;
-}
-
-int kv_req_bool(struct kv_req *r, bool *out)
-{
-	if (r->result)
-		return r->result;
-	if (r->body && !strncmp(r->body, "true", 4))
-		*out = true;
-	else if (r->body && !strncmp(r->body, "false", 5))
-		*out = false;
-	else
-		return req_fail(r, -EPROTO, "%s: answer is neither true nor false", r->what);
-	return 0;
-}
-
-int kv_req_session_id(struct kv_req *r, char id[KV_SESSION_ID_MAX])
-{
-	if (r->result)
-		return r->result;
-	if (kv_decode_session_id(r->body ? r->body : "", r->len, id))
-		return req_fail(r, -EPROTO, "%s: no session ID in the answer", r->what);
-	return 0;
-}
-
-int kv_req_session_name(struct kv_req *r, char *name, size_t len)
-{
-	int e;
-
-	if (r->result)
-		return r->result;
-	e = kv_decode_session_name(r->body ? r->body : "", r->len, name, len);
-	if (e == -ENOENT)
-		return req_fail(r, e, "%s: no such session", r->what);
-	return e ? req_fail(r, e, "%s: no session Name in the answer", r->what) : 0;
-}
-
-int kv_req_txn(struct kv_req *r, struct kv_txn_result *out)
-{
-	char err[256];
-	int e;
-
-	memset(out, 0, sizeof(*out));
-	if (r->result && r->result != -EAGAIN)
-		return r->result;
-	e = kv_decode_txn(r->body ? r->body : "", r->len, out, err, sizeof(err));
-	if (e)
-		return req_fail(r, e, "%s: %s", r->what, err);
-	/* Consul refuses an operation its ACL forbids with 409, like a
-	 * rollback, naming the permission in the operation's error ("Permission
-	 * denied: token ... lacks permission 'key:write' on ..."): that is
-	 * -EACCES, as a 403 is, not a lost race to retry. */
-	for (size_t i = 0; r->result == -EAGAIN && i < out->nerrors; i++) {
-		if (strncmp(out->errors[i].what, "Permission denied", 17))
-			continue;
-		req_fail(r, -EACCES, "%s: %s", r->what, out->errors[i].what);
-		kv_txn_result_free(out);
-		return -EACCES;
-	}
-	return 0;
-}
-
-/* ---- the requests ---- */
-
-struct kv_req *kv_get(struct kv_client *cl, const char *key, unsigned int flags,
-		      uint64_t index, unsigned int wait_s, const struct kv_call *call)
-{
-	char path[KV_KEY_MAX + 128], what[KV_KEY_MAX + 16];
-	struct kv_req *r;
-	int n;
-
-	if (!kv_key_ok(key)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	snprintf(what, sizeof(what), "GET %s", key);
-	if (!(r = req_new(cl, call, what)))
-		return NULL;
-	r->answer = flags & KV_KEYS ? ANSWER_KEYS : flags & KV_RECURSE ? ANSWER_LIST : ANSWER_ANY;
-	r->kind = r->answer == ANSWER_ANY ? KV_KIND_GET : KV_KIND_LIST;
-	n = snprintf(path, sizeof(path), "/v1/kv/%s%s", key,
-		     flags & KV_KEYS ? (flags & KV_SEP_DOT ? "?keys&separator=." : "?keys")
-				     : flags & KV_RECURSE ? "?recurse" : "");
-	if (index)
-		snprintf(path + n, sizeof(path) - (size_t)n, "%cindex=%llu&wait=%us",
-			 flags & (KV_KEYS | KV_RECURSE) ? '&' : '?', (unsigned long long)index, wait_s);
-	/* Consul may answer a blocking query up to wait/16 late. */
-	return req_start(r, "GET", path, NULL, 0, index ? (long)(wait_s + wait_s / 16 + 1) * 1000 : 0);
-}
-
-struct kv_req *kv_put(struct kv_client *cl, const char *key, const char *val, size_t len,
-		      const struct kv_put_opts *o, const struct kv_call *call)
-{
-	char path[KV_KEY_MAX + 160], what[KV_KEY_MAX + 16];
-	struct kv_req *r;
-	char *body;
-	size_t n;
-
-	if (!kv_key_ok(key) || (o && o->acquire && !kv_session_ok(o->acquire)) ||
-	    (o && o->release && !kv_session_ok(o->release))) {
-		errno = EINVAL;
-		return NULL;
-	}
-	n = (size_t)snprintf(path, sizeof(path), "/v1/kv/%s", key);
-	if (o && o->cas >= 0)
-		n += (size_t)snprintf(path + n, sizeof(path) - n, "%ccas=%lld",
-				      strchr(path, '?') ? '&' : '?', (long long)o->cas);
-	if (o && o->acquire)
-		n += (size_t)snprintf(path + n, sizeof(path) - n, "%cacquire=%s",
-				      strchr(path, '?') ? '&' : '?', o->acquire);
-	if (o && o->release)
-		snprintf(path + n, sizeof(path) - n, "%crelease=%s", strchr(path, '?') ? '&' : '?',
-			 o->release);
-	snprintf(what, sizeof(what), "PUT %s", key);
-	body = malloc(len + 1);
-	if (!body || !(r = req_new(cl, call, what))) {
-		free(body);
-		errno = ENOMEM;
-		return NULL;
-	}
-	memcpy(body, val, len);
-	body[len] = '\0';
-	r->kind = KV_KIND_PUT;
-	return req_start(r, "PUT", path, body, len, 0);
-}
-
-struct kv_req *kv_delete(struct kv_client *cl, const char *key, int64_t cas,
-			 const struct kv_call *call)
-{
-	char path[KV_KEY_MAX + 64], what[KV_KEY_MAX + 16];
-	struct kv_req *r;
-
-	if (!kv_key_ok(key)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (cas >= 0)
-		snprintf(path, sizeof(path), "/v1/kv/%s?cas=%lld", key, (long long)cas);
-	else
-		snprintf(path, sizeof(path), "/v1/kv/%s", key);
-	snprintf(what, sizeof(what), "DELETE %s", key);
-	if (!(r = req_new(cl, call, what)))
-		return NULL;
-	r->kind = KV_KIND_DELETE;
-	return req_start(r, "DELETE", path, NULL, 0, 0);
-}
-
-static const char *const verbs[] = {
-	[KV_SET] = "set", [KV_CAS] = "cas", [KV_LOCK] = "lock", [KV_UNLOCK] = "unlock",
-	[KV_GET_KEY] = "get", [KV_DELETE] = "delete", [KV_DELETE_CAS] = "delete-cas",
-	[KV_CHECK_INDEX] = "check-index", [KV_CHECK_SESSION] = "check-session",
-	[KV_CHECK_NOT_EXISTS] = "check-not-exists",
-};
-
-static json_t *txn_op(const struct kv_op *op)
-{
-	json_t *kv = json_pack("{s:s, s:s}", "Verb", verbs[op->verb], "Key", op->key);
-	char *b64;
-
-	if (!kv)
-		return NULL;
-	if (op->verb == KV_SET || op->verb == KV_CAS || op->verb == KV_LOCK) {
-		int e;
-
-		b64 = malloc(4 * ((op->len + 2) / 3) + 1);
-		if (!b64) {
-			json_decref(kv);
-			return NULL;
-		}
-		kv_base64_encode((const unsigned char *)op->value, op->len, b64);
-		e = json_object_set_new(kv, "Value", json_string(b64));
-		free(b64);
-		if (e) {
-			json_decref(kv);
-			return NULL;
-		}
-	}
-	if ((op->verb == KV_CAS || op->verb == KV_DELETE_CAS || op->verb == KV_CHECK_INDEX) &&
-	    json_object_set_new(kv, "Index", json_integer((json_int_t)op->index))) {
-		json_decref(kv);
-		return NULL;
-	}
-	if (op->session && json_object_set_new(kv, "Session", json_string(op->session))) {
-		json_decref(kv);
-		return NULL;
-	}
-	return json_pack("{s:o}", "KV", kv);
-}
-
-struct kv_req *kv_txn(struct kv_client *cl, const struct kv_op *ops, size_t n,
-		      const struct kv_call *call)
-{
-	json_t *arr;
-	struct kv_req *r;
-	char *body;
-
-	if (n == 0 || n > KV_TXN_OPS_MAX) {
-		errno = EINVAL;
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!kv_key_ok(ops[i].key) || (ops[i].session && !kv_session_ok(ops[i].session)) ||
-		    (unsigned int)ops[i].verb >= sizeof(verbs) / sizeof(verbs[0])) {
-			errno = EINVAL;
-			return NULL;
-		}
-	if (!(arr = json_array()))
-		goto nomem;
-	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(arr, txn_op(&ops[i]))) {
-			json_decref(arr);
-			goto nomem;
-		}
-	body = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	if (!body || !(r = req_new(cl, call, "PUT /v1/txn"))) {
-		free(body);
-		goto nomem;
-	}
-	r->answer = ANSWER_TXN;
-	r->kind = KV_KIND_TXN;
-	return req_start(r, "PUT", "/v1/txn", body, strlen(body), 0);
-nomem:
-	errno = ENOMEM;
-	return NULL;
-}
-
-struct kv_req *kv_session_create(struct kv_client *cl, const char *name, unsigned int ttl_s,
-				 const struct kv_call *call)
-{
-	struct kv_req *r;
-	char ttl[16], *body;
-	json_t *req;
-
-	snprintf(ttl, sizeof(ttl), "%us", ttl_s);
-	req = json_pack("{s:s, s:s, s:s, s:s}", "Name", name, "Behavior", "delete", "TTL", ttl,
-			"LockDelay", "0s");
-	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (!body || !(r = req_new(cl, call, "PUT /v1/session/create"))) {
-		free(body);
-		errno = ENOMEM;
-		return NULL;
-	}
-	r->kind = KV_KIND_SESSION;
-	return req_start(r, "PUT", "/v1/session/create", body, strlen(body), 0);
-}
-
-static struct kv_req *session_op(struct kv_client *cl, const char *method, const char *op,
-				 const char *id, const struct kv_call *call)
-{
-	char path[96], what[112];
-	struct kv_req *r;
-
-	if (!kv_session_ok(id)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	snprintf(path, sizeof(path), "/v1/session/%s/%s", op, id);
-	snprintf(what, sizeof(what), "%s %s", method, path);
-	if (!(r = req_new(cl, call, what)))
-		return NULL;
-	r->kind = KV_KIND_SESSION;
-	return req_start(r, method, path, NULL, 0, 0);
-}
-
-struct kv_req *kv_session_renew(struct kv_client *cl, const char *id, const struct kv_call *call)
-{
-	return session_op(cl, "PUT", "renew", id, call);
-}
-
-struct kv_req *kv_session_destroy(struct kv_client *cl, const char *id,
-				  const struct kv_call *call)
-{
-	return session_op(cl, "PUT", "destroy", id, call);
-}
-
-struct kv_req *kv_session_info(struct kv_client *cl, const char *id, const struct kv_call *call)
-{
-	return session_op(cl, "GET", "info", id, call);
 }

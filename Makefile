@@ -40,7 +40,7 @@ NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
 KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvstore/ops.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/config.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
-            driver/lib/layout.c driver/lib/htab.c
+            driver/lib/layout.c driver/lib/htab.c driver/lib/prom.c
 DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/api_network.c \
             driver/docker/api_ipam.c driver/docker/request.c driver/docker/overlay.c \
             driver/docker/metrics.c

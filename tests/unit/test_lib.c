@@ -28,6 +28,7 @@
 #include "driver/lib/hostid.h"
 #include "driver/lib/layout.h"
 #include "driver/lib/log.h"
+#include "driver/lib/prom.h"
 #include "driver/lib/state.h"
 #include "kvstore/consul.h"
 
@@ -910,6 +911,50 @@ static void test_layout_prefixes(void **st)
 	assert_false(layout_parse_vni_key("vxov/vnis/99999999999999999999999", &vni));
 }
 
+/* ---- prom: Prometheus' text format ---- */
+
+static void test_prom(void **st)
+{
+	static const double bounds[] = { 0.001, 0.5 };
+	const uint64_t le[] = { 1, 3 };
+	struct prom p = PROM_INIT;
+	char *text, big[PROM_LINE_MAX + 10];
+
+	(void)st;
+	prom_family(&p, "vxov_x_total", "counter", "Things done.");
+	prom_sample(&p, "vxov_x_total", "kind=\"a\"", 3);
+	prom_sample(&p, "vxov_up", "", 1);
+	prom_histogram(&p, "vxov_t_seconds", "m=\"b\"", bounds, le, 2, 4, 1.25);
+	prom_histogram(&p, "vxov_u_seconds", "", bounds, le, 2, 3, 0.5);
+	text = prom_finish(&p);
+	assert_non_null(text);
+	assert_string_equal(text,
+		"# HELP vxov_x_total Things done.\n# TYPE vxov_x_total counter\n"
+		"vxov_x_total{kind=\"a\"} 3\n"
+		"vxov_up 1\n"
+		"vxov_t_seconds_bucket{m=\"b\",le=\"0.001\"} 1\n"
+		"vxov_t_seconds_bucket{m=\"b\",le=\"0.5\"} 3\n"
+		"vxov_t_seconds_bucket{m=\"b\",le=\"+Inf\"} 4\n"
+		"vxov_t_seconds_sum{m=\"b\"} 1.250000\nvxov_t_seconds_count{m=\"b\"} 4\n"
+		"vxov_u_seconds_bucket{le=\"0.001\"} 1\n"
+		"vxov_u_seconds_bucket{le=\"0.5\"} 3\n"
+		"vxov_u_seconds_bucket{le=\"+Inf\"} 3\n"
+		"vxov_u_seconds_sum 0.500000\nvxov_u_seconds_count 3\n");
+	free(text);
+	text = prom_finish(&p);		/* nothing written: "" */
+	assert_string_equal(text, "");
+	free(text);
+	/* a line too long: the whole text is refused, never served cut */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	prom_sample(&p, "vxov_up", "", 1);
+	prom_sample(&p, big, "", 1);
+	assert_int_equal(p.err, -E2BIG);
+	prom_sample(&p, "vxov_up", "", 1);
+	assert_null(prom_finish(&p));
+	assert_int_equal(p.err, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -932,6 +977,7 @@ int main(void)
 		cmocka_unit_test(test_file_dir_check),
 		cmocka_unit_test(test_hostid_get),
 		cmocka_unit_test(test_layout_prefixes),
+		cmocka_unit_test(test_prom),
 	};
 
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);

@@ -52,7 +52,7 @@ VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(DOCKER) $(CTL) driver/daemon.c driver/
             driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
-KVLOAD_SRC:= $(KVSTORE) tests/tools/kvload.c
+KVLOAD_SRC:= $(KVSTORE) driver/lib/layout.c driver/lib/netaddr.c tests/tools/kvload.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
 LIBTEST_SRC := $(LIB) kvstore/env.c tests/unit/test_lib.c
 

@@ -33,6 +33,7 @@
 #include "netops/link.h"
 #include "netops/netns.h"
 #include "netops/nl.h"
+#include "driver/lib/buf.h"
 #include "driver/lib/log.h"
 #include "driver/ctl/ctl.h"
 #include "driver/resolve.h"
@@ -84,37 +85,29 @@ static int subnet_from_bridge(struct nl *nl, struct resolve *r, char *err, size_
 
 	log_esc_str(ns, sizeof(ns), r->netns);
 	log_esc_str(vx, sizeof(vx), r->vx.name);
-	if (!r->vx.master) {
-		snprintf(err, len, "%s: %s is on no bridge, whose address would give the subnet; "
-			 "give --subnet CIDR (or: ip netns exec %s ip link set %s master br0)",
-			 ns, vx, ns, vx);
-		return -ENOENT;
-	}
+	if (!r->vx.master)
+		return errf(err, len, -ENOENT, "%s: %s is on no bridge, whose address would give the subnet; "
+			    "give --subnet CIDR (or: ip netns exec %s ip link set %s master br0)",
+			    ns, vx, ns, vx);
 	e = link_get_index(nl, r->vx.master, &br);
-	if (e) {
-		snprintf(err, len, "%s: the master of %s (ifindex %d): %s; give --subnet CIDR", ns, vx,
-			 r->vx.master, nl_strerror(nl, e));
-		return e;
-	}
+	if (e)
+		return errf(err, len, e, "%s: the master of %s (ifindex %d): %s; give --subnet CIDR", ns, vx,
+			    r->vx.master, nl_strerror(nl, e));
 	log_esc_str(bn, sizeof(bn), br.name);
-	if (strcmp(br.kind, "bridge")) {
-		snprintf(err, len, "%s: %s's master %s is not a bridge; give --subnet CIDR", ns, vx, bn);
-		return -EINVAL;
-	}
+	if (strcmp(br.kind, "bridge"))
+		return errf(err, len, -EINVAL, "%s: %s's master %s is not a bridge; give --subnet CIDR",
+			    ns, vx, bn);
 	e = addr_first4_prefix(nl, br.ifindex, &addr, &plen);
-	if (e) {
-		snprintf(err, len, "%s: %s has no IPv4 address to take the subnet from%s%s; give "
-			 "--subnet CIDR (or: ip netns exec %s ip addr add dev %s 192.168.0.1/24)", ns, bn,
-			 e == -EADDRNOTAVAIL ? "" : ": ", e == -EADDRNOTAVAIL ? "" : nl_strerror(nl, e),
-			 ns, bn);
-		return e;
-	}
+	if (e)
+		return errf(err, len, e, "%s: %s has no IPv4 address to take the subnet from%s%s; give "
+			    "--subnet CIDR (or: ip netns exec %s ip addr add dev %s 192.168.0.1/24)", ns, bn,
+			    e == -EADDRNOTAVAIL ? "" : ": ", e == -EADDRNOTAVAIL ? "" : nl_strerror(nl, e),
+			    ns, bn);
 	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	if (plen < 8 || plen > 30) {
-		snprintf(err, len, "%s: %s's address %s/%d is not in a /8-/30 subnet; give --subnet CIDR",
-			 ns, bn, a, plen);
-		return -EINVAL;
-	}
+	if (plen < 8 || plen > 30)
+		return errf(err, len, -EINVAL,
+			    "%s: %s's address %s/%d is not in a /8-/30 subnet; give --subnet CIDR",
+			    ns, bn, a, plen);
 	r->subnet.addr = addr;
 	r->subnet.len = plen;
 	r->subnet.addr = netaddr_network(&r->subnet);
@@ -134,11 +127,9 @@ static int overlay_read(struct resolve *r, char *err, size_t len)
 
 	log_esc_str(ns, sizeof(ns), r->netns);
 	e = netns_nl_open(&nl, r->netns);
-	if (e) {
-		snprintf(err, len, "cannot open namespace %s (%s/%s): %s; is it there (ip netns list)?",
-			 ns, NETNS_RUN_DIR, ns, strerror(-e));
-		return e;
-	}
+	if (e)
+		return errf(err, len, e, "cannot open namespace %s (%s/%s): %s; is it there (ip netns list)?",
+			    ns, NETNS_RUN_DIR, ns, strerror(-e));
 	e = link_find_vxlan(&nl, r->vni, &r->vx);
 	if (e == -ENODEV && r->vni) {
 		snprintf(err, len, "%s: no VXLAN device with vni %u; give the --vni of one that is "
@@ -196,15 +187,11 @@ static int fib_get(const struct kv_config *kc, const char *prefix, struct kv_lis
 	char key[LAYOUT_PREFIX_MAX + sizeof("/fib/")];
 	int e = 0;
 
-	if ((e = layout_kind_prefix(key, sizeof(key), prefix, LAYOUT_FIB))) {
-		snprintf(err, len, "prefix %s: %s", prefix, strerror(-e));
-		return e;
-	}
+	if ((e = layout_kind_prefix(key, sizeof(key), prefix, LAYOUT_FIB)))
+		return errf(err, len, e, "prefix %s: %s", prefix, strerror(-e));
 	cl = kv_client_new(kc, 0);
-	if (!cl) {
-		snprintf(err, len, "no Consul client: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!cl)
+		return errf(err, len, -ENOMEM, "no Consul client: %s", strerror(ENOMEM));
 	if (!kv_get(cl, key, KV_RECURSE, 0, 0, &c)) {
 		e = -errno;
 		snprintf(err, len, "reading %s from Consul: %s", key, strerror(errno));
@@ -322,10 +309,8 @@ static int underlay_find(struct resolve *r, char *err, size_t len)
 		return 0;
 	}
 	e = nl_open(&nl, -1);
-	if (e) {
-		snprintf(err, len, "netlink: %s", strerror(-e));
-		return e;
-	}
+	if (e)
+		return errf(err, len, e, "netlink: %s", strerror(-e));
 	e = underlay_from_fib(&nl, r, why_fib, sizeof(why_fib));
 	if (!e)
 		goto cleanup;

@@ -71,7 +71,8 @@ static int env_bool(const char *name, bool dflt, bool *out, char *err, size_t er
 	if (parse_bool(v, out))
 		return 0;
 	return kv_errf(err, errlen, -EINVAL,
-		       "%s=\"%s\": not a boolean; use one of %s (or leave it unset)", name, printable(v, show, sizeof(show)), BOOL_SPELLINGS);
+		       "%s=\"%s\": not a boolean; use one of %s (or leave it unset)", name,
+		       printable(v, show, sizeof(show)), BOOL_SPELLINGS);
 }
 
 static bool is_blank(char ch)
@@ -160,29 +161,25 @@ static int set_url(struct kv_config *c, const char *addr, bool ssl, char *err, s
 	int n;
 
 	if (sep && !strncmp(addr, "unix://", 7)) {
-		if (copy(c->unix_path, sizeof(c->unix_path), rest) || *rest != '/') {
+		if (copy(c->unix_path, sizeof(c->unix_path), rest) || *rest != '/')
 			return kv_errf(err, errlen, -EINVAL,
 				       "Consul address %s: not unix:///absolute/path", addr);
-		}
 		rest = "localhost";
 	} else if (sep && !strncmp(addr, "https://", 8)) {
 		scheme = "https";
-	} else if (sep && strncmp(addr, "http://", 7)) {
+	} else if (sep && strncmp(addr, "http://", 7))
 		return kv_errf(err, errlen, -EINVAL,
 			       "Consul address %s: unknown scheme; use http://, https:// or unix://",
 			       addr);
-	}
 	n = snprintf(c->url, sizeof(c->url), "%s://%s", scheme, rest);
-	if (n < 0 || (size_t)n >= sizeof(c->url)) {
+	if (n < 0 || (size_t)n >= sizeof(c->url))
 		return kv_errf(err, errlen, -EINVAL, "Consul address %s: too long", addr);
-	}
 	host = c->url + strlen(scheme) + 3;
 	for (size_t i = strlen(host); i && host[i - 1] == '/'; i--)
 		host[i - 1] = '\0';
-	if (!*host || strpbrk(host, "?# \t\r\n")) {
+	if (!*host || strpbrk(host, "?# \t\r\n"))
 		return kv_errf(err, errlen, -EINVAL,
 			       "Consul address %s: not a plain http(s)://host:port", addr);
-	}
 	return 0;
 }
 
@@ -197,13 +194,11 @@ static int load_token(struct kv_config *c, char *err, size_t errlen)
 		return e;
 	if (c->token[0] || !(v = getenv("CONSUL_HTTP_TOKEN")) || !*v)
 		return 0;
-	if (copy(c->token, sizeof(c->token), v)) {
+	if (copy(c->token, sizeof(c->token), v))
 		return kv_errf(err, errlen, -EINVAL, "CONSUL_HTTP_TOKEN: longer than %zu bytes",
 			       sizeof(c->token) - 1);
-	}
-	if (token_bad_at(c->token, strlen(c->token)) < strlen(c->token)) {
+	if (token_bad_at(c->token, strlen(c->token)) < strlen(c->token))
 		return kv_errf(err, errlen, -EINVAL, "CONSUL_HTTP_TOKEN: contains control characters");
-	}
 	return 0;
 }
 
@@ -219,10 +214,9 @@ static int load_tls_paths(struct kv_config *c, char *err, size_t errlen)
 	const char *v;
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if ((v = getenv(f[i].env)) && copy(f[i].dst, f[i].size, v)) {
+		if ((v = getenv(f[i].env)) && copy(f[i].dst, f[i].size, v))
 			return kv_errf(err, errlen, -EINVAL, "%s: longer than %zu bytes", f[i].env,
 				       f[i].size - 1);
-		}
 	}
 	return 0;
 }

@@ -127,7 +127,7 @@ static int config_set(struct config *c, int opt, const char *name, const char *v
 	case OPT_SOCKET:
 		if (val[0] != '/' || buf_copy(c->socket, sizeof(c->socket), val))
 			return errf(err, errlen, -EINVAL, "%s: '%s' is not an absolute path of at most %zu bytes",
-					name, val, sizeof(c->socket) - 1);
+				    name, val, sizeof(c->socket) - 1);
 		break;
 	case OPT_STATE_DIR:
 		if (val[0] != '/' || buf_copy(c->state_dir, sizeof(c->state_dir), val))
@@ -136,8 +136,8 @@ static int config_set(struct config *c, int opt, const char *name, const char *v
 	case OPT_NS_PREFIX:
 		if (!ns_prefix_ok(val) || buf_copy(c->ns_prefix, sizeof(c->ns_prefix), val))
 			return errf(err, errlen, -EINVAL,
-					"%s: '%s' must be 1-%d characters of letters, digits, '-', '_', '.'",
-					name, val, NS_PREFIX_MAX - 1);
+				    "%s: '%s' must be 1-%d characters of letters, digits, '-', '_', '.'",
+				    name, val, NS_PREFIX_MAX - 1);
 		break;
 	case OPT_UNDERLAY_DEV:
 		if (!*val || strchr(val, '/') || buf_copy(c->underlay_dev, sizeof(c->underlay_dev), val))
@@ -151,7 +151,7 @@ static int config_set(struct config *c, int opt, const char *name, const char *v
 		lvl = log_parse_level(val);
 		if (lvl < 0)
 			return errf(err, errlen, -EINVAL, "%s: '%s' is not one of error, warn, info, debug",
-					name, val);
+				    name, val);
 		c->log_level = lvl;
 		break;
 	case OPT_CONSUL:

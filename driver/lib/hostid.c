@@ -62,7 +62,7 @@ static int host_id_read(const char *path, char id[HOSTID_HEX + 1], char *err, si
 	}
 	if (!host_id_ok(buf, len)) {
 		e = errf(err, errlen, -EINVAL, "host id %s: not 32 lowercase hex digits and an optional newline; "
-		     "fix it, or remove it to give this host a new identity", path);
+			 "fix it, or remove it to give this host a new identity", path);
 		goto cleanup;
 	}
 	memcpy(id, buf, HOSTID_HEX);

@@ -14,7 +14,10 @@
  * -ETIMEDOUT, -EHOSTUNREACH (Consul not reached), -EACCES (ACL: permission
  * denied), -EPROTO (an answer we cannot read, or larger than the cap),
  * -ECANCELED, -EIO (any other HTTP failure); kv_req_error() then says what
- * and why, in Consul's own words where it gave some.
+ * and why, in Consul's own words where it gave some.  The constructors
+ * (kv_client_new, and kv_get ... kv_session_info that start a request)
+ * return the new object, or NULL with errno set, as malloc does: a request
+ * has no result before it is started.
  */
 #ifndef VXOV_CONSUL_H
 #define VXOV_CONSUL_H

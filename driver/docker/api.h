@@ -9,6 +9,9 @@
  * see it and wait for nothing.  `save_lock` serialises writes of
  * state.json; it is taken before `lock`, so the file always ends up with the
  * newest state.  Consul is reached only through ctl (driver/ctl/ctl.h).
+ *
+ * Errors: the handlers answer Docker ({"Err": ...} and an HTTP status) and
+ * return NULL only when out of memory; api_save returns 0 or -errno.
  */
 #ifndef VXOV_API_H
 #define VXOV_API_H

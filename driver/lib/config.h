@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The daemon's settings: flags, each also settable as VXOV_<FLAG>. */
+/* The daemon's settings: flags, each also settable as VXOV_<FLAG>.
+ * Errors: config_parse says run, exit or fail (enum config_result), with err. */
 #ifndef VXOV_CONFIG_H
 #define VXOV_CONFIG_H
 

@@ -357,19 +357,20 @@ static void *reap_veth(void *arg)
 	return NULL;
 }
 
-/* Start the reaper for g; false if no thread could be made (then: now). */
-static bool reap_later(struct gone *g)
+/* Start the reaper for g: 0, or -errno if no thread could be made (then
+ * the caller reaps now). */
+static int reap_later(struct gone *g)
 {
 	pthread_attr_t at;
 	pthread_t t;
 	int e;
 
-	if (pthread_attr_init(&at))
-		return false;
+	if ((e = pthread_attr_init(&at)))
+		return -e;
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	e = pthread_create(&t, &at, reap_veth, g);
 	pthread_attr_destroy(&at);
-	return e == 0;
+	return -e;
 }
 
 json_t *api_network_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
@@ -406,7 +407,7 @@ json_t *api_network_delete_endpoint(struct api *a, const char *body, size_t len,
 		return json_object();
 	/* The veth pair goes in the background (reap_veth), or now if no
 	 * reaper could be started. */
-	if (g && !reap_later(g)) {
+	if (g && reap_later(g)) {
 		free(g);
 		g = NULL;
 	}

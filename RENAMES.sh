@@ -20,3 +20,18 @@ sed -i 's/\bstate_write_file(/file_write_atomic(/g; s/\bstate_dir_check(/file_di
 sed -i 's/\bstate_host_id(/hostid_get(/g; s/\bSTATE_HOST_ID_HEX\b/HOSTID_HEX/g' $ctl
 add_include 'file_write_atomic(\|file_dir_check(\|file_mkdir(' driver/lib/file.h
 add_include 'hostid_get(\|HOSTID_HEX' driver/lib/hostid.h
+
+# No sed needed, but know it (nothing in driver/ctl/ called these at b096990):
+# - errf(err, errlen, e, fmt, ...) now takes the -errno to return and returns it
+#   (was errf(err, errlen, fmt, ...) returning -1).
+# - buf_copy: -ENAMETOOLONG (was -1); buf_append: -E2BIG or -ENOMEM (was -1);
+#   layout_*_key: -ENAMETOOLONG (was -1); kv_config_load: -errno (was -1);
+#   state_id_valid and neigh_decode return bool; log_parse_level returns -EINVAL.
+#   All still "nonzero/negative means failure".
+# - kv_req_http_status() and kv_req_index() are gone (never called).
+# - New in driver/lib/layout.h for the keys ctl spells by hand today:
+#   layout_vnis_prefix, layout_hosts_prefix, layout_ipam_root,
+#   layout_ipam_pool_prefix, layout_ipam_addr_key, layout_kind_prefix,
+#   layout_arp_block_prefix, layout_fib_block_prefix (block_len 24, 16 or 8:
+#   also the doorbell's a.b. / a. prefixes), layout_parse_vni_key.
+# - driver/lib/prom.h: the Prometheus text builder for report.c.

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "driver/lib/layout.h"
 #include "driver/lib/netaddr.h"
 
 #define NETNS_NAME_MAX 64
@@ -22,7 +23,7 @@
 #define VNI_MAX 16777215u
 #define MTU_MIN 68u
 #define MTU_MAX 65535u
-#define KV_PREFIX_MAX 128	/* a network's Consul prefix, NUL included */
+#define KV_PREFIX_MAX LAYOUT_PREFIX_MAX	/* a network's Consul prefix, NUL included */
 
 struct endpoint {
 	struct endpoint *next;

@@ -38,7 +38,7 @@ endif
 # driver/ctl/ (the control loop).
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
 KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvstore/ops.c
-LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/config.c driver/lib/netaddr.c \
+LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/options.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
             driver/lib/layout.c driver/lib/htab.c driver/lib/prom.c
 DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/api_network.c \

@@ -21,6 +21,10 @@ sed -i 's/\bstate_host_id(/hostid_get(/g; s/\bSTATE_HOST_ID_HEX\b/HOSTID_HEX/g' 
 add_include 'file_write_atomic(\|file_dir_check(\|file_mkdir(' driver/lib/file.h
 add_include 'hostid_get(\|HOSTID_HEX' driver/lib/hostid.h
 
+# driver/lib/config.[ch] -> driver/lib/options.[ch] (struct options, options_parse, ...).
+sed -i 's|#include "driver/lib/config.h"|#include "driver/lib/options.h"|' $ctl
+sed -i 's/\bstruct config\b/struct options/g; s/\bconfig_parse(/options_parse(/g' $ctl
+
 # No sed needed, but know it (nothing in driver/ctl/ called these at b096990):
 # - errf(err, errlen, e, fmt, ...) now takes the -errno to return and returns it
 #   (was errf(err, errlen, fmt, ...) returning -1).

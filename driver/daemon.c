@@ -140,7 +140,7 @@ enum consul_use {
 };
 
 /* Consul's settings, unless --consul off. */
-static enum consul_use consul_config(const struct config *cfg, struct kv_config *kc)
+static enum consul_use consul_config(const struct options *cfg, struct kv_config *kc)
 {
 	char err[512];
 
@@ -160,7 +160,7 @@ static enum consul_use consul_config(const struct config *cfg, struct kv_config 
 }
 
 /* The underlay found and fit for VXLAN.  0, or -errno (logged). */
-static int underlay_open(const struct config *cfg, struct api *a)
+static int underlay_open(const struct options *cfg, struct api *a)
 {
 	char err[512], ip[INET_ADDRSTRLEN];
 	int e;
@@ -181,7 +181,7 @@ static int underlay_open(const struct config *cfg, struct api *a)
 
 /* The state dir made and checked, state.json loaded into a->st, the host ID
  * read or made.  0, or -errno (logged). */
-static int state_open(const struct config *cfg, struct api *a, struct ctl_conf *cc,
+static int state_open(const struct options *cfg, struct api *a, struct ctl_conf *cc,
 		      struct sweep *sw)
 {
 	char err[512];
@@ -215,7 +215,7 @@ static int state_open(const struct config *cfg, struct api *a, struct ctl_conf *
 
 /* Docker's socket and the metrics listener served until SIGTERM/SIGINT
  * (the loop runs here), then closed.  0, or -errno (logged). */
-static int serve_until_stopped(const struct config *cfg, struct api *a)
+static int serve_until_stopped(const struct options *cfg, struct api *a)
 {
 	struct http *http = NULL, *metrics = NULL;
 	char err[512];
@@ -246,7 +246,7 @@ static int serve_until_stopped(const struct config *cfg, struct api *a)
 	return 0;
 }
 
-int daemon_run(const struct config *cfg)
+int daemon_run(const struct options *cfg)
 {
 	static struct api a;
 	static struct kv_config kc;

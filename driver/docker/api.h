@@ -21,11 +21,11 @@
 #include <pthread.h>
 
 #include "driver/docker/overlay.h"
-#include "driver/lib/config.h"
+#include "driver/lib/options.h"
 #include "driver/lib/state.h"
 
 struct api {
-	const struct config *cfg;
+	const struct options *cfg;
 	struct underlay ul;
 	char state_path[PATH_MAX];
 	pthread_mutex_t lock;

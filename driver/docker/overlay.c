@@ -25,7 +25,7 @@ void overlay_veth_names(const char *eid, char host[IF_NAMESIZE], char bridge[IF_
 	snprintf(bridge, IF_NAMESIZE, "vxb%.12s", eid);
 }
 
-int overlay_underlay(const struct config *cfg, struct underlay *ul, char *err, size_t errlen)
+int overlay_underlay(const struct options *cfg, struct underlay *ul, char *err, size_t errlen)
 {
 	struct link_info li;
 	struct nl nl;

@@ -12,7 +12,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "driver/lib/config.h"
+#include "driver/lib/options.h"
 #include "driver/lib/file.h"
 #include "driver/lib/netaddr.h"
 #include "driver/docker/request.h"
@@ -257,13 +257,13 @@ static void test_ids(void **st)
 
 /* ---- config ---- */
 
-static enum config_result parse(struct config *c, char **argv)
+static enum options_result parse(struct options *c, char **argv)
 {
 	int argc = 0;
 
 	while (argv[argc])
 		argc++;
-	return config_parse(c, argc, argv, err, sizeof(err));
+	return options_parse(c, argc, argv, err, sizeof(err));
 }
 
 static void clear_env(void)
@@ -280,7 +280,7 @@ static void clear_env(void)
 
 static void test_config(void **st)
 {
-	struct config c;
+	struct options c;
 	char *none[] = { "vxov", NULL };
 	char *flags[] = { "vxov", "--socket", "/tmp/x.sock", "--state-dir=/tmp/s", "--ns-prefix",
 			  "vxt-1-", "--underlay-ip", "10.0.0.1", "--underlay-dev", "eth1",
@@ -288,14 +288,14 @@ static void test_config(void **st)
 
 	(void)st;
 	clear_env();
-	assert_int_equal(parse(&c, none), CONFIG_OK);
+	assert_int_equal(parse(&c, none), OPTIONS_OK);
 	assert_string_equal(c.socket, "/run/docker/plugins/vxov.sock");
 	assert_string_equal(c.state_dir, "/var/lib/vxov");
 	assert_string_equal(c.ns_prefix, "vxov-");
 	assert_string_equal(c.underlay_dev, "");
 	assert_int_equal(c.underlay_ip.s_addr, 0);
 
-	assert_int_equal(parse(&c, flags), CONFIG_OK);
+	assert_int_equal(parse(&c, flags), OPTIONS_OK);
 	assert_string_equal(c.socket, "/tmp/x.sock");
 	assert_string_equal(c.state_dir, "/tmp/s");
 	assert_string_equal(c.ns_prefix, "vxt-1-");
@@ -307,14 +307,14 @@ static void test_config(void **st)
 	setenv("VXOV_NS_PREFIX", "env-", 1);
 	setenv("VXOV_SOCKET", "/tmp/env.sock", 1);
 	char *one[] = { "vxov", "--socket", "/tmp/flag.sock", NULL };
-	assert_int_equal(parse(&c, one), CONFIG_OK);
+	assert_int_equal(parse(&c, one), OPTIONS_OK);
 	assert_string_equal(c.ns_prefix, "env-");
 	assert_string_equal(c.socket, "/tmp/flag.sock");
 	setenv("VXOV_UNDERLAY_DEV", "", 1);	/* empty is unset */
-	assert_int_equal(parse(&c, none), CONFIG_OK);
+	assert_int_equal(parse(&c, none), OPTIONS_OK);
 	assert_string_equal(c.underlay_dev, "");
 	setenv("VXOV_UNDERLAY_IP", "not-an-ip", 1);
-	assert_int_equal(parse(&c, none), CONFIG_ERROR);
+	assert_int_equal(parse(&c, none), OPTIONS_ERROR);
 	assert_non_null(strstr(err, "VXOV_UNDERLAY_IP"));
 	clear_env();
 }
@@ -335,13 +335,13 @@ static void test_config_bad(void **st)
 		{ { "vxov", "--log-level", "loud", NULL }, "not one of" },
 		{ { "vxov", "extra", NULL }, "unexpected argument 'extra'" },
 	};
-	struct config c;
+	struct options c;
 
 	(void)st;
 	clear_env();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		if (parse(&c, (char **)cases[i].argv) != CONFIG_ERROR || !strstr(err, cases[i].why))
+		if (parse(&c, (char **)cases[i].argv) != OPTIONS_ERROR || !strstr(err, cases[i].why))
 			fail_msg("case %zu: got '%s', want '%s'", i, err, cases[i].why);
 	}
 }
@@ -641,20 +641,20 @@ static void test_network_kv_prefix(void **st)
 
 static void test_config_consul(void **st)
 {
-	struct config c;
+	struct options c;
 	char *ok[] = { "vxov", "--consul", "http://10.0.0.1:8500", "--session-ttl", "30", NULL };
 	char *off[] = { "vxov", "--consul", "off", NULL };
 	char *bad[] = { "vxov", "--session-ttl", "5", NULL };
 
 	(void)st;
 	clear_env();
-	assert_int_equal(parse(&c, ok), CONFIG_OK);
+	assert_int_equal(parse(&c, ok), OPTIONS_OK);
 	assert_string_equal(c.consul, "http://10.0.0.1:8500");
 	assert_int_equal(c.session_ttl, 30);
-	assert_int_equal(parse(&c, off), CONFIG_OK);
+	assert_int_equal(parse(&c, off), OPTIONS_OK);
 	assert_string_equal(c.consul, "off");
 	assert_int_equal(c.session_ttl, 15);
-	assert_int_equal(parse(&c, bad), CONFIG_ERROR);
+	assert_int_equal(parse(&c, bad), OPTIONS_ERROR);
 	assert_non_null(strstr(err, "10-3600"));
 }
 

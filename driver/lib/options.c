@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "driver/lib/buf.h"
-#include "driver/lib/config.h"
+#include "driver/lib/options.h"
 #include "driver/lib/log.h"
 #include "driver/lib/netaddr.h"
 
@@ -15,7 +15,7 @@ enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDER
        OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_RESYNC, OPT_RECLAIM, OPT_PUBLISH_WAIT,
        OPT_CONSUL_MAX_ANSWER, OPT_METRICS_LISTEN, OPT_HELP, OPT_VERSION };
 
-static const struct option options[] = {
+static const struct option longopts[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
 	{ "state-dir",    required_argument, NULL, OPT_STATE_DIR },
 	{ "ns-prefix",    required_argument, NULL, OPT_NS_PREFIX },
@@ -51,7 +51,7 @@ static const char *const env_names[] = {
 	[OPT_METRICS_LISTEN] = "VXOV_METRICS_LISTEN",
 };
 
-void config_usage(FILE *out)
+void options_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: vxov [OPTION]...\n"
@@ -118,7 +118,7 @@ static int number(const char *name, const char *val, unsigned long lo, unsigned 
 }
 
 /* One setting, from the environment or argv: 0, or -EINVAL with err. */
-static int config_set(struct config *c, int opt, const char *name, const char *val,
+static int options_set(struct options *c, int opt, const char *name, const char *val,
 		      char *err, size_t errlen)
 {
 	int lvl, e;
@@ -183,7 +183,7 @@ static int config_set(struct config *c, int opt, const char *name, const char *v
 	return 0;
 }
 
-enum config_result config_parse(struct config *c, int argc, char **argv, char *err, size_t errlen)
+enum options_result options_parse(struct options *c, int argc, char **argv, char *err, size_t errlen)
 {
 	char flag[32];
 	int opt;
@@ -203,40 +203,40 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *e
 		const char *v = getenv(env_names[opt]);
 
 		/* Empty is unset: the managed plugin's settable defaults are "". */
-		if (v && *v && config_set(c, opt, env_names[opt], v, err, errlen))
-			return CONFIG_ERROR;
+		if (v && *v && options_set(c, opt, env_names[opt], v, err, errlen))
+			return OPTIONS_ERROR;
 	}
 
 	optind = 0;	/* glibc: start afresh, so this can be called again */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 		case OPT_HELP:
-			config_usage(stdout);
-			return CONFIG_EXIT;
+			options_usage(stdout);
+			return OPTIONS_EXIT;
 		case OPT_VERSION:
 			printf("vxov %s\n", VXOV_VERSION);
-			return CONFIG_EXIT;
+			return OPTIONS_EXIT;
 		case '?':
 			if (optopt)
 				snprintf(err, errlen, "unknown option '-%c'", optopt);
 			else
 				snprintf(err, errlen, "unknown or incomplete option '%s'",
 					 argv[optind - 1]);
-			return CONFIG_ERROR;
+			return OPTIONS_ERROR;
 		case ':':
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-			return CONFIG_ERROR;
+			return OPTIONS_ERROR;
 		default:
-			snprintf(flag, sizeof(flag), "--%s", options[opt - 1].name);
-			if (config_set(c, opt, flag, optarg, err, errlen))
-				return CONFIG_ERROR;
+			snprintf(flag, sizeof(flag), "--%s", longopts[opt - 1].name);
+			if (options_set(c, opt, flag, optarg, err, errlen))
+				return OPTIONS_ERROR;
 		}
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-		return CONFIG_ERROR;
+		return OPTIONS_ERROR;
 	}
-	return CONFIG_OK;
+	return OPTIONS_OK;
 }

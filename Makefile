@@ -37,11 +37,12 @@ endif
 # driver/lib/ is shared by driver/docker/ (what Docker talks to) and
 # driver/ctl/ (the control loop).
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
-KVSTORE  := kvstore/config.c kvstore/decode.c kvstore/client.c
-LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/config.c driver/lib/netaddr.c \
-            driver/lib/state.c driver/lib/layout.c driver/lib/htab.c
-DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/network.c \
-            driver/docker/ipam.c driver/docker/request.c driver/docker/overlay.c \
+KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvstore/ops.c
+LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/options.c driver/lib/netaddr.c \
+            driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
+            driver/lib/layout.c driver/lib/htab.c driver/lib/prom.c
+DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/api_network.c \
+            driver/docker/api_ipam.c driver/docker/request.c driver/docker/overlay.c \
             driver/docker/metrics.c
 CTL      := driver/ctl/ctl.c driver/ctl/core.c driver/ctl/loop.c driver/ctl/wait.c \
             driver/ctl/health.c driver/ctl/job.c driver/ctl/net.c driver/ctl/block.c \
@@ -53,9 +54,9 @@ VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(DOCKER) $(CTL) driver/daemon.c driver/
             driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
-KVLOAD_SRC:= $(KVSTORE) tests/tools/kvload.c
+KVLOAD_SRC:= $(KVSTORE) driver/lib/layout.c driver/lib/netaddr.c tests/tools/kvload.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
-LIBTEST_SRC := $(LIB) kvstore/config.c tests/unit/test_lib.c
+LIBTEST_SRC := $(LIB) kvstore/env.c tests/unit/test_lib.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 

@@ -3,7 +3,7 @@
  * Start-up and shut-down.  The daemon runs two kinds of threads: the HTTP
  * pool (libmicrohttpd, driver/docker/) and the control loop, which is this
  * main thread once serving starts (driver/ctl/).  Short-lived helpers, where
- * something outside vxov blocks: the veth reaper (driver/docker/network.c:
+ * something outside vxov blocks: the veth reaper (driver/docker/api_network.c:
  * the kernel takes 10-20 ms to tear a veth down) and libcurl's threaded
  * resolver, when --consul names a host rather than an address.
  */
@@ -20,6 +20,8 @@
 #include "driver/docker/api.h"
 #include "driver/docker/http.h"
 #include "driver/docker/overlay.h"
+#include "driver/lib/file.h"
+#include "driver/lib/hostid.h"
 #include "driver/lib/log.h"
 #include "netops/link.h"
 #include "netops/netns.h"
@@ -131,36 +133,128 @@ static int sweep_one(const char *name, void *arg)
 	return 0;
 }
 
+enum consul_use {
+	CONSUL_USE,	/* *kc is loaded */
+	CONSUL_OFF,	/* --consul off: single host */
+	CONSUL_BAD,	/* the settings are wrong: logged, do not start */
+};
+
 /* Consul's settings, unless --consul off. */
-static int consul_config(const struct config *cfg, struct kv_config *kc)
+static enum consul_use consul_config(const struct options *cfg, struct kv_config *kc)
 {
 	char err[512];
 
 	if (!strcmp(cfg->consul, "off")) {
 		log_info("consul: off; single host, misses are only counted");
-		return 1;
+		return CONSUL_OFF;
 	}
 	if (kv_config_load(kc, cfg->consul[0] ? cfg->consul : NULL, err, sizeof(err))) {
 		log_err("%s", err);
-		return -1;
+		return CONSUL_BAD;
 	}
 	if (kc->insecure)
 		log_warn("consul: CONSUL_HTTP_SSL_VERIFY is false: Consul's certificate is NOT verified");
 	log_info("consul: %s%s, session ttl %us", kc->unix_path[0] ? "unix://" : kc->url,
 		 kc->unix_path, cfg->session_ttl);
+	return CONSUL_USE;
+}
+
+/* The underlay found and fit for VXLAN.  0, or -errno (logged). */
+static int underlay_open(const struct options *cfg, struct api *a)
+{
+	char err[512], ip[INET_ADDRSTRLEN];
+	int e;
+
+	if ((e = overlay_underlay(cfg, &a->ul, err, sizeof(err)))) {
+		log_err("%s", err);
+		return e;
+	}
+	if (a->ul.mtu <= VXLAN_OVERHEAD + MTU_MIN) {
+		log_err("underlay %s: mtu %u is too small for VXLAN", a->ul.dev, a->ul.mtu);
+		return -EINVAL;
+	}
+	inet_ntop(AF_INET, &a->ul.ip, ip, sizeof(ip));
+	log_info("vxov %s: underlay %s on %s (mtu %u), namespaces %s<vni>", VXOV_VERSION, ip,
+		 a->ul.dev, a->ul.mtu, cfg->ns_prefix);
 	return 0;
 }
 
-int daemon_run(const struct config *cfg)
+/* The state dir made and checked, state.json loaded into a->st, the host ID
+ * read or made.  0, or -errno (logged). */
+static int state_open(const struct options *cfg, struct api *a, struct ctl_conf *cc,
+		      struct sweep *sw)
+{
+	char err[512];
+	int e;
+
+	if ((size_t)snprintf(a->state_path, sizeof(a->state_path), "%s/state.json",
+			     cfg->state_dir) >= sizeof(a->state_path) ||
+	    (size_t)snprintf(cc->session_path, sizeof(cc->session_path), "%s/session",
+			     cfg->state_dir) >= sizeof(cc->session_path)) {
+		log_err("state dir %s: path too long", cfg->state_dir);
+		return -ENAMETOOLONG;
+	}
+	if ((e = file_mkdir(cfg->state_dir))) {
+		log_err("state dir %s: %s", cfg->state_dir, strerror(-e));
+		return e;
+	}
+	if ((e = file_dir_check(cfg->state_dir, err, sizeof(err)))) {
+		log_err("%s", err);
+		return e;
+	}
+	sw->a = a;
+	sw->have_state = access(a->state_path, F_OK) == 0;
+	if ((e = state_load(&a->st, a->state_path, err, sizeof(err)))) {
+		log_err("load state: %s", err);
+		return e;
+	}
+	if ((e = hostid_get(cfg->state_dir, cc->host_id, err, sizeof(err))))
+		log_err("%s", err);
+	return e;
+}
+
+/* Docker's socket and the metrics listener served until SIGTERM/SIGINT
+ * (the loop runs here), then closed.  0, or -errno (logged). */
+static int serve_until_stopped(const struct options *cfg, struct api *a)
+{
+	struct http *http = NULL, *metrics = NULL;
+	char err[512];
+	int e;
+
+	if ((e = http_start(cfg->socket, 0, serve, a, &http, err, sizeof(err)))) {
+		log_err("%s", err);
+		ctl_fini(false);
+		return e;
+	}
+	if (cfg->metrics_listen[0]) {
+		if ((e = http_start(cfg->metrics_listen, HTTP_GET, api_serve_metrics, a, &metrics,
+				    err, sizeof(err)))) {
+			log_err("metrics: %s", err);
+			http_stop(http);
+			ctl_fini(false);
+			return e;
+		}
+		log_info("metrics and health on %s (/metrics, /healthz)", cfg->metrics_listen);
+	}
+	log_info("serving on %s", cfg->socket);
+	ctl_run();
+	http_stop(metrics);
+	http_stop(http);
+	/* The session is kept: a restart resumes it and peers keep our entries;
+	 * if we do not come back, it expires and takes our keys with it. */
+	ctl_fini(false);
+	return 0;
+}
+
+int daemon_run(const struct options *cfg)
 {
 	static struct api a;
 	static struct kv_config kc;
 	struct ctl_conf cc = { 0 };
 	struct sweep sw = { 0 };
-	struct http *http = NULL, *metrics = NULL;
-	char err[512], ip[INET_ADDRSTRLEN];
+	char err[512];
 	sigset_t sigs;
-	int e, status = 1;
+	int status = 1;
 
 	memset(&a, 0, sizeof(a));
 	a.cfg = cfg;
@@ -175,48 +269,15 @@ int daemon_run(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (overlay_underlay(cfg, &a.ul, err, sizeof(err))) {
-		log_err("%s", err);
-		return 1;
-	}
-	if (a.ul.mtu <= VXLAN_OVERHEAD + MTU_MIN) {
-		log_err("underlay %s: mtu %u is too small for VXLAN", a.ul.dev, a.ul.mtu);
-		return 1;
-	}
-	inet_ntop(AF_INET, &a.ul.ip, ip, sizeof(ip));
-	log_info("vxov %s: underlay %s on %s (mtu %u), namespaces %s<vni>", VXOV_VERSION, ip,
-		 a.ul.dev, a.ul.mtu, cfg->ns_prefix);
-
-	if ((size_t)snprintf(a.state_path, sizeof(a.state_path), "%s/state.json",
-			     cfg->state_dir) >= sizeof(a.state_path) ||
-	    (size_t)snprintf(cc.session_path, sizeof(cc.session_path), "%s/session",
-			     cfg->state_dir) >= sizeof(cc.session_path)) {
-		log_err("state dir %s: path too long", cfg->state_dir);
-		return 1;
-	}
-	if ((e = state_mkdir(cfg->state_dir))) {
-		log_err("state dir %s: %s", cfg->state_dir, strerror(-e));
-		return 1;
-	}
-	if (state_dir_check(cfg->state_dir, err, sizeof(err))) {
-		log_err("%s", err);
-		return 1;
-	}
-	sw.a = &a;
-	sw.have_state = access(a.state_path, F_OK) == 0;
-	if (state_load(&a.st, a.state_path, err, sizeof(err))) {
-		log_err("load state: %s", err);
-		return 1;
-	}
-	if (state_host_id(cfg->state_dir, cc.host_id, err, sizeof(err))) {
-		log_err("%s", err);
+	if (underlay_open(cfg, &a) || state_open(cfg, &a, &cc, &sw))
 		goto out;
-	}
 	switch (consul_config(cfg, &kc)) {
-	case -1:
+	case CONSUL_BAD:
 		goto out;
-	case 0:
+	case CONSUL_USE:
 		cc.kv = &kc;
+		break;
+	case CONSUL_OFF:
 		break;
 	}
 	cc.self = a.ul.ip;
@@ -233,30 +294,8 @@ int daemon_run(const struct config *cfg)
 	}
 	adopt(&a);
 	netns_foreach(cfg->ns_prefix, sweep_one, &sw);
-
-	if (http_start(cfg->socket, 0, serve, &a, &http, err, sizeof(err))) {
-		log_err("%s", err);
-		ctl_fini(false);
-		goto out;
-	}
-	if (cfg->metrics_listen[0]) {
-		if (http_start(cfg->metrics_listen, HTTP_GET, api_serve_metrics, &a, &metrics, err,
-			       sizeof(err))) {
-			log_err("metrics: %s", err);
-			http_stop(http);
-			ctl_fini(false);
-			goto out;
-		}
-		log_info("metrics and health on %s (/metrics, /healthz)", cfg->metrics_listen);
-	}
-	log_info("serving on %s", cfg->socket);
-	ctl_run();
-	status = 0;
-	http_stop(metrics);
-	http_stop(http);
-	/* The session is kept: a restart resumes it and peers keep our entries;
-	 * if we do not come back, it expires and takes our keys with it. */
-	ctl_fini(false);
+	if (!serve_until_stopped(cfg, &a))
+		status = 0;
 out:
 	state_free(&a.st);
 	pthread_mutex_destroy(&a.lock);

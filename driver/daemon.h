@@ -3,9 +3,9 @@
 #ifndef VXOV_DAEMON_H
 #define VXOV_DAEMON_H
 
-#include "driver/lib/config.h"
+#include "driver/lib/options.h"
 
 /* Runs until SIGTERM/SIGINT; returns the process exit status. */
-int daemon_run(const struct config *cfg);
+int daemon_run(const struct options *cfg);
 
 #endif

@@ -33,6 +33,7 @@
 #include "netops/link.h"
 #include "netops/netns.h"
 #include "netops/nl.h"
+#include "driver/lib/buf.h"
 #include "driver/lib/log.h"
 #include "driver/ctl/ctl.h"
 #include "driver/resolve.h"
@@ -84,37 +85,29 @@ static int subnet_from_bridge(struct nl *nl, struct resolve *r, char *err, size_
 
 	log_esc_str(ns, sizeof(ns), r->netns);
 	log_esc_str(vx, sizeof(vx), r->vx.name);
-	if (!r->vx.master) {
-		snprintf(err, len, "%s: %s is on no bridge, whose address would give the subnet; "
-			 "give --subnet CIDR (or: ip netns exec %s ip link set %s master br0)",
-			 ns, vx, ns, vx);
-		return -ENOENT;
-	}
+	if (!r->vx.master)
+		return errf(err, len, -ENOENT, "%s: %s is on no bridge, whose address would give the subnet; "
+			    "give --subnet CIDR (or: ip netns exec %s ip link set %s master br0)",
+			    ns, vx, ns, vx);
 	e = link_get_index(nl, r->vx.master, &br);
-	if (e) {
-		snprintf(err, len, "%s: the master of %s (ifindex %d): %s; give --subnet CIDR", ns, vx,
-			 r->vx.master, nl_strerror(nl, e));
-		return e;
-	}
+	if (e)
+		return errf(err, len, e, "%s: the master of %s (ifindex %d): %s; give --subnet CIDR", ns, vx,
+			    r->vx.master, nl_strerror(nl, e));
 	log_esc_str(bn, sizeof(bn), br.name);
-	if (strcmp(br.kind, "bridge")) {
-		snprintf(err, len, "%s: %s's master %s is not a bridge; give --subnet CIDR", ns, vx, bn);
-		return -EINVAL;
-	}
+	if (strcmp(br.kind, "bridge"))
+		return errf(err, len, -EINVAL, "%s: %s's master %s is not a bridge; give --subnet CIDR",
+			    ns, vx, bn);
 	e = addr_first4_prefix(nl, br.ifindex, &addr, &plen);
-	if (e) {
-		snprintf(err, len, "%s: %s has no IPv4 address to take the subnet from%s%s; give "
-			 "--subnet CIDR (or: ip netns exec %s ip addr add dev %s 192.168.0.1/24)", ns, bn,
-			 e == -EADDRNOTAVAIL ? "" : ": ", e == -EADDRNOTAVAIL ? "" : nl_strerror(nl, e),
-			 ns, bn);
-		return e;
-	}
+	if (e)
+		return errf(err, len, e, "%s: %s has no IPv4 address to take the subnet from%s%s; give "
+			    "--subnet CIDR (or: ip netns exec %s ip addr add dev %s 192.168.0.1/24)", ns, bn,
+			    e == -EADDRNOTAVAIL ? "" : ": ", e == -EADDRNOTAVAIL ? "" : nl_strerror(nl, e),
+			    ns, bn);
 	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	if (plen < 8 || plen > 30) {
-		snprintf(err, len, "%s: %s's address %s/%d is not in a /8-/30 subnet; give --subnet CIDR",
-			 ns, bn, a, plen);
-		return -EINVAL;
-	}
+	if (plen < 8 || plen > 30)
+		return errf(err, len, -EINVAL,
+			    "%s: %s's address %s/%d is not in a /8-/30 subnet; give --subnet CIDR",
+			    ns, bn, a, plen);
 	r->subnet.addr = addr;
 	r->subnet.len = plen;
 	r->subnet.addr = netaddr_network(&r->subnet);
@@ -134,11 +127,9 @@ static int overlay_read(struct resolve *r, char *err, size_t len)
 
 	log_esc_str(ns, sizeof(ns), r->netns);
 	e = netns_nl_open(&nl, r->netns);
-	if (e) {
-		snprintf(err, len, "cannot open namespace %s (%s/%s): %s; is it there (ip netns list)?",
-			 ns, NETNS_RUN_DIR, ns, strerror(-e));
-		return e;
-	}
+	if (e)
+		return errf(err, len, e, "cannot open namespace %s (%s/%s): %s; is it there (ip netns list)?",
+			    ns, NETNS_RUN_DIR, ns, strerror(-e));
 	e = link_find_vxlan(&nl, r->vni, &r->vx);
 	if (e == -ENODEV && r->vni) {
 		snprintf(err, len, "%s: no VXLAN device with vni %u; give the --vni of one that is "
@@ -196,12 +187,11 @@ static int fib_get(const struct kv_config *kc, const char *prefix, struct kv_lis
 	char key[LAYOUT_PREFIX_MAX + sizeof("/fib/")];
 	int e = 0;
 
-	snprintf(key, sizeof(key), "%s/fib/", prefix);
+	if ((e = layout_kind_prefix(key, sizeof(key), prefix, LAYOUT_FIB)))
+		return errf(err, len, e, "prefix %s: %s", prefix, strerror(-e));
 	cl = kv_client_new(kc, 0);
-	if (!cl) {
-		snprintf(err, len, "no Consul client: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!cl)
+		return errf(err, len, -ENOMEM, "no Consul client: %s", strerror(ENOMEM));
 	if (!kv_get(cl, key, KV_RECURSE, 0, 0, &c)) {
 		e = -errno;
 		snprintf(err, len, "reading %s from Consul: %s", key, strerror(errno));
@@ -319,10 +309,8 @@ static int underlay_find(struct resolve *r, char *err, size_t len)
 		return 0;
 	}
 	e = nl_open(&nl, -1);
-	if (e) {
-		snprintf(err, len, "netlink: %s", strerror(-e));
-		return e;
-	}
+	if (e)
+		return errf(err, len, e, "netlink: %s", strerror(-e));
 	e = underlay_from_fib(&nl, r, why_fib, sizeof(why_fib));
 	if (!e)
 		goto cleanup;
@@ -343,7 +331,69 @@ cleanup:
 	return e;
 }
 
-int resolve_main(int argc, char **argv)
+/* The option getopt_long() just read, as typed: for its error line. */
+static const char *argv_opt;
+
+/* What the command line asks for. */
+enum resolve_args {
+	RESOLVE_RUN,	/* *r filled: go */
+	RESOLVE_HELP,	/* --help printed: exit 0 */
+	RESOLVE_BAD,	/* said on stderr: exit 2 */
+};
+
+/* One option into r (or *consul). */
+static enum resolve_args resolve_opt(int opt, struct resolve *r, const char **consul)
+{
+	unsigned long vni;
+	int lvl;
+
+	switch (opt) {
+	case 'n': r->netns = optarg; break;
+	case 'p': r->prefix = optarg; break;
+	case 'c': *consul = optarg; break;
+	case 's':
+		if (!netaddr_parse_prefix4(optarg, &r->subnet) || r->subnet.len < 8 ||
+		    r->subnet.len > 30) {
+			fprintf(stderr, "vxov resolve: --subnet '%s' is not an IPv4 prefix /8-/30\n", optarg);
+			return RESOLVE_BAD;
+		}
+		r->subnet.addr = netaddr_network(&r->subnet);
+		break;
+	case 'v':
+		vni = strtoul(optarg, NULL, 10);
+		if (vni < 1 || vni > VNI_MAX) {
+			fprintf(stderr, "vxov resolve: --vni '%s' is not 1-%u\n", optarg, VNI_MAX);
+			return RESOLVE_BAD;
+		}
+		r->vni = (uint32_t)vni;
+		break;
+	case 'u':
+		if (!netaddr_parse_ip4(optarg, &r->self) || !netaddr_ip4_is_unicast(r->self)) {
+			fprintf(stderr, "vxov resolve: --underlay-ip '%s' is not a unicast IPv4 address\n",
+				optarg);
+			return RESOLVE_BAD;
+		}
+		break;
+	case 'l':
+		lvl = log_parse_level(optarg);
+		if (lvl < 0) {
+			fprintf(stderr, "vxov resolve: --log-level '%s' is not error, warn, info, debug\n", optarg);
+			return RESOLVE_BAD;
+		}
+		log_set_level((enum log_level)lvl);
+		break;
+	case 'h':
+		usage(stdout);
+		return RESOLVE_HELP;
+	default:
+		fprintf(stderr, "vxov resolve: unknown option or missing value: '%s'\n", argv_opt);
+		usage(stderr);
+		return RESOLVE_BAD;
+	}
+	return RESOLVE_RUN;
+}
+
+static enum resolve_args resolve_args(int argc, char **argv, struct resolve *r, const char **consul)
 {
 	static const struct option opts[] = {
 		{ "netns", required_argument, NULL, 'n' },
@@ -356,70 +406,77 @@ int resolve_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct resolve r;
-	const char *consul = NULL;
-	struct ctl_conf cc = { 0 };
-	struct ctl_network d = { 0 };
-	unsigned long vni;
-	char err[1280], ip[INET_ADDRSTRLEN], ns[128], vx[64];
-	sigset_t sigs;
-	int opt, lvl;
+	enum resolve_args ra;
+	int opt;
 
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'n': r.netns = optarg; break;
-		case 'p': r.prefix = optarg; break;
-		case 'c': consul = optarg; break;
-		case 's':
-			if (!netaddr_parse_prefix4(optarg, &r.subnet) || r.subnet.len < 8 ||
-			    r.subnet.len > 30) {
-				fprintf(stderr, "vxov resolve: --subnet '%s' is not an IPv4 prefix /8-/30\n", optarg);
-				return 2;
-			}
-			r.subnet.addr = netaddr_network(&r.subnet);
-			break;
-		case 'v':
-			vni = strtoul(optarg, NULL, 10);
-			if (vni < 1 || vni > VNI_MAX) {
-				fprintf(stderr, "vxov resolve: --vni '%s' is not 1-%u\n", optarg, VNI_MAX);
-				return 2;
-			}
-			r.vni = (uint32_t)vni;
-			break;
-		case 'u':
-			if (!netaddr_parse_ip4(optarg, &r.self) || !netaddr_ip4_is_unicast(r.self)) {
-				fprintf(stderr, "vxov resolve: --underlay-ip '%s' is not a unicast IPv4 address\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'l':
-			lvl = log_parse_level(optarg);
-			if (lvl < 0) {
-				fprintf(stderr, "vxov resolve: --log-level '%s' is not error, warn, info, debug\n", optarg);
-				return 2;
-			}
-			log_set_level((enum log_level)lvl);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			fprintf(stderr, "vxov resolve: unknown option or missing value: '%s'\n", argv[optind - 1]);
-			usage(stderr);
-			return 2;
-		}
+		argv_opt = argv[optind - 1];
+		if ((ra = resolve_opt(opt, r, consul)) != RESOLVE_RUN)
+			return ra;
 	}
-	if (!r.netns || !r.prefix || optind < argc) {
+	if (!r->netns || !r->prefix || optind < argc) {
 		fprintf(stderr, "vxov resolve: --netns and --prefix are required\n");
 		usage(stderr);
-		return 2;
+		return RESOLVE_BAD;
 	}
-	if (!layout_prefix_ok(r.prefix) || strlen(r.netns) >= sizeof(d.netns)) {
-		fprintf(stderr, "vxov resolve: bad --prefix '%s' or --netns '%s'\n", r.prefix, r.netns);
+	if (!layout_prefix_ok(r->prefix) ||
+	    strlen(r->netns) >= sizeof(((struct ctl_network *)0)->netns)) {
+		fprintf(stderr, "vxov resolve: bad --prefix '%s' or --netns '%s'\n", r->prefix, r->netns);
+		return RESOLVE_BAD;
+	}
+	return RESOLVE_RUN;
+}
+
+/* The control loop on the one network r found, until SIGTERM/SIGINT.  The
+ * exit status. */
+static int resolve_run(struct resolve *r)
+{
+	struct ctl_conf cc = { 0 };
+	struct ctl_network d = { 0 };
+	char err[1280], ip[INET_ADDRSTRLEN], ns[128], vx[64];
+
+	cc.kv = &r->kc;
+	cc.self = r->self;
+	cc.ttl_s = 15;
+	cc.resync_s = 60;
+	cc.reclaim_s = 600;
+	cc.job_deadline_ms = 1500;
+	cc.sessionless = true;
+	if (ctl_init(&cc, err, sizeof(err))) {
+		log_err("%s", err);
+		return 1;
+	}
+	d.vni = r->vx.vni;
+	d.subnet = r->subnet;
+	d.gateway = r->gateway;
+	snprintf(d.netns, sizeof(d.netns), "%s", r->netns);
+	snprintf(d.vxname, sizeof(d.vxname), "%s", r->vx.name);
+	snprintf(d.prefix, sizeof(d.prefix), "%s", r->prefix);
+	ctl_network_add(&d);
+	inet_ntop(AF_INET, &r->self, ip, sizeof(ip));
+	log_info("resolving %s (%s, vni %u, underlay %s) from %s %s/", log_esc_str(ns, sizeof(ns), r->netns),
+		 log_esc_str(vx, sizeof(vx), r->vx.name), d.vni, ip, r->kc.url, r->prefix);
+	ctl_run();
+	ctl_fini(false);
+	return 0;
+}
+
+int resolve_main(int argc, char **argv)
+{
+	static struct resolve r;
+	const char *consul = NULL;
+	char err[1280];
+	sigset_t sigs;
+
+	switch (resolve_args(argc, argv, &r, &consul)) {
+	case RESOLVE_HELP:
+		return 0;
+	case RESOLVE_BAD:
 		return 2;
+	case RESOLVE_RUN:
+		break;
 	}
 	if (kv_config_load(&r.kc, consul, err, sizeof(err))) {
 		log_err("%s", err);
@@ -438,29 +495,5 @@ int resolve_main(int argc, char **argv)
 	log_info("%s", r.vx_from);
 	log_info("%s", r.subnet_from);
 	log_info("%s", r.self_from);
-
-	cc.kv = &r.kc;
-	cc.self = r.self;
-	cc.ttl_s = 15;
-	cc.resync_s = 60;
-	cc.reclaim_s = 600;
-	cc.job_deadline_ms = 1500;
-	cc.sessionless = true;
-	if (ctl_init(&cc, err, sizeof(err))) {
-		log_err("%s", err);
-		return 1;
-	}
-	d.vni = r.vx.vni;
-	d.subnet = r.subnet;
-	d.gateway = r.gateway;
-	snprintf(d.netns, sizeof(d.netns), "%s", r.netns);
-	snprintf(d.vxname, sizeof(d.vxname), "%s", r.vx.name);
-	snprintf(d.prefix, sizeof(d.prefix), "%s", r.prefix);
-	ctl_network_add(&d);
-	inet_ntop(AF_INET, &r.self, ip, sizeof(ip));
-	log_info("resolving %s (%s, vni %u, underlay %s) from %s %s/", log_esc_str(ns, sizeof(ns), r.netns),
-		 log_esc_str(vx, sizeof(vx), r.vx.name), d.vni, ip, r.kc.url, r.prefix);
-	ctl_run();
-	ctl_fini(false);
-	return 0;
+	return resolve_run(&r);
 }

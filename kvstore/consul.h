@@ -14,7 +14,10 @@
  * -ETIMEDOUT, -EHOSTUNREACH (Consul not reached), -EACCES (ACL: permission
  * denied), -EPROTO (an answer we cannot read, or larger than the cap),
  * -ECANCELED, -EIO (any other HTTP failure); kv_req_error() then says what
- * and why, in Consul's own words where it gave some.
+ * and why, in Consul's own words where it gave some.  The constructors
+ * (kv_client_new, and kv_get ... kv_session_info that start a request)
+ * return the new object, or NULL with errno set, as malloc does: a request
+ * has no result before it is started.
  */
 #ifndef VXOV_CONSUL_H
 #define VXOV_CONSUL_H
@@ -61,7 +64,9 @@ struct kv_config {
  * - CONSUL_HTTP_TOKEN_FILE wins over CONSUL_HTTP_TOKEN unless it holds only
  *   blanks; blanks around the token are trimmed; a file larger than
  *   sizeof(token) bytes or a token with control characters is an error.
- * Returns 0, or -1 with the reason in err (never the token) and *c zeroed.
+ * Returns 0, or -errno with the reason in err (never the token) and *c
+ * zeroed: -EINVAL a value that is not of its form or too long, -EFBIG a
+ * token file larger than a token, others from reading the token file.
  */
 int kv_config_load(struct kv_config *c, const char *url, char *err, size_t errlen);
 
@@ -200,8 +205,6 @@ void kv_req_cancel(struct kv_client *cl, struct kv_req *r);
 /* ---- reading a finished request (inside its callback) ---- */
 int kv_req_result(const struct kv_req *r);
 const char *kv_req_error(const struct kv_req *r);
-int kv_req_http_status(const struct kv_req *r);	/* 0 if Consul was not reached */
-uint64_t kv_req_index(const struct kv_req *r);		/* X-Consul-Index, 0 if none */
 /* The answer as received (NUL-terminated), for the decoders below. */
 const char *kv_req_body(const struct kv_req *r, size_t *len);
 /* Decoded answers: 0, or -EPROTO with the reason in kv_req_error(). */

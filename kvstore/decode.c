@@ -8,18 +8,10 @@
 #include <string.h>
 
 #include "kvstore/consul.h"
+#include "kvstore/kverr.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EPROTO;
-}
+/* Every decoding failure is -EPROTO: Consul's answer is not what it should be. */
+#define fail(err, errlen, ...) kv_errf((err), (errlen), -EPROTO, __VA_ARGS__)
 
 bool kv_key_ok(const char *k)
 {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Links and addresses: bridges, VXLAN devices, veth pairs. */
+/* Links and addresses: bridges, VXLAN devices, veth pairs.  Errors: 0 or
+ * -errno, as nl.h says (nl_strerror() adds the kernel's reason). */
 #ifndef VXOV_LINK_H
 #define VXOV_LINK_H
 

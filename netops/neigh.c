@@ -153,15 +153,15 @@ static const struct ndmsg *parse(const struct nlmsghdr *nlh, const struct nlattr
 	return mnl_nlmsg_get_payload(nlh);
 }
 
-int neigh_decode(const struct nlmsghdr *nlh, struct neigh_entry *e)
+bool neigh_decode(const struct nlmsghdr *nlh, struct neigh_entry *e)
 {
 	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
 	const struct ndmsg *ndm;
 
 	if (nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH)
-		return 0;
+		return false;
 	if (!(ndm = parse(nlh, tb)))
-		return 0;
+		return false;
 	memset(e, 0, sizeof(*e));
 	e->family = ndm->ndm_family;
 	e->ifindex = ndm->ndm_ifindex;
@@ -174,20 +174,20 @@ int neigh_decode(const struct nlmsghdr *nlh, struct neigh_entry *e)
 	if (tb[NDA_DST] && mnl_attr_get_payload_len(tb[NDA_DST]) == sizeof(e->ip))
 		memcpy(&e->ip, mnl_attr_get_payload(tb[NDA_DST]), sizeof(e->ip));
 	else if (tb[NDA_DST])
-		return 0;	/* IPv6 */
+		return false;	/* IPv6 */
 	switch (e->family) {
 	case AF_INET:
 		if (!tb[NDA_DST])
-			return 0;
+			return false;
 		e->ours = tb[NDA_PROTOCOL] && mnl_attr_get_u8(tb[NDA_PROTOCOL]) == NEIGH_PROTO_VXOV;
-		return 1;
+		return true;
 	case AF_BRIDGE:
 		if (!e->has_mac)
-			return 0;
+			return false;
 		e->ours = (e->flags & NTF_EXT_LEARNED) && (e->flags & NTF_SELF);
-		return 1;
+		return true;
 	default:
-		return 0;
+		return false;
 	}
 }
 

@@ -9,11 +9,15 @@
  *   - neighbour entries: NDA_PROTOCOL = NEIGH_PROTO_VXOV (ip shows "proto 118");
  *   - FDB entries: NTF_EXT_LEARNED (bridge shows "extern_learn"), which also
  *     keeps the VXLAN device from ageing or re-learning them.
+ *
+ * Errors: 0 or -errno (see nl.h); the decoders say whether a message is
+ * theirs (bool) or how many events they delivered.
  */
 #ifndef VXOV_NEIGH_H
 #define VXOV_NEIGH_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "netops/nl.h"
@@ -52,9 +56,9 @@ struct neigh_entry {
 int neigh_dump(struct nl *nl, int family, int ifindex,
 	       void (*cb)(const struct neigh_entry *e, void *arg), void *arg);
 
-/* Decode one RTM_NEWNEIGH/RTM_DELNEIGH message: 1 if it is an IPv4
- * neighbour or an FDB entry with a MAC, 0 if not (skipped), never more. */
-int neigh_decode(const struct nlmsghdr *nlh, struct neigh_entry *e);
+/* Decode one RTM_NEWNEIGH/RTM_DELNEIGH message: whether it is an IPv4
+ * neighbour or an FDB entry with a MAC (else skip it). */
+bool neigh_decode(const struct nlmsghdr *nlh, struct neigh_entry *e);
 
 enum neigh_event_kind {
 	NEV_MISS_L3 = 3,	/* who has ip? */

@@ -2,7 +2,7 @@
 /*
  * Named network namespaces, compatible with iproute2: a namespace NAME is a
  * bind mount of its nsfs inode on /run/netns/NAME, so `ip netns exec NAME`
- * works on ours and we can open theirs.
+ * works on ours and we can open theirs.  Errors: 0 (or an fd) or -errno.
  */
 #ifndef VXOV_NETNS_H
 #define VXOV_NETNS_H

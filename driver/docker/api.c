@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The API's routing, its replies and the state file; the handlers are in
- * network.c (NetworkDriver) and ipam.c (IpamDriver). */
+ * api_network.c (NetworkDriver) and api_ipam.c (IpamDriver). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "driver/docker/api.h"
 #include "driver/lib/buf.h"
 #include "driver/lib/log.h"
+#include "driver/lib/prom.h"
 
 json_t *api_reply(const char *key, unsigned int *status, unsigned int code, const char *call,
 		  const char *fmt, ...)
@@ -32,21 +33,11 @@ json_t *api_reply(const char *key, unsigned int *status, unsigned int code, cons
 
 int api_save(struct api *a, char *err, size_t errlen)
 {
-	char *json;
 	int e;
 
 	pthread_mutex_lock(&a->save_lock);
-	pthread_mutex_lock(&a->lock);
-	json = state_encode(&a->st);
-	pthread_mutex_unlock(&a->lock);
-	if (!json) {
-		pthread_mutex_unlock(&a->save_lock);
-		snprintf(err, errlen, "encode state: out of memory");
-		return -ENOMEM;
-	}
-	e = state_write_file(a->state_path, json, strlen(json), 0600, err, errlen);
+	e = state_save(&a->st, &a->lock, a->state_path, err, errlen);
 	pthread_mutex_unlock(&a->save_lock);
-	free(json);
 	return e;
 }
 
@@ -101,23 +92,23 @@ static const struct {
 } routes[] = {
 	{ "/Plugin.Activate", activate },
 	{ "/NetworkDriver.GetCapabilities", capabilities },
-	{ "/NetworkDriver.CreateNetwork", net_create },
-	{ "/NetworkDriver.DeleteNetwork", net_delete },
-	{ "/NetworkDriver.CreateEndpoint", net_create_endpoint },
-	{ "/NetworkDriver.EndpointOperInfo", net_oper_info },
-	{ "/NetworkDriver.DeleteEndpoint", net_delete_endpoint },
-	{ "/NetworkDriver.Join", net_join },
-	{ "/NetworkDriver.Leave", net_leave },
+	{ "/NetworkDriver.CreateNetwork", api_network_create },
+	{ "/NetworkDriver.DeleteNetwork", api_network_delete },
+	{ "/NetworkDriver.CreateEndpoint", api_network_create_endpoint },
+	{ "/NetworkDriver.EndpointOperInfo", api_network_oper_info },
+	{ "/NetworkDriver.DeleteEndpoint", api_network_delete_endpoint },
+	{ "/NetworkDriver.Join", api_network_join },
+	{ "/NetworkDriver.Leave", api_network_leave },
 	{ "/NetworkDriver.DiscoverNew", empty },
 	{ "/NetworkDriver.DiscoverDelete", empty },
 	{ "/NetworkDriver.ProgramExternalConnectivity", empty },
 	{ "/NetworkDriver.RevokeExternalConnectivity", empty },
-	{ "/IpamDriver.GetCapabilities", ipam_capabilities },
-	{ "/IpamDriver.GetDefaultAddressSpaces", ipam_spaces },
-	{ "/IpamDriver.RequestPool", ipam_request_pool },
-	{ "/IpamDriver.ReleasePool", ipam_release_pool },
-	{ "/IpamDriver.RequestAddress", ipam_request_address },
-	{ "/IpamDriver.ReleaseAddress", ipam_release_address },
+	{ "/IpamDriver.GetCapabilities", api_ipam_capabilities },
+	{ "/IpamDriver.GetDefaultAddressSpaces", api_ipam_spaces },
+	{ "/IpamDriver.RequestPool", api_ipam_request_pool },
+	{ "/IpamDriver.ReleasePool", api_ipam_release_pool },
+	{ "/IpamDriver.RequestAddress", api_ipam_request_address },
+	{ "/IpamDriver.ReleaseAddress", api_ipam_release_address },
 	{ "/VxovStatus", status_call },
 };
 
@@ -147,47 +138,31 @@ static void count(size_t i, json_t *res, const struct timespec *t0)
 
 char *api_metrics(void)
 {
-	static const size_t per = 3000;	/* bytes per call's lines: about 1700 */
-	size_t cap = 512 + ROUTES * per, n = 0;
-	char *out = malloc(cap);
+	static const char reqs[] = "vxov_api_requests_total";
+	static const char dur[] = "vxov_api_request_duration_seconds";
+	struct prom p = PROM_INIT;
+	char labels[128];
+	uint64_t le[KV_LATENCY_BUCKETS];
 
-	if (!out)
-		return NULL;
-#define OUT(...)                                                              \
-	do {                                                                  \
-		int k_ = n < cap ? snprintf(out + n, cap - n, __VA_ARGS__) : 0; \
-		n += k_ > 0 ? (size_t)k_ : 0;                                 \
-	} while (0)
-	OUT("# HELP vxov_api_requests_total Docker's calls, by method and result.\n"
-	    "# TYPE vxov_api_requests_total counter\n");
-	for (size_t i = 0; i < ROUTES; i++)
-		OUT("vxov_api_requests_total{method=\"%s\",result=\"ok\"} %llu\n"
-		    "vxov_api_requests_total{method=\"%s\",result=\"error\"} %llu\n",
-		    routes[i].path + 1, (unsigned long long)__atomic_load_n(&stats[i].ok, __ATOMIC_RELAXED),
-		    routes[i].path + 1, (unsigned long long)__atomic_load_n(&stats[i].failed, __ATOMIC_RELAXED));
-	OUT("# HELP vxov_api_request_duration_seconds Time to answer Docker's calls.\n"
-	    "# TYPE vxov_api_request_duration_seconds histogram\n");
+	prom_family(&p, reqs, "counter", "Docker's calls, by method and result.");
+	for (size_t i = 0; i < ROUTES; i++) {
+		snprintf(labels, sizeof(labels), "method=\"%s\",result=\"ok\"", routes[i].path + 1);
+		prom_sample(&p, reqs, labels, __atomic_load_n(&stats[i].ok, __ATOMIC_RELAXED));
+		snprintf(labels, sizeof(labels), "method=\"%s\",result=\"error\"", routes[i].path + 1);
+		prom_sample(&p, reqs, labels, __atomic_load_n(&stats[i].failed, __ATOMIC_RELAXED));
+	}
+	prom_family(&p, dur, "histogram", "Time to answer Docker's calls.");
 	for (size_t i = 0; i < ROUTES; i++) {
 		uint64_t total = __atomic_load_n(&stats[i].ok, __ATOMIC_RELAXED) +
 				 __atomic_load_n(&stats[i].failed, __ATOMIC_RELAXED);
 
 		for (int b = 0; b < KV_LATENCY_BUCKETS; b++)
-			OUT("vxov_api_request_duration_seconds_bucket{method=\"%s\",le=\"%g\"} %llu\n",
-			    routes[i].path + 1, kv_latency_bounds[b],
-			    (unsigned long long)__atomic_load_n(&stats[i].le[b], __ATOMIC_RELAXED));
-		OUT("vxov_api_request_duration_seconds_bucket{method=\"%s\",le=\"+Inf\"} %llu\n"
-		    "vxov_api_request_duration_seconds_sum{method=\"%s\"} %.6f\n"
-		    "vxov_api_request_duration_seconds_count{method=\"%s\"} %llu\n",
-		    routes[i].path + 1, (unsigned long long)total, routes[i].path + 1,
-		    (double)__atomic_load_n(&stats[i].ns, __ATOMIC_RELAXED) / 1e9, routes[i].path + 1,
-		    (unsigned long long)total);
+			le[b] = __atomic_load_n(&stats[i].le[b], __ATOMIC_RELAXED);
+		snprintf(labels, sizeof(labels), "method=\"%s\"", routes[i].path + 1);
+		prom_histogram(&p, dur, labels, kv_latency_bounds, le, KV_LATENCY_BUCKETS, total,
+			       (double)__atomic_load_n(&stats[i].ns, __ATOMIC_RELAXED) / 1e9);
 	}
-#undef OUT
-	if (n >= cap) {	/* cannot happen with per above; never serve a cut text */
-		free(out);
-		return NULL;
-	}
-	return out;
+	return prom_finish(&p);
 }
 
 char *api_handle(struct api *a, const char *path, const char *body, size_t len,

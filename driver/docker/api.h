@@ -9,6 +9,9 @@
  * see it and wait for nothing.  `save_lock` serialises writes of
  * state.json; it is taken before `lock`, so the file always ends up with the
  * newest state.  Consul is reached only through ctl (driver/ctl/ctl.h).
+ *
+ * Errors: the handlers answer Docker ({"Err": ...} and an HTTP status) and
+ * return NULL only when out of memory; api_save returns 0 or -errno.
  */
 #ifndef VXOV_API_H
 #define VXOV_API_H
@@ -18,11 +21,11 @@
 #include <pthread.h>
 
 #include "driver/docker/overlay.h"
-#include "driver/lib/config.h"
+#include "driver/lib/options.h"
 #include "driver/lib/state.h"
 
 struct api {
-	const struct config *cfg;
+	const struct options *cfg;
 	struct underlay ul;
 	char state_path[PATH_MAX];
 	pthread_mutex_t lock;
@@ -49,7 +52,7 @@ struct ctl_endpoint;
 void api_ctl_network(const struct network *n, struct ctl_network *d);
 void api_ctl_endpoint(const struct endpoint *e, struct ctl_endpoint *c);
 
-/* ---- shared by the handlers (network.c, ipam.c) ---- */
+/* ---- shared by the handlers (api_network.c, api_ipam.c) ---- */
 
 #define ERRLEN 512
 
@@ -73,19 +76,19 @@ json_t *api_reply(const char *key, unsigned int *status, unsigned int code, cons
  * -errno with err. */
 int api_save(struct api *a, char *err, size_t errlen);
 
-json_t *net_create(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *net_delete(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *net_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *net_oper_info(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *net_join(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *net_leave(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_network_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_network_oper_info(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_network_leave(struct api *a, const char *body, size_t len, unsigned int *status);
 
-json_t *ipam_capabilities(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *ipam_spaces(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *ipam_request_pool(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *ipam_release_pool(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *ipam_request_address(struct api *a, const char *body, size_t len, unsigned int *status);
-json_t *ipam_release_address(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_ipam_capabilities(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_ipam_spaces(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_ipam_request_pool(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_ipam_release_pool(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_ipam_request_address(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_ipam_release_address(struct api *a, const char *body, size_t len, unsigned int *status);
 
 #endif

@@ -72,33 +72,24 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 	mode_t old;
 	int fd, e;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path %s is too long", path);
-		return -ENAMETOOLONG;
-	}
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return errf(err, errlen, -ENAMETOOLONG, "socket path %s is too long", path);
 	strcpy(sa.sun_path, path);
 	e = mkdir_parents(path);
-	if (e) {
-		snprintf(err, errlen, "create directory for %s: %s", path, strerror(-e));
-		return e;
-	}
+	if (e)
+		return errf(err, errlen, e, "create directory for %s: %s", path, strerror(-e));
 	if (lstat(path, &sb) == 0) {
-		if (!S_ISSOCK(sb.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket", path);
-			return -EEXIST;
-		}
-		if (socket_is_live(&sa)) {
-			snprintf(err, errlen, "%s: another server is listening there", path);
-			return -EADDRINUSE;
-		}
+		if (!S_ISSOCK(sb.st_mode))
+			return errf(err, errlen, -EEXIST, "%s exists and is not a socket", path);
+		if (socket_is_live(&sa))
+			return errf(err, errlen, -EADDRINUSE, "%s: another server is listening there", path);
 		log_info("replacing stale socket %s", path);
 		unlink(path);
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		e = -errno;
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return e;
+		return errf(err, errlen, e, "socket: %s", strerror(errno));
 	}
 	/* Only root may program the network: the socket is born 0600. */
 	old = umask(077);
@@ -231,22 +222,17 @@ static int listen_tcp(const char *addr, char *err, size_t errlen)
 	unsigned long port;
 	int fd, one = 1, e;
 
-	if (!colon || (size_t)(colon - addr) >= sizeof(host)) {
-		snprintf(err, errlen, "listen address '%s' is not a.b.c.d:port or unix:/path", addr);
-		return -EINVAL;
-	}
+	if (!colon || (size_t)(colon - addr) >= sizeof(host))
+		return errf(err, errlen, -EINVAL, "listen address '%s' is not a.b.c.d:port or unix:/path", addr);
 	memcpy(host, addr, (size_t)(colon - addr));
 	host[colon - addr] = '\0';
 	port = strtoul(colon + 1, &end, 10);
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || !colon[1] || *end || !port || port > 65535) {
-		snprintf(err, errlen, "listen address '%s' is not a.b.c.d:port or unix:/path", addr);
-		return -EINVAL;
-	}
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || !colon[1] || *end || !port || port > 65535)
+		return errf(err, errlen, -EINVAL, "listen address '%s' is not a.b.c.d:port or unix:/path", addr);
 	sa.sin_port = htons((uint16_t)port);
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		e = -errno;
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return e;
+		return errf(err, errlen, e, "socket: %s", strerror(errno));
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
@@ -265,10 +251,8 @@ int http_start(const char *addr, unsigned int flags, http_handler fn, void *ctx,
 	const char *path = !strncmp(addr, "unix:", 5) ? addr + 5 : addr;
 	int fd;
 
-	if (!h) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (!h)
+		return errf(err, errlen, -ENOMEM, "out of memory");
 	fd = path[0] == '/' ? listen_unix(path, err, errlen) : listen_tcp(addr, err, errlen);
 	if (fd < 0) {
 		free(h);

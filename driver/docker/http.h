@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* HTTP/1.1 on a UNIX socket (libmicrohttpd): POST bodies in, JSON out. */
+/* HTTP/1.1 on a UNIX socket (libmicrohttpd): POST bodies in, JSON out.
+ * Errors: http_start returns 0 or -errno, with err. */
 #ifndef VXOV_HTTP_H
 #define VXOV_HTTP_H
 

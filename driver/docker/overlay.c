@@ -9,22 +9,10 @@
 #include "netops/link.h"
 #include "netops/netns.h"
 #include "netops/nl.h"
+#include "driver/lib/buf.h"
 #include "driver/lib/log.h"
 #include "driver/docker/overlay.h"
 
-static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* err = "<what>: <reason>"; returns e. */
-static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return e;
-}
 
 void overlay_vxlan_name(uint32_t vni, char name[IF_NAMESIZE])
 {
@@ -37,7 +25,7 @@ void overlay_veth_names(const char *eid, char host[IF_NAMESIZE], char bridge[IF_
 	snprintf(bridge, IF_NAMESIZE, "vxb%.12s", eid);
 }
 
-int overlay_underlay(const struct config *cfg, struct underlay *ul, char *err, size_t errlen)
+int overlay_underlay(const struct options *cfg, struct underlay *ul, char *err, size_t errlen)
 {
 	struct link_info li;
 	struct nl nl;
@@ -47,11 +35,11 @@ int overlay_underlay(const struct config *cfg, struct underlay *ul, char *err, s
 	memset(ul, 0, sizeof(*ul));
 	e = nl_open(&nl, -1);
 	if (e)
-		return fail(e, err, errlen, "open netlink: %s", strerror(-e));
+		return errf(err, errlen, e, "open netlink: %s", strerror(-e));
 	if (cfg->underlay_dev[0]) {
 		e = link_get(&nl, cfg->underlay_dev, &li);
 		if (e) {
-			fail(e, err, errlen, "underlay device %s: %s", cfg->underlay_dev,
+			errf(err, errlen, e, "underlay device %s: %s", cfg->underlay_dev,
 			     nl_strerror(&nl, e));
 			goto out;
 		}
@@ -61,7 +49,7 @@ int overlay_underlay(const struct config *cfg, struct underlay *ul, char *err, s
 		} else {
 			e = addr_first4(&nl, li.ifindex, &ul->ip);
 			if (e) {
-				fail(e, err, errlen, "underlay device %s has no IPv4 address",
+				errf(err, errlen, e, "underlay device %s has no IPv4 address",
 				     cfg->underlay_dev);
 				goto out;
 			}
@@ -71,12 +59,12 @@ int overlay_underlay(const struct config *cfg, struct underlay *ul, char *err, s
 		inet_ntop(AF_INET, &ul->ip, ip, sizeof(ip));
 		e = addr_find4(&nl, ul->ip, &ul->ifindex);
 		if (e) {
-			fail(e, err, errlen, "underlay address %s is not on any interface here", ip);
+			errf(err, errlen, e, "underlay address %s is not on any interface here", ip);
 			goto out;
 		}
 		e = link_get_index(&nl, ul->ifindex, &li);
 		if (e) {
-			fail(e, err, errlen, "underlay device of %s: %s", ip, nl_strerror(&nl, e));
+			errf(err, errlen, e, "underlay device of %s: %s", ip, nl_strerror(&nl, e));
 			goto out;
 		}
 		/* Not pinned: the address alone decides, as routing may change. */
@@ -84,13 +72,13 @@ int overlay_underlay(const struct config *cfg, struct underlay *ul, char *err, s
 	} else {
 		e = route_default4(&nl, &ul->ip, &ul->ifindex);
 		if (e) {
-			fail(e, err, errlen, "no underlay: %s; set --underlay-dev or --underlay-ip",
+			errf(err, errlen, e, "no underlay: %s; set --underlay-dev or --underlay-ip",
 			     e == -ENETUNREACH ? "no IPv4 default route" : nl_strerror(&nl, e));
 			goto out;
 		}
 		e = link_get_index(&nl, ul->ifindex, &li);
 		if (e) {
-			fail(e, err, errlen, "default route device: %s", nl_strerror(&nl, e));
+			errf(err, errlen, e, "default route device: %s", nl_strerror(&nl, e));
 			goto out;
 		}
 		ul->ifindex = 0;
@@ -109,7 +97,7 @@ static int open_overlay(const struct network *n, struct nl *nl, char *err, size_
 	int e = netns_nl_open(nl, n->netns);
 
 	if (e)
-		return fail(e, err, errlen, "netlink in namespace %s: %s", n->netns, strerror(-e));
+		return errf(err, errlen, e, "netlink in namespace %s: %s", n->netns, strerror(-e));
 	return 0;
 }
 
@@ -130,7 +118,7 @@ static int add_vxlan(const struct underlay *ul, const struct network *n, int nsf
 	vx.name = vxname;
 	e = nl_open(&host, -1);
 	if (e)
-		return fail(e, err, errlen, "open netlink: %s", strerror(-e));
+		return errf(err, errlen, e, "open netlink: %s", strerror(-e));
 	/*
 	 * A namespace that was just unmounted is torn down asynchronously;
 	 * until it is, a VXLAN device in it still holds this VNI on the host's
@@ -139,7 +127,7 @@ static int add_vxlan(const struct underlay *ul, const struct network *n, int nsf
 	for (int tries = 0; (e = link_add_vxlan(&host, &vx)) == -EEXIST && tries < 50; tries++)
 		usleep(100 * 1000);
 	if (e)
-		fail(e, err, errlen, "create vxlan vni %u in %s: %s", n->vni, n->netns,
+		errf(err, errlen, e, "create vxlan vni %u in %s: %s", n->vni, n->netns,
 		     nl_strerror(&host, e));
 	nl_close(&host);
 	return e;
@@ -158,15 +146,15 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 		return e;
 	e = nl_open(&ovl, nsfd);
 	if (e)
-		return fail(e, err, errlen, "netlink in %s: %s", n->netns, strerror(-e));
+		return errf(err, errlen, e, "netlink in %s: %s", n->netns, strerror(-e));
 	e = link_add_bridge(&ovl, OVERLAY_BRIDGE, n->mtu);
 	if (e) {
-		fail(e, err, errlen, "create bridge %s in %s: %s", OVERLAY_BRIDGE, n->netns,
+		errf(err, errlen, e, "create bridge %s in %s: %s", OVERLAY_BRIDGE, n->netns,
 		     nl_strerror(&ovl, e));
 		goto out;
 	}
 	if ((e = link_get(&ovl, OVERLAY_BRIDGE, &br)) || (e = link_get(&ovl, vxname, &vxl))) {
-		fail(e, err, errlen, "look up links in %s: %s", n->netns, nl_strerror(&ovl, e));
+		errf(err, errlen, e, "look up links in %s: %s", n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
 	e = addr_add4(&ovl, br.ifindex, n->gateway, n->subnet.len);
@@ -174,23 +162,23 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 		char gw[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
-		fail(e, err, errlen, "add gateway %s/%d to %s in %s: %s", gw, n->subnet.len,
+		errf(err, errlen, e, "add gateway %s/%d to %s in %s: %s", gw, n->subnet.len,
 		     OVERLAY_BRIDGE, n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
 	if ((e = link_set_up(&ovl, br.ifindex, 0))) {
-		fail(e, err, errlen, "set %s up in %s: %s", OVERLAY_BRIDGE, n->netns,
+		errf(err, errlen, e, "set %s up in %s: %s", OVERLAY_BRIDGE, n->netns,
 		     nl_strerror(&ovl, e));
 		goto out;
 	}
 	/* The mark that tells a namespace of ours from one named like it. */
 	snprintf(mark, sizeof(mark), OVERLAY_MARK "%.12s vni %u", n->id, n->vni);
 	if ((e = link_set_alias(&ovl, br.ifindex, mark))) {
-		fail(e, err, errlen, "mark %s in %s: %s", OVERLAY_BRIDGE, n->netns, nl_strerror(&ovl, e));
+		errf(err, errlen, e, "mark %s in %s: %s", OVERLAY_BRIDGE, n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
 	if ((e = link_set_up(&ovl, vxl.ifindex, br.ifindex))) {
-		fail(e, err, errlen, "attach %s to %s in %s: %s", vxname, OVERLAY_BRIDGE,
+		errf(err, errlen, e, "attach %s to %s in %s: %s", vxname, OVERLAY_BRIDGE,
 		     n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
@@ -206,13 +194,13 @@ int overlay_network_create(const struct underlay *ul, const struct network *n,
 
 	e = netns_create(n->netns);
 	if (e == -EEXIST)
-		return fail(e, err, errlen, "create namespace %s: %s (another network or a leftover)",
+		return errf(err, errlen, e, "create namespace %s: %s (another network or a leftover)",
 			    n->netns, strerror(-e));
 	if (e)
-		return fail(e, err, errlen, "create namespace %s: %s", n->netns, strerror(-e));
+		return errf(err, errlen, e, "create namespace %s: %s", n->netns, strerror(-e));
 	fd = netns_open(n->netns);
 	if (fd < 0) {
-		e = fail(fd, err, errlen, "open namespace %s: %s", n->netns, strerror(-fd));
+		e = errf(err, errlen, fd, "open namespace %s: %s", n->netns, strerror(-fd));
 		goto undo;
 	}
 	e = build_network(ul, n, fd, err, errlen);
@@ -244,7 +232,7 @@ int overlay_network_delete(const struct network *n, char *err, size_t errlen)
 	e = netns_delete(n->netns);
 
 	if (e)
-		return fail(e, err, errlen, "delete namespace %s: %s", n->netns, strerror(-e));
+		return errf(err, errlen, e, "delete namespace %s: %s", n->netns, strerror(-e));
 	return 0;
 }
 
@@ -260,11 +248,11 @@ int overlay_network_check(const struct network *n, char *err, size_t errlen)
 		return e;
 	overlay_vxlan_name(n->vni, vxname);
 	if ((e = link_get(&nl, OVERLAY_BRIDGE, &li)))
-		fail(e, err, errlen, "%s in %s: %s", OVERLAY_BRIDGE, n->netns, nl_strerror(&nl, e));
+		errf(err, errlen, e, "%s in %s: %s", OVERLAY_BRIDGE, n->netns, nl_strerror(&nl, e));
 	else if ((e = link_get(&nl, vxname, &li)))
-		fail(e, err, errlen, "%s in %s: %s", vxname, n->netns, nl_strerror(&nl, e));
+		errf(err, errlen, e, "%s in %s: %s", vxname, n->netns, nl_strerror(&nl, e));
 	else if (strcmp(li.kind, "vxlan") || li.vni != n->vni)
-		e = fail(-EINVAL, err, errlen, "%s in %s is not a vxlan with vni %u",
+		e = errf(err, errlen, -EINVAL, "%s in %s is not a vxlan with vni %u",
 			 vxname, n->netns, n->vni);
 	nl_close(&nl);
 	return e;
@@ -281,18 +269,18 @@ int overlay_endpoint_create(const struct network *n, const struct endpoint *e,
 	overlay_veth_names(e->id, host_if, br_if);
 	fd = netns_open(n->netns);
 	if (fd < 0)
-		return fail(fd, err, errlen, "open namespace %s: %s", n->netns, strerror(-fd));
+		return errf(err, errlen, fd, "open namespace %s: %s", n->netns, strerror(-fd));
 	r = nl_open(&host, -1);
 	if (r) {
 		close(fd);
-		return fail(r, err, errlen, "open netlink: %s", strerror(-r));
+		return errf(err, errlen, r, "open netlink: %s", strerror(-r));
 	}
 	r = link_add_veth(&host, host_if, e->mac, br_if, fd, n->mtu);
 	if (r)
-		fail(r, err, errlen, "create veth %s/%s for endpoint %.12s: %s", host_if, br_if,
+		errf(err, errlen, r, "create veth %s/%s for endpoint %.12s: %s", host_if, br_if,
 		     e->id, nl_strerror(&host, r));
 	if (!r && (r = nl_open(&ovl, fd)))
-		fail(r, err, errlen, "netlink in %s: %s", n->netns, strerror(-r));
+		errf(err, errlen, r, "netlink in %s: %s", n->netns, strerror(-r));
 	close(fd);
 	if (r) {
 		if (r != -EEXIST)
@@ -301,10 +289,10 @@ int overlay_endpoint_create(const struct network *n, const struct endpoint *e,
 		return r;
 	}
 	if ((r = link_get(&ovl, OVERLAY_BRIDGE, &br)) || (r = link_get(&ovl, br_if, &port)))
-		fail(r, err, errlen, "look up %s/%s in %s: %s", OVERLAY_BRIDGE, br_if, n->netns,
+		errf(err, errlen, r, "look up %s/%s in %s: %s", OVERLAY_BRIDGE, br_if, n->netns,
 		     nl_strerror(&ovl, r));
 	else if ((r = link_set_up(&ovl, port.ifindex, br.ifindex)))
-		fail(r, err, errlen, "attach %s to %s in %s: %s", br_if, OVERLAY_BRIDGE, n->netns,
+		errf(err, errlen, r, "attach %s to %s in %s: %s", br_if, OVERLAY_BRIDGE, n->netns,
 		     nl_strerror(&ovl, r));
 	if (r)
 		link_del(&host, host_if);
@@ -329,7 +317,7 @@ int overlay_endpoint_delete(const struct network *n, const struct endpoint *e,
 	else if (!r) {
 		r = link_del(&nl, br_if);
 		if (r && r != -ENODEV)
-			fail(r, err, errlen, "delete %s in %s: %s", br_if, n->netns,
+			errf(err, errlen, r, "delete %s in %s: %s", br_if, n->netns,
 			     nl_strerror(&nl, r));
 		else
 			r = 0;
@@ -374,7 +362,7 @@ int overlay_vxlan_local(const struct network *n, struct in_addr *local, char *er
 		return e;
 	overlay_vxlan_name(n->vni, vxname);
 	if ((e = link_get(&nl, vxname, &li)))
-		fail(e, err, errlen, "%s in %s: %s", vxname, n->netns, nl_strerror(&nl, e));
+		errf(err, errlen, e, "%s in %s: %s", vxname, n->netns, nl_strerror(&nl, e));
 	else
 		*local = li.local;
 	nl_close(&nl);
@@ -391,21 +379,21 @@ int overlay_vxlan_replace(const struct underlay *ul, const struct network *n,
 
 	overlay_vxlan_name(n->vni, vxname);
 	if ((fd = netns_open(n->netns)) < 0)
-		return fail(fd, err, errlen, "open namespace %s: %s", n->netns, strerror(-fd));
+		return errf(err, errlen, fd, "open namespace %s: %s", n->netns, strerror(-fd));
 	if ((e = nl_open(&ovl, fd))) {
 		close(fd);
-		return fail(e, err, errlen, "netlink in %s: %s", n->netns, strerror(-e));
+		return errf(err, errlen, e, "netlink in %s: %s", n->netns, strerror(-e));
 	}
 	e = link_del(&ovl, vxname);
 	if (e && e != -ENODEV) {
-		fail(e, err, errlen, "delete %s in %s: %s", vxname, n->netns, nl_strerror(&ovl, e));
+		errf(err, errlen, e, "delete %s in %s: %s", vxname, n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
 	if ((e = add_vxlan(ul, n, fd, err, errlen)))
 		goto out;
 	if ((e = link_get(&ovl, OVERLAY_BRIDGE, &br)) || (e = link_get(&ovl, vxname, &vxl)) ||
 	    (e = link_set_up(&ovl, vxl.ifindex, br.ifindex)))
-		fail(e, err, errlen, "attach %s to %s in %s: %s", vxname, OVERLAY_BRIDGE, n->netns,
+		errf(err, errlen, e, "attach %s to %s in %s: %s", vxname, OVERLAY_BRIDGE, n->netns,
 		     nl_strerror(&ovl, e));
 out:
 	nl_close(&ovl);
@@ -465,7 +453,7 @@ int overlay_sweep_veths(const struct network *n, char *err, size_t errlen)
 	if ((e = open_overlay(n, &nl, err, errlen)))
 		return e;
 	if ((e = link_foreach(&nl, stray_cb, &s)))
-		fail(e, err, errlen, "list links in %s: %s", n->netns, nl_strerror(&nl, e));
+		errf(err, errlen, e, "list links in %s: %s", n->netns, nl_strerror(&nl, e));
 	for (int i = 0; !e && i < s.count; i++) {
 		/* Deleting one end deletes both, wherever the other is. */
 		log_info("network %.12s: removing veth %s, which no endpoint has (a DeleteEndpoint "
@@ -473,7 +461,7 @@ int overlay_sweep_veths(const struct network *n, char *err, size_t errlen)
 		if ((e = link_del(&nl, s.names[i])) == -ENODEV)
 			e = 0;
 		else if (e)
-			fail(e, err, errlen, "delete %s in %s: %s", s.names[i], n->netns,
+			errf(err, errlen, e, "delete %s in %s: %s", s.names[i], n->netns,
 			     nl_strerror(&nl, e));
 	}
 	nl_close(&nl);

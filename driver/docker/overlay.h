@@ -10,7 +10,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
-#include "driver/lib/config.h"
+#include "driver/lib/options.h"
 #include "driver/lib/state.h"
 
 #define OVERLAY_BRIDGE "br0"
@@ -25,7 +25,7 @@ struct underlay {
 };
 
 /* Find the underlay from --underlay-dev / --underlay-ip or the default route. */
-int overlay_underlay(const struct config *cfg, struct underlay *ul, char *err, size_t errlen);
+int overlay_underlay(const struct options *cfg, struct underlay *ul, char *err, size_t errlen);
 
 /* "vxlan<vni>": the VXLAN device inside a network's namespace. */
 void overlay_vxlan_name(uint32_t vni, char name[IF_NAMESIZE]);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,12 +18,12 @@ static json_t *parse_object(const char *body, size_t len, char *err, size_t errl
 
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		errf(err, errlen, "malformed JSON at byte %d: %s", je.position, je.text);
+		errf(err, errlen, -EINVAL, "malformed JSON at byte %d: %s", je.position, je.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		errf(err, errlen, "request body is not a JSON object");
+		errf(err, errlen, -EINVAL, "request body is not a JSON object");
 		return NULL;
 	}
 	return root;
@@ -37,16 +38,16 @@ static int get_str(json_t *obj, const char *key, int required, const char **out,
 	*out = "";
 	if (!v || json_is_null(v)) {
 		if (required)
-			return errf(err, errlen, "%s is missing", key);
+			return errf(err, errlen, -EINVAL, "%s is missing", key);
 		return 0;
 	}
 	if (!json_is_string(v))
-		return errf(err, errlen, "%s is not a string", key);
+		return errf(err, errlen, -EINVAL, "%s is not a string", key);
 	*out = json_string_value(v);
 	if (strlen(*out) != json_string_length(v))
-		return errf(err, errlen, "%s contains a NUL byte", key);
+		return errf(err, errlen, -EINVAL, "%s contains a NUL byte", key);
 	if (required && !**out)
-		return errf(err, errlen, "%s is empty", key);
+		return errf(err, errlen, -EINVAL, "%s is empty", key);
 	return 0;
 }
 
@@ -55,9 +56,9 @@ static int get_id(json_t *obj, const char *key, char out[ID_MAX + 1], char *err,
 	const char *s;
 
 	if (get_str(obj, key, 1, &s, err, errlen))
-		return -1;
+		return -EINVAL;
 	if (!state_id_valid(s))
-		return errf(err, errlen, "%s '%.80s' is not 1-%d letters and digits", key, s, ID_MAX);
+		return errf(err, errlen, -EINVAL, "%s '%.80s' is not 1-%d letters and digits", key, s, ID_MAX);
 	strcpy(out, s);
 	return 0;
 }
@@ -77,21 +78,21 @@ static int get_uint_opt(json_t *opts, const char *key, unsigned long lo, unsigne
 		json_int_t i = json_integer_value(v);
 
 		if (i < (json_int_t)lo || i > (json_int_t)hi)
-			return errf(err, errlen, "option %s=%lld is out of range %lu-%lu",
+			return errf(err, errlen, -EINVAL, "option %s=%lld is out of range %lu-%lu",
 				    key, (long long)i, lo, hi);
 		*out = (unsigned long)i;
 		return 0;
 	}
 	if (!json_is_string(v))
-		return errf(err, errlen, "option %s is not a string or a number", key);
+		return errf(err, errlen, -EINVAL, "option %s is not a string or a number", key);
 	s = json_string_value(v);
 	if (!*s || *s < '0' || *s > '9' || strlen(s) > 10)
-		return errf(err, errlen, "option %s='%.40s' is not a decimal number", key, s);
+		return errf(err, errlen, -EINVAL, "option %s='%.40s' is not a decimal number", key, s);
 	*out = strtoul(s, &end, 10);
 	if (*end)
-		return errf(err, errlen, "option %s='%.40s' is not a decimal number", key, s);
+		return errf(err, errlen, -EINVAL, "option %s='%.40s' is not a decimal number", key, s);
 	if (*out < lo || *out > hi)
-		return errf(err, errlen, "option %s=%lu is out of range %lu-%lu", key, *out, lo, hi);
+		return errf(err, errlen, -EINVAL, "option %s=%lu is out of range %lu-%lu", key, *out, lo, hi);
 	return 0;
 }
 
@@ -103,24 +104,24 @@ static int decode_options(json_t *root, struct req_network *r, char *err, size_t
 	if (!opts || json_is_null(opts))
 		return 0;
 	if (!json_is_object(opts))
-		return errf(err, errlen, "Options is not an object");
+		return errf(err, errlen, -EINVAL, "Options is not an object");
 	gen = json_object_get(opts, OPT_GENERIC);
 	if (!gen || json_is_null(gen))
 		return 0;
 	if (!json_is_object(gen))
-		return errf(err, errlen, "Options[\"%s\"] is not an object", OPT_GENERIC);
+		return errf(err, errlen, -EINVAL, "Options[\"%s\"] is not an object", OPT_GENERIC);
 	if (get_uint_opt(gen, OPT_VNI, 1, VNI_MAX, &v, err, errlen))
-		return -1;
+		return -EINVAL;
 	r->vni = (uint32_t)v;
 	if (get_uint_opt(gen, OPT_MTU, MTU_MIN, MTU_MAX, &v, err, errlen))
-		return -1;
+		return -EINVAL;
 	r->mtu = (unsigned int)v;
 	v2 = json_object_get(gen, OPT_KV_PREFIX);
 	if (v2 && !json_is_null(v2)) {
 		const char *p = json_string_value(v2);
 
 		if (!p || !layout_prefix_ok(p))
-			return errf(err, errlen, "option %s: '%.80s' is not a Consul key prefix "
+			return errf(err, errlen, -EINVAL, "option %s: '%.80s' is not a Consul key prefix "
 				    "(letters, digits, '_', '.', '-', inner '/')", OPT_KV_PREFIX, p ? p : "");
 		strcpy(r->kv_prefix, p);
 	}
@@ -134,38 +135,38 @@ static int decode_ipv4data(json_t *root, struct req_network *r, char *err, size_
 	struct prefix4 gwp;
 
 	if (!arr || json_is_null(arr) || (json_is_array(arr) && json_array_size(arr) == 0))
-		return errf(err, errlen, "IPv4Data is missing: vxov needs an IPv4 pool and gateway");
+		return errf(err, errlen, -EINVAL, "IPv4Data is missing: vxov needs an IPv4 pool and gateway");
 	if (!json_is_array(arr))
-		return errf(err, errlen, "IPv4Data is not an array");
+		return errf(err, errlen, -EINVAL, "IPv4Data is not an array");
 	if (json_array_size(arr) > 1)
-		return errf(err, errlen, "IPv4Data has %zu pools; vxov supports one per network",
+		return errf(err, errlen, -EINVAL, "IPv4Data has %zu pools; vxov supports one per network",
 			    json_array_size(arr));
 	d = json_array_get(arr, 0);
 	if (!json_is_object(d))
-		return errf(err, errlen, "IPv4Data[0] is not an object");
+		return errf(err, errlen, -EINVAL, "IPv4Data[0] is not an object");
 	if (get_str(d, "Pool", 1, &pool, err, errlen) || get_str(d, "Gateway", 1, &gw, err, errlen))
-		return -1;
+		return -EINVAL;
 	if (!netaddr_parse_prefix4(pool, &r->pool))
-		return errf(err, errlen, "IPv4Data Pool '%.40s' is not an IPv4 prefix", pool);
+		return errf(err, errlen, -EINVAL, "IPv4Data Pool '%.40s' is not an IPv4 prefix", pool);
 	if (r->pool.len < 8 || r->pool.len > 30)
-		return errf(err, errlen, "IPv4Data Pool %s: prefix length must be 8-30", pool);
+		return errf(err, errlen, -EINVAL, "IPv4Data Pool %s: prefix length must be 8-30", pool);
 	r->pool.addr = netaddr_network(&r->pool);
 	if (!netaddr_parse_prefix4(gw, &gwp))
-		return errf(err, errlen, "IPv4Data Gateway '%.40s' is not an IPv4 address/length", gw);
+		return errf(err, errlen, -EINVAL, "IPv4Data Gateway '%.40s' is not an IPv4 address/length", gw);
 	if (!netaddr_is_host(&r->pool, gwp.addr))
-		return errf(err, errlen, "IPv4Data Gateway %s is not a host address of pool %s", gw, pool);
+		return errf(err, errlen, -EINVAL, "IPv4Data Gateway %s is not a host address of pool %s", gw, pool);
 	r->gateway = gwp.addr;
 	{
 		const char *space;
 
 		if (get_str(d, "AddressSpace", 0, &space, err, errlen))
-			return -1;
+			return -EINVAL;
 		r->vxov_ipam = !strncmp(space, "vxov", 4);
 	}
 
 	v6 = json_object_get(root, "IPv6Data");
 	if (v6 && !json_is_null(v6) && !(json_is_array(v6) && json_array_size(v6) == 0))
-		return errf(err, errlen, "IPv6 is not supported by vxov yet");
+		return errf(err, errlen, -EINVAL, "IPv6 is not supported by vxov yet");
 	return 0;
 }
 
@@ -173,11 +174,11 @@ int req_network_decode(const char *body, size_t len, struct req_network *r,
 		       char *err, size_t errlen)
 {
 	json_t *root = parse_object(body, len, err, errlen);
-	int ret = -1;
+	int ret = -EINVAL;
 
 	memset(r, 0, sizeof(*r));
 	if (!root)
-		return -1;
+		return -EINVAL;
 	if (get_id(root, "NetworkID", r->id, err, errlen) ||
 	    decode_options(root, r, err, errlen) ||
 	    decode_ipv4data(root, r, err, errlen))
@@ -194,21 +195,21 @@ int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 	json_t *root = parse_object(body, len, err, errlen), *iface;
 	const char *addr, *mac, *addr6;
 	struct prefix4 p;
-	int ret = -1;
+	int ret = -EINVAL;
 
 	memset(r, 0, sizeof(*r));
 	if (!root)
-		return -1;
+		return -EINVAL;
 	if (get_id(root, "NetworkID", r->nid, err, errlen) ||
 	    get_id(root, "EndpointID", r->eid, err, errlen))
 		goto out;
 	iface = json_object_get(root, "Interface");
 	if (!iface || json_is_null(iface)) {
-		errf(err, errlen, "Interface is missing: vxov needs the endpoint's IPv4 address");
+		errf(err, errlen, -EINVAL, "Interface is missing: vxov needs the endpoint's IPv4 address");
 		goto out;
 	}
 	if (!json_is_object(iface)) {
-		errf(err, errlen, "Interface is not an object");
+		errf(err, errlen, -EINVAL, "Interface is not an object");
 		goto out;
 	}
 	if (get_str(iface, "Address", 1, &addr, err, errlen) ||
@@ -216,22 +217,22 @@ int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 	    get_str(iface, "AddressIPv6", 0, &addr6, err, errlen))
 		goto out;
 	if (!netaddr_parse_prefix4(addr, &p)) {
-		errf(err, errlen, "Interface Address '%.40s' is not an IPv4 address/length", addr);
+		errf(err, errlen, -EINVAL, "Interface Address '%.40s' is not an IPv4 address/length", addr);
 		goto out;
 	}
 	if (*addr6) {
-		errf(err, errlen, "Interface AddressIPv6: IPv6 is not supported by vxov yet");
+		errf(err, errlen, -EINVAL, "Interface AddressIPv6: IPv6 is not supported by vxov yet");
 		goto out;
 	}
 	r->ip = p.addr;
 	r->plen = p.len;
 	if (*mac) {
 		if (!netaddr_parse_mac(mac, r->mac)) {
-			errf(err, errlen, "Interface MacAddress '%.40s' is not a MAC address", mac);
+			errf(err, errlen, -EINVAL, "Interface MacAddress '%.40s' is not a MAC address", mac);
 			goto out;
 		}
 		if (!netaddr_mac_is_unicast(r->mac)) {
-			errf(err, errlen, "Interface MacAddress %s is not a unicast address", mac);
+			errf(err, errlen, -EINVAL, "Interface MacAddress %s is not a unicast address", mac);
 			goto out;
 		}
 		r->has_mac = 1;
@@ -246,11 +247,11 @@ int req_ids_decode(const char *body, size_t len, int want_eid, struct req_ids *r
 		   char *err, size_t errlen)
 {
 	json_t *root = parse_object(body, len, err, errlen);
-	int ret = -1;
+	int ret = -EINVAL;
 
 	memset(r, 0, sizeof(*r));
 	if (!root)
-		return -1;
+		return -EINVAL;
 	if (get_id(root, "NetworkID", r->nid, err, errlen) ||
 	    (want_eid && get_id(root, "EndpointID", r->eid, err, errlen)))
 		goto out;
@@ -266,11 +267,11 @@ static int pool_id(json_t *root, struct prefix4 *p, char *err, size_t errlen)
 	const char *id;
 
 	if (get_str(root, "PoolID", 1, &id, err, errlen))
-		return -1;
+		return -EINVAL;
 	if (strncmp(id, IPAM_POOL_PREFIX, strlen(IPAM_POOL_PREFIX)) ||
 	    !netaddr_parse_prefix4(id + strlen(IPAM_POOL_PREFIX), p) || p->len < 8 || p->len > 30 ||
 	    netaddr_network(p).s_addr != p->addr.s_addr)
-		return errf(err, errlen, "PoolID '%.80s' is not one of vxov's", id);
+		return errf(err, errlen, -EINVAL, "PoolID '%.80s' is not one of vxov's", id);
 	return 0;
 }
 
@@ -278,33 +279,33 @@ int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err,
 {
 	json_t *root = parse_object(body, len, err, errlen), *v6;
 	const char *pool, *sub;
-	int ret = -1;
+	int ret = -EINVAL;
 
 	memset(r, 0, sizeof(*r));
 	if (!root)
-		return -1;
+		return -EINVAL;
 	v6 = json_object_get(root, "V6");
 	if (v6 && !json_is_boolean(v6)) {
-		errf(err, errlen, "V6 is not a boolean");
+		errf(err, errlen, -EINVAL, "V6 is not a boolean");
 		goto out;
 	}
 	if (json_is_true(v6)) {
-		errf(err, errlen, "IPv6 is not supported by vxov yet");
+		errf(err, errlen, -EINVAL, "IPv6 is not supported by vxov yet");
 		goto out;
 	}
 	if (get_str(root, "Pool", 0, &pool, err, errlen) || get_str(root, "SubPool", 0, &sub, err, errlen))
 		goto out;
 	if (!*pool) {
-		errf(err, errlen, "vxov IPAM has no default pools: give --subnet");
+		errf(err, errlen, -EINVAL, "vxov IPAM has no default pools: give --subnet");
 		goto out;
 	}
 	if (*sub) {
-		errf(err, errlen, "--ip-range is not needed with vxov IPAM (addresses are allocated "
+		errf(err, errlen, -EINVAL, "--ip-range is not needed with vxov IPAM (addresses are allocated "
 		     "cluster-wide) and is not supported");
 		goto out;
 	}
 	if (!netaddr_parse_prefix4(pool, &r->pool) || r->pool.len < 8 || r->pool.len > 30) {
-		errf(err, errlen, "Pool '%.40s' is not an IPv4 prefix /8-/30", pool);
+		errf(err, errlen, -EINVAL, "Pool '%.40s' is not an IPv4 prefix /8-/30", pool);
 		goto out;
 	}
 	r->pool.addr = netaddr_network(&r->pool);
@@ -320,7 +321,7 @@ int req_pool_id_decode(const char *body, size_t len, struct prefix4 *pool, char 
 	int ret;
 
 	if (!root)
-		return -1;
+		return -EINVAL;
 	ret = pool_id(root, pool, err, errlen);
 	json_decref(root);
 	return ret;
@@ -332,11 +333,11 @@ int req_address_decode(const char *body, size_t len, int release, struct req_add
 	json_t *root = parse_object(body, len, err, errlen), *opts;
 	const char *addr, *type = "";
 	struct prefix4 p;
-	int ret = -1;
+	int ret = -EINVAL;
 
 	memset(r, 0, sizeof(*r));
 	if (!root)
-		return -1;
+		return -EINVAL;
 	if (pool_id(root, &r->pool, err, errlen) ||
 	    get_str(root, "Address", release, &addr, err, errlen))
 		goto out;
@@ -345,18 +346,18 @@ int req_address_decode(const char *body, size_t len, int release, struct req_add
 		if (netaddr_parse_prefix4(addr, &p))
 			r->addr = p.addr;
 		else if (!netaddr_parse_ip4(addr, &r->addr)) {
-			errf(err, errlen, "Address '%.40s' is not an IPv4 address", addr);
+			errf(err, errlen, -EINVAL, "Address '%.40s' is not an IPv4 address", addr);
 			goto out;
 		}
 		if (!netaddr_is_host(&r->pool, r->addr)) {
-			errf(err, errlen, "address %s is not a host address of the pool", addr);
+			errf(err, errlen, -EINVAL, "address %s is not a host address of the pool", addr);
 			goto out;
 		}
 	}
 	opts = json_object_get(root, "Options");
 	if (opts && !json_is_null(opts)) {
 		if (!json_is_object(opts)) {
-			errf(err, errlen, "Options is not an object");
+			errf(err, errlen, -EINVAL, "Options is not an object");
 			goto out;
 		}
 		if (get_str(opts, "RequestAddressType", 0, &type, err, errlen))

@@ -2,7 +2,8 @@
 /*
  * Decoding and validation of the remote driver API's request bodies.  Each
  * decoder takes the raw body, fills a caller-owned struct (no pointers into
- * the JSON survive) and returns 0, or -1 with the reason in err.
+ * the JSON survive) and returns 0, or -EINVAL with the reason in err (a body
+ * that is not what Docker's API says, or a value vxov does not support).
  */
 #ifndef VXOV_REQUEST_H
 #define VXOV_REQUEST_H

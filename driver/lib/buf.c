@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,14 +7,14 @@
 
 #include "driver/lib/buf.h"
 
-int errf(char *err, size_t errlen, const char *fmt, ...)
+int errf(char *err, size_t errlen, int e, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-	return -1;
+	return e;
 }
 
 int buf_copy(char *dst, size_t size, const char *src)
@@ -21,7 +22,7 @@ int buf_copy(char *dst, size_t size, const char *src)
 	size_t n = strlen(src);
 
 	if (n >= size)
-		return -1;
+		return -ENAMETOOLONG;
 	memcpy(dst, src, n + 1);
 	return 0;
 }
@@ -29,7 +30,7 @@ int buf_copy(char *dst, size_t size, const char *src)
 int buf_append(struct buf *b, const void *data, size_t n, size_t max)
 {
 	if (b->len + n > max)
-		return -1;
+		return -E2BIG;
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		char *p;
@@ -38,7 +39,7 @@ int buf_append(struct buf *b, const void *data, size_t n, size_t max)
 			cap *= 2;
 		p = realloc(b->p, cap);
 		if (!p)
-			return -1;
+			return -ENOMEM;
 		b->p = p;
 		b->cap = cap;
 	}

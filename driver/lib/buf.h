@@ -1,24 +1,32 @@
 // SPDX-License-Identifier: MIT
-/* Small helpers shared by every module: bounded string copies, a growable
- * byte buffer that is always NUL-terminated, and UTF-8 checks. */
+/* Small helpers shared by every module: bounded string copies, the one
+ * error-message formatter, a growable byte buffer that is always
+ * NUL-terminated, and UTF-8 checks.  Errors: 0 or -errno. */
 #ifndef VXOV_BUF_H
 #define VXOV_BUF_H
 
 #include <stddef.h>
 
-/* Copy src into dst of size bytes: 0, or -1 (dst untouched) if it does not fit. */
+/* Copy src into dst of size bytes: 0, or -ENAMETOOLONG (dst untouched) if it
+ * does not fit. */
 int buf_copy(char *dst, size_t size, const char *src);
 
-/* Format a reason into err (errlen bytes); returns -1, for "return errf(...)". */
-int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * The one formatter of error messages in driver/: the reason (printf's
+ * format) into the caller's err of errlen bytes, cut to fit.  Returns e, the
+ * negative errno the caller fails with, for "return errf(err, errlen,
+ * -EINVAL, ...)".  (kvstore/ has its own, being below driver/.)
+ */
+int errf(char *err, size_t errlen, int e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 struct buf {
 	char *p;	/* NUL-terminated once anything was appended */
 	size_t len, cap;
 };
 
-/* Append n bytes; -1 when len would pass max (the buffer is unchanged) or
- * memory runs out. */
+/* Append n bytes: 0, or -E2BIG when len would pass max, -ENOMEM when memory
+ * runs out (the buffer is then unchanged). */
 int buf_append(struct buf *b, const void *data, size_t n, size_t max);
 void buf_free(struct buf *b);
 

@@ -3,7 +3,8 @@
  * htab: an intrusive hash table with chaining.  The caller embeds a struct
  * hnode in its own objects, hashes the key and compares keys itself; the
  * table only links nodes, grows as it fills and never allocates nodes.
- * Not thread-safe: one owner.
+ * Not thread-safe: one owner.  Errors: htab_add returns 0 or -ENOMEM;
+ * lookups return NULL for "none".
  */
 #ifndef VXOV_HTAB_H
 #define VXOV_HTAB_H

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,10 @@ void layout_default_prefix(uint32_t vni, char out[LAYOUT_PREFIX_MAX])
 	snprintf(out, LAYOUT_PREFIX_MAX, LAYOUT_ROOT "/%u", vni);
 }
 
+/* snprintf's result n for a buffer of len bytes: 0, or -ENAMETOOLONG. */
 static int fit(int n, size_t len)
 {
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 int layout_arp_key(char *buf, size_t len, const char *prefix, struct in_addr ip)
@@ -81,6 +83,99 @@ int layout_ipam_key(char *buf, size_t len, struct in_addr net, int plen, const c
 	inet_ntop(AF_INET, &net, s, sizeof(s));
 	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/%s_%d%s%s", s, plen, *leaf ? "/" : "", leaf),
 		   len);
+}
+
+int layout_ipam_pool_prefix(char *buf, size_t len, struct in_addr net, int plen)
+{
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &net, s, sizeof(s));
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/%s_%d/", s, plen), len);
+}
+
+int layout_ipam_addr_key(char *buf, size_t len, const struct prefix4 *pool, struct in_addr addr)
+{
+	char s[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &pool->addr, s, sizeof(s));
+	inet_ntop(AF_INET, &addr, a, sizeof(a));
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/%s_%d/addr/%s", s, pool->len, a), len);
+}
+
+int layout_ipam_root(char *buf, size_t len)
+{
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/"), len);
+}
+
+int layout_hosts_prefix(char *buf, size_t len)
+{
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/hosts/"), len);
+}
+
+int layout_vnis_prefix(char *buf, size_t len)
+{
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/vnis/"), len);
+}
+
+int layout_kind_prefix(char *buf, size_t len, const char *prefix, enum layout_kind kind)
+{
+	if (kind != LAYOUT_ARP && kind != LAYOUT_FIB)
+		return -EINVAL;
+	return fit(snprintf(buf, len, "%s/%s/", prefix, kind == LAYOUT_ARP ? "arp" : "fib"), len);
+}
+
+int layout_arp_block_prefix(char *buf, size_t len, const char *prefix, struct in_addr block,
+			    int block_len)
+{
+	uint32_t a = ntohl(block.s_addr);
+
+	switch (block_len) {
+	case 24:
+		return fit(snprintf(buf, len, "%s/arp/%u.%u.%u.", prefix, a >> 24, a >> 16 & 255,
+				    a >> 8 & 255), len);
+	case 16:
+		return fit(snprintf(buf, len, "%s/arp/%u.%u.", prefix, a >> 24, a >> 16 & 255), len);
+	case 8:
+		return fit(snprintf(buf, len, "%s/arp/%u.", prefix, a >> 24), len);
+	}
+	return -EINVAL;
+}
+
+int layout_fib_block_prefix(char *buf, size_t len, const char *prefix, struct in_addr block,
+			    int block_len)
+{
+	uint32_t a = ntohl(block.s_addr);
+
+	switch (block_len) {
+	case 24:
+		return fit(snprintf(buf, len, "%s/fib/02:42:%02x:%02x:%02x:", prefix, a >> 24,
+				    a >> 16 & 255, a >> 8 & 255), len);
+	case 16:
+		return fit(snprintf(buf, len, "%s/fib/02:42:%02x:%02x:", prefix, a >> 24,
+				    a >> 16 & 255), len);
+	case 8:
+		return fit(snprintf(buf, len, "%s/fib/02:42:%02x:", prefix, a >> 24), len);
+	}
+	return -EINVAL;
+}
+
+bool layout_parse_vni_key(const char *key, uint32_t *vni)
+{
+	static const char root[] = LAYOUT_ROOT "/vnis/";
+	unsigned long v;
+	char *end;
+
+	if (strncmp(key, root, sizeof(root) - 1))
+		return false;
+	key += sizeof(root) - 1;
+	if (*key < '0' || *key > '9')
+		return false;
+	errno = 0;
+	v = strtoul(key, &end, 10);
+	if (*end || errno || v == 0 || v > 16777215ul)
+		return false;
+	*vni = (uint32_t)v;
+	return true;
 }
 
 bool layout_parse_ipam_addr_key(const char *key, struct prefix4 *pool, struct in_addr *addr)

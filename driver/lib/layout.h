@@ -12,7 +12,14 @@
  *   vxov/ipam/<net>_<len>/gateway -> its gateway, one for every host
  *   vxov/ipam/<net>_<len>/addr/<ip> -> the underlay IP of the host that has it
  *
- * <prefix> defaults to vxov/<vni>.
+ * <prefix> defaults to vxov/<vni>.  This file is the only place that
+ * spells these keys: other modules build and parse them through it.
+ *
+ * Errors: the builders (layout_*_key, layout_*_prefix, layout_ipam_root)
+ * return 0, or -ENAMETOOLONG when the key does not fit in len bytes (buf
+ * then holds a cut string: do not use it), or -EINVAL for an argument out of
+ * range.  The parsers (layout_parse_*, layout_prefix_ok) return whether the
+ * input has the form, as bool.
  */
 #ifndef VXOV_LAYOUT_H
 #define VXOV_LAYOUT_H
@@ -42,12 +49,38 @@ int layout_host_key(char *buf, size_t len, struct in_addr underlay);
  * or "" for the pool's prefix itself). */
 int layout_ipam_key(char *buf, size_t len, struct in_addr net, int plen, const char *leaf);
 
+/* vxov/ipam/<net>_<len>/ */
+int layout_ipam_pool_prefix(char *buf, size_t len, struct in_addr net, int plen);
+/* vxov/ipam/<net>_<len>/addr/<ip> */
+int layout_ipam_addr_key(char *buf, size_t len, const struct prefix4 *pool, struct in_addr addr);
+/* vxov/ipam/, vxov/hosts/, vxov/vnis/: the roots read whole. */
+int layout_ipam_root(char *buf, size_t len);
+int layout_hosts_prefix(char *buf, size_t len);
+int layout_vnis_prefix(char *buf, size_t len);
+
+/* vxov/vnis/<vni>: the VNI (1..16777215, decimal, nothing after), or false. */
+bool layout_parse_vni_key(const char *key, uint32_t *vni);
 /* vxov/ipam/<net>_<len>/addr/<ip>: its pool and address, or false. */
 bool layout_parse_ipam_addr_key(const char *key, struct prefix4 *pool, struct in_addr *addr);
 /* vxov/hosts/<ip>: the host's underlay address, or false. */
 bool layout_parse_host_key(const char *key, struct in_addr *underlay);
 
 enum layout_kind { LAYOUT_OTHER, LAYOUT_ARP, LAYOUT_FIB };
+
+/* <prefix>/arp/ or <prefix>/fib/ (kind LAYOUT_ARP or LAYOUT_FIB, else -EINVAL). */
+int layout_kind_prefix(char *buf, size_t len, const char *prefix, enum layout_kind kind);
+
+/*
+ * The keys of one address block, block being its first address and
+ * block_len 24, 16 or 8 (else -EINVAL): <prefix>/arp/a.b.c. (a /24),
+ * <prefix>/arp/a.b. (/16), <prefix>/arp/a. (/8); and the MACs vxov derives
+ * from those addresses (02:42 + the address): <prefix>/fib/02:42:aa:bb:cc:,
+ * <prefix>/fib/02:42:aa:bb:, <prefix>/fib/02:42:aa: (hex, lowercase).
+ */
+int layout_arp_block_prefix(char *buf, size_t len, const char *prefix, struct in_addr block,
+			    int block_len);
+int layout_fib_block_prefix(char *buf, size_t len, const char *prefix, struct in_addr block,
+			    int block_len);
 
 /* Classify a key found under prefix/ and parse the address in its name. */
 enum layout_kind layout_parse_key(const char *prefix, const char *key,

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@ int log_parse_level(const char *name)
 	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
 		if (!strcmp(name, names[i]))
 			return i;
-	return -1;
+	return -EINVAL;
 }
 
 void log_set_level(enum log_level level)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Log lines on stderr: "vxov: LEVEL: message".  Thread-safe. */
+/* Log lines on stderr: "vxov: LEVEL: message".  Thread-safe.  Nothing here
+ * fails but log_parse_level (-EINVAL). */
 #ifndef VXOV_LOG_H
 #define VXOV_LOG_H
 
@@ -8,7 +9,7 @@
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* -1 if name is not one of error, warn, info, debug. */
+/* The level named name, or -EINVAL if it is not one of error, warn, info, debug. */
 int log_parse_level(const char *name);
 void log_set_level(enum log_level level);
 int log_enabled(enum log_level level);

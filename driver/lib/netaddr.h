@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Text forms of IPv4 prefixes and MAC addresses, and checks on them. */
+/* Text forms of IPv4 prefixes and MAC addresses, and checks on them.
+ * Errors: the parsers and checks return whether the input is valid (bool). */
 #ifndef VXOV_NETADDR_H
 #define VXOV_NETADDR_H
 

@@ -4,14 +4,18 @@
  * disk.  Docker never replays calls, so everything needed to answer it after
  * a restart is here; names derived from these fields (veth names, the VXLAN
  * device) are not stored.
+ *
+ * Errors: 0 or -errno with err filled; lookups return NULL for "none".
  */
 #ifndef VXOV_STATE_H
 #define VXOV_STATE_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
+#include "driver/lib/layout.h"
 #include "driver/lib/netaddr.h"
 
 #define NETNS_NAME_MAX 64
@@ -19,7 +23,7 @@
 #define VNI_MAX 16777215u
 #define MTU_MIN 68u
 #define MTU_MAX 65535u
-#define KV_PREFIX_MAX 128	/* a network's Consul prefix, NUL included */
+#define KV_PREFIX_MAX LAYOUT_PREFIX_MAX	/* a network's Consul prefix, NUL included */
 
 struct endpoint {
 	struct endpoint *next;
@@ -56,71 +60,29 @@ struct state {
 	struct ipam_alloc *allocs;
 };
 
-/* Read path into an empty st; a missing file is an empty state. */
+/* Read path into an empty st; a missing file is an empty state.  0, or
+ * -errno with err: -EINVAL a field that does not validate (st is left
+ * empty), -EFBIG, -ENOMEM, -EIO, others from open(2). */
 int state_load(struct state *st, const char *path, char *err, size_t errlen);
-/* Write st to path with state_write_file() (mode 0600), after creating
- * path's directory with state_mkdir().  0 or -errno as state_write_file. */
-int state_save(const struct state *st, const char *path, char *err, size_t errlen);
 
 /*
- * The one way vxov writes a file in its state dir: len bytes of data go to
- * "path.tmp", created with O_EXCL|O_NOFOLLOW and mode (less the umask) --
- * a "path.tmp" left by a crash is unlinked first, a symlink there is removed,
- * never followed -- written in full (short writes and EINTR resumed),
- * fsync'ed, closed, renamed over path, and path's directory fsync'ed.
- * Readers see the old content or the new, never a mix, and the new content
- * survives a crash once this returns 0.  One writer per path at a time.
- *
- * Returns 0 or -errno; err then says which step failed for which file
- * (-ENAMETOOLONG: path too long).  On failure before the rename "path.tmp"
- * is removed and path is untouched; a failure of the directory fsync comes
- * after the rename: path already has the new content but it may not
- * survive a crash (EINVAL from a file system that cannot sync directories
- * counts as success).
+ * The one way state.json is written: st encoded (while lock, if not NULL,
+ * is held: the caller's lock over st, never held across the disk) and
+ * written to path with file_write_atomic() (mode 0600).  path's directory
+ * must exist (file_mkdir).  Writers of one path are serialised by the
+ * caller.  0, or -ENOMEM, or -errno as file_write_atomic, with err.
  */
-int state_write_file(const char *path, const void *data, size_t len, mode_t mode,
-		     char *err, size_t errlen);
-
-/*
- * Whether dir is fit to hold vxov's state: 0, or -errno with err saying why
- * and what to do: -ELOOP dir itself is a symbolic link (links in its parents
- * are followed), -ENOTDIR not a directory, -EPERM not owned by the effective
- * uid of this process (root for the daemon; comparing with geteuid() keeps
- * the check meaningful for tests and unprivileged tools), or writable by
- * group or others, -ENOENT and others from lstat(2).  Only dir is checked,
- * not its parents.  Trailing slashes are ignored.
- */
-int state_dir_check(const char *dir, char *err, size_t errlen);
-
-/*
- * This host's stable identity: 32 lowercase hex digits (128 random bits) and
- * a NUL into id.  Read from "<dir>/host-id" (the 32 digits and at most a
- * newline, nothing else; a symlink or a non-regular file is refused), or, if
- * that file does not exist, made once from getrandom(2) and written with
- * state_write_file() (mode 0644).  Never derived from the hostname or an
- * address, so two hosts share it only if one's state dir was copied to the
- * other (remove host-id from images you clone).  dir must exist
- * (state_mkdir).  Not safe against two processes creating it at once: the
- * daemon is the only one that calls it.
- *
- * Returns 0, or -errno with err naming the file: -EINVAL the file is not in
- * that form or not a regular file, -ELOOP a symlink, others from
- * open/read/getrandom/state_write_file.
- */
-#define STATE_HOST_ID_HEX 32
-int state_host_id(const char *dir, char id[STATE_HOST_ID_HEX + 1], char *err, size_t errlen);
+int state_save(const struct state *st, pthread_mutex_t *lock, const char *path,
+	       char *err, size_t errlen);
 
 /* The JSON form, for state_load/state_save and the fuzzer.  Decoding
- * validates every field; on failure st is left empty. */
+ * validates every field: 0, or -EINVAL/-ENOMEM with err, st then left
+ * empty.  state_encode: malloc'd text, or NULL when out of memory. */
 char *state_encode(const struct state *st);
 int state_decode(const char *buf, size_t len, struct state *st, char *err, size_t errlen);
 
-/* mkdir -p dir, the last component mode 0700 (parents 0755); an existing
- * dir is left as it is: check it with state_dir_check().  0 or -errno. */
-int state_mkdir(const char *dir);
-
 /* An ID is 1..ID_MAX characters of [0-9A-Za-z]. */
-int state_id_valid(const char *s);
+bool state_id_valid(const char *s);
 
 void state_free(struct state *st);
 void network_free(struct network *n);

@@ -14,6 +14,7 @@ static void values(const struct kv_list *l)
 	struct in_addr ip;
 	struct prefix4 pool;
 	uint8_t mac[6];
+	uint32_t vni;
 
 	for (size_t i = 0; i < l->n; i++) {
 		if (!l->v[i].key || !l->v[i].value || l->v[i].value[l->v[i].value_len] != '\0')
@@ -21,6 +22,8 @@ static void values(const struct kv_list *l)
 		layout_parse_key("vxov/42", l->v[i].key, &ip, mac);
 		layout_parse_ipam_addr_key(l->v[i].key, &pool, &ip);
 		layout_parse_host_key(l->v[i].key, &ip);
+		if (layout_parse_vni_key(l->v[i].key, &vni) && (vni < 1 || vni > 16777215))
+			abort();
 		layout_parse_mac_value(l->v[i].value, l->v[i].value_len, mac);
 		layout_parse_ip_value(l->v[i].value, l->v[i].value_len, &ip);
 	}

@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "driver/lib/layout.h"
 #include "kvstore/consul.h"
 
 #define IN_FLIGHT 64
@@ -92,8 +93,8 @@ static void ep_make(struct ep *e, unsigned long long i)
 	snprintf(e->macs, sizeof(e->macs), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1],
 		 e->mac[2], e->mac[3], e->mac[4], e->mac[5]);
 	snprintf(e->host, sizeof(e->host), "10.213.32.%llu", 1 + i % 100);
-	snprintf(e->arp, sizeof(e->arp), "%s/arp/%s", prefix, e->ips);
-	snprintf(e->fib, sizeof(e->fib), "%s/fib/%s", prefix, e->macs);
+	layout_arp_key(e->arp, sizeof(e->arp), prefix, e->ip);
+	layout_fib_key(e->fib, sizeof(e->fib), prefix, e->mac);
 }
 
 static struct kv_req *ep_write(unsigned long long i, kv_done_fn fn, void *arg)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the safety helpers in driver/lib and kvstore/config.c: TLS
+ * Unit tests of the safety helpers in driver/lib and kvstore/env.c: TLS
  * settings that must fail closed, log escaping and rate limiting, UTF-8
  * cleaning for JSON, atomic state files, the state dir check, the host id.
  * Files go under a fresh mkdtemp() directory each; nothing is left behind.
@@ -21,8 +21,14 @@
 #include <jansson.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
 #include "driver/lib/buf.h"
+#include "driver/lib/file.h"
+#include "driver/lib/hostid.h"
+#include "driver/lib/layout.h"
 #include "driver/lib/log.h"
+#include "driver/lib/prom.h"
 #include "driver/lib/state.h"
 #include "kvstore/consul.h"
 
@@ -136,7 +142,7 @@ static int count(const char *text, const char *needle)
 	return n;
 }
 
-/* ---- kvstore/config.c: TLS never fails open ---- */
+/* ---- kvstore/env.c: TLS never fails open ---- */
 
 static void test_kv_ssl_spellings(void **st)
 {
@@ -183,7 +189,7 @@ static void test_kv_ssl_bad(void **st)
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			memset(&c, 0x5a, sizeof(c));
 			setenv(vars[v], bad[i], 1);
-			assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+			assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -EINVAL);
 			assert_non_null(strstr(err, vars[v]));
 			assert_non_null(strstr(err, "1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False"));
 			if (bad[i][0] >= 'a')
@@ -231,12 +237,12 @@ static void test_kv_scheme(void **st)
 	assert_int_equal(kv_config_load(&c, "https://h/consul/", err, sizeof(err)), 0);
 	assert_string_equal(c.url, "https://h/consul");
 	/* unknown schemes, no host */
-	assert_int_equal(kv_config_load(&c, "ftp://h:8500", err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, "ftp://h:8500", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "scheme"));
-	assert_int_equal(kv_config_load(&c, "HTTPS://h:8500", err, sizeof(err)), -1);
-	assert_int_equal(kv_config_load(&c, "https://", err, sizeof(err)), -1);
-	assert_int_equal(kv_config_load(&c, "http:///", err, sizeof(err)), -1);
-	assert_int_equal(kv_config_load(&c, "unix://run/x", err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, "HTTPS://h:8500", err, sizeof(err)), -EINVAL);
+	assert_int_equal(kv_config_load(&c, "https://", err, sizeof(err)), -EINVAL);
+	assert_int_equal(kv_config_load(&c, "http:///", err, sizeof(err)), -EINVAL);
+	assert_int_equal(kv_config_load(&c, "unix://run/x", err, sizeof(err)), -EINVAL);
 }
 
 static void test_kv_token_file(void **st)
@@ -262,25 +268,25 @@ static void test_kv_token_file(void **st)
 	/* one byte more than a token: refused, not cut */
 	memset(big, 'S', sizeof(big));
 	write_file(path, big, 256);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -EFBIG);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "larger"));
 	assert_null(strstr(err, "SSS"));
 	write_file(path, big, sizeof(big));
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -EFBIG);
 	assert_null(strstr(err, "SSS"));
 	assert_string_equal(c.token, "");
 	/* control characters inside: refused, the token not shown */
 	write_file(path, "SECRETa\nX-Evil: 1\n", 18);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "CONSUL_HTTP_TOKEN_FILE"));
 	assert_null(strstr(err, "SECRET"));
 	assert_null(strstr(err, "Evil"));
 	write_file(path, "SECRET\0x", 8);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -EINVAL);
 	assert_null(strstr(err, "SECRET"));
 	write_file(path, "SECRET\x7f", 7);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -EINVAL);
 	/* a file of blanks leaves CONSUL_HTTP_TOKEN in force (as Consul's CLI) */
 	setenv("CONSUL_HTTP_TOKEN", "from-env", 1);
 	write_file(path, " \n", 2);
@@ -290,12 +296,12 @@ static void test_kv_token_file(void **st)
 	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
 	assert_string_equal(c.token, "from-file");
 	unlink(path);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, path));
 	/* the env token has the same rules */
 	unsetenv("CONSUL_HTTP_TOKEN_FILE");
 	setenv("CONSUL_HTTP_TOKEN", "SECRET\r\nX: y", 1);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -EINVAL);
 	assert_null(strstr(err, "SECRET"));
 	rmdir(dir);
 }
@@ -642,7 +648,7 @@ static void test_utf8_clean_random(void **st)
 
 /* ---- state files ---- */
 
-static void test_state_write_file(void **st)
+static void test_file_write_atomic(void **st)
 {
 	char dir[] = "/tmp/vxov-unit-XXXXXX", path[64], tmp[64], victim[64];
 	struct stat sb;
@@ -653,20 +659,20 @@ static void test_state_write_file(void **st)
 	snprintf(path, sizeof(path), "%s/f", dir);
 	snprintf(tmp, sizeof(tmp), "%s/f.tmp", dir);
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
-	assert_int_equal(state_write_file(path, "one", 3, 0600, err, sizeof(err)), 0);
+	assert_int_equal(file_write_atomic(path, "one", 3, 0600, err, sizeof(err)), 0);
 	assert_string_equal(read_file(path), "one");
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 07777, 0600);
 	assert_int_equal(access(tmp, F_OK), -1);
 	/* a stale temporary from a crash */
 	write_file(tmp, "stale stale stale", 17);
-	assert_int_equal(state_write_file(path, "two", 3, 0600, err, sizeof(err)), 0);
+	assert_int_equal(file_write_atomic(path, "two", 3, 0600, err, sizeof(err)), 0);
 	assert_string_equal(read_file(path), "two");
 	assert_int_equal(access(tmp, F_OK), -1);
 	/* a symlink planted as the temporary is removed, never followed */
 	write_file(victim, "precious", 8);
 	assert_int_equal(symlink(victim, tmp), 0);
-	assert_int_equal(state_write_file(path, "three", 5, 0644, err, sizeof(err)), 0);
+	assert_int_equal(file_write_atomic(path, "three", 5, 0644, err, sizeof(err)), 0);
 	assert_string_equal(read_file(victim), "precious");
 	assert_string_equal(read_file(path), "three");
 	assert_int_equal(lstat(path, &sb), 0);
@@ -675,21 +681,21 @@ static void test_state_write_file(void **st)
 	assert_int_equal(lstat(tmp, &sb), -1);
 	/* a dangling one too */
 	assert_int_equal(symlink(join(dir, "nowhere"), tmp), 0);
-	assert_int_equal(state_write_file(path, "four", 4, 0600, err, sizeof(err)), 0);
+	assert_int_equal(file_write_atomic(path, "four", 4, 0600, err, sizeof(err)), 0);
 	assert_int_equal(access(join(dir, "nowhere"), F_OK), -1);
 	assert_string_equal(read_file(path), "four");
 	/* failures say which step for which file, and leave no temporary */
-	assert_int_equal(state_write_file(join(dir, "no/such"), "x", 1, 0600, err, sizeof(err)),
+	assert_int_equal(file_write_atomic(join(dir, "no/such"), "x", 1, 0600, err, sizeof(err)),
 			 -ENOENT);
 	assert_non_null(strstr(err, "create"));
 	assert_non_null(strstr(err, "no/such"));
 	assert_int_equal(mkdir(join(dir, "d"), 0700), 0);
 	assert_int_equal(mkdir(join(dir, "d/sub"), 0700), 0);
-	assert_true(state_write_file(join(dir, "d"), "x", 1, 0600, err, sizeof(err)) < 0);
+	assert_true(file_write_atomic(join(dir, "d"), "x", 1, 0600, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "rename"));
 	assert_int_equal(access(join(dir, "d.tmp"), F_OK), -1);
 	/* empty content is content */
-	assert_int_equal(state_write_file(path, "", 0, 0600, err, sizeof(err)), 0);
+	assert_int_equal(file_write_atomic(path, "", 0, 0600, err, sizeof(err)), 0);
 	assert_string_equal(read_file(path), "");
 
 	rmdir(join(dir, "d/sub"));
@@ -711,18 +717,18 @@ static void test_state_save_atomic(void **st)
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
 	write_file(victim, "precious", 8);
 	assert_int_equal(symlink(victim, join(dir, "state.json.tmp")), 0);
-	assert_int_equal(state_save(&s, path, err, sizeof(err)), 0);
+	assert_int_equal(state_save(&s, NULL, path, err, sizeof(err)), 0);
 	assert_string_equal(read_file(victim), "precious");
 	assert_int_equal(state_load(&back, path, err, sizeof(err)), 0);
 	assert_null(back.networks);
 	/* -errno, not -1 */
-	assert_int_equal(state_save(&s, join(victim, "x/state.json"), err, sizeof(err)), -ENOTDIR);
+	assert_int_equal(state_save(&s, NULL, join(victim, "state.json"), err, sizeof(err)), -ENOTDIR);
 	unlink(path);
 	unlink(victim);
 	rmdir(dir);
 }
 
-static void test_state_dir_check(void **st)
+static void test_file_dir_check(void **st)
 {
 	char dir[] = "/tmp/vxov-unit-XXXXXX", slash[64], link[64], file[64];
 
@@ -730,33 +736,33 @@ static void test_state_dir_check(void **st)
 	assert_non_null(mkdtemp(dir));
 	snprintf(link, sizeof(link), "%s/link", dir);
 	snprintf(file, sizeof(file), "%s/file", dir);
-	assert_int_equal(state_mkdir(join(dir, "s")), 0);
-	assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), 0);
+	assert_int_equal(file_mkdir(join(dir, "s")), 0);
+	assert_int_equal(file_dir_check(join(dir, "s"), err, sizeof(err)), 0);
 	snprintf(slash, sizeof(slash), "%s/s//", dir);
-	assert_int_equal(state_dir_check(slash, err, sizeof(err)), 0);
+	assert_int_equal(file_dir_check(slash, err, sizeof(err)), 0);
 	assert_int_equal(chmod(join(dir, "s"), 0755), 0);	/* readable is fine */
-	assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), 0);
+	assert_int_equal(file_dir_check(join(dir, "s"), err, sizeof(err)), 0);
 	assert_int_equal(chmod(join(dir, "s"), 0770), 0);
-	assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), -EPERM);
+	assert_int_equal(file_dir_check(join(dir, "s"), err, sizeof(err)), -EPERM);
 	assert_non_null(strstr(err, join(dir, "s")));
 	assert_non_null(strstr(err, "0770"));
 	assert_int_equal(chmod(join(dir, "s"), 01703), 0);
-	assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), -EPERM);
+	assert_int_equal(file_dir_check(join(dir, "s"), err, sizeof(err)), -EPERM);
 	assert_int_equal(chmod(join(dir, "s"), 0700), 0);
 	/* a symlink to a good dir, with or without a trailing slash */
 	assert_int_equal(symlink(join(dir, "s"), link), 0);
-	assert_int_equal(state_dir_check(link, err, sizeof(err)), -ELOOP);
+	assert_int_equal(file_dir_check(link, err, sizeof(err)), -ELOOP);
 	assert_non_null(strstr(err, "symbolic link"));
 	snprintf(slash, sizeof(slash), "%s/link/", dir);
-	assert_int_equal(state_dir_check(slash, err, sizeof(err)), -ELOOP);
+	assert_int_equal(file_dir_check(slash, err, sizeof(err)), -ELOOP);
 	write_file(file, "", 0);
-	assert_int_equal(state_dir_check(file, err, sizeof(err)), -ENOTDIR);
-	assert_int_equal(state_dir_check(join(dir, "none"), err, sizeof(err)), -ENOENT);
+	assert_int_equal(file_dir_check(file, err, sizeof(err)), -ENOTDIR);
+	assert_int_equal(file_dir_check(join(dir, "none"), err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "none"));
 	/* owned by someone else */
 	if (geteuid() == 0) {
 		assert_int_equal(chown(join(dir, "s"), 1, 0), 0);
-		assert_int_equal(state_dir_check(join(dir, "s"), err, sizeof(err)), -EPERM);
+		assert_int_equal(file_dir_check(join(dir, "s"), err, sizeof(err)), -EPERM);
 		assert_non_null(strstr(err, "uid 1"));
 	}
 	unlink(link);
@@ -765,7 +771,7 @@ static void test_state_dir_check(void **st)
 	rmdir(dir);
 }
 
-static void test_state_host_id(void **st)
+static void test_hostid_get(void **st)
 {
 	static const char *const bad[] = {
 		"", "0123456789abcdef0123456789abcde\n",	/* 31 */
@@ -778,7 +784,7 @@ static void test_state_host_id(void **st)
 		" 123456789abcdef0123456789abcdef",
 	};
 	char dir[] = "/tmp/vxov-unit-XXXXXX", dir2[] = "/tmp/vxov-unit-XXXXXX";
-	char id[STATE_HOST_ID_HEX + 1], again[STATE_HOST_ID_HEX + 1], other[STATE_HOST_ID_HEX + 1];
+	char id[HOSTID_HEX + 1], again[HOSTID_HEX + 1], other[HOSTID_HEX + 1];
 	char line[64], path[64];
 	struct stat sb;
 
@@ -786,7 +792,7 @@ static void test_state_host_id(void **st)
 	assert_non_null(mkdtemp(dir));
 	assert_non_null(mkdtemp(dir2));
 	snprintf(path, sizeof(path), "%s/host-id", dir);
-	assert_int_equal(state_host_id(dir, id, err, sizeof(err)), 0);
+	assert_int_equal(hostid_get(dir, id, err, sizeof(err)), 0);
 	assert_int_equal(strlen(id), 32);
 	assert_int_equal(strspn(id, "0123456789abcdef"), 32);
 	snprintf(line, sizeof(line), "%s\n", id);
@@ -794,40 +800,159 @@ static void test_state_host_id(void **st)
 	assert_int_equal(lstat(path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	/* stable */
-	assert_int_equal(state_host_id(dir, again, err, sizeof(err)), 0);
+	assert_int_equal(hostid_get(dir, again, err, sizeof(err)), 0);
 	assert_string_equal(id, again);
 	write_file(path, "00112233445566778899aabbccddeeff", 32);	/* no newline: fine */
-	assert_int_equal(state_host_id(dir, again, err, sizeof(err)), 0);
+	assert_int_equal(hostid_get(dir, again, err, sizeof(err)), 0);
 	assert_string_equal(again, "00112233445566778899aabbccddeeff");
 	/* another host (state dir) gets another id */
-	assert_int_equal(state_host_id(dir2, other, err, sizeof(err)), 0);
+	assert_int_equal(hostid_get(dir2, other, err, sizeof(err)), 0);
 	assert_string_not_equal(id, other);
 	/* anything else is an error naming the file, and is left alone */
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		write_file(path, bad[i], strlen(bad[i]));
-		assert_int_equal(state_host_id(dir, again, err, sizeof(err)), -EINVAL);
+		assert_int_equal(hostid_get(dir, again, err, sizeof(err)), -EINVAL);
 		assert_non_null(strstr(err, path));
 		assert_string_equal(read_file(path), bad[i]);
 	}
 	/* a symlink, a directory, a FIFO (must not hang) */
 	unlink(path);
 	assert_int_equal(symlink(join(dir2, "host-id"), path), 0);
-	assert_int_equal(state_host_id(dir, again, err, sizeof(err)), -ELOOP);
+	assert_int_equal(hostid_get(dir, again, err, sizeof(err)), -ELOOP);
 	assert_non_null(strstr(err, path));
 	unlink(path);
 	assert_int_equal(mkdir(path, 0700), 0);
-	assert_true(state_host_id(dir, again, err, sizeof(err)) < 0);
+	assert_true(hostid_get(dir, again, err, sizeof(err)) < 0);
 	rmdir(path);
 	assert_int_equal(mkfifo(path, 0600), 0);
-	assert_int_equal(state_host_id(dir, again, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hostid_get(dir, again, err, sizeof(err)), -EINVAL);
 	unlink(path);
 	/* no dir */
-	assert_true(state_host_id(join(dir, "none"), again, err, sizeof(err)) < 0);
+	assert_true(hostid_get(join(dir, "none"), again, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "none"));
 
 	unlink(join(dir2, "host-id"));
 	rmdir(dir2);
 	rmdir(dir);
+}
+
+/* ---- layout: the Consul keys and prefixes ---- */
+
+static struct in_addr ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static void test_layout_prefixes(void **st)
+{
+	struct prefix4 pool = { .addr = ip4("10.1.0.0"), .len = 16 };
+	char k[KV_KEY_MAX];
+	uint32_t vni;
+
+	(void)st;
+	assert_int_equal(layout_vnis_prefix(k, sizeof(k)), 0);
+	assert_string_equal(k, "vxov/vnis/");
+	assert_int_equal(layout_hosts_prefix(k, sizeof(k)), 0);
+	assert_string_equal(k, "vxov/hosts/");
+	assert_int_equal(layout_ipam_root(k, sizeof(k)), 0);
+	assert_string_equal(k, "vxov/ipam/");
+	assert_int_equal(layout_ipam_pool_prefix(k, sizeof(k), ip4("192.168.0.0"), 24), 0);
+	assert_string_equal(k, "vxov/ipam/192.168.0.0_24/");
+	assert_int_equal(layout_ipam_addr_key(k, sizeof(k), &pool, ip4("10.1.2.3")), 0);
+	assert_string_equal(k, "vxov/ipam/10.1.0.0_16/addr/10.1.2.3");
+	assert_int_equal(layout_kind_prefix(k, sizeof(k), "vxov/42", LAYOUT_ARP), 0);
+	assert_string_equal(k, "vxov/42/arp/");
+	assert_int_equal(layout_kind_prefix(k, sizeof(k), "demo", LAYOUT_FIB), 0);
+	assert_string_equal(k, "demo/fib/");
+	assert_int_equal(layout_kind_prefix(k, sizeof(k), "demo", LAYOUT_OTHER), -EINVAL);
+
+	assert_int_equal(layout_arp_block_prefix(k, sizeof(k), "p", ip4("10.1.2.0"), 24), 0);
+	assert_string_equal(k, "p/arp/10.1.2.");
+	assert_int_equal(layout_arp_block_prefix(k, sizeof(k), "p", ip4("10.1.0.0"), 16), 0);
+	assert_string_equal(k, "p/arp/10.1.");
+	assert_int_equal(layout_arp_block_prefix(k, sizeof(k), "p", ip4("10.0.0.0"), 8), 0);
+	assert_string_equal(k, "p/arp/10.");
+	assert_int_equal(layout_fib_block_prefix(k, sizeof(k), "p", ip4("10.1.171.0"), 24), 0);
+	assert_string_equal(k, "p/fib/02:42:0a:01:ab:");
+	assert_int_equal(layout_fib_block_prefix(k, sizeof(k), "p", ip4("10.255.0.0"), 16), 0);
+	assert_string_equal(k, "p/fib/02:42:0a:ff:");
+	assert_int_equal(layout_fib_block_prefix(k, sizeof(k), "p", ip4("10.0.0.0"), 8), 0);
+	assert_string_equal(k, "p/fib/02:42:0a:");
+	assert_int_equal(layout_arp_block_prefix(k, sizeof(k), "p", ip4("10.0.0.0"), 20), -EINVAL);
+	assert_int_equal(layout_fib_block_prefix(k, sizeof(k), "p", ip4("10.0.0.0"), 0), -EINVAL);
+
+	/* every builder says when the key does not fit */
+	assert_int_equal(layout_vnis_prefix(k, 10), -ENAMETOOLONG);
+	assert_int_equal(layout_hosts_prefix(k, 11), -ENAMETOOLONG);
+	assert_int_equal(layout_ipam_root(k, 5), -ENAMETOOLONG);
+	assert_int_equal(layout_ipam_pool_prefix(k, 20, ip4("192.168.0.0"), 24), -ENAMETOOLONG);
+	assert_int_equal(layout_ipam_addr_key(k, 30, &pool, ip4("10.1.2.3")), -ENAMETOOLONG);
+	assert_int_equal(layout_kind_prefix(k, 12, "vxov/42", LAYOUT_ARP), -ENAMETOOLONG);
+	assert_int_equal(layout_arp_block_prefix(k, 12, "p", ip4("10.1.2.0"), 24), -ENAMETOOLONG);
+	assert_int_equal(layout_fib_block_prefix(k, 20, "p", ip4("10.1.2.0"), 24), -ENAMETOOLONG);
+	assert_int_equal(layout_arp_key(k, 10, "vxov/42", ip4("192.168.0.3")), -ENAMETOOLONG);
+	assert_int_equal(layout_vni_key(k, 8, 42), -ENAMETOOLONG);
+
+	assert_int_equal(layout_vni_key(k, sizeof(k), 4242), 0);
+	assert_true(layout_parse_vni_key(k, &vni));
+	assert_int_equal(vni, 4242);
+	assert_true(layout_parse_vni_key("vxov/vnis/16777215", &vni));
+	assert_int_equal(vni, 16777215);
+	assert_false(layout_parse_vni_key("vxov/vnis/16777216", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/0", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/12x", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/-1", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/ 1", &vni));
+	assert_false(layout_parse_vni_key("vxov/vni/1", &vni));
+	assert_false(layout_parse_vni_key("vxov/vnis/99999999999999999999999", &vni));
+}
+
+/* ---- prom: Prometheus' text format ---- */
+
+static void test_prom(void **st)
+{
+	static const double bounds[] = { 0.001, 0.5 };
+	const uint64_t le[] = { 1, 3 };
+	struct prom p = PROM_INIT;
+	char *text, big[PROM_LINE_MAX + 10];
+
+	(void)st;
+	prom_family(&p, "vxov_x_total", "counter", "Things done.");
+	prom_sample(&p, "vxov_x_total", "kind=\"a\"", 3);
+	prom_sample(&p, "vxov_up", "", 1);
+	prom_histogram(&p, "vxov_t_seconds", "m=\"b\"", bounds, le, 2, 4, 1.25);
+	prom_histogram(&p, "vxov_u_seconds", "", bounds, le, 2, 3, 0.5);
+	text = prom_finish(&p);
+	assert_non_null(text);
+	assert_string_equal(text,
+		"# HELP vxov_x_total Things done.\n# TYPE vxov_x_total counter\n"
+		"vxov_x_total{kind=\"a\"} 3\n"
+		"vxov_up 1\n"
+		"vxov_t_seconds_bucket{m=\"b\",le=\"0.001\"} 1\n"
+		"vxov_t_seconds_bucket{m=\"b\",le=\"0.5\"} 3\n"
+		"vxov_t_seconds_bucket{m=\"b\",le=\"+Inf\"} 4\n"
+		"vxov_t_seconds_sum{m=\"b\"} 1.250000\nvxov_t_seconds_count{m=\"b\"} 4\n"
+		"vxov_u_seconds_bucket{le=\"0.001\"} 1\n"
+		"vxov_u_seconds_bucket{le=\"0.5\"} 3\n"
+		"vxov_u_seconds_bucket{le=\"+Inf\"} 3\n"
+		"vxov_u_seconds_sum 0.500000\nvxov_u_seconds_count 3\n");
+	free(text);
+	text = prom_finish(&p);		/* nothing written: "" */
+	assert_string_equal(text, "");
+	free(text);
+	/* a line too long: the whole text is refused, never served cut */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	prom_sample(&p, "vxov_up", "", 1);
+	prom_sample(&p, big, "", 1);
+	assert_int_equal(p.err, -E2BIG);
+	prom_sample(&p, "vxov_up", "", 1);
+	assert_null(prom_finish(&p));
+	assert_int_equal(p.err, 0);
 }
 
 int main(void)
@@ -847,10 +972,12 @@ int main(void)
 		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_utf8_clean_err_reply),
 		cmocka_unit_test(test_utf8_clean_random),
-		cmocka_unit_test(test_state_write_file),
+		cmocka_unit_test(test_file_write_atomic),
 		cmocka_unit_test(test_state_save_atomic),
-		cmocka_unit_test(test_state_dir_check),
-		cmocka_unit_test(test_state_host_id),
+		cmocka_unit_test(test_file_dir_check),
+		cmocka_unit_test(test_hostid_get),
+		cmocka_unit_test(test_layout_prefixes),
+		cmocka_unit_test(test_prom),
 	};
 
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);

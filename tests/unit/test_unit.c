@@ -12,7 +12,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "driver/lib/config.h"
+#include "driver/lib/options.h"
+#include "driver/lib/file.h"
 #include "driver/lib/netaddr.h"
 #include "driver/docker/request.h"
 #include "driver/lib/state.h"
@@ -182,7 +183,7 @@ static void test_network_bad(void **st)
 	(void)st;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		if (net_decode(cases[i].json, &r) != -1 || !strstr(err, cases[i].why))
+		if (net_decode(cases[i].json, &r) != -EINVAL || !strstr(err, cases[i].why))
 			fail_msg("case %zu (%s): got '%s', want '%s'", i, cases[i].json, err,
 				 cases[i].why);
 	}
@@ -225,7 +226,7 @@ static void test_endpoint(void **st)
 	assert_int_equal(r.mac[5], 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		if (req_endpoint_decode(bad[i].json, strlen(bad[i].json), &r, err, sizeof(err)) != -1 ||
+		if (req_endpoint_decode(bad[i].json, strlen(bad[i].json), &r, err, sizeof(err)) != -EINVAL ||
 		    !strstr(err, bad[i].why))
 			fail_msg("case %zu: got '%s', want '%s'", i, err, bad[i].why);
 	}
@@ -243,7 +244,7 @@ static void test_ids(void **st)
 	assert_string_equal(r.eid, "def");
 	j = "{\"NetworkID\":\"abc\"}";
 	assert_int_equal(req_ids_decode(j, strlen(j), 0, &r, err, sizeof(err)), 0);
-	assert_int_equal(req_ids_decode(j, strlen(j), 1, &r, err, sizeof(err)), -1);
+	assert_int_equal(req_ids_decode(j, strlen(j), 1, &r, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "EndpointID is missing"));
 	memset(longid, 'a', ID_MAX + 1);
 	longid[ID_MAX + 1] = '\0';
@@ -256,13 +257,13 @@ static void test_ids(void **st)
 
 /* ---- config ---- */
 
-static enum config_result parse(struct config *c, char **argv)
+static enum options_result parse(struct options *c, char **argv)
 {
 	int argc = 0;
 
 	while (argv[argc])
 		argc++;
-	return config_parse(c, argc, argv, err, sizeof(err));
+	return options_parse(c, argc, argv, err, sizeof(err));
 }
 
 static void clear_env(void)
@@ -279,7 +280,7 @@ static void clear_env(void)
 
 static void test_config(void **st)
 {
-	struct config c;
+	struct options c;
 	char *none[] = { "vxov", NULL };
 	char *flags[] = { "vxov", "--socket", "/tmp/x.sock", "--state-dir=/tmp/s", "--ns-prefix",
 			  "vxt-1-", "--underlay-ip", "10.0.0.1", "--underlay-dev", "eth1",
@@ -287,14 +288,14 @@ static void test_config(void **st)
 
 	(void)st;
 	clear_env();
-	assert_int_equal(parse(&c, none), CONFIG_OK);
+	assert_int_equal(parse(&c, none), OPTIONS_OK);
 	assert_string_equal(c.socket, "/run/docker/plugins/vxov.sock");
 	assert_string_equal(c.state_dir, "/var/lib/vxov");
 	assert_string_equal(c.ns_prefix, "vxov-");
 	assert_string_equal(c.underlay_dev, "");
 	assert_int_equal(c.underlay_ip.s_addr, 0);
 
-	assert_int_equal(parse(&c, flags), CONFIG_OK);
+	assert_int_equal(parse(&c, flags), OPTIONS_OK);
 	assert_string_equal(c.socket, "/tmp/x.sock");
 	assert_string_equal(c.state_dir, "/tmp/s");
 	assert_string_equal(c.ns_prefix, "vxt-1-");
@@ -306,14 +307,14 @@ static void test_config(void **st)
 	setenv("VXOV_NS_PREFIX", "env-", 1);
 	setenv("VXOV_SOCKET", "/tmp/env.sock", 1);
 	char *one[] = { "vxov", "--socket", "/tmp/flag.sock", NULL };
-	assert_int_equal(parse(&c, one), CONFIG_OK);
+	assert_int_equal(parse(&c, one), OPTIONS_OK);
 	assert_string_equal(c.ns_prefix, "env-");
 	assert_string_equal(c.socket, "/tmp/flag.sock");
 	setenv("VXOV_UNDERLAY_DEV", "", 1);	/* empty is unset */
-	assert_int_equal(parse(&c, none), CONFIG_OK);
+	assert_int_equal(parse(&c, none), OPTIONS_OK);
 	assert_string_equal(c.underlay_dev, "");
 	setenv("VXOV_UNDERLAY_IP", "not-an-ip", 1);
-	assert_int_equal(parse(&c, none), CONFIG_ERROR);
+	assert_int_equal(parse(&c, none), OPTIONS_ERROR);
 	assert_non_null(strstr(err, "VXOV_UNDERLAY_IP"));
 	clear_env();
 }
@@ -334,13 +335,13 @@ static void test_config_bad(void **st)
 		{ { "vxov", "--log-level", "loud", NULL }, "not one of" },
 		{ { "vxov", "extra", NULL }, "unexpected argument 'extra'" },
 	};
-	struct config c;
+	struct options c;
 
 	(void)st;
 	clear_env();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		if (parse(&c, (char **)cases[i].argv) != CONFIG_ERROR || !strstr(err, cases[i].why))
+		if (parse(&c, (char **)cases[i].argv) != OPTIONS_ERROR || !strstr(err, cases[i].why))
 			fail_msg("case %zu: got '%s', want '%s'", i, err, cases[i].why);
 	}
 }
@@ -417,7 +418,10 @@ static void test_state_roundtrip(void **st)
 	snprintf(path, sizeof(path), "%s/sub/state.json", dir);
 	assert_int_equal(state_load(&c, path, err, sizeof(err)), 0);	/* missing: empty */
 	assert_null(c.networks);
-	assert_int_equal(state_save(&a, path, err, sizeof(err)), 0);
+	*strrchr(path, '/') = '\0';
+	assert_int_equal(file_mkdir(path), 0);
+	strcat(path, "/state.json");
+	assert_int_equal(state_save(&a, NULL, path, err, sizeof(err)), 0);
 	assert_int_equal(state_load(&c, path, err, sizeof(err)), 0);
 	assert_same_state(&a, &c);
 	assert_int_equal(access(path, F_OK), 0);
@@ -451,7 +455,7 @@ static void test_state_bad(void **st)
 
 	(void)st;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (state_decode(bad[i], strlen(bad[i]), &s, err, sizeof(err)) != -1)
+		if (state_decode(bad[i], strlen(bad[i]), &s, err, sizeof(err)) != -EINVAL)
 			fail_msg("case %zu accepted", i);
 		assert_null(s.networks);
 	}
@@ -473,7 +477,7 @@ static void test_layout(void **st)
 	assert_string_equal(k, "demo/fib/02:42:c0:a8:00:03");
 	assert_int_equal(layout_subnet_key(k, sizeof(k), A("192.168.0.0"), 24), 0);
 	assert_string_equal(k, "vxov/subnets/192.168.0.0_24");
-	assert_int_equal(layout_arp_key(k, 10, "vxov/42", A("192.168.0.3")), -1);	/* too small */
+	assert_int_equal(layout_arp_key(k, 10, "vxov/42", A("192.168.0.3")), -ENAMETOOLONG);	/* too small */
 	assert_int_equal(layout_ipam_key(k, sizeof(k), A("192.168.0.0"), 24, "addr/192.168.0.5"), 0);
 	assert_string_equal(k, "vxov/ipam/192.168.0.0_24/addr/192.168.0.5");
 	assert_int_equal(layout_ipam_key(k, sizeof(k), A("192.168.0.0"), 24, ""), 0);
@@ -601,7 +605,7 @@ static void test_kv_config(void **st)
 	assert_string_equal(c.url, "http://10.0.0.1:8500");
 	assert_int_equal(kv_config_load(&c, "unix:///run/consul.sock", err, sizeof(err)), 0);
 	assert_string_equal(c.unix_path, "/run/consul.sock");
-	assert_int_equal(kv_config_load(&c, "http://h:1/x?y", err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, "http://h:1/x?y", err, sizeof(err)), -EINVAL);
 	/* a token file, trailing newline trimmed */
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -611,11 +615,11 @@ static void test_kv_config(void **st)
 	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), 0);
 	assert_string_equal(c.token, "from-file");
 	unlink(path);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "CONSUL_HTTP_TOKEN_FILE"));
 	unsetenv("CONSUL_HTTP_TOKEN_FILE");
 	setenv("CONSUL_HTTP_TOKEN", "a\r\nX-Evil: 1", 1);
-	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -1);
+	assert_int_equal(kv_config_load(&c, NULL, err, sizeof(err)), -EINVAL);
 	unsetenv("CONSUL_HTTP_ADDR");
 	unsetenv("CONSUL_HTTP_SSL");
 	unsetenv("CONSUL_HTTP_TOKEN");
@@ -629,7 +633,7 @@ static void test_network_kv_prefix(void **st)
 	(void)st;
 	assert_int_equal(net_decode(NET_OK("\"kv-prefix\":\"demo\""), &r), 0);
 	assert_string_equal(r.kv_prefix, "demo");
-	assert_int_equal(net_decode(NET_OK("\"kv-prefix\":\"../x\""), &r), -1);
+	assert_int_equal(net_decode(NET_OK("\"kv-prefix\":\"../x\""), &r), -EINVAL);
 	assert_non_null(strstr(err, "kv-prefix"));
 	assert_int_equal(net_decode(NET_OK(""), &r), 0);
 	assert_string_equal(r.kv_prefix, "");
@@ -637,20 +641,20 @@ static void test_network_kv_prefix(void **st)
 
 static void test_config_consul(void **st)
 {
-	struct config c;
+	struct options c;
 	char *ok[] = { "vxov", "--consul", "http://10.0.0.1:8500", "--session-ttl", "30", NULL };
 	char *off[] = { "vxov", "--consul", "off", NULL };
 	char *bad[] = { "vxov", "--session-ttl", "5", NULL };
 
 	(void)st;
 	clear_env();
-	assert_int_equal(parse(&c, ok), CONFIG_OK);
+	assert_int_equal(parse(&c, ok), OPTIONS_OK);
 	assert_string_equal(c.consul, "http://10.0.0.1:8500");
 	assert_int_equal(c.session_ttl, 30);
-	assert_int_equal(parse(&c, off), CONFIG_OK);
+	assert_int_equal(parse(&c, off), OPTIONS_OK);
 	assert_string_equal(c.consul, "off");
 	assert_int_equal(c.session_ttl, 15);
-	assert_int_equal(parse(&c, bad), CONFIG_ERROR);
+	assert_int_equal(parse(&c, bad), OPTIONS_ERROR);
 	assert_non_null(strstr(err, "10-3600"));
 }
 

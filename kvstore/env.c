@@ -15,23 +15,24 @@
 #include <unistd.h>
 
 #include "kvstore/consul.h"
+#include "kvstore/kverr.h"
 
 #define BOOL_SPELLINGS "1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False"
 
-/* Copy src into dst of size bytes: 0, or -1 if it does not fit. */
+/* Copy src into dst of size bytes: 0, or -ENAMETOOLONG if it does not fit. */
 static int copy(char *dst, size_t size, const char *src)
 {
 	size_t n = strlen(src);
 
 	if (n >= size)
-		return -1;
+		return -ENAMETOOLONG;
 	memcpy(dst, src, n + 1);
 	return 0;
 }
 
 /* Go's strconv.ParseBool, which the Consul CLI uses: exactly these
- * spellings, no blanks, no "yes"/"on".  0, or -1 for anything else. */
-static int parse_bool(const char *v, bool *out)
+ * spellings, no blanks, no "yes"/"on".  Whether v is one. */
+static bool parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
 	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
@@ -39,10 +40,10 @@ static int parse_bool(const char *v, bool *out)
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (!strcmp(v, yes[i]) || !strcmp(v, no[i])) {
 			*out = !strcmp(v, yes[i]);
-			return 0;
+			return true;
 		}
 	}
-	return -1;
+	return false;
 }
 
 /* v as it can go into an error line: printable ASCII, '?' for the rest,
@@ -58,7 +59,7 @@ static const char *printable(const char *v, char *out, size_t size)
 }
 
 /* The boolean in environment variable name: unset or empty is dflt;
- * 0, or -1 with err naming the variable, the value and what is accepted. */
+ * 0, or -EINVAL with err naming the variable, the value and what is accepted. */
 static int env_bool(const char *name, bool dflt, bool *out, char *err, size_t errlen)
 {
 	const char *v = getenv(name);
@@ -67,11 +68,11 @@ static int env_bool(const char *name, bool dflt, bool *out, char *err, size_t er
 	*out = dflt;
 	if (!v || !*v)
 		return 0;
-	if (!parse_bool(v, out))
+	if (parse_bool(v, out))
 		return 0;
-	snprintf(err, errlen, "%s=\"%s\": not a boolean; use one of %s (or leave it unset)",
-		 name, printable(v, show, sizeof(show)), BOOL_SPELLINGS);
-	return -1;
+	return kv_errf(err, errlen, -EINVAL,
+		       "%s=\"%s\": not a boolean; use one of %s (or leave it unset)", name,
+		       printable(v, show, sizeof(show)), BOOL_SPELLINGS);
 }
 
 static bool is_blank(char ch)
@@ -101,19 +102,19 @@ static int read_token_file(const char *path, char *out, size_t size, char *err, 
 	size_t n = 0, start = 0, bad;
 	ssize_t r = 0;
 	char extra;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), e;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "CONSUL_HTTP_TOKEN_FILE %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return kv_errf(err, errlen, -errno, "CONSUL_HTTP_TOKEN_FILE %s: %s", path,
+			       strerror(errno));
 	while (n < size && ((r = read(fd, out + n, size - n)) > 0 || (r < 0 && errno == EINTR)))
 		n += r > 0 ? (size_t)r : 0;
 	if (n == size)
 		while ((r = read(fd, &extra, 1)) < 0 && errno == EINTR)
 			;
 	if (r < 0) {
-		snprintf(err, errlen, "CONSUL_HTTP_TOKEN_FILE %s: %s", path, strerror(errno));
+		e = kv_errf(err, errlen, -errno, "CONSUL_HTTP_TOKEN_FILE %s: %s", path,
+			    strerror(errno));
 		goto fail;
 	}
 	while (n && is_blank(out[n - 1]))
@@ -121,14 +122,16 @@ static int read_token_file(const char *path, char *out, size_t size, char *err, 
 	while (start < n && is_blank(out[start]))
 		start++;
 	if (r > 0 || n - start >= size) {
-		snprintf(err, errlen, "CONSUL_HTTP_TOKEN_FILE %s: larger than a token (%zu bytes at most)",
-			 path, size - 1);
+		e = kv_errf(err, errlen, -EFBIG,
+			    "CONSUL_HTTP_TOKEN_FILE %s: larger than a token (%zu bytes at most)",
+			    path, size - 1);
 		goto fail;
 	}
 	bad = token_bad_at(out + start, n - start);
 	if (bad < n - start) {
-		snprintf(err, errlen, "CONSUL_HTTP_TOKEN_FILE %s: control character or NUL at byte %zu; "
-			 "the file must hold the token alone", path, start + bad);
+		e = kv_errf(err, errlen, -EINVAL,
+			    "CONSUL_HTTP_TOKEN_FILE %s: control character or NUL at byte %zu; "
+			    "the file must hold the token alone", path, start + bad);
 		goto fail;
 	}
 	memmove(out, out + start, n - start);
@@ -138,7 +141,7 @@ static int read_token_file(const char *path, char *out, size_t size, char *err, 
 fail:
 	explicit_bzero(out, size);
 	close(fd);
-	return -1;
+	return e;
 }
 
 /*
@@ -158,51 +161,44 @@ static int set_url(struct kv_config *c, const char *addr, bool ssl, char *err, s
 	int n;
 
 	if (sep && !strncmp(addr, "unix://", 7)) {
-		if (copy(c->unix_path, sizeof(c->unix_path), rest) || *rest != '/') {
-			snprintf(err, errlen, "Consul address %s: not unix:///absolute/path", addr);
-			return -1;
-		}
+		if (copy(c->unix_path, sizeof(c->unix_path), rest) || *rest != '/')
+			return kv_errf(err, errlen, -EINVAL,
+				       "Consul address %s: not unix:///absolute/path", addr);
 		rest = "localhost";
 	} else if (sep && !strncmp(addr, "https://", 8)) {
 		scheme = "https";
-	} else if (sep && strncmp(addr, "http://", 7)) {
-		snprintf(err, errlen, "Consul address %s: unknown scheme; use http://, https:// or unix://",
-			 addr);
-		return -1;
-	}
+	} else if (sep && strncmp(addr, "http://", 7))
+		return kv_errf(err, errlen, -EINVAL,
+			       "Consul address %s: unknown scheme; use http://, https:// or unix://",
+			       addr);
 	n = snprintf(c->url, sizeof(c->url), "%s://%s", scheme, rest);
-	if (n < 0 || (size_t)n >= sizeof(c->url)) {
-		snprintf(err, errlen, "Consul address %s: too long", addr);
-		return -1;
-	}
+	if (n < 0 || (size_t)n >= sizeof(c->url))
+		return kv_errf(err, errlen, -EINVAL, "Consul address %s: too long", addr);
 	host = c->url + strlen(scheme) + 3;
 	for (size_t i = strlen(host); i && host[i - 1] == '/'; i--)
 		host[i - 1] = '\0';
-	if (!*host || strpbrk(host, "?# \t\r\n")) {
-		snprintf(err, errlen, "Consul address %s: not a plain http(s)://host:port", addr);
-		return -1;
-	}
+	if (!*host || strpbrk(host, "?# \t\r\n"))
+		return kv_errf(err, errlen, -EINVAL,
+			       "Consul address %s: not a plain http(s)://host:port", addr);
 	return 0;
 }
 
 static int load_token(struct kv_config *c, char *err, size_t errlen)
 {
 	const char *v = getenv("CONSUL_HTTP_TOKEN_FILE");
+	int e;
 
 	/* A file that holds only blanks leaves CONSUL_HTTP_TOKEN in force,
 	 * as in the Go client. */
-	if (v && *v && read_token_file(v, c->token, sizeof(c->token), err, errlen))
-		return -1;
+	if (v && *v && (e = read_token_file(v, c->token, sizeof(c->token), err, errlen)))
+		return e;
 	if (c->token[0] || !(v = getenv("CONSUL_HTTP_TOKEN")) || !*v)
 		return 0;
-	if (copy(c->token, sizeof(c->token), v)) {
-		snprintf(err, errlen, "CONSUL_HTTP_TOKEN: longer than %zu bytes", sizeof(c->token) - 1);
-		return -1;
-	}
-	if (token_bad_at(c->token, strlen(c->token)) < strlen(c->token)) {
-		snprintf(err, errlen, "CONSUL_HTTP_TOKEN: contains control characters");
-		return -1;
-	}
+	if (copy(c->token, sizeof(c->token), v))
+		return kv_errf(err, errlen, -EINVAL, "CONSUL_HTTP_TOKEN: longer than %zu bytes",
+			       sizeof(c->token) - 1);
+	if (token_bad_at(c->token, strlen(c->token)) < strlen(c->token))
+		return kv_errf(err, errlen, -EINVAL, "CONSUL_HTTP_TOKEN: contains control characters");
 	return 0;
 }
 
@@ -218,10 +214,9 @@ static int load_tls_paths(struct kv_config *c, char *err, size_t errlen)
 	const char *v;
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if ((v = getenv(f[i].env)) && copy(f[i].dst, f[i].size, v)) {
-			snprintf(err, errlen, "%s: longer than %zu bytes", f[i].env, f[i].size - 1);
-			return -1;
-		}
+		if ((v = getenv(f[i].env)) && copy(f[i].dst, f[i].size, v))
+			return kv_errf(err, errlen, -EINVAL, "%s: longer than %zu bytes", f[i].env,
+				       f[i].size - 1);
 	}
 	return 0;
 }
@@ -230,16 +225,17 @@ int kv_config_load(struct kv_config *c, const char *url, char *err, size_t errle
 {
 	const char *addr = url ? url : getenv("CONSUL_HTTP_ADDR");
 	bool ssl, verify;
+	int e;
 
 	memset(c, 0, sizeof(*c));
 	if (!addr || !*addr)
 		addr = "127.0.0.1:8500";
-	if (env_bool("CONSUL_HTTP_SSL", false, &ssl, err, errlen) ||
-	    env_bool("CONSUL_HTTP_SSL_VERIFY", true, &verify, err, errlen) ||
-	    set_url(c, addr, ssl, err, errlen) || load_token(c, err, errlen) ||
-	    load_tls_paths(c, err, errlen)) {
+	if ((e = env_bool("CONSUL_HTTP_SSL", false, &ssl, err, errlen)) ||
+	    (e = env_bool("CONSUL_HTTP_SSL_VERIFY", true, &verify, err, errlen)) ||
+	    (e = set_url(c, addr, ssl, err, errlen)) || (e = load_token(c, err, errlen)) ||
+	    (e = load_tls_paths(c, err, errlen))) {
 		explicit_bzero(c, sizeof(*c));
-		return -1;
+		return e;
 	}
 	c->insecure = !verify;
 	return 0;

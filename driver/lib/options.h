@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The daemon's settings: flags, each also settable as VXOV_<FLAG>. */
-#ifndef VXOV_CONFIG_H
-#define VXOV_CONFIG_H
+/* The daemon's settings: flags, each also settable as VXOV_<FLAG>.
+ * Errors: options_parse says run, exit or fail (enum options_result), with err. */
+#ifndef VXOV_OPTIONS_H
+#define VXOV_OPTIONS_H
 
 #include <limits.h>
 #include <stdio.h>
@@ -13,7 +14,7 @@
 #define VXOV_VERSION "0.1.0"
 #define NS_PREFIX_MAX 32
 
-struct config {
+struct options {
 	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char state_dir[PATH_MAX];
 	char ns_prefix[NS_PREFIX_MAX];
@@ -29,16 +30,16 @@ struct config {
 	char metrics_listen[128];	/* "": off; "a.b.c.d:port" or "unix:/path" */
 };
 
-enum config_result {
-	CONFIG_OK,	/* run */
-	CONFIG_EXIT,	/* --help or --version was printed: exit 0 */
-	CONFIG_ERROR,	/* err holds the reason: exit 2 */
+enum options_result {
+	OPTIONS_OK,	/* run */
+	OPTIONS_EXIT,	/* --help or --version was printed: exit 0 */
+	OPTIONS_ERROR,	/* err holds the reason: exit 2 */
 };
 
 /* Defaults, then VXOV_* from the environment, then argv (which wins). */
-enum config_result config_parse(struct config *c, int argc, char **argv,
+enum options_result options_parse(struct options *c, int argc, char **argv,
 				char *err, size_t errlen);
 
-void config_usage(FILE *out);
+void options_usage(FILE *out);
 
 #endif

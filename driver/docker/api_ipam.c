@@ -16,20 +16,20 @@
 #include "driver/docker/request.h"
 #include "driver/lib/log.h"
 
-json_t *ipam_capabilities(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_ipam_capabilities(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	(void)a, (void)body, (void)len, (void)status;
 	return json_pack("{s:b, s:b}", "RequiresMACAddress", 0, "RequiresRequestReplay", 0);
 }
 
-json_t *ipam_spaces(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_ipam_spaces(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	(void)a, (void)body, (void)len, (void)status;
 	return json_pack("{s:s, s:s}", "LocalDefaultAddressSpace", "vxov",
 			 "GlobalDefaultAddressSpace", "vxov-global");
 }
 
-json_t *ipam_request_pool(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_ipam_request_pool(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	char err[ERRLEN], net[INET_ADDRSTRLEN], pool[INET_ADDRSTRLEN + 4], id[64];
 	struct req_pool r;
@@ -47,7 +47,7 @@ json_t *ipam_request_pool(struct api *a, const char *body, size_t len, unsigned 
 	return json_pack("{s:s, s:s, s:{}}", "PoolID", id, "Pool", pool, "Data");
 }
 
-json_t *ipam_release_pool(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_ipam_release_pool(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	char err[ERRLEN];
 	struct prefix4 p;
@@ -83,7 +83,7 @@ static int record(struct api *a, const struct prefix4 *pool, struct in_addr addr
 	return api_save(a, err, errlen);
 }
 
-json_t *ipam_request_address(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_ipam_request_address(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "RequestAddress";
 	char err[ERRLEN], ip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN + 4];
@@ -108,7 +108,7 @@ json_t *ipam_request_address(struct api *a, const char *body, size_t len, unsign
 	return json_pack("{s:s, s:{}}", "Address", addr, "Data");
 }
 
-json_t *ipam_release_address(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_ipam_release_address(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "ReleaseAddress";
 	char err[ERRLEN];

@@ -112,7 +112,7 @@ static struct network *network_new(struct api *a, const struct req_network *r)
 	return n;
 }
 
-json_t *net_create(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "CreateNetwork";
 	char err[ERRLEN], undo[ERRLEN];
@@ -172,7 +172,7 @@ json_t *net_create(struct api *a, const char *body, size_t len, unsigned int *st
 	return json_object();
 }
 
-json_t *net_delete(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "DeleteNetwork";
 	struct ctl_endpoint ce;
@@ -283,7 +283,7 @@ static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, str
 	return e;
 }
 
-json_t *net_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "CreateEndpoint";
 	char err[ERRLEN], undo[ERRLEN], ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
@@ -357,22 +357,23 @@ static void *reap_veth(void *arg)
 	return NULL;
 }
 
-/* Start the reaper for g; false if no thread could be made (then: now). */
-static bool reap_later(struct gone *g)
+/* Start the reaper for g: 0, or -errno if no thread could be made (then
+ * the caller reaps now). */
+static int reap_later(struct gone *g)
 {
 	pthread_attr_t at;
 	pthread_t t;
 	int e;
 
-	if (pthread_attr_init(&at))
-		return false;
+	if ((e = pthread_attr_init(&at)))
+		return -e;
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	e = pthread_create(&t, &at, reap_veth, g);
 	pthread_attr_destroy(&at);
-	return e == 0;
+	return -e;
 }
 
-json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "DeleteEndpoint";
 	struct ctl_endpoint ce;
@@ -406,7 +407,7 @@ json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigne
 		return json_object();
 	/* The veth pair goes in the background (reap_veth), or now if no
 	 * reaper could be started. */
-	if (g && !reap_later(g)) {
+	if (g && reap_later(g)) {
 		free(g);
 		g = NULL;
 	}
@@ -429,7 +430,7 @@ json_t *net_delete_endpoint(struct api *a, const char *body, size_t len, unsigne
 	return json_object();
 }
 
-json_t *net_oper_info(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_oper_info(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	char err[ERRLEN];
 	struct req_ids r;
@@ -440,7 +441,7 @@ json_t *net_oper_info(struct api *a, const char *body, size_t len, unsigned int 
 	return json_pack("{s:{}}", "Value");
 }
 
-json_t *net_join(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "Join";
 	char err[ERRLEN], host_if[IF_NAMESIZE], br_if[IF_NAMESIZE];
@@ -465,7 +466,7 @@ json_t *net_join(struct api *a, const char *body, size_t len, unsigned int *stat
 			 "DstPrefix", "eth", "DisableGatewayService", 0);
 }
 
-json_t *net_leave(struct api *a, const char *body, size_t len, unsigned int *status)
+json_t *api_network_leave(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	char err[ERRLEN];
 	struct req_ids r;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,7 +7,7 @@
 #include <string.h>
 
 #include "driver/lib/buf.h"
-#include "driver/lib/config.h"
+#include "driver/lib/options.h"
 #include "driver/lib/log.h"
 #include "driver/lib/netaddr.h"
 
@@ -14,7 +15,7 @@ enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDER
        OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_RESYNC, OPT_RECLAIM, OPT_PUBLISH_WAIT,
        OPT_CONSUL_MAX_ANSWER, OPT_METRICS_LISTEN, OPT_HELP, OPT_VERSION };
 
-static const struct option options[] = {
+static const struct option longopts[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
 	{ "state-dir",    required_argument, NULL, OPT_STATE_DIR },
 	{ "ns-prefix",    required_argument, NULL, OPT_NS_PREFIX },
@@ -50,7 +51,7 @@ static const char *const env_names[] = {
 	[OPT_METRICS_LISTEN] = "VXOV_METRICS_LISTEN",
 };
 
-void config_usage(FILE *out)
+void options_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: vxov [OPTION]...\n"
@@ -87,18 +88,6 @@ void config_usage(FILE *out)
 		"CONSUL_CLIENT_KEY and CONSUL_TLS_SERVER_NAME.\n");
 }
 
-static bool set_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool set_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return false;
-}
 
 /* Namespace names become files under /run/netns. */
 static bool ns_prefix_ok(const char *s)
@@ -112,61 +101,62 @@ static bool ns_prefix_ok(const char *s)
 	return true;
 }
 
-/* A decimal number lo..hi (no sign, no spaces, no suffix). */
-static bool number(const char *name, const char *val, unsigned long lo, unsigned long hi,
-		   const char *unit, unsigned int *out, char *err, size_t errlen)
+/* A decimal number lo..hi (no sign, no spaces, no suffix): 0, or -EINVAL. */
+static int number(const char *name, const char *val, unsigned long lo, unsigned long hi,
+		  const char *unit, unsigned int *out, char *err, size_t errlen)
 {
 	char *end;
 	unsigned long v;
 
 	if (*val < '0' || *val > '9')
-		return set_fail(err, errlen, "%s: '%s' is not a number of %s %lu-%lu", name, val, unit, lo, hi);
+		return errf(err, errlen, -EINVAL, "%s: '%s' is not a number of %s %lu-%lu", name, val, unit, lo, hi);
 	v = strtoul(val, &end, 10);
 	if (*end || v < lo || v > hi)
-		return set_fail(err, errlen, "%s: '%s' is not a number of %s %lu-%lu", name, val, unit, lo, hi);
+		return errf(err, errlen, -EINVAL, "%s: '%s' is not a number of %s %lu-%lu", name, val, unit, lo, hi);
 	*out = (unsigned int)v;
-	return true;
+	return 0;
 }
 
-static bool config_set(struct config *c, int opt, const char *name, const char *val,
-		       char *err, size_t errlen)
+/* One setting, from the environment or argv: 0, or -EINVAL with err. */
+static int options_set(struct options *c, int opt, const char *name, const char *val,
+		      char *err, size_t errlen)
 {
-	int lvl;
+	int lvl, e;
 
 	switch (opt) {
 	case OPT_SOCKET:
 		if (val[0] != '/' || buf_copy(c->socket, sizeof(c->socket), val))
-			return set_fail(err, errlen, "%s: '%s' is not an absolute path of at most %zu bytes",
-					name, val, sizeof(c->socket) - 1);
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an absolute path of at most %zu bytes",
+				    name, val, sizeof(c->socket) - 1);
 		break;
 	case OPT_STATE_DIR:
 		if (val[0] != '/' || buf_copy(c->state_dir, sizeof(c->state_dir), val))
-			return set_fail(err, errlen, "%s: '%s' is not an absolute path", name, val);
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an absolute path", name, val);
 		break;
 	case OPT_NS_PREFIX:
 		if (!ns_prefix_ok(val) || buf_copy(c->ns_prefix, sizeof(c->ns_prefix), val))
-			return set_fail(err, errlen,
-					"%s: '%s' must be 1-%d characters of letters, digits, '-', '_', '.'",
-					name, val, NS_PREFIX_MAX - 1);
+			return errf(err, errlen, -EINVAL,
+				    "%s: '%s' must be 1-%d characters of letters, digits, '-', '_', '.'",
+				    name, val, NS_PREFIX_MAX - 1);
 		break;
 	case OPT_UNDERLAY_DEV:
 		if (!*val || strchr(val, '/') || buf_copy(c->underlay_dev, sizeof(c->underlay_dev), val))
-			return set_fail(err, errlen, "%s: '%s' is not an interface name", name, val);
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an interface name", name, val);
 		break;
 	case OPT_UNDERLAY_IP:
 		if (!netaddr_parse_ip4(val, &c->underlay_ip) || !netaddr_ip4_is_unicast(c->underlay_ip))
-			return set_fail(err, errlen, "%s: '%s' is not a unicast IPv4 address", name, val);
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not a unicast IPv4 address", name, val);
 		break;
 	case OPT_LOG_LEVEL:
 		lvl = log_parse_level(val);
 		if (lvl < 0)
-			return set_fail(err, errlen, "%s: '%s' is not one of error, warn, info, debug",
-					name, val);
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not one of error, warn, info, debug",
+				    name, val);
 		c->log_level = lvl;
 		break;
 	case OPT_CONSUL:
 		if (!*val || strpbrk(val, " \t\r\n") || buf_copy(c->consul, sizeof(c->consul), val))
-			return set_fail(err, errlen, "%s: '%s' is not a URL, host:port or 'off'", name, val);
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not a URL, host:port or 'off'", name, val);
 		break;
 	case OPT_SESSION_TTL:
 		return number(name, val, 10, 3600, "seconds", &c->session_ttl, err, errlen);
@@ -179,21 +169,21 @@ static bool config_set(struct config *c, int opt, const char *name, const char *
 	case OPT_METRICS_LISTEN:
 		if ((strncmp(val, "unix:/", 6) && !strchr(val, ':')) || strpbrk(val, " \t\r\n") ||
 		    buf_copy(c->metrics_listen, sizeof(c->metrics_listen), val))
-			return set_fail(err, errlen, "%s: '%s' is not a.b.c.d:port or unix:/path", name, val);
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not a.b.c.d:port or unix:/path", name, val);
 		break;
 	case OPT_CONSUL_MAX_ANSWER: {
 		unsigned int bytes;
 
-		if (!number(name, val, 65536, 1u << 30, "bytes", &bytes, err, errlen))
-			return false;
+		if ((e = number(name, val, 65536, 1u << 30, "bytes", &bytes, err, errlen)))
+			return e;
 		c->consul_max_answer = bytes;
 		break;
 	}
 	}
-	return true;
+	return 0;
 }
 
-enum config_result config_parse(struct config *c, int argc, char **argv, char *err, size_t errlen)
+enum options_result options_parse(struct options *c, int argc, char **argv, char *err, size_t errlen)
 {
 	char flag[32];
 	int opt;
@@ -213,40 +203,40 @@ enum config_result config_parse(struct config *c, int argc, char **argv, char *e
 		const char *v = getenv(env_names[opt]);
 
 		/* Empty is unset: the managed plugin's settable defaults are "". */
-		if (v && *v && !config_set(c, opt, env_names[opt], v, err, errlen))
-			return CONFIG_ERROR;
+		if (v && *v && options_set(c, opt, env_names[opt], v, err, errlen))
+			return OPTIONS_ERROR;
 	}
 
 	optind = 0;	/* glibc: start afresh, so this can be called again */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 		case OPT_HELP:
-			config_usage(stdout);
-			return CONFIG_EXIT;
+			options_usage(stdout);
+			return OPTIONS_EXIT;
 		case OPT_VERSION:
 			printf("vxov %s\n", VXOV_VERSION);
-			return CONFIG_EXIT;
+			return OPTIONS_EXIT;
 		case '?':
 			if (optopt)
 				snprintf(err, errlen, "unknown option '-%c'", optopt);
 			else
 				snprintf(err, errlen, "unknown or incomplete option '%s'",
 					 argv[optind - 1]);
-			return CONFIG_ERROR;
+			return OPTIONS_ERROR;
 		case ':':
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-			return CONFIG_ERROR;
+			return OPTIONS_ERROR;
 		default:
-			snprintf(flag, sizeof(flag), "--%s", options[opt - 1].name);
-			if (!config_set(c, opt, flag, optarg, err, errlen))
-				return CONFIG_ERROR;
+			snprintf(flag, sizeof(flag), "--%s", longopts[opt - 1].name);
+			if (options_set(c, opt, flag, optarg, err, errlen))
+				return OPTIONS_ERROR;
 		}
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-		return CONFIG_ERROR;
+		return OPTIONS_ERROR;
 	}
-	return CONFIG_OK;
+	return OPTIONS_OK;
 }

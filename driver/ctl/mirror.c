@@ -176,9 +176,10 @@ static struct shard *add_block(struct mirror *m, uint32_t block, enum shard_kind
 {
 	char arp[PREFIX_LEN], fib[PREFIX_LEN];
 	struct shard *a = NULL, *f = NULL;
+	struct in_addr b = { htonl(block) };
 
-	if (layout_arp_block_prefix(arp, sizeof(arp), m->d->prefix, block, m->block_len) ||
-	    layout_fib_block_prefix(fib, sizeof(fib), m->d->prefix, block, m->block_len))
+	if (layout_arp_block_prefix(arp, sizeof(arp), m->d->prefix, b, m->block_len) ||
+	    layout_fib_block_prefix(fib, sizeof(fib), m->d->prefix, b, m->block_len))
 		return NULL;
 	if ((a = add_shard(m, SHARD_ARP, arp)))
 		a->block = block;
@@ -556,7 +557,6 @@ void mirror_start(struct mirror *m, const struct ctl_network *d, const struct mi
 		  void *owner)
 {
 	char bell[PREFIX_LEN], net[INET_ADDRSTRLEN];
-	uint32_t a = ntohl(d->subnet.addr.s_addr);
 
 	m->d = d;
 	m->hooks = h;
@@ -568,7 +568,7 @@ void mirror_start(struct mirror *m, const struct ctl_network *d, const struct mi
 	m->block_len = block_len(&d->subnet);
 	if (!core.kv)
 		return;	/* the mirror holds what mirror_take() gives it */
-	if (m->block_len && !layout_arp_block_prefix(bell, sizeof(bell), d->prefix, a,
+	if (m->block_len && !layout_arp_block_prefix(bell, sizeof(bell), d->prefix, d->subnet.addr,
 						     m->block_len - 8)) {
 		m->bell = add_shard(m, SHARD_BELL, bell);
 	} else {

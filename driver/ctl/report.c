@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +19,9 @@
 #include "driver/ctl/net.h"
 #include "driver/ctl/report.h"
 #include "driver/ctl/session.h"
-#include "driver/lib/config.h"
+#include "driver/lib/options.h"
 #include "driver/lib/log.h"
+#include "driver/lib/prom.h"
 
 static double ago(uint64_t ms)
 {
@@ -154,6 +154,8 @@ static json_t *net_json(struct net *n, bool full)
 		      "drift", (json_int_t)drift, "conflicts", (json_int_t)n->st.conflicts,
 		      "kernel_neighbours", (json_int_t)neigh, "kernel_fdb", (json_int_t)fdb);
 	if (o)
+		json_object_set_new(o, "watches", json_integer((json_int_t)n->mirror.watches));
+	if (o)
 		json_object_set_new(o, "misses", json_pack(
 			"{s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",
 			"l3", "total", (json_int_t)n->st.miss[MISS_KIND_L3],
@@ -223,173 +225,143 @@ char *report_status(const char *network, char *err, size_t errlen)
 
 /* ---- metrics ---- */
 
-struct text {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct text *t, const char *fmt, ...)
+static void consul_metrics(struct prom *p)
 {
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->failed = true;
-			return;
-		}
-		if (t->p && t->len + (size_t)n < t->cap) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t cap = t->cap ? t->cap * 2 : 16384;
-		char *p;
-
-		while (cap < t->len + (size_t)n + 1)
-			cap *= 2;
-		if (!(p = realloc(t->p, cap))) {
-			t->failed = true;
-			return;
-		}
-		t->p = p;
-		t->cap = cap;
-	}
-}
-
-static void histogram(struct text *t, const char *name, const char *labels, const uint64_t *le,
-		      uint64_t count, double sum)
-{
-	for (int i = 0; i < KV_LATENCY_BUCKETS; i++)
-		put(t, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, *labels ? "," : "",
-		    kv_latency_bounds[i], (unsigned long long)le[i]);
-	put(t, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, *labels ? "," : "",
-	    (unsigned long long)count);
-	put(t, "%s_sum%s%s%s %.6f\n%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels,
-	    *labels ? "}" : "", sum, name, *labels ? "{" : "", labels, *labels ? "}" : "",
-	    (unsigned long long)count);
-}
-
-static void consul_metrics(struct text *t)
-{
+	struct session_info si;
 	struct kv_stats s;
 	char labels[64];
-
-	struct session_info si;
 
 	if (!core.kv)
 		return;
 	kv_client_stats(core.kv, &s);
 	session_info(&si);
-	put(t, "# HELP vxov_consul_requests_total Requests to Consul, by kind and result.\n"
-	       "# TYPE vxov_consul_requests_total counter\n");
-	for (int k = 0; k < KV_KINDS; k++)
-		put(t, "vxov_consul_requests_total{kind=\"%s\",result=\"ok\"} %llu\n"
-		       "vxov_consul_requests_total{kind=\"%s\",result=\"error\"} %llu\n",
-		    kv_kind_names[k], (unsigned long long)s.kind[k].ok, kv_kind_names[k],
-		    (unsigned long long)s.kind[k].failed);
-	put(t, "# HELP vxov_consul_request_duration_seconds Time Consul took to answer, by kind.\n"
-	       "# TYPE vxov_consul_request_duration_seconds histogram\n");
+	prom_family(p, "vxov_consul_requests_total", "counter", "Requests to Consul, by kind and result.");
+	for (int k = 0; k < KV_KINDS; k++) {
+		snprintf(labels, sizeof(labels), "kind=\"%s\",result=\"ok\"", kv_kind_names[k]);
+		prom_sample(p, "vxov_consul_requests_total", labels, s.kind[k].ok);
+		snprintf(labels, sizeof(labels), "kind=\"%s\",result=\"error\"", kv_kind_names[k]);
+		prom_sample(p, "vxov_consul_requests_total", labels, s.kind[k].failed);
+	}
+	prom_family(p, "vxov_consul_request_duration_seconds", "histogram",
+		    "Time Consul took to answer, by kind.");
 	for (int k = 0; k < KV_KINDS; k++) {
 		snprintf(labels, sizeof(labels), "kind=\"%s\"", kv_kind_names[k]);
-		histogram(t, "vxov_consul_request_duration_seconds", labels, s.kind[k].le,
-			  s.kind[k].ok + s.kind[k].failed, s.kind[k].seconds);
+		prom_histogram(p, "vxov_consul_request_duration_seconds", labels, kv_latency_bounds,
+			       s.kind[k].le, KV_LATENCY_BUCKETS, s.kind[k].ok + s.kind[k].failed,
+			       s.kind[k].seconds);
 	}
-	put(t, "# HELP vxov_consul_received_bytes_total Bytes of Consul's answer bodies as received (gzip).\n"
-	       "# TYPE vxov_consul_received_bytes_total counter\n"
-	       "vxov_consul_received_bytes_total %llu\n"
-	       "# HELP vxov_consul_up Whether Consul answered the last request.\n"
-	       "# TYPE vxov_consul_up gauge\nvxov_consul_up %d\n"
-	       "# HELP vxov_session_renewals_total Session renewals.\n"
-	       "# TYPE vxov_session_renewals_total counter\nvxov_session_renewals_total %llu\n"
-	       "# HELP vxov_session_renewal_failures_total Session creations or renewals that failed.\n"
-	       "# TYPE vxov_session_renewal_failures_total counter\n"
-	       "vxov_session_renewal_failures_total %llu\n",
-	    (unsigned long long)s.bytes_rx, health_up(), (unsigned long long)si.renewals,
-	    (unsigned long long)si.failures);
+	prom_family(p, "vxov_consul_received_bytes_total", "counter",
+		    "Bytes of Consul's answer bodies as received (gzip).");
+	prom_sample(p, "vxov_consul_received_bytes_total", "", s.bytes_rx);
+	prom_family(p, "vxov_consul_up", "gauge", "Whether Consul answered the last request.");
+	prom_sample(p, "vxov_consul_up", "", health_up());
+	prom_family(p, "vxov_session_renewals_total", "counter", "Session renewals.");
+	prom_sample(p, "vxov_session_renewals_total", "", si.renewals);
+	prom_family(p, "vxov_session_renewal_failures_total", "counter",
+		    "Session creations or renewals that failed.");
+	prom_sample(p, "vxov_session_renewal_failures_total", "", si.failures);
 }
 
-/* One counter per network: name, help, and the field. */
-#define NET_COUNTER(t, name, help, field)                                                     \
-	do {                                                                                  \
-		put(t, "# HELP " name " " help "\n# TYPE " name " counter\n");                \
-		LIST_FOREACH(n, net_all(), link)                                                \
-			put(t, name "{vni=\"%u\"} %llu\n", n->d.vni, (unsigned long long)(field)); \
-	} while (0)
+/* One sample per network: what get() reads of it. */
+static void per_net(struct prom *p, const char *name, const char *type, const char *help,
+		    uint64_t (*get)(const struct net *n))
+{
+	char labels[32];
+	struct net *n;
 
-char *report_metrics(void)
+	prom_family(p, name, type, help);
+	LIST_FOREACH(n, net_all(), link) {
+		snprintf(labels, sizeof(labels), "vni=\"%u\"", n->d.vni);
+		prom_sample(p, name, labels, get(n));
+	}
+}
+
+static uint64_t wakeups(const struct net *n) { return n->mirror.wakeups; }
+static uint64_t changes(const struct net *n) { return n->mirror.changes; }
+static uint64_t conflicts(const struct net *n) { return n->st.conflicts; }
+static uint64_t watches(const struct net *n) { return n->mirror.watches; }
+
+static void net_metrics(struct prom *p)
 {
 	static const char *const kinds[MISS_KINDS] = { "l2", "l3" };
 	static const char *const answers[ANSWERS] = { "mirror", "get", "unknown" };
-	struct text t = { 0 };
-	struct kern_lag lag;
+	char labels[96];
 	struct net *n;
 
-	consul_metrics(&t);
-	NET_COUNTER(&t, "vxov_watch_wakeups_total", "Answers of the network's Consul watch.",
-		    n->mirror.wakeups);
-	NET_COUNTER(&t, "vxov_remote_changes_total", "Keys of the mirror that changed.",
-		    n->mirror.changes);
-	put(&t, "# HELP vxov_misses_total Misses the kernel reported, by kind and how they were "
-		"answered.\n# TYPE vxov_misses_total counter\n");
+	per_net(p, "vxov_watch_wakeups_total", "counter", "Answers of the network's Consul watch.",
+		wakeups);
+	per_net(p, "vxov_remote_changes_total", "counter", "Keys of the mirror that changed.", changes);
+	per_net(p, "vxov_watches", "gauge", "Blocking queries the network's mirror keeps open.",
+		watches);
+	prom_family(p, "vxov_misses_total", "counter",
+		    "Misses the kernel reported, by kind and how they were answered.");
 	LIST_FOREACH(n, net_all(), link)
 		for (int k = 0; k < MISS_KINDS; k++)
-			for (int a = 0; a < ANSWERS; a++)
-				put(&t, "vxov_misses_total{vni=\"%u\",kind=\"%s\",answer=\"%s\"} %llu\n",
-				    n->d.vni, kinds[k], answers[a],
-				    (unsigned long long)n->st.answered[k][a]);
-	put(&t, "# HELP vxov_reconciler_repairs_total Differences the reconcilers repaired, by "
-		"direction.\n# TYPE vxov_reconciler_repairs_total counter\n");
-	LIST_FOREACH(n, net_all(), link)
-		put(&t, "vxov_reconciler_repairs_total{vni=\"%u\",direction=\"kernel\"} %llu\n"
-			"vxov_reconciler_repairs_total{vni=\"%u\",direction=\"consul\"} %llu\n",
-		    n->d.vni, (unsigned long long)n->st.kernel_repairs, n->d.vni,
-		    (unsigned long long)n->st.consul_repairs);
-	NET_COUNTER(&t, "vxov_conflicts_total", "Addresses found published by another host too.",
-		    n->st.conflicts);
-	put(&t, "# HELP vxov_kernel_entries Neighbour and FDB entries vxov holds in the kernel.\n"
-		"# TYPE vxov_kernel_entries gauge\n");
+			for (int a = 0; a < ANSWERS; a++) {
+				snprintf(labels, sizeof(labels), "vni=\"%u\",kind=\"%s\",answer=\"%s\"",
+					 n->d.vni, kinds[k], answers[a]);
+				prom_sample(p, "vxov_misses_total", labels, n->st.answered[k][a]);
+			}
+	prom_family(p, "vxov_reconciler_repairs_total", "counter",
+		    "Differences the reconcilers repaired, by direction.");
+	LIST_FOREACH(n, net_all(), link) {
+		snprintf(labels, sizeof(labels), "vni=\"%u\",direction=\"kernel\"", n->d.vni);
+		prom_sample(p, "vxov_reconciler_repairs_total", labels, n->st.kernel_repairs);
+		snprintf(labels, sizeof(labels), "vni=\"%u\",direction=\"consul\"", n->d.vni);
+		prom_sample(p, "vxov_reconciler_repairs_total", labels, n->st.consul_repairs);
+	}
+	per_net(p, "vxov_conflicts_total", "counter", "Addresses found published by another host too.",
+		conflicts);
+	prom_family(p, "vxov_kernel_entries", "gauge",
+		    "Neighbour and FDB entries vxov holds in the kernel.");
 	LIST_FOREACH(n, net_all(), link) {
 		size_t neigh, fdb;
 
 		kern_counts(n, &neigh, &fdb);
-		put(&t, "vxov_kernel_entries{vni=\"%u\",kind=\"neighbour\"} %zu\n"
-			"vxov_kernel_entries{vni=\"%u\",kind=\"fdb\"} %zu\n", n->d.vni, neigh,
-		    n->d.vni, fdb);
+		snprintf(labels, sizeof(labels), "vni=\"%u\",kind=\"neighbour\"", n->d.vni);
+		prom_sample(p, "vxov_kernel_entries", labels, neigh);
+		snprintf(labels, sizeof(labels), "vni=\"%u\",kind=\"fdb\"", n->d.vni);
+		prom_sample(p, "vxov_kernel_entries", labels, fdb);
 	}
-	put(&t, "# HELP vxov_propagation_lag_seconds From a watch answer carrying a change to its "
-		"kernel entry written.\n# TYPE vxov_propagation_lag_seconds histogram\n");
-	kern_lag(&lag);
-	histogram(&t, "vxov_propagation_lag_seconds", "", lag.le, lag.count, lag.sum);
-	if (core.kv) {
-		uint64_t c[IPAM_COUNTS];
+}
 
-		ipam_counts(c);
-		ipam_reconcile_counts(&c[IPAM_RECLAIMED], &c[IPAM_REPAIRS]);
-		put(&t, "# HELP vxov_ipam_addresses Addresses this host holds from vxov IPAM.\n"
-			"# TYPE vxov_ipam_addresses gauge\nvxov_ipam_addresses %llu\n"
-			"# HELP vxov_ipam_allocations_total Addresses allocated.\n"
-			"# TYPE vxov_ipam_allocations_total counter\nvxov_ipam_allocations_total %llu\n"
-			"# HELP vxov_ipam_releases_total Addresses released in Consul.\n"
-			"# TYPE vxov_ipam_releases_total counter\nvxov_ipam_releases_total %llu\n"
-			"# HELP vxov_ipam_reclaims_total Addresses of dead hosts reclaimed.\n"
-			"# TYPE vxov_ipam_reclaims_total counter\nvxov_ipam_reclaims_total %llu\n"
-			"# HELP vxov_ipam_repairs_total Allocations the reconciler wrote again or freed.\n"
-			"# TYPE vxov_ipam_repairs_total counter\nvxov_ipam_repairs_total %llu\n",
-		    (unsigned long long)c[IPAM_HELD], (unsigned long long)c[IPAM_ALLOCATED],
-		    (unsigned long long)c[IPAM_RELEASED], (unsigned long long)c[IPAM_RECLAIMED],
-		    (unsigned long long)c[IPAM_REPAIRS]);
+static void ipam_metrics(struct prom *p)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} f[IPAM_COUNTS] = {
+		[IPAM_HELD] = { "vxov_ipam_addresses", "gauge", "Addresses this host holds from vxov IPAM." },
+		[IPAM_ALLOCATED] = { "vxov_ipam_allocations_total", "counter", "Addresses allocated." },
+		[IPAM_RELEASED] = { "vxov_ipam_releases_total", "counter", "Addresses released in Consul." },
+		[IPAM_RECLAIMED] = { "vxov_ipam_reclaims_total", "counter", "Addresses of dead hosts reclaimed." },
+		[IPAM_REPAIRS] = { "vxov_ipam_repairs_total", "counter",
+				   "Allocations the reconciler wrote again or freed." },
+	};
+	uint64_t c[IPAM_COUNTS];
+
+	ipam_counts(c);
+	ipam_reconcile_counts(&c[IPAM_RECLAIMED], &c[IPAM_REPAIRS]);
+	for (int i = 0; i < IPAM_COUNTS; i++) {
+		prom_family(p, f[i].name, f[i].type, f[i].help);
+		prom_sample(p, f[i].name, "", c[i]);
 	}
-	if (t.failed) {
-		free(t.p);
-		return NULL;
-	}
-	return t.p ? t.p : strdup("");
+}
+
+char *report_metrics(void)
+{
+	struct prom p = PROM_INIT;
+	struct kern_lag lag;
+
+	consul_metrics(&p);
+	net_metrics(&p);
+	kern_lag(&lag);
+	prom_family(&p, "vxov_propagation_lag_seconds", "histogram",
+		    "From a watch answer carrying a change to its kernel entry written.");
+	prom_histogram(&p, "vxov_propagation_lag_seconds", "", kv_latency_bounds, lag.le,
+		       KV_LATENCY_BUCKETS, lag.count, lag.sum);
+	if (core.kv)
+		ipam_metrics(&p);
+	return prom_finish(&p);
 }
 
 /* ---- health ---- */

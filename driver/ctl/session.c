@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "driver/lib/file.h"
 #include "driver/ctl/core.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/session.h"
@@ -61,7 +62,7 @@ static void save(void)
 	char err[256];
 
 	if (core.conf.session_path[0] &&
-	    state_write_file(core.conf.session_path, S.id, strlen(S.id), 0600, err, sizeof(err)))
+	    file_write_atomic(core.conf.session_path, S.id, strlen(S.id), 0600, err, sizeof(err)))
 		log_warn("consul: save session: %s", err);
 }
 

@@ -32,6 +32,7 @@ void api_ctl_network(const struct network *n, struct ctl_network *d)
 	d->gateway = n->gateway;
 	d->mtu = n->mtu;
 	d->publish = true;
+	d->ipam = n->vxov_ipam;
 }
 
 void api_ctl_endpoint(const struct endpoint *e, struct ctl_endpoint *c)

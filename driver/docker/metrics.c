@@ -37,7 +37,7 @@ char *api_serve_metrics(void *ctx, const char *path, const char *body, size_t le
 	*ctype = "text/plain; charset=utf-8";
 	if (!strcmp(path, "/healthz")) {
 		h = ctl_health(reason, sizeof(reason));
-		*status = h == 0 || h == 1 ? 200 : 503;
+		*status = h == CTL_HEALTHY || h == CTL_DEGRADED ? 200 : 503;
 		return line(reason);
 	}
 	if (strcmp(path, "/metrics")) {

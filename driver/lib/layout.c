@@ -7,7 +7,6 @@
 
 #include "driver/lib/netaddr.h"
 #include "driver/lib/layout.h"
-#include "driver/lib/state.h"
 
 bool layout_prefix_ok(const char *p)
 {
@@ -254,73 +253,4 @@ bool layout_parse_ip_value(const char *v, size_t len, struct in_addr *ip)
 	char buf[INET_ADDRSTRLEN];
 
 	return trimmed(v, len, buf, sizeof(buf)) && netaddr_parse_ip4(buf, ip);
-}
-
-int layout_vnis_prefix(char *buf, size_t len)
-{
-	return fit(snprintf(buf, len, LAYOUT_ROOT "/vnis/"), len);
-}
-
-int layout_hosts_prefix(char *buf, size_t len)
-{
-	return fit(snprintf(buf, len, LAYOUT_ROOT "/hosts/"), len);
-}
-
-int layout_ipam_root(char *buf, size_t len)
-{
-	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/"), len);
-}
-
-int layout_ipam_pool_prefix(char *buf, size_t len, struct in_addr net, int plen)
-{
-	return layout_ipam_key(buf, len, net, plen, "") || fit((int)strlen(buf) + 1, len) ? -1 :
-	       (strcat(buf, "/"), 0);
-}
-
-int layout_ipam_addr_key(char *buf, size_t len, const struct prefix4 *pool, struct in_addr addr)
-{
-	char leaf[INET_ADDRSTRLEN + 8], ip[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
-	snprintf(leaf, sizeof(leaf), "addr/%s", ip);
-	return layout_ipam_key(buf, len, pool->addr, pool->len, leaf);
-}
-
-int layout_kind_prefix(char *buf, size_t len, const char *prefix, int kind)
-{
-	return fit(snprintf(buf, len, "%s/%s/", prefix, kind == LAYOUT_ARP ? "arp" : "fib"), len);
-}
-
-int layout_arp_block_prefix(char *buf, size_t len, const char *prefix, uint32_t block, int block_len)
-{
-	if (block_len == 24)
-		return fit(snprintf(buf, len, "%s/arp/%u.%u.%u.", prefix, block >> 24, block >> 16 & 255,
-				    block >> 8 & 255), len);
-	if (block_len == 16)
-		return fit(snprintf(buf, len, "%s/arp/%u.%u.", prefix, block >> 24, block >> 16 & 255), len);
-	return fit(snprintf(buf, len, "%s/arp/%u.", prefix, block >> 24), len);
-}
-
-int layout_fib_block_prefix(char *buf, size_t len, const char *prefix, uint32_t block, int block_len)
-{
-	if (block_len == 24)
-		return fit(snprintf(buf, len, "%s/fib/02:42:%02x:%02x:%02x:", prefix, block >> 24,
-				    block >> 16 & 255, block >> 8 & 255), len);
-	return fit(snprintf(buf, len, "%s/fib/02:42:%02x:%02x:", prefix, block >> 24, block >> 16 & 255),
-		   len);
-}
-
-bool layout_parse_vni_key(const char *key, uint32_t *vni)
-{
-	static const char root[] = LAYOUT_ROOT "/vnis/";
-	unsigned long x;
-	char *end;
-
-	if (strncmp(key, root, sizeof(root) - 1) || !key[sizeof(root) - 1])
-		return false;
-	x = strtoul(key + sizeof(root) - 1, &end, 10);
-	if (*end || x < 1 || x > VNI_MAX)
-		return false;
-	*vni = (uint32_t)x;
-	return true;
 }

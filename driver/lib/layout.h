@@ -90,21 +90,4 @@ enum layout_kind layout_parse_key(const char *prefix, const char *key,
 bool layout_parse_mac_value(const char *v, size_t len, uint8_t mac[6]);
 bool layout_parse_ip_value(const char *v, size_t len, struct in_addr *ip);
 
-/* Prefixes of the key spaces (each ends in '/', or '.'/':' for blocks). */
-int layout_vnis_prefix(char *buf, size_t len);			/* vxov/vnis/ */
-int layout_hosts_prefix(char *buf, size_t len);			/* vxov/hosts/ */
-int layout_ipam_root(char *buf, size_t len);			/* vxov/ipam/ */
-int layout_ipam_pool_prefix(char *buf, size_t len, struct in_addr net, int plen);
-int layout_ipam_addr_key(char *buf, size_t len, const struct prefix4 *pool, struct in_addr addr);
-/* <prefix>/arp/ or <prefix>/fib/ */
-int layout_kind_prefix(char *buf, size_t len, const char *prefix, int kind);
-/* The keys of one address block (block: its first address, host order;
- * block_len 24 or 16): <prefix>/arp/a.b.c. and <prefix>/fib/02:42:aa:bb:cc:
- * (a.b. and 02:42:aa:bb: for a /16), and the doorbell's prefix for a subnet:
- * the octets all its addresses share up to the block's. */
-int layout_arp_block_prefix(char *buf, size_t len, const char *prefix, uint32_t block, int block_len);
-int layout_fib_block_prefix(char *buf, size_t len, const char *prefix, uint32_t block, int block_len);
-/* vxov/vnis/<n>: n, or false. */
-bool layout_parse_vni_key(const char *key, uint32_t *vni);
-
 #endif

@@ -382,6 +382,30 @@ static void test_mirror_underived_mac_watches_fib(void **state)
 	assert_int_equal(f->r.changed, 3);
 }
 
+/* fib/ whole also lists the blocks' keys: their own watches keep them. */
+static void test_answer_fib_whole_leaves_blocks(void **state)
+{
+	struct fx *f = *state;
+	struct kv_entry v[] = {
+		kve(PFX "/fib/0a:00:00:00:00:06", "192.168.0.3", 9),
+		kve(PFX "/fib/02:42:0a:01:02:05", "192.168.0.3", 8),	/* a block's, moved */
+	};
+	struct kv_list l = { .v = v, .n = 2, .index = 10 };
+	const struct ment *e;
+
+	assert_true(take(f, PFX "/arp/10.1.2.6", "0a:00:00:00:00:06", 1));
+	assert_true(take(f, PFX "/fib/0a:00:00:00:00:06", PEER, 2));
+	assert_true(take(f, PFX "/fib/02:42:0a:01:02:05", PEER, 3));
+	memset(&f->r, 0, sizeof(f->r));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &l), 0);
+	assert_int_equal(f->r.changed, 1);
+	assert_string_equal(f->r.last_key, PFX "/fib/0a:00:00:00:00:06");
+	e = mirror_fib(&f->n.mirror, (uint8_t[]){ 2, 0x42, 10, 1, 2, 5 });
+	assert_non_null(e);
+	assert_int_equal(e->modify_index, 3);	/* its block's watch will say */
+	assert_int_equal(e->vdst.s_addr, ip4(PEER).s_addr);
+}
+
 /* ---- the mirror: a watch's answers ---- */
 
 #define ARP_BLOCK PFX "/arp/10.1.2."
@@ -505,8 +529,12 @@ static void test_answer_block_gone(void **state)
 	struct kv_list empty = { .index = 5 };
 
 	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 1));
-	assert_int_equal(mirror_answer_for_test(&f->n.mirror, FIB_BLOCK, &empty), 0);
+	/* Empty, but its twin has not answered yet: both stay. */
 	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &empty), 0);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &empty), 0);
+	/* The twin answers empty too: the block goes. */
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, FIB_BLOCK, &empty), 0);
 	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &empty), -ENOENT);
 	assert_int_equal(mirror_answer_for_test(&f->n.mirror, FIB_BLOCK, &empty), -ENOENT);
 	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
@@ -885,10 +913,18 @@ static void test_kern_drift(void **state)
 	assert_int_equal(kern_drift_of(&f->n, d, 4), 2);
 	d[1] = dumped(AF_BRIDGE, true, "192.168.0.3", "02:42:0a:01:02:05");
 	assert_int_equal(kern_drift_of(&f->n, d, 2), 4);
-	/* Foreign where we want ours. */
+	/* Foreign where we want ours: a neighbour, an FDB entry. */
 	d[0] = dumped(AF_INET, false, "10.1.2.5", "02:42:0a:01:02:05");
 	d[1] = dumped(AF_BRIDGE, true, PEER, "02:42:0a:01:02:05");
 	assert_int_equal(kern_drift_of(&f->n, d, 2), 2);
+	d[0] = dumped(AF_INET, true, "10.1.2.5", "02:42:0a:01:02:05");
+	d[1] = dumped(AF_BRIDGE, false, PEER, "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 2), 2);
+	/* The order of a dump does not matter. */
+	d[0] = dumped(AF_BRIDGE, true, PEER, "02:42:0a:01:02:05");
+	d[1] = dumped(AF_INET, true, "10.1.2.6", "02:42:0a:01:02:06");
+	d[2] = dumped(AF_INET, true, "10.1.2.5", "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 3), 1);
 }
 
 /* ---- value.c ---- */
@@ -1142,6 +1178,7 @@ int main(void)
 		T(test_mirror_fib_home),
 		T(test_mirror_underived_mac_watches_fib),
 		T(test_answer_applies_and_drops),
+		T(test_answer_fib_whole_leaves_blocks),
 		T(test_answer_index_backwards_grace),
 		T(test_answer_drop_home),
 		T(test_answer_block_gone),

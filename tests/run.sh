@@ -40,7 +40,7 @@ tally() {
 }
 
 for b in build build/san; do
-	for u in test_unit test_lib; do
+	for u in test_unit test_lib test_ctl; do
 		echo "=== $u ($b)"
 		"$b/$u" >"$log" 2>&1; rc=$?
 		cat "$log"

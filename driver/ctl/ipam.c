@@ -295,20 +295,27 @@ static void put_addr(struct ipam_job *q)
 		put(q, q->key, I.self, on_addr_put);
 }
 
+int ipam_next_free(const struct prefix4 *pool, uint32_t *used, size_t n, uint32_t from,
+		   uint32_t *next)
+{
+	uint32_t base = ntohl(pool->addr.s_addr);
+	uint32_t last = base + (uint32_t)((1ull << (32 - pool->len)) - 2);
+	uint64_t x = from > last ? (uint64_t)last + 1 : lowest_free(used, n, from, last);
+
+	if (x > last)
+		return -ENOSPC;
+	*next = (uint32_t)x;
+	return 0;
+}
+
 /* The lowest address from q->next on that is neither used nor the gateway
  * (q->used holds the gateway too). */
 static void try_next(struct ipam_job *q)
 {
-	uint32_t base = ntohl(q->ir.pool.addr.s_addr);
-	uint32_t last = base + (uint32_t)((1ull << (32 - q->ir.pool.len)) - 2);
-	uint64_t next = q->next > last ? (uint64_t)last + 1 : lowest_free(q->used, q->nused, q->next, last);
-
-	if (next > last) {
+	if (ipam_next_free(&q->ir.pool, q->used, q->nused, q->next, &q->next))
 		job_finish(&q->j, -ENOSPC, "vxov IPAM: the pool is full");
-		return;
-	}
-	q->next = (uint32_t)next;
-	put_addr(q);
+	else
+		put_addr(q);
 }
 
 static void release_job(struct job *j)
@@ -316,12 +323,29 @@ static void release_job(struct job *j)
 	free(((struct ipam_job *)j)->used);
 }
 
+size_t ipam_used(const struct kv_list *l, uint32_t *used, uint32_t *gw)
+{
+	struct prefix4 pool;
+	struct in_addr a;
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const char *slash = strrchr(l->v[i].key, '/');
+
+		if (layout_parse_ipam_addr_key(l->v[i].key, &pool, &a))
+			used[n++] = ntohl(a.s_addr);
+		else if (slash && !strcmp(slash + 1, "gateway") &&
+			 layout_parse_ip_value(l->v[i].value, l->v[i].value_len, &a))
+			*gw = ntohl(a.s_addr);
+	}
+	used[n++] = *gw;
+	return n;
+}
+
 static void on_pool_list(struct kv_req *r, void *arg)
 {
 	struct ipam_job *q = arg;
 	struct kv_list l;
-	struct prefix4 pool;
-	struct in_addr a;
 
 	if (job_list(&q->j, r, &l, false, "list the pool"))
 		return;
@@ -331,17 +355,8 @@ static void on_pool_list(struct kv_req *r, void *arg)
 		return;
 	}
 	q->j.release = release_job;
-	for (size_t i = 0; i < l.n; i++) {
-		const char *slash = strrchr(l.v[i].key, '/');
-
-		if (layout_parse_ipam_addr_key(l.v[i].key, &pool, &a))
-			q->used[q->nused++] = ntohl(a.s_addr);
-		else if (slash && !strcmp(slash + 1, "gateway") &&
-			 layout_parse_ip_value(l.v[i].value, l.v[i].value_len, &a))
-			q->gw = ntohl(a.s_addr);
-	}
+	q->nused = ipam_used(&l, q->used, &q->gw);
 	kv_list_free(&l);
-	q->used[q->nused++] = q->gw;
 	q->next = ntohl(q->ir.pool.addr.s_addr) + 1;
 	try_next(q);
 }

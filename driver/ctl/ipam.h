@@ -46,4 +46,18 @@ const char *ipam_self(void);
 enum { IPAM_HELD, IPAM_ALLOCATED, IPAM_RELEASED, IPAM_RECLAIMED, IPAM_REPAIRS, IPAM_COUNTS };
 void ipam_counts(uint64_t c[IPAM_COUNTS]);
 
+/* ---- for tests: the pure parts of a request for any address ---- */
+
+struct kv_list;
+/* The addresses a listing of the pool's keys (vxov/ipam/<net>_<len>/...)
+ * holds, host order, into used (room for l->n + 1): every addr/<ip>, then
+ * the gateway, which the gateway key sets in *gw (else *gw as given, the
+ * pool's first address).  Returns how many. */
+size_t ipam_used(const struct kv_list *l, uint32_t *used, uint32_t *gw);
+/* The lowest host address of pool (host order), from `from` on, that
+ * used[0..n) does not hold (used is sorted here); never the broadcast
+ * address.  0 with *next set, or -ENOSPC. */
+int ipam_next_free(const struct prefix4 *pool, uint32_t *used, size_t n, uint32_t from,
+		   uint32_t *next);
+
 #endif

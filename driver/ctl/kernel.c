@@ -467,7 +467,7 @@ void kern_deleted(struct net *n, const struct neigh_entry *e)
 /* ---- drift, for status ---- */
 
 struct drift {
-	struct net *n;
+	const struct net *n;
 	long bad;		/* ours but not wanted or different; theirs where we want ours */
 	long matched;		/* ours and as wanted */
 };
@@ -494,18 +494,14 @@ static void on_drift(const struct neigh_entry *e, void *arg)
 	}
 }
 
-long kern_drift(struct net *n)
+/* The drift d counted in the dumps, plus the wanted entries they lacked. */
+static long drift_total(const struct net *n, const struct drift *d)
 {
-	struct drift d = { .n = n };
 	struct hnode *x, *tmp;
 	struct in_addr dst;
 	uint8_t mac[6];
 	long wanted = 0;
-	int e;
 
-	if ((e = neigh_dump(&n->nl, AF_INET, n->vx, on_drift, &d)) ||
-	    (e = neigh_dump(&n->nl, AF_BRIDGE, n->vx, on_drift, &d)))
-		return e;
 	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *m = (struct ment *)x;
 
@@ -515,5 +511,25 @@ long kern_drift(struct net *n)
 			wanted += kern_want_fdb(n, m->mac, &dst);
 	}
 	/* Wanted entries the dump did not show as ours and as wanted. */
-	return d.bad + (wanted > d.matched ? wanted - d.matched : 0);
+	return d->bad + (wanted > d->matched ? wanted - d->matched : 0);
+}
+
+long kern_drift(struct net *n)
+{
+	struct drift d = { .n = n };
+	int e;
+
+	if ((e = neigh_dump(&n->nl, AF_INET, n->vx, on_drift, &d)) ||
+	    (e = neigh_dump(&n->nl, AF_BRIDGE, n->vx, on_drift, &d)))
+		return e;
+	return drift_total(n, &d);
+}
+
+long kern_drift_of(const struct net *n, const struct neigh_entry *dump, size_t count)
+{
+	struct drift d = { .n = n };
+
+	for (size_t i = 0; i < count; i++)
+		on_drift(&dump[i], &d);
+	return drift_total(n, &d);
 }

@@ -41,6 +41,9 @@ bool kern_want_fdb(const struct net *n, const uint8_t mac[6], struct in_addr *ds
 /* Entries the kernel and the mirror disagree on now (a fresh dump), or
  * -errno. */
 long kern_drift(struct net *n);
+/* For tests: kern_drift() of a dump given as entries (AF_INET neighbours
+ * and AF_BRIDGE FDB entries of the device, in any order). */
+long kern_drift_of(const struct net *n, const struct neigh_entry *dump, size_t count);
 /* The entries of ours the kernel holds. */
 void kern_counts(const struct net *n, size_t *neigh, size_t *fdb);
 

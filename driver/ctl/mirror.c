@@ -495,14 +495,46 @@ static void schedule(struct shard *sh, const struct kv_list *l, size_t changed, 
 	sh->index = next;
 }
 
+/* Apply a watch's answer l (read at now) and send its next query. */
+static void answer(struct shard *sh, const struct kv_list *l, uint64_t now)
+{
+	struct mirror *m = sh->m;
+	size_t changed = 0, dropped = 0;
+	bool gone;
+
+	sh->backoff_ms = 0;
+	m->wakeups++;
+	if (sh->kind == SHARD_BELL)
+		ring(m, l);
+	else
+		dropped = apply(sh, l, &changed);
+	if (sh->down || (sh->index && l->index < sh->index && dropped)) {
+		unsigned int grace = core.conf.ttl_s * 2000u + 5000u;
+
+		log_info("%s: consul %s: resynchronising %s, removals held for %u ms", m->d->netns,
+			 sh->down ? "is back" : "lost data (its index went backwards)", sh->prefix, grace);
+		m->grace_until = now + grace;
+	}
+	sh->down = false;
+	schedule(sh, l, changed, now);
+	sh->synced = true;
+	sh->last_answer_ms = now;
+	gone = block_gone(sh);
+	gone |= fib_all_done(m, gone ? NULL : sh);
+	update(m, now);
+	if (gone)
+		return;
+	if (changed || m->synced)
+		m->hooks->answered(m->owner, changed != 0);
+	if (!sh->timer.at && core.kv)
+		send_query(sh);
+}
+
 static void on_answer(struct kv_req *r, void *arg)
 {
 	struct shard *sh = arg;
-	struct mirror *m = sh->m;
 	uint64_t now = loop_now();
-	size_t changed = 0, dropped = 0;
 	struct kv_list l;
-	bool gone;
 	int e = kv_req_list(r, &l);
 
 	health_result(e, kv_req_error(r));
@@ -511,33 +543,18 @@ static void on_answer(struct kv_req *r, void *arg)
 		failed(sh, r);
 		return;
 	}
-	sh->backoff_ms = 0;
-	m->wakeups++;
-	if (sh->kind == SHARD_BELL)
-		ring(m, &l);
-	else
-		dropped = apply(sh, &l, &changed);
-	if (sh->down || (sh->index && l.index < sh->index && dropped)) {
-		unsigned int grace = core.conf.ttl_s * 2000u + 5000u;
-
-		log_info("%s: consul %s: resynchronising %s, removals held for %u ms", m->d->netns,
-			 sh->down ? "is back" : "lost data (its index went backwards)", sh->prefix, grace);
-		m->grace_until = now + grace;
-	}
-	sh->down = false;
-	schedule(sh, &l, changed, now);
-	sh->synced = true;
-	sh->last_answer_ms = now;
+	answer(sh, &l, now);
 	kv_list_free(&l);
-	gone = block_gone(sh);
-	gone |= fib_all_done(m, gone ? NULL : sh);
-	update(m, now);
-	if (gone)
-		return;
-	if (changed || m->synced)
-		m->hooks->answered(m->owner, changed != 0);
-	if (!sh->timer.at)
-		send_query(sh);
+}
+
+int mirror_answer_for_test(struct mirror *m, const char *prefix, const struct kv_list *l)
+{
+	struct shard *sh = find_shard(m, prefix);
+
+	if (!sh)
+		return -ENOENT;
+	answer(sh, l, loop_now());
+	return 0;
 }
 
 static void send_query(struct shard *sh)

@@ -99,5 +99,10 @@ void mirror_wrote(struct mirror *m, const char *key, uint64_t index);
  * hold, whether the watch had answered before, how many entries the answer
  * changed, and whether it came at once (quick). */
 uint32_t mirror_hold_next(uint32_t hold_ms, bool had_index, size_t changed, bool quick);
+/* Apply l as the answer of the watch of prefix (a block's arp or fib
+ * prefix, <prefix>/fib/ whole...), as a blocking query's answer is applied:
+ * no query is sent without Consul.  0, or -ENOENT when no watch has prefix
+ * (watches start with the first key of theirs mirror_take() is given). */
+int mirror_answer_for_test(struct mirror *m, const char *prefix, const struct kv_list *l);
 
 #endif

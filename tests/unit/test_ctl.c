@@ -1,0 +1,1253 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the control loop's logic that needs neither the kernel nor
+ * Consul: the mirror's diffing and its watches' answers, the hold back-off,
+ * backoff_next and lowest_free, the VNI and IPAM choices, the kernel
+ * reconciler's decisions (and its drift on a given dump), the pure parts of
+ * the mirror (value.c, block.c), and a job's end.
+ *
+ * Every ctl/ module is linked whole; with core.kv NULL none sends a request
+ * or opens a socket.  core and the modules' state are set up and torn down
+ * per test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "driver/ctl/block.h"
+#include "driver/ctl/core.h"
+#include "driver/ctl/health.h"
+#include "driver/ctl/ipam.h"
+#include "driver/ctl/job.h"
+#include "driver/ctl/kernel.h"
+#include "driver/ctl/mirror.h"
+#include "driver/ctl/net.h"
+#include "driver/ctl/value.h"
+#include "driver/ctl/vni.h"
+#include "driver/ctl/wait.h"
+#include "driver/lib/backoff.h"
+#include "driver/lib/log.h"
+#include "netops/neigh.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The network of most tests: 10.1.2.0/24 under t/net, gateway .1; this
+ * host is 192.168.0.1, a peer 192.168.0.2. */
+#define PFX "t/net"
+#define SELF "192.168.0.1"
+#define PEER "192.168.0.2"
+
+static struct in_addr ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static uint32_t hip(const char *s)
+{
+	return ntohl(ip4(s).s_addr);
+}
+
+static void mac6(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+
+	assert_int_equal(sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]), 6);
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+}
+
+static struct kv_entry kve(const char *key, const char *value, uint64_t index)
+{
+	return (struct kv_entry){ .key = (char *)key, .value = (char *)value,
+				  .value_len = strlen(value), .modify_index = index };
+}
+
+static struct prefix4 pfx(const char *s)
+{
+	struct prefix4 p;
+
+	assert_true(netaddr_parse_prefix4(s, &p));
+	return p;
+}
+
+/* ---- the fixture: core, and one network with its mirror ---- */
+
+struct rec {
+	int changed, answered, answered_changed;
+	int valid_reports;	/* hooks that showed a valid entry */
+	int homes;		/* hooks with home set */
+	bool last_valid, last_home;
+	char last_key[KV_KEY_MAX];
+};
+
+static void on_changed(void *owner, const struct ment *e, bool home)
+{
+	struct rec *r = owner;
+
+	r->changed++;
+	r->valid_reports += e->valid;
+	r->homes += home;
+	r->last_valid = e->valid;
+	r->last_home = home;
+	snprintf(r->last_key, sizeof(r->last_key), "%s", e->key);
+}
+
+static void on_answered(void *owner, bool changed)
+{
+	struct rec *r = owner;
+
+	r->answered++;
+	r->answered_changed += changed;
+}
+
+static const struct mirror_hooks hooks = { .changed = on_changed, .answered = on_answered };
+
+struct fx {
+	struct net n;		/* n.d is the network, n.mirror its mirror */
+	struct rec r;
+	struct lep leps[4];
+};
+
+static struct kv_config kvconf = { .url = "http://127.0.0.1:8500" };
+
+static void core_setup(void)
+{
+	memset(&core, 0, sizeof(core));
+	core.conf.kv = &kvconf;	/* read for messages only: core.kv stays NULL */
+	core.conf.self = ip4(SELF);
+	core.conf.ttl_s = 15;
+	core.conf.resync_s = 30;
+	core.conf.job_deadline_ms = 5000;
+	assert_int_equal(loop_init(&core.loop), 0);
+	health_init();
+}
+
+static void core_teardown(void)
+{
+	assert_true(TAILQ_EMPTY(&core.loop.timers));	/* nobody left a timer armed */
+	loop_fini(&core.loop);
+}
+
+static void net_setup(struct fx *f, const char *subnet, const char *gateway)
+{
+	struct ctl_network *d = &f->n.d;
+
+	d->vni = 300;
+	snprintf(d->prefix, sizeof(d->prefix), "%s", PFX);
+	snprintf(d->netns, sizeof(d->netns), "test");
+	d->subnet = pfx(subnet);
+	d->gateway = ip4(gateway);
+	LIST_INIT(&f->n.leps);
+	kern_init(&f->n);
+	mirror_start(&f->n.mirror, d, &hooks, &f->r);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	core_setup();
+	net_setup(f, "10.1.2.0/24", "10.1.2.1");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	mirror_free(&f->n.mirror);
+	kern_free(&f->n);
+	free(f);
+	core_teardown();
+	return 0;
+}
+
+/* Take key = value at index through a direct GET; whether it changed. */
+static bool take(struct fx *f, const char *key, const char *value, uint64_t index)
+{
+	struct kv_entry e = kve(key, value, index);
+
+	return mirror_take(&f->n.mirror, &e);
+}
+
+static void add_lep(struct fx *f, int i, const char *ip, const char *mac)
+{
+	struct lep *l = &f->leps[i];
+
+	l->ip = ip4(ip);
+	mac6(mac, l->mac);
+	l->net = &f->n;
+	LIST_INSERT_HEAD(&f->n.leps, l, link);
+}
+
+/* ---- the mirror: direct GETs ---- */
+
+static void test_mirror_new_arp_entry(void **state)
+{
+	struct fx *f = *state;
+	const struct ment *e;
+	uint8_t want[6];
+
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10));
+	assert_int_equal(f->r.changed, 1);
+	assert_int_equal(f->r.valid_reports, 1);
+	assert_false(f->r.last_home);	/* home is for fib entries only */
+	assert_string_equal(f->r.last_key, PFX "/arp/10.1.2.5");
+	e = mirror_arp(&f->n.mirror, ip4("10.1.2.5"));
+	assert_non_null(e);
+	assert_ptr_equal(e, mirror_key(&f->n.mirror, PFX "/arp/10.1.2.5"));
+	assert_int_equal(e->kind, LAYOUT_ARP);
+	assert_true(e->valid);
+	assert_false(e->ours);	/* no session */
+	assert_int_equal(e->modify_index, 10);
+	assert_int_equal(e->seen, 0);	/* a GET, not a watch */
+	mac6("02:42:0a:01:02:05", want);
+	assert_memory_equal(e->vmac, want, 6);
+	assert_int_equal(f->n.mirror.changes, 1);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.6")));
+}
+
+static void test_mirror_same_index_no_change(void **state)
+{
+	struct fx *f = *state;
+
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10));
+	/* The same ModifyIndex is the same entry, whatever the value says. */
+	assert_false(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10));
+	assert_false(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:99", 10));
+	assert_int_equal(f->r.changed, 1);
+	assert_int_equal(f->n.mirror.changes, 1);
+}
+
+static void test_mirror_new_index_changes(void **state)
+{
+	struct fx *f = *state;
+	const struct ment *e;
+	uint8_t want[6];
+
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10));
+	assert_true(take(f, PFX "/arp/10.1.2.5", "0a:00:00:00:00:07", 11));
+	assert_int_equal(f->r.changed, 2);
+	e = mirror_arp(&f->n.mirror, ip4("10.1.2.5"));
+	assert_int_equal(e->modify_index, 11);
+	mac6("0a:00:00:00:00:07", want);
+	assert_memory_equal(e->vmac, want, 6);
+	assert_true(e->valid);
+	/* Valid to invalid is a change too, reported invalid. */
+	assert_true(take(f, PFX "/arp/10.1.2.5", "junk", 12));
+	assert_int_equal(f->r.changed, 3);
+	assert_false(f->r.last_valid);
+	assert_false(mirror_arp(&f->n.mirror, ip4("10.1.2.5"))->valid);
+}
+
+static void test_mirror_invalid_values(void **state)
+{
+	struct fx *f = *state;
+	static const struct { const char *key, *value; } bad[] = {
+		{ PFX "/arp/10.1.2.5", "not a mac" },
+		{ PFX "/arp/10.1.2.6", "01:00:5e:00:00:01" },	/* multicast */
+		{ PFX "/arp/10.1.2.7", "ff:ff:ff:ff:ff:ff" },	/* broadcast */
+		{ PFX "/arp/10.1.2.8", "00:00:00:00:00:00" },
+		{ PFX "/arp/10.1.2.9", "" },
+		{ PFX "/arp/10.1.2.1", "02:42:0a:01:02:01" },	/* the gateway */
+		{ PFX "/arp/10.1.2.0", "02:42:0a:01:02:00" },	/* the network */
+		{ PFX "/arp/10.1.2.255", "02:42:0a:01:02:ff" },	/* its broadcast */
+		{ PFX "/fib/02:42:0a:01:02:05", "not an ip" },
+		{ PFX "/fib/02:42:0a:01:02:06", "224.0.0.1" },
+		{ PFX "/fib/02:42:0a:01:02:07", "127.0.0.1" },
+		{ PFX "/fib/02:42:0a:01:02:08", "0.0.0.0" },
+		{ PFX "/fib/02:42:0a:01:02:09", "255.255.255.255" },
+		{ PFX "/fib/02:42:0a:01:02:0a", "10.0.0.256" },
+		{ PFX "/fib/01:00:5e:00:00:01", PEER },		/* a multicast MAC */
+		{ PFX "/fib/ff:ff:ff:ff:ff:ff", PEER },		/* the broadcast MAC */
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		const struct ment *e;
+
+		assert_true(take(f, bad[i].key, bad[i].value, 20 + i));
+		e = mirror_key(&f->n.mirror, bad[i].key);
+		assert_non_null(e);
+		if (e->valid)
+			fail_msg("%s = '%s' taken as valid", bad[i].key, bad[i].value);
+	}
+	assert_int_equal(f->r.changed, ARRAY_LEN(bad));
+	assert_int_equal(f->r.valid_reports, 0);
+	assert_int_equal(f->r.homes, 0);
+	assert_int_equal(f->n.mirror.keys.n, ARRAY_LEN(bad));
+}
+
+static void test_mirror_values_trimmed(void **state)
+{
+	struct fx *f = *state;
+
+	assert_true(take(f, PFX "/arp/10.1.2.5", " 02:42:0a:01:02:05\n", 1));
+	assert_true(take(f, PFX "/fib/02:42:0a:01:02:05", "\t" PEER " \r\n", 2));
+	assert_int_equal(f->r.valid_reports, 2);
+	assert_int_equal(mirror_fib(&f->n.mirror, (uint8_t[]){ 2, 0x42, 10, 1, 2, 5 })->vdst.s_addr,
+			 ip4(PEER).s_addr);
+}
+
+static void test_mirror_outside_keys_ignored(void **state)
+{
+	struct fx *f = *state;
+	static const char *const other[] = {
+		PFX "/network", PFX "/arp/", PFX "/arp/10.1.2", PFX "/arp/10.1.2.5/x",
+		PFX "/fib/02:42:0a:01:02", PFX "/other/10.1.2.5", "t/netx/arp/10.1.2.5",
+		"t/arp/10.1.2.5", "vxov/vnis/300",
+		PFX "/arp/10.1.3.5",	/* outside the subnet: no watch mirrors it */
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(other); i++) {
+		assert_false(take(f, other[i], "02:42:0a:01:02:05", 5));
+		assert_null(mirror_key(&f->n.mirror, other[i]));
+	}
+	assert_int_equal(f->r.changed, 0);
+	assert_int_equal(f->n.mirror.keys.n, 0);
+	assert_int_equal(f->n.mirror.changes, 0);
+}
+
+/* A subnet too large to split: keys are kept, and those outside it are
+ * kept invalid (a watch of arp/ whole holds them). */
+static void test_mirror_unsplit_subnet(void **state)
+{
+	struct fx *f = *state;
+
+	mirror_free(&f->n.mirror);
+	memset(&f->n.mirror, 0, sizeof(f->n.mirror));
+	net_setup(f, "10.0.0.0/7", "10.0.0.1");
+	assert_int_equal(f->n.mirror.block_len, 0);
+	assert_true(take(f, PFX "/arp/12.0.0.5", "02:42:0c:00:00:05", 1));
+	assert_false(mirror_key(&f->n.mirror, PFX "/arp/12.0.0.5")->valid);
+	assert_true(take(f, PFX "/arp/11.200.0.5", "02:42:0b:c8:00:05", 2));
+	assert_true(mirror_key(&f->n.mirror, PFX "/arp/11.200.0.5")->valid);
+	assert_int_equal(f->r.valid_reports, 1);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/arp/",
+						&(struct kv_list){ .index = 1 }), 0);
+	assert_null(mirror_key(&f->n.mirror, PFX "/arp/12.0.0.5"));	/* dropped */
+}
+
+static void test_mirror_fib_home(void **state)
+{
+	struct fx *f = *state;
+	const char *key = PFX "/fib/02:42:0a:01:02:05";
+
+	/* A MAC that moves here, away, between peers, and back. */
+	assert_true(take(f, key, SELF, 1));
+	assert_true(f->r.last_home);
+	assert_true(take(f, key, PEER, 2));
+	assert_true(f->r.last_home);
+	assert_true(take(f, key, "192.168.0.3", 3));
+	assert_false(f->r.last_home);
+	assert_true(take(f, key, SELF, 4));
+	assert_true(f->r.last_home);
+	/* Invalid while here: it no longer points here. */
+	assert_true(take(f, key, "junk", 5));
+	assert_true(f->r.last_home);
+	assert_true(take(f, key, "192.168.0.3", 6));
+	assert_false(f->r.last_home);
+	assert_int_equal(f->r.homes, 4);
+	/* A new fib entry elsewhere is no move home. */
+	assert_true(take(f, PFX "/fib/02:42:0a:01:02:06", PEER, 7));
+	assert_false(f->r.last_home);
+}
+
+/* An arp value whose MAC no block covers starts the watch of fib/ whole. */
+static void test_mirror_underived_mac_watches_fib(void **state)
+{
+	struct fx *f = *state;
+	struct kv_list empty = { .index = 1 };
+
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &empty), -ENOENT);
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 1));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &empty), -ENOENT);
+	assert_true(take(f, PFX "/arp/10.1.2.6", "0a:00:00:00:00:06", 2));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &empty), 0);
+	/* A fib key of that MAC belongs to fib/ whole, not to a block. */
+	assert_true(take(f, PFX "/fib/0a:00:00:00:00:06", PEER, 3));
+	assert_true(mirror_fib(&f->n.mirror, (uint8_t[]){ 10, 0, 0, 0, 0, 6 })->valid);
+	assert_int_equal(f->r.changed, 3);
+}
+
+/* fib/ is watched whole only while such a MAC is in use: the last address
+ * that used one going (its block's answer no longer lists it) ends the
+ * watch, and the fib entries it held go with it. */
+static void test_mirror_fib_whole_stops(void **state)
+{
+	struct fx *f = *state;
+	struct kv_list empty = { .index = 50 };
+	unsigned int w;
+
+	assert_true(take(f, PFX "/arp/10.1.2.6", "0a:00:00:00:00:06", 1));
+	assert_true(take(f, PFX "/arp/10.1.2.7", "0a:00:00:00:00:07", 2));
+	assert_true(take(f, PFX "/fib/0a:00:00:00:00:06", PEER, 3));
+	w = f->n.mirror.watches;
+	assert_int_equal(f->n.mirror.foreign, 2);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &empty), 0);
+	/* One of the two goes: still watched. */
+	struct kv_entry one[] = { kve(PFX "/arp/10.1.2.7", "0a:00:00:00:00:07", 2) };
+	struct kv_list l = { .v = one, .n = 1, .index = 51 };
+
+	assert_true(take(f, PFX "/fib/0a:00:00:00:00:06", PEER, 4));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/arp/10.1.2.", &l), 0);
+	assert_int_equal(f->n.mirror.foreign, 1);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &empty), 0);
+	/* The other becomes a derived MAC: nothing needs fib/ whole now. */
+	assert_true(take(f, PFX "/arp/10.1.2.7", "02:42:0a:01:02:07", 60));
+	assert_int_equal(f->n.mirror.foreign, 0);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &empty), -ENOENT);
+	assert_int_equal(f->n.mirror.watches, w - 1);
+	assert_null(mirror_fib(&f->n.mirror, (uint8_t[]){ 10, 0, 0, 0, 0, 6 }));
+}
+
+/* fib/ whole also lists the blocks' keys: their own watches keep them. */
+static void test_answer_fib_whole_leaves_blocks(void **state)
+{
+	struct fx *f = *state;
+	struct kv_entry v[] = {
+		kve(PFX "/fib/0a:00:00:00:00:06", "192.168.0.3", 9),
+		kve(PFX "/fib/02:42:0a:01:02:05", "192.168.0.3", 8),	/* a block's, moved */
+	};
+	struct kv_list l = { .v = v, .n = 2, .index = 10 };
+	const struct ment *e;
+
+	assert_true(take(f, PFX "/arp/10.1.2.6", "0a:00:00:00:00:06", 1));
+	assert_true(take(f, PFX "/fib/0a:00:00:00:00:06", PEER, 2));
+	assert_true(take(f, PFX "/fib/02:42:0a:01:02:05", PEER, 3));
+	memset(&f->r, 0, sizeof(f->r));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &l), 0);
+	assert_int_equal(f->r.changed, 1);
+	assert_string_equal(f->r.last_key, PFX "/fib/0a:00:00:00:00:06");
+	e = mirror_fib(&f->n.mirror, (uint8_t[]){ 2, 0x42, 10, 1, 2, 5 });
+	assert_non_null(e);
+	assert_int_equal(e->modify_index, 3);	/* its block's watch will say */
+	assert_int_equal(e->vdst.s_addr, ip4(PEER).s_addr);
+}
+
+/* ---- the mirror: a watch's answers ---- */
+
+#define ARP_BLOCK PFX "/arp/10.1.2."
+#define FIB_BLOCK PFX "/fib/02:42:0a:01:02:"
+
+static void test_answer_applies_and_drops(void **state)
+{
+	struct fx *f = *state;
+	struct kv_entry v[] = {
+		kve(PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10),	/* unchanged */
+		kve(PFX "/arp/10.1.2.6", "02:42:0a:01:02:06", 30),	/* new */
+		kve(PFX "/arp/10.1.2.7", "02:42:0a:01:02:70", 31),	/* changed */
+		kve(PFX "/fib/02:42:0a:01:02:05", PEER, 12),		/* another watch's */
+	};
+	struct kv_list l = { .v = v, .n = ARRAY_LEN(v), .index = 40 };
+
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10));
+	assert_true(take(f, PFX "/arp/10.1.2.7", "02:42:0a:01:02:07", 11));
+	assert_true(take(f, PFX "/arp/10.1.2.8", "02:42:0a:01:02:08", 20));	/* gone */
+	assert_true(take(f, PFX "/arp/10.1.2.9", "02:42:0a:01:02:09", 50));	/* newer than the answer */
+	memset(&f->r, 0, sizeof(f->r));
+
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, "t/net/arp/10.1.3.", &l), -ENOENT);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_int_equal(f->r.changed, 3);	/* .6 new, .7 changed, .8 dropped */
+	assert_int_equal(f->r.valid_reports, 2);
+	assert_int_equal(f->r.answered, 1);
+	assert_int_equal(f->r.answered_changed, 1);
+	assert_int_equal(f->n.mirror.wakeups, 1);
+	assert_non_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
+	assert_non_null(mirror_arp(&f->n.mirror, ip4("10.1.2.6")));
+	assert_int_equal(mirror_arp(&f->n.mirror, ip4("10.1.2.7"))->modify_index, 31);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.8")));
+	assert_non_null(mirror_arp(&f->n.mirror, ip4("10.1.2.9")));
+	assert_null(mirror_fib(&f->n.mirror, (uint8_t[]){ 2, 0x42, 10, 1, 2, 5 }));	/* not its key */
+	assert_int_equal(mirror_arp(&f->n.mirror, ip4("10.1.2.6"))->seen,
+			 mirror_arp(&f->n.mirror, ip4("10.1.2.5"))->seen);
+	/* Its twin has not answered: the mirror is not synchronised. */
+	assert_false(f->n.mirror.synced);
+	assert_false(mirror_settled(&f->n.mirror, FIB_BLOCK "05"));
+	assert_true(mirror_settled(&f->n.mirror, PFX "/arp/10.1.2.6"));
+
+	/* The same answer again changes nothing; the twin's empty answer
+	 * synchronises the mirror, which says so without a change. */
+	memset(&f->r, 0, sizeof(f->r));
+	l.index = 41;
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_int_equal(f->r.changed, 0);
+	assert_int_equal(f->r.answered, 0);	/* not synchronised, nothing changed */
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, FIB_BLOCK,
+						&(struct kv_list){ .index = 41 }), 0);
+	assert_true(f->n.mirror.synced);
+	assert_int_equal(f->r.answered, 1);
+	assert_int_equal(f->r.answered_changed, 0);
+	assert_int_equal(f->n.mirror.grace_until, 0);
+
+	/* Our write at 60 is not settled until an answer at 60 or later. */
+	mirror_wrote(&f->n.mirror, PFX "/arp/10.1.2.6", 60);
+	assert_false(mirror_settled(&f->n.mirror, PFX "/arp/10.1.2.6"));
+	l.index = 60;
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_true(mirror_settled(&f->n.mirror, PFX "/arp/10.1.2.6"));
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.9")));	/* 50 <= 60: gone now */
+}
+
+/* Consul lost data (its index went backwards and entries went): removals
+ * are held back for two session TTLs. */
+static void test_answer_index_backwards_grace(void **state)
+{
+	struct fx *f = *state;
+	struct kv_entry v[] = { kve(PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10) };
+	struct kv_list l = { .v = v, .n = 1, .index = 100 };
+	uint64_t before;
+
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10));
+	assert_true(take(f, PFX "/arp/10.1.2.6", "02:42:0a:01:02:06", 11));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.6")));
+	assert_int_equal(f->n.mirror.grace_until, 0);	/* the first answer: no index before */
+
+	/* Backwards without loss: tombstone reaping, no grace (and the
+	 * index starts again from the answer after). */
+	l.index = 90;
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	l.index = 95;
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_int_equal(f->n.mirror.grace_until, 0);
+	assert_non_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
+
+	/* Backwards and an entry gone: grace. */
+	assert_true(take(f, PFX "/arp/10.1.2.7", "02:42:0a:01:02:07", 12));
+	l.index = 50;
+	before = loop_now();
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.7")));
+	assert_true(f->n.mirror.grace_until >= before + core.conf.ttl_s * 2000u + 5000u);
+	assert_true(f->n.mirror.grace_until <= loop_now() + core.conf.ttl_s * 2000u + 5000u);
+}
+
+/* A fib entry pointing here that an answer drops is reported with home. */
+static void test_answer_drop_home(void **state)
+{
+	struct fx *f = *state;
+
+	assert_true(take(f, FIB_BLOCK "05", SELF, 5));
+	assert_true(take(f, FIB_BLOCK "06", PEER, 6));
+	memset(&f->r, 0, sizeof(f->r));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, FIB_BLOCK,
+						&(struct kv_list){ .index = 9 }), 0);
+	assert_int_equal(f->r.changed, 2);
+	assert_int_equal(f->r.homes, 1);
+	assert_int_equal(f->r.valid_reports, 0);	/* shown invalid on the way out */
+	assert_int_equal(f->n.mirror.keys.n, 0);
+}
+
+/* A block whose watches both end empty goes; entries come back with a
+ * new key (the doorbell's job with Consul). */
+static void test_answer_block_gone(void **state)
+{
+	struct fx *f = *state;
+	struct kv_list empty = { .index = 5 };
+
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 1));
+	/* Empty, but its twin has not answered yet: both stay. */
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &empty), 0);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &empty), 0);
+	/* The twin answers empty too: the block goes. */
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, FIB_BLOCK, &empty), 0);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &empty), -ENOENT);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, FIB_BLOCK, &empty), -ENOENT);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 6));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &empty), 0);
+}
+
+/* An answer of many changes arms the hold: the next query waits. */
+static void test_answer_arms_hold(void **state)
+{
+	struct fx *f = *state;
+	struct kv_entry first[] = { kve(PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 3) };
+	struct kv_entry v[] = {
+		kve(PFX "/arp/10.1.2.5", "02:42:0a:01:02:55", 10),
+		kve(PFX "/arp/10.1.2.6", "02:42:0a:01:02:06", 11),
+	};
+	struct kv_list l = { .v = v, .n = 2, .index = 20 };
+	uint64_t before;
+
+	assert_true(take(f, PFX "/arp/10.1.2.4", "02:42:0a:01:02:04", 1));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK,
+						&(struct kv_list){ .v = first, .n = 1, .index = 5 }), 0);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.4")));
+	assert_true(TAILQ_EMPTY(&core.loop.timers));	/* two changes, but the first answer */
+	before = loop_now();
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_false(TAILQ_EMPTY(&core.loop.timers));	/* HOLD_MIN_MS */
+	assert_true(TAILQ_FIRST(&core.loop.timers)->at >= before + 20);
+	assert_true(TAILQ_FIRST(&core.loop.timers)->at <= loop_now() + 20);
+	/* One change that had to wait ends the hold. */
+	v[1] = kve(PFX "/arp/10.1.2.6", "02:42:0a:01:02:66", 21);
+	l.index = 30;
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_true(TAILQ_EMPTY(&core.loop.timers));
+}
+
+/* ---- the hold back-off ---- */
+
+static void test_hold_next(void **state)
+{
+	uint32_t h = 0;
+
+	(void)state;
+	/* No index yet: a first answer is no sign of being behind. */
+	assert_int_equal(mirror_hold_next(0, false, 50, true), 0);
+	assert_int_equal(mirror_hold_next(0, false, 50, false), 0);
+	/* Behind: 20, doubling to 640 and staying there. */
+	static const uint32_t seq[] = { 20, 40, 80, 160, 320, 640, 640, 640 };
+	for (size_t i = 0; i < ARRAY_LEN(seq); i++) {
+		h = mirror_hold_next(h, true, 2, i & 1);
+		assert_int_equal(h, seq[i]);
+	}
+	/* Single quick changes halve it. */
+	assert_int_equal(h = mirror_hold_next(h, true, 1, true), 320);
+	assert_int_equal(h = mirror_hold_next(h, true, 1, true), 160);
+	/* A quick answer without change keeps it. */
+	assert_int_equal(mirror_hold_next(h, true, 0, true), 160);
+	/* An answer that had to wait ends it. */
+	assert_int_equal(mirror_hold_next(h, true, 1, false), 0);
+	assert_int_equal(mirror_hold_next(h, true, 0, false), 0);
+	assert_int_equal(mirror_hold_next(640, false, 1, false), 0);
+	/* Halving runs down to nothing. */
+	h = 20;
+	for (int i = 0; i < 6; i++)
+		h = mirror_hold_next(h, true, 1, true);
+	assert_int_equal(h, 0);
+	/* An odd hold from elsewhere still doubles within the cap. */
+	assert_int_equal(mirror_hold_next(500, true, 3, false), 640);
+}
+
+/* ---- backoff_next and lowest_free ---- */
+
+static void test_backoff_next(void **state)
+{
+	uint32_t ms = 0;
+
+	(void)state;
+	assert_int_equal(backoff_next(&ms, 250, 5000), 250);
+	assert_int_equal(ms, 250);
+	assert_int_equal(backoff_next(&ms, 250, 5000), 500);
+	assert_int_equal(backoff_next(&ms, 250, 5000), 1000);
+	assert_int_equal(backoff_next(&ms, 250, 5000), 2000);
+	assert_int_equal(backoff_next(&ms, 250, 5000), 4000);
+	assert_int_equal(backoff_next(&ms, 250, 5000), 5000);	/* capped, not 8000 */
+	assert_int_equal(backoff_next(&ms, 250, 5000), 5000);
+	ms = 3000;	/* >= max / 2 */
+	assert_int_equal(backoff_next(&ms, 250, 5000), 5000);
+	ms = 9000;	/* above max: back to it */
+	assert_int_equal(backoff_next(&ms, 250, 5000), 5000);
+	ms = 0;
+	assert_int_equal(backoff_next(&ms, 100, 100), 100);
+	assert_int_equal(backoff_next(&ms, 100, 100), 100);
+	/* No overflow near the top. */
+	ms = 0x80000001u;
+	assert_int_equal(backoff_next(&ms, 1, UINT32_MAX), UINT32_MAX);
+	ms = 0x7fffffffu;	/* exactly max / 2 */
+	assert_int_equal(backoff_next(&ms, 1, UINT32_MAX), UINT32_MAX);
+	ms = 0x7ffffffeu;
+	assert_int_equal(backoff_next(&ms, 1, UINT32_MAX), 0xfffffffcu);
+	/* A minimum above the maximum is capped. */
+	ms = 0;
+	assert_int_equal(backoff_next(&ms, 800, 500), 500);
+}
+
+static void test_lowest_free(void **state)
+{
+	uint32_t none[1] = { 0 };
+	uint32_t unsorted[] = { 7, 3, 5, 4, 9 };
+	uint32_t dup[] = { 3, 3, 4, 4, 4, 6 };
+	uint32_t outside[] = { 1, 2, 100, 200, 3 };
+	uint32_t all[] = { 5, 3, 4, 6 };
+	uint32_t top[] = { UINT32_MAX, UINT32_MAX - 1 };
+	uint32_t top_all[] = { UINT32_MAX, UINT32_MAX - 1, UINT32_MAX - 2 };
+
+	(void)state;
+	assert_int_equal(lowest_free(none, 0, 3, 10), 3);
+	assert_int_equal(lowest_free(unsorted, ARRAY_LEN(unsorted), 3, 10), 6);
+	assert_int_equal(unsorted[0], 3);	/* sorted in place, as documented */
+	assert_int_equal(unsorted[4], 9);
+	assert_int_equal(lowest_free(dup, ARRAY_LEN(dup), 3, 10), 5);
+	assert_int_equal(lowest_free(outside, ARRAY_LEN(outside), 3, 10), 4);
+	assert_int_equal(lowest_free(outside, ARRAY_LEN(outside), 1, 10), 4);
+	assert_int_equal(lowest_free(all, ARRAY_LEN(all), 3, 6), 7);	/* all taken: to + 1 */
+	assert_int_equal(lowest_free(all, ARRAY_LEN(all), 5, 5), 6);
+	assert_int_equal(lowest_free(all, ARRAY_LEN(all), 7, 9), 7);
+	assert_int_equal(lowest_free(top, ARRAY_LEN(top), UINT32_MAX - 2, UINT32_MAX), UINT32_MAX - 2);
+	assert_true(lowest_free(top_all, ARRAY_LEN(top_all), UINT32_MAX - 2, UINT32_MAX) ==
+		    (uint64_t)UINT32_MAX + 1);
+	assert_true(lowest_free(top, ARRAY_LEN(top), UINT32_MAX, UINT32_MAX) ==
+		    (uint64_t)UINT32_MAX + 1);
+}
+
+/* ---- the VNI choice ---- */
+
+static uint32_t vni_taken(const char *const *keys, size_t n, const uint32_t *taken, size_t nt)
+{
+	struct kv_entry v[16];
+	struct kv_list l = { .v = v, .n = n };
+
+	assert_true(n <= ARRAY_LEN(v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = kve(keys[i], "", 1);
+	return vni_lowest_free(&l, taken, nt);
+}
+
+static uint32_t vni_of(const char *const *keys, size_t n)
+{
+	return vni_taken(keys, n, NULL, 0);
+}
+
+static void test_vni_lowest_free(void **state)
+{
+	static const char *const gaps[] = { "vxov/vnis/258", "vxov/vnis/256", "vxov/vnis/257",
+					    "vxov/vnis/260" };
+	static const char *const junk[] = {
+		"vxov/vnis/abc", "vxov/vnis/0", "vxov/vnis/16777216", "vxov/vnis/99999999999999999999",
+		"vxov/vnis/", "vxov/vnis/256x", "vxov/vnis/-256", "vxov/subnets/256", "vxov/vnis256",
+		"x/vnis/256", "vxov/vnis/257", "vxov/vnis/256/x",
+	};
+	static const char *const low[] = { "vxov/vnis/1", "vxov/vnis/255", "vxov/vnis/16777215" };
+
+	(void)state;
+	assert_int_equal(vni_of(NULL, 0), VNI_FIRST);
+	assert_int_equal(vni_of(gaps, ARRAY_LEN(gaps)), 259);
+	assert_int_equal(vni_of(gaps, 3), 259);
+	assert_int_equal(vni_of(gaps + 1, 1), 257);
+	assert_int_equal(vni_of(junk, ARRAY_LEN(junk)), 256);	/* only 257 is a VNI there */
+	assert_int_equal(vni_of(low, ARRAY_LEN(low)), 256);	/* below VNI_FIRST: not in the range */
+	/* This host's networks count even when Consul lost their keys. */
+	static const uint32_t mine[] = { 256, 259 };
+	assert_int_equal(vni_taken(NULL, 0, mine, 1), 257);
+	assert_int_equal(vni_taken(gaps, 3, mine, ARRAY_LEN(mine)), 260);
+	assert_int_equal(vni_taken(gaps, ARRAY_LEN(gaps), mine, ARRAY_LEN(mine)), 261);
+}
+
+/* ---- the IPAM choice ---- */
+
+/* The first address a request for any address of pool gets, from the
+ * pool's keys (as ipam.c's on_pool_list and try_next choose). */
+static int ipam_first_free(const char *pool, const struct kv_entry *v, size_t n, uint32_t *out)
+{
+	struct prefix4 p = pfx(pool);
+	struct kv_list l = { .v = (struct kv_entry *)v, .n = n };
+	uint32_t *used = calloc(n + 1, sizeof(*used)), gw = ntohl(p.addr.s_addr) + 1;
+	size_t nused;
+	int e;
+
+	assert_non_null(used);
+	nused = ipam_used(&l, used, &gw);
+	e = ipam_next_free(&p, used, nused, ntohl(p.addr.s_addr) + 1, out);
+	free(used);
+	return e;
+}
+
+static void test_ipam_choice(void **state)
+{
+	const struct kv_entry keys[] = {
+		kve("vxov/ipam/10.0.0.0_24/pool", "10.0.0.0/24", 1),
+		kve("vxov/ipam/10.0.0.0_24/gateway", "10.0.0.1", 2),
+		kve("vxov/ipam/10.0.0.0_24/addr/10.0.0.2", PEER, 3),
+		kve("vxov/ipam/10.0.0.0_24/addr/10.0.0.4", SELF, 4),
+		kve("vxov/ipam/10.0.0.0_24/addr/10.0.0.3", PEER, 5),
+		kve("vxov/ipam/10.0.0.0_24/addr/10.0.0.3", PEER, 5),	/* twice */
+		kve("vxov/ipam/10.0.0.0_24/addr/10.0.1.5", PEER, 6),	/* not the pool's */
+		kve("vxov/ipam/10.0.0.0_24/addr/junk", PEER, 7),
+		kve("vxov/ipam/10.0.0.0_24/other", "10.0.0.5", 8),
+	};
+	const struct kv_entry gw9[] = {
+		kve("vxov/ipam/10.0.0.0_24/gateway", " 10.0.0.9\n", 2),
+		kve("vxov/ipam/10.0.0.0_24/addr/10.0.0.2", PEER, 3),
+	};
+	const struct kv_entry gwbad[] = {
+		kve("vxov/ipam/10.0.0.0_24/gateway", "nonsense", 2),
+	};
+	uint32_t used[ARRAY_LEN(keys) + 1], gw = 77, a;
+	struct kv_list l = { .v = (struct kv_entry *)keys, .n = ARRAY_LEN(keys) };
+
+	(void)state;
+	/* What the listing holds: the addresses and the gateway last. */
+	assert_int_equal(ipam_used(&l, used, &gw), 5);
+	assert_int_equal(gw, hip("10.0.0.1"));
+	assert_int_equal(used[0], hip("10.0.0.2"));
+	assert_int_equal(used[4], hip("10.0.0.1"));
+
+	assert_int_equal(ipam_first_free("10.0.0.0/24", keys, ARRAY_LEN(keys), &a), 0);
+	assert_int_equal(a, hip("10.0.0.5"));
+	/* A gateway elsewhere leaves the first address free. */
+	assert_int_equal(ipam_first_free("10.0.0.0/24", gw9, ARRAY_LEN(gw9), &a), 0);
+	assert_int_equal(a, hip("10.0.0.1"));
+	/* No (readable) gateway key: the default gateway is skipped. */
+	assert_int_equal(ipam_first_free("10.0.0.0/24", gwbad, ARRAY_LEN(gwbad), &a), 0);
+	assert_int_equal(a, hip("10.0.0.2"));
+	assert_int_equal(ipam_first_free("10.0.0.0/24", NULL, 0, &a), 0);
+	assert_int_equal(a, hip("10.0.0.2"));
+}
+
+static void test_ipam_full_and_races(void **state)
+{
+	struct prefix4 p30 = pfx("10.0.0.0/30"), p24 = pfx("10.0.0.0/24");
+	uint32_t used[4], a = 0;
+
+	(void)state;
+	/* A /30: .1 (gateway) and .2 only; .3 is its broadcast. */
+	used[0] = hip("10.0.0.1");
+	assert_int_equal(ipam_next_free(&p30, used, 1, hip("10.0.0.1"), &a), 0);
+	assert_int_equal(a, hip("10.0.0.2"));
+	used[1] = hip("10.0.0.2");
+	a = 0;
+	assert_int_equal(ipam_next_free(&p30, used, 2, hip("10.0.0.1"), &a), -ENOSPC);
+	assert_int_equal(a, 0);	/* untouched */
+	/* A lost race tries from the next address on. */
+	used[0] = hip("10.0.0.1");
+	assert_int_equal(ipam_next_free(&p24, used, 1, hip("10.0.0.2") + 1, &a), 0);
+	assert_int_equal(a, hip("10.0.0.3"));
+	assert_int_equal(ipam_next_free(&p24, used, 1, hip("10.0.0.254"), &a), 0);
+	assert_int_equal(a, hip("10.0.0.254"));
+	assert_int_equal(ipam_next_free(&p24, used, 1, hip("10.0.0.255"), &a), -ENOSPC);
+	assert_int_equal(ipam_next_free(&p24, used, 1, hip("10.0.1.7"), &a), -ENOSPC);
+	used[1] = hip("10.0.0.254");
+	assert_int_equal(ipam_next_free(&p24, used, 2, hip("10.0.0.254"), &a), -ENOSPC);
+	/* A /31 has no host after its first. */
+	struct prefix4 p31 = pfx("10.0.0.0/31");
+	assert_int_equal(ipam_next_free(&p31, used, 0, hip("10.0.0.1"), &a), -ENOSPC);
+}
+
+/* ---- the kernel reconciler's decisions ---- */
+
+static void test_kern_want_remote(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mac[6], want[6];
+	struct in_addr dst;
+
+	take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 1);
+	take(f, FIB_BLOCK "05", PEER, 2);
+	assert_true(kern_want_neigh(&f->n, ip4("10.1.2.5"), mac));
+	mac6("02:42:0a:01:02:05", want);
+	assert_memory_equal(mac, want, 6);
+	assert_true(kern_want_fdb(&f->n, want, &dst));
+	assert_int_equal(dst.s_addr, ip4(PEER).s_addr);
+	/* Unknown ones are not. */
+	assert_false(kern_want_neigh(&f->n, ip4("10.1.2.6"), mac));
+	assert_false(kern_want_fdb(&f->n, (uint8_t[]){ 2, 0x42, 10, 1, 2, 6 }, &dst));
+	/* An arp entry without its fib is still wanted (the MAC's home is unknown). */
+	take(f, PFX "/arp/10.1.2.7", "02:42:0a:01:02:07", 3);
+	assert_true(kern_want_neigh(&f->n, ip4("10.1.2.7"), mac));
+	/* Once removed, no longer. */
+	take(f, PFX "/arp/10.1.2.5", "junk", 4);
+	assert_false(kern_want_neigh(&f->n, ip4("10.1.2.5"), mac));
+}
+
+static void test_kern_want_not_ours(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mac[6];
+	struct in_addr dst;
+
+	/* Our endpoint's address and MAC, published: never programmed. */
+	take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 1);
+	take(f, FIB_BLOCK "05", PEER, 2);	/* even if Consul says elsewhere */
+	add_lep(f, 0, "10.1.2.5", "02:42:0a:01:02:05");
+	assert_false(kern_want_neigh(&f->n, ip4("10.1.2.5"), mac));
+	assert_false(kern_want_fdb(&f->n, f->leps[0].mac, &dst));
+	/* Another address naming our endpoint's MAC: not programmed either. */
+	take(f, PFX "/arp/10.1.2.9", "02:42:0a:01:02:05", 3);
+	assert_false(kern_want_neigh(&f->n, ip4("10.1.2.9"), mac));
+	/* Our endpoint's address with another MAC (a stale key): not programmed. */
+	add_lep(f, 1, "10.1.2.6", "02:42:0a:01:02:66");
+	take(f, PFX "/arp/10.1.2.6", "02:42:0a:01:02:06", 4);
+	assert_false(kern_want_neigh(&f->n, ip4("10.1.2.6"), mac));
+}
+
+static void test_kern_want_home(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mac[6], m7[6];
+	struct in_addr dst;
+
+	/* The MAC's fib points here: the address lives on this host. */
+	take(f, PFX "/arp/10.1.2.7", "02:42:0a:01:02:07", 1);
+	take(f, FIB_BLOCK "07", SELF, 2);
+	mac6("02:42:0a:01:02:07", m7);
+	assert_false(kern_want_neigh(&f->n, ip4("10.1.2.7"), mac));
+	assert_false(kern_want_fdb(&f->n, m7, &dst));
+	/* It moves to a peer: both wanted. */
+	take(f, FIB_BLOCK "07", PEER, 3);
+	assert_true(kern_want_neigh(&f->n, ip4("10.1.2.7"), mac));
+	assert_true(kern_want_fdb(&f->n, m7, &dst));
+	/* An invalid fib of the MAC says nothing of its home: the neighbour
+	 * stays wanted, the FDB entry is not. */
+	take(f, FIB_BLOCK "07", "224.0.0.1", 4);
+	assert_true(kern_want_neigh(&f->n, ip4("10.1.2.7"), mac));
+	assert_false(kern_want_fdb(&f->n, m7, &dst));
+}
+
+static void test_kern_want_invalid(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mac[6];
+	struct in_addr dst;
+
+	take(f, PFX "/arp/10.1.2.1", "02:42:0a:01:02:01", 1);	/* the gateway */
+	take(f, PFX "/arp/10.1.2.5", "01:00:5e:00:00:01", 2);
+	take(f, FIB_BLOCK "05", "127.0.0.1", 3);
+	assert_non_null(mirror_arp(&f->n.mirror, ip4("10.1.2.1")));
+	assert_false(kern_want_neigh(&f->n, ip4("10.1.2.1"), mac));
+	assert_false(kern_want_neigh(&f->n, ip4("10.1.2.5"), mac));
+	assert_false(kern_want_fdb(&f->n, (uint8_t[]){ 2, 0x42, 10, 1, 2, 5 }, &dst));
+}
+
+static struct neigh_entry dumped(int family, bool ours, const char *ip, const char *mac)
+{
+	struct neigh_entry e = { .family = family, .ours = ours, .has_mac = 1 };
+
+	e.ip = ip4(ip);
+	mac6(mac, e.mac);
+	return e;
+}
+
+/* kern_drift on a given dump: entries of ours not wanted or different,
+ * foreign ones where we want ours, and wanted ones missing. */
+static void test_kern_drift(void **state)
+{
+	struct fx *f = *state;
+	struct neigh_entry d[8];
+
+	take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 1);
+	take(f, FIB_BLOCK "05", PEER, 2);
+	take(f, PFX "/arp/10.1.2.6", "02:42:0a:01:02:06", 3);
+	take(f, FIB_BLOCK "06", SELF, 4);	/* at home: wanted nowhere */
+
+	assert_int_equal(kern_drift_of(&f->n, NULL, 0), 2);	/* empty kernel: both missing */
+	d[0] = dumped(AF_INET, true, "10.1.2.5", "02:42:0a:01:02:05");
+	d[1] = dumped(AF_BRIDGE, true, PEER, "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 2), 0);
+	/* Foreign entries (learned, an operator's) where nothing is wanted: fine. */
+	d[2] = dumped(AF_INET, false, "10.1.2.77", "0a:00:00:00:00:77");
+	d[3] = dumped(AF_BRIDGE, false, "0.0.0.0", "0a:00:00:00:00:77");
+	assert_int_equal(kern_drift_of(&f->n, d, 4), 0);
+	/* Ours, not wanted: the one at home, and one Consul does not know. */
+	d[4] = dumped(AF_INET, true, "10.1.2.6", "02:42:0a:01:02:06");
+	d[5] = dumped(AF_BRIDGE, true, "192.168.0.9", "02:42:0a:01:02:99");
+	assert_int_equal(kern_drift_of(&f->n, d, 6), 2);
+	/* Ours but different: counts, and the wanted one is missing too. */
+	d[0] = dumped(AF_INET, true, "10.1.2.5", "02:42:0a:01:02:55");
+	assert_int_equal(kern_drift_of(&f->n, d, 4), 2);
+	d[1] = dumped(AF_BRIDGE, true, "192.168.0.3", "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 2), 4);
+	/* Foreign where we want ours: a neighbour, an FDB entry. */
+	d[0] = dumped(AF_INET, false, "10.1.2.5", "02:42:0a:01:02:05");
+	d[1] = dumped(AF_BRIDGE, true, PEER, "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 2), 2);
+	d[0] = dumped(AF_INET, true, "10.1.2.5", "02:42:0a:01:02:05");
+	d[1] = dumped(AF_BRIDGE, false, PEER, "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 2), 2);
+	/* The order of a dump does not matter. */
+	d[0] = dumped(AF_BRIDGE, true, PEER, "02:42:0a:01:02:05");
+	d[1] = dumped(AF_INET, true, "10.1.2.6", "02:42:0a:01:02:06");
+	d[2] = dumped(AF_INET, true, "10.1.2.5", "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 3), 1);
+}
+
+/* ---- value.c ---- */
+
+static void test_value_check_arp(void **state)
+{
+	struct ctl_network d = { .subnet = pfx("10.1.2.0/24"), .gateway = ip4("10.1.2.1") };
+	const char *why = NULL;
+	uint8_t mac[6], want[6];
+	static const char *const badmac[] = {
+		"", " ", "02:42:0a:01:02", "02:42:0a:01:02:0g", "02-42-0a-01-02-05", "02:42:0a:01:02:05:06",
+		"01:00:5e:00:00:01", "ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00", "03:00:00:00:00:01",
+		"0002:42:0a:01:02:05",
+	};
+	static const char *const badip[] = { "10.1.2.0", "10.1.2.1", "10.1.2.255", "10.1.3.5",
+					     "0.0.0.0", "255.255.255.255" };
+
+	(void)state;
+	assert_int_equal(value_check_arp(&d, ip4("10.1.2.5"), "02:42:0a:01:02:05", 17, mac, &why), 0);
+	mac6("02:42:0a:01:02:05", want);
+	assert_memory_equal(mac, want, 6);
+	assert_int_equal(value_check_arp(&d, ip4("10.1.2.254"), "\t0A:00:00:00:00:FE \n", 20, mac,
+					 &why), 0);
+	mac6("0a:00:00:00:00:fe", want);
+	assert_memory_equal(mac, want, 6);
+	/* Only len bytes are read. */
+	assert_int_equal(value_check_arp(&d, ip4("10.1.2.5"), "02:42:0a:01:02:05trailing", 17, mac,
+					 &why), 0);
+	assert_int_equal(value_check_arp(&d, ip4("10.1.2.5"), "02:42:0a:01:02:05", 16, mac, &why),
+			 -EINVAL);
+	for (size_t i = 0; i < ARRAY_LEN(badmac); i++) {
+		why = NULL;
+		if (value_check_arp(&d, ip4("10.1.2.5"), badmac[i], strlen(badmac[i]), mac, &why) !=
+		    -EINVAL)
+			fail_msg("arp value '%s' taken", badmac[i]);
+		assert_string_equal(why, "is not a unicast MAC");
+	}
+	for (size_t i = 0; i < ARRAY_LEN(badip); i++) {
+		why = NULL;
+		if (value_check_arp(&d, ip4(badip[i]), "02:42:0a:01:02:05", 17, mac, &why) != -EINVAL)
+			fail_msg("arp key of %s taken", badip[i]);
+		assert_string_equal(why, "is not a host address of the subnet");
+	}
+	/* A /32 network: its one address is a host (no gateway). */
+	d.subnet = pfx("10.9.9.9/32");
+	d.gateway.s_addr = 0;
+	assert_int_equal(value_check_arp(&d, ip4("10.9.9.9"), "0a:00:00:00:00:01", 17, mac, &why), 0);
+}
+
+static void test_value_check_fib(void **state)
+{
+	uint8_t mac[6];
+	struct in_addr dst;
+	const char *why = NULL;
+	static const char *const bad[] = {
+		"", "  ", "10.0.0", "10.0.0.256", "10.0.0.1.2", "010.0.0.1x", "0.0.0.0", "0.1.2.3",
+		"127.0.0.1", "224.0.0.1", "239.255.255.255", "240.0.0.1", "255.255.255.255",
+		"fe80::1", "10.0.0.1/24", "10.0.0.1 10.0.0.2",
+	};
+	static const char *const good[] = { "10.0.0.2", " 192.168.0.1\n", "1.0.0.0", "223.255.255.254" };
+
+	(void)state;
+	mac6("02:42:0a:01:02:05", mac);
+	for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+		dst.s_addr = 0;
+		if (value_check_fib(mac, good[i], strlen(good[i]), &dst, &why))
+			fail_msg("fib value '%s' refused: %s", good[i], why);
+		assert_true(dst.s_addr != 0);
+	}
+	assert_int_equal(dst.s_addr, ip4("223.255.255.254").s_addr);
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		why = NULL;
+		if (value_check_fib(mac, bad[i], strlen(bad[i]), &dst, &why) != -EINVAL)
+			fail_msg("fib value '%s' taken", bad[i]);
+		assert_string_equal(why, "is not a unicast IPv4 underlay address");
+	}
+	mac6("01:00:5e:00:00:01", mac);
+	assert_int_equal(value_check_fib(mac, "10.0.0.2", 8, &dst, &why), -EINVAL);
+	assert_string_equal(why, "names no unicast MAC");
+	memset(mac, 0, 6);
+	assert_int_equal(value_check_fib(mac, "10.0.0.2", 8, &dst, &why), -EINVAL);
+	memset(mac, 0xff, 6);
+	assert_int_equal(value_check_fib(mac, "10.0.0.2", 8, &dst, &why), -EINVAL);
+}
+
+/* ---- block.c ---- */
+
+static void test_block_len(void **state)
+{
+	static const struct { const char *p; int len; } t[] = {
+		{ "10.0.0.0/32", 24 }, { "10.0.0.0/24", 24 }, { "10.0.0.0/17", 24 },
+		{ "10.0.0.0/16", 24 }, { "10.0.0.0/15", 16 }, { "10.0.0.0/8", 16 },
+		{ "10.0.0.0/7", 0 }, { "0.0.0.0/0", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(t); i++) {
+		struct prefix4 p = pfx(t[i].p);
+
+		if (block_len(&p) != t[i].len)
+			fail_msg("block_len(%s) = %d, not %d", t[i].p, block_len(&p), t[i].len);
+	}
+}
+
+static void test_block_of(void **state)
+{
+	struct prefix4 s24 = pfx("10.1.2.0/24"), s16 = pfx("10.1.0.0/16"), s12 = pfx("10.16.0.0/12");
+	uint32_t b = 0;
+
+	(void)state;
+	assert_true(block_of(&s24, 24, ip4("10.1.2.200"), &b));
+	assert_int_equal(b, hip("10.1.2.0"));
+	assert_false(block_of(&s24, 24, ip4("10.1.3.1"), &b));
+	assert_false(block_of(&s24, 0, ip4("10.1.2.200"), &b));
+	assert_true(block_of(&s16, 24, ip4("10.1.77.9"), &b));
+	assert_int_equal(b, hip("10.1.77.0"));
+	assert_true(block_of(&s12, 16, ip4("10.31.77.9"), &b));
+	assert_int_equal(b, hip("10.31.0.0"));
+	assert_false(block_of(&s12, 16, ip4("10.32.0.1"), &b));
+	assert_true(block_of(&s16, 24, ip4("10.1.255.255"), &b));	/* the broadcast is in it */
+	assert_int_equal(b, hip("10.1.255.0"));
+}
+
+static void test_block_of_mac(void **state)
+{
+	struct prefix4 s16 = pfx("10.1.0.0/16"), s12 = pfx("10.16.0.0/12");
+	uint8_t mac[6];
+	uint32_t b = 0;
+
+	(void)state;
+	mac6("02:42:0a:01:4d:09", mac);
+	assert_true(block_of_mac(&s16, 24, mac, &b));
+	assert_int_equal(b, hip("10.1.77.0"));
+	mac6("02:42:0a:1f:4d:09", mac);
+	assert_true(block_of_mac(&s12, 16, mac, &b));
+	assert_int_equal(b, hip("10.31.0.0"));
+	assert_false(block_of_mac(&s16, 24, mac, &b));	/* 10.31.77.9: not in 10.1/16 */
+	mac6("02:43:0a:01:4d:09", mac);
+	assert_false(block_of_mac(&s16, 24, mac, &b));
+	mac6("0a:42:0a:01:4d:09", mac);
+	assert_false(block_of_mac(&s16, 24, mac, &b));
+	mac6("02:42:0a:01:4d:09", mac);
+	assert_false(block_of_mac(&s16, 0, mac, &b));
+}
+
+static void test_block_of_group(void **state)
+{
+	struct prefix4 s16 = pfx("10.1.0.0/16"), s12 = pfx("10.16.0.0/12");
+	size_t plen = strlen(PFX "/arp/");
+	uint32_t b = 0;
+
+	(void)state;
+	assert_true(block_of_group(&s16, 24, PFX "/arp/10.1.77.", plen, &b));
+	assert_int_equal(b, hip("10.1.77.0"));
+	assert_true(block_of_group(&s12, 16, PFX "/arp/10.31.", plen, &b));
+	assert_int_equal(b, hip("10.31.0.0"));
+	assert_false(block_of_group(&s16, 24, PFX "/arp/10.1.77", plen, &b));	/* no dot */
+	assert_false(block_of_group(&s16, 24, PFX "/arp/10.2.77.", plen, &b));	/* elsewhere */
+	assert_false(block_of_group(&s16, 24, PFX "/arp/10.1.", plen, &b));	/* a /16 group */
+	assert_false(block_of_group(&s12, 16, PFX "/arp/10.31.4.", plen, &b));	/* a /24 group */
+	assert_false(block_of_group(&s16, 24, PFX "/arp/", plen, &b));
+	assert_false(block_of_group(&s16, 24, PFX "/arp", plen, &b));
+	assert_false(block_of_group(&s16, 24, PFX "/arp/a.b.c.", plen, &b));
+	assert_false(block_of_group(&s16, 24, PFX "/arp/10.1.777.", plen, &b));
+	assert_false(block_of_group(&s16, 24, PFX "/arp/10.1.77.5.", plen, &b));
+	assert_false(block_of_group(&s16, 24, PFX "/arp/10.1.77.5.6.7.8.9.", plen, &b));
+	assert_false(block_of_group(&s16, 24, PFX "/arp/.", plen, &b));
+	assert_false(block_of_group(&s16, 0, PFX "/arp/10.1.77.", plen, &b));
+}
+
+/* ---- a job's end (its Consul prologue needs a request: not here) ---- */
+
+static void test_job_fail_all(void **state)
+{
+	struct ctl_wait *w1 = wait_new(2), *w2 = wait_new(2);
+
+	(void)state;
+	assert_non_null(w1);
+	assert_non_null(w2);
+	assert_false(job_busy());
+	assert_non_null(job_new(sizeof(struct job), w1));
+	assert_non_null(job_new(sizeof(struct job) + 16, w2));
+	assert_true(job_busy());
+	assert_false(TAILQ_EMPTY(&core.loop.timers));	/* their deadlines */
+	job_fail_all();
+	assert_false(job_busy());
+	assert_true(wait_answered(w1) && wait_answered(w2));
+	assert_int_equal(w1->result, -ESHUTDOWN);
+	assert_string_equal(w2->err, "vxov is shutting down");
+	wait_put(w1);
+	wait_put(w2);
+}
+
+static int released;
+
+static void count_release(struct job *j)
+{
+	(void)j;
+	released++;
+}
+
+static void test_job_deadline(void **state)
+{
+	struct ctl_wait *w = wait_new(2);
+	struct job *j;
+
+	(void)state;
+	assert_non_null(w);
+	released = 0;
+	j = job_new(sizeof(*j), w);
+	assert_non_null(j);
+	j->release = count_release;
+	assert_true(j->deadline.at >= loop_now() + core.conf.job_deadline_ms - 5);
+	j->deadline.fn(&j->deadline);	/* the deadline passes */
+	assert_true(wait_answered(w));
+	assert_int_equal(w->result, -ENOTCONN);
+	assert_non_null(strstr(w->err, "Consul unreachable at http://127.0.0.1:8500"));
+	assert_non_null(strstr(w->err, "within 5000 ms"));
+	assert_int_equal(released, 1);
+	assert_false(health_up());	/* a time-out is Consul's health too */
+	assert_false(job_busy());
+	wait_put(w);
+}
+
+static int plain_setup(void **state)
+{
+	(void)state;
+	core_setup();
+	return 0;
+}
+
+static int plain_teardown(void **state)
+{
+	(void)state;
+	core_teardown();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define P(fn) cmocka_unit_test_setup_teardown(fn, plain_setup, plain_teardown)
+		T(test_mirror_new_arp_entry),
+		T(test_mirror_same_index_no_change),
+		T(test_mirror_new_index_changes),
+		T(test_mirror_invalid_values),
+		T(test_mirror_values_trimmed),
+		T(test_mirror_outside_keys_ignored),
+		T(test_mirror_unsplit_subnet),
+		T(test_mirror_fib_home),
+		T(test_mirror_underived_mac_watches_fib),
+		T(test_answer_applies_and_drops),
+		T(test_answer_fib_whole_leaves_blocks),
+		T(test_mirror_fib_whole_stops),
+		T(test_answer_index_backwards_grace),
+		T(test_answer_drop_home),
+		T(test_answer_block_gone),
+		T(test_answer_arms_hold),
+		cmocka_unit_test(test_hold_next),
+		cmocka_unit_test(test_backoff_next),
+		cmocka_unit_test(test_lowest_free),
+		cmocka_unit_test(test_vni_lowest_free),
+		cmocka_unit_test(test_ipam_choice),
+		cmocka_unit_test(test_ipam_full_and_races),
+		T(test_kern_want_remote),
+		T(test_kern_want_not_ours),
+		T(test_kern_want_home),
+		T(test_kern_want_invalid),
+		T(test_kern_drift),
+		cmocka_unit_test(test_value_check_arp),
+		cmocka_unit_test(test_value_check_fib),
+		cmocka_unit_test(test_block_len),
+		cmocka_unit_test(test_block_of),
+		cmocka_unit_test(test_block_of_mac),
+		cmocka_unit_test(test_block_of_group),
+		P(test_job_fail_all),
+		P(test_job_deadline),
+#undef T
+#undef P
+	};
+
+	log_set_level(LOG_LVL_ERROR);
+	return cmocka_run_group_tests_name("ctl", tests, NULL, NULL);
+}

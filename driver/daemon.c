@@ -184,7 +184,7 @@ static int underlay_open(const struct options *cfg, struct api *a)
 static int state_open(const struct options *cfg, struct api *a, struct ctl_conf *cc,
 		      struct sweep *sw)
 {
-	char err[512];
+	char err[512], who[PATH_MAX + 64];
 	int e;
 
 	if ((size_t)snprintf(a->state_path, sizeof(a->state_path), "%s/state.json",
@@ -199,6 +199,11 @@ static int state_open(const struct options *cfg, struct api *a, struct ctl_conf 
 		return e;
 	}
 	if ((e = file_dir_check(cfg->state_dir, err, sizeof(err)))) {
+		log_err("%s", err);
+		return e;
+	}
+	snprintf(who, sizeof(who), "pid %ld, socket %s", (long)getpid(), cfg->socket);
+	if ((e = file_lock_dir(cfg->state_dir, who, err, sizeof(err)))) {
 		log_err("%s", err);
 		return e;
 	}

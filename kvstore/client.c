@@ -332,6 +332,7 @@ static int curl_errno(CURLcode rc)
 static void req_conclude(struct kv_req *r)
 {
 	struct curl_header *hd;
+	char esc[808];
 	size_t n;
 
 	if (r->code != CURLE_OK) {
@@ -376,8 +377,8 @@ static void req_conclude(struct kv_req *r)
 		req_fail(r, -EAGAIN, "%s: rolled back", r->what);
 	else
 		req_fail(r, r->status == 403 || r->status == 401 ? -EACCES : -EIO,
-			 "%s: HTTP %ld: %.*s", r->what, r->status, (int)(n > 200 ? 200 : n),
-			 r->body ? r->body : "");
+			 "%s: HTTP %ld: %s", r->what, r->status,
+			 kv_esc(esc, sizeof(esc), r->body ? r->body : "", n > 200 ? 200 : n));
 }
 
 static void count(struct kv_client *cl, const struct kv_req *r)

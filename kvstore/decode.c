@@ -314,7 +314,7 @@ int kv_decode_txn(const char *body, size_t len, struct kv_txn_result *out, char 
 		te = &out->errors[out->nerrors++];
 		te->op = json_is_integer(op) && json_integer_value(op) >= 0 &&
 			 json_integer_value(op) < KV_TXN_OPS_MAX ? (int)json_integer_value(op) : -1;
-		snprintf(te->what, sizeof(te->what), "%s", json_string_value(what));
+		kv_esc(te->what, sizeof(te->what), json_string_value(what), SIZE_MAX);
 	}
 	json_decref(root);
 	if (e)
@@ -351,7 +351,7 @@ int kv_decode_session_name(const char *body, size_t len, char *name, size_t name
 	else if (!s)
 		e = -EPROTO;
 	else
-		e = snprintf(name, namelen, "%s", s) < 0 ? -EPROTO : 0;
+		e = (kv_esc(name, namelen, s, SIZE_MAX), 0);
 	json_decref(root);
 	return e;
 }

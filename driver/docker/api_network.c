@@ -78,10 +78,13 @@ static json_t *choose_vni(struct req_network *r, unsigned int *status)
 	if (!ctl_consul() && r->vni)
 		return NULL;
 	e = ctl_vni(&r->pool, r->vni, &vni, err, sizeof(err));
-	if (e == -ENOTCONN && r->vni) {
-		log_warn("%s: vni %u not checked against other hosts: %s", call, r->vni, err);
-		return NULL;
-	}
+	/* Never unchecked: another subnet may hold that VNI, and two subnets'
+	 * traffic must never share a segment. */
+	if (e == -ENOTCONN && r->vni)
+		return reply_err(status, HTTP_OK, call,
+				 "vni %u cannot be checked against the other hosts' networks, so it "
+				 "is not used: make Consul reachable and create the network again (%s)",
+				 r->vni, err);
 	if (e == -ENOTCONN)
 		return reply_err(status, HTTP_OK, call,
 				 "no VNI: create the network with -o vni=N (1-%u), or make Consul "
@@ -186,10 +189,12 @@ json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned
 		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
 	pthread_mutex_lock(&a->lock);
 	n = state_network(&a->st, r.nid);
-	if (n && n->busy) {
+	for (e = n ? n->endpoints : NULL; e && !e->busy; e = e->next)
+		;
+	if (n && (n->busy || e)) {
 		pthread_mutex_unlock(&a->lock);
-		return reply_err(status, HTTP_OK, call, "network %.12s is being changed by another call",
-				 r.nid);
+		return reply_err(status, HTTP_OK, call, "network %.12s is being changed by another call%s%.12s",
+				 r.nid, e ? ": endpoint " : "", e ? e->id : "");
 	}
 	if (n)
 		n->busy = 1;
@@ -197,8 +202,10 @@ json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned
 	if (!n)
 		return json_object();
 
-	/* The loop lets go of the namespace before it goes; endpoints Docker
-	 * did not delete go with it (their keys too). */
+	/* No other call changes n's endpoints while n is busy (each checks),
+	 * and none was busy: the list is ours to walk and free.  The loop
+	 * lets go of the namespace before it goes; endpoints Docker did not
+	 * delete go with it (their keys too). */
 	for (e = n->endpoints; e; e = e->next) {
 		api_ctl_endpoint(e, &ce);
 		ctl_endpoint_del(n->vni, &ce);
@@ -284,16 +291,52 @@ static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, str
 	return e;
 }
 
+/*
+ * Undo a CreateEndpoint in reverse: nothing of e stays anywhere.  The
+ * loop's add may still be queued (it did not answer in time): the delete
+ * goes after it, so asked sends it whatever the answer was.  e was made
+ * visible (not busy) before a failed save: unless it still is, unchanged,
+ * in a network no call is changing, a DeleteEndpoint or DeleteNetwork took
+ * it over (false), and e and n may be gone already.
+ */
+static bool undo_endpoint(struct api *a, const struct req_endpoint *r, struct network *n,
+			  struct endpoint *e, int asked, bool visible, const struct ctl_endpoint *ce)
+{
+	char undo[ERRLEN];
+	bool mine = true;
+
+	if (visible) {
+		pthread_mutex_lock(&a->lock);
+		mine = state_network(&a->st, r->nid) == n && !n->busy &&
+		       network_endpoint(n, r->eid) == e && !e->busy;
+		if (mine)
+			e->busy = 1;
+		pthread_mutex_unlock(&a->lock);
+	}
+	if (!mine)
+		return false;
+	if (asked)
+		ctl_endpoint_del(n->vni, ce);
+	if (overlay_endpoint_delete(n, e, undo, sizeof(undo)))
+		log_err("CreateEndpoint: undo: %s", undo);
+	pthread_mutex_lock(&a->lock);
+	network_unlink_endpoint(n, e);
+	pthread_mutex_unlock(&a->lock);
+	free(e);
+	return true;
+}
+
 json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "CreateEndpoint";
-	char err[ERRLEN], undo[ERRLEN], ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
+	char err[ERRLEN], ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
 	struct ctl_endpoint ce;
 	struct req_endpoint r;
 	struct network *n;
 	struct endpoint *e;
 	json_t *res;
-	int rc, published = 0;
+	int rc, asked = 0;
+	bool visible = false;
 
 	if (req_endpoint_decode(body, len, &r, err, sizeof(err)))
 		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
@@ -305,7 +348,7 @@ json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len,
 	rc = overlay_endpoint_create(n, e, err, sizeof(err));
 	if (!rc) {
 		rc = ctl_endpoint_add(n->vni, &ce, err, sizeof(err));
-		published = !rc;
+		asked = 1;
 		if (rc == -EADDRINUSE && !n->vxov_ipam)
 			snprintf(err + strlen(err), sizeof(err) - strlen(err),
 				 "; Docker's default IPAM allocates per host: create the network with "
@@ -315,18 +358,13 @@ json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len,
 		pthread_mutex_lock(&a->lock);
 		e->busy = 0;
 		pthread_mutex_unlock(&a->lock);
+		visible = true;
 		rc = api_save(a, err, sizeof(err));
 	}
 	if (rc) {
-		/* Undo in reverse: nothing of this endpoint stays anywhere. */
-		if (published || rc == -EADDRINUSE || rc == -EACCES)
-			ctl_endpoint_del(n->vni, &ce);
-		if (overlay_endpoint_delete(n, e, undo, sizeof(undo)))
-			log_err("%s: undo: %s", call, undo);
-		pthread_mutex_lock(&a->lock);
-		network_unlink_endpoint(n, e);
-		pthread_mutex_unlock(&a->lock);
-		free(e);
+		if (!undo_endpoint(a, &r, n, e, asked, visible, &ce))
+			log_warn("%s: endpoint %.12s failed (%s) and another call took it over: it "
+				 "removes it", call, r.eid, err);
 		return reply_err(status, HTTP_OK, call, "%s", err);
 	}
 	netaddr_format_mac(e->mac, mac);

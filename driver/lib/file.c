@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,4 +164,37 @@ int file_dir_check(const char *dir, char *err, size_t errlen)
 			    "state dir %s: mode %04o lets others write in it; chmod go-w it",
 			    d, (unsigned int)(sb.st_mode & 07777));
 	return 0;
+}
+
+int file_lock_dir(const char *dir, const char *who, char *err, size_t errlen)
+{
+	char path[PATH_MAX], holder[256] = "";
+	ssize_t n;
+	int fd, e;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/lock", dir) >= sizeof(path))
+		return errf(err, errlen, -ENAMETOOLONG, "state dir %s: path too long", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errf(err, errlen, -errno, "open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		e = errno;
+		n = pread(fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		buf_utf8_clean(holder, sizeof(holder) - 1);
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return errf(err, errlen, -EBUSY, "state dir %s is in use by another vxov (%s): "
+				    "one daemon per state dir; stop that one, or give this one its own "
+				    "--state-dir", dir, holder[0] ? holder : "it did not say who");
+		return errf(err, errlen, -e, "lock %s: %s", path, strerror(e));
+	}
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, who, strlen(who), 0) < 0 || pwrite(fd, "\n", 1,
+										    (off_t)strlen(who)) < 0) {
+		e = errno;
+		close(fd);
+		return errf(err, errlen, -e, "write %s: %s", path, strerror(e));
+	}
+	return 0;	/* fd stays open: the lock lives as long as we do */
 }

@@ -47,4 +47,14 @@ int file_dir_check(const char *dir, char *err, size_t errlen);
  * (-ENAMETOOLONG: dir longer than PATH_MAX). */
 int file_mkdir(const char *dir);
 
+/*
+ * One daemon per state dir: an exclusive flock(2) on "<dir>/lock", held
+ * for the life of the process (the descriptor stays open, close-on-exec),
+ * and who (e.g. "pid 42, socket /run/docker/plugins/vxov.sock") written in
+ * it for the next one to name.  0, or -EBUSY with err naming the holder as
+ * it described itself, or another -errno with err.  flock works across
+ * mount namespaces (a managed plugin and a systemd daemon sharing the dir).
+ */
+int file_lock_dir(const char *dir, const char *who, char *err, size_t errlen);
+
 #endif

@@ -658,6 +658,27 @@ static void test_config_consul(void **st)
 	assert_non_null(strstr(err, "10-3600"));
 }
 
+/* Text from Consul reaches logs and Docker escaped: no control byte, no
+ * backslash of its own (a forged log line or terminal sequence). */
+static void test_kv_escaped(void **st)
+{
+	static const char sess[] = "[{\"Name\":\"vxov h1\\n2026-12-04 vxov: info: forged \\u001b[31m\\\\\"}]";
+	static const char txn[] = "{\"Errors\":[{\"OpIndex\":0,\"What\":\"lock held\\r\\nforged\"}]}";
+	struct kv_txn_result t;
+	char name[200];
+
+	(void)st;
+	assert_int_equal(kv_decode_session_name(sess, strlen(sess), name, sizeof(name)), 0);
+	assert_string_equal(name, "vxov h1\\x0a2026-12-04 vxov: info: forged \\x1b[31m\\x5c");
+	assert_int_equal(kv_decode_txn(txn, strlen(txn), &t, err, sizeof(err)), 0);
+	assert_int_equal(t.nerrors, 1);
+	assert_string_equal(t.errors[0].what, "lock held\\x0d\\x0aforged");
+	kv_txn_result_free(&t);
+	/* Cut at an escape's boundary, never inside one. */
+	assert_int_equal(kv_decode_session_name(sess, strlen(sess), name, 10), 0);
+	assert_string_equal(name, "vxov h1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_kv_decode),
+		cmocka_unit_test(test_kv_escaped),
 		cmocka_unit_test(test_kv_config),
 		cmocka_unit_test(test_network_kv_prefix),
 		cmocka_unit_test(test_config_consul),

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,21 @@ static int serve_until_stopped(const struct options *cfg, struct api *a)
 	return 0;
 }
 
+/* Descriptors: as many as the hard limit allows.  The listeners' own
+ * limits (http.h) keep clients from taking what Docker's calls, the overlay
+ * namespaces' sockets and Consul need. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("raise the descriptor limit to %llu: %s", (unsigned long long)rl.rlim_max,
+			 strerror(errno));
+}
+
 int daemon_run(const struct options *cfg)
 {
 	static struct api a;
@@ -274,6 +290,7 @@ int daemon_run(const struct options *cfg)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	raise_nofile();
 	if (underlay_open(cfg, &a) || state_open(cfg, &a, &cc, &sw))
 		goto out;
 	switch (consul_config(cfg, &kc)) {

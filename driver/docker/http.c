@@ -18,6 +18,7 @@
 
 #define HTTP_THREADS 4
 #define HTTP_IDLE_TIMEOUT 300	/* seconds an idle keep-alive connection lives */
+#define HTTP_CONNS 256		/* Docker's socket: root only, a few connections in use */
 
 struct http {
 	struct MHD_Daemon *mhd;
@@ -159,6 +160,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return send_err(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 					h->flags & HTTP_GET ? "only GET is served" : "only POST is served");
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (h->flags & HTTP_GET &&
+		    (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+		     (cl && strtoull(cl, NULL, 10) > 0))) {
+			b->too_large = 1;
+			return send_err(c, MHD_HTTP_CONTENT_TOO_LARGE, "a GET takes no request body");
+		}
 		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
 			b->too_large = 1;
 			return send_err(c, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -172,7 +179,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*data_size = 0;
 		if (b->too_large)
 			return MHD_YES;
-		if (b->b.len + n > HTTP_BODY_MAX) {
+		if (b->b.len + n > (h->flags & HTTP_GET ? 0 : HTTP_BODY_MAX)) {
 			b->too_large = 1;
 			buf_free(&b->b);
 			return MHD_YES;
@@ -269,7 +276,12 @@ int http_start(const char *addr, unsigned int flags, http_handler fn, void *ctx,
 				  0, NULL, NULL, on_request, h,
 				  MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT,
+				  MHD_OPTION_CONNECTION_TIMEOUT, flags & HTTP_GET ?
+				  (unsigned int)HTTP_GET_IDLE_S : (unsigned int)HTTP_IDLE_TIMEOUT,
+				  MHD_OPTION_CONNECTION_LIMIT, flags & HTTP_GET ?
+				  (unsigned int)HTTP_GET_CONNS : (unsigned int)HTTP_CONNS,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, flags & HTTP_GET && path[0] != '/' ?
+				  (unsigned int)HTTP_GET_PER_IP : 0u,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 				  MHD_OPTION_END);

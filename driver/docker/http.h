@@ -14,7 +14,17 @@
 typedef char *(*http_handler)(void *ctx, const char *path, const char *body, size_t len,
 			      unsigned int *status, const char **ctype);
 
-#define HTTP_GET 1u	/* serve GET (and HEAD) instead of POST */
+/*
+ * HTTP_GET: serve GET (and HEAD) instead of POST, for listeners open to
+ * more than Docker (--metrics-listen): no request body at all (413), at
+ * most HTTP_GET_CONNS connections (HTTP_GET_PER_IP from one address), idle
+ * ones closed after HTTP_GET_IDLE_S, so that no client can take the
+ * descriptors Docker's calls and Consul need.
+ */
+#define HTTP_GET 1u
+#define HTTP_GET_CONNS 64
+#define HTTP_GET_PER_IP 16
+#define HTTP_GET_IDLE_S 10
 
 struct http;
 

@@ -191,7 +191,9 @@ static int state_open(const struct options *cfg, struct api *a, struct ctl_conf 
 	if ((size_t)snprintf(a->state_path, sizeof(a->state_path), "%s/state.json",
 			     cfg->state_dir) >= sizeof(a->state_path) ||
 	    (size_t)snprintf(cc->session_path, sizeof(cc->session_path), "%s/session",
-			     cfg->state_dir) >= sizeof(cc->session_path)) {
+			     cfg->state_dir) >= sizeof(cc->session_path) ||
+	    (size_t)snprintf(cc->retired_path, sizeof(cc->retired_path), "%s/retired",
+			     cfg->state_dir) >= sizeof(cc->retired_path)) {
 		log_err("state dir %s: path too long", cfg->state_dir);
 		return -ENAMETOOLONG;
 	}

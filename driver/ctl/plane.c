@@ -12,6 +12,7 @@
 #include "driver/ctl/net.h"
 #include "driver/ctl/plane.h"
 #include "driver/ctl/publish.h"
+#include "driver/ctl/retire.h"
 #include "driver/ctl/session.h"
 #include "driver/ctl/wait.h"
 #include "driver/lib/log.h"
@@ -217,20 +218,28 @@ static void on_new_session(void)
 		meta_reconcile(n);
 	}
 	pub_new_session();
+	retire_kick();
 }
 
 void plane_start(void)
 {
-	if (core.kv && !core.conf.sessionless)
-		session_start(on_new_session);
+	if (!core.kv || core.conf.sessionless)
+		return;
+	session_start(on_new_session);
+	retire_start();
 }
 
+/* Shutting down is no deletion: the networks stay up, their keys too. */
 void plane_stop(bool destroy_session)
 {
 	struct net *n;
 
-	while ((n = LIST_FIRST(net_all())))
-		plane_net_del(n->d.vni);
-	if (core.kv && !core.conf.sessionless)
-		session_stop(destroy_session);
+	while ((n = LIST_FIRST(net_all()))) {
+		net_remove(n);
+		net_free(n);
+	}
+	if (!core.kv || core.conf.sessionless)
+		return;
+	retire_stop();
+	session_stop(destroy_session);
 }

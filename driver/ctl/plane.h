@@ -20,8 +20,8 @@ struct ctl_wait;
 
 /* Start this host's session (unless sessionless or Consul is off). */
 void plane_start(void);
-/* Delete every network (their keys too, if Consul answers in time), and
- * stop the session (destroy: end it, its keys vanish at once). */
+/* Let go of every network (their overlays and keys stay: a restart resumes
+ * them), and stop the session (destroy: end it, its keys vanish at once). */
 void plane_stop(bool destroy_session);
 
 /* 0, or -errno with err (the network is not mirrored). */

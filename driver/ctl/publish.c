@@ -26,6 +26,7 @@
 #include "driver/ctl/health.h"
 #include "driver/ctl/net.h"
 #include "driver/ctl/publish.h"
+#include "driver/ctl/retire.h"
 #include "driver/ctl/session.h"
 #include "driver/ctl/wait.h"
 #include "driver/lib/backoff.h"
@@ -417,10 +418,22 @@ void pub_lep_deleted(struct net *n, struct in_addr ip, const uint8_t mac[6])
 
 void pub_net_deleted(struct net *n)
 {
+	char arp[KV_KEY_MAX], fib[KV_KEY_MAX];
+	struct hnode *x, *tmp;
 	struct lep *l;
 
-	LIST_FOREACH(l, &n->leps, link)
-		pub_lep_deleted(n, l->ip, l->mac);
+	if (!core.kv || !n->d.publish)
+		return;
+	/* Our endpoints' keys, and whatever else our session holds there. */
+	LIST_FOREACH(l, &n->leps, link) {
+		if (!layout_arp_key(arp, sizeof(arp), n->d.prefix, l->ip))
+			retire_key(arp);
+		if (!layout_fib_key(fib, sizeof(fib), n->d.prefix, l->mac))
+			retire_key(fib);
+	}
+	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp)
+		if (((struct ment *)x)->ours)
+			retire_key(((struct ment *)x)->key);
 }
 
 /* ---- the reconciler ---- */

@@ -19,7 +19,8 @@ void pub_kick(struct net *n);
 void pub_lep_added(struct net *n, struct lep *l);
 /* An endpoint went: delete its keys if our session still holds them. */
 void pub_lep_deleted(struct net *n, struct in_addr ip, const uint8_t mac[6]);
-/* The network goes: delete every key of its endpoints. */
+/* The network goes: every key our session holds there is retired (they
+ * are deleted however long Consul takes: retire.h). */
 void pub_net_deleted(struct net *n);
 /* Compare what we should have published with what the mirror shows. */
 void pub_reconcile(struct net *n);

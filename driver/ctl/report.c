@@ -18,6 +18,7 @@
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/net.h"
 #include "driver/ctl/report.h"
+#include "driver/ctl/retire.h"
 #include "driver/ctl/session.h"
 #include "driver/lib/options.h"
 #include "driver/lib/log.h"
@@ -206,6 +207,8 @@ char *report_status(const char *network, char *err, size_t errlen)
 			 "underlay", "device", core.conf.underlay_dev, "ip", ip_text(core.conf.self, self),
 			 "consul", consul_json(), "repairs", "kernel", (json_int_t)kernel,
 			 "consul", (json_int_t)consul, "networks", nets);
+	if (root && core.kv)
+		json_object_set_new(root, "retired_keys", json_integer((json_int_t)retire_count()));
 	if (root && core.kv) {
 		uint64_t c[IPAM_COUNTS];
 

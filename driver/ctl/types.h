@@ -31,6 +31,7 @@ struct ctl_conf {
 	unsigned int job_deadline_ms;	/* VNI and IPAM allocations fail after */
 	size_t max_answer;		/* largest Consul answer taken */
 	char session_path[PATH_MAX];	/* where the session ID survives; "": nowhere */
+	char retired_path[PATH_MAX];	/* keys of deleted networks still to delete; "": none */
 	bool sessionless;		/* vxov resolve: mirror only, publish nothing */
 };
 

@@ -19,7 +19,7 @@ types loop wait
 block value core
 health
 job session
-vni mirror
+vni mirror retire
 net ipam
 kernel ipam_reconcile
 publish miss meta

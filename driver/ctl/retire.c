@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include "driver/ctl/core.h"
+#include "driver/ctl/health.h"
+#include "driver/ctl/retire.h"
+#include "driver/ctl/session.h"
+#include "driver/lib/backoff.h"
+#include "driver/lib/buf.h"
+#include "driver/lib/file.h"
+#include "driver/lib/log.h"
+
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 4000
+#define RETIRE_MAX 65536	/* keys waiting at most; more are logged and left */
+#define FILE_MAX (RETIRE_MAX * (KV_KEY_MAX + KV_SESSION_ID_MAX))
+
+static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
+
+struct retired {
+	TAILQ_ENTRY(retired) link;
+	char sid[KV_SESSION_ID_MAX];	/* the session that held it */
+	char key[KV_KEY_MAX];
+	bool busy;
+};
+
+static struct {
+	TAILQ_HEAD(, retired) q;
+	size_t n;
+	uint32_t backoff_ms;
+	struct loop_timer timer;
+	bool started;
+} R = { .q = TAILQ_HEAD_INITIALIZER(R.q) };
+
+size_t retire_count(void)
+{
+	return R.n;
+}
+
+/* The list on disk: "<session> <key>" a line. */
+static void save(void)
+{
+	struct buf b = { 0 };
+	struct retired *x;
+	char err[256];
+
+	if (!core.conf.retired_path[0])
+		return;
+	TAILQ_FOREACH(x, &R.q, link)
+		if (buf_append(&b, x->sid, strlen(x->sid), FILE_MAX) || buf_append(&b, " ", 1, FILE_MAX) ||
+		    buf_append(&b, x->key, strlen(x->key), FILE_MAX) || buf_append(&b, "\n", 1, FILE_MAX))
+			break;
+	if (file_write_atomic(core.conf.retired_path, b.p ? b.p : "", b.len, 0600, err, sizeof(err)))
+		log_warn("retired keys: %s (they are deleted all the same while vxov runs)", err);
+	buf_free(&b);
+}
+
+static void drop(struct retired *x)
+{
+	TAILQ_REMOVE(&R.q, x, link);
+	R.n--;
+	free(x);
+	save();
+}
+
+static bool add(const char *sid, const char *key)
+{
+	struct retired *x;
+
+	TAILQ_FOREACH(x, &R.q, link)
+		if (!strcmp(x->key, key))
+			return false;
+	if (R.n >= RETIRE_MAX || !kv_session_ok(sid) || !kv_key_ok(key) ||
+	    !(x = calloc(1, sizeof(*x)))) {
+		log_err("consul: %s stays, held by our session: cannot keep it to delete", key);
+		return false;
+	}
+	snprintf(x->sid, sizeof(x->sid), "%s", sid);
+	snprintf(x->key, sizeof(x->key), "%s", key);
+	TAILQ_INSERT_TAIL(&R.q, x, link);
+	R.n++;
+	return true;
+}
+
+static void on_deleted(struct kv_req *r, void *arg)
+{
+	struct retired *x = arg;
+	struct kv_txn_result t;
+	int e = kv_req_txn(r, &t), res = kv_req_result(r);
+
+	health_result(res ? res : e, kv_req_error(r));
+	x->busy = false;
+	if (!e)
+		kv_txn_result_free(&t);
+	if (!e && (!res || res == -EAGAIN)) {
+		/* Deleted, or no longer held by our session: either way not ours. */
+		if (!res)
+			log_debug("consul: %s deleted (its network is gone)", x->key);
+		R.backoff_ms = 0;
+		drop(x);
+		return;
+	}
+	log_warn_rl(&rl_fail, "consul: delete %s of a deleted network: %s; retrying", x->key,
+		    kv_req_error(r));
+	loop_timer_soon(&core.loop, &R.timer, backoff_next(&R.backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS));
+}
+
+static void on_timer(struct loop_timer *t)
+{
+	struct retired *x, *next;
+	const char *sid = session_id();
+	struct kv_op ops[2];
+
+	(void)t;
+	if (!sid || !core.kv)
+		return;	/* retire_kick() when a session is valid */
+	for (x = TAILQ_FIRST(&R.q); x; x = next) {
+		struct kv_call c = { .done = on_deleted, .arg = x };
+
+		next = TAILQ_NEXT(x, link);
+		if (x->busy)
+			continue;
+		if (strcmp(x->sid, sid)) {
+			drop(x);	/* its session is gone, and its keys with it */
+			continue;
+		}
+		ops[0] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = x->key, .session = sid };
+		ops[1] = (struct kv_op){ .verb = KV_DELETE, .key = x->key };
+		if (kv_txn(core.kv, ops, 2, &c))
+			x->busy = true;
+	}
+}
+
+void retire_key(const char *key)
+{
+	const char *sid = session_held();
+
+	if (!sid[0] || !add(sid, key))
+		return;
+	save();
+	loop_timer_soon(&core.loop, &R.timer, 0);
+}
+
+void retire_kick(void)
+{
+	loop_timer_soon(&core.loop, &R.timer, 0);
+}
+
+static void load(void)
+{
+	char line[KV_KEY_MAX + KV_SESSION_ID_MAX + 4], *sp;
+	FILE *f;
+	int fd;
+
+	if (!core.conf.retired_path[0] ||
+	    (fd = open(core.conf.retired_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return;
+	if (!(f = fdopen(fd, "r"))) {
+		close(fd);
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((sp = strchr(line, ' '))) {
+			*sp = '\0';
+			add(line, sp + 1);
+		}
+	}
+	fclose(f);
+	if (R.n)
+		log_info("consul: %zu key(s) of deleted networks still to delete", R.n);
+}
+
+void retire_start(void)
+{
+	R.timer.fn = on_timer;
+	R.started = true;
+	load();
+	loop_timer_soon(&core.loop, &R.timer, 0);
+}
+
+void retire_stop(void)
+{
+	struct retired *x;
+
+	loop_timer_stop(&core.loop, &R.timer);
+	while ((x = TAILQ_FIRST(&R.q))) {
+		TAILQ_REMOVE(&R.q, x, link);
+		free(x);
+	}
+	R.n = 0;
+}

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+/*
+ * retire: the keys of networks this host deleted, owned until Consul says
+ * they are gone.  A deleted network has no mirror and no reconciler left,
+ * so its keys held by our session are kept here, in memory and in a file
+ * of the state dir (a restart does not forget them), and deleted with a
+ * check that our session still holds them, retried with back-off, however
+ * long Consul is away.  An entry ends when Consul confirms the delete, when
+ * a key is no longer ours, or when the session that held it is gone (its
+ * keys went with it).  Loop thread only.
+ */
+#ifndef VXOV_RETIRE_H
+#define VXOV_RETIRE_H
+
+#include <stddef.h>
+
+/* Load what an earlier run left (core.conf.retired_path). */
+void retire_start(void);
+void retire_stop(void);
+/* Delete key (held by the session we hold now) until Consul has. */
+void retire_key(const char *key);
+/* A session became valid: try every entry now. */
+void retire_kick(void);
+/* Entries waiting. */
+size_t retire_count(void);
+
+#endif

@@ -21,6 +21,7 @@
 #include "driver/ctl/health.h"
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/job.h"
+#include "driver/ctl/session.h"
 #include "driver/ctl/wait.h"
 #include "driver/lib/backoff.h"
 #include "driver/lib/layout.h"
@@ -46,7 +47,7 @@ static struct {
 	LIST_HEAD(, release) releases;
 	struct loop_timer release_timer;
 	uint64_t allocated, released;
-	char self[INET_ADDRSTRLEN];
+	char self[INET_ADDRSTRLEN + 48];	/* "<underlay ip> <host id>" */
 } I;
 
 struct ipam_job {
@@ -103,6 +104,35 @@ const char *ipam_self(void)
 	return I.self;
 }
 
+int ipam_holder(const char *value, size_t len, struct in_addr *ip, char id[40])
+{
+	char buf[INET_ADDRSTRLEN + 48];
+	const char *sp;
+
+	if (len >= sizeof(buf) || memchr(value, '\0', len))
+		return -EINVAL;
+	memcpy(buf, value, len);
+	buf[len] = '\0';
+	id[0] = '\0';
+	if ((sp = strchr(buf, ' '))) {
+		if (strlen(sp + 1) == 0 || strlen(sp + 1) >= 40 || strchr(sp + 1, ' '))
+			return -EINVAL;
+		strcpy(id, sp + 1);
+		buf[sp - buf] = '\0';
+	}
+	return layout_parse_ip_value(buf, strlen(buf), ip) ? 0 : -EINVAL;
+}
+
+bool ipam_is_self(const char *value, size_t len)
+{
+	struct in_addr ip;
+	char id[40];
+
+	if (ipam_holder(value, len, &ip, id))
+		return false;
+	return id[0] ? !strcmp(id, core.conf.host_id) : ip.s_addr == core.conf.self.s_addr;
+}
+
 /* A release of it not yet sent must not delete it now. */
 static void unrelease(const struct prefix4 *pool, struct in_addr addr)
 {
@@ -135,6 +165,7 @@ void ipam_init(void)
 	LIST_INIT(&I.releases);
 	I.release_timer.fn = on_release_timer;
 	inet_ntop(AF_INET, &core.conf.self, I.self, sizeof(I.self));
+	snprintf(I.self + strlen(I.self), sizeof(I.self) - strlen(I.self), " %s", core.conf.host_id);
 }
 
 void ipam_fini(void)
@@ -253,7 +284,7 @@ static void on_holder(struct kv_req *r, void *arg)
 {
 	struct ipam_job *q = arg;
 	struct kv_list l;
-	char who[80] = "another host";
+	char who[96] = "another host";
 	struct in_addr a = { htonl(q->next) };
 	int e = job_list(&q->j, r, &l, true, "read the address's holder");
 
@@ -262,8 +293,9 @@ static void on_holder(struct kv_req *r, void *arg)
 	/* This host too: Docker's IPAM calls carry no request ID, so an
 	 * address we hold is in use here, never a repeated request. */
 	if (!e && l.n == 1)
-		snprintf(who, sizeof(who), "the host at %.40s%s", l.v[0].value,
-			 strcmp(l.v[0].value, I.self) ? "" : " (this host)");
+		snprintf(who, sizeof(who), "the host at %.*s%s",
+			 (int)strcspn(l.v[0].value, " "), l.v[0].value,
+			 ipam_is_self(l.v[0].value, l.v[0].value_len) ? " (this host)" : "");
 	kv_list_free(&l);
 	job_finish(&q->j, -EADDRINUSE, "address %s is already allocated to %s", inet_ntoa(a), who);
 }
@@ -361,13 +393,34 @@ static void on_pool_list(struct kv_req *r, void *arg)
 	try_next(q);
 }
 
+/* After Consul forgot our session (a restart, a restore, a long cut), the
+ * other hosts' addresses may be missing until they have written them again
+ * (they do with their new sessions): no allocation is judged meanwhile.
+ * The ms left of that grace, or 0. */
+static uint64_t grace_left(void)
+{
+	uint64_t grace = core.conf.ttl_s * 2000ull + 5000, now = loop_now();
+	struct session_info si;
+
+	session_info(&si);
+	return si.lost_ms && now - si.lost_ms < grace ? grace - (now - si.lost_ms) : 0;
+}
+
 void ipam_request(const struct ctl_ipam_req *ir, struct ctl_wait *w)
 {
 	struct ipam_job *q = job_new(sizeof(*q), w);
 	char gw[INET_ADDRSTRLEN], prefix[KV_KEY_MAX];
+	uint64_t wait_ms = grace_left();
 
 	if (!q)
 		return;
+	if (wait_ms) {
+		job_finish(&q->j, -EAGAIN, "vxov IPAM: Consul no longer knew this host's session "
+			   "(restarted empty, restored or cut off): the other hosts are writing "
+			   "their addresses again; try again in %llu s",
+			   (unsigned long long)(wait_ms + 999) / 1000);
+		return;
+	}
 	q->ir = *ir;
 	q->gw = ntohl(ir->pool.addr.s_addr) + 1;
 	if (ir->gateway) {
@@ -440,7 +493,7 @@ static void on_release_get(struct kv_req *req, void *arg)
 		return;
 	}
 	/* Only our own: a stale release must not free another host's. */
-	if (l.n != 1 || strcmp(l.v[0].value, I.self))
+	if (l.n != 1 || !ipam_is_self(l.v[0].value, l.v[0].value_len))
 		release_done(r);
 	else if (layout_ipam_addr_key(key, sizeof(key), &r->pool, r->addr) ||
 		 !kv_delete(core.kv, key, (int64_t)l.v[0].modify_index, &c))

@@ -40,8 +40,16 @@ void ipam_pool(const struct prefix4 *pool);
 const struct alloc *ipam_first(void);
 bool ipam_mine(const struct prefix4 *pool, struct in_addr addr);
 bool ipam_releasing(const struct prefix4 *pool, struct in_addr addr);
-/* Our underlay address as text: what addr/<ip> keys of ours hold. */
+/* What addr/<ip> keys of ours hold: "<underlay ip> <host id>". */
 const char *ipam_self(void);
+/*
+ * The holder an addr/<ip> value names: its underlay address, and its host
+ * ID ("" in a value an older vxov wrote: the address alone).  0, or
+ * -EINVAL for a value that is neither.
+ */
+int ipam_holder(const char *value, size_t len, struct in_addr *ip, char id[40]);
+/* Does the value name this host?  By host ID, or (older values) address. */
+bool ipam_is_self(const char *value, size_t len);
 
 enum { IPAM_HELD, IPAM_ALLOCATED, IPAM_RELEASED, IPAM_RECLAIMED, IPAM_REPAIRS, IPAM_COUNTS };
 void ipam_counts(uint64_t c[IPAM_COUNTS]);

@@ -27,6 +27,7 @@
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/job.h"
+#include "driver/ctl/session.h"
 #include "driver/lib/layout.h"
 #include "driver/lib/log.h"
 
@@ -35,10 +36,12 @@
 static struct log_rate rl_conflict = LOG_RATE_INIT(30000, 5);
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
 
-/* A host whose vxov/hosts/ key is absent, since when (as we saw it). */
+/* A host that holds addresses and has no vxov/hosts/ key, since when (as
+ * we saw it): by its host ID, or by its address in values older vxov wrote. */
 struct absent {
 	LIST_ENTRY(absent) link;
 	struct in_addr owner;
+	char id[40];
 	uint64_t since_ms;
 	uint32_t gen;
 };
@@ -59,27 +62,41 @@ void ipam_reconcile_counts(uint64_t *reclaimed, uint64_t *repairs)
 	*repairs = R.repairs;
 }
 
-static struct absent *absent_get(struct in_addr owner)
+static struct absent *absent_get(struct in_addr owner, const char *id)
 {
 	struct absent *x;
 
 	LIST_FOREACH(x, &R.absent, link)
-		if (x->owner.s_addr == owner.s_addr)
+		if (id[0] ? !strcmp(x->id, id) : !x->id[0] && x->owner.s_addr == owner.s_addr)
 			return x;
 	if (!(x = calloc(1, sizeof(*x))))
 		return NULL;
 	x->owner = owner;
+	snprintf(x->id, sizeof(x->id), "%s", id);
 	x->since_ms = loop_now();
 	LIST_INSERT_HEAD(&R.absent, x, link);
 	return x;
 }
 
-static bool host_present(struct in_addr owner)
+/* The host ID a vxov/hosts/ value ("vxov <hostname> <ip> <host id>", the
+ * session's name) ends with. */
+static bool host_id_is(const struct kv_entry *h, const char *id)
+{
+	size_t n = strlen(id);
+
+	return h->value_len > n && !strcmp(h->value + h->value_len - n, id) &&
+	       h->value[h->value_len - n - 1] == ' ';
+}
+
+/* Is the host alive: its host key there, under any address (by ID), or
+ * under the address older values name? */
+static bool host_present(struct in_addr owner, const char *id)
 {
 	struct in_addr h;
 
 	for (size_t i = 0; i < R.hosts.n; i++)
-		if (layout_parse_host_key(R.hosts.v[i].key, &h) && h.s_addr == owner.s_addr)
+		if (id[0] ? host_id_is(&R.hosts.v[i], id)
+			  : layout_parse_host_key(R.hosts.v[i].key, &h) && h.s_addr == owner.s_addr)
 			return true;
 	return false;
 }
@@ -143,6 +160,17 @@ static void on_repair(struct kv_req *r, void *arg)
 /* An address key of this host's: freed when nothing here has it. */
 static void own_key(const struct kv_entry *e, const struct prefix4 *pool, struct in_addr addr)
 {
+	struct kv_put_opts o = { .cas = (int64_t)e->modify_index };
+	char *dup;
+
+	if (ipam_mine(pool, addr) && strcmp(e->value, ipam_self()) && (dup = strdup(e->key))) {
+		/* Ours, under an address we no longer have, or without our ID. */
+		log_info("ipam: %s names this host as '%.60s': now '%s'", e->key, e->value, ipam_self());
+		R.repairs++;
+		kv_put(core.kv, e->key, ipam_self(), strlen(ipam_self()), &o,
+		       &(struct kv_call){ .done = on_repair, .arg = dup, .release = free });
+		return;
+	}
 	if (ipam_mine(pool, addr) || ipam_releasing(pool, addr) || job_busy())
 		return;
 	log_info("ipam: %s is allocated to this host but nothing here has it; freeing it", e->key);
@@ -156,9 +184,10 @@ static void their_key(const struct kv_entry *e, uint64_t now)
 {
 	struct in_addr owner;
 	struct absent *x;
+	char id[40];
 
-	if (!layout_parse_ip_value(e->value, e->value_len, &owner) || host_present(owner) ||
-	    !(x = absent_get(owner)))
+	if (ipam_holder(e->value, e->value_len, &owner, id) || host_present(owner, id) ||
+	    !(x = absent_get(owner, id)))
 		return;
 	x->gen = R.gen;
 	if (now - x->since_ms >= (uint64_t)core.conf.reclaim_s * 1000)
@@ -180,7 +209,7 @@ static void rewrite_missing(const struct kv_list *l)
 		for (i = 0; i < l->n && strcmp(l->v[i].key, key); i++)
 			;
 		if (i < l->n) {
-			if (strcmp(l->v[i].value, ipam_self()))
+			if (!ipam_is_self(l->v[i].value, l->v[i].value_len))
 				log_err_rl(&rl_conflict, "ipam: CONFLICT: this host's address %s is "
 					   "allocated to %.40s in Consul", key, l->v[i].value);
 			continue;
@@ -207,7 +236,7 @@ static void scan(const struct kv_list *l)
 
 		if (!layout_parse_ipam_addr_key(e->key, &pool, &addr))
 			continue;
-		if (!strcmp(e->value, ipam_self()))
+		if (ipam_is_self(e->value, e->value_len))
 			own_key(e, &pool, addr);
 		else
 			their_key(e, now);
@@ -221,6 +250,19 @@ static void scan(const struct kv_list *l)
 		}
 	}
 	rewrite_missing(l);
+}
+
+/* Our own host key must be there while our session lives: it is what
+ * keeps the others from reclaiming our addresses. */
+static void own_host_key(void)
+{
+	for (size_t i = 0; i < R.hosts.n; i++)
+		if (host_id_is(&R.hosts.v[i], core.conf.host_id))
+			return;
+	if (session_id()) {
+		log_warn("consul: this host's key under vxov/hosts/ is missing: taking it again");
+		session_host_key_lost();
+	}
 }
 
 static void scan_again(uint64_t ms)
@@ -244,6 +286,7 @@ static void on_hosts(struct kv_req *r, void *arg)
 	}
 	scan(&R.addrs);
 	kv_list_free(&R.addrs);
+	own_host_key();
 	scan_again((uint64_t)core.conf.resync_s * 1000);
 }
 
@@ -261,7 +304,8 @@ static void on_addrs(struct kv_req *r, void *arg)
 		scan_again(RETRY_MS);
 		return;
 	}
-	if (layout_hosts_prefix(prefix, sizeof(prefix)) || !kv_get(core.kv, prefix, KV_KEYS, 0, 0, &c)) {
+	if (layout_hosts_prefix(prefix, sizeof(prefix)) ||
+	    !kv_get(core.kv, prefix, KV_RECURSE, 0, 0, &c)) {
 		kv_list_free(&R.addrs);
 		scan_again(RETRY_MS);
 	}

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 
 #include "driver/ctl/core.h"
+#include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/meta.h"
 #include "driver/ctl/miss.h"
@@ -219,6 +220,7 @@ static void on_new_session(void)
 	}
 	pub_new_session();
 	retire_kick();
+	ipam_reconcile();	/* our addresses, written again if Consul lost them */
 }
 
 void plane_start(void)

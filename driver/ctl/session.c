@@ -29,6 +29,7 @@ static struct {
 	uint32_t backoff_ms;
 	uint64_t renewals, failures;
 	int error;	/* the last creation's failure (-errno), 0 since one worked */
+	uint64_t lost_ms;	/* when Consul last said it no longer knew ours */
 	char why[256];	/* and what Consul said */
 	struct loop_timer timer;
 	char name[200];
@@ -55,6 +56,7 @@ void session_info(struct session_info *s)
 	s->failures = S.failures;
 	s->error = S.error;
 	s->why = S.why;
+	s->lost_ms = S.lost_ms;
 }
 
 static void save(void)
@@ -174,6 +176,7 @@ static void on_renewed(struct kv_req *r, void *arg)
 		S.id[0] = '\0';
 		S.valid = false;
 		S.host_key = false;
+		S.lost_ms = loop_now();
 		again(0);
 		return;
 	}
@@ -217,6 +220,13 @@ static void tick(struct loop_timer *t)
 		return;
 	}
 	S.busy = true;
+}
+
+void session_host_key_lost(void)
+{
+	S.host_key = false;
+	if (session_id())
+		take_host_key();
 }
 
 void session_check(void)

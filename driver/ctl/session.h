@@ -28,6 +28,8 @@ const char *session_id(void);
 const char *session_held(void);
 /* A transaction said our session is not valid: find out now. */
 void session_check(void);
+/* Our vxov/hosts/ key is gone while the session lives: take it again. */
+void session_host_key_lost(void);
 
 struct session_info {
 	const char *id;
@@ -36,6 +38,7 @@ struct session_info {
 	uint64_t renewals, failures;
 	int error;		/* why no session could be made (-EACCES: the ACL), 0 */
 	const char *why;	/* Consul's words for it */
+	uint64_t lost_ms;	/* loop_now() when Consul last forgot ours; 0: never */
 };
 void session_info(struct session_info *s);
 

@@ -44,8 +44,9 @@
 #                              (cluster_consul), then hosts 1..N (host_start
 #                              with FLAGS and HFLAGS[i]); HFLAGS=([2]="..")
 #                              set before it gives one host flags of its own
-#   cluster_consul             switch $SW ($T_ID-sw), Consul in $CN
-#                              ($T_ID-consul) at $CIP (t_underlay 100), $URL
+#   cluster_consul [STARTER]   switch $SW ($T_ID-sw), Consul in $CN
+#                              ($T_ID-consul) at $CIP (t_underlay 100), $URL;
+#                              STARTER: start_secure_consul (lib-secure.sh)
 #   host_add I                 host I's namespace $T_ID-h<I> on the switch
 #                              at t_underlay I, without a daemon
 #   host_start I [FLAGS...]    start_vxov in host I: socket, state dir,
@@ -438,13 +439,14 @@ hlog() { echo "$T_TMP/vxov-$T_ID-h$1.log"; }
 OV() { echo "$T_ID-h$1-$2"; }
 kv() { ckv "$CN" "$CIP" "$@"; }
 
-# cluster_consul: the switch and Consul on it (once; later calls only the
-# switch, which is there).
+# cluster_consul [STARTER]: the switch, and Consul on it started by STARTER
+# NS IP (start_consul, which also sets URL; or start_secure_consul).
 cluster_consul() {
+	local start=${1:-start_consul}
 	[ -e "/run/netns/$SW" ] || switch "$SW" || return 1
 	netns "$CN" && plug "$SW" "$CN" "$CIP" || return 1
-	URL=http://$CIP:8500
-	start_consul "$CN" "$CIP"
+	[ "$start" = start_consul ] && URL=http://$CIP:8500
+	"$start" "$CN" "$CIP"
 }
 host_add() {
 	[ -e "/run/netns/$SW" ] || switch "$SW" || return 1

@@ -25,7 +25,9 @@
 #                              (t_ip 0 2 = 10.X.Y.2); t_gw [K]: N=1 with /24;
 #                              t_subnet_key [K]: "10.X.Y.0_24" as Consul keys
 #                              spell a subnet; t_net3 [K]: "10.X.Y"
-#   t_vni [K]                  the test's K-th VNI (in 100000-1099999)
+#   t_vni [K]                  the test's K-th VNI, K < 1000 (in 1000000-10999999)
+# (Tests on the machine's shared dockerd, whose networks must not overlap
+# between two runs at once, pick K from their pid: t_subnet $(($$ % 256)).)
 #   t_mac IP                   the MAC vxov gives an endpoint without one
 #                              (02:42 and the IPv4 address)
 #   id64 TAG                   TAG padded with zeros to a 64-character ID
@@ -57,9 +59,11 @@
 #   host_stop I                SIGTERM, wait; returns the daemon's exit status
 #   host_kill I                SIGKILL, wait
 #   S I / H I / hip I / hstate I / hlog I   host I's socket, namespace,
-#                              underlay IP, state dir, log file
+#                              underlay IP, state dir, log file (the socket
+#                              is $T_TMP/h<I>.sock unless HSOCK[I] names one)
 #   OV I VNI                   host I's overlay namespace of VNI
-#   kv CMD...                  kvctl against the cluster's Consul (ckv)
+#   kv CMD...                  kvctl against the cluster's Consul (ckv), run
+#                              in Consul's namespace, or in $KV_NS if set
 # Lower level: netns, switch, plug, underlay_link, ctn, start_vxov, api,
 # attach, detach, start_consul, ckv, start_dockerd/start_engine, below.
 set -u
@@ -372,8 +376,8 @@ engine_host() {
 	EH=$T_ID-eh
 	export DOCKER_HOST=unix://$T_TMP/eh/docker.sock
 	netns "$EH" && ip -n "$EH" link add ul0 type veth peer name ul1 &&
-		ip -n "$EH" addr add 10.217.0.2/24 dev ul0 && ip -n "$EH" link set ul1 up &&
-		ip -n "$EH" link set ul0 up && ip -n "$EH" route add default via 10.217.0.1 dev ul0 || return 1
+		ip -n "$EH" addr add "$(t_underlay 2)/24" dev ul0 && ip -n "$EH" link set ul1 up &&
+		ip -n "$EH" link set ul0 up && ip -n "$EH" route add default via "$(t_underlay 1)" dev ul0 || return 1
 	start_dockerd29 "$EH" "$T_TMP/eh"
 }
 hostx() {
@@ -390,7 +394,7 @@ t_subnet() { echo "$(t_net3 "${1:-0}").0/24"; }
 t_subnet_key() { echo "$(t_net3 "${1:-0}").0_24"; }
 t_ip() { echo "$(t_net3 "$1").$2"; }
 t_gw() { echo "$(t_net3 "${1:-0}").1/24"; }
-t_vni() { echo $(( 100000 + (T_HASH % 10000) * 100 + ${1:-0} )); }
+t_vni() { echo $(( 1000000 + (T_HASH % 10000) * 1000 + ${1:-0} )); }
 t_mac() { local IFS=.; set -- $1; printf '02:42:%02x:%02x:%02x:%02x\n' "$1" "$2" "$3" "$4"; }
 id64() { local z=0000000000000000000000000000000000000000000000000000000000000000; echo "$1${z:${#1}}"; }
 
@@ -428,16 +432,16 @@ ep_json() {
 ids_json() { if [ $# -gt 1 ]; then printf '{"NetworkID":"%s","EndpointID":"%s"}\n' "$1" "$2"; else printf '{"NetworkID":"%s"}\n' "$1"; fi; }
 
 # --- A cluster: switch, Consul, hosts with vxov -------------------------------
-SW=$T_ID-sw CN=$T_ID-consul CIP=$(t_underlay 100) URL=
+SW=$T_ID-sw CN=$T_ID-consul CIP=$(t_underlay 100) URL= KV_NS=
 CLUSTER_FLAGS=()
-declare -A HPID=() HFLAGS=()
-S() { echo "$T_TMP/h$1.sock"; }
+declare -A HPID=() HFLAGS=() HSOCK=()
+S() { echo "${HSOCK[$1]:-$T_TMP/h$1.sock}"; }
 H() { echo "$T_ID-h$1"; }
 hip() { t_underlay "$1"; }
 hstate() { echo "$T_TMP/state$1"; }
 hlog() { echo "$T_TMP/vxov-$T_ID-h$1.log"; }
 OV() { echo "$T_ID-h$1-$2"; }
-kv() { ckv "$CN" "$CIP" "$@"; }
+kv() { ckv "${KV_NS:-$CN}" "$CIP" "$@"; }
 
 # cluster_consul [STARTER]: the switch, and Consul on it started by STARTER
 # NS IP (start_consul, which also sets URL; or start_secure_consul).

@@ -26,8 +26,9 @@
 #                              t_subnet_key [K]: "10.X.Y.0_24" as Consul keys
 #                              spell a subnet; t_net3 [K]: "10.X.Y"
 #   t_vni [K]                  the test's K-th VNI, K < 1000 (in 1000000-10999999)
-# (Tests on the machine's shared dockerd, whose networks must not overlap
-# between two runs at once, pick K from their pid: t_subnet $(($$ % 256)).)
+#                              (tests on the machine's shared dockerd, whose
+#                              networks must not overlap between two runs at
+#                              once, pick K from the pid: t_subnet $(($$ % 256)))
 #   t_mac IP                   the MAC vxov gives an endpoint without one
 #                              (02:42 and the IPv4 address)
 #   id64 TAG                   TAG padded with zeros to a 64-character ID
@@ -66,6 +67,10 @@
 #                              in Consul's namespace, or in $KV_NS if set
 # Lower level: netns, switch, plug, underlay_link, ctn, start_vxov, api,
 # attach, detach, start_consul, ckv, start_dockerd/start_engine, below.
+#
+# tests/run.sh runs under ThreadSanitizer the scripts that start a daemon,
+# found by grepping for start_vxov or "$VXOV": a script whose daemons come
+# from cluster or host_start says start_vxov in a comment.
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -55,7 +55,7 @@ check_match "a fresh pair's first ping: 3 sent, 3 received" "3 packets transmitt
 check_match "  and the first echo request was answered" "bytes from $A.20: icmp_seq=1 " "$out"
 
 # Conflicts: an address another host publishes is refused, naming that host.
-r=$(api "$(S 2)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$(nid 2)\",\"EndpointID\":\"$(eid 2 9)\",\"Interface\":{\"Address\":\"$A.2/24\",\"MacAddress\":\"02:00:00:00:02:02\"}}")
+r=$(api "$(S 2)" NetworkDriver.CreateEndpoint "$(ep_json "$(nid 2)" "$(eid 2 9)" $A.2/24 02:00:00:00:02:02)")
 check_match "CreateEndpoint of an address h1 holds: Err names h1" "\"Err\":\"address $A.2 is already published by vxov [^ ]+ $(hip 1)" "$r"
 check_empty "  and leaves no veth on h2" "$(ip -n $T_ID-h2 link show | grep vxe$(eid 2 9 | cut -c1-12))"
 

@@ -44,7 +44,7 @@ check "partition: Consul no longer answers" sh -c "! ip netns exec $T_ID-h1 curl
 
 for k in 4 5 6; do
 	t0=$(ms)
-	r=$(api "$(S 1)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"n1\",\"EndpointID\":\"$(eid $k)\",\"Interface\":{\"Address\":\"$A.$((k + 16))/24\"}}")
+	r=$(api "$(S 1)" NetworkDriver.CreateEndpoint "$(ep_json n1 "$(eid $k)" $A.$((k + 16))/24)")
 	api "$(S 1)" NetworkDriver.Join "{\"NetworkID\":\"n1\",\"EndpointID\":\"$(eid $k)\",\"SandboxKey\":\"\"}" >/dev/null
 	dt=$(( $(ms) - t0 ))
 	check_match "during the partition: CreateEndpoint $k accepted" '^\{"Interface"' "$r"

@@ -162,7 +162,7 @@ check "h9: its session is made (session:write)" poll 10 grep -q 'consul: session
 check_eq "h9: CreateNetwork of the existing subnet (VNI read from Consul)" "{}" \
 	"$(body "$(S 9)" NetworkDriver.CreateNetwork "$(net 9 $SUBNET kv-prefix=$PFX)")"
 E9=$(eid 9 1)
-r=$(body "$(S 9)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$(nid 9)\",\"EndpointID\":\"$E9\",\"Interface\":{\"Address\":\"$A.9/24\",\"MacAddress\":\"\"}}")
+r=$(body "$(S 9)" NetworkDriver.CreateEndpoint "$(ep_json "$(nid 9)" "$E9" $A.9/24)")
 check_match "h9: CreateEndpoint fails: permission denied, key:write on the arp key" \
 	"\"Err\":\".*[Pp]ermission denied.*lacks permission 'key:write' on .*$PFX/arp/$A.9" "$r"
 echo "#   $r"
@@ -207,7 +207,7 @@ check "h6: vxov starts with CONSUL_HTTP_TOKEN_FILE (log level debug)" \
 check "h6 holds its host key (the file's token works)" poll 10 host_key 6
 check_eq "h6: CreateNetwork of a new subnet" "{}" "$(body "$(S 6)" NetworkDriver.CreateNetwork "$(net 6 6)")"
 body "$(S 6)" NetworkDriver.CreateNetwork "$(net 7 7 kv-prefix=forbidden/t6)" >/dev/null
-r=$(body "$(S 6)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$(nid 7)\",\"EndpointID\":\"$(eid 6 1)\",\"Interface\":{\"Address\":\"$(t_ip 7 2)/24\",\"MacAddress\":\"\"}}")
+r=$(body "$(S 6)" NetworkDriver.CreateEndpoint "$(ep_json "$(nid 7)" "$(eid 6 1)" "$(t_ip 7 2)/24")")
 ACC=$(sec_accessor "$TOK_FILE")
 check_match "h6: an error about the token names its AccessorID" "\"Err\":\".*Permission denied: token with AccessorID '$ACC'" "$r"
 check_empty "  the token is in no API answer" "$(grep -F -e "$TOK_FILE" "$T_TMP/answers")"

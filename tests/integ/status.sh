@@ -70,7 +70,7 @@ check "promtool check metrics accepts /metrics" sh -c "'$PROMTOOL' check metrics
 check_match "healthz: 200 ok" '^200 ok$' "$(health)"
 k='vxov_api_requests_total{method="NetworkDriver.CreateEndpoint",result="ok"}'
 n0=$(metric "$k")
-api "$(S 1)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$NID\",\"EndpointID\":\"e9\",\"Interface\":{\"Address\":\"$A.9/24\"}}" >/dev/null
+api "$(S 1)" NetworkDriver.CreateEndpoint "$(ep_json $NID e9 $A.9/24)" >/dev/null
 check_eq "a CreateEndpoint counts" "$((n0 + 1))" "$(metric "$k")"
 k="vxov_misses_total{vni=\"$VNI\",kind=\"l3\",answer=\"unknown\"}"
 n0=$(metric "$k")

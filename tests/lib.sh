@@ -1,6 +1,76 @@
 # SPDX-License-Identifier: MIT
 # Shared helpers of the integration tests: TAP-like results, polling with a
-# deadline, namespaces that are always cleaned up.  Source it; set T_NAME.
+# deadline, namespaces that are always cleaned up.  Set T_NAME, then source it.
+#
+# Rules every test keeps: each name it makes starts with $T_ID (vxt-<pid>);
+# everything it makes is undone by the EXIT trap, also on failure (on_exit);
+# its traffic goes only to addresses in namespaces it made; it polls with a
+# deadline (poll), never sleeps to synchronise.
+#
+# Results
+#   check DESC CMD...          ok when CMD succeeds (check_not: when it fails)
+#   check_eq DESC WANT GOT     check_match DESC REGEX TEXT   check_empty DESC TEXT
+#   t_finish                   sanitizer scan of every daemon log, then the
+#                              "T_NAME: N passed, N failed" line tests/run.sh tallies
+#   poll SECONDS CMD...        CMD every 0.1 s until it succeeds or time is up
+#   not CMD...                 succeeds when CMD fails (poll 10 not kv get K)
+#   on_exit CMD                run CMD at exit (last registered, first run)
+#
+# Addresses, VNIs and IDs derived from T_NAME (a hash of it), so that no test
+# picks them by hand and two tests are unlikely to share any:
+#   t_underlay [I]             the test's underlay /24 in 10.200-249.x: with I,
+#                              its host I (10.A.B.I); without, "10.A.B"
+#   t_subnet [K]               the test's K-th overlay /24 (K=0 default), in
+#                              10.64.0.0/10; t_ip K N: its address N
+#                              (t_ip 0 2 = 10.X.Y.2); t_gw [K]: N=1 with /24;
+#                              t_subnet_key [K]: "10.X.Y.0_24" as Consul keys
+#                              spell a subnet; t_net3 [K]: "10.X.Y"
+#   t_vni [K]                  the test's K-th VNI, K < 1000 (in 1000000-10999999)
+#                              (tests on the machine's shared dockerd, whose
+#                              networks must not overlap between two runs at
+#                              once, pick K from the pid: t_subnet $(($$ % 256)))
+#   t_mac IP                   the MAC vxov gives an endpoint without one
+#                              (02:42 and the IPv4 address)
+#   id64 TAG                   TAG padded with zeros to a 64-character ID
+# Docker API JSON:
+#   net_json NID SUBNET|K [OPT=VAL...]   CreateNetwork: Options generic OPT=VAL
+#                              (vni=, kv-prefix=, mtu= as the driver's mtu
+#                              option, any other generic option), IPv4Data
+#                              Pool SUBNET (or t_subnet K) and Gateway its .1;
+#                              @gw=ADDR/LEN another gateway, @space=NAME an
+#                              AddressSpace, @docker the fields dockerd adds
+#                              (enable_ipv6 false, IPv6Data [])
+#   ep_json NID EID ADDR/LEN [MAC] [@docker]   CreateEndpoint
+#   ids_json NID [EID]         {"NetworkID":..,"EndpointID":..}
+# A cluster: one switch, a real Consul, N hosts each running vxov:
+#   cluster N [FLAGS...]       the check "consul agent -dev starts"
+#                              (cluster_consul), then hosts 1..N (host_start
+#                              with FLAGS and HFLAGS[i]); HFLAGS=([2]="..")
+#                              set before it gives one host flags of its own
+#   cluster_consul [STARTER]   switch $SW ($T_ID-sw), Consul in $CN
+#                              ($T_ID-consul) at $CIP (t_underlay 100), $URL;
+#                              STARTER: start_secure_consul (lib-secure.sh)
+#   host_add I                 host I's namespace $T_ID-h<I> on the switch
+#                              at t_underlay I, without a daemon
+#   host_start I [FLAGS...]    start_vxov in host I: socket, state dir,
+#                              ns-prefix ($T_ID-h<I>-), --underlay-ip,
+#                              --consul $URL (when cluster_consul ran), then
+#                              CLUSTER_FLAGS, HFLAGS[I], FLAGS (a later flag
+#                              wins); HPID[I] is its pid
+#   host_stop I                SIGTERM, wait; returns the daemon's exit status
+#   host_kill I                SIGKILL, wait
+#   S I / H I / hip I / hstate I / hlog I   host I's socket, namespace,
+#                              underlay IP, state dir, log file (the socket
+#                              is $T_TMP/h<I>.sock unless HSOCK[I] names one)
+#   OV I VNI                   host I's overlay namespace of VNI
+#   kv CMD...                  kvctl against the cluster's Consul (ckv), run
+#                              in Consul's namespace, or in $KV_NS if set
+# Lower level: netns, switch, plug, underlay_link, ctn, start_vxov, api,
+# attach, detach, start_consul, ckv, start_dockerd/start_engine, below.
+#
+# tests/run.sh runs under ThreadSanitizer the scripts that start a daemon,
+# found by grepping for start_vxov or "$VXOV": a script whose daemons come
+# from cluster or host_start says start_vxov in a comment.
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,6 +117,9 @@ poll() {
 		sleep 0.1
 	done
 }
+
+# not CMD...: succeeds when CMD fails; for poll (poll 10 not kv get KEY).
+not() { ! "$@"; }
 
 on_exit() { T_CLEANUPS=("$*" "${T_CLEANUPS[@]}"); }
 
@@ -308,10 +381,104 @@ engine_host() {
 	EH=$T_ID-eh
 	export DOCKER_HOST=unix://$T_TMP/eh/docker.sock
 	netns "$EH" && ip -n "$EH" link add ul0 type veth peer name ul1 &&
-		ip -n "$EH" addr add 10.217.0.2/24 dev ul0 && ip -n "$EH" link set ul1 up &&
-		ip -n "$EH" link set ul0 up && ip -n "$EH" route add default via 10.217.0.1 dev ul0 || return 1
+		ip -n "$EH" addr add "$(t_underlay 2)/24" dev ul0 && ip -n "$EH" link set ul1 up &&
+		ip -n "$EH" link set ul0 up && ip -n "$EH" route add default via "$(t_underlay 1)" dev ul0 || return 1
 	start_dockerd29 "$EH" "$T_TMP/eh"
 }
 hostx() {
 	if [ -n "$EH" ]; then nsenter --net="/run/netns/$EH" "$@"; else "$@"; fi
+}
+
+# --- Addresses, VNIs and IDs derived from the test's name -------------------
+T_HASH=$(printf '%s' "${T_NAME:-test}" | cksum | cut -d' ' -f1)
+T_UL=10.$((200 + T_HASH % 50)).$((T_HASH / 50 % 256))
+t_underlay() { if [ $# -gt 0 ]; then echo "$T_UL.$1"; else echo "$T_UL"; fi; }
+# The K-th /24 after the test's first one, in 10.64.0.0/10 (16384 /24s).
+t_net3() { local i=$(( (T_HASH / 12800 + ${1:-0}) % 16384 )); echo "10.$((64 + i / 256)).$((i % 256))"; }
+t_subnet() { echo "$(t_net3 "${1:-0}").0/24"; }
+t_subnet_key() { echo "$(t_net3 "${1:-0}").0_24"; }
+t_ip() { echo "$(t_net3 "$1").$2"; }
+t_gw() { echo "$(t_net3 "${1:-0}").1/24"; }
+t_vni() { echo $(( 1000000 + (T_HASH % 10000) * 1000 + ${1:-0} )); }
+t_mac() { local IFS=.; set -- $1; printf '02:42:%02x:%02x:%02x:%02x\n' "$1" "$2" "$3" "$4"; }
+id64() { local z=0000000000000000000000000000000000000000000000000000000000000000; echo "$1${z:${#1}}"; }
+
+# --- Docker API JSON ----------------------------------------------------------
+# net_json NID SUBNET|K [OPT=VAL...]: a CreateNetwork body (see the top).
+net_json() {
+	local nid=$1 pool=$2 gw o k v gen="" sp="" dock=""; shift 2
+	case $pool in *.*) ;; *) pool=$(t_subnet "$pool") ;; esac
+	gw="$(echo "$pool" | awk -F'[./]' '{print $1"."$2"."$3"."$4+1"/"$5}')"
+	for o in "$@"; do
+		k=${o%%=*} v=${o#*=}
+		case $k in
+		@gw) gw=$v ;;
+		@space) sp="\"AddressSpace\":\"$v\"," ;;
+		@docker) dock=1 ;;
+		mtu) gen="$gen${gen:+,}\"com.docker.network.driver.mtu\":\"$v\"" ;;
+		*) gen="$gen${gen:+,}\"$k\":\"$v\"" ;;
+		esac
+	done
+	printf '{"NetworkID":"%s","Options":{%s"com.docker.network.generic":{%s}},"IPv4Data":[{%s"Pool":"%s"%s}]%s}\n' \
+		"$nid" "${dock:+\"com.docker.network.enable_ipv6\":false,}" "$gen" "$sp" "$pool" \
+		"${gw:+,\"Gateway\":\"$gw\"}" "${dock:+,\"IPv6Data\":[]}"
+}
+# ep_json NID EID ADDR/LEN [MAC] [@docker]: a CreateEndpoint body.
+ep_json() {
+	local mac=${4:-}
+	[ "$mac" = @docker ] && { mac=; set -- "$1" "$2" "$3" "" @docker; }
+	if [ "${5:-}" = @docker ]; then
+		printf '{"NetworkID":"%s","EndpointID":"%s","Interface":{"Address":"%s","AddressIPv6":"","MacAddress":"%s"},"Options":{"com.docker.network.endpoint.exposedports":[],"com.docker.network.portmap":[]}}\n' "$1" "$2" "$3" "$mac"
+	else
+		printf '{"NetworkID":"%s","EndpointID":"%s","Interface":{"Address":"%s","MacAddress":"%s"}}\n' "$1" "$2" "$3" "$mac"
+	fi
+}
+# ids_json NID [EID]
+ids_json() { if [ $# -gt 1 ]; then printf '{"NetworkID":"%s","EndpointID":"%s"}\n' "$1" "$2"; else printf '{"NetworkID":"%s"}\n' "$1"; fi; }
+
+# --- A cluster: switch, Consul, hosts with vxov -------------------------------
+SW=$T_ID-sw CN=$T_ID-consul CIP=$(t_underlay 100) URL= KV_NS=
+CLUSTER_FLAGS=()
+declare -A HPID=() HFLAGS=() HSOCK=()
+S() { echo "${HSOCK[$1]:-$T_TMP/h$1.sock}"; }
+H() { echo "$T_ID-h$1"; }
+hip() { t_underlay "$1"; }
+hstate() { echo "$T_TMP/state$1"; }
+hlog() { echo "$T_TMP/vxov-$T_ID-h$1.log"; }
+OV() { echo "$T_ID-h$1-$2"; }
+kv() { ckv "${KV_NS:-$CN}" "$CIP" "$@"; }
+
+# cluster_consul [STARTER]: the switch, and Consul on it started by STARTER
+# NS IP (start_consul, which also sets URL; or start_secure_consul).
+cluster_consul() {
+	local start=${1:-start_consul}
+	[ -e "/run/netns/$SW" ] || switch "$SW" || return 1
+	netns "$CN" && plug "$SW" "$CN" "$CIP" || return 1
+	[ "$start" = start_consul ] && URL=http://$CIP:8500
+	"$start" "$CN" "$CIP"
+}
+host_add() {
+	[ -e "/run/netns/$SW" ] || switch "$SW" || return 1
+	[ -e "/run/netns/$(H "$1")" ] && return 0
+	netns "$(H "$1")" && plug "$SW" "$(H "$1")" "$(hip "$1")"
+}
+# host_start I [FLAGS...]: vxov in host I (see the top); start_vxov's status.
+host_start() {
+	local i=$1 rc; shift
+	host_add "$i" || return 1
+	# shellcheck disable=SC2086 # HFLAGS[i] is a list of flags
+	start_vxov "$(H "$i")" "$(S "$i")" --state-dir "$(hstate "$i")" --ns-prefix "$(H "$i")-" \
+		--underlay-ip "$(hip "$i")" ${URL:+--consul "$URL"} "${CLUSTER_FLAGS[@]}" ${HFLAGS[$i]:-} "$@"
+	rc=$?
+	HPID[$i]=$VXOV_PID
+	return $rc
+}
+host_stop() { local p=${HPID[$1]}; kill -TERM "$p"; wait "$p"; }
+host_kill() { local p=${HPID[$1]}; kill -9 "$p"; wait "$p" 2>/dev/null; return 0; }
+# cluster N [FLAGS...]: switch, Consul (a check), hosts 1..N with vxov.
+cluster() {
+	local n=$1 i; shift
+	CLUSTER_FLAGS=("$@")
+	check "consul agent -dev starts" cluster_consul
+	for i in $(seq "$n"); do host_start "$i"; done
 }

@@ -10,10 +10,11 @@ SOCK=$T_TMP/run/vxov.sock STATE=$T_TMP/state PFX=$T_ID-
 NID=4f1bd3d9c5b94d4b8fd4b6d0b1a2c3d4e5f60718293a4b5c6d7e8f9012345678
 E1=e1e1e1e1e1e1a000000000000000000000000000000000000000000000000001
 E2=e2e2e2e2e2e2b000000000000000000000000000000000000000000000000002
+U1=$(t_underlay 1) U2=$(t_underlay 2) V=$(t_vni) A=$(t_net3 0)
 
 for n in $H $P $C1 $C2; do netns $n; done
-underlay_link $H 10.213.1.1 $P 10.213.1.2
-ip -n $H route add default via 10.213.1.2
+underlay_link $H $U1 $P $U2
+ip -n $H route add default via $U2
 
 # Flags.
 "$VXOV" --bogus >"$T_TMP/o" 2>&1; rc=$?
@@ -30,52 +31,49 @@ python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[
 check "daemon starts in the host namespace" start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX"
 check_eq "socket mode 0600" 600 "$(stat -c %a "$SOCK")"
 check "stale socket was replaced" grep -q "replacing stale socket" "$T_TMP/vxov-$H.log"
-check_match "underlay found from the default route" "underlay 10.213.1.1 .*mtu 1500" "$(cat "$T_TMP/vxov-$H.log")"
+check_match "underlay found from the default route" "underlay $U1 .*mtu 1500" "$(cat "$T_TMP/vxov-$H.log")"
 
 check_eq "Activate: NetworkDriver and IpamDriver" '{"Implements":["NetworkDriver","IpamDriver"]}
 HTTP 200' "$(api "$SOCK" Plugin.Activate)"
 check_eq "GetCapabilities" '{"Scope":"local","ConnectivityScope":"global"}
 HTTP 200' "$(api "$SOCK" NetworkDriver.GetCapabilities)"
 
-net() {
-	echo "{\"NetworkID\":\"$1\",\"Options\":{\"com.docker.network.enable_ipv6\":false,\"com.docker.network.generic\":{$2}},\"IPv4Data\":[{\"AddressSpace\":\"LocalDefault\",\"Gateway\":\"192.168.0.1/24\",\"Pool\":\"192.168.0.0/24\"}],\"IPv6Data\":[]}"
-}
-ep() {
-	echo "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$1\",\"Interface\":{\"Address\":\"$2\",\"AddressIPv6\":\"\",\"MacAddress\":\"$3\"},\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}"
-}
-ids() { echo "{\"NetworkID\":\"$1\",\"EndpointID\":\"$2\"}"; }
+# As dockerd sends them: net NID [OPT=VAL...], ep EID ADDR/LEN MAC.
+net() { local n=$1; shift; net_json "$n" 0 @docker @space=LocalDefault "$@"; }
+ep() { ep_json "$NID" "$1" "$2" "$3" @docker; }
+ids() { ids_json "$@"; }
 
-r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net $NID '')")
+r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net $NID)")
 check_match "CreateNetwork without a VNI: Err says -o vni" '"Err":"no VNI: create the network with -o vni=N' "$r"
 check_empty "  and makes no namespace" "$(ip netns list | grep "^${PFX}[0-9]")"
 
-r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net $NID '"vni":"42"')")
-check_eq "CreateNetwork vni 42" '{}
+r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net $NID vni=$V)")
+check_eq "CreateNetwork vni $V" '{}
 HTTP 200' "$r"
-NS=${PFX}42
-check "namespace ${PFX}42 visible to ip netns" ip netns exec $NS true
-d=$(ip -n $NS -d link show vxlan42)
-check_match "vxlan42: vni 42, local underlay, 4789, proxy l2miss l3miss" "vxlan id 42 local 10.213.1.1 .*dstport 4789 proxy l2miss l3miss" "$d"
-check_match "vxlan42: mtu = underlay 1500 - 50, on br0" "mtu 1450 .*master br0" "$d"
-check_match "vxlan42's socket stays in the host namespace" "link-netns $H" "$d"
-check_match "br0 holds the gateway" "inet 192.168.0.1/24" "$(ip -n $NS addr show br0)"
+NS=${PFX}$V
+check "namespace ${PFX}$V visible to ip netns" ip netns exec $NS true
+d=$(ip -n $NS -d link show vxlan$V)
+check_match "vxlan$V: vni $V, local underlay, 4789, proxy l2miss l3miss" "vxlan id $V local $U1 .*dstport 4789 proxy l2miss l3miss" "$d"
+check_match "vxlan$V: mtu = underlay 1500 - 50, on br0" "mtu 1450 .*master br0" "$d"
+check_match "vxlan$V's socket stays in the host namespace" "link-netns $H" "$d"
+check_match "br0 holds the gateway" "inet $A.1/24" "$(ip -n $NS addr show br0)"
 check_eq "CreateNetwork repeated: {}" '{}
-HTTP 200' "$(api "$SOCK" NetworkDriver.CreateNetwork "$(net $NID '"vni":"42"')")"
-r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net 99aa '"vni":"42"')")
-check_match "second network with vni 42 refused" '"Err":"vni 42 is already used by network 4f1bd3d9c5b9' "$r"
+HTTP 200' "$(api "$SOCK" NetworkDriver.CreateNetwork "$(net $NID vni=$V)")"
+r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net 99aa vni=$V)")
+check_match "second network with vni $V refused" "\"Err\":\"vni $V is already used by network 4f1bd3d9c5b9" "$r"
 
-r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep $E1 192.168.0.2/24 '')")
-check_eq "CreateEndpoint without MAC returns 02:42+IP" '{"Interface":{"MacAddress":"02:42:c0:a8:00:02"}}
-HTTP 200' "$r"
-r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep $E2 192.168.0.3/24 02:00:00:aa:bb:03)")
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep $E1 $A.2/24 '')")
+check_eq "CreateEndpoint without MAC returns 02:42+IP" "{\"Interface\":{\"MacAddress\":\"$(t_mac $A.2)\"}}
+HTTP 200" "$r"
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep $E2 $A.3/24 02:00:00:aa:bb:03)")
 check_eq "CreateEndpoint with MAC echoes nothing" '{}
 HTTP 200' "$r"
-r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep e3 192.168.0.3/24 '')")
-check_match "an address in use is refused" '"Err":"address 192.168.0.3 is already used by endpoint e2e2e2e2e2e2' "$r"
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep e3 $A.3/24 '')")
+check_match "an address in use is refused" "\"Err\":\"address $A.3 is already used by endpoint e2e2e2e2e2e2" "$r"
 r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep e4 10.0.0.3/24 '')")
 check_match "an address outside the subnet is refused" '"Err":"address 10.0.0.3 is not a free host address' "$r"
 check_match "veth bridge end on br0 with the network mtu" "vxbe1e1e1e1e1e1.*mtu 1450 .*master br0" "$(ip -n $NS link show vxbe1e1e1e1e1e1)"
-check_match "veth host end carries the MAC" "link/ether 02:42:c0:a8:00:02" "$(ip -n $H link show vxee1e1e1e1e1e1)"
+check_match "veth host end carries the MAC" "link/ether $(t_mac $A.2)" "$(ip -n $H link show vxee1e1e1e1e1e1)"
 check_match "EndpointOperInfo" '^\{"Value":\{\}\}' "$(api "$SOCK" NetworkDriver.EndpointOperInfo "$(ids $NID $E1)")"
 
 # Join, then do what Docker does with the interface.
@@ -86,23 +84,23 @@ for E in $E1 $E2; do
 	check_match "Join $i: SrcName and DstPrefix eth, no gateway" "\"InterfaceName\":\{\"SrcName\":\"vxe${E:0:12}\",\"DstPrefix\":\"eth\"\}" "$r"
 	C=$T_ID-c$i
 	ip -n $H link set "$src" netns $C && ip -n $C link set "$src" name eth0 &&
-		ip -n $C addr add 192.168.0.$((i + 1))/24 dev eth0 && ip -n $C link set eth0 up
+		ip -n $C addr add $A.$((i + 1))/24 dev eth0 && ip -n $C link set eth0 up
 	i=$((i + 1))
 done
-check "c1 pings c2 through the overlay bridge" ip netns exec $C1 ping -c 3 -W 2 192.168.0.3
-check "c2 pings the gateway" ip netns exec $C2 ping -c 1 -W 2 192.168.0.1
+check "c1 pings c2 through the overlay bridge" ip netns exec $C1 ping -c 3 -W 2 $A.3
+check "c2 pings the gateway" ip netns exec $C2 ping -c 1 -W 2 $A.1
 
 # Bad input: a clear Err and nothing changes.
 code() { printf '%s' "$1" | tail -1; }
 r=$(api "$SOCK" NetworkDriver.CreateNetwork '{"NetworkID":')
 check_match "malformed JSON: 400 + Err" '^\{"Err":"malformed JSON at byte' "$r"; check_eq "  status" "HTTP 400" "$(code "$r")"
-r=$(api "$SOCK" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$NID\"}")
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ids_json $NID)")
 check_match "missing EndpointID: Err" '"Err":"EndpointID is missing"' "$r"
 r=$(api "$SOCK" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$NID\",\"EndpointID\":7}")
 check_match "wrong type: Err" '"Err":"EndpointID is not a string"' "$r"
-r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net abc '"vni":"99999999"')")
+r=$(api "$SOCK" NetworkDriver.CreateNetwork "$(net abc vni=99999999)")
 check_match "VNI out of range: Err" '"Err":"option vni=99999999 is out of range 1-16777215"' "$r"
-r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep e5 192.168.0.9/24 '' | sed "s/$NID/0000/")")
+r=$(api "$SOCK" NetworkDriver.CreateEndpoint "$(ep e5 $A.9/24 '' | sed "s/$NID/0000/")")
 check_match "CreateEndpoint on an unknown network: Err" '"Err":"network 0000 not found"' "$r"
 r=$(api "$SOCK" NetworkDriver.Join "$(ids $NID ffff)")
 check_match "Join of an unknown endpoint: Err" '"Err":"endpoint ffff of network 4f1bd3d9c5b9 not found"' "$r"
@@ -153,7 +151,7 @@ check_eq "DeleteEndpoint 1" '{}' "$(api "$SOCK" NetworkDriver.DeleteEndpoint "$(
 check_eq "DeleteEndpoint 2" '{}' "$(api "$SOCK" NetworkDriver.DeleteEndpoint "$(ids $NID $E2)" | head -1)"
 check_empty "no veth left in the host namespace" "$(ip -n $H link show | grep vxe)"
 check_empty "no veth left on br0" "$(ip -n $NS link show | grep vxb)"
-check_eq "DeleteNetwork" '{}' "$(api "$SOCK" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NID\"}" | head -1)"
+check_eq "DeleteNetwork" '{}' "$(api "$SOCK" NetworkDriver.DeleteNetwork "$(ids_json $NID)" | head -1)"
 check_empty "no namespace left" "$(ip netns list | grep "^${PFX}[0-9]")"
 check_match "state lists no network" '"networks": \[\]' "$(cat "$STATE/state.json")"
 

@@ -7,24 +7,20 @@
 T_NAME=clock
 . "$(dirname "$0")/../lib.sh"
 
-SW=$T_ID-sw CN=$T_ID-consul CIP=10.213.15.100 URL=http://10.213.15.100:8500 TTL=10
+TTL=10
 SHIM=$(dirname "$VXOV")/clockstep.so
 [ -e "$SHIM" ] || SHIM=$TOP/build/clockstep.so
-switch $SW
-netns $CN; plug $SW $CN $CIP
-check "consul agent -dev starts" start_consul $CN $CIP
-kv() { ckv $CN $CIP "$@"; }
-netns $T_ID-h1; plug $SW $T_ID-h1 10.213.15.1
+check "consul agent -dev starts" cluster_consul
 STEP=$T_TMP/clock-offset
 # Sanitizer runtimes want to be first in the list; the shim only wraps libc.
 export LD_PRELOAD=$SHIM VXOV_TEST_CLOCK_FILE=$STEP ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0
-start_vxov $T_ID-h1 "$T_TMP/h1.sock" --state-dir "$T_TMP/state1" --ns-prefix "$T_ID-h1-" \
-	--underlay-ip 10.213.15.1 --consul $URL --session-ttl $TTL --log-level debug
+# One host, its vxov daemon (start_vxov, through host_start) wrapped in the shim.
+host_start 1 --session-ttl $TTL --log-level debug
 unset LD_PRELOAD
-LOG=$T_TMP/vxov-$T_ID-h1.log
-api "$T_TMP/h1.sock" NetworkDriver.CreateNetwork '{"NetworkID":"n1","Options":{"com.docker.network.generic":{"vni":"615"}},"IPv4Data":[{"Pool":"192.168.64.0/24","Gateway":"192.168.64.1/24"}]}' >/dev/null
-check "c1 attached" attach "$T_TMP/h1.sock" n1 "$(printf 'e1%062d' 0)" 192.168.64.2/24 $T_ID-c1
-check "its key is published" poll 5 kv get vxov/615/arp/192.168.64.2
+LOG=$(hlog 1) VNI=$(t_vni) A=$(t_net3 0)
+api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n1 0 vni=$VNI)" >/dev/null
+check "c1 attached" attach "$(S 1)" n1 "$(id64 e1)" $A.2/24 $T_ID-c1
+check "its key is published" poll 5 kv get vxov/$VNI/arp/$A.2
 check "the session is renewed" poll 10 grep -q 'session .* renewed' "$LOG"
 
 echo -3600 >"$STEP"
@@ -35,7 +31,7 @@ check_match "the daemon's wall clock now reads an hour back" "^-3600$" \
 n0=$(grep -c 'session .* renewed' "$LOG")
 check "7 renewals after the step back (more than 2 x TTL)" poll $((3 * TTL)) sh -c \
 	"[ \$(grep -c 'session .* renewed' '$LOG') -ge $((n0 + 7)) ]"
-check "the endpoint's keys are still in Consul" kv get vxov/615/arp/192.168.64.2
+check "the endpoint's keys are still in Consul" kv get vxov/$VNI/arp/$A.2
 check "the daemon never lost its session" sh -c "! grep -q 'session .* is gone' '$LOG'"
 echo 3600 >"$STEP"
 n0=$(grep -c 'session .* renewed' "$LOG")

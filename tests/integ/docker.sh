@@ -23,8 +23,10 @@ SOCK=/run/docker/plugins/$DRV.sock
 [ -z "$EH" ] || SOCK=$T_TMP/eh/plugins/$DRV.sock	# that engine's own plugins dir
 NET=$T_ID-net
 PFX=$T_ID-
-VNI=$((4000 + $$ % 1000))
-SUBNET=10.214.$(($$ % 250)).0/24
+# The machine's dockerd is shared: the pid picks one of the test's VNIs and
+# subnets, so that two runs at once use different ones.
+VNI=$(t_vni $(($$ % 1000)))
+SUBNET=$(t_subnet $(($$ % 256)))
 GW=${SUBNET%.0/24}.1
 
 on_exit "rm -f $SOCK"
@@ -38,7 +40,7 @@ on_exit "docker rm -f $T_ID-a $T_ID-b"
 check "docker network create -d $DRV --subnet $SUBNET -o vni=$VNI" \
 	docker network create -d "$DRV" --subnet "$SUBNET" -o vni=$VNI "$NET"
 check "its namespace ${PFX}$VNI exists" ip netns exec ${PFX}$VNI ip link show vxlan$VNI
-r=$(docker network create -d "$DRV" --subnet 10.215.0.0/24 "$T_ID-novni" 2>&1)
+r=$(docker network create -d "$DRV" --subnet "$(t_subnet $(($$ % 256 + 256)))" "$T_ID-novni" 2>&1)
 check_match "without -o vni: Docker shows our error" "no VNI: create the network with -o vni=N" "$r"
 docker network rm "$T_ID-novni" >/dev/null 2>&1
 
@@ -46,7 +48,7 @@ check "docker run -d --net $NET a" docker run -d --net "$NET" --name $T_ID-a "$I
 A=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $T_ID-a)
 MAC=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").MacAddress}}" $T_ID-a)
 check_match "a got an address in the subnet" "^${SUBNET%.0/24}\." "$A"
-check_eq "a's MAC is 02:42 + its address" "$(printf '02:42:%02x:%02x:%02x:%02x' ${A//./ })" "$MAC"
+check_eq "a's MAC is 02:42 + its address" "$(t_mac "$A")" "$MAC"
 UMTU=$(hostx ip -o link show dev "$(hostx ip route show default | awk '{print $5; exit}')" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
 check_match "a's eth0 has the overlay MTU (underlay - 50)" "mtu $((UMTU - 50)) " "$(docker exec $T_ID-a ip link show eth0)"
 check "docker run --rm --net $NET ping -c 3 a" docker run --rm --net "$NET" --name $T_ID-b "$IMAGE" ping -c 3 -W 2 "$A"

@@ -8,16 +8,14 @@
 T_NAME=docker2
 . "$(dirname "$0")/../lib.sh"
 
-SW=$T_ID-sw CN=$T_ID-consul CIP=10.213.13.100
-NET=$T_ID-net SUBNET=192.168.80.0/24
-switch $SW; netns $CN; plug $SW $CN $CIP
-check "consul agent -dev starts" start_consul $CN $CIP
+NET=$T_ID-net SUBNET=$(t_subnet 0) RA=$(t_net3 0 | sed 's/\./\\./g')
+check "consul agent -dev starts" cluster_consul
 for i in 1 2; do
-	H=$T_ID-h$i DIR=$T_TMP/e$i
-	netns $H; plug $SW $H 10.213.13.$i
+	H=$(H $i) DIR=$T_TMP/e$i
 	mkdir -p "$DIR/plugins"
-	start_vxov $H "$DIR/plugins/vxov.sock" --state-dir "$T_TMP/state$i" --ns-prefix "$H-" \
-		--underlay-ip 10.213.13.$i --consul http://$CIP:8500
+	# vxov (start_vxov, through host_start) where this engine looks for plugins.
+	HSOCK[$i]=$DIR/plugins/vxov.sock
+	host_start $i
 	check "engine $i: dockerd $ENGINE in $H" start_engine $H "$DIR"
 	check "engine $i: test image imported" "$TOP/contrib/mkimage.sh" "$DIR/docker.sock"
 done
@@ -29,7 +27,7 @@ for i in 1 2; do
 	check "engine $i: docker network create -d vxov --ipam-driver vxov --subnet $SUBNET" \
 		D $i network create -d vxov --ipam-driver vxov --subnet $SUBNET $NET
 done
-VNI=$(ckv $CN $CIP get vxov/subnets/192.168.80.0_24 | head -1 | cut -d= -f2)
+VNI=$(kv get vxov/subnets/$(t_subnet_key 0) | head -1 | cut -d= -f2)
 check_match "both engines' networks share one VNI from Consul" "^[0-9]+$" "$VNI"
 check "engine 1's overlay namespace" ip -n $T_ID-h1-$VNI link show vxlan$VNI
 check "engine 2's overlay namespace" ip -n $T_ID-h2-$VNI link show vxlan$VNI
@@ -46,16 +44,16 @@ wait "${pids[@]}"
 addrs=$(for n in 1 2 3 4 5; do for i in 1 2; do
 	D $i inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $T_ID-c$i$n 2>/dev/null
 done; done)
-check_eq "ten containers started concurrently on two engines got ten addresses" 10 "$(echo "$addrs" | grep -c '^192\.168\.80\.')"
-check_eq "  ten distinct ones" 10 "$(echo "$addrs" | grep '^192\.168\.80\.' | sort -u | wc -l)"
+check_eq "ten containers started concurrently on two engines got ten addresses" 10 "$(echo "$addrs" | grep -c "^$RA\\.")"
+check_eq "  ten distinct ones" 10 "$(echo "$addrs" | grep "^$RA\\." | sort -u | wc -l)"
 cat "$T_TMP"/run.* | grep -v '^$' | sed 's/^/#   /' | head -5
 
 A1=$(D 1 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $T_ID-c11)
 A2=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $T_ID-c21)
 check "engine 1's container pings engine 2's ($A2): 0% loss" D 1 exec $T_ID-c11 ping -c 3 -W 2 "$A2"
 check "engine 2's container pings engine 1's ($A1): 0% loss" D 2 exec $T_ID-c21 ping -c 3 -W 2 "$A1"
-check_match "the keys are in Consul" "vxov/$VNI/arp/$A2=" "$(ckv $CN $CIP list vxov/$VNI)"
-check_match "--ip of an address engine 1 holds is refused on engine 2" "already allocated to the host at 10.213.13.1" \
+check_match "the keys are in Consul" "vxov/$VNI/arp/$A2=" "$(kv list vxov/$VNI)"
+check_match "--ip of an address engine 1 holds is refused on engine 2" "already allocated to the host at $(hip 1)" \
 	"$(D 2 run -d --net $NET --ip "$A1" --name $T_ID-dup $IMAGE sleep 1 2>&1)"
 
 for i in 1 2; do
@@ -65,7 +63,7 @@ for i in 1 2; do
 done
 check_empty "no overlay namespace left" "$(ip netns list | grep -E "^$T_ID-h[12]-")"
 check_empty "no veth left in either host" "$(ip -n $T_ID-h1 -o link show | grep vxe; ip -n $T_ID-h2 -o link show | grep vxe)"
-check_empty "no endpoint key left in Consul" "$(ckv $CN $CIP list vxov/$VNI | grep -E '/(arp|fib)/')"
-check_empty "no address left allocated" "$(ckv $CN $CIP list vxov/ipam/192.168.80.0_24 | grep /addr/)"
-for i in 1 2; do check "vxov $i: no sanitizer report" sanitizer_clean "$T_TMP/vxov-$T_ID-h$i.log"; done
+check_empty "no endpoint key left in Consul" "$(kv list vxov/$VNI | grep -E '/(arp|fib)/')"
+check_empty "no address left allocated" "$(kv list vxov/ipam/$(t_subnet_key 0) | grep /addr/)"
+for i in 1 2; do check "vxov $i: no sanitizer report" sanitizer_clean "$(hlog $i)"; done
 t_finish

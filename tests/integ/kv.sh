@@ -5,11 +5,10 @@
 T_NAME=kv
 . "$(dirname "$0")/../lib.sh"
 
-C=$T_ID-consul K=$T_ID-k
-netns $C; netns $K
-underlay_link $C 10.213.9.1 $K 10.213.9.2
-check "consul agent -dev starts in its namespace" start_consul $C 10.213.9.1
-kv() { ckv $K 10.213.9.1 "$@"; }
+# Consul on the switch; kvctl (kv) runs in host 1's namespace, across it.
+check "consul agent -dev starts in its namespace" cluster_consul
+host_add 1
+K=$(H 1) KV_NS=$(H 1)
 
 check_eq "put" true "$(kv put t/a hello)"
 check_match "get returns the value and index" "^t/a=hello" "$(kv get t/a)"
@@ -52,7 +51,7 @@ check_not "deleted" kv get t/a
 # for a client that asks), and --consul-max-answer bounds what they inflate
 # to, not what came over the wire.
 v=$(printf 'x%.0s' $(seq 300))
-for i in $(seq 64); do echo "set:big/k$i=$v"; done | xargs ip netns exec $K "$KVCTL" --consul http://10.213.9.1:8500 txn >/dev/null
+for i in $(seq 64); do echo "set:big/k$i=$v"; done | xargs ip netns exec $K "$KVCTL" --consul $URL txn >/dev/null
 r=$(kv --stats list big 2>"$T_TMP/stats")
 check_eq "a large listing decodes whole" 64 "$(echo "$r" | grep -c '^big/k[0-9]*=x\{300\}')"
 read -r _ wire _ dec <"$T_TMP/stats"
@@ -62,11 +61,11 @@ check_match "  an answer that inflates beyond --max-answer fails, although fewer
 	"answer larger than $((dec / 2)) bytes" "$r"
 
 # Errors say what failed and why.
-r=$(ip netns exec $K "$KVCTL" --consul http://10.213.9.1:8599 get t/b 2>&1)
-check_match "Consul unreachable: the URL and the reason" "GET http://10.213.9.1:8599/v1/kv/t/b: .*(refused|Failed to connect)" "$r"
-r=$(ip netns exec $K "$KVCTL" --consul http://10.213.9.1:8500 get 'bad key' 2>&1)
+r=$(ip netns exec $K "$KVCTL" --consul http://$CIP:8599 get t/b 2>&1)
+check_match "Consul unreachable: the URL and the reason" "GET http://$CIP:8599/v1/kv/t/b: .*(refused|Failed to connect)" "$r"
+r=$(ip netns exec $K "$KVCTL" --consul $URL get 'bad key' 2>&1)
 check_match "a key with odd characters is refused before sending" "characters vxov does not use" "$r"
-r=$(CONSUL_HTTP_ADDR=10.213.9.1:8500 ip netns exec $K "$KVCTL" get t/b 2>&1)
+r=$(CONSUL_HTTP_ADDR=$CIP:8500 ip netns exec $K "$KVCTL" get t/b 2>&1)
 check_match "CONSUL_HTTP_ADDR host:port is used" "^t/b=two" "$r"
 r=$(CONSUL_HTTP_TOKEN=$'a\nX-Evil: 1' ip netns exec $K "$KVCTL" get t/b 2>&1)
 check_match "a token with a line break is refused" "control characters" "$r"

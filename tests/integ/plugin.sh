@@ -20,8 +20,8 @@ else
 	docker info >/dev/null 2>&1 || { echo "not ok - dockerd is not reachable"; T_FAIL=1; t_finish; exit 1; }
 fi
 IMAGE=$("$TOP/contrib/mkimage.sh")
-P=vxt$$:latest NET=$T_ID-net PFX=$T_ID- VNI=$((5000 + $$ % 1000))
-SUBNET=10.216.$(($$ % 250)).0/24
+P=vxt$$:latest NET=$T_ID-net PFX=$T_ID- VNI=$(t_vni $(($$ % 1000)))
+SUBNET=$(t_subnet $(($$ % 256)))	# the pid picks: the dockerd may be shared
 on_exit "docker plugin rm -f $P"
 on_exit "docker network rm $NET"
 on_exit "docker rm -f $T_ID-a $T_ID-b"

@@ -32,12 +32,9 @@ unset CONSUL_HTTP_ADDR CONSUL_HTTP_TOKEN CONSUL_HTTP_TOKEN_FILE CONSUL_HTTP_SSL 
 	CONSUL_HTTP_SSL_VERIFY CONSUL_CACERT CONSUL_CAPATH CONSUL_CLIENT_CERT CONSUL_CLIENT_KEY \
 	CONSUL_TLS_SERVER_NAME VXOV_CONSUL
 
-SW=$T_ID-sw CN=$T_ID-consul CIP=10.213.20.100
 URL=https://$CIP:$SEC_PORT
-switch $SW
-netns $CN; plug $SW $CN $CIP
 check "PKI: a CA, server and client certificates, and another CA (consul tls)" sec_pki
-check "Consul starts: ACLs (default deny), HTTPS only, verify_incoming" start_secure_consul $CN $CIP
+check "Consul starts: ACLs (default deny), HTTPS only, verify_incoming" cluster_consul start_secure_consul
 
 # What the hosts send to Consul: any TCP packet to a port but HTTPS counts.
 ip netns exec $CN nft -f - <<EOF
@@ -46,15 +43,15 @@ table inet $T_ID {
 	counter h4_https { }
 	chain in {
 		type filter hook input priority 0; policy accept;
-		ip saddr 10.213.20.0/24 ip saddr != $CIP tcp dport != $SEC_PORT counter name not_https
-		ip saddr 10.213.20.4 tcp dport $SEC_PORT counter name h4_https
+		ip saddr $(t_underlay).0/24 ip saddr != $CIP tcp dport != $SEC_PORT counter name not_https
+		ip saddr $(hip 4) tcp dport $SEC_PORT counter name h4_https
 	}
 }
 EOF
 packets() { ip netns exec $CN nft list counter inet $T_ID "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
 
 # The Consul is as locked down as it claims.
-netns $T_ID-h0; plug $SW $T_ID-h0 10.213.20.250
+netns $T_ID-h0; plug $SW $T_ID-h0 $(hip 250)
 check_not "no plain HTTP port" ip netns exec $CN curl -s -m 2 "http://$CIP:8500/v1/status/leader"
 check_not "HTTPS without a client certificate is refused" ip netns exec $CN curl -s -m 2 \
 	--cacert "$SEC_CA" --resolve "$SEC_NAME:$SEC_PORT:$CIP" "https://$SEC_NAME:$SEC_PORT/v1/status/leader"
@@ -75,42 +72,36 @@ session_prefix "" { policy = "write" }')
 check_match "a token that may only read the keys" '^[0-9a-f-]{36}$' "$TOK_RO"
 TOKENS=("$SEC_MGMT" "$TOK" "$TOK_RO")
 
-declare -A PID
-S() { echo "$T_TMP/h$1.sock"; }
-LOG() { echo "$T_TMP/vxov-$T_ID-h$1.log"; }
 # capi SOCKET CALL [JSON]: api, every answer also kept in $T_TMP/answers.
 capi() { api "$@" | tee -a "$T_TMP/answers"; }
 body() { capi "$@" | head -1; }
-# vx N [VAR=VALUE...] [-- FLAGS...]: vxov on host N (10.213.20.N) with these
+# vx N [VAR=VALUE...] [-- FLAGS...]: vxov on host N (hip N) with these
 # CONSUL_* settings in its environment, and nothing else of Consul's.
 vx() {
 	local n=$1 v rc; shift
 	local -a env=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do env+=("$1"); shift; done
 	[ $# -gt 0 ] && shift
-	[ -e /run/netns/$T_ID-h$n ] || { netns $T_ID-h$n && plug $SW $T_ID-h$n 10.213.20.$n; }
+	host_add $n || return 1
 	for v in "${env[@]}"; do export "$v"; done
-	start_vxov $T_ID-h$n "$(S $n)" --state-dir "$T_TMP/state$n" --ns-prefix "$T_ID-h$n-" \
-		--underlay-ip 10.213.20.$n --session-ttl 10 "$@"
+	# Not host_start: only the environment may name Consul here.
+	start_vxov "$(H $n)" "$(S $n)" --state-dir "$(hstate $n)" --ns-prefix "$(H $n)-" \
+		--underlay-ip "$(hip $n)" --session-ttl 10 "$@"
 	rc=$?
 	for v in "${env[@]}"; do unset "${v%%=*}"; done
-	PID[$n]=$VXOV_PID
+	HPID[$n]=$VXOV_PID
 	return $rc
 }
-stop() { kill -TERM "${PID[$1]}"; wait "${PID[$1]}"; }
 TLS=(CONSUL_CACERT="$SEC_CA" CONSUL_CLIENT_CERT="$SEC_CLIENT_CERT" CONSUL_CLIENT_KEY="$SEC_CLIENT_KEY"
 	CONSUL_TLS_SERVER_NAME="$SEC_NAME")
 nid() { printf 'a%063d' "$1"; }
-eid() { printf 'e%d%d%061d' "$1" "$2" 0; }
-net() {	# net N SUBNET [OPTIONS-JSON]: CreateNetwork's body
-	local gw=${2%.0/*}.1/${2#*/}
-	echo "{\"NetworkID\":\"$(nid $1)\",\"Options\":{\"com.docker.network.generic\":{${3:-}}},\"IPv4Data\":[{\"Pool\":\"$2\",\"Gateway\":\"$gw\"}]}"
-}
-host_key() { sec_kv_get vxov/hosts/10.213.20.$1; }
+eid() { id64 "e$1$2"; }
+net() { local n=$1; shift; net_json "$(nid $n)" "$@"; }	# net N SUBNET|K [OPT=VAL...]
+host_key() { sec_kv_get vxov/hosts/$(hip $1); }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # ---- 1. the minimal policy over verified TLS: two hosts, the whole flow ----
-SUBNET=192.168.220.0/24 PFX=secdemo/net1
+SUBNET=$(t_subnet 0) A=$(t_net3 0) PFX=secdemo/net1
 check "h1: vxov starts (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CA, client cert, server name)" \
 	vx 1 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK" "${TLS[@]}"
 check "h2: vxov starts (--consul https://...)" vx 2 CONSUL_HTTP_TOKEN="$TOK" "${TLS[@]}" -- --consul "$URL"
@@ -118,81 +109,82 @@ check "h1 holds its host key in Consul (session over HTTPS with the token)" poll
 check "h2 holds its host key" poll 10 host_key 2
 for i in 1 2; do
 	check_eq "h$i: CreateNetwork without -o vni, kv-prefix $PFX" "{}" \
-		"$(body "$(S $i)" NetworkDriver.CreateNetwork "$(net $i $SUBNET "\"kv-prefix\":\"$PFX\"")")"
+		"$(body "$(S $i)" NetworkDriver.CreateNetwork "$(net $i $SUBNET kv-prefix=$PFX)")"
 done
-VNI=$(sec_kv_get vxov/subnets/192.168.220.0_24)
+VNI=$(sec_kv_get vxov/subnets/$(t_subnet_key 0))
 check_match "the VNI came from Consul" '^[0-9]+$' "$VNI"
 check_eq "  and the subnet is recorded under it" "$SUBNET" "$(sec_kv_get vxov/vnis/$VNI)"
 OV1=$T_ID-h1-$VNI
-check "h1: c1 attached as 192.168.220.2 (CreateEndpoint + Join)" attach "$(S 1)" "$(nid 1)" "$(eid 1 1)" 192.168.220.2/24 $T_ID-c1
-check "h2: c2 attached as 192.168.220.3" attach "$(S 2)" "$(nid 2)" "$(eid 2 1)" 192.168.220.3/24 $T_ID-c2
-check_eq "arp key under the custom prefix" "02:42:c0:a8:dc:02" "$(sec_kv_get $PFX/arp/192.168.220.2)"
-check_eq "fib key: c2's MAC -> h2" "10.213.20.2" "$(sec_kv_get $PFX/fib/02:42:c0:a8:dc:03)"
+check "h1: c1 attached as $A.2 (CreateEndpoint + Join)" attach "$(S 1)" "$(nid 1)" "$(eid 1 1)" $A.2/24 $T_ID-c1
+check "h2: c2 attached as $A.3" attach "$(S 2)" "$(nid 2)" "$(eid 2 1)" $A.3/24 $T_ID-c2
+check_eq "arp key under the custom prefix" "$(t_mac $A.2)" "$(sec_kv_get $PFX/arp/$A.2)"
+check_eq "fib key: c2's MAC -> h2" "$(hip 2)" "$(sec_kv_get $PFX/fib/$(t_mac $A.3))"
 meta_ok() { sec_kv_get $PFX/network | grep -q "\"vni\":$VNI"; }
 check "network metadata under the prefix" poll 5 meta_ok
 check "h1 programs c2's FDB entry before any traffic" poll 10 sh -c \
-	"bridge -n $OV1 fdb show dev vxlan$VNI | grep -q '02:42:c0:a8:dc:03 dst 10.213.20.2 .*self extern_learn permanent'"
+	"bridge -n $OV1 fdb show dev vxlan$VNI | grep -q '$(t_mac $A.3) dst $(hip 2) .*self extern_learn permanent'"
 check "  and its neighbour entry" poll 5 sh -c \
-	"ip -n $OV1 neigh show dev vxlan$VNI | grep -q '192.168.220.3 lladdr 02:42:c0:a8:dc:03 PERMANENT'"
-check "c1 -> c2 across hosts: ping -c 3, 0% loss" ip netns exec $T_ID-c1 ping -c 3 -W 2 192.168.220.3
-POOL=vxov:10.220.0.0/24
+	"ip -n $OV1 neigh show dev vxlan$VNI | grep -q '$A.3 lladdr $(t_mac $A.3) PERMANENT'"
+check "c1 -> c2 across hosts: ping -c 3, 0% loss" ip netns exec $T_ID-c1 ping -c 3 -W 2 $A.3
+P=$(t_net3 9) RP=$(t_net3 9 | sed 's/\./\\./g')	# the IPAM pool
+POOL=vxov:$P.0/24
 for i in 1 2; do
-	check_eq "h$i: vxov IPAM RequestPool" "{\"PoolID\":\"$POOL\",\"Pool\":\"10.220.0.0/24\",\"Data\":{}}" \
-		"$(body "$(S $i)" IpamDriver.RequestPool '{"AddressSpace":"vxov","Pool":"10.220.0.0/24","SubPool":"","Options":{},"V6":false}')"
+	check_eq "h$i: vxov IPAM RequestPool" "{\"PoolID\":\"$POOL\",\"Pool\":\"$P.0/24\",\"Data\":{}}" \
+		"$(body "$(S $i)" IpamDriver.RequestPool "{\"AddressSpace\":\"vxov\",\"Pool\":\"$P.0/24\",\"SubPool\":\"\",\"Options\":{},\"V6\":false}")"
 done
-check_eq "h1: RequestAddress of the gateway" '{"Address":"10.220.0.1/24","Data":{}}' \
+check_eq "h1: RequestAddress of the gateway" "{\"Address\":\"$P.1/24\",\"Data\":{}}" \
 	"$(body "$(S 1)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")"
 for i in 1 2; do
-	A[$i]=$(body "$(S $i)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"\",\"Options\":{}}" |
+	AD[$i]=$(body "$(S $i)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"\",\"Options\":{}}" |
 		sed -n 's/.*"Address":"\([0-9.]*\)\/24".*/\1/p')
-	check_match "h$i: RequestAddress allocates in Consul" '^10\.220\.0\.[0-9]+$' "${A[$i]}"
-	check_eq "  vxov/ipam/.../addr/${A[$i]} names h$i" "10.213.20.$i" "$(sec_kv_get vxov/ipam/10.220.0.0_24/addr/${A[$i]})"
+	check_match "h$i: RequestAddress allocates in Consul" "^$RP\\.[0-9]+\$" "${AD[$i]}"
+	check_eq "  vxov/ipam/.../addr/${AD[$i]} names h$i" "$(hip $i)" "$(sec_kv_get vxov/ipam/$P.0_24/addr/${AD[$i]})"
 done
-check "  two hosts, two addresses" test "${A[1]}" != "${A[2]}"
+check "  two hosts, two addresses" test "${AD[1]}" != "${AD[2]}"
 
 # ---- 2. no token: Consul's "Permission denied", and Docker still answered ----
 check "h3: vxov starts without a token" vx 3 CONSUL_HTTP_ADDR="$URL" "${TLS[@]}"
 check "h3: the log says permission denied and names the permission" poll 10 grep -q \
-	"cannot create a session: .*Permission denied: anonymous token lacks permission 'session:write'" "$(LOG 3)"
-grep -m1 'Permission denied' "$(LOG 3)" | sed 's/^/#   /'
+	"cannot create a session: .*Permission denied: anonymous token lacks permission 'session:write'" "$(hlog 3)"
+grep -m1 'Permission denied' "$(hlog 3)" | sed 's/^/#   /'
 check_eq "h3: Plugin.Activate still answers" '{"Implements":["NetworkDriver","IpamDriver"]}' "$(body "$(S 3)" Plugin.Activate)"
 t0=$(ms)
-r=$(body "$(S 3)" NetworkDriver.CreateNetwork "$(net 3 192.168.221.0/24 '"vni":"3003"')")
+r=$(body "$(S 3)" NetworkDriver.CreateNetwork "$(net 3 1 vni=$(t_vni 3))")
 dt=$(( $(ms) - t0 ))
 check_match "h3: CreateNetwork -o vni answers: permission denied, naming key:read" \
-	"\"Err\":\".*[Pp]ermission denied.*lacks permission 'key:read' on .*vxov/subnets/192.168.221.0_24" "$r"
+	"\"Err\":\".*[Pp]ermission denied.*lacks permission 'key:read' on .*vxov/subnets/$(t_subnet_key 1)" "$r"
 check "  within 2 s (took $dt ms)" test "$dt" -lt 2000
 check_not "h3 wrote no host key" host_key 3
 
 # ---- 3. no write on the network's prefix: CreateEndpoint refused, nothing left ----
 check "h9: vxov starts with a read-only token" vx 9 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK_RO" "${TLS[@]}"
-check "h9: its session is made (session:write)" poll 10 grep -q 'consul: session ' "$(LOG 9)"
+check "h9: its session is made (session:write)" poll 10 grep -q 'consul: session ' "$(hlog 9)"
 check_eq "h9: CreateNetwork of the existing subnet (VNI read from Consul)" "{}" \
-	"$(body "$(S 9)" NetworkDriver.CreateNetwork "$(net 9 $SUBNET "\"kv-prefix\":\"$PFX\"")")"
+	"$(body "$(S 9)" NetworkDriver.CreateNetwork "$(net 9 $SUBNET kv-prefix=$PFX)")"
 E9=$(eid 9 1)
-r=$(body "$(S 9)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$(nid 9)\",\"EndpointID\":\"$E9\",\"Interface\":{\"Address\":\"192.168.220.9/24\",\"MacAddress\":\"\"}}")
+r=$(body "$(S 9)" NetworkDriver.CreateEndpoint "$(ep_json "$(nid 9)" "$E9" $A.9/24)")
 check_match "h9: CreateEndpoint fails: permission denied, key:write on the arp key" \
-	"\"Err\":\".*[Pp]ermission denied.*lacks permission 'key:write' on .*$PFX/arp/192.168.220.9" "$r"
+	"\"Err\":\".*[Pp]ermission denied.*lacks permission 'key:write' on .*$PFX/arp/$A.9" "$r"
 echo "#   $r"
 check_empty "  no veth left in h9" "$(ip -n $T_ID-h9 -o link show | grep "vxe${E9:0:12}")"
-check_not "  no arp key in Consul" sec_kv_get $PFX/arp/192.168.220.9
-check_not "  no fib key in Consul" sec_kv_get $PFX/fib/02:42:c0:a8:dc:09
-check_empty "  state.json does not list the endpoint" "$(grep -o "$E9" "$T_TMP/state9/state.json")"
-check_match "  (state.json does list the network)" "$(nid 9)" "$(cat "$T_TMP/state9/state.json")"
-n=$(grep -c "publish $PFX/arp/192.168.220.9" "$(LOG 9)"); sleep 2
-check_eq "  and the daemon does not go on trying to publish it" "$n" "$(grep -c "publish $PFX/arp/192.168.220.9" "$(LOG 9)")"
+check_not "  no arp key in Consul" sec_kv_get $PFX/arp/$A.9
+check_not "  no fib key in Consul" sec_kv_get $PFX/fib/$(t_mac $A.9)
+check_empty "  state.json does not list the endpoint" "$(grep -o "$E9" "$(hstate 9)/state.json")"
+check_match "  (state.json does list the network)" "$(nid 9)" "$(cat "$(hstate 9)/state.json")"
+n=$(grep -c "publish $PFX/arp/$A.9" "$(hlog 9)"); sleep 2
+check_eq "  and the daemon does not go on trying to publish it" "$n" "$(grep -c "publish $PFX/arp/$A.9" "$(hlog 9)")"
 
 # ---- 4. a wrong CA: certificate errors, and never anything but HTTPS ----
 check "h4: vxov starts with a CA that did not sign Consul's certificate" \
 	vx 4 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK" CONSUL_CACERT="$SEC_WRONG_CA" \
 	CONSUL_CLIENT_CERT="$SEC_CLIENT_CERT" CONSUL_CLIENT_KEY="$SEC_CLIENT_KEY" CONSUL_TLS_SERVER_NAME="$SEC_NAME"
 check "h4: the log has the certificate error" poll 10 grep -q \
-	"cannot create a session: PUT https://$SEC_NAME:$SEC_PORT/v1/session/create: SSL certificate problem" "$(LOG 4)"
-grep -m1 'SSL certificate problem' "$(LOG 4)" | sed 's/^/#   /'
-r=$(body "$(S 4)" NetworkDriver.CreateNetwork "$(net 4 192.168.224.0/24)")
+	"cannot create a session: PUT https://$SEC_NAME:$SEC_PORT/v1/session/create: SSL certificate problem" "$(hlog 4)"
+grep -m1 'SSL certificate problem' "$(hlog 4)" | sed 's/^/#   /'
+r=$(body "$(S 4)" NetworkDriver.CreateNetwork "$(net 4 4)")
 check_match "h4: CreateNetwork of a new subnet fails with the certificate error" '"Err":".*SSL certificate problem' "$r"
 check_not "h4 wrote nothing (no host key)" host_key 4
-check_empty "  and has no session" "$(sec_api GET /v1/session/list | grep 10.213.20.4)"
+check_empty "  and has no session" "$(sec_api GET /v1/session/list | grep "$(hip 4)")"
 check "h4 did try, over HTTPS (nft counter: $(packets h4_https) packets)" test "$(packets h4_https)" -gt 0
 check_eq "no host sent Consul anything but HTTPS so far (nft counter)" 0 "$(packets not_https)"
 
@@ -201,9 +193,9 @@ check "h5: vxov starts with CONSUL_HTTP_SSL_VERIFY=false, no CA, no server name"
 	vx 5 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK" CONSUL_HTTP_SSL_VERIFY=false \
 	CONSUL_CLIENT_CERT="$SEC_CLIENT_CERT" CONSUL_CLIENT_KEY="$SEC_CLIENT_KEY"
 check "h5 holds its host key" poll 10 host_key 5
-check_eq "h5: CreateNetwork of a new subnet (VNI from Consul)" "{}" "$(body "$(S 5)" NetworkDriver.CreateNetwork "$(net 5 192.168.225.0/24)")"
-check_eq "h5: exactly one warning that the certificate is not verified" 1 "$(grep -c 'certificate is NOT verified' "$(LOG 5)")"
-w=$(grep -n 'certificate is NOT verified' "$(LOG 5)" | cut -d: -f1); s=$(grep -n 'serving on' "$(LOG 5)" | cut -d: -f1)
+check_eq "h5: CreateNetwork of a new subnet (VNI from Consul)" "{}" "$(body "$(S 5)" NetworkDriver.CreateNetwork "$(net 5 5)")"
+check_eq "h5: exactly one warning that the certificate is not verified" 1 "$(grep -c 'certificate is NOT verified' "$(hlog 5)")"
+w=$(grep -n 'certificate is NOT verified' "$(hlog 5)" | cut -d: -f1); s=$(grep -n 'serving on' "$(hlog 5)" | cut -d: -f1)
 check "  at start-up (line ${w:-?}, before 'serving on' at line ${s:-?})" test "${w:-999}" -lt "${s:-0}"
 
 # ---- 6. CONSUL_HTTP_TOKEN_FILE: used, and shown nowhere ----
@@ -213,15 +205,15 @@ TOKENS+=("$TOK_FILE")
 check "h6: vxov starts with CONSUL_HTTP_TOKEN_FILE (log level debug)" \
 	vx 6 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN_FILE="$T_TMP/token" "${TLS[@]}" -- --log-level debug
 check "h6 holds its host key (the file's token works)" poll 10 host_key 6
-check_eq "h6: CreateNetwork of a new subnet" "{}" "$(body "$(S 6)" NetworkDriver.CreateNetwork "$(net 6 192.168.226.0/24)")"
-body "$(S 6)" NetworkDriver.CreateNetwork "$(net 7 192.168.227.0/24 '"kv-prefix":"forbidden/t6"')" >/dev/null
-r=$(body "$(S 6)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$(nid 7)\",\"EndpointID\":\"$(eid 6 1)\",\"Interface\":{\"Address\":\"192.168.227.2/24\",\"MacAddress\":\"\"}}")
+check_eq "h6: CreateNetwork of a new subnet" "{}" "$(body "$(S 6)" NetworkDriver.CreateNetwork "$(net 6 6)")"
+body "$(S 6)" NetworkDriver.CreateNetwork "$(net 7 7 kv-prefix=forbidden/t6)" >/dev/null
+r=$(body "$(S 6)" NetworkDriver.CreateEndpoint "$(ep_json "$(nid 7)" "$(eid 6 1)" "$(t_ip 7 2)/24")")
 ACC=$(sec_accessor "$TOK_FILE")
 check_match "h6: an error about the token names its AccessorID" "\"Err\":\".*Permission denied: token with AccessorID '$ACC'" "$r"
 check_empty "  the token is in no API answer" "$(grep -F -e "$TOK_FILE" "$T_TMP/answers")"
-tr '\0' ' ' <"/proc/${PID[6]}/cmdline" >"$T_TMP/cmdline6"; tr '\0' '\n' <"/proc/${PID[6]}/environ" >"$T_TMP/environ6"
+tr '\0' ' ' <"/proc/${HPID[6]}/cmdline" >"$T_TMP/cmdline6"; tr '\0' '\n' <"/proc/${HPID[6]}/environ" >"$T_TMP/environ6"
 ps -eww -o args >"$T_TMP/ps"
-check_match "  (pid ${PID[6]} is h6's vxov, with the file in its environment)" "vxov --socket $T_TMP/h6.sock" \
+check_match "  (pid ${HPID[6]} is h6's vxov, with the file in its environment)" "vxov --socket $T_TMP/h6.sock" \
 	"$(cat "$T_TMP/cmdline6"; grep "^CONSUL_HTTP_TOKEN_FILE=$T_TMP/token$" "$T_TMP/environ6")"
 check_empty "  the token is not in h6's command line" "$(grep -F -e "$TOK_FILE" "$T_TMP/cmdline6")"
 check_empty "  nor in its environment" "$(grep -F -e "$TOK_FILE" "$T_TMP/environ6")"
@@ -231,27 +223,27 @@ check_empty "  nor in ps" "$(grep -F -e "$TOK_FILE" "$T_TMP/ps")"
 check "h7: vxov starts without a client certificate" \
 	vx 7 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK" CONSUL_CACERT="$SEC_CA" CONSUL_TLS_SERVER_NAME="$SEC_NAME"
 check "h7: the log has the TLS error" poll 10 grep -Eq \
-	'cannot create a session: PUT https://[^ ]*: .*(certificate required|TLS: Consul closed the connection)' "$(LOG 7)"
-grep -m1 'cannot create a session' "$(LOG 7)" | sed 's/^/#   /'
-r=$(body "$(S 7)" NetworkDriver.CreateNetwork "$(net 7 192.168.228.0/24)")
+	'cannot create a session: PUT https://[^ ]*: .*(certificate required|TLS: Consul closed the connection)' "$(hlog 7)"
+grep -m1 'cannot create a session' "$(hlog 7)" | sed 's/^/#   /'
+r=$(body "$(S 7)" NetworkDriver.CreateNetwork "$(net 7 8)")
 check_match "h7: CreateNetwork of a new subnet fails with it" '"Err":".*(certificate required|TLS: Consul closed the connection)' "$r"
 check_not "h7 wrote nothing (no host key)" host_key 7
-stop 7
+host_stop 7
 check "h7: again, with CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY" vx 7 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK" "${TLS[@]}"
 check "h7 holds its host key" poll 10 host_key 7
-check_eq "h7: CreateNetwork of a new subnet" "{}" "$(body "$(S 7)" NetworkDriver.CreateNetwork "$(net 7 192.168.228.0/24)")"
+check_eq "h7: CreateNetwork of a new subnet" "{}" "$(body "$(S 7)" NetworkDriver.CreateNetwork "$(net 7 8)")"
 
 # ---- CONSUL_TLS_SERVER_NAME is what made verification pass ----
 check "h8: vxov starts without CONSUL_TLS_SERVER_NAME" \
 	vx 8 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK" CONSUL_CACERT="$SEC_CA" \
 	CONSUL_CLIENT_CERT="$SEC_CLIENT_CERT" CONSUL_CLIENT_KEY="$SEC_CLIENT_KEY"
 check "h8: the certificate does not name $CIP, and the log says so" poll 10 grep -q \
-	"PUT $URL/v1/session/create: SSL: no alternative certificate subject name matches target host name '$CIP'" "$(LOG 8)"
-stop 8
+	"PUT $URL/v1/session/create: SSL: no alternative certificate subject name matches target host name '$CIP'" "$(hlog 8)"
+host_stop 8
 check "h8: again, with a server name the certificate does not have (and a path prefix)" \
 	vx 8 CONSUL_HTTP_ADDR="$URL/proxy" CONSUL_HTTP_TOKEN="$TOK" "${TLS[@]}" CONSUL_TLS_SERVER_NAME=wrong.dc1.consul
 check "h8: refused, naming it (and the path prefix is kept)" poll 10 grep -q \
-	"PUT https://wrong.dc1.consul:$SEC_PORT/proxy/v1/session/create: SSL: no alternative certificate subject name matches target host name 'wrong.dc1.consul'" "$(LOG 8)"
+	"PUT https://wrong.dc1.consul:$SEC_PORT/proxy/v1/session/create: SSL: no alternative certificate subject name matches target host name 'wrong.dc1.consul'" "$(hlog 8)"
 check_not "h8 wrote nothing (no host key)" host_key 8
 
 # ---- 8. bad TLS settings stop the daemon at start-up ----
@@ -259,7 +251,7 @@ for bad in CONSUL_HTTP_SSL=on CONSUL_HTTP_SSL_VERIFY=no; do
 	t0=$(ms)
 	env "$bad" CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK" "${TLS[@]}" timeout 10 \
 		nsenter --net=/run/netns/$T_ID-h0 "$VXOV" --socket "$T_TMP/bad.sock" --state-dir "$T_TMP/state-bad" \
-		--ns-prefix "$T_ID-h0-" --underlay-ip 10.213.20.250 >"$T_TMP/vxov-bad.log" 2>&1
+		--ns-prefix "$T_ID-h0-" --underlay-ip $(hip 250) >"$T_TMP/vxov-bad.log" 2>&1
 	rc=$? dt=$(( $(ms) - t0 ))
 	check "$bad: vxov exits non-zero (status $rc) at once ($dt ms)" test "$rc" -ne 0 -a "$rc" -ne 124 -a "$dt" -lt 3000
 	check_match "  with a message naming ${bad%%=*}" "${bad%%=*}=\"${bad#*=}\": not a boolean" "$(cat "$T_TMP/vxov-bad.log")"
@@ -268,8 +260,8 @@ for bad in CONSUL_HTTP_SSL=on CONSUL_HTTP_SSL_VERIFY=no; do
 done
 
 # ---- everything, at the end ----
-check "the daemons still serve" sh -c "kill -0 ${PID[1]} ${PID[2]} ${PID[3]} ${PID[4]} ${PID[5]} ${PID[6]} ${PID[7]} ${PID[8]} ${PID[9]}"
-check "c1 -> c2 still: ping" ip netns exec $T_ID-c1 ping -c 1 -W 2 192.168.220.3
+check "the daemons still serve" sh -c "kill -0 ${HPID[1]} ${HPID[2]} ${HPID[3]} ${HPID[4]} ${HPID[5]} ${HPID[6]} ${HPID[7]} ${HPID[8]} ${HPID[9]}"
+check "c1 -> c2 still: ping" ip netns exec $T_ID-c1 ping -c 1 -W 2 $A.3
 leaks=
 for t in "${TOKENS[@]}"; do
 	leaks+=$(grep -lF -e "$t" "$T_TMP"/vxov-*.log "$T_TMP/answers" 2>/dev/null)
@@ -279,7 +271,7 @@ check_eq "not one packet but HTTPS from the hosts to Consul, all along (nft coun
 ip netns exec $T_ID-h0 curl -s -m 2 "http://$CIP:8500/" >/dev/null
 check "  (the counter counts: a plain-HTTP probe from h0 makes it $(packets not_https))" test "$(packets not_https)" -gt 0
 for i in 1 2 3 4 5 6 7 8 9; do
-	stop $i
+	host_stop $i
 	check_eq "h$i: SIGTERM exits 0" 0 "$?"
 done
 t_finish

@@ -8,20 +8,13 @@
 T_NAME=vni
 . "$(dirname "$0")/../lib.sh"
 
-SW=$T_ID-sw CN=$T_ID-consul CIP=10.213.17.100 URL=http://10.213.17.100:8500 H=8
-switch $SW
-netns $CN; plug $SW $CN $CIP
-check "consul agent -dev starts" start_consul $CN $CIP
-kv() { ckv $CN $CIP "$@"; }
-for i in $(seq $H); do
-	netns $T_ID-h$i; plug $SW $T_ID-h$i 10.213.17.$i
-	start_vxov $T_ID-h$i "$T_TMP/h$i.sock" --state-dir "$T_TMP/state$i" --ns-prefix "$T_ID-h$i-" \
-		--underlay-ip 10.213.17.$i --consul $URL --log-level warn
-done
-create() {	# create HOST ID SUBNET: print the answer's first line
-	api "$T_TMP/h$1.sock" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$2\",\"Options\":{\"com.docker.network.generic\":{}},\"IPv4Data\":[{\"Pool\":\"$3.0/24\",\"Gateway\":\"$3.1/24\"}]}" | head -1
+H=8
+# Eight hosts, each a vxov daemon (start_vxov, through cluster).
+cluster $H --log-level warn
+create() {	# create HOST ID K: network ID for the test's K-th subnet; the answer's first line
+	api "$(S $1)" NetworkDriver.CreateNetwork "$(net_json "$2" "$3")" | head -1
 }
-delete() { api "$T_TMP/h$1.sock" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$2\"}" >/dev/null; }
+delete() { api "$(S $1)" NetworkDriver.DeleteNetwork "$(ids_json "$2")" >/dev/null; }
 # bijection: print what is wrong with Consul's map (nothing when it is right).
 bijection() {
 	local k v w n=0 m=0
@@ -46,7 +39,7 @@ bijection() {
 fails=0 bad=""
 for r in $(seq 20); do
 	pids=""
-	for i in $(seq $H); do create $i r$r $((10 + r)).$i.0 >"$T_TMP/out$i" & pids="$pids $!"; done
+	for i in $(seq $H); do create $i r$r $(( (r - 1) * H + i )) >"$T_TMP/out$i" & pids="$pids $!"; done
 	wait $pids
 	for i in $(seq $H); do [ "$(cat "$T_TMP/out$i")" = "{}" ] || { fails=$((fails + 1)); cat "$T_TMP/out$i"; }; done
 	b=$(bijection); [ -z "$b" ] || bad="$bad round $r: $b;"
@@ -62,11 +55,11 @@ check_eq "  160 distinct VNIs" "160" "$(kv list vxov/subnets | grep '^vxov/subne
 fails=0 bad="" disagree=""
 for r in $(seq 5); do
 	pids=""
-	for i in $(seq $H); do create $i s$r 10.200.$r >"$T_TMP/out$i" & pids="$pids $!"; done
+	for i in $(seq $H); do create $i s$r $((160 + r)) >"$T_TMP/out$i" & pids="$pids $!"; done
 	wait $pids
 	for i in $(seq $H); do [ "$(cat "$T_TMP/out$i")" = "{}" ] || { fails=$((fails + 1)); cat "$T_TMP/out$i"; }; done
 	b=$(bijection); [ -z "$b" ] || bad="$bad round $r: $b;"
-	vni=$(kv get vxov/subnets/10.200.$r.0_24 | head -1 | cut -d= -f2)
+	vni=$(kv get vxov/subnets/$(t_subnet_key $((160 + r))) | head -1 | cut -d= -f2)
 	for i in $(seq $H); do
 		ip -n $T_ID-h$i-$vni link show vxlan$vni >/dev/null 2>&1 || disagree="$disagree h$i/r$r"
 	done

@@ -8,27 +8,27 @@
 T_NAME=walkthrough
 . "$(dirname "$0")/../lib.sh"
 
-SW=$T_ID-sw CN=$T_ID-consul CIP=10.213.11.100 URL=http://10.213.11.100:8500
-switch $SW
-netns $CN; plug $SW $CN $CIP
-check "consul agent -dev starts" start_consul $CN $CIP
+# The overlay is the walkthrough's own (192.168.0.0/24, VNI 42, in
+# namespaces of this test); the underlay is derived (t_underlay).  No vxov
+# daemon here: `vxov resolve`, "$VXOV" below.
+check "consul agent -dev starts" cluster_consul
 for i in 1 2; do
-	netns $T_ID-h$i; plug $SW $T_ID-h$i 10.213.11.$i
+	host_add $i
 	# nsenter, not ip netns exec: the namespaces it adds must stay visible.
 	check "h$i: create-overlay.sh" nsenter --net=/run/netns/$T_ID-h$i "$TOP/contrib/create-overlay.sh" \
-		$T_ID-ov$i 42 10.213.11.$i 192.168.0.1/24
+		$T_ID-ov$i 42 $(hip $i) 192.168.0.1/24
 	check "h$i: attach-ctn.sh" "$TOP/contrib/attach-ctn.sh" $T_ID-ov$i $T_ID-c$i \
 		192.168.0.$((i + 1))/24 02:42:c0:a8:00:0$((i + 1))
 done
-check_match "the vxlan device as the walkthrough has it" "vxlan id 42 local 10.213.11.1 .*dstport 4789 proxy l2miss l3miss" \
+check_match "the vxlan device as the walkthrough has it" "vxlan id 42 local $(hip 1) .*dstport 4789 proxy l2miss l3miss" \
 	"$(ip -n $T_ID-ov1 -d link show vxlan1)"
 
 # The keys, by hand, as in the walkthrough (consul kv put / curl -X PUT).
 put() { ip netns exec $CN curl -sf -X PUT -d "$2" "$URL/v1/kv/$1" >/dev/null; }
 put demo/arp/192.168.0.2 02:42:c0:a8:00:02
-put demo/fib/02:42:c0:a8:00:02 10.213.11.1
+put demo/fib/02:42:c0:a8:00:02 $(hip 1)
 put demo/arp/192.168.0.3 02:42:c0:a8:00:03
-put demo/fib/02:42:c0:a8:00:03 10.213.11.2
+put demo/fib/02:42:c0:a8:00:03 $(hip 2)
 
 check_not "before vxov resolve: no connectivity" ip netns exec $T_ID-c1 ping -c 1 -W 1 192.168.0.3
 for i in 1 2; do
@@ -38,7 +38,7 @@ for i in 1 2; do
 	on_exit "kill -9 ${R[$i]}"
 done
 check "h1 resolve programs c2's entries from the hand-written keys" poll 10 sh -c \
-	"bridge -n $T_ID-ov1 fdb show dev vxlan1 | grep -q '02:42:c0:a8:00:03 dst 10.213.11.2 .*self extern_learn permanent'"
+	"bridge -n $T_ID-ov1 fdb show dev vxlan1 | grep -q '02:42:c0:a8:00:03 dst $(hip 2) .*self extern_learn permanent'"
 check_empty "h1 leaves its own container alone" "$(bridge -n $T_ID-ov1 fdb show dev vxlan1 | grep '02:42:c0:a8:00:02 dst')"
 check "c1 pings c2 across the hand-made overlay: 0% loss" ip netns exec $T_ID-c1 ping -c 3 -W 2 192.168.0.3
 check "c2 pings c1" ip netns exec $T_ID-c2 ping -c 3 -W 2 192.168.0.2
@@ -46,7 +46,7 @@ check "c2 pings c1" ip netns exec $T_ID-c2 ping -c 3 -W 2 192.168.0.2
 # A third container appears later: keys first, then traffic.
 check "h2: attach a third container" "$TOP/contrib/attach-ctn.sh" $T_ID-ov2 $T_ID-c3 192.168.0.4/24 02:42:c0:a8:00:04
 put demo/arp/192.168.0.4 02:42:c0:a8:00:04
-put demo/fib/02:42:c0:a8:00:04 10.213.11.2
+put demo/fib/02:42:c0:a8:00:04 $(hip 2)
 check "c1 reaches it: 0% loss" ip netns exec $T_ID-c1 ping -c 3 -W 2 192.168.0.4
 
 for i in 1 2; do
@@ -56,7 +56,7 @@ for i in 1 2; do
 done
 
 # ---- The blog's own commands, literally, on two more simulated hosts ----
-# docker1 and docker2 (underlay 10.213.11.11 and .12); its overns and ctnN get
+# docker1 and docker2 (underlay hip 11 and 12); its overns and ctnN get
 # our prefix, as every name here does.  Each host writes its own container's
 # keys with curl.  The VXLAN device is created in the host's namespace, so
 # its UDP socket and underlay routing are that host's.
@@ -80,11 +80,11 @@ blog() {
 	ip netns exec $ctn ip addr add dev eth0 $ip/24
 	ip netns exec $ctn ip link set dev eth0 up
 	curl -sf -X PUT -d $mac $URL/v1/kv/demo/arp/$ip
-	curl -sf -X PUT -d 10.213.11.1$n $URL/v1/kv/demo/fib/$mac
+	curl -sf -X PUT -d $(hip 1$n) $URL/v1/kv/demo/fib/$mac
 	EOF
 }
 for n in 1 2; do
-	netns $T_ID-docker$n; plug $SW $T_ID-docker$n 10.213.11.1$n
+	netns $T_ID-docker$n; plug $SW $T_ID-docker$n $(hip 1$n)
 	check "docker$n: the blog's commands" blog $n
 done
 check_not "the blog's vxlan1 has no local address" sh -c \
@@ -117,20 +117,20 @@ done
 for n in 1 2; do
 	o=$((3 - n))
 	check "docker$n: vxov resolve --netns overns --prefix demo starts" poll 10 \
-		grep -q "resolving $T_ID-overns$n (vxlan1, vni 42, underlay 10.213.11.1$n)" "$T_TMP/blog$n.log"
+		grep -q "resolving $T_ID-overns$n (vxlan1, vni 42, underlay $(hip 1$n))" "$T_TMP/blog$n.log"
 	check_match "docker$n: the subnet from br0's address" \
 		"info: subnet 192.168.0.0/24 from br0's address 192.168.0.1/24 in $T_ID-overns$n\$" \
 		"$(cat "$T_TMP/blog$n.log")"
 	check_match "docker$n: the underlay from the route to the other host's fib value" \
-		"info: underlay 10.213.11.1$n from the route to 10.213.11.1$o \(dev [^)]+\), the first fib value under demo/fib/ naming another host \(demo/fib/02:42:c0:a8:00:0$((o + 1))\)" \
+		"info: underlay $(hip 1$n) from the route to $(hip 1$o) \(dev [^)]+\), the first fib value under demo/fib/ naming another host \(demo/fib/02:42:c0:a8:00:0$((o + 1))\)" \
 		"$(cat "$T_TMP/blog$n.log")"
 done
 check "docker1 programs ctn2's FDB entry" poll 10 sh -c \
-	"bridge -n $T_ID-overns1 fdb show dev vxlan1 | grep -q '02:42:c0:a8:00:03 dst 10.213.11.12 .*self extern_learn permanent'"
+	"bridge -n $T_ID-overns1 fdb show dev vxlan1 | grep -q '02:42:c0:a8:00:03 dst $(hip 12) .*self extern_learn permanent'"
 check "docker1 programs ctn2's neighbour entry" poll 10 sh -c \
 	"ip -n $T_ID-overns1 neigh show dev vxlan1 | grep -q '^192.168.0.3 lladdr 02:42:c0:a8:00:03 .*PERMANENT'"
 check "docker2 programs ctn1's FDB entry" poll 10 sh -c \
-	"bridge -n $T_ID-overns2 fdb show dev vxlan1 | grep -q '02:42:c0:a8:00:02 dst 10.213.11.11 .*self extern_learn permanent'"
+	"bridge -n $T_ID-overns2 fdb show dev vxlan1 | grep -q '02:42:c0:a8:00:02 dst $(hip 11) .*self extern_learn permanent'"
 check_empty "docker1 leaves its own container alone" \
 	"$(bridge -n $T_ID-overns1 fdb show dev vxlan1 | grep '02:42:c0:a8:00:02 dst'; ip -n $T_ID-overns1 neigh show dev vxlan1 192.168.0.2)"
 check "ctn1 pings ctn2 across the blog's overlay: 0% loss" ip netns exec $T_ID-ctn1 ping -c 3 -W 2 192.168.0.3

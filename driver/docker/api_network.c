@@ -83,8 +83,8 @@ static json_t *choose_vni(struct req_network *r, unsigned int *status)
 	if (e == -ENOTCONN && r->vni)
 		return reply_err(status, HTTP_OK, call,
 				 "vni %u cannot be checked against the other hosts' networks, so it "
-				 "is not used: make Consul reachable and create the network again (%s)",
-				 r->vni, err);
+				 "is not used: make Consul reachable and create the network again, or "
+				 "run vxov with --consul off for a single host (%s)", r->vni, err);
 	if (e == -ENOTCONN)
 		return reply_err(status, HTTP_OK, call,
 				 "no VNI: create the network with -o vni=N (1-%u), or make Consul "

@@ -31,9 +31,9 @@ static char *line(const char *s)
 }
 
 /*
- * The loop is asked at most once per CACHE_MS for each: a client polling
- * /metrics or /healthz a thousand times a second costs the loop (and so
- * Docker's calls) ten answers a second.  Served from a copy, under a lock
+ * The loop is asked at most once per CACHE_MS for each (its part of
+ * /metrics, and /healthz): a client polling a thousand times a second
+ * costs the loop, and so Docker's calls, ten answers a second.  Served from a copy, under a lock
  * held for copies only, never while the loop is asked.
  */
 #define CACHE_MS 100
@@ -99,14 +99,18 @@ static char *health(unsigned int *status)
 	return out;
 }
 
+/* Docker's counters, always fresh (atomics, read here), then the loop's. */
 static char *metrics(unsigned int *status)
 {
 	char reason[512], *api, *loop, *out;
+	unsigned int st;
 
-	if ((out = cache_get(&metrics_cache, status)))
-		return out;
+	if (!(loop = cache_get(&metrics_cache, &st))) {
+		loop = ctl_metrics(reason, sizeof(reason));
+		if (loop)
+			cache_put(&metrics_cache, loop, 200);
+	}
 	api = api_metrics();
-	loop = ctl_metrics(reason, sizeof(reason));
 	if (!api || !loop) {
 		free(api);
 		free(loop);
@@ -118,7 +122,6 @@ static char *metrics(unsigned int *status)
 		strcpy(out, api);
 		strcat(out, loop);
 		*status = 200;
-		cache_put(&metrics_cache, out, 200);
 	}
 	free(api);
 	free(loop);

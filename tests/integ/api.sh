@@ -28,7 +28,7 @@ check_match "--help lists every option" "--underlay-dev.*" "$("$VXOV" --help | t
 # A stale socket from a crash is replaced.
 mkdir -p "$(dirname "$SOCK")"
 python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$SOCK"
-check "daemon starts in the host namespace" start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX"
+check "daemon starts in the host namespace" start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --consul off
 check_eq "socket mode 0600" 600 "$(stat -c %a "$SOCK")"
 check "stale socket was replaced" grep -q "replacing stale socket" "$T_TMP/vxov-$H.log"
 check_match "underlay found from the default route" "underlay $U1 .*mtu 1500" "$(cat "$T_TMP/vxov-$H.log")"

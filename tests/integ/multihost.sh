@@ -76,13 +76,23 @@ check_empty "deleted keys remove the entries" "$(ip -n $(OV 1 $VNI) neigh show d
 kv put $PFX/arp/$A.88 garbage >/dev/null
 kv put $PFX/arp/$A.89 ff:ff:ff:ff:ff:ff >/dev/null
 kv put $PFX/arp/10.9.9.9 02:00:00:00:00:99 >/dev/null
+# fib/ is watched whole only while an address uses a MAC outside the
+# blocks: this one makes it watched, so that its garbage is seen too.
+watches() { api "$(S 1)" VxovStatus "{\"Network\":\"$VNI\"}" | sed -n 's/.*"watches":\([0-9]*\).*/\1/p'; }
+W0=$(watches)
+kv put $PFX/arp/$A.90 02:00:00:00:00:88 >/dev/null
 kv put $PFX/fib/02:00:00:00:00:88 999.1.1.1 >/dev/null
 kv put $PFX/fib/02:00:00:00:00:89 127.0.0.1 >/dev/null
 # (arp/10.9.9.9 lies outside the subnet: no watch of this network fetches it.)
 check "garbage values are logged as not programmed" poll 10 sh -c "grep -c 'not programmed' '$(hlog 1)' | grep -qx '[4-9]'"
+check "  (a MAC outside the blocks: fib/ is watched whole, one watch more)" poll 5 sh -c "[ \"\$(api '$(S 1)' VxovStatus '{\"Network\":\"$VNI\"}' | sed -n 's/.*\"watches\":\([0-9]*\).*/\1/p')\" = $((W0 + 1)) ]"
 ip netns exec $T_ID-c1 ping -c 1 -W 1 $A.88 >/dev/null 2>&1
 check_empty "none reached h1's neighbour table" "$(ip -n $(OV 1 $VNI) neigh show dev vxlan$VNI | grep -E "$A.8[89]|10.9.9.9")"
 check_empty "none reached h1's FDB" "$(bridge -n $(OV 1 $VNI) fdb show dev vxlan$VNI | grep -E '00:00:00:00:00:8[89]')"
+kv del $PFX/arp/$A.90 >/dev/null
+check "the last address with such a MAC gone, fib/ is no longer watched whole" \
+	poll 10 grep -q 'is no longer watched whole' "$(hlog 1)"
+check_eq "  h1 is back to its watches before" "$W0" "$(watches)"
 check "the daemons still serve" sh -c "kill -0 ${HPID[1]} ${HPID[2]} ${HPID[3]}"
 
 # Misses for keys nobody wrote: asked for once, not hammered.

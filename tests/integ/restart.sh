@@ -17,7 +17,7 @@ V0=$(t_vni 0) V1=$(t_vni 1) V2=$(t_vni 2) A0=$(t_net3 0) A1=$(t_net3 1) A2=$(t_n
 
 for n in $H $P $C1 $C2; do netns $n; done
 underlay_link $H $U1 $P $U2
-start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-dev "$(ip -n $H -o link show type veth | awk -F'[ :@]+' '{print $2}')"
+start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-dev "$(ip -n $H -o link show type veth | awk -F'[ :@]+' '{print $2}')" --consul off
 check_match "underlay from --underlay-dev" "underlay $U1 on u" "$(cat "$T_TMP/vxov-$H.log")"
 
 api "$SOCK" NetworkDriver.CreateNetwork "$(net_json $NID 0 vni=$V0 mtu=1400)" >/dev/null
@@ -47,7 +47,7 @@ ip -n $H link add vxe9999999999z9 type veth peer name vxb9999999999z9 netns $NS 
 	ip -n $NS link set vxb9999999999z9 master br0
 kill -9 $VXOV_PID; wait $VXOV_PID 2>/dev/null
 check "after SIGKILL the containers still ping" ip netns exec $C1 ping -c 1 -W 2 $A0.3
-check "restart" start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip $U1
+check "restart" start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip $U1 --consul off
 check "stale socket of the killed daemon replaced" grep -q "replacing stale socket" "$T_TMP/vxov-$H.log"
 check_match "network re-adopted" "network 7a7a7a7a7a7a: adopted \(vni $V0, $NS\)" "$(cat "$T_TMP/vxov-$H.log")"
 check_not "leftover namespace ${PFX}999 (marked, not in the state) removed" test -e /run/netns/${PFX}999
@@ -78,7 +78,7 @@ check_empty "no namespace left" "$(ip netns list | grep "^${PFX}[0-9]")"
 api "$SOCK" NetworkDriver.CreateNetwork "$(net_json $NID 1 vni=$V1)" >/dev/null
 kill -9 $VXOV_PID; wait $VXOV_PID 2>/dev/null
 ip netns del ${PFX}$V1
-start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip $U1
+start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip $U1 --consul off
 check "a network whose namespace vanished is rebuilt" ip -n ${PFX}$V1 link show vxlan$V1
 check_eq "and deleted cleanly" '{}' "$(api "$SOCK" NetworkDriver.DeleteNetwork "$(ids_json $NID)" | head -1)"
 check_empty "no namespace left" "$(ip netns list | grep "^${PFX}[0-9]")"
@@ -96,7 +96,7 @@ done
 check "c1 pings c2 on a new overlay" ip netns exec $C1 ping -c 1 -W 2 $A2.3
 kill -9 $VXOV_PID; wait $VXOV_PID 2>/dev/null
 rm "$STATE/state.json"
-start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip $U1
+start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip $U1 --consul off
 check "state.json lost: the overlay's namespace is left alone" test -e /run/netns/${PFX}$V2
 check "  its containers still ping" ip netns exec $C1 ping -c 1 -W 2 $A2.3
 check_match "  and the log says so, loudly" "error: state.json is missing but namespace ${PFX}$V2 holds an overlay vxov built" "$(cat "$T_TMP/vxov-$H.log")"
@@ -104,7 +104,7 @@ check_match "  and the log says so, loudly" "error: state.json is missing but na
 # A corrupt state file: the daemon refuses to start and says why.
 kill -TERM $VXOV_PID; wait $VXOV_PID
 echo '{"version":1,"networks":[{"id":"x"' >"$STATE/state.json"
-nsenter --net=/run/netns/$H "$VXOV" --socket "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip $U1 >"$T_TMP/bad.log" 2>&1
+nsenter --net=/run/netns/$H "$VXOV" --socket "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-ip $U1 --consul off >"$T_TMP/bad.log" 2>&1
 check_eq "corrupt state: exit 1" 1 "$?"
 check_match "corrupt state: says which file and why" "load state: malformed JSON" "$(cat "$T_TMP/bad.log")"
 check "no sanitizer report" sanitizer_clean "$T_TMP/vxov-$H.log"

@@ -138,7 +138,8 @@ for i in 1 2; do
 	AD[$i]=$(body "$(S $i)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"\",\"Options\":{}}" |
 		sed -n 's/.*"Address":"\([0-9.]*\)\/24".*/\1/p')
 	check_match "h$i: RequestAddress allocates in Consul" "^$RP\\.[0-9]+\$" "${AD[$i]}"
-	check_eq "  vxov/ipam/.../addr/${AD[$i]} names h$i" "$(hip $i)" "$(sec_kv_get vxov/ipam/$P.0_24/addr/${AD[$i]})"
+	check_eq "  vxov/ipam/.../addr/${AD[$i]} names h$i (address and host ID)" \
+		"$(hip $i) $(cat "$(hstate $i)/host-id")" "$(sec_kv_get vxov/ipam/$P.0_24/addr/${AD[$i]})"
 done
 check "  two hosts, two addresses" test "${AD[1]}" != "${AD[2]}"
 

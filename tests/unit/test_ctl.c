@@ -437,6 +437,49 @@ static void test_answer_fib_whole_leaves_blocks(void **state)
 	assert_int_equal(e->vdst.s_addr, ip4(PEER).s_addr);
 }
 
+/* A direct GET that answers after a newer watch answer is older news: it
+ * must not overwrite the entry. */
+static void test_mirror_get_older_not_taken(void **state)
+{
+	struct fx *f = *state;
+	const struct ment *e;
+
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 20));
+	assert_false(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:99", 19));
+	e = mirror_arp(&f->n.mirror, ip4("10.1.2.5"));
+	assert_non_null(e);
+	assert_int_equal(e->modify_index, 20);
+	assert_int_equal(e->vmac[5], 0x05);
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:99", 21));
+	assert_int_equal(e->vmac[5], 0x99);
+}
+
+/* addr/<ip> values: "<underlay> <host id>", or an older vxov's address
+ * alone; this host is known by its ID, whatever address the value has. */
+static void test_ipam_holder(void **state)
+{
+	struct in_addr ip;
+	char id[40];
+
+	(void)state;
+	snprintf(core.conf.host_id, sizeof(core.conf.host_id), "%s", "0123456789abcdef0123456789abcdef");
+	assert_int_equal(ipam_holder("10.0.0.9 abc", 12, &ip, id), 0);
+	assert_int_equal(ip.s_addr, ip4("10.0.0.9").s_addr);
+	assert_string_equal(id, "abc");
+	assert_int_equal(ipam_holder("10.0.0.9", 8, &ip, id), 0);
+	assert_string_equal(id, "");
+	assert_int_equal(ipam_holder("10.0.0.9 ", 9, &ip, id), -EINVAL);
+	assert_int_equal(ipam_holder("10.0.0.9 a b", 12, &ip, id), -EINVAL);
+	assert_int_equal(ipam_holder("garbage", 7, &ip, id), -EINVAL);
+	/* Ours by ID under another address (an underlay change)... */
+	assert_true(ipam_is_self("10.9.9.9 0123456789abcdef0123456789abcdef", 41));
+	/* ...not another host's ID under ours... */
+	assert_false(ipam_is_self(SELF " fedcba9876543210fedcba9876543210", strlen(SELF) + 33));
+	/* ...and an older value by address. */
+	assert_true(ipam_is_self(SELF, strlen(SELF)));
+	assert_false(ipam_is_self("10.9.9.9", 8));
+}
+
 /* ---- the mirror: a watch's answers ---- */
 
 #define ARP_BLOCK PFX "/arp/10.1.2."
@@ -1221,6 +1264,8 @@ int main(void)
 		T(test_answer_applies_and_drops),
 		T(test_answer_fib_whole_leaves_blocks),
 		T(test_mirror_fib_whole_stops),
+		T(test_mirror_get_older_not_taken),
+		T(test_ipam_holder),
 		T(test_answer_index_backwards_grace),
 		T(test_answer_drop_home),
 		T(test_answer_block_gone),

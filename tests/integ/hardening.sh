@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Hardening, each case a defect that was reproduced or read from the code:
+#   1. DeleteNetwork racing DeleteEndpoint: no use-after-free (the sanitizer
+#      builds check every daemon log at the end), one of them refused;
+#   2. a network deleted while Consul is away keeps its keys until Consul
+#      confirms they are gone, across a SIGKILL and a restart;
+#   3. the metrics listener cannot take the descriptors Docker's calls need,
+#      and takes no request body;
+#   4. -o vni is refused when Consul cannot check it;
+#   5. one daemon per state dir;
+#   6. after Consul lost its data, a live network's VNI map and pool keys
+#      come back, a VNI this host holds is never handed to another subnet,
+#      and vxov IPAM waits before it allocates from a pool Consul forgot;
+#   7. IPAM knows its own addresses by host ID, after an underlay change too,
+#      and a host key that vanished is taken again.
+T_NAME=hardening
+. "$(dirname "$0")/../lib.sh"
+# The usual soft limit of descriptors: vxov must raise it itself (3.).
+ulimit -Sn 1024
+
+# Two hosts, each a vxov daemon (start_vxov, through cluster); h2 serves
+# /metrics on its underlay address.
+HFLAGS=([2]="--metrics-listen $(hip 2):9101")
+cluster 2 --resync 2 --session-ttl 10 --reclaim 10
+VNI=$(t_vni) A=$(t_net3 0)
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# ---- 1. DeleteEndpoint and DeleteNetwork at the same moment ----
+refused=0 rounds=30
+for r in $(seq 1 $rounds); do
+	api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json r 0 vni=$VNI)" >/dev/null
+	for k in 1 2 3; do
+		api "$(S 1)" NetworkDriver.CreateEndpoint "$(ep_json r "$(id64 r$k)" $A.$((k + 10))/24)" >/dev/null
+	done
+	api "$(S 1)" NetworkDriver.DeleteEndpoint "$(ids_json r "$(id64 r1)")" >"$T_TMP/de" &
+	api "$(S 1)" NetworkDriver.DeleteNetwork "$(ids_json r)" >"$T_TMP/dn" &
+	wait
+	grep -q 'being changed by another call' "$T_TMP/dn" && refused=$((refused + 1))
+	# Docker would call again: now it goes.
+	api "$(S 1)" NetworkDriver.DeleteNetwork "$(ids_json r)" >/dev/null
+done
+echo "# DeleteNetwork refused while an endpoint was being deleted: $refused of $rounds rounds"
+check_match "the daemon still serves after $rounds racing rounds" '"Scope"' \
+	"$(api "$(S 1)" NetworkDriver.GetCapabilities)"
+check_not "  and holds no network of the rounds" grep -q '"r000' "$(hstate 1)/state.json"
+check "  no overlay namespace left" not ip netns list | grep -q "^$T_ID-h1-$VNI"
+
+# ---- 2. A network deleted while Consul is away ----
+api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n1 0 vni=$VNI)" >/dev/null
+check "h1: c1 attached" attach "$(S 1)" n1 "$(id64 e1)" $A.2/24 $T_ID-c1
+check "  its keys are published" poll 5 kv get vxov/$VNI/arp/$A.2
+partition() {
+	ip netns exec $CN nft -f - <<-EOF
+	table inet $T_ID {
+		chain in { type filter hook input priority 0; tcp dport 8500 drop; }
+		chain out { type filter hook output priority 0; tcp sport 8500 drop; }
+	}
+	EOF
+}
+heal() { ip netns exec $CN nft delete table inet $T_ID; }
+on_exit "ip netns exec $CN nft delete table inet $T_ID"
+partition
+detach "$(S 1)" n1 "$(id64 e1)" $T_ID-c1 >/dev/null 2>&1
+api "$(S 1)" NetworkDriver.DeleteNetwork "$(ids_json n1)" >/dev/null
+check "Consul away: the deleted network's keys are kept to delete (state dir)" \
+	poll 5 grep -q "vxov/$VNI/arp/$A.2" "$(hstate 1)/retired"
+# A SIGKILL: what it owned is not forgotten.
+host_kill 1
+host_start 1
+check "  a restarted h1 still knows it must delete them" \
+	poll 10 grep -q 'key(s) of deleted networks still to delete' "$(hlog 1)"
+heal
+t0=$(ms)
+check "healed: both keys leave Consul" poll 30 sh -c \
+	"! ip netns exec $CN $KVCTL --consul $URL list vxov/$VNI | grep -q '$A.2\|$(t_mac $A.2)'"
+echo "#   $(( $(ms) - t0 )) ms after healing"
+check "  and the list of keys to delete is empty" poll 5 sh -c "[ ! -s '$(hstate 1)/retired' ]"
+
+# ---- 3. The metrics listener under idle connections ----
+# (This script runs with a soft limit of 1024 descriptors: see the top.)
+check "h2 raised its descriptor limit to the hard limit" \
+	sh -c "awk '/open files/ {exit !(\$4 == \$5 && \$4 > 1024)}' /proc/${HPID[2]}/limits"
+fds() { ls /proc/${HPID[2]}/fd | wc -l; }
+before=$(fds)
+cat >"$T_TMP/idle.py" <<'EOF'
+import resource, socket, sys, time
+addr, n = sys.argv[1], int(sys.argv[2])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+socks = []
+for i in range(n):
+    s = socket.socket()
+    s.setblocking(False)
+    try:
+        s.connect((addr, 9101))
+    except BlockingIOError:
+        pass
+    socks.append(s)
+print("opened", len(socks), flush=True)
+time.sleep(20)
+EOF
+ip netns exec $(H 1) python3 "$T_TMP/idle.py" "$(hip 2)" 1200 >"$T_TMP/idle" 2>&1 &
+IDLE=$!
+on_exit "kill $IDLE"
+check "1200 idle connections opened to h2's /metrics port" poll 10 grep -q opened "$T_TMP/idle"
+over() { [ "$(fds)" -gt $((before + 70)) ]; }
+# Watched for 3 s: h2 never holds more than its 64 (and a few of its own).
+check_not "  h2 never holds more than 64 descriptors more for them (watched 3 s)" poll 3 over
+echo "#   h2's descriptors: $before before, $(fds) with them"
+check_eq "  CreateNetwork on h2 still works" "{}" \
+	"$(api "$(S 2)" NetworkDriver.CreateNetwork "$(net_json m2 1 vni=$(t_vni 1))" | head -1)"
+check_match "  CreateEndpoint on h2 still works" '^\{' \
+	"$(api "$(S 2)" NetworkDriver.CreateEndpoint "$(ep_json m2 "$(id64 m2)" $(t_ip 1 5)/24)" | head -1)"
+kill $IDLE 2>/dev/null; wait $IDLE 2>/dev/null
+check "/metrics answers again once they are gone" poll 15 \
+	ip netns exec $(H 1) curl -sf -m 2 "http://$(hip 2):9101/metrics" -o /dev/null
+check_match "a GET with a body is refused (413)" '^413$' \
+	"$(ip netns exec $(H 1) curl -s -m 2 -o /dev/null -w '%{http_code}' -X GET --data-binary x "http://$(hip 2):9101/metrics")"
+
+# ---- 4. -o vni that cannot be checked ----
+partition
+r=$(api "$(S 2)" NetworkDriver.CreateNetwork "$(net_json v9 9 vni=$(t_vni 9))" | head -1)
+heal
+check_match "Consul away: CreateNetwork -o vni is refused, saying why" \
+	"vni $(t_vni 9) cannot be checked against the other hosts' networks" "$r"
+check "  and nothing of it was made" not ip netns list | grep -q "^$T_ID-h2-$(t_vni 9)"
+
+# ---- 5. One daemon per state dir ----
+nsenter --net=/run/netns/$(H 1) "$VXOV" --socket "$T_TMP/other.sock" --state-dir "$(hstate 1)" \
+	--ns-prefix "$T_ID-o-" --underlay-ip $(hip 1) --consul $URL >"$T_TMP/other.out" 2>&1
+check_eq "a second vxov on h1's state dir exits 1" 1 "$?"
+check_match "  naming the other: its pid and socket" \
+	"state dir .* is in use by another vxov \\(pid ${HPID[1]}, socket $(S 1)\\)" "$(cat "$T_TMP/other.out")"
+
+# ---- 6. Consul loses its data ----
+P=$(t_net3 3)
+api "$(S 1)" IpamDriver.RequestPool "{\"AddressSpace\":\"vxov\",\"Pool\":\"$P.0/24\"}" >/dev/null
+r=$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n6 3 @space=vxov)" | head -1)
+check_eq "h1: a network of vxov IPAM, its VNI allocated in Consul" "{}" "$r"
+V6=$(kv get vxov/subnets/$(t_subnet_key 3))
+check_match "  vxov/subnets/ names its VNI" '^[0-9]+$' "$V6"
+kill -9 $CONSUL_PID
+check "consul restarted (empty)" start_consul $CN $CIP
+r=$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n7 4)" | head -1)
+check_eq "h1: a network of another subnet at once" "{}" "$r"
+check "  never gets the VNI of h1's other network, whatever Consul forgot" \
+	test "$(kv get vxov/subnets/$(t_subnet_key 4))" != "$V6"
+check "h1 writes its network's VNI map entries again" poll 20 sh -c \
+	"[ \"\$(ip netns exec $CN $KVCTL --consul $URL get vxov/subnets/$(t_subnet_key 3))\" = $V6 ] &&
+	 [ \"\$(ip netns exec $CN $KVCTL --consul $URL get vxov/vnis/$V6)\" = $P.0/24 ]"
+check "  and its pool's keys" poll 10 kv get vxov/ipam/$(t_subnet_key 3)/pool
+check "h2 found its session gone" poll 15 grep -q 'is gone (Consul restarted' "$(hlog 2)"
+r=$(api "$(S 2)" IpamDriver.RequestAddress "{\"PoolID\":\"vxov:$P.0/24\",\"Address\":\"\",\"Options\":{}}")
+check_match "h2: no allocation while the other hosts write their addresses again" \
+	'"Error":"vxov IPAM: Consul no longer knew this host.s session' "$r"
+
+# ---- 7. IPAM by host ID ----
+got40() { api "$(S 1)" IpamDriver.RequestAddress "{\"PoolID\":\"vxov:$P.0/24\",\"Address\":\"$P.40\",\"Options\":{}}" | grep -q '"Address"'; }
+check "h1 allocates $P.40 once the grace is over" poll 30 got40
+check_eq "h1's address names its underlay and host ID" "$(hip 1) $(cat "$(hstate 1)/host-id")" \
+	"$(kv get vxov/ipam/$(t_subnet_key 3)/addr/$P.40)"
+kv del vxov/hosts/$(hip 1) >/dev/null
+check "h1's host key, deleted by hand, is taken again" poll 10 kv get vxov/hosts/$(hip 1)
+# A new underlay address: h1's address is still its own.
+host_stop 1
+ip -n $(H 1) addr add $(hip 51)/24 dev "$(ip -n $(H 1) -o -4 addr show | awk -v a=$(hip 1) '$4 ~ a {print $2}')"
+host_start 1 --underlay-ip $(hip 51)
+check "after an underlay change h1 rewrites its address's value" poll 15 sh -c \
+	"[ \"\$(ip netns exec $CN $KVCTL --consul $URL get vxov/ipam/$(t_subnet_key 3)/addr/$P.40)\" = '$(hip 51) $(cat "$(hstate 1)/host-id")' ]"
+gone40() { ! kv get vxov/ipam/$(t_subnet_key 3)/addr/$P.40 >/dev/null; }
+# Watched for the reclaim period and two resyncs: it must never go.
+check_not "  and nobody reclaims it (watched for 16 s)" poll 16 gone40
+r=$(api "$(S 2)" IpamDriver.RequestAddress "{\"PoolID\":\"vxov:$P.0/24\",\"Address\":\"$P.40\",\"Options\":{}}")
+check_match "  h2 is refused it: it is h1's" "already allocated to the host at $(hip 51)" "$r"
+
+for i in 1 2; do
+	host_stop $i
+	check_eq "h$i: SIGTERM exits 0" 0 "$?"
+done
+t_finish

@@ -138,7 +138,7 @@ static void handle(struct msg *m)
 			log_err("%s: %s", m->net.netns, err);
 		break;
 	case M_NET_DEL:
-		plane_net_del(m->vni);
+		plane_net_del(m->vni);	/* its keys are retired on disk when it returns */
 		break;
 	case M_EP_ADD:
 		if (!plane_lep_add(m->vni, &m->ep, m->wait))
@@ -320,14 +320,16 @@ void ctl_network_add(const struct ctl_network *n)
 	}
 }
 
-void ctl_network_del(uint32_t vni)
+int ctl_network_del(uint32_t vni, char *err, size_t errlen)
 {
 	struct msg *m = msg_new(M_NET_DEL);
 
-	if (m) {
-		m->vni = vni;
-		send_msg(m);
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
+	m->vni = vni;
+	return call(m, 1000, err, errlen, NULL);
 }
 
 int ctl_endpoint_add(uint32_t vni, const struct ctl_endpoint *e, char *err, size_t errlen)

@@ -36,7 +36,11 @@ bool ctl_consul(void);
 
 /* ---- the networks and endpoints of this host ---- */
 void ctl_network_add(const struct ctl_network *n);
-void ctl_network_del(uint32_t vni);
+/* The loop lets go of the network, and its keys in Consul are retired
+ * (written to the state dir) before this returns: a crash after it cannot
+ * leave them behind.  0, or -errno with err (the loop did not answer within
+ * a second: the deletion still happens when it does). */
+int ctl_network_del(uint32_t vni, char *err, size_t errlen);
 /*
  * Publish e.  While Consul answers within publish_wait_ms, a key held by
  * another host is refused: -EADDRINUSE, err naming that host.  Past that

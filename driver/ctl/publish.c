@@ -434,6 +434,7 @@ void pub_net_deleted(struct net *n)
 	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp)
 		if (((struct ment *)x)->ours)
 			retire_key(((struct ment *)x)->key);
+	retire_commit();
 }
 
 /* ---- the reconciler ---- */

@@ -36,6 +36,7 @@ static struct {
 	uint32_t backoff_ms;
 	struct loop_timer timer;
 	bool started;
+	bool dirty;	/* added to since the last save */
 } R = { .q = TAILQ_HEAD_INITIALIZER(R.q) };
 
 size_t retire_count(void)
@@ -141,8 +142,15 @@ void retire_key(const char *key)
 {
 	const char *sid = session_held();
 
-	if (!sid[0] || !add(sid, key))
+	if (sid[0] && add(sid, key))
+		R.dirty = true;
+}
+
+void retire_commit(void)
+{
+	if (!R.dirty)
 		return;
+	R.dirty = false;
 	save();
 	loop_timer_soon(&core.loop, &R.timer, 0);
 }

@@ -17,8 +17,10 @@
 /* Load what an earlier run left (core.conf.retired_path). */
 void retire_start(void);
 void retire_stop(void);
-/* Delete key (held by the session we hold now) until Consul has. */
+/* Delete key (held by the session we hold now) until Consul has; the
+ * keys added are on disk once retire_commit() returns. */
 void retire_key(const char *key);
+void retire_commit(void);
 /* A session became valid: try every entry now. */
 void retire_kick(void);
 /* Entries waiting. */

@@ -30,6 +30,7 @@ static struct {
 	uint64_t renewals, failures;
 	int error;	/* the last creation's failure (-errno), 0 since one worked */
 	uint64_t lost_ms;	/* when Consul last said it no longer knew ours */
+	bool vetted;	/* the ID from the state dir was checked: its name is ours */
 	char why[256];	/* and what Consul said */
 	struct loop_timer timer;
 	char name[200];
@@ -157,6 +158,7 @@ static void on_created(struct kv_req *r, void *arg)
 	}
 	S.error = 0;
 	strcpy(S.id, id);
+	S.vetted = true;
 	save();
 	log_info("consul: session %s (%s, ttl %us)", id, S.name, core.conf.ttl_s);
 	valid();
@@ -199,6 +201,56 @@ static void on_renewed(struct kv_req *r, void *arg)
 	again(core.conf.ttl_s * 1000u / 3);
 }
 
+/* The old session is gone, and its keys with it: now the new one (made
+ * before, it could not take those keys). */
+static void on_ended(struct kv_req *r, void *arg)
+{
+	(void)arg;
+	health_req(r);
+	S.busy = false;
+	again(0);
+}
+
+/*
+ * A session from the state dir is resumed only if its name is ours: one
+ * named for another address of this host (the underlay changed) is ended,
+ * its keys with it, and one of another host (a copied state dir) is left
+ * alone; either way a new one is made.
+ */
+static void on_vetted(struct kv_req *r, void *arg)
+{
+	struct kv_call c = { .done = on_ended };
+	char name[200], esc[220];
+	size_t n = strlen(core.conf.host_id);
+	int e = kv_req_session_name(r, name, sizeof(name));
+
+	(void)arg;
+	S.busy = false;
+	health_result(e == -ENOENT ? 0 : e, kv_req_error(r));
+	if (e && e != -ENOENT) {
+		retry();
+		return;
+	}
+	S.vetted = true;
+	if (!e && strcmp(name, S.name)) {
+		log_esc_str(esc, sizeof(esc), name);
+		if (strlen(name) > n && !strcmp(name + strlen(name) - n, core.conf.host_id)) {
+			log_warn("consul: session %s is named '%s', not '%s': this host's old address; "
+				 "ending it and making a new one", S.id, esc, S.name);
+			if (kv_session_destroy(core.kv, S.id, &c)) {
+				S.id[0] = '\0';
+				S.busy = true;
+				return;
+			}
+		} else {
+			log_warn("consul: session %s in the state dir is another host's ('%s'): not "
+				 "resumed", S.id, esc);
+		}
+		S.id[0] = '\0';
+	}
+	again(0);
+}
+
 static void tick(struct loop_timer *t)
 {
 	struct kv_call c = { 0 };
@@ -207,7 +259,10 @@ static void tick(struct loop_timer *t)
 	(void)t;
 	if (S.busy || S.stopping)
 		return;
-	if (S.id[0]) {
+	if (S.id[0] && !S.vetted) {
+		c.done = on_vetted;
+		r = kv_session_info(core.kv, S.id, &c);
+	} else if (S.id[0]) {
 		c.done = on_renewed;
 		r = kv_session_renew(core.kv, S.id, &c);
 	} else {

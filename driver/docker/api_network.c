@@ -212,7 +212,8 @@ json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned
 		if (overlay_endpoint_delete(n, e, err, sizeof(err)))
 			log_warn("%s: %s", call, err);
 	}
-	ctl_network_del(n->vni);
+	if (ctl_network_del(n->vni, err, sizeof(err)))
+		log_warn("%s: network %.12s: %s", call, n->id, err);
 	if (overlay_network_delete(n, err, sizeof(err))) {
 		struct ctl_network d;
 

@@ -25,21 +25,45 @@ HFLAGS=([2]="--metrics-listen $(hip 2):9101")
 cluster 2 --resync 2 --session-ttl 10 --reclaim 10
 VNI=$(t_vni) A=$(t_net3 0)
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
+kvv() { kv get "$1" | sed -n '1s/^[^=]*=//p'; }	# a key's value alone
 
 # ---- 1. DeleteEndpoint and DeleteNetwork at the same moment ----
-refused=0 rounds=30
-for r in $(seq 1 $rounds); do
-	api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json r 0 vni=$VNI)" >/dev/null
-	for k in 1 2 3; do
-		api "$(S 1)" NetworkDriver.CreateEndpoint "$(ep_json r "$(id64 r$k)" $A.$((k + 10))/24)" >/dev/null
-	done
-	api "$(S 1)" NetworkDriver.DeleteEndpoint "$(ids_json r "$(id64 r1)")" >"$T_TMP/de" &
-	api "$(S 1)" NetworkDriver.DeleteNetwork "$(ids_json r)" >"$T_TMP/dn" &
-	wait
-	grep -q 'being changed by another call' "$T_TMP/dn" && refused=$((refused + 1))
-	# Docker would call again: now it goes.
-	api "$(S 1)" NetworkDriver.DeleteNetwork "$(ids_json r)" >/dev/null
-done
+# Two connections kept open, as dockerd's: DeleteEndpoint sent, then
+# DeleteNetwork at once on the other, so that the second lands while the
+# first holds its endpoint.
+cat >"$T_TMP/race.py" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from plugin_client import Plugin
+sock, rounds, subnet, vni, a = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+one, two = Plugin(sock), Plugin(sock)
+ids = lambda t: "%s%s" % (t, "0" * (64 - len(t)))
+refused = 0
+for r in range(rounds):
+    net = {"NetworkID": ids("r"), "Options": {"com.docker.network.generic": {"vni": vni}},
+           "IPv4Data": [{"Pool": subnet, "Gateway": a + ".1/24"}]}
+    one.call("NetworkDriver.CreateNetwork", json.dumps(net))
+    for k in (1, 2, 3):
+        one.call("NetworkDriver.CreateEndpoint", json.dumps({"NetworkID": ids("r"),
+                 "EndpointID": ids("r%d" % k), "Interface": {"Address": "%s.%d/24" % (a, k + 10)}}))
+    # Both requests written back to back (microseconds apart), then read.
+    # r3: the newest, first in the network's list of endpoints.
+    de = json.dumps({"NetworkID": ids("r"), "EndpointID": ids("r3")})
+    dn = json.dumps({"NetworkID": ids("r")})
+    for c, path, body in ((one, "DeleteEndpoint", de), (two, "DeleteNetwork", dn)):
+        c.putrequest("POST", "/NetworkDriver." + path)
+        c.putheader("Content-Length", str(len(body)))
+        c.endheaders()
+    one.sock.sendall(de.encode())
+    two.sock.sendall(dn.encode())
+    one.getresponse().read()
+    out = {"dn": two.getresponse().read().decode()}
+    refused += "being changed by another call" in out["dn"]
+    two.call("NetworkDriver.DeleteNetwork", json.dumps({"NetworkID": ids("r")}))
+print(refused)
+EOF
+rounds=50
+refused=$(python3 "$T_TMP/race.py" "$TOP/bench" "$(S 1)" $rounds "$A.0/24" $VNI $A)
 echo "# DeleteNetwork refused while an endpoint was being deleted: $refused of $rounds rounds"
 check_match "the daemon still serves after $rounds racing rounds" '"Scope"' \
 	"$(api "$(S 1)" NetworkDriver.GetCapabilities)"
@@ -138,17 +162,16 @@ P=$(t_net3 3)
 api "$(S 1)" IpamDriver.RequestPool "{\"AddressSpace\":\"vxov\",\"Pool\":\"$P.0/24\"}" >/dev/null
 r=$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n6 3 @space=vxov)" | head -1)
 check_eq "h1: a network of vxov IPAM, its VNI allocated in Consul" "{}" "$r"
-V6=$(kv get vxov/subnets/$(t_subnet_key 3))
+V6=$(kvv vxov/subnets/$(t_subnet_key 3))
 check_match "  vxov/subnets/ names its VNI" '^[0-9]+$' "$V6"
 kill -9 $CONSUL_PID
 check "consul restarted (empty)" start_consul $CN $CIP
 r=$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n7 4)" | head -1)
 check_eq "h1: a network of another subnet at once" "{}" "$r"
 check "  never gets the VNI of h1's other network, whatever Consul forgot" \
-	test "$(kv get vxov/subnets/$(t_subnet_key 4))" != "$V6"
-check "h1 writes its network's VNI map entries again" poll 20 sh -c \
-	"[ \"\$(ip netns exec $CN $KVCTL --consul $URL get vxov/subnets/$(t_subnet_key 3))\" = $V6 ] &&
-	 [ \"\$(ip netns exec $CN $KVCTL --consul $URL get vxov/vnis/$V6)\" = $P.0/24 ]"
+	test "$(kvv vxov/subnets/$(t_subnet_key 4))" != "$V6"
+map_back() { [ "$(kvv vxov/subnets/$(t_subnet_key 3))" = "$V6" ] && [ "$(kvv vxov/vnis/$V6)" = "$P.0/24" ]; }
+check "h1 writes its network's VNI map entries again" poll 20 map_back
 check "  and its pool's keys" poll 10 kv get vxov/ipam/$(t_subnet_key 3)/pool
 check "h2 found its session gone" poll 15 grep -q 'is gone (Consul restarted' "$(hlog 2)"
 r=$(api "$(S 2)" IpamDriver.RequestAddress "{\"PoolID\":\"vxov:$P.0/24\",\"Address\":\"\",\"Options\":{}}")
@@ -159,20 +182,32 @@ check_match "h2: no allocation while the other hosts write their addresses again
 got40() { api "$(S 1)" IpamDriver.RequestAddress "{\"PoolID\":\"vxov:$P.0/24\",\"Address\":\"$P.40\",\"Options\":{}}" | grep -q '"Address"'; }
 check "h1 allocates $P.40 once the grace is over" poll 30 got40
 check_eq "h1's address names its underlay and host ID" "$(hip 1) $(cat "$(hstate 1)/host-id")" \
-	"$(kv get vxov/ipam/$(t_subnet_key 3)/addr/$P.40)"
+	"$(kvv vxov/ipam/$(t_subnet_key 3)/addr/$P.40)"
 kv del vxov/hosts/$(hip 1) >/dev/null
 check "h1's host key, deleted by hand, is taken again" poll 10 kv get vxov/hosts/$(hip 1)
 # A new underlay address: h1's address is still its own.
 host_stop 1
 ip -n $(H 1) addr add $(hip 51)/24 dev "$(ip -n $(H 1) -o -4 addr show | awk -v a=$(hip 1) '$4 ~ a {print $2}')"
 host_start 1 --underlay-ip $(hip 51)
-check "after an underlay change h1 rewrites its address's value" poll 15 sh -c \
-	"[ \"\$(ip netns exec $CN $KVCTL --consul $URL get vxov/ipam/$(t_subnet_key 3)/addr/$P.40)\" = '$(hip 51) $(cat "$(hstate 1)/host-id")' ]"
+rewritten() { [ "$(kvv vxov/ipam/$(t_subnet_key 3)/addr/$P.40)" = "$(hip 51) $(cat "$(hstate 1)/host-id")" ]; }
+check "after an underlay change h1 rewrites its address's value" poll 15 rewritten
 gone40() { ! kv get vxov/ipam/$(t_subnet_key 3)/addr/$P.40 >/dev/null; }
 # Watched for the reclaim period and two resyncs: it must never go.
 check_not "  and nobody reclaims it (watched for 16 s)" poll 16 gone40
 r=$(api "$(S 2)" IpamDriver.RequestAddress "{\"PoolID\":\"vxov:$P.0/24\",\"Address\":\"$P.40\",\"Options\":{}}")
 check_match "  h2 is refused it: it is h1's" "already allocated to the host at $(hip 51)" "$r"
+
+# ---- 8. A session in the state dir that is not this host's ----
+FOREIGN=$(kv session-create "vxov elsewhere $(hip 9) ffffffffffffffffffffffffffffffff" 60)
+check_match "a session of another host" '^[0-9a-f-]{36}$' "$FOREIGN"
+host_add 3
+mkdir -p -m 700 "$(hstate 3)" && printf '%s\n' "$FOREIGN" >"$(hstate 3)/session"
+host_start 3
+check "h3 does not resume another host's session found in its state dir" \
+	poll 10 grep -q "session $FOREIGN in the state dir is another host's" "$(hlog 3)"
+check "  makes its own" poll 10 sh -c "[ \"\$(cat '$(hstate 3)/session')\" != '$FOREIGN' ]"
+check "  and leaves the other alone" kv session-name "$FOREIGN"
+host_stop 3
 
 for i in 1 2; do
 	host_stop $i

@@ -163,6 +163,12 @@ demo: deps consul
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)contrib/demo.sh
 
+# The fault test for longer than CI runs it: SOAK_ITER iterations (2000).
+SOAK_ITER ?= 2000
+soak: deps consul
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)FAULT_ITER=$(SOAK_ITER) FAULT_CHECK=100 tests/integ/faults.sh
+
 # Speed targets live here, not in the tests.
 bench: deps consul
 	$(Q)$(MAKE) --no-print-directory all
@@ -186,5 +192,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all fuzz fuzz-long unit deps consul engine layers check demo bench plugin install clean
+.PHONY: all fuzz fuzz-long unit deps consul engine layers check demo bench soak plugin install clean
 -include $(shell find build -name '*.d' 2>/dev/null)

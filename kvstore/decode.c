@@ -214,7 +214,10 @@ static int entry_object(json_t *o, struct kv_entry *e, char *err, size_t errlen)
 	return decode_entry(o, e, err, errlen);
 }
 
-int kv_decode_list(const char *body, size_t len, struct kv_list *out, char *err, size_t errlen)
+/* An array of Consul's, each element into out by one. */
+static int decode_list(const char *body, size_t len, struct kv_list *out,
+		       int (*one)(json_t *o, struct kv_entry *e, char *err, size_t errlen),
+		       char *err, size_t errlen)
 {
 	json_t *root;
 	int e;
@@ -223,9 +226,14 @@ int kv_decode_list(const char *body, size_t len, struct kv_list *out, char *err,
 	out->n = 0;
 	if (!(root = load_array(body, len, err, errlen)))
 		return -EPROTO;
-	e = decode_array(root, out, entry_object, err, errlen);
+	e = decode_array(root, out, one, err, errlen);
 	json_decref(root);
 	return e;
+}
+
+int kv_decode_list(const char *body, size_t len, struct kv_list *out, char *err, size_t errlen)
+{
+	return decode_list(body, len, out, entry_object, err, errlen);
 }
 
 static int key_name(json_t *o, struct kv_entry *e, char *err, size_t errlen)
@@ -243,16 +251,7 @@ static int key_name(json_t *o, struct kv_entry *e, char *err, size_t errlen)
 
 int kv_decode_keys(const char *body, size_t len, struct kv_list *out, char *err, size_t errlen)
 {
-	json_t *root;
-	int e;
-
-	out->v = NULL;
-	out->n = 0;
-	if (!(root = load_array(body, len, err, errlen)))
-		return -EPROTO;
-	e = decode_array(root, out, key_name, err, errlen);
-	json_decref(root);
-	return e;
+	return decode_list(body, len, out, key_name, err, errlen);
 }
 
 /* ---- transactions ---- */

@@ -371,6 +371,20 @@ void ctl_endpoint_del(uint32_t vni, const struct ctl_endpoint *e)
 	}
 }
 
+/* A job for the loop (VNI, IPAM): its answer in *w (the caller puts it). */
+static int ask_job(struct msg *m, char *err, size_t errlen, struct ctl_wait **w)
+{
+	int e;
+
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		*w = NULL;
+		return -ENOMEM;
+	}
+	e = call(m, core.conf.job_deadline_ms + 1000, err, errlen, w);
+	return !e && !wait_answered(*w) ? -ETIMEDOUT : e;
+}
+
 int ctl_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *err, size_t errlen)
 {
 	struct ctl_wait *w;
@@ -381,14 +395,11 @@ int ctl_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *er
 		snprintf(err, errlen, "Consul is off (--consul off)");
 		return -ENOTCONN;
 	}
-	if (!(m = msg_new(M_VNI))) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	if ((m = msg_new(M_VNI))) {
+		m->subnet = *subnet;
+		m->want = want;
 	}
-	m->subnet = *subnet;
-	m->want = want;
-	e = call(m, core.conf.job_deadline_ms + 1000, err, errlen, &w);
-	if (!e && wait_answered(w))
+	if (!(e = ask_job(m, err, errlen, &w)))
 		*vni = w->vni;
 	if (w)
 		wait_put(w);
@@ -415,13 +426,9 @@ int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *er
 		snprintf(err, errlen, "vxov IPAM allocates in Consul, and Consul is off (--consul off)");
 		return -ENOTCONN;
 	}
-	if (!(m = msg_new(M_IPAM_REQ))) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	m->ipam = *r;
-	e = call(m, core.conf.job_deadline_ms + 1000, err, errlen, &w);
-	if (!e && wait_answered(w))
+	if ((m = msg_new(M_IPAM_REQ)))
+		m->ipam = *r;
+	if (!(e = ask_job(m, err, errlen, &w)))
 		*out = w->addr;
 	if (w)
 		wait_put(w);

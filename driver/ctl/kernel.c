@@ -117,12 +117,11 @@ static void dirty(struct net *n, struct kent *k)
 	loop_timer_soon(&core.loop, &n->kern_timer, 0);
 }
 
-void kern_mark_neigh(struct net *n, struct in_addr ip, bool lost)
+/* k must be looked at again (NULL: it could not be made). */
+static void mark(struct net *n, struct kent *k, bool lost, const char *what)
 {
-	struct kent *k = get(n, KENT_NEIGH, ip, NULL);
-
 	if (!k) {
-		log_err("%s: out of memory: a neighbour entry waits for the next resync", n->d.netns);
+		log_err("%s: out of memory: %s entry waits for the next resync", n->d.netns, what);
 		return;
 	}
 	if (lost) {
@@ -132,20 +131,14 @@ void kern_mark_neigh(struct net *n, struct in_addr ip, bool lost)
 	dirty(n, k);
 }
 
+void kern_mark_neigh(struct net *n, struct in_addr ip, bool lost)
+{
+	mark(n, get(n, KENT_NEIGH, ip, NULL), lost, "a neighbour");
+}
+
 void kern_mark_fdb(struct net *n, const uint8_t mac[6], bool lost)
 {
-	struct in_addr none = { 0 };
-	struct kent *k = get(n, KENT_FDB, none, mac);
-
-	if (!k) {
-		log_err("%s: out of memory: an FDB entry waits for the next resync", n->d.netns);
-		return;
-	}
-	if (lost) {
-		k->have = 0;
-		k->repair = 1;
-	}
-	dirty(n, k);
+	mark(n, get(n, KENT_FDB, (struct in_addr){ 0 }, mac), lost, "an FDB");
 }
 
 void kern_mark_mac_users(struct net *n, const uint8_t mac[6])

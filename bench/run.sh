@@ -8,7 +8,9 @@
 #   api        propagation: CreateEndpoint returns on h2 -> the FDB entry
 #              exists on h1; CreateEndpoint and DeleteEndpoint, Consul
 #              publishing included, each measured from a client that keeps
-#              its connection (as dockerd); partition: the same Docker calls (with Join
+#              its connection (as dockerd), alone and again while h2's
+#              metrics port holds 5000 idle connections and answers 1000
+#              GET /metrics a second; partition: the same Docker calls (with Join
 #              and Leave) while Consul is cut off by an nftables drop rule (no
 #              RST): after the first call, which waits --publish-wait, none
 #              may wait for Consul
@@ -58,14 +60,71 @@ bench_two_hosts() {
 	for i in 1 2; do
 		netns $T_ID-h$i && plug $SW $T_ID-h$i 10.213.30.$i || return 1
 		start_vxov $T_ID-h$i "$T_TMP/h$i.sock" --state-dir "$T_TMP/s$i" --ns-prefix "$T_ID-h$i-" \
-			--underlay-ip 10.213.30.$i --consul http://$CIP:8500 --log-level warn || return 1
+			--underlay-ip 10.213.30.$i --consul http://$CIP:8500 --log-level warn \
+			--metrics-listen 10.213.30.$i:9276 || return 1
 		H_PID[$i]=$VXOV_PID
 		api "$T_TMP/h$i.sock" NetworkDriver.CreateNetwork "{\"NetworkID\":\"n$i\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"300\"}},\"IPv4Data\":[{\"Pool\":\"10.30.0.0/16\",\"Gateway\":\"10.30.0.1/16\"}]}" >/dev/null
 	done
 }
 
+# metrics_load: idle connections to h2's metrics port from h3 (IDLE, 5000)
+# and GET /metrics at SCRAPE_RATE a second (1000) from h1, in the
+# background until metrics_unload, which writes what was reached to
+# $T_TMP/scraped.
+metrics_load() {
+	netns $T_ID-h3 && plug $SW $T_ID-h3 10.213.30.3 || return 1
+	ip netns exec $T_ID-h3 python3 - 10.213.30.2 9276 ${BENCH_IDLE:-5000} >"$T_TMP/idle" 2>&1 <<-'PY' &
+	import resource, socket, sys, time
+	addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+	resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, n + 64))
+	socks = []
+	for i in range(n):
+	    s = socket.socket(); s.setblocking(False)
+	    try: s.connect((addr, port))
+	    except BlockingIOError: pass
+	    socks.append(s)
+	print("idle", len(socks), flush=True)
+	time.sleep(3600)
+	PY
+	IDLE_PID=$!
+	poll 20 grep -q idle "$T_TMP/idle" || return 1
+	ip netns exec $T_ID-h1 python3 - 10.213.30.2 9276 ${BENCH_SCRAPE_RATE:-1000} "$T_TMP/scraped" \
+		"$(sed -n 's/^idle //p' "$T_TMP/idle")" >/dev/null 2>&1 <<-'PY' &
+	import http.client, signal, sys, threading, time
+	addr, port, rate, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+	done, n, lock, t0 = [False], [0, 0], threading.Lock(), time.monotonic()
+	def scrape(k):
+	    c, next_t = None, time.monotonic()
+	    while not done[0]:
+	        next_t += 4.0 / rate
+	        try:
+	            c = c or http.client.HTTPConnection(addr, port, timeout=5)
+	            c.request("GET", "/metrics"); r = c.getresponse(); r.read()
+	            with lock: n[0 if r.status == 200 else 1] += 1
+	        except Exception:
+	            c = None
+	            with lock: n[1] += 1
+	        time.sleep(max(0, next_t - time.monotonic()))
+	def stop(*a):
+	    done[0] = True
+	signal.signal(signal.SIGTERM, stop)
+	th = [threading.Thread(target=scrape, args=(k,)) for k in range(4)]
+	[t.start() for t in th]
+	while not done[0]: time.sleep(0.1)
+	[t.join() for t in th]
+	s = time.monotonic() - t0
+	open(out, "w").write("metrics load: %.0f GET /metrics a second answered (%d failed) over %.1f s, "
+	                     "with %s idle connections opened from another address" % (n[0] / s, n[1], s, sys.argv[5] or "?"))
+	PY
+	SCRAPE_PID=$!
+}
+metrics_unload() {
+	kill -TERM "$SCRAPE_PID" 2>/dev/null; wait "$SCRAPE_PID" 2>/dev/null
+	kill "$IDLE_PID" 2>/dev/null; wait "$IDLE_PID" 2>/dev/null
+}
+
 bench_api() {
-	local k eid ip mac t0 t1 t2 t3 p50 p95 c50 c95 c99 d50 d95 d99 pc50 pc99 pd50 pd99
+	local k eid ip mac t0 t1 t2 t3 p50 p95 c50 c95 c99 d50 d95 d99 pc50 pc99 pd50 pd99 lc50 lc99 ld50 ld99
 	bench_two_hosts || { echo "h1/h2 did not start"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1; }
 	OV=$T_ID-h1-300
 
@@ -90,6 +149,14 @@ bench_api() {
 	api_pairs "$T_TMP/h2.sock" n2 $API_N 10.30.100 >"$T_TMP/pairs" || { bench_note "api_pairs failed"; BENCH_MISSED=$((BENCH_MISSED + 1)); }
 	awk '{print $1}' "$T_TMP/pairs" >"$T_TMP/create"
 	awk '{print $2}' "$T_TMP/pairs" >"$T_TMP/delete"
+	# The same calls while h2's metrics port is loaded: 5000 idle
+	# connections from one client (h3) and 1000 GET /metrics a second from
+	# another (h1), side by side with the run above.
+	metrics_load || { bench_note "metrics load did not start"; BENCH_MISSED=$((BENCH_MISSED + 1)); }
+	api_pairs "$T_TMP/h2.sock" n2 $API_N 10.30.150 >"$T_TMP/lpairs" || { bench_note "api_pairs under load failed"; BENCH_MISSED=$((BENCH_MISSED + 1)); }
+	metrics_unload
+	awk '{print $1}' "$T_TMP/lpairs" >"$T_TMP/lcreate"
+	awk '{print $2}' "$T_TMP/lpairs" >"$T_TMP/ldelete"
 	# Consul partitioned: packets to and from its port vanish.
 	ip netns exec $CN nft -f - <<-NFT
 	table inet $T_ID {
@@ -124,6 +191,12 @@ bench_api() {
 	bench_target "propagation: endpoint on h2 -> FDB entry on h1" "$p50/$p95 ms" "$p50" le $PROP_P50_MS "p50 <= $PROP_P50_MS ms"
 	bench_target "api: CreateEndpoint (veth + 1 Consul transaction)" "$c50/$c95/$c99 ms" "$c99" le $API_P99_MS "p99 <= $API_P99_MS ms"
 	bench_target "api: DeleteEndpoint (veth; keys deleted by the loop)" "$d50/$d95/$d99 ms" "$d99" le $API_P99_MS "p99 <= $API_P99_MS ms"
+	lc50=$(pct 50 <"$T_TMP/lcreate") lc99=$(pct 99 <"$T_TMP/lcreate")
+	ld50=$(pct 50 <"$T_TMP/ldelete") ld99=$(pct 99 <"$T_TMP/ldelete")
+	bench_section "the same calls while /metrics is loaded (n=$API_N), p50/p99"
+	bench_note "$(cat "$T_TMP/scraped" 2>/dev/null)"
+	bench_target "metrics load: CreateEndpoint" "$lc50/$lc99 ms" "$lc99" le $API_P99_MS "p99 <= $API_P99_MS ms"
+	bench_target "metrics load: DeleteEndpoint" "$ld50/$ld99 ms" "$ld99" le $API_P99_MS "p99 <= $API_P99_MS ms"
 	pc50=$(pct 50 <"$T_TMP/pcreate") pc99=$(pct 99 <"$T_TMP/pcreate")
 	pd50=$(pct 50 <"$T_TMP/pdelete") pd99=$(pct 99 <"$T_TMP/pdelete")
 	bench_section "Docker calls during a Consul partition (n=$N), p50/p99"

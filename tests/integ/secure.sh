@@ -175,6 +175,24 @@ check_match "  (state.json does list the network)" "$(nid 9)" "$(cat "$(hstate 9
 n=$(grep -c "publish $PFX/arp/$A.9" "$(hlog 9)"); sleep 2
 check_eq "  and the daemon does not go on trying to publish it" "$n" "$(grep -c "publish $PFX/arp/$A.9" "$(hlog 9)")"
 
+# ---- 3b. keys, but no session:write: CreateEndpoint says so ----
+TOK_NS=$(sec_token nosession 'key_prefix "vxov/" { policy = "write" }
+key_prefix "secdemo/" { policy = "write" }')
+TOKENS+=("$TOK_NS")
+check "h8: vxov starts with a token that may write keys but make no session" \
+	vx 8 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK_NS" "${TLS[@]}"
+check "h8: the log says the session was refused" poll 10 grep -q \
+	"cannot create a session: .*Permission denied.*session:write" "$(hlog 8)"
+check_eq "h8: CreateNetwork of the existing subnet" "{}" \
+	"$(body "$(S 8)" NetworkDriver.CreateNetwork "$(net 8 $SUBNET "\"kv-prefix\":\"$PFX\"")")"
+E8=$(eid 8 1)
+r=$(body "$(S 8)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$(nid 8)\",\"EndpointID\":\"$E8\",\"Interface\":{\"Address\":\"$A.8/24\",\"MacAddress\":\"\"}}")
+check_match "h8: CreateEndpoint fails: permission denied, naming session:write" \
+	"\"Err\":\"publish endpoint ${E8:0:12}: Consul refused this host a session \\(the token needs session:write\\): .*Permission denied" "$r"
+echo "#   $r"
+check_empty "  no veth left in h8" "$(ip -n $T_ID-h8 -o link show | grep "vxe${E8:0:12}")"
+check_empty "  state.json does not list the endpoint" "$(grep -o "$E8" "$(hstate 8)/state.json")"
+
 # ---- 4. a wrong CA: certificate errors, and never anything but HTTPS ----
 check "h4: vxov starts with a CA that did not sign Consul's certificate" \
 	vx 4 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK" CONSUL_CACERT="$SEC_WRONG_CA" \

@@ -155,8 +155,11 @@ static enum consul_use consul_config(const struct options *cfg, struct kv_config
 	}
 	if (kc->insecure)
 		log_warn("consul: CONSUL_HTTP_SSL_VERIFY is false: Consul's certificate is NOT verified");
-	log_info("consul: %s%s, session ttl %us", kc->unix_path[0] ? "unix://" : kc->url,
-		 kc->unix_path, cfg->session_ttl);
+	log_info("consul: %s%s (from %s), session ttl %us", kc->unix_path[0] ? "unix://" : kc->url,
+		 kc->unix_path, cfg->consul[0] ? "--consul or VXOV_CONSUL" :
+		 getenv("CONSUL_HTTP_ADDR") && *getenv("CONSUL_HTTP_ADDR") ? "CONSUL_HTTP_ADDR" :
+		 "the default: neither --consul, VXOV_CONSUL nor CONSUL_HTTP_ADDR is set",
+		 cfg->session_ttl);
 	return CONSUL_USE;
 }
 
@@ -175,6 +178,16 @@ static int underlay_open(const struct options *cfg, struct api *a)
 		return -EINVAL;
 	}
 	inet_ntop(AF_INET, &a->ul.ip, ip, sizeof(ip));
+	/* Other hosts must reach us there: a loopback one would make every
+	 * host's fib keys point at itself. */
+	if (ntohl(a->ul.ip.s_addr) >> 24 == 127 || !strcmp(a->ul.dev, "lo")) {
+		log_err("underlay %s on %s is a loopback address: other hosts cannot reach VXLAN "
+			"there; give the address and device peers reach this host at with %s",
+			ip, a->ul.dev, cfg->underlay_ip.s_addr ? "--underlay-ip" : cfg->underlay_dev[0] ?
+			"--underlay-dev" : "--underlay-dev or --underlay-ip (the default route's "
+			"device was taken)");
+		return -EINVAL;
+	}
 	log_info("vxov %s: underlay %s on %s (mtu %u), namespaces %s<vni>", VXOV_VERSION, ip,
 		 a->ul.dev, a->ul.mtu, cfg->ns_prefix);
 	return 0;

@@ -32,7 +32,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return buf_append(arg, data, size * nmemb, 16u << 20) ? 0 : size * nmemb;
 }
 
-/* "3.2s", "4m07s", "2h13m", "-" for never. */
+/* "3.2s", "4m07s", "2h13m", "never" for never. */
 static const char *dur(double s, char buf[32])
 {
 	if (s < 0)
@@ -78,9 +78,10 @@ static void print_daemon(json_t *root)
 	} else {
 		bool up = json_is_true(json_object_get(c, "reachable"));
 
-		printf("  %-11s%s  %s%s%s  last answer %s ago, %lld errors in the last minute\n",
+		printf("  %-11s%s  %s%s%s  last answer %s%s, %lld errors in the last minute\n",
 		       "consul:", str(c, "address"), up ? "" : red(), up ? "reachable" : "UNREACHABLE",
-		       off(), dur(real(c, "last_ok_s"), a), num(c, "errors_last_minute"));
+		       off(), dur(real(c, "last_ok_s"), a), real(c, "last_ok_s") < 0 ? "" : " ago",
+		       num(c, "errors_last_minute"));
 		if (!up && *str(c, "last_error"))
 			printf("  %-11s%s\n", "", str(c, "last_error"));
 		if (s)
@@ -123,16 +124,17 @@ static void print_network(json_t *n, bool full)
 			printf("    %-15s  %s  on %s\n", str(e, "ip"), str(e, "mac"),
 			       json_object_get(e, "host") ? str(e, "host") : "(no fib key)");
 	}
-	printf("  mirror: last answer %s ago%s, drift %s%lld%s, conflicts %s%lld%s\n",
-	       dur(real(n, "mirror_lag_s"), a),
+	printf("  mirror: last answer %s%s%s, drift %s%lld%s, conflicts %s%lld%s\n",
+	       dur(real(n, "mirror_lag_s"), a), real(n, "mirror_lag_s") < 0 ? "" : " ago",
 	       json_is_true(json_object_get(n, "mirror_synced")) ? "" : " (not synchronised yet)",
 	       drift ? red() : "", drift, off(), conflicts ? red() : "", conflicts, off());
 	printf("  kernel: %lld neighbours, %lld fdb entries\n", num(n, "kernel_neighbours"),
 	       num(n, "kernel_fdb"));
-	printf("  misses: l3 %lld (mirror %lld, get %lld, unknown %lld), l2 %lld (mirror %lld, "
-	       "get %lld, unknown %lld)\n", num(l3, "total"), num(l3, "mirror"), num(l3, "get"),
-	       num(l3, "unknown"), num(l2, "total"), num(l2, "mirror"), num(l2, "get"),
-	       num(l2, "unknown"));
+	printf("  misses: l3 %lld (mirror %lld, get %lld, unknown %lld, ignored %lld), l2 %lld "
+	       "(mirror %lld, get %lld, unknown %lld, ignored %lld)\n", num(l3, "total"),
+	       num(l3, "mirror"), num(l3, "get"), num(l3, "unknown"), num(l3, "ignored"),
+	       num(l2, "total"), num(l2, "mirror"), num(l2, "get"), num(l2, "unknown"),
+	       num(l2, "ignored"));
 }
 
 static void usage(FILE *out)

@@ -132,8 +132,10 @@ static void answer_l2(struct net *n, const uint8_t mac[6])
 		kern_run(n);
 		return;
 	}
-	if (net_lep_by_mac(n, mac) || mirror_fib(&n->mirror, mac))
+	if (net_lep_by_mac(n, mac) || mirror_fib(&n->mirror, mac)) {
+		n->st.answered[MISS_KIND_L2][ANSWER_IGNORED]++;
 		return;	/* ours, or known and not to be programmed */
+	}
 	memcpy(&neg, mac, 6);
 	neg = (neg & 0xffffffffffffull) | 2ull << 62;
 	if (!layout_fib_key(key, sizeof(key), n->d.prefix, mac))
@@ -157,8 +159,10 @@ static void answer_l3(struct net *n, struct in_addr ip)
 		return;
 	}
 	if (net_lep_by_ip(n, ip) || !netaddr_is_host(&n->d.subnet, ip) ||
-	    ip.s_addr == n->d.gateway.s_addr || mirror_arp(&n->mirror, ip))
+	    ip.s_addr == n->d.gateway.s_addr || mirror_arp(&n->mirror, ip)) {
+		n->st.answered[MISS_KIND_L3][ANSWER_IGNORED]++;
 		return;
+	}
 	if (!layout_arp_key(key, sizeof(key), n->d.prefix, ip))
 		get_key(n, key, ntohl(ip.s_addr) | 3ull << 62, MISS_KIND_L3);
 }

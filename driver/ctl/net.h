@@ -55,7 +55,10 @@ struct lep {
 };
 
 enum { MISS_KIND_L2, MISS_KIND_L3, MISS_KINDS };
-enum { ANSWER_MIRROR, ANSWER_GET, ANSWER_UNKNOWN, ANSWERS };
+/* How a miss was answered: from the mirror, by a direct GET, not at all
+ * (unknown to Consul, or the GET was not allowed), or ignored (an address
+ * of this host, or one Consul has but that must not be programmed). */
+enum { ANSWER_MIRROR, ANSWER_GET, ANSWER_UNKNOWN, ANSWER_IGNORED, ANSWERS };
 
 struct net_stats {
 	uint64_t miss[MISS_KINDS];		/* miss.c's */

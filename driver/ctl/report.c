@@ -124,6 +124,15 @@ static json_t *remotes_json(struct net *n, bool full, size_t *count)
 	return json_pack("{s:o, s:o}", "hosts", arr, "entries", entries);
 }
 
+static json_t *misses_json(const struct net *n, int kind)
+{
+	const uint64_t *a = n->st.answered[kind];
+
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)n->st.miss[kind],
+			 "mirror", (json_int_t)a[ANSWER_MIRROR], "get", (json_int_t)a[ANSWER_GET],
+			 "unknown", (json_int_t)a[ANSWER_UNKNOWN], "ignored", (json_int_t)a[ANSWER_IGNORED]);
+}
+
 static json_t *net_json(struct net *n, bool full)
 {
 	static const char *const pub[] = {
@@ -157,16 +166,9 @@ static json_t *net_json(struct net *n, bool full)
 	if (o)
 		json_object_set_new(o, "watches", json_integer((json_int_t)n->mirror.watches));
 	if (o)
-		json_object_set_new(o, "misses", json_pack(
-			"{s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",
-			"l3", "total", (json_int_t)n->st.miss[MISS_KIND_L3],
-			"mirror", (json_int_t)n->st.answered[MISS_KIND_L3][ANSWER_MIRROR],
-			"get", (json_int_t)n->st.answered[MISS_KIND_L3][ANSWER_GET],
-			"unknown", (json_int_t)n->st.answered[MISS_KIND_L3][ANSWER_UNKNOWN],
-			"l2", "total", (json_int_t)n->st.miss[MISS_KIND_L2],
-			"mirror", (json_int_t)n->st.answered[MISS_KIND_L2][ANSWER_MIRROR],
-			"get", (json_int_t)n->st.answered[MISS_KIND_L2][ANSWER_GET],
-			"unknown", (json_int_t)n->st.answered[MISS_KIND_L2][ANSWER_UNKNOWN]));
+		json_object_set_new(o, "misses", json_pack("{s:o, s:o}",
+							     "l3", misses_json(n, MISS_KIND_L3),
+							     "l2", misses_json(n, MISS_KIND_L2)));
 	return o;
 }
 
@@ -287,7 +289,7 @@ static uint64_t watches(const struct net *n) { return n->mirror.watches; }
 static void net_metrics(struct prom *p)
 {
 	static const char *const kinds[MISS_KINDS] = { "l2", "l3" };
-	static const char *const answers[ANSWERS] = { "mirror", "get", "unknown" };
+	static const char *const answers[ANSWERS] = { "mirror", "get", "unknown", "ignored" };
 	char labels[96];
 	struct net *n;
 
@@ -375,6 +377,14 @@ enum report_health report_health(char *reason, size_t len)
 	uint64_t down;
 
 	health_get(&h);
+	/* Not ready before Consul answered once (a wrong address must not
+	 * pass a readiness probe as "degraded"). */
+	if (core.kv && !h.ok_ms) {
+		snprintf(reason, len, "consul has not answered since start-up (%.1f s ago)%s%s",
+			 (double)(loop_now() - core.started_ms) / 1000.0, h.fail_ms ? ": " : "",
+			 h.fail_ms ? h.error : "");
+		return REPORT_FAILED;
+	}
 	if (!core.kv || h.up) {
 		snprintf(reason, len, "ok");
 		return REPORT_HEALTHY;

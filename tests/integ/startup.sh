@@ -22,6 +22,28 @@ ln -s "$T_TMP/state1" "$T_TMP/link"; mkdir -p "$T_TMP/state1"; chmod 0700 "$T_TM
 nsenter --net=/run/netns/$T_ID-h1 "$VXOV" --socket "$T_TMP/x.sock" --state-dir "$T_TMP/link" \
 	--ns-prefix "$T_ID-x-" --underlay-ip $U1 --consul off >"$T_TMP/link.out" 2>&1
 check_eq "a state dir that is a symlink: exit 1" 1 "$?"
+# A loopback underlay: every host's fib keys would point at itself.
+mkdir -p -m 700 "$T_TMP/lo"
+nsenter --net=/run/netns/$T_ID-h1 "$VXOV" --socket "$T_TMP/x.sock" --state-dir "$T_TMP/lo" \
+	--ns-prefix "$T_ID-x-" --underlay-dev lo --consul off >"$T_TMP/lo.out" 2>&1
+check_eq "a loopback underlay device: exit 1" 1 "$?"
+check_match "  saying why, naming the flag" \
+	"underlay 127.0.0.1 on lo is a loopback address: other hosts cannot reach VXLAN there; give the address and device peers reach this host at with --underlay-dev" \
+	"$(cat "$T_TMP/lo.out")"
+# A Consul address nobody answers at: /healthz is not ready, ever.
+mkdir -p -m 700 "$T_TMP/nohz"
+nsenter --net=/run/netns/$T_ID-h1 "$VXOV" --socket "$T_TMP/hz.sock" --state-dir "$T_TMP/nohz" \
+	--ns-prefix "$T_ID-hz-" --underlay-ip $U1 --consul "http://$(hip 199):8500" \
+	--metrics-listen 127.0.0.1:9276 >"$T_TMP/hz.out" 2>&1 &
+HZ=$!
+on_exit "kill $HZ"
+hz() { ip netns exec $T_ID-h1 curl -s -m 2 -o "$T_TMP/hz" -w '%{http_code}' http://127.0.0.1:9276/healthz; }
+hz_down() { [ "$(hz)" = 503 ] && grep -q '^consul has not answered since start-up' "$T_TMP/hz"; }
+check "a Consul that never answered: /healthz 503, saying so" poll 10 hz_down
+echo "#   $(cat "$T_TMP/hz")"
+check_match "  and the log says where the address came from" \
+	"consul: http://$(hip 199):8500 \(from --consul or VXOV_CONSUL\)" "$(cat "$T_TMP/hz.out")"
+kill $HZ; wait $HZ 2>/dev/null
 
 # Both hosts' daemons (start_vxov, through host_start).
 host_start 1

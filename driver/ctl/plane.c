@@ -223,12 +223,31 @@ static void on_new_session(void)
 	ipam_reconcile();	/* our addresses, written again if Consul lost them */
 }
 
+/* Is key one an endpoint of this host publishes now? */
+static bool lep_key(const char *key)
+{
+	struct in_addr ip;
+	uint8_t mac[6];
+	struct net *n;
+
+	LIST_FOREACH(n, net_all(), link)
+		switch (layout_parse_key(n->d.prefix, key, &ip, mac)) {
+		case LAYOUT_ARP:
+			return net_lep_by_ip(n, ip) != NULL;
+		case LAYOUT_FIB:
+			return net_lep_by_mac(n, mac) != NULL;
+		default:
+			break;
+		}
+	return false;
+}
+
 void plane_start(void)
 {
 	if (!core.kv || core.conf.sessionless)
 		return;
 	session_start(on_new_session);
-	retire_start();
+	retire_start(lep_key);
 }
 
 /* Shutting down is no deletion: the networks stay up, their keys too. */

@@ -225,6 +225,13 @@ static void on_published(struct kv_req *r, void *arg)
 	health_result(res ? res : e, kv_req_error(r));
 	if (l)
 		l->pub = PUB_PENDING;
+	/* The endpoint (or its network) went while this was on its way: what
+	 * may have been written is nobody's now. */
+	if (!l && res != -EAGAIN && res != -EACCES) {
+		retire_key(op->arp);
+		retire_key(op->fib);
+		retire_commit();
+	}
 	if (!e && !res) {
 		uint64_t index = 0;
 

@@ -19,6 +19,11 @@
 #define RETRY_MIN_MS 250
 #define RETRY_MAX_MS 4000
 #define RETIRE_MAX 65536	/* keys waiting at most; more are logged and left */
+/* A publish sent before a key was retired can still commit that long after
+ * (Consul takes requests for their whole time-out): an entry is tried
+ * again until then, even once it found the key gone or not ours. */
+#define LINGER_MS (KV_TIMEOUT_MS + KV_CONNECT_TIMEOUT_MS)
+#define AGAIN_MS 1000
 #define FILE_MAX (RETIRE_MAX * (KV_KEY_MAX + KV_SESSION_ID_MAX))
 
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
@@ -27,6 +32,8 @@ struct retired {
 	TAILQ_ENTRY(retired) link;
 	char sid[KV_SESSION_ID_MAX];	/* the session that held it */
 	char key[KV_KEY_MAX];
+	uint64_t until_ms;	/* loop_now(): tried again until then at least */
+	uint64_t retry_at;
 	bool busy;
 };
 
@@ -37,6 +44,7 @@ static struct {
 	struct loop_timer timer;
 	bool started;
 	bool dirty;	/* added to since the last save */
+	bool (*wanted)(const char *key);
 } R = { .q = TAILQ_HEAD_INITIALIZER(R.q) };
 
 size_t retire_count(void)
@@ -84,6 +92,7 @@ static bool add(const char *sid, const char *key)
 	}
 	snprintf(x->sid, sizeof(x->sid), "%s", sid);
 	snprintf(x->key, sizeof(x->key), "%s", key);
+	x->until_ms = loop_now() + LINGER_MS;
 	TAILQ_INSERT_TAIL(&R.q, x, link);
 	R.n++;
 	return true;
@@ -94,28 +103,37 @@ static void on_deleted(struct kv_req *r, void *arg)
 	struct retired *x = arg;
 	struct kv_txn_result t;
 	int e = kv_req_txn(r, &t), res = kv_req_result(r);
+	uint64_t now = loop_now();
 
 	health_result(res ? res : e, kv_req_error(r));
 	x->busy = false;
 	if (!e)
 		kv_txn_result_free(&t);
 	if (!e && (!res || res == -EAGAIN)) {
-		/* Deleted, or no longer held by our session: either way not ours. */
+		/* Deleted, or no longer held by our session: not ours, unless a
+		 * publish still on its way lands after this. */
 		if (!res)
-			log_debug("consul: %s deleted (its network is gone)", x->key);
+			log_debug("consul: %s deleted (its network or endpoint is gone)", x->key);
 		R.backoff_ms = 0;
-		drop(x);
+		if (now >= x->until_ms) {
+			drop(x);
+			return;
+		}
+		x->retry_at = now + AGAIN_MS;
+		loop_timer_soon(&core.loop, &R.timer, AGAIN_MS);
 		return;
 	}
 	log_warn_rl(&rl_fail, "consul: delete %s of a deleted network: %s; retrying", x->key,
 		    kv_req_error(r));
-	loop_timer_soon(&core.loop, &R.timer, backoff_next(&R.backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS));
+	x->retry_at = now + backoff_next(&R.backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
+	loop_timer_soon(&core.loop, &R.timer, R.backoff_ms);
 }
 
 static void on_timer(struct loop_timer *t)
 {
 	struct retired *x, *next;
 	const char *sid = session_id();
+	uint64_t now = loop_now(), wake = 0;
 	struct kv_op ops[2];
 
 	(void)t;
@@ -127,8 +145,14 @@ static void on_timer(struct loop_timer *t)
 		next = TAILQ_NEXT(x, link);
 		if (x->busy)
 			continue;
-		if (strcmp(x->sid, sid)) {
-			drop(x);	/* its session is gone, and its keys with it */
+		if (strcmp(x->sid, sid) || (R.wanted && R.wanted(x->key))) {
+			/* Its session is gone, and its keys with it; or an
+			 * endpoint of this host has that key again. */
+			drop(x);
+			continue;
+		}
+		if (x->retry_at > now) {
+			wake = !wake || x->retry_at < wake ? x->retry_at : wake;
 			continue;
 		}
 		ops[0] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = x->key, .session = sid };
@@ -136,6 +160,8 @@ static void on_timer(struct loop_timer *t)
 		if (kv_txn(core.kv, ops, 2, &c))
 			x->busy = true;
 	}
+	if (wake)
+		loop_timer_at(&core.loop, &R.timer, wake);
 }
 
 void retire_key(const char *key)
@@ -173,6 +199,8 @@ static void load(void)
 		close(fd);
 		return;
 	}
+	/* Loaded entries linger from now: requests of the process before
+	 * may still be on their way. */
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if ((sp = strchr(line, ' '))) {
@@ -182,11 +210,12 @@ static void load(void)
 	}
 	fclose(f);
 	if (R.n)
-		log_info("consul: %zu key(s) of deleted networks still to delete", R.n);
+		log_info("consul: %zu key(s) of deleted networks or endpoints still to delete", R.n);
 }
 
-void retire_start(void)
+void retire_start(bool (*wanted)(const char *key))
 {
+	R.wanted = wanted;
 	R.timer.fn = on_timer;
 	R.started = true;
 	load();

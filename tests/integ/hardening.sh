@@ -93,7 +93,7 @@ check "Consul away: the deleted network's keys are kept to delete (state dir)" \
 host_kill 1
 host_start 1
 check "  a restarted h1 still knows it must delete them" \
-	poll 10 grep -q 'key(s) of deleted networks still to delete' "$(hlog 1)"
+	poll 10 grep -q 'key(s) of deleted networks or endpoints still to delete' "$(hlog 1)"
 heal
 t0=$(ms)
 check "healed: both keys leave Consul" poll 30 sh -c \

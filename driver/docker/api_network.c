@@ -180,7 +180,7 @@ json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned
 {
 	static const char call[] = "DeleteNetwork";
 	struct ctl_endpoint ce;
-	char err[ERRLEN];
+	char err[ERRLEN], busy[16];
 	struct req_ids r;
 	struct network *n;
 	struct endpoint *e;
@@ -192,9 +192,11 @@ json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned
 	for (e = n ? n->endpoints : NULL; e && !e->busy; e = e->next)
 		;
 	if (n && (n->busy || e)) {
+		/* A copy: the busy endpoint may be freed once the lock is dropped. */
+		snprintf(busy, sizeof(busy), "%.12s", e ? e->id : "");
 		pthread_mutex_unlock(&a->lock);
-		return reply_err(status, HTTP_OK, call, "network %.12s is being changed by another call%s%.12s",
-				 r.nid, e ? ": endpoint " : "", e ? e->id : "");
+		return reply_err(status, HTTP_OK, call, "network %.12s is being changed by another call%s%s",
+				 r.nid, busy[0] ? ": endpoint " : "", busy);
 	}
 	if (n)
 		n->busy = 1;

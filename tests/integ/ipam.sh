@@ -63,9 +63,12 @@ check_match "with Docker's IPAM a collision says so and names --ipam-driver vxov
 	"already published by vxov .* $RU\\.1 .*--ipam-driver vxov" "$r"
 
 # Without Consul there is nothing to allocate from: a clear error.
-# (host 3 on no switch: the address on its loopback)
+# (host 3 on no switch: the address on a veth pair of its own; a loopback
+# device is refused as an underlay)
 netns $T_ID-h3
-ip -n $T_ID-h3 addr add $(hip 3)/24 dev lo
+ip -n $T_ID-h3 link add u0 type veth peer name u1
+ip -n $T_ID-h3 addr add $(hip 3)/24 dev u0
+ip -n $T_ID-h3 link set u0 up && ip -n $T_ID-h3 link set u1 up
 host_start 3 --consul off
 check_match "IPAM with --consul off: Err says why" '"Error":"vxov IPAM allocates in Consul, and Consul is off' \
 	"$(body "$(S 3)" IpamDriver.RequestPool "{\"Pool\":\"$(t_subnet 2)\"}")"

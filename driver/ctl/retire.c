@@ -42,7 +42,7 @@ static struct {
 	size_t n;
 	uint32_t backoff_ms;
 	struct loop_timer timer;
-	bool started;
+	struct loop_timer save_timer;	/* entries dropped: the file follows */
 	bool dirty;	/* added to since the last save */
 	bool (*wanted)(const char *key);
 } R = { .q = TAILQ_HEAD_INITIALIZER(R.q) };
@@ -70,12 +70,21 @@ static void save(void)
 	buf_free(&b);
 }
 
+static void on_save_timer(struct loop_timer *t)
+{
+	(void)t;
+	save();
+}
+
+/* An entry done with; the file follows within SAVE_MS (a file left longer
+ * only means a key tried once more after a restart). */
+#define SAVE_MS 500
 static void drop(struct retired *x)
 {
 	TAILQ_REMOVE(&R.q, x, link);
 	R.n--;
 	free(x);
-	save();
+	loop_timer_soon(&core.loop, &R.save_timer, SAVE_MS);
 }
 
 static bool add(const char *sid, const char *key)
@@ -217,7 +226,7 @@ void retire_start(bool (*wanted)(const char *key))
 {
 	R.wanted = wanted;
 	R.timer.fn = on_timer;
-	R.started = true;
+	R.save_timer.fn = on_save_timer;
 	load();
 	loop_timer_soon(&core.loop, &R.timer, 0);
 }
@@ -227,6 +236,10 @@ void retire_stop(void)
 	struct retired *x;
 
 	loop_timer_stop(&core.loop, &R.timer);
+	if (R.save_timer.at) {
+		loop_timer_stop(&core.loop, &R.save_timer);
+		save();
+	}
 	while ((x = TAILQ_FIRST(&R.q))) {
 		TAILQ_REMOVE(&R.q, x, link);
 		free(x);

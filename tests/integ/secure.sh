@@ -179,19 +179,19 @@ check_eq "  and the daemon does not go on trying to publish it" "$n" "$(grep -c 
 TOK_NS=$(sec_token nosession 'key_prefix "vxov/" { policy = "write" }
 key_prefix "secdemo/" { policy = "write" }')
 TOKENS+=("$TOK_NS")
-check "h8: vxov starts with a token that may write keys but make no session" \
-	vx 8 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK_NS" "${TLS[@]}"
-check "h8: the log says the session was refused" poll 10 grep -q \
-	"cannot create a session: .*Permission denied.*session:write" "$(hlog 8)"
-check_eq "h8: CreateNetwork of the existing subnet" "{}" \
-	"$(body "$(S 8)" NetworkDriver.CreateNetwork "$(net 8 $SUBNET "\"kv-prefix\":\"$PFX\"")")"
-E8=$(eid 8 1)
-r=$(body "$(S 8)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$(nid 8)\",\"EndpointID\":\"$E8\",\"Interface\":{\"Address\":\"$A.8/24\",\"MacAddress\":\"\"}}")
-check_match "h8: CreateEndpoint fails: permission denied, naming session:write" \
-	"\"Err\":\"publish endpoint ${E8:0:12}: Consul refused this host a session \\(the token needs session:write\\): .*Permission denied" "$r"
+check "h12: vxov starts with a token that may write keys but make no session" \
+	vx 12 CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN="$TOK_NS" "${TLS[@]}"
+check "h12: the log says the session was refused" poll 10 grep -q \
+	"cannot create a session: .*Permission denied.*session:write" "$(hlog 12)"
+check_eq "h12: CreateNetwork of the existing subnet" "{}" \
+	"$(body "$(S 12)" NetworkDriver.CreateNetwork "$(net 12 $SUBNET kv-prefix=$PFX)")"
+E12=$(eid 12 1)
+r=$(body "$(S 12)" NetworkDriver.CreateEndpoint "$(ep_json "$(nid 12)" "$E12" $A.12/24)")
+check_match "h12: CreateEndpoint fails: permission denied, naming session:write" \
+	"\"Err\":\"publish endpoint ${E12:0:12}: Consul refused this host a session \\(the token needs session:write\\): .*Permission denied" "$r"
 echo "#   $r"
-check_empty "  no veth left in h8" "$(ip -n $T_ID-h8 -o link show | grep "vxe${E8:0:12}")"
-check_empty "  state.json does not list the endpoint" "$(grep -o "$E8" "$(hstate 8)/state.json")"
+check_empty "  no veth left in h12" "$(ip -n $T_ID-h12 -o link show | grep "vxe${E12:0:12}")"
+check_empty "  state.json does not list the endpoint" "$(grep -o "$E12" "$(hstate 12)/state.json")"
 
 # ---- 4. a wrong CA: certificate errors, and never anything but HTTPS ----
 check "h4: vxov starts with a CA that did not sign Consul's certificate" \
@@ -289,7 +289,7 @@ check_empty "no token (management, vxov's, read-only, from the file) in any vxov
 check_eq "not one packet but HTTPS from the hosts to Consul, all along (nft counter)" 0 "$(packets not_https)"
 ip netns exec $T_ID-h0 curl -s -m 2 "http://$CIP:8500/" >/dev/null
 check "  (the counter counts: a plain-HTTP probe from h0 makes it $(packets not_https))" test "$(packets not_https)" -gt 0
-for i in 1 2 3 4 5 6 7 8 9; do
+for i in 1 2 3 4 5 6 7 8 9 12; do
 	host_stop $i
 	check_eq "h$i: SIGTERM exits 0" 0 "$?"
 done

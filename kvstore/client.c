@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/queue.h>
 #include <sys/timerfd.h>
@@ -193,6 +194,24 @@ void kv_client_stats(const struct kv_client *cl, struct kv_stats *s)
 
 /* ---- one request ---- */
 
+/*
+ * SO_LINGER 0: closing a connection (a time-out, a cancelled request, or
+ * the process dying) resets it at once and drops what was not yet sent, so
+ * a write vxov gave up on is never delivered to Consul afterwards by the
+ * kernel (an orphaned socket goes on retransmitting its data for minutes,
+ * and a partition that heals would let it through).  What vxov retries or
+ * retires relies on that: a request lands within its time-out or never.
+ */
+static int no_linger(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	(void)arg;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	return CURL_SOCKOPT_OK;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct kv_req *r = arg;
@@ -264,6 +283,9 @@ struct kv_req *kvreq_start(struct kv_req *r, const char *method, const char *pat
 	 * a block of KV entries shrinks about sixfold.  --consul-max-answer
 	 * bounds what it inflates to (on_body sees the decoded bytes). */
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip");
+	/* A request that timed out, or whose process died, must not reach
+	 * Consul later: closed sockets are reset, their unsent data dropped. */
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, no_linger);
 	/* A dead peer behind a silent partition: find out within a minute. */
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 15L);

@@ -441,6 +441,9 @@ void pub_net_deleted(struct net *n)
 	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp)
 		if (((struct ment *)x)->ours)
 			retire_key(((struct ment *)x)->key);
+	/* And what the mirror did not show (not synchronised yet, a write that
+	 * landed after it answered): the prefix, listed later. */
+	retire_prefix(n->d.prefix);
 	retire_commit();
 }
 

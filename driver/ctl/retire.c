@@ -31,7 +31,7 @@ static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
 struct retired {
 	TAILQ_ENTRY(retired) link;
 	char sid[KV_SESSION_ID_MAX];	/* the session that held it */
-	char key[KV_KEY_MAX];
+	char key[KV_KEY_MAX];		/* ends with '/': a prefix to scan */
 	uint64_t until_ms;	/* loop_now(): tried again until then at least */
 	uint64_t retry_at;
 	bool busy;
@@ -138,6 +138,43 @@ static void on_deleted(struct kv_req *r, void *arg)
 	loop_timer_soon(&core.loop, &R.timer, R.backoff_ms);
 }
 
+static bool is_prefix(const struct retired *x)
+{
+	size_t n = strlen(x->key);
+
+	return n && x->key[n - 1] == '/';
+}
+
+/* A deleted network's prefix, listed once every write of ours can have
+ * landed: each key our session still holds there is retired too (what the
+ * mirror did not show when the network went, a publish answered to nobody). */
+static void on_scanned(struct kv_req *r, void *arg)
+{
+	struct retired *x = arg;
+	struct kv_list l;
+	int e = kv_req_list(r, &l);
+
+	health_result(e == -ENOENT ? 0 : e, kv_req_error(r));
+	x->busy = false;
+	if (e && e != -ENOENT) {
+		log_warn_rl(&rl_fail, "consul: list %s of a deleted network: %s; retrying", x->key,
+			    kv_req_error(r));
+		x->retry_at = loop_now() + backoff_next(&R.backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
+		loop_timer_soon(&core.loop, &R.timer, R.backoff_ms);
+		return;
+	}
+	for (size_t i = 0; !e && i < l.n; i++)
+		if (!strcmp(l.v[i].session, x->sid) && add(x->sid, l.v[i].key)) {
+			log_info("consul: %s is still held by our session, its network gone: deleting",
+				 l.v[i].key);
+			R.dirty = true;
+		}
+	if (!e)
+		kv_list_free(&l);
+	drop(x);
+	retire_commit();
+}
+
 static void on_timer(struct loop_timer *t)
 {
 	struct retired *x, *next;
@@ -164,6 +201,16 @@ static void on_timer(struct loop_timer *t)
 			wake = !wake || x->retry_at < wake ? x->retry_at : wake;
 			continue;
 		}
+		if (is_prefix(x)) {
+			if (x->until_ms > now) {	/* once all writes landed */
+				wake = !wake || x->until_ms < wake ? x->until_ms : wake;
+				continue;
+			}
+			c.done = on_scanned;
+			if (kv_get(core.kv, x->key, KV_RECURSE, 0, 0, &c))
+				x->busy = true;
+			continue;
+		}
 		ops[0] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = x->key, .session = sid };
 		ops[1] = (struct kv_op){ .verb = KV_DELETE, .key = x->key };
 		if (kv_txn(core.kv, ops, 2, &c))
@@ -178,6 +225,15 @@ void retire_key(const char *key)
 	const char *sid = session_held();
 
 	if (sid[0] && add(sid, key))
+		R.dirty = true;
+}
+
+void retire_prefix(const char *prefix)
+{
+	char key[KV_KEY_MAX];
+	const char *sid = session_held();
+
+	if (sid[0] && snprintf(key, sizeof(key), "%s/", prefix) < (int)sizeof(key) && add(sid, key))
 		R.dirty = true;
 }
 

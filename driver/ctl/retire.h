@@ -25,6 +25,9 @@ void retire_stop(void);
 /* Delete key (held by the session we hold now) until Consul has; the
  * keys added are on disk once retire_commit() returns. */
 void retire_key(const char *key);
+/* A deleted network's prefix: listed once a request's time-out has passed,
+ * and every key our session still holds there retired. */
+void retire_prefix(const char *prefix);
 void retire_commit(void);
 /* A session became valid: try every entry now. */
 void retire_kick(void);

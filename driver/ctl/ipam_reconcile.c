@@ -271,17 +271,25 @@ static void scan_again(uint64_t ms)
 	loop_timer_in(&core.loop, &R.timer, ms);
 }
 
-static void on_hosts(struct kv_req *r, void *arg)
+/* One of the scan's reads, into list (its last contents freed); on failure
+ * the scan is tried again later (-errno). */
+static int read_into(struct kv_req *r, struct kv_list *list)
 {
 	int e;
 
-	(void)arg;
-	kv_list_free(&R.hosts);
-	e = kv_req_list(r, &R.hosts);
+	kv_list_free(list);
+	e = kv_req_list(r, list);
 	health_result(e, kv_req_error(r));
-	if (e) {
-		kv_list_free(&R.addrs);
+	if (e)
 		scan_again(RETRY_MS);
+	return e;
+}
+
+static void on_hosts(struct kv_req *r, void *arg)
+{
+	(void)arg;
+	if (read_into(r, &R.hosts)) {
+		kv_list_free(&R.addrs);
 		return;
 	}
 	scan(&R.addrs);
@@ -294,16 +302,10 @@ static void on_addrs(struct kv_req *r, void *arg)
 {
 	struct kv_call c = { .done = on_hosts };
 	char prefix[KV_KEY_MAX];
-	int e;
 
 	(void)arg;
-	kv_list_free(&R.addrs);
-	e = kv_req_list(r, &R.addrs);
-	health_result(e, kv_req_error(r));
-	if (e) {
-		scan_again(RETRY_MS);
+	if (read_into(r, &R.addrs))
 		return;
-	}
 	if (layout_hosts_prefix(prefix, sizeof(prefix)) ||
 	    !kv_get(core.kv, prefix, KV_RECURSE, 0, 0, &c)) {
 		kv_list_free(&R.addrs);

@@ -212,6 +212,7 @@ void plane_lep_del(uint32_t vni, struct in_addr ip)
 /* A session became valid: whatever this host owns is written again. */
 static void on_new_session(void)
 {
+	struct session_info si;
 	struct net *n;
 
 	LIST_FOREACH(n, net_all(), link) {
@@ -220,7 +221,12 @@ static void on_new_session(void)
 	}
 	pub_new_session();
 	retire_kick();
-	ipam_reconcile();	/* our addresses, written again if Consul lost them */
+	/* Consul forgot our session (its data may be lost): our addresses
+	 * are written again now, not at the next resync.  At start-up the
+	 * first scan is already on its way. */
+	session_info(&si);
+	if (si.lost_ms)
+		ipam_reconcile();
 }
 
 /* Is key one an endpoint of this host publishes now? */

@@ -18,6 +18,7 @@
 #include "driver/docker/request.h"
 #include "driver/lib/layout.h"
 #include "driver/lib/log.h"
+#include "driver/lib/netaddr.h"
 #include "netops/link.h"
 
 void api_ctl_network(const struct network *n, struct ctl_network *d)
@@ -77,6 +78,19 @@ static json_t *choose_vni(struct req_network *r, unsigned int *status)
 
 	if (!ctl_consul() && r->vni)
 		return NULL;
+	/* Docker's default IPAM picks such a pool per host when --subnet is
+	 * missing, and hosts that picked differently would silently be on two
+	 * overlays: the subnet must be one every host names. */
+	if (ctl_consul() && !r->vni && !r->vxov_ipam && netaddr_docker_default_pool(&r->pool)) {
+		char net[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &r->pool.addr, net, sizeof(net));
+		return reply_err(status, HTTP_OK, call,
+				 "subnet %s/%d looks picked by Docker's default IPAM, which picks one "
+				 "per host, so hosts could end up on different overlays: give every "
+				 "host the same --subnet with --ipam-driver vxov, or -o vni=N",
+				 net, r->pool.len);
+	}
 	e = ctl_vni(&r->pool, r->vni, &vni, err, sizeof(err));
 	/* Never unchecked: another subnet may hold that VNI, and two subnets'
 	 * traffic must never share a segment. */

@@ -123,3 +123,14 @@ bool netaddr_ip4_is_unicast(struct in_addr a)
 
 	return first != 0 && first != 127 && first < 224;
 }
+
+bool netaddr_docker_default_pool(const struct prefix4 *p)
+{
+	uint32_t h = ntohl(p->addr.s_addr);
+
+	if (p->len == 16 && (h >> 24) == 172)
+		return ((h >> 16) & 0xff) >= 17 && ((h >> 16) & 0xff) <= 31 && (h & 0xffff) == 0;
+	if (p->len == 20 && (h >> 16) == (192u << 8 | 168))
+		return (h & 0xfff) == 0;
+	return false;
+}

@@ -39,5 +39,9 @@ bool netaddr_is_host(const struct prefix4 *p, struct in_addr a);
 /* An address fit to be an underlay peer: not 0/8, loopback, multicast,
  * broadcast or class E. */
 bool netaddr_ip4_is_unicast(struct in_addr a);
+/* p is one of the pools Docker's default IPAM picks by itself when no
+ * --subnet is given (its built-in default-address-pools): a /16 in
+ * 172.17.0.0-172.31.0.0, or a /20 in 192.168.0.0/16. */
+bool netaddr_docker_default_pool(const struct prefix4 *p);
 
 #endif

@@ -27,6 +27,14 @@ for i in 1 2; do
 	check "engine $i: docker network create -d vxov --ipam-driver vxov --subnet $SUBNET" \
 		D $i network create -d vxov --ipam-driver vxov --subnet $SUBNET $NET
 done
+# No --subnet: Docker's default IPAM would pick one per host (hosts could
+# end up on two overlays); vxov's IPAM has no default pool.  Both refused.
+r=$(D 1 network create -d vxov $T_ID-nosub 2>&1)
+check_match "no --subnet (Docker's IPAM): refused, saying what to add" \
+	"subnet 172\.[0-9]*\.0\.0/16 looks picked by Docker's default IPAM, which picks one per host, so hosts could end up on different overlays: give every host the same --subnet with --ipam-driver vxov, or -o vni=N" "$r"
+check_empty "  no network left" "$(D 1 network ls -q -f name=$T_ID-nosub)"
+check_match "no --subnet (vxov IPAM): refused, saying what to add" \
+	"vxov IPAM has no default pools: give --subnet" "$(D 1 network create -d vxov --ipam-driver vxov $T_ID-nosub 2>&1)"
 VNI=$(kv get vxov/subnets/$(t_subnet_key 0) | head -1 | cut -d= -f2)
 check_match "both engines' networks share one VNI from Consul" "^[0-9]+$" "$VNI"
 check "engine 1's overlay namespace" ip -n $T_ID-h1-$VNI link show vxlan$VNI

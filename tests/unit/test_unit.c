@@ -107,6 +107,24 @@ static void test_host_checks(void **st)
 	assert_false(netaddr_ip4_is_unicast(A("255.255.255.255")));
 }
 
+static void test_docker_default_pool(void **st)
+{
+	static const struct { const char *p; bool is; } c[] = {
+		{ "172.17.0.0/16", true }, { "172.31.0.0/16", true }, { "192.168.0.0/20", true },
+		{ "192.168.240.0/20", true }, { "172.16.0.0/16", false }, { "172.32.0.0/16", false },
+		{ "172.18.0.0/24", false }, { "192.168.0.0/24", false }, { "192.168.8.0/20", false },
+		{ "10.0.0.0/16", false }, { "192.169.0.0/20", false },
+	};
+	struct prefix4 p;
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_true(netaddr_parse_prefix4(c[i].p, &p));
+		if (netaddr_docker_default_pool(&p) != c[i].is)
+			fail_msg("%s: expected %d", c[i].p, c[i].is);
+	}
+}
+
 /* ---- request decoding ---- */
 
 static int net_decode(const char *json, struct req_network *r)
@@ -686,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_mac_from_ip),
 		cmocka_unit_test(test_host_checks),
+		cmocka_unit_test(test_docker_default_pool),
 		cmocka_unit_test(test_network_ok),
 		cmocka_unit_test(test_network_bad),
 		cmocka_unit_test(test_endpoint),

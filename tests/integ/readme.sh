@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The README's quick start, run exactly as written: the ```sh blocks of its
+# "## Quick start" section are read from README.md and run in order by one
+# bash (set -e, pipefail), from the top of this checkout, against the
+# machine's dockerd, as a user would paste them.  Then the same runner on a
+# copy of the README with one command broken must fail, naming it: the test
+# would catch a README that drifted from what works.
+#
+# The quick start uses fixed names (demonet, web, /run/docker/plugins/vxov.sock,
+# Consul on 127.0.0.1:8500, the state dir /var/lib/vxov).  They must be free;
+# if any is taken (a vxov or Consul of the user's own), the test says so and
+# skips rather than touch it.  What it made is removed at the end, also on
+# failure.  The VXLAN device has no remote and no FDB entry is made: the only
+# host in that Consul is this one, so nothing leaves the machine.
+T_NAME=readme
+. "$(dirname "$0")/../lib.sh"
+
+if [ "$VXOV" != "$TOP/build/vxov" ] || [ "${ENGINE:-20.10}" != 20.10 ]; then
+	echo "# SKIP the quick start runs build/vxov against the machine's dockerd: once, with the plain build"
+	exit 0
+fi
+docker info >/dev/null 2>&1 || { not_ok "dockerd is not reachable"; t_finish; exit 1; }
+taken=
+[ -S /run/docker/plugins/vxov.sock ] && "$VXOV" status >/dev/null 2>&1 && taken="$taken a running vxov;"
+ss -Hltn 'sport = :8500' | grep -q . \
+	&& taken="$taken port 8500;"
+docker network inspect demonet >/dev/null 2>&1 && taken="$taken network demonet;"
+docker inspect web >/dev/null 2>&1 && taken="$taken container web;"
+if [ -n "$taken" ]; then
+	echo "# SKIP the quick start's names are taken on this machine:$taken not touching them"
+	exit 0
+fi
+
+ss_listening() { ss -Hltn "sport = :$1" | grep -q .; }
+
+# quickstart README: the commands of its quick start, as one script.
+quickstart() {
+	awk '
+		/^## / { sec = ($0 == "## Quick start"); next }
+		sec && /^```sh$/ { code = 1; next }
+		sec && /^```$/ { code = 0; next }
+		sec && code { print }
+	' "$1"
+}
+
+# Stop what the quick start started, whatever state it was left in: only
+# processes run from this checkout with the quick start's own command lines.
+CONSUL_BIN=$(tests/consul/build.sh 2>/dev/null)
+stop_ours() {
+	local p exe
+	for p in $(pgrep -x vxov) $(pgrep -f "^$CONSUL_BIN agent -dev"); do
+		exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+		[ "$(readlink "/proc/$p/cwd" 2>/dev/null)" = "$TOP" ] || continue
+		case "$exe:$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+		"$TOP/build/vxov:build/vxov ") kill -TERM "$p" ;;
+		"$CONSUL_BIN:$CONSUL_BIN agent -dev -client 127.0.0.1 ") kill -TERM "$p" ;;
+		esac
+	done
+}
+netns_before=$(ip netns list | awk '{print $1}' | grep '^vxov-' | sort)
+state_existed=; [ -e /var/lib/vxov ] && state_existed=1
+on_exit "[ -n '$state_existed' ] || rm -rf /var/lib/vxov"
+on_exit "comm -13 <(echo '$netns_before') <(ip netns list | awk '{print \$1}' | grep '^vxov-' | sort) | xargs -r -n1 ip netns del"
+on_exit stop_ours
+on_exit "docker network rm demonet"
+on_exit "docker rm -f web"
+
+quickstart README.md >"$T_TMP/quickstart.sh"
+n=$(grep -cv '^[[:space:]]*\(#\|$\)' "$T_TMP/quickstart.sh")
+check_match "the README has a quick start ($n commands)" '^[1-9][0-9]*$' "$n"
+
+cd "$TOP"
+timeout 600 bash -e -o pipefail -x "$T_TMP/quickstart.sh" </dev/null >"$T_TMP/quickstart.out" 2>&1
+rc=$?
+check_eq "the README's quick start runs as written: exit 0" 0 "$rc"
+[ "$rc" -eq 0 ] || tail -30 "$T_TMP/quickstart.out" | sed 's/^/#   /'
+out=$(cat "$T_TMP/quickstart.out")
+check_eq "  both pings (by name, by address) got all their answers" 2 \
+	"$(grep -c '3 packets transmitted, 3 packets received, 0% packet loss' "$T_TMP/quickstart.out")"
+check_match "  vxov status showed the network and its endpoint" "vni [0-9]+ +subnet 192\.168\.0\.0/24" "$out"
+check_match "  ... and Consul reachable" "consul: +http://127\.0\.0\.1:8500 +reachable" "$out"
+check_empty "  no network demonet left" "$(docker network ls -q -f name='^demonet$')"
+check_empty "  no overlay namespace left" \
+	"$(comm -13 <(echo "$netns_before") <(ip netns list | awk '{print $1}' | grep '^vxov-' | sort))"
+check "  vxov exited on the README's kill" poll 10 not pgrep -f '^build/vxov$'
+check "  Consul exited on the README's kill" poll 10 not ss_listening 8500
+check "  vxov's log has no sanitizer report" sanitizer_clean /tmp/vxov.log
+
+# One command broken in a copy of the README: the same runner must fail.
+sed 's/^docker network create -d vxov /docker network create -d vxov-misspelt /' README.md >"$T_TMP/README.broken"
+check_not "  a copy with a broken network create differs" cmp -s README.md "$T_TMP/README.broken"
+quickstart "$T_TMP/README.broken" >"$T_TMP/broken.sh"
+timeout 600 bash -e -o pipefail -x "$T_TMP/broken.sh" </dev/null >"$T_TMP/broken.out" 2>&1
+rc=$?
+check_not "the README with that command broken fails the run" test "$rc" -eq 0
+check_match "  ... at that command" "docker network create -d vxov-misspelt" "$(tail -5 "$T_TMP/broken.out")"
+stop_ours
+docker rm -f web >/dev/null 2>&1
+docker network rm demonet >/dev/null 2>&1
+
+t_finish

@@ -180,8 +180,11 @@ struct kv_req *kv_session_create(struct kv_client *cl, const char *name, unsigne
 	json_t *req;
 
 	snprintf(ttl, sizeof(ttl), "%us", ttl_s);
-	req = json_pack("{s:s, s:s, s:s, s:s}", "Name", name, "Behavior", "delete", "TTL", ttl,
-			"LockDelay", "0s");
+	/* NodeChecks [] : the TTL alone.  Without it Consul ties the session
+	 * to the agent's serfHealth, and an agent restart would delete every
+	 * key of this host cluster-wide while vxov itself is fine. */
+	req = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "Name", name, "Behavior", "delete", "TTL", ttl,
+			"LockDelay", "0s", "NodeChecks");
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (!body || !(r = kvreq_new(cl, call, "PUT /v1/session/create"))) {

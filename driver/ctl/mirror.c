@@ -86,6 +86,8 @@ struct shard {
 				 * never sees a freed shard */
 	uint64_t index;		/* X-Consul-Index of the last answer applied */
 	uint64_t wrote;		/* highest index of our own writes into it */
+	uint64_t high;		/* the last answer's index, kept while the watch is
+				 * down: an answer below it means Consul went back */
 	uint64_t sent_ms, last_answer_ms;
 	uint32_t gen, backoff_ms;
 	uint32_t hold_ms;	/* the wait before the next query while behind the writers */
@@ -344,10 +346,13 @@ static void drop(struct mirror *m, struct ment *e)
 }
 
 /* Apply a watch's answer at l->index: what it holds, and what it no longer
- * holds (entries newer than the answer, from direct GETs, stay).  The
+ * holds (entries newer than the answer, from direct GETs, stay, unless the
+ * index went backwards: then the answer is Consul's whole truth, as after a
+ * snapshot restore, and what it lacks goes whatever its index).  The
  * number of entries it dropped; *changed counts the entries that changed. */
 static size_t apply(struct shard *sh, const struct kv_list *l, size_t *changed)
 {
+	bool back = l->index < sh->high;
 	struct ment *e, *next;
 	size_t dropped = 0;
 
@@ -357,7 +362,7 @@ static size_t apply(struct shard *sh, const struct kv_list *l, size_t *changed)
 		*changed += take(sh->m, sh, &l->v[i], sh->gen);
 	for (e = LIST_FIRST(&sh->ents); e; e = next) {
 		next = LIST_NEXT(e, sh_link);
-		if (e->seen != sh->gen && e->modify_index <= l->index) {
+		if (e->seen != sh->gen && (back || e->modify_index <= l->index)) {
 			drop(sh->m, e);
 			dropped++;
 			(*changed)++;
@@ -508,7 +513,12 @@ static void answer(struct shard *sh, const struct kv_list *l, uint64_t now)
 		ring(m, l);
 	else
 		dropped = apply(sh, l, &changed);
-	if (sh->down || (sh->index && l->index < sh->index && dropped)) {
+	/* Our writes into it, if the index went backwards, are history: a
+	 * restored Consul may not hold them, and the watch is settled again
+	 * (mirror_settled) with this answer, so the reconcilers republish. */
+	if (l->index < sh->high)
+		sh->wrote = 0;
+	if (sh->down || (l->index < sh->high && dropped)) {
 		unsigned int grace = core.conf.ttl_s * 2000u + 5000u;
 
 		log_info("%s: consul %s: resynchronising %s, removals held for %u ms", m->d->netns,
@@ -516,6 +526,7 @@ static void answer(struct shard *sh, const struct kv_list *l, uint64_t now)
 		m->grace_until = now + grace;
 	}
 	sh->down = false;
+	sh->high = l->index;
 	schedule(sh, l, changed, now);
 	sh->synced = true;
 	sh->last_answer_ms = now;

@@ -37,6 +37,8 @@ S1=$(kv session-create "vxov test one" 10)
 S2=$(kv session-create "vxov test two" 10)
 check_match "session-create returns an ID" '^[0-9a-f-]{36}$' "$S1"
 check_eq "session-name" "vxov test one" "$(kv session-name "$S1")"
+check_match "the session carries its TTL alone: no node check (serfHealth)" '"NodeChecks":\[\],' \
+	"$(ip netns exec $CN curl -sf "$URL/v1/session/info/$S1" | tr -d ' \n')"
 check_eq "acquire with session 1" true "$(kv put t/held v1 acquire=$S1)"
 check_eq "acquire of the same key by session 2 loses" false "$(kv put t/held v2 acquire=$S2)"
 check_match "the key names its session" "session=$S1" "$(kv get t/held)"

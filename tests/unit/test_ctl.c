@@ -579,6 +579,44 @@ static void test_answer_index_backwards_grace(void **state)
 	assert_true(f->n.mirror.grace_until <= loop_now() + core.conf.ttl_s * 2000u + 5000u);
 }
 
+/* A snapshot restore: the index goes back below entries the mirror holds
+ * (our own write included).  The answer is the whole truth: what it lacks
+ * goes whatever its index, and our write no longer keeps the watch
+ * unsettled, so the publisher sees the key missing and republishes.  The
+ * same when the restore happened while the watch was down. */
+static void test_answer_restore_drops_newer(void **state)
+{
+	struct fx *f = *state;
+	struct kv_entry v[] = { kve(PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10) };
+	struct kv_list l = { .v = v, .n = 1, .index = 100 };
+
+	assert_true(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 10));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_true(take(f, PFX "/arp/10.1.2.6", "02:42:0a:01:02:06", 120));	/* our write */
+	mirror_wrote(&f->n.mirror, PFX "/arp/10.1.2.6", 120);
+	assert_false(mirror_settled(&f->n.mirror, PFX "/arp/10.1.2.6"));
+
+	l.index = 60;	/* restored: the snapshot's index */
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.6")));
+	assert_non_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
+	assert_true(mirror_settled(&f->n.mirror, PFX "/arp/10.1.2.6"));
+	assert_true(f->n.mirror.grace_until > 0);
+
+	/* Forward again: a GET newer than the answer stays; backwards: goes. */
+	assert_true(take(f, PFX "/arp/10.1.2.7", "02:42:0a:01:02:07", 80));
+	l.index = 90;
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.7")));	/* 80 <= 90 */
+	assert_true(take(f, PFX "/arp/10.1.2.8", "02:42:0a:01:02:08", 95));	/* a GET, newer */
+	l.index = 91;
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_non_null(mirror_arp(&f->n.mirror, ip4("10.1.2.8")));
+	l.index = 40;
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ARP_BLOCK, &l), 0);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.8")));
+}
+
 /* A fib entry pointing here that an answer drops is reported with home. */
 static void test_answer_drop_home(void **state)
 {
@@ -1267,6 +1305,7 @@ int main(void)
 		T(test_mirror_get_older_not_taken),
 		T(test_ipam_holder),
 		T(test_answer_index_backwards_grace),
+		T(test_answer_restore_drops_newer),
 		T(test_answer_drop_home),
 		T(test_answer_block_gone),
 		T(test_answer_arms_hold),

@@ -475,6 +475,73 @@ host_start() {
 }
 host_stop() { local p=${HPID[$1]}; kill -TERM "$p"; wait "$p"; }
 host_kill() { local p=${HPID[$1]}; kill -9 "$p"; wait "$p" 2>/dev/null; return 0; }
+# --- The production shape: 3 Consul servers, an agent per host ---------------
+# raft_cluster              servers 1..3 in namespaces $(SN J) at t_underlay
+#                           100+J, Raft timing of a LAN (raft_multiplier 1);
+#                           waits for a leader.  Then URL is the agent on
+#                           127.0.0.1:8500 inside each host, and kv talks to
+#                           server 1 (KV_SRV=J: another).
+# host_agent I              a client agent in host I (node $(H I), bound to
+#                           hip I, API on 127.0.0.1 there), joined to the
+#                           servers, leave_on_terminate false as the README
+#                           advises; waits until its node is in the catalog.
+#                           APID[I] is its pid.
+# agent_stop I / server_kill J / server_start J / raft_leader (the J of the
+# leader, from any server that answers).
+declare -A APID=() SPID=()
+SN() { echo "$T_ID-cs$1"; }
+sip() { t_underlay $((100 + $1)); }
+KV_SRV=1
+consul_args() {
+	echo -log-level warn -grpc-port -1 -dns-port -1 -hcl disable_update_check=true \
+		-hcl leave_on_terminate=${CONSUL_LEAVE:-false} -hcl "performance{raft_multiplier=1}" \
+		-retry-join "$(sip 1)" -retry-join "$(sip 2)" -retry-join "$(sip 3)" -retry-interval 1s
+}
+server_start() {
+	local j=$1
+	[ -n "$CONSUL_BIN" ] || CONSUL_BIN=$("$TOP/tests/consul/build.sh") || return 1
+	# shellcheck disable=SC2046 # consul_args is a list of flags
+	CHECKPOINT_DISABLE=1 nsenter --net="/run/netns/$(SN "$j")" "$CONSUL_BIN" agent -server \
+		-bootstrap-expect 3 -node "$(SN "$j")" -bind "$(sip "$j")" -client "$(sip "$j")" \
+		-data-dir "$T_TMP/cs$j" $(consul_args) >>"$T_TMP/consul-s$j.log" 2>&1 &
+	SPID[$j]=$!
+	disown "${SPID[$j]}"
+	on_exit "kill -9 ${SPID[$j]}"
+}
+server_kill() { kill -9 "${SPID[$1]}"; poll 10 not kill -0 "${SPID[$1]}"; }
+raft_leader() {
+	local j l
+	for j in 1 2 3; do
+		l=$(ip netns exec "$(SN "$j")" curl -sf -m 1 "http://$(sip "$j"):8500/v1/status/leader" | tr -d '"')
+		case $l in *:*) for j in 1 2 3; do [ "${l%:*}" = "$(sip "$j")" ] && { echo "$j"; return 0; }; done ;; esac
+	done
+	return 1
+}
+raft_cluster() {
+	local j
+	[ -e "/run/netns/$SW" ] || switch "$SW" || return 1
+	for j in 1 2 3; do netns "$(SN "$j")" && plug "$SW" "$(SN "$j")" "$(sip "$j")" || return 1; done
+	for j in 1 2 3; do server_start "$j" || return 1; done
+	URL=http://127.0.0.1:8500 CN=$(SN "$KV_SRV") CIP=$(sip "$KV_SRV")
+	poll 60 raft_leader
+}
+host_agent() {
+	local i=$1
+	host_add "$i" || return 1
+	# shellcheck disable=SC2046 # consul_args is a list of flags
+	CHECKPOINT_DISABLE=1 nsenter --net="/run/netns/$(H "$i")" "$CONSUL_BIN" agent \
+		-node "$(H "$i")" -bind "$(hip "$i")" -client 127.0.0.1 -data-dir "$T_TMP/ca$i" \
+		$(consul_args) >>"$T_TMP/consul-a$i.log" 2>&1 &
+	APID[$i]=$!
+	disown "${APID[$i]}"
+	on_exit "kill -9 ${APID[$i]}"
+	poll 60 agent_ready "$i"
+}
+agent_ready() {
+	ip netns exec "$(H "$1")" curl -sf -m 1 "http://127.0.0.1:8500/v1/catalog/node/$(H "$1")" | grep -q '"Node"'
+}
+agent_stop() { kill -TERM "${APID[$1]}"; poll 20 not kill -0 "${APID[$1]}"; }
+
 # cluster N [FLAGS...]: switch, Consul (a check), hosts 1..N with vxov.
 cluster() {
 	local n=$1 i; shift

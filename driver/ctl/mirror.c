@@ -56,6 +56,7 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
 #define IMMEDIATE_MS 5		/* an answer this quick had changes waiting */
+#define ABANDONED_MS (WATCH_WAIT_S * 1000u * 9 / 10)	/* early, for an unchanged index */
 #define HOLD_MIN_MS 20		/* the first hold of a watch behind its writers */
 #define HOLD_MAX_MS 640		/* its longest: convergence stays well within a second */
 #define IDLE_GAP_MS 1000	/* after an answer that came at once and changed nothing */
@@ -65,6 +66,7 @@
 static struct log_rate rl_invalid = LOG_RATE_INIT(10000, 10);
 static struct log_rate rl_watch = LOG_RATE_INIT(30000, 2);
 static struct log_rate rl_full = LOG_RATE_INIT(60000, 1);
+static struct log_rate rl_early = LOG_RATE_INIT(10000, 3);
 
 /* One watch of the mirror: a blocking query on a prefix, owning its keys. */
 enum shard_kind {
@@ -489,6 +491,15 @@ static void schedule(struct shard *sh, const struct kv_list *l, size_t changed, 
 {
 	bool quick = sh->sent_ms && now - sh->sent_ms < IMMEDIATE_MS && sh->index;
 	uint64_t next = l->index < sh->index ? 0 : l->index;
+
+	/* A blocking query answers before its wait with its own index only
+	 * when Consul abandoned its state store: a snapshot restore.  The
+	 * answer is the old state; ask again without blocking for the new. */
+	if (sh->index && l->index == sh->index && now - sh->sent_ms < ABANDONED_MS) {
+		log_info_rl(&rl_early, "%s: consul answered %s early with nothing new (a snapshot "
+			    "restore?): reading it again", sh->m->d->netns, sh->prefix);
+		next = 0;
+	}
 
 	sh->hold_ms = mirror_hold_next(sh->hold_ms, sh->index != 0, changed, quick);
 	if (changed && sh->hold_ms)

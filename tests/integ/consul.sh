@@ -50,4 +50,54 @@ wait $P
 check_match "  the ping across lost nothing" " 0% packet loss" "$(cat "$T_TMP/ping-agent")"
 check_eq "  h1 kept its session" "$S1" "$(sid 1)"
 
+# --- A snapshot restore, 100 changes later --------------------------------
+# Before: h1 holds e1 and .31-.35, h2 holds e2.  After the snapshot: h1
+# deletes .31-.35 and creates .40-.89, h2 creates .150-.194 (100 changes).
+# The restore takes Consul back: the 95 new endpoints' keys vanish and the 5
+# deleted ones come back.  Every host must republish what it owns and delete
+# what it no longer owns, and every kernel must match within one --resync.
+ep() { api "$(S "$1")" NetworkDriver.CreateEndpoint "$(ep_json "$NID" "$(id64 "e$2")" "$(t_ip 0 "$2")/24")" | head -1; }
+del() { api "$(S "$1")" NetworkDriver.DeleteEndpoint "$(ids_json "$NID" "$(id64 "e$2")")" | head -1; }
+for k in 31 32 33 34 35; do ep 1 $k >/dev/null; done
+arps() { kv list "vxov/$VNI/arp" | sed -n "s|^vxov/$VNI/arp/\([^=]*\)=.*|\1|p" | sort; }
+want_pre=$(for k in 11 21 31 32 33 34 35; do t_ip 0 $k; done | sort)
+arps_are() { [ "$(arps)" = "$1" ]; }
+check "before the snapshot: Consul holds the 7 endpoints" poll 10 arps_are "$want_pre"
+SRV=http://$CIP:8500
+kv put $T_ID/marker before >/dev/null
+check "snapshot saved" ip netns exec "$CN" curl -sf -o "$T_TMP/snap" "$SRV/v1/snapshot"
+bad=0
+for k in 31 32 33 34 35; do case $(del 1 $k) in *Err*) bad=$((bad + 1)) ;; esac; done
+for k in $(seq 40 89); do case $(ep 1 $k) in *Err*) bad=$((bad + 1)) ;; esac; done
+for k in $(seq 150 194); do case $(ep 2 $k) in *Err*) bad=$((bad + 1)) ;; esac; done
+check_eq "100 changes after it, none refused" 0 "$bad"
+kv put $T_ID/marker after >/dev/null
+want=$(for k in 11 21 $(seq 40 89) $(seq 150 194); do t_ip 0 $k; done | sort)
+check "  all in Consul" poll 10 arps_are "$want"
+# Remote neighbour and FDB entries each kernel holds, as "IP MAC" and "MAC".
+kern() {
+	ip -n "$(OV "$1" "$VNI")" neigh show dev "vxlan$VNI" | awk '$2 == "lladdr" {print $1}' | sort
+	bridge -n "$(OV "$1" "$VNI")" fdb show dev "vxlan$VNI" | awk '$2 == "dst" {print $1}' | sort
+}
+kwant() { local k; { for k; do t_ip 0 $k; done | sort; for k; do t_mac "$(t_ip 0 $k)"; done | sort; }; }
+want1=$(kwant 21 $(seq 150 194))
+want2=$(kwant 11 $(seq 40 89))
+kern_is() { [ "$(kern "$1")" = "$2" ]; }
+check "  h1's kernel holds h2's 46 (neighbour and FDB entries)" poll 10 kern_is 1 "$want1"
+check "  h2's kernel holds h1's 51" poll 10 kern_is 2 "$want2"
+
+L=$(raft_leader)
+check "the servers restore the snapshot (through the leader)" \
+	ip netns exec "$(SN "$L")" curl -sf -X PUT --data-binary @"$T_TMP/snap" "http://$(sip "$L"):8500/v1/snapshot"
+t0=$(date +%s%N)
+check_match "  Consul went back (a marker key has its value of before)" "^$T_ID/marker=before" "$(kv get $T_ID/marker)"
+check "every host republished what it owns within 5 s, and deleted what it no longer owns" \
+	poll 5 arps_are "$want"
+converged() { arps_are "$want" && kern_is 1 "$want1" && kern_is 2 "$want2"; }
+check "Consul and both kernels match the hosts' endpoints again within one --resync ($RESYNC s)" \
+	poll $RESYNC converged
+echo "# converged $(( ($(date +%s%N) - t0) / 1000000 )) ms after the restore"
+[ "$(arps)" = "$want" ] || { echo "# consul: $(comm -3 <(arps) <(echo "$want") | tr '\n' ' ')"; }
+[ "$(kern 2)" = "$want2" ] || { echo "# h2: $(comm -3 <(kern 2) <(echo "$want2") | tr '\n' ' ')"; }
+
 t_finish

@@ -398,7 +398,8 @@ static void req_conclude(struct kv_req *r)
 	else if (r->status == 409 && r->answer == ANSWER_TXN)
 		req_fail(r, -EAGAIN, "%s: rolled back", r->what);
 	else
-		req_fail(r, r->status == 403 || r->status == 401 ? -EACCES : -EIO,
+		req_fail(r, r->status == 403 || r->status == 401 ? -EACCES :
+			 r->status >= 500 ? -EREMOTEIO : -EIO,
 			 "%s: HTTP %ld: %s", r->what, r->status,
 			 kv_esc(esc, sizeof(esc), r->body ? r->body : "", n > 200 ? 200 : n));
 }

@@ -13,7 +13,9 @@
  * Results are 0 or -errno: -ENOENT (no such key or session), -ECONNREFUSED,
  * -ETIMEDOUT, -EHOSTUNREACH (Consul not reached), -EACCES (ACL: permission
  * denied), -EPROTO (an answer we cannot read, or larger than the cap),
- * -ECANCELED, -EIO (any other HTTP failure); kv_req_error() then says what
+ * -ECANCELED, -EREMOTEIO (HTTP 5xx: Consul's servers could not do it now,
+ * e.g. no leader during an election; a write may or may not have been
+ * applied), -EIO (any other HTTP failure); kv_req_error() then says what
  * and why, in Consul's own words where it gave some.  The constructors
  * (kv_client_new, and kv_get ... kv_session_info that start a request)
  * return the new object, or NULL with errno set, as malloc does: a request

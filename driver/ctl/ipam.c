@@ -386,7 +386,6 @@ static void on_pool_list(struct kv_req *r, void *arg)
 		job_finish(&q->j, -ENOMEM, "out of memory");
 		return;
 	}
-	q->j.release = release_job;
 	q->nused = ipam_used(&l, q->used, &q->gw);
 	kv_list_free(&l);
 	q->next = ntohl(q->ir.pool.addr.s_addr) + 1;
@@ -406,22 +405,19 @@ static uint64_t grace_left(void)
 	return si.lost_ms && now - si.lost_ms < grace ? grace - (now - si.lost_ms) : 0;
 }
 
-void ipam_request(const struct ctl_ipam_req *ir, struct ctl_wait *w)
+/* The request from its first step; again from there when a step failed
+ * for a passing reason (job.h): a create-only write that Consul applied
+ * before failing then loses to itself, so the address goes to the next try
+ * and the reconciler deletes the one no allocation here explains. */
+static void start(struct job *j)
 {
-	struct ipam_job *q = job_new(sizeof(*q), w);
+	struct ipam_job *q = (struct ipam_job *)j;
+	const struct ctl_ipam_req *ir = &q->ir;
 	char gw[INET_ADDRSTRLEN], prefix[KV_KEY_MAX];
-	uint64_t wait_ms = grace_left();
 
-	if (!q)
-		return;
-	if (wait_ms) {
-		job_finish(&q->j, -EAGAIN, "vxov IPAM: Consul no longer knew this host's session "
-			   "(restarted empty, restored or cut off): the other hosts are writing "
-			   "their addresses again; try again in %llu s",
-			   (unsigned long long)(wait_ms + 999) / 1000);
-		return;
-	}
-	q->ir = *ir;
+	free(q->used);
+	q->used = NULL;
+	q->nused = 0;
 	q->gw = ntohl(ir->pool.addr.s_addr) + 1;
 	if (ir->gateway) {
 		if (ir->addr.s_addr)
@@ -439,6 +435,26 @@ void ipam_request(const struct ctl_ipam_req *ir, struct ctl_wait *w)
 	} else {
 		get(q, prefix, KV_RECURSE, on_pool_list);
 	}
+}
+
+void ipam_request(const struct ctl_ipam_req *ir, struct ctl_wait *w)
+{
+	struct ipam_job *q = job_new(sizeof(*q), w);
+	uint64_t wait_ms = grace_left();
+
+	if (!q)
+		return;
+	if (wait_ms) {
+		job_finish(&q->j, -EAGAIN, "vxov IPAM: Consul no longer knew this host's session "
+			   "(restarted empty, restored or cut off): the other hosts are writing "
+			   "their addresses again; try again in %llu s",
+			   (unsigned long long)(wait_ms + 999) / 1000);
+		return;
+	}
+	q->ir = *ir;
+	q->j.again = start;
+	q->j.release = release_job;
+	start(&q->j);
 }
 
 /* ---- releases, retried until Consul has them ---- */

@@ -8,6 +8,11 @@
 #include "driver/ctl/health.h"
 #include "driver/ctl/job.h"
 #include "driver/ctl/wait.h"
+#include "driver/lib/backoff.h"
+
+#define RETRY_MIN_MS 50
+#define RETRY_MAX_MS 400
+#define RETRY_ANSWER_MS 100	/* left for the answer of a try */
 
 static LIST_HEAD(, job) jobs = LIST_HEAD_INITIALIZER(jobs);
 
@@ -21,6 +26,13 @@ static void on_deadline(struct loop_timer *t)
 	job_finish(j, -ENOTCONN, "%s within %u ms", msg, core.conf.job_deadline_ms);
 }
 
+static void on_retry(struct loop_timer *t)
+{
+	struct job *j = (struct job *)((char *)t - offsetof(struct job, retry));
+
+	j->again(j);
+}
+
 void *job_new(size_t size, struct ctl_wait *w)
 {
 	struct job *j = calloc(1, size);
@@ -31,6 +43,7 @@ void *job_new(size_t size, struct ctl_wait *w)
 	}
 	j->w = w;
 	j->deadline.fn = on_deadline;
+	j->retry.fn = on_retry;
 	loop_timer_in(&core.loop, &j->deadline, core.conf.job_deadline_ms);
 	LIST_INSERT_HEAD(&jobs, j, link);
 	return j;
@@ -48,6 +61,7 @@ void job_finish(struct job *j, int e, const char *fmt, ...)
 	}
 	LIST_REMOVE(j, link);
 	loop_timer_stop(&core.loop, &j->deadline);
+	loop_timer_stop(&core.loop, &j->retry);
 	if (j->req)
 		kv_req_cancel(core.kv, j->req);
 	wait_done(j->w, e, "%s", msg);
@@ -69,6 +83,21 @@ bool job_busy(void)
 	return !LIST_EMPTY(&jobs);
 }
 
+/* A failure that passes: Consul's servers without a leader (HTTP 5xx), or
+ * the agent not answering for a moment. */
+static bool passing(int e)
+{
+	return e == -EREMOTEIO || health_unreachable(e);
+}
+
+/* The next try can be sent and answered before the deadline. */
+static bool retry_fits(const struct job *j)
+{
+	uint64_t now = loop_now(), wait = j->backoff_ms ? j->backoff_ms * 2 : RETRY_MIN_MS;
+
+	return j->deadline.at > now && j->deadline.at - now > wait + RETRY_ANSWER_MS;
+}
+
 /* The request failed: answer with Consul's words (unreachable, denied...).
  * Returns what the caller returns: never 0, -ENOENT or -EAGAIN, which say
  * that the job lives on. */
@@ -76,6 +105,11 @@ static int failed(struct job *j, struct kv_req *r, int e, const char *what)
 {
 	char msg[384];
 
+	if (passing(e) && j->again && retry_fits(j)) {
+		loop_timer_in(&core.loop, &j->retry, backoff_next(&j->backoff_ms, RETRY_MIN_MS,
+								   RETRY_MAX_MS));
+		return -EINPROGRESS;
+	}
 	if (health_unreachable(e)) {
 		health_unreachable_text(msg, sizeof(msg), kv_req_error(r));
 		job_finish(j, -ENOTCONN, "%s: %s", what, msg);

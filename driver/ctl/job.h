@@ -27,6 +27,15 @@ struct job {
 	struct kv_req *req;	/* in flight; cancelled when the job ends */
 	struct loop_timer deadline;
 	void (*release)(struct job *j);	/* frees what the module added */
+	/* Sends the request in flight again: set by a module whose requests
+	 * may be repeated (a create-only write may; its second try then loses
+	 * to its first, which the module must take as a race).  A request
+	 * that failed for a passing reason (Consul has no leader, the agent
+	 * restarts) is then sent again, backing off, while the deadline
+	 * leaves time for an answer. */
+	void (*again)(struct job *j);
+	struct loop_timer retry;
+	uint32_t backoff_ms;
 	int tries;
 };
 

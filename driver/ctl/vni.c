@@ -207,6 +207,13 @@ static void release(struct job *j)
 	free(((struct vni_job *)j)->taken);
 }
 
+/* After a passing failure (job.h), from the subnet's key: a claim that
+ * Consul applied before failing is then found there as ours. */
+static void again(struct job *j)
+{
+	vni_read((struct vni_job *)j);
+}
+
 void vni_request(const struct prefix4 *subnet, uint32_t want, const uint32_t *taken,
 		 size_t ntaken, struct ctl_wait *w)
 {
@@ -216,6 +223,7 @@ void vni_request(const struct prefix4 *subnet, uint32_t want, const uint32_t *ta
 	if (!v)
 		return;
 	v->j.release = release;
+	v->j.again = again;
 	if (ntaken && !(v->taken = malloc(ntaken * sizeof(*taken)))) {
 		job_finish(&v->j, -ENOMEM, "out of memory");
 		return;

@@ -100,4 +100,83 @@ echo "# converged $(( ($(date +%s%N) - t0) / 1000000 )) ms after the restore"
 [ "$(arps)" = "$want" ] || { echo "# consul: $(comm -3 <(arps) <(echo "$want") | tr '\n' ' ')"; }
 [ "$(kern 2)" = "$want2" ] || { echo "# h2: $(comm -3 <(kern 2) <(echo "$want2") | tr '\n' ' ')"; }
 
+# --- The Raft leader SIGKILLed in the middle of a burst ---------------------
+# HOSTS hosts (10 by default), each with its agent and vxov, one network with
+# vxov IPAM; every host runs 50 RequestAddress + CreateEndpoint in a row,
+# all hosts at once, and the leader is killed after host 1's 15th call.
+HOSTS=${CONSUL_HOSTS:-10} PER=50 PW=500
+NB=$(id64 b0) SUBB=10.77.0.0/22 POOL=vxov:10.77.0.0/22
+for i in $(seq 3 "$HOSTS"); do host_agent $i || not_ok "host $i: its agent"; done
+for i in $(seq 3 "$HOSTS"); do host_start $i --session-ttl $TTL --resync $RESYNC || not_ok "host $i: vxov"; done
+body() { api "$@" | head -1; }
+for i in $(seq "$HOSTS"); do
+	body "$(S $i)" IpamDriver.RequestPool "{\"AddressSpace\":\"vxov\",\"Pool\":\"$SUBB\",\"SubPool\":\"\",\"Options\":{},\"V6\":false}" >/dev/null
+	body "$(S $i)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}" >/dev/null
+	r=$(body "$(S $i)" NetworkDriver.CreateNetwork "$(net_json "$NB" "$SUBB" @space=vxov)")
+	[ "$r" = "{}" ] || not_ok "host $i: CreateNetwork $SUBB: $r"
+done
+ok "$HOSTS hosts with an agent each, one network with vxov IPAM"
+VB=$(kv get vxov/subnets/10.77.0.0_22 | head -1 | cut -d= -f2)
+# tapi SOCK CALL JSON: the body, then the call's time in ms.
+tapi() {
+	curl -s --unix-socket "$1" -H 'Host;' -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
+		-X POST --data-binary "$3" -w '\n%{time_total}\n' "http://x/$2" |
+		awk 'NR == 1 {b = $0} END {printf "%s %d\n", b, $0 * 1000}'
+}
+burst() {
+	local i=$1 k r a eid
+	for k in $(seq $PER); do
+		r=$(tapi "$(S $i)" IpamDriver.RequestAddress "{\"PoolID\":\"$POOL\",\"Address\":\"\",\"Options\":{}}")
+		a=$(echo "$r" | sed -n 's/.*"Address":"\([^"]*\)".*/\1/p')
+		if [ -z "$a" ]; then echo "RA ${r##* } fail ${r% *}"; continue; fi
+		echo "RA ${r##* } ok $a"
+		eid=$(id64 "f$(printf %02x%02x "$i" "$k")")
+		r=$(tapi "$(S $i)" NetworkDriver.CreateEndpoint "$(ep_json "$NB" "$eid" "$a")")
+		case $r in
+		*Err*)	echo "CE ${r##* } fail ${r% *}"	# as Docker: give the address back
+			body "$(S $i)" IpamDriver.ReleaseAddress "{\"PoolID\":\"$POOL\",\"Address\":\"${a%/*}\"}" >/dev/null ;;
+		*)	echo "CE ${r##* } ok ${a%/*}" ;;
+		esac
+	done
+}
+L=$(raft_leader)
+pids=()
+for i in $(seq "$HOSTS"); do burst $i >"$T_TMP/burst.$i" 2>&1 & pids+=($!); done
+lines() { [ "$(wc -l <"$T_TMP/burst.1")" -ge "$1" ]; }
+poll 60 lines 15
+check "the leader (server $L) SIGKILLed in the middle of the burst" server_kill "$L"
+CN=$(SN $((L % 3 + 1))) CIP=$(sip $((L % 3 + 1)))
+poll 30 raft_leader; t_leader=$(date +%s%N)
+check "  a new leader is elected" raft_leader
+wait "${pids[@]}"
+t_end=$(date +%s%N); [ "$t_end" -gt "$t_leader" ] || t_end=$t_leader
+cat "$T_TMP"/burst.* >"$T_TMP/burst"
+grep ' fail ' "$T_TMP/burst" | sort | uniq -c | sort -rn | head -5 | sed 's/^/# /'
+ce_max=$(awk '$1 == "CE" {if ($2 > m) m = $2} END {print m + 0}' "$T_TMP/burst")
+ra_max=$(awk '$1 == "RA" {if ($2 > m) m = $2} END {print m + 0}' "$T_TMP/burst")
+echo "# $(grep -c '^RA .* ok' "$T_TMP/burst") addresses, $(grep -c '^CE .* ok' "$T_TMP/burst") endpoints; slowest RequestAddress $ra_max ms, CreateEndpoint $ce_max ms"
+check_eq "every CreateEndpoint answered" 0 "$(grep -c '^CE .* fail' "$T_TMP/burst")"
+check "  each within --publish-wait + 100 ms ($((PW + 100)) ms; slowest $ce_max ms)" test "$ce_max" -le $((PW + 100))
+check "every RequestAddress answered within the job deadline + 500 ms (slowest $ra_max ms)" test "$ra_max" -le 2000
+check_eq "no address handed out twice" "" "$(awk '$1 == "RA" && $3 == "ok" {print $4}' "$T_TMP/burst" | sort | uniq -d)"
+eps=$(awk '$1 == "CE" && $3 == "ok" {print $4}' "$T_TMP/burst" | sort)
+arps_b() { kv list "vxov/$VB/arp" | sed -n "s|^vxov/$VB/arp/\([^=]*\)=.*|\1|p" | sort; }
+kern_b() { ip -n "$(OV "$1" "$VB")" neigh show dev "vxlan$VB" | awk '$2 == "lladdr" {print $1}' | sort; }
+others() { local i=$1 j; for j in $(seq "$HOSTS"); do [ "$j" = "$i" ] || awk '$1 == "CE" && $3 == "ok" {print $4}' "$T_TMP/burst.$j"; done | sort; }
+all_converged() {
+	local i
+	[ "$(arps_b)" = "$eps" ] || return 1
+	for i in $(seq "$HOSTS"); do [ "$(kern_b $i)" = "$(others $i)" ] || return 1; done
+}
+left=$(( 5000 - (t_end - t_leader) / 1000000 )); [ "$left" -gt 0 ] || left=1
+check "Consul holds exactly the endpoints that were answered, and every kernel all the others' ($(echo "$eps" | wc -l)), within 5 s of the new leader and the last call" \
+	poll $(( (left + 999) / 1000 )) all_converged
+[ "$(arps_b)" = "$eps" ] || echo "# consul vs answered: $(comm -3 <(arps_b) <(echo "$eps") | head -5 | tr '\n' ' ')"
+addrs_b() { kv list vxov/ipam/10.77.0.0_22/addr | sed -n 's|^vxov/ipam/10.77.0.0_22/addr/\([^=]*\)=.*|\1|p' | sort; }
+want_addrs=$(awk '$1 == "CE" && $3 == "ok" {print $4}' "$T_TMP/burst" | sort)
+addrs_are() { [ "$(addrs_b)" = "$want_addrs" ]; }
+check "IPAM holds exactly the endpoints' addresses within one --resync (none leaked, none lost)" \
+	poll $((RESYNC + 5)) addrs_are
+[ "$(addrs_b)" = "$want_addrs" ] || echo "# ipam vs answered: $(comm -3 <(addrs_b) <(echo "$want_addrs") | head -5 | tr '\n' ' ')"
+
 t_finish

@@ -181,11 +181,15 @@ bench: deps consul
 # the plugin is enabled; with none it is left disabled, since its defaults
 # (the default route's device, Consul at 127.0.0.1:8500) fit few hosts, and
 # what to set is printed.  The environment is not read: only what is typed.
+# A VXOV_*, CONSUL_* or *.source the plugin does not have is an error.
 PLUGIN ?= vxov:latest
 PLUGIN_SETTABLE := $(shell sed -n 's/.*"name": "\([A-Z_]*\)".*"settable".*/\1/p' plugin-config/config.json) \
                    state.source secrets.source
 PLUGIN_SET := $(strip $(foreach v,$(PLUGIN_SETTABLE),$(if $(filter command line,$(origin $(v))),'$(v)=$($(v))')))
+PLUGIN_UNKNOWN := $(filter-out $(PLUGIN_SETTABLE),$(filter VXOV_% CONSUL_% %.source,\
+                  $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))))
 plugin: all
+	$(if $(PLUGIN_UNKNOWN),$(error $(PLUGIN_UNKNOWN): not a setting of the plugin; see plugin-config/config.json))
 	$(Q)plugin-config/build.sh $(PLUGIN) >/dev/null
 ifneq ($(strip $(PLUGIN_SET)),)
 	$(Q)docker plugin set $(PLUGIN) $(PLUGIN_SET)

@@ -40,6 +40,12 @@ mkdir -m 700 "$T_TMP/state" "$T_TMP/secrets"
 [ -d /etc/vxov ] || on_exit "rmdir /etc/vxov"	# build.sh makes the default secrets dir
 mk() { make -C "$TOP" --no-print-directory plugin PLUGIN=$P "$@"; }
 
+# ---- make plugin with a name the plugin does not have: refused ----
+out=$(mk CONSUL_HTTP_TOKN_FILE=/x 2>&1)
+check_match "make plugin CONSUL_HTTP_TOKN_FILE=/x (a typo) is refused, naming it" \
+	"CONSUL_HTTP_TOKN_FILE: not a setting of the plugin; see plugin-config/config.json" "$out"
+check_not "  and creates no plugin" docker plugin inspect $P
+
 # ---- make plugin, no settings: created, left disabled, says what to set ----
 out=$(mk 2>&1)
 check_eq "make plugin (no settings) exits 0" 0 "$?"
@@ -89,6 +95,15 @@ ourpid() {
 }
 started_with() { local p; p=$(ourpid | head -1); [ -n "$p" ] && tr '\0' '\n' </proc/$p/environ | grep -qx "$1"; }
 check "  the plugin process was started with them" poll 10 started_with VXOV_RESYNC=7
+# What the README's security section says the plugin holds: Docker's default
+# capabilities (moby's oci.DefaultCapabilities) plus NET_ADMIN (12) and
+# SYS_ADMIN (21), and no seccomp filter.
+want=0
+for b in 0 1 3 4 5 6 7 8 10 13 18 27 29 31 12 21; do want=$((want | 1 << b)); done
+pid=$(ourpid | head -1)
+check_eq "the plugin holds Docker's default capabilities plus NET_ADMIN and SYS_ADMIN" \
+	"$(printf '%016x' $want)" "$(awk '/^CapEff:/ {print $2}' /proc/$pid/status)"
+check_eq "  and runs with no seccomp filter" 0 "$(awk '/^Seccomp:/ {print $2}' /proc/$pid/status)"
 check "docker network create -d $P" docker network create -d $P --subnet $SUBNET -o vni=$VNI $NET
 NID=$(docker network inspect -f '{{.Id}}' $NET)
 check "the overlay namespace is visible to ip netns on the host" ip netns exec $PFX$VNI ip link show vxlan$VNI

@@ -112,12 +112,13 @@ A=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}"
 check "container b pings a ($A)" docker run --rm --net $NET --name $T_ID-b $IMAGE ping -c 3 -W 2 "$A"
 
 # ---- vxov status finds the plugin's socket by itself ----
-# Where dockerd puts a managed plugin's socket: <exec-root>/plugins/<id>/.
+# Where dockerd puts a managed plugin's socket: /run/docker/plugins/<id>/
+# (in Engine 29's mount namespace that is our eh/plugins).
 # vxov status runs in a mount namespace of its own where
 # /run/docker/plugins holds what each check needs (the machine's dockerd may
 # run other plugins): our plugin's directory, two views of it, none, or a
 # socket nobody listens on.
-if [ -n "$EH" ]; then PDIR=$T_TMP/eh/exec/plugins/$ID; else PDIR=/run/docker/plugins/$ID; fi
+if [ -n "$EH" ]; then PDIR=$T_TMP/eh/plugins/$ID; else PDIR=/run/docker/plugins/$ID; fi
 check "the plugin's socket is $PDIR/vxov.sock" test -S "$PDIR/vxov.sock"
 # view NAME DIR...: /run/docker/plugins with DIR bound at each NAME.
 view() {

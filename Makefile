@@ -175,7 +175,8 @@ bench: deps consul
 	$(Q)bench/run.sh
 
 # The managed plugin: rootfs (the binary and what it links) and an offline
-# `docker plugin create`.  PLUGIN=name:tag to choose the name.  Settings
+# `docker plugin create`.  PLUGIN=name:tag to choose the name; SAN=1 puts
+# the ASan+UBSan build in it (tests/integ/plugin.sh).  Settings
 # given on make's command line (any env name config.json declares, and
 # state.source=, secrets.source=) are applied with `docker plugin set`, then
 # the plugin is enabled; with none it is left disabled, since its defaults
@@ -190,7 +191,7 @@ PLUGIN_UNKNOWN := $(filter-out $(PLUGIN_SETTABLE),$(filter VXOV_% CONSUL_% %.sou
                   $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))))
 plugin: all
 	$(if $(PLUGIN_UNKNOWN),$(error $(PLUGIN_UNKNOWN): not a setting of the plugin; see plugin-config/config.json))
-	$(Q)plugin-config/build.sh $(PLUGIN) >/dev/null
+	$(Q)VXOV_BIN=$(O)/vxov plugin-config/build.sh $(PLUGIN) >/dev/null
 ifneq ($(strip $(PLUGIN_SET)),)
 	$(Q)docker plugin set $(PLUGIN) $(PLUGIN_SET)
 	$(Q)docker plugin enable $(PLUGIN)

@@ -6,12 +6,14 @@
 # Makefile's `plugin` target sets it and enables it).
 #
 # Usage: plugin-config/build.sh [NAME [DIR]]     NAME defaults to vxov:latest
+# VXOV_BIN=path: another build of vxov (the Makefile's `make SAN=1 plugin`
+# passes build/san/vxov; ldd brings the sanitizers' libraries along).
 set -eu
 NAME=${1:-vxov:latest}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${2:-$TOP/build/plugin}
-BIN=$TOP/build/vxov
-[ -x "$BIN" ] || { echo "build/vxov is missing: run make first" >&2; exit 1; }
+BIN=${VXOV_BIN:-$TOP/build/vxov}
+[ -x "$BIN" ] || { echo "$BIN is missing: run make first" >&2; exit 1; }
 
 rm -rf "$DIR"
 mkdir -p "$DIR/rootfs/run/docker/plugins" "$DIR/rootfs/run/netns" "$DIR/rootfs/run/vxov" \

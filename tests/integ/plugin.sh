@@ -14,10 +14,14 @@
 T_NAME=plugin
 . "$(dirname "$0")/../lib.sh"
 
-if [ "$VXOV" != "$TOP/build/vxov" ]; then
-	echo "# SKIP the plugin's rootfs holds build/vxov; this pass tests $VXOV"
-	exit 0
-fi
+# The plugin's rootfs holds the build under test: make plugin (build/vxov)
+# or make SAN=1 plugin (build/san/vxov; its reports land in dockerd's log,
+# copied into ours at the end for the sanitizer check).
+case $VXOV in
+"$TOP/build/vxov") MKFLAGS=() ;;
+"$TOP/build/san/vxov") MKFLAGS=(SAN=1) ;;
+*) echo "# SKIP the plugin's rootfs holds build/vxov or build/san/vxov; this pass tests $VXOV"; exit 0 ;;
+esac
 if [ "$ENGINE" = 29 ]; then
 	check "Engine 29 starts in $T_ID-eh" engine_host
 	[ "$T_FAIL" -eq 0 ] || { t_finish; exit 1; }
@@ -38,7 +42,7 @@ on_exit "docker rm -f $T_ID-a $T_ID-b"
 
 mkdir -m 700 "$T_TMP/state" "$T_TMP/secrets"
 [ -d /etc/vxov ] || on_exit "rmdir /etc/vxov"	# build.sh makes the default secrets dir
-mk() { make -C "$TOP" --no-print-directory plugin PLUGIN=$P "$@"; }
+mk() { make -C "$TOP" --no-print-directory "${MKFLAGS[@]}" plugin PLUGIN=$P "$@"; }
 
 # ---- make plugin with a name the plugin does not have: refused ----
 out=$(mk CONSUL_HTTP_TOKN_FILE=/x 2>&1)
@@ -104,6 +108,11 @@ pid=$(ourpid | head -1)
 check_eq "the plugin holds Docker's default capabilities plus NET_ADMIN and SYS_ADMIN" \
 	"$(printf '%016x' $want)" "$(awk '/^CapEff:/ {print $2}' /proc/$pid/status)"
 check_eq "  and runs with no seccomp filter" 0 "$(awk '/^Seccomp:/ {print $2}' /proc/$pid/status)"
+if [ "${MKFLAGS[*]}" = SAN=1 ]; then
+	check "  it runs the ASan+UBSan build (libasan mapped)" grep -q libasan /proc/$pid/maps
+else
+	check_not "  it runs the plain build (no libasan mapped)" grep -q libasan /proc/$pid/maps
+fi
 check "docker network create -d $P" docker network create -d $P --subnet $SUBNET -o vni=$VNI $NET
 NID=$(docker network inspect -f '{{.Id}}' $NET)
 check "the overlay namespace is visible to ip netns on the host" ip netns exec $PFX$VNI ip link show vxlan$VNI
@@ -210,4 +219,5 @@ check "docker network rm" docker network rm $NET
 check_empty "no namespace left" "$(ip netns list | grep "^$PFX[0-9]")"
 check "docker plugin disable" docker plugin disable $P
 check "docker plugin rm" docker plugin rm $P
+plugin_lines >"$T_TMP/plugin-in-dockerd.log"	# for t_finish's sanitizer check
 t_finish

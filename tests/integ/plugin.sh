@@ -80,9 +80,9 @@ done
 check_empty "docker plugin inspect shows every one as set" "$missing"
 
 # ---- make plugin with settings: applied, then enabled ----
-out=$(mk VXOV_CONSUL=off VXOV_NS_PREFIX=$PFX VXOV_RESYNC=7 state.source="$T_TMP/state" \
-	secrets.source="$T_TMP/secrets" 2>&1)
-check_eq "make plugin VXOV_CONSUL=off VXOV_NS_PREFIX=$PFX VXOV_RESYNC=7 state.source=… secrets.source=… exits 0" 0 "$?"
+out=$(mk VXOV_CONSUL=off VXOV_NS_PREFIX=$PFX VXOV_RESYNC=7 VXOV_METRICS_LISTEN=unix:/run/docker/plugins/metrics.sock \
+	state.source="$T_TMP/state" secrets.source="$T_TMP/secrets" 2>&1)
+check_eq "make plugin VXOV_CONSUL=off VXOV_NS_PREFIX=$PFX VXOV_RESYNC=7 VXOV_METRICS_LISTEN=unix:… state.source=… secrets.source=… exits 0" 0 "$?"
 echo "$out" | sed 's/^/#   /'
 check_match "enabled" "$P +.* true" "$(docker plugin ls)"
 check_match "inspect shows the settings" '"VXOV_CONSUL=off".*"VXOV_NS_PREFIX='"$PFX"'".*"VXOV_RESYNC=7"' \
@@ -142,6 +142,9 @@ in_view() {
 	local v=$1; shift
 	unshare -m sh -c "$(cat "$v.mounts") mount --rbind '$v' /run/docker/plugins && exec \"\$@\"" sh "$@"
 }
+metrics() { curl -sf --unix-socket "$PDIR/metrics.sock" http://x/metrics; }
+check "VXOV_METRICS_LISTEN reached the daemon: /metrics on the host at $PDIR/metrics.sock" poll 10 metrics
+check_match "  it counts Docker's calls" 'vxov_api_requests_total\{method="NetworkDriver.CreateNetwork",result="ok"\} 1' "$(metrics)"
 V1=$(view one $ID "$PDIR")
 out=$(in_view "$V1" "$VXOV" status 2>&1)
 check_match "vxov status (no flags) shows the plugin's network" \

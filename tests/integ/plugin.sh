@@ -79,6 +79,22 @@ for n in $NAMES; do
 done
 check_empty "docker plugin inspect shows every one as set" "$missing"
 
+# config.json's defaults are the daemon's: a value it gives is the default
+# the README's table documents (an empty one is unset, i.e. the daemon's).
+defaults_differ() {
+	python3 - "$TOP/plugin-config/config.json" "$TOP/README.md" <<-'PY'
+	import json, re, sys
+	env = {e["name"]: e["value"] for e in json.load(open(sys.argv[1]))["env"]}
+	doc = {}
+	for row in re.findall(r"^\| `--[^|]*\| `(VXOV_[A-Z_]+)` \| ([^|]*) \|", open(sys.argv[2]).read(), re.M):
+	    doc[row[0]] = row[1].strip()
+	for n, v in sorted(env.items()):
+	    if v and doc.get(n) != "`%s`" % v:
+	        print("%s: config.json %r, README %r" % (n, v, doc.get(n)))
+	PY
+}
+check_empty "config.json's non-empty defaults are those of the README's daemon options table" "$(defaults_differ)"
+
 # ---- make plugin with settings: applied, then enabled ----
 out=$(mk VXOV_CONSUL=off VXOV_NS_PREFIX=$PFX VXOV_RESYNC=7 VXOV_METRICS_LISTEN=unix:/run/docker/plugins/metrics.sock \
 	state.source="$T_TMP/state" secrets.source="$T_TMP/secrets" 2>&1)

@@ -244,7 +244,10 @@ static void usage(FILE *out)
 {
 	fprintf(out, "Usage: vxov status [--json] [--socket PATH] [NETWORK]\n"
 		     "What the running daemon thinks the overlay looks like.  NETWORK (a Docker\n"
-		     "network ID, its first characters, or a VNI) shows one network in full.\n");
+		     "network ID, its first characters, or a VNI) shows one network in full.\n"
+		     "--socket: the daemon's socket, or a directory searched as the default is:\n"
+		     PLUGIN_DIR "/" SOCK_NAME " (the legacy daemon's), else a managed\n"
+		     "plugin's " PLUGIN_DIR "/<id>/" SOCK_NAME ".\n");
 }
 
 /* POST /VxovStatus with req on the socket at sock; the answer's JSON into

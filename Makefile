@@ -175,12 +175,33 @@ bench: deps consul
 	$(Q)bench/run.sh
 
 # The managed plugin: rootfs (the binary and what it links) and an offline
-# `docker plugin create`, then enable.  PLUGIN=name:tag to choose the name.
+# `docker plugin create`.  PLUGIN=name:tag to choose the name; SAN=1 puts
+# the ASan+UBSan build in it (tests/integ/plugin.sh).  Settings
+# given on make's command line (any env name config.json declares, and
+# state.source=, secrets.source=) are applied with `docker plugin set`, then
+# the plugin is enabled; with none it is left disabled, since its defaults
+# (the default route's device, Consul at 127.0.0.1:8500) fit few hosts, and
+# what to set is printed.  The environment is not read: only what is typed.
+# A VXOV_*, CONSUL_* or *.source the plugin does not have is an error.
 PLUGIN ?= vxov:latest
+PLUGIN_SETTABLE := $(shell sed -n 's/.*"name": "\([A-Z_]*\)".*"settable".*/\1/p' plugin-config/config.json) \
+                   state.source secrets.source
+PLUGIN_SET := $(strip $(foreach v,$(PLUGIN_SETTABLE),$(if $(filter command line,$(origin $(v))),'$(v)=$($(v))')))
+PLUGIN_UNKNOWN := $(filter-out $(PLUGIN_SETTABLE),$(filter VXOV_% CONSUL_% %.source,\
+                  $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))))
 plugin: all
-	$(Q)plugin-config/build.sh $(PLUGIN) >/dev/null
+	$(if $(PLUGIN_UNKNOWN),$(error $(PLUGIN_UNKNOWN): not a setting of the plugin; see plugin-config/config.json))
+	$(Q)VXOV_BIN=$(O)/vxov plugin-config/build.sh $(PLUGIN) >/dev/null
+ifneq ($(strip $(PLUGIN_SET)),)
+	$(Q)docker plugin set $(PLUGIN) $(PLUGIN_SET)
 	$(Q)docker plugin enable $(PLUGIN)
-	@echo "enabled $(PLUGIN): docker network create -d $(PLUGIN) ..."
+	@echo "enabled $(PLUGIN) ($(PLUGIN_SET)): docker network create -d $(PLUGIN) ..."
+else
+	@echo "created $(PLUGIN), disabled: give it this host's settings, then enable it:"
+	@echo "  docker plugin set $(PLUGIN) CONSUL_HTTP_ADDR=host:port VXOV_UNDERLAY_DEV=dev ..."
+	@echo "  docker plugin enable $(PLUGIN)"
+	@echo "(or: make plugin CONSUL_HTTP_ADDR=... VXOV_UNDERLAY_DEV=...; every setting: README, \"As a managed plugin\")"
+endif
 
 # The legacy install: the binary and a systemd unit ordered before docker.
 PREFIX ?= /usr/local

@@ -7,15 +7,26 @@
  * one screen: the daemon, Consul, and each network; with NETWORK (a Docker
  * ID, its first characters, or a VNI), that network in full, every remote
  * entry with its host.  Exit 1 when the daemon does not answer.
+ *
+ * Which socket: --socket PATH (or VXOV_SOCKET) names it; a directory there
+ * is searched as /run/docker/plugins is by default: DIR/vxov.sock (the
+ * legacy daemon), else DIR/<id>/vxov.sock, where dockerd puts a managed
+ * plugin's socket; of those, the one that accepts a connection.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
+#include <glob.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "driver/lib/buf.h"
@@ -137,11 +148,165 @@ static void print_network(json_t *n, bool full)
 	       num(l2, "ignored"));
 }
 
+#define PLUGIN_DIR "/run/docker/plugins"
+#define SOCK_NAME "vxov.sock"
+
+/* Whether something accepts connections on the socket at path: 0, or -errno
+ * (-ENOENT: no such file, -ECONNREFUSED: a socket nobody listens on). */
+static int sock_probe(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, e = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
+/* The socket at path, if it answers: 0, or -errno with the message. */
+static int sock_one(const char *path, char *err, size_t errlen)
+{
+	int e = sock_probe(path);
+
+	if (e == -ENOENT)
+		return errf(err, errlen, e, "vxov is not running (no socket at %s)", path);
+	if (e)
+		return errf(err, errlen, e, "vxov is not answering on %s: %s%s", path, strerror(-e),
+			    e == -EACCES ? " (vxov status needs root, as the socket does)" : "");
+	return 0;
+}
+
+/* In the managed plugins' sockets dir/<id>/vxov.sock, the one that answers
+ * into out (PATH_MAX bytes): 0, or -errno with the message (none, none
+ * answering, or several: their paths). */
+static int sock_managed(const char *dir, char *out, size_t outlen, char *err, size_t errlen)
+{
+	char pat[PATH_MAX], dead[512] = "", live[512] = "";
+	size_t nlive = 0;
+	glob_t g;
+	int e;
+
+	snprintf(pat, sizeof(pat), "%s/*/" SOCK_NAME, dir);
+	if (glob(pat, 0, NULL, &g)) {
+		globfree(&g);
+		return errf(err, errlen, -ENOENT, "vxov is not running (no socket at %s/" SOCK_NAME
+			    " nor %s)", dir, pat);
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *p = g.gl_pathv[i];
+
+		if ((e = sock_probe(p))) {
+			snprintf(dead + strlen(dead), sizeof(dead) - strlen(dead), "%s%s: %s",
+				 *dead ? "; " : "", p, strerror(-e));
+			continue;
+		}
+		if (!nlive++)
+			snprintf(out, outlen, "%s", p);
+		snprintf(live + strlen(live), sizeof(live) - strlen(live), "%s%s", *live ? ", " : "", p);
+	}
+	globfree(&g);
+	if (nlive == 1)
+		return 0;
+	if (nlive)
+		return errf(err, errlen, -EEXIST, "%zu vxov plugins answer: %s; name one with --socket",
+			    nlive, live);
+	return errf(err, errlen, -ECONNREFUSED, "vxov is not answering on %s", dead);
+}
+
+/* The socket to ask (see the top) into out (PATH_MAX bytes): given is
+ * --socket or VXOV_SOCKET, NULL for the default.  0, or -errno with the
+ * message the user sees. */
+static int sock_pick(const char *given, char *out, size_t outlen, char *err, size_t errlen)
+{
+	const char *dir = given ? given : PLUGIN_DIR;
+	struct stat st;
+	char legacy[PATH_MAX];
+
+	if (given && (stat(given, &st) || !S_ISDIR(st.st_mode))) {
+		snprintf(out, outlen, "%s", given);
+		return sock_one(given, err, errlen);
+	}
+	snprintf(legacy, sizeof(legacy), "%s/" SOCK_NAME, dir);
+	if (!stat(legacy, &st)) {
+		snprintf(out, outlen, "%s", legacy);
+		return sock_one(legacy, err, errlen);
+	}
+	return sock_managed(dir, out, outlen, err, errlen);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: vxov status [--json] [--socket PATH] [NETWORK]\n"
 		     "What the running daemon thinks the overlay looks like.  NETWORK (a Docker\n"
-		     "network ID, its first characters, or a VNI) shows one network in full.\n");
+		     "network ID, its first characters, or a VNI) shows one network in full.\n"
+		     "--socket: the daemon's socket, or a directory searched as the default is:\n"
+		     PLUGIN_DIR "/" SOCK_NAME " (the legacy daemon's), else a managed\n"
+		     "plugin's " PLUGIN_DIR "/<id>/" SOCK_NAME ".\n");
+}
+
+/* POST /VxovStatus with req on the socket at sock; the answer's JSON into
+ * *root: 0, or -errno with the message. */
+static int status_ask(const char *sock, const char *req, json_t **root, char *err, size_t errlen)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct buf body = { 0 };
+	long code = 0;
+	CURLcode rc;
+	const char *m;
+	CURL *h;
+	int e = 0;
+
+	*root = NULL;
+	if (!(h = curl_easy_init()))
+		return errf(err, errlen, -ENOMEM, "vxov status: cannot make an HTTP client");
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(h, CURLOPT_URL, "http://localhost/VxovStatus");
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	if ((rc = curl_easy_perform(h)) != CURLE_OK) {
+		e = errf(err, errlen, -EIO, "vxov did not answer on %s: %s", sock,
+			 *errbuf ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	*root = body.p ? json_loads(body.p, 0, NULL) : NULL;
+	if (!*root || code != 200) {
+		m = json_string_value(json_object_get(*root, "Err"));
+		e = errf(err, errlen, -EPROTO, "vxov status: %s",
+			 m ? m : "the daemon's answer is not a status");
+		json_decref(*root);
+		*root = NULL;
+	}
+out:
+	buf_free(&body);
+	curl_easy_cleanup(h);
+	return e;
+}
+
+static void status_print(json_t *root, bool json, bool full)
+{
+	json_t *n;
+	size_t i;
+
+	if (json) {
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		printf("%s\n", s ? s : "{}");
+		free(s);
+		return;
+	}
+	print_daemon(root);
+	json_array_foreach(json_object_get(root, "networks"), i, n)
+		print_network(n, full);
 }
 
 int status_main(int argc, char **argv)
@@ -152,24 +317,20 @@ int status_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sock = getenv("VXOV_SOCKET"), *network = "";
-	char errbuf[CURL_ERROR_SIZE] = "", req[128];
-	struct buf body = { 0 };
+	const char *given = getenv("VXOV_SOCKET"), *network = "";
+	char err[1024], req[128], sock[PATH_MAX];
 	bool json = false;
-	long code = 0;
-	json_t *root, *nets, *n;
-	CURL *h;
-	int opt, rc = 1;
-	size_t i;
+	json_t *root;
+	int opt, e;
 
-	if (!sock || !*sock)
-		sock = "/run/docker/plugins/vxov.sock";
+	if (given && !*given)
+		given = NULL;
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j': json = true; break;
-		case 's': sock = optarg; break;
+		case 's': given = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -183,44 +344,17 @@ int status_main(int argc, char **argv)
 	}
 	colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	snprintf(req, sizeof(req), "{\"Network\":\"%s\"}", network);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!(h = curl_easy_init()))
+	if (sock_pick(given, sock, sizeof(sock), err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
 		return 1;
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
-	curl_easy_setopt(h, CURLOPT_URL, "http://localhost/VxovStatus");
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-	if (curl_easy_perform(h) != CURLE_OK) {
-		fprintf(stderr, "vxov is not running (no answer on %s: %s)\n", sock, errbuf);
-		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	root = body.p ? json_loads(body.p, 0, NULL) : NULL;
-	if (!root || code != 200) {
-		fprintf(stderr, "vxov status: %s\n", json_string_value(json_object_get(root, "Err")) ?
-			json_string_value(json_object_get(root, "Err")) : "the daemon's answer is not a status");
-		json_decref(root);
-		goto out;
-	}
-	if (json) {
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-		printf("%s\n", s ? s : "{}");
-		free(s);
-	} else {
-		print_daemon(root);
-		nets = json_object_get(root, "networks");
-		json_array_foreach(nets, i, n)
-			print_network(n, *network != '\0');
-	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	e = status_ask(sock, req, &root, err, sizeof(err));
+	if (e)
+		fprintf(stderr, "%s\n", err);
+	else
+		status_print(root, json, *network != '\0');
 	json_decref(root);
-	rc = 0;
-out:
-	buf_free(&body);
-	curl_easy_cleanup(h);
 	curl_global_cleanup();
-	return rc;
+	return e ? 1 : 0;
 }

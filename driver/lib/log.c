@@ -39,8 +39,18 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* One fprintf per line: stdio locks the stream, so lines from
-	 * different threads never interleave. */
-	fprintf(stderr, "vxov: %s: %s\n", names[level], line);
+	 * different threads never interleave.  stdout may be a pipe or a file
+	 * (fully buffered): flushed under the same lock, each line leaves in
+	 * one write(2), so a log that takes both streams (2>&1) keeps their
+	 * order. */
+	if (level <= LOG_LVL_WARN) {
+		fprintf(stderr, "vxov: %s: %s\n", names[level], line);
+		return;
+	}
+	flockfile(stdout);
+	fprintf(stdout, "vxov: %s: %s\n", names[level], line);
+	fflush(stdout);
+	funlockfile(stdout);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

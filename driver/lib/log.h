@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* Log lines on stderr: "vxov: LEVEL: message".  Thread-safe.  Nothing here
- * fails but log_parse_level (-EINVAL). */
+/* Log lines "vxov: LEVEL: message": error and warn on stderr, info and debug
+ * on stdout, each line flushed at once.  dockerd tags what a managed plugin
+ * writes to stdout as level=info and to stderr as level=error (moby's
+ * makeLoggerStreams, in 20.10 and in Engine 29), so only errors and warnings read as
+ * errors there; systemd's journal and a terminal take both streams.
+ * Thread-safe.  Nothing here fails but log_parse_level (-EINVAL). */
 #ifndef VXOV_LOG_H
 #define VXOV_LOG_H
 

@@ -22,6 +22,9 @@
 #   7. without a client certificate every call fails with a TLS error; with it
 #      the same host works;
 #   8. a bad TLS setting stops the daemon at start-up, naming the variable;
+#   9. the managed plugin on a dockerd of ours takes the token from
+#      CONSUL_HTTP_TOKEN_FILE and the TLS files from its secrets mount: its
+#      network and endpoint keys appear; the token is in no inspect or log;
 # and that CONSUL_TLS_SERVER_NAME is what makes verification pass.
 T_NAME=secure
 . "$(dirname "$0")/../lib.sh"
@@ -277,6 +280,47 @@ for bad in CONSUL_HTTP_SSL=on CONSUL_HTTP_SSL_VERIFY=no; do
 	check_not "  and no socket left" test -e "$T_TMP/bad.sock"
 	cat "$T_TMP/vxov-bad.log" >>"$T_TMP/vxov-bad-all.log"
 done
+
+# ---- 9. the managed plugin: the token from a file in its secrets mount ----
+# A dockerd of ours (start_engine: ENGINE) in host namespace h10 on the
+# switch; the plugin (host networking: h10's) gets the token, the CA and the
+# client certificate as files in secrets.source, mounted read-only at
+# /etc/vxov.  The plugin's rootfs holds build/vxov: other builds skip this.
+if [ "$VXOV" = "$TOP/build/vxov" ]; then
+	E10=$T_TMP/e10 PL=vxs$$:latest NET10=$T_ID-pnet SEC10=$T_TMP/secrets10
+	D10="docker -H unix://$E10/docker.sock"
+	TOK_PL=$(sec_token plugin "$POLICY")
+	TOKENS+=("$TOK_PL")
+	mkdir -m 700 "$SEC10" "$T_TMP/state10"
+	(umask 077; printf '%s\n' "$TOK_PL" >"$SEC10/consul.token")
+	cp "$SEC_CA" "$SEC_CLIENT_CERT" "$SEC_CLIENT_KEY" "$SEC10/"
+	host_add 10
+	check "h10: dockerd $ENGINE starts" start_engine $(H 10) "$E10"
+	on_exit "$D10 rm -f $T_ID-p1; $D10 network rm $NET10; $D10 plugin rm -f $PL"
+	check "h10: test image imported" "$TOP/contrib/mkimage.sh" "$E10/docker.sock"
+	[ -d /etc/vxov ] || on_exit "rmdir /etc/vxov"	# build.sh makes the default secrets dir
+	check "h10: make plugin with CONSUL_HTTP_TOKEN_FILE and TLS files in the secrets mount" \
+		env DOCKER_HOST="unix://$E10/docker.sock" make -C "$TOP" --no-print-directory plugin PLUGIN=$PL \
+		secrets.source="$SEC10" state.source="$T_TMP/state10" VXOV_UNDERLAY_IP=$(hip 10) \
+		VXOV_NS_PREFIX=$T_ID-p- CONSUL_HTTP_ADDR="$URL" CONSUL_HTTP_TOKEN_FILE=/etc/vxov/consul.token \
+		CONSUL_CACERT=/etc/vxov/$(basename "$SEC_CA") CONSUL_CLIENT_CERT=/etc/vxov/$(basename "$SEC_CLIENT_CERT") \
+		CONSUL_CLIENT_KEY=/etc/vxov/$(basename "$SEC_CLIENT_KEY") CONSUL_TLS_SERVER_NAME=$SEC_NAME
+	check "h10: the plugin holds its host key (the file's token works)" poll 20 host_key 10
+	check "h10: docker network create -d $PL (VNI from Consul)" \
+		$D10 network create -d $PL --subnet $(t_subnet 10) $NET10
+	VNI10=$(sec_kv_get vxov/subnets/$(t_subnet_key 10))
+	check_match "  the VNI is in Consul" '^[0-9]+$' "$VNI10"
+	check "h10: docker run on it" $D10 run -d --net $NET10 --name $T_ID-p1 vxov-busybox:latest sleep 600
+	IP10=$($D10 inspect -f "{{(index .NetworkSettings.Networks \"$NET10\").IPAddress}}" $T_ID-p1)
+	MAC10=$($D10 inspect -f "{{(index .NetworkSettings.Networks \"$NET10\").MacAddress}}" $T_ID-p1)
+	arp10() { [ "$(sec_kv_get vxov/$VNI10/arp/$IP10)" = "$MAC10" ]; }
+	check "  its endpoint's arp key is in Consul (vxov/$VNI10/arp/$IP10 = $MAC10)" poll 10 arp10
+	check_eq "  and its fib key names h10" "$(hip 10)" "$(sec_kv_get vxov/$VNI10/fib/$MAC10)"
+	check_empty "the token is not in docker plugin inspect" "$($D10 plugin inspect $PL | grep -F -e "$TOK_PL")"
+	check_empty "  nor in dockerd's log (the plugin's lines)" "$(grep -F -e "$TOK_PL" "$E10/dockerd.log")"
+else
+	echo "# SKIP the managed plugin with a token file: its rootfs holds build/vxov, this pass tests $VXOV"
+fi
 
 # ---- everything, at the end ----
 check "the daemons still serve" sh -c "kill -0 ${HPID[1]} ${HPID[2]} ${HPID[3]} ${HPID[4]} ${HPID[5]} ${HPID[6]} ${HPID[7]} ${HPID[8]} ${HPID[9]}"

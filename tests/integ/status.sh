@@ -62,7 +62,7 @@ js=$(st --json)
 check_eq "status --json: drift 0, 1 remote, consul reachable" "0 1 True" \
 	"$(echo "$js" | python3 -c 'import json,sys; s=json.load(sys.stdin); n=s["networks"][0]; print(n["drift"], n["remote_endpoints"], s["consul"]["reachable"])')"
 check_not "not running: exit 1" "$VXOV" status --socket "$T_TMP/none.sock"
-check_match "  saying so" "vxov is not running \(no answer on $T_TMP/none.sock" "$("$VXOV" status --socket "$T_TMP/none.sock" 2>&1)"
+check_eq "  saying so" "vxov is not running (no socket at $T_TMP/none.sock)" "$("$VXOV" status --socket "$T_TMP/none.sock" 2>&1)"
 
 # /metrics, parsed by Prometheus' own checker; counters that move.
 m >"$T_TMP/metrics"

@@ -95,27 +95,35 @@ static int utf8_ok(const char *s, size_t len)
 	return 1;
 }
 
-/* stderr into a temporary file while a test logs. */
+/* stdout and stderr into one temporary file while a test logs (as 2>&1
+ * does), or only stderr (cap_start_err). */
 static struct {
 	char path[64];
-	int fd, saved, on;
+	int fd, saved1, saved2, on;
 } cap;
 
-static void cap_start(void)
+static void cap_open(int out_too)
 {
+	fflush(stdout);
 	fflush(stderr);
 	snprintf(cap.path, sizeof(cap.path), "/tmp/vxov-unit-log-XXXXXX");
 	cap.fd = mkstemp(cap.path);
 	assert_true(cap.fd >= 0);
-	cap.saved = dup(2);
-	assert_true(cap.saved >= 0);
+	cap.saved1 = out_too ? dup(1) : -1;
+	cap.saved2 = dup(2);
+	assert_true(cap.saved2 >= 0 && (!out_too || cap.saved1 >= 0));
+	assert_true(!out_too || dup2(cap.fd, 1) == 1);
 	assert_int_equal(dup2(cap.fd, 2), 2);
 	cap.on = 1;
 }
 
+static void cap_start(void) { cap_open(1); }
+static void cap_start_err(void) { cap_open(0); }
+
 /* What was logged since cap_start(). */
 static const char *cap_text(void)
 {
+	fflush(stdout);
 	fflush(stderr);
 	return read_file(cap.path);
 }
@@ -126,9 +134,14 @@ static void cap_end(void)
 	if (!cap.on)
 		return;
 	cap.on = 0;
+	fflush(stdout);
 	fflush(stderr);
-	dup2(cap.saved, 2);
-	close(cap.saved);
+	if (cap.saved1 >= 0) {
+		dup2(cap.saved1, 1);
+		close(cap.saved1);
+	}
+	dup2(cap.saved2, 2);
+	close(cap.saved2);
 	close(cap.fd);
 	unlink(cap.path);
 }
@@ -462,6 +475,33 @@ static void test_log_rate(void **st)
 			    "vxov: info: miss 15\n"
 			    "vxov: info: 1 similar messages suppressed\n"
 			    "vxov: info: miss 16\n");
+}
+
+/* Errors and warnings on stderr, info and debug on stdout (dockerd tags a
+ * managed plugin's stderr level=error); in order when both go to one file. */
+static void test_log_streams(void **st)
+{
+	const char *text;
+
+	(void)st;
+	log_set_level(LOG_LVL_DEBUG);
+	cap_start_err();
+	log_err("e1");
+	log_info("i1");
+	log_warn("w1");
+	log_debug("d1");
+	text = cap_text();
+	assert_string_equal(text, "vxov: error: e1\nvxov: warn: w1\n");
+	cap_end();
+	cap_start();
+	log_info("i2");
+	log_err("e2");
+	log_debug("d2");
+	log_warn("w2");
+	text = cap_text();
+	assert_string_equal(text, "vxov: info: i2\nvxov: error: e2\nvxov: debug: d2\nvxov: warn: w2\n");
+	cap_end();
+	log_set_level(LOG_LVL_INFO);
 }
 
 static void test_log_rate_zero(void **st)
@@ -965,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(test_log_esc),
 		cmocka_unit_test(test_log_esc_truncate),
 		cmocka_unit_test(test_log_esc_random),
+		cmocka_unit_test_setup_teardown(test_log_streams, rl_setup, rl_teardown),
 		cmocka_unit_test_setup_teardown(test_log_rate, rl_setup, rl_teardown),
 		cmocka_unit_test_setup_teardown(test_log_rate_zero, rl_setup, rl_teardown),
 		cmocka_unit_test_setup_teardown(test_log_rate_threads, rl_setup, rl_teardown),

@@ -63,7 +63,7 @@ CTLTEST_SRC := $(CTL) $(LIB) $(KVSTORE) $(NETOPS) tests/unit/test_ctl.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so $(O)/tstop
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
@@ -86,6 +86,11 @@ $(O)/kvload: $(call obj,$(KVLOAD_SRC))
 $(O)/clockstep.so: tests/tools/clockstep.c
 	$(E) "  CC      $@"
 	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -shared -fPIC -o $@ $< -ldl
+
+# A test tool: stops one thread (vxov's control loop) with ptrace.
+$(O)/tstop: tests/tools/tstop.c
+	$(E) "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
 
 $(O)/test_unit: $(call obj,$(UNIT_SRC))
 	$(E) "  LD      $@"

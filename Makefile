@@ -160,7 +160,7 @@ engine: deps
 check: deps consul engine layers
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit build/test_lib build/test_ctl
 	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib build/san/test_ctl
-	$(Q)$(MAKE) --no-print-directory WERROR=1 TSAN=1 all
+	$(Q)$(MAKE) --no-print-directory WERROR=1 TSAN=1 all build/tsan/test_ctl
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)tests/run.sh
 

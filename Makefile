@@ -48,7 +48,7 @@ CTL      := driver/ctl/ctl.c driver/ctl/core.c driver/ctl/loop.c driver/ctl/wait
             driver/ctl/health.c driver/ctl/job.c driver/ctl/net.c driver/ctl/block.c \
             driver/ctl/value.c driver/ctl/mirror.c driver/ctl/kernel.c driver/ctl/miss.c \
             driver/ctl/session.c driver/ctl/retire.c driver/ctl/publish.c driver/ctl/meta.c driver/ctl/plane.c driver/ctl/vni.c \
-            driver/ctl/ipam.c driver/ctl/ipam_reconcile.c driver/ctl/report.c
+            driver/ctl/ipam.c driver/ctl/reclaim.c driver/ctl/ipam_reconcile.c driver/ctl/report.c
 CORE     := $(LIB) $(KVSTORE) driver/docker/request.c
 VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(DOCKER) $(CTL) driver/daemon.c driver/resolve.c \
             driver/status.c driver/main.c
@@ -63,7 +63,7 @@ CTLTEST_SRC := $(CTL) $(LIB) $(KVSTORE) $(NETOPS) tests/unit/test_ctl.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so $(O)/tstop
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
@@ -86,6 +86,11 @@ $(O)/kvload: $(call obj,$(KVLOAD_SRC))
 $(O)/clockstep.so: tests/tools/clockstep.c
 	$(E) "  CC      $@"
 	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -shared -fPIC -o $@ $< -ldl
+
+# A test tool: stops one thread (vxov's control loop) with ptrace.
+$(O)/tstop: tests/tools/tstop.c
+	$(E) "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
 
 $(O)/test_unit: $(call obj,$(UNIT_SRC))
 	$(E) "  LD      $@"
@@ -155,7 +160,7 @@ engine: deps
 check: deps consul engine layers
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit build/test_lib build/test_ctl
 	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib build/san/test_ctl
-	$(Q)$(MAKE) --no-print-directory WERROR=1 TSAN=1 all
+	$(Q)$(MAKE) --no-print-directory WERROR=1 TSAN=1 all build/tsan/test_ctl
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)tests/run.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The whole suite (what `sudo make check` runs after building):
-#   1. unit tests (cmocka), plain and under ASan+UBSan;
+#   1. unit tests (cmocka), plain and under ASan+UBSan (test_ctl under
+#      ThreadSanitizer too);
 #   2. a bounded libFuzzer run of every decoder harness;
 #   3. the integration tests against the real kernel, Consul and dockerd,
 #      with the plain build, the ASan+UBSan build, and (those that start
@@ -39,16 +40,23 @@ tally() {
 	fi
 }
 
+# unit BUILD TEST: one cmocka binary, its tally.
+unit() {
+	echo "=== $2 ($1)"
+	"$1/$2" >"$log" 2>&1; rc=$?
+	cat "$log"
+	p=$(sed -n 's/.*PASSED  \] \([0-9]*\) test.*/\1/p' "$log"); f=$(sed -n 's/.*FAILED  \] \([0-9]*\) test.*/\1/p' "$log")
+	echo "unit: ${p:-0} passed, ${f:-0} failed" >>"$log"
+	tally
+}
 for b in build build/san; do
 	for u in test_unit test_lib test_ctl; do
-		echo "=== $u ($b)"
-		"$b/$u" >"$log" 2>&1; rc=$?
-		cat "$log"
-		p=$(sed -n 's/.*PASSED  \] \([0-9]*\) test.*/\1/p' "$log"); f=$(sed -n 's/.*FAILED  \] \([0-9]*\) test.*/\1/p' "$log")
-		echo "unit: ${p:-0} passed, ${f:-0} failed" >>"$log"
-		tally
+		unit "$b" "$u"
 	done
 done
+# The control loop's logic under ThreadSanitizer too (about 12 s, most of
+# it the reclaim property's 3000 histories).
+unit build/tsan test_ctl
 
 for h in build/fuzz/fuzz_*; do
 	name=${h##*/fuzz_}

@@ -5,10 +5,10 @@
  * ones are written again, ones this host no longer has are deleted (a
  * release that failed, a crash).  It also reclaims the addresses of a host
  * whose vxov/hosts/<ip> key (held by its session) has been absent for the
- * whole reclaim period as this daemon saw it; the delete is one transaction
- * that checks that the host key is still absent and the address key
- * unchanged, so a host that came back (it takes its host key before
- * anything else) is never robbed.
+ * whole reclaim period as this daemon saw it (reclaim.c times it); the
+ * delete is one transaction that checks that the host key is still absent
+ * and the address key unchanged, so a host that came back (it takes its
+ * host key before anything else) is never robbed.
  *
  * A scan reads vxov/ipam/ first and vxov/hosts/ second.  A host takes its
  * host key before it allocates, so a host key that existed when one of its
@@ -27,6 +27,7 @@
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/job.h"
+#include "driver/ctl/reclaim.h"
 #include "driver/ctl/session.h"
 #include "driver/lib/layout.h"
 #include "driver/lib/log.h"
@@ -36,69 +37,19 @@
 static struct log_rate rl_conflict = LOG_RATE_INIT(30000, 5);
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
 
-/* A host that holds addresses and has no vxov/hosts/ key, since when (as
- * we saw it): by its host ID, or by its address in values older vxov wrote. */
-struct absent {
-	LIST_ENTRY(absent) link;
-	struct in_addr owner;
-	char id[40];
-	uint64_t since_ms;
-	uint32_t gen;
-};
-
 static struct {
-	LIST_HEAD(, absent) absent;
+	struct reclaim_clocks clocks;
 	struct loop_timer timer;
 	bool scanning;
 	uint64_t scan_started;
-	uint32_t gen;
 	struct kv_list hosts, addrs;	/* the scan's two reads: hosts/ after ipam/ */
 	uint64_t reclaimed, repairs;
-} R = { .absent = LIST_HEAD_INITIALIZER(R.absent) };
+} R = { .clocks = { .absent = LIST_HEAD_INITIALIZER(R.clocks.absent) } };
 
 void ipam_reconcile_counts(uint64_t *reclaimed, uint64_t *repairs)
 {
 	*reclaimed = R.reclaimed;
 	*repairs = R.repairs;
-}
-
-static struct absent *absent_get(struct in_addr owner, const char *id)
-{
-	struct absent *x;
-
-	LIST_FOREACH(x, &R.absent, link)
-		if (id[0] ? !strcmp(x->id, id) : !x->id[0] && x->owner.s_addr == owner.s_addr)
-			return x;
-	if (!(x = calloc(1, sizeof(*x))))
-		return NULL;
-	x->owner = owner;
-	snprintf(x->id, sizeof(x->id), "%s", id);
-	x->since_ms = loop_now();
-	LIST_INSERT_HEAD(&R.absent, x, link);
-	return x;
-}
-
-/* The host ID a vxov/hosts/ value ("vxov <hostname> <ip> <host id>", the
- * session's name) ends with. */
-static bool host_id_is(const struct kv_entry *h, const char *id)
-{
-	size_t n = strlen(id);
-
-	return h->value_len > n && !strcmp(h->value + h->value_len - n, id) &&
-	       h->value[h->value_len - n - 1] == ' ';
-}
-
-/* Is the host alive: its host key there, under any address (by ID), or
- * under the address older values name? */
-static bool host_present(struct in_addr owner, const char *id)
-{
-	struct in_addr h;
-
-	for (size_t i = 0; i < R.hosts.n; i++)
-		if (id[0] ? host_id_is(&R.hosts.v[i], id)
-			  : layout_parse_host_key(R.hosts.v[i].key, &h) && h.s_addr == owner.s_addr)
-			return true;
-	return false;
 }
 
 static void on_quiet(struct kv_req *r, void *arg)
@@ -178,20 +129,11 @@ static void own_key(const struct kv_entry *e, const struct prefix4 *pool, struct
 	kv_delete(core.kv, e->key, (int64_t)e->modify_index, &(struct kv_call){ .done = on_quiet });
 }
 
-/* Another host's address: reclaimed once that host has been absent for
- * the reclaim period. */
-static void their_key(const struct kv_entry *e, uint64_t now)
+/* Another host's address, its host absent for the reclaim period. */
+static void on_due(const struct kv_entry *e, struct in_addr owner, void *arg)
 {
-	struct in_addr owner;
-	struct absent *x;
-	char id[40];
-
-	if (ipam_holder(e->value, e->value_len, &owner, id) || host_present(owner, id) ||
-	    !(x = absent_get(owner, id)))
-		return;
-	x->gen = R.gen;
-	if (now - x->since_ms >= (uint64_t)core.conf.reclaim_s * 1000)
-		reclaim(e, owner);
+	(void)arg;
+	reclaim(e, owner);
 }
 
 /* What this host has must be in Consul. */
@@ -225,30 +167,19 @@ static void rewrite_missing(const struct kv_list *l)
 
 static void scan(const struct kv_list *l)
 {
-	uint64_t now = loop_now();
 	struct prefix4 pool;
 	struct in_addr addr;
-	struct absent *x, *xn;
 
-	R.gen++;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct kv_entry *e = &l->v[i];
 
-		if (!layout_parse_ipam_addr_key(e->key, &pool, &addr))
-			continue;
-		if (ipam_is_self(e->value, e->value_len))
+		if (layout_parse_ipam_addr_key(e->key, &pool, &addr) &&
+		    ipam_is_self(e->value, e->value_len))
 			own_key(e, &pool, addr);
-		else
-			their_key(e, now);
 	}
-	/* Hosts that came back, or whose addresses are all gone, start afresh. */
-	for (x = LIST_FIRST(&R.absent); x; x = xn) {
-		xn = LIST_NEXT(x, link);
-		if (x->gen != R.gen) {
-			LIST_REMOVE(x, link);
-			free(x);
-		}
-	}
+	/* One reading of the clock for the whole judgement (reclaim.h). */
+	reclaim_judge(&R.clocks, l, &R.hosts, loop_now(), (uint64_t)core.conf.reclaim_s * 1000,
+		      on_due, NULL);
 	rewrite_missing(l);
 }
 
@@ -256,10 +187,7 @@ static void scan(const struct kv_list *l)
  * keeps the others from reclaiming our addresses. */
 static void own_host_key(void)
 {
-	for (size_t i = 0; i < R.hosts.n; i++)
-		if (host_id_is(&R.hosts.v[i], core.conf.host_id))
-			return;
-	if (session_id()) {
+	if (!reclaim_host_listed(&R.hosts, core.conf.self, core.conf.host_id) && session_id()) {
 		log_warn("consul: this host's key under vxov/hosts/ is missing: taking it again");
 		session_host_key_lost();
 	}
@@ -335,13 +263,8 @@ void ipam_reconcile(void)
 
 void ipam_reconcile_stop(void)
 {
-	struct absent *x;
-
 	loop_timer_stop(&core.loop, &R.timer);
-	while ((x = LIST_FIRST(&R.absent))) {
-		LIST_REMOVE(x, link);
-		free(x);
-	}
+	reclaim_free(&R.clocks);
 	kv_list_free(&R.hosts);
 	kv_list_free(&R.addrs);
 }

@@ -21,6 +21,7 @@ health
 job session
 vni mirror retire
 net ipam
+reclaim
 kernel ipam_reconcile
 publish miss meta
 plane report

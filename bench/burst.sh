@@ -58,12 +58,12 @@ bench_burst() {
 # first error texts in burst-err-bI.log.
 burst_calls() {
 	PYTHONPATH="$TOP/bench" python3 - "$T_TMP" "$@" <<-'PY'
-	import sys, threading, time
+	import os, sys, threading, time
 	from plugin_client import Plugin
 	tmp, h, per, vni, net = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 	go = threading.Barrier(h)
 	def host(i):
-	    c = Plugin("%s/b%d.sock" % (tmp, i))
+	    c = Plugin(os.environ.get("BURST_SOCK", tmp + "/b%d.sock") % i)
 	    lat, errs, texts = [], 0, []
 	    go.wait()
 	    for k in range(1, per + 1):

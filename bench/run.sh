@@ -20,6 +20,10 @@
 #              time, CPU, bytes and RSS (bench/scale.sh)
 #   burst      10 hosts x 100 endpoints and 30 hosts x 30 created at once:
 #              convergence and bytes (bench/burst.sh)
+#   cluster    3 Consul servers and 100 hosts, each with its own agent and
+#              vxov: a burst of 10 endpoints per host, one change at rest to
+#              all 99 other kernels, the idle cost, RSS and connections
+#              (bench/cluster.sh)
 #   docker     docker run --rm IMAGE sleep 0 on a vxov vs a bridge network, on
 #              the machine's dockerd (bench/docker.sh)
 # All sections share one underlay switch (10.213.30.0/24) and one Consul.
@@ -29,7 +33,7 @@ T_NAME=bench
 N=${BENCH_N:-30}
 API_N=${BENCH_API_N:-200}	# the calls alone: enough for a p99 that is not the maximum
 PROP_P50_MS=${PROP_P50_MS:-100} API_P99_MS=${API_P99_MS:-10} PART_P99_MS=${PART_P99_MS:-100}
-BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale burst docker"}
+BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale burst cluster docker"}
 # kvload (tests/tools/kvload.c): next to $VXOV, else build/kvload.
 KVLOAD=${KVLOAD:-}
 if [ -z "$KVLOAD" ]; then
@@ -207,8 +211,8 @@ bench_api() {
 
 for s in $BENCH_SECTIONS; do
 	case $s in
-	api|iperf|scale|burst|docker) ;;
-	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale burst docker)"; exit 2 ;;
+	api|iperf|scale|burst|cluster|docker) ;;
+	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale burst cluster docker)"; exit 2 ;;
 	esac
 done
 # section NAME: run bench_NAME (from bench/NAME.sh if there is one); a
@@ -223,6 +227,7 @@ want iperf && section iperf
 for i in "${!H_PID[@]}"; do kill -TERM "${H_PID[$i]}"; wait "${H_PID[$i]}" 2>/dev/null; done
 want scale && section scale
 want burst && section burst
+want cluster && section cluster
 want docker && section docker
 
 echo

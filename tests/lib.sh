@@ -440,12 +440,15 @@ ids_json() { if [ $# -gt 1 ]; then printf '{"NetworkID":"%s","EndpointID":"%s"}\
 SW=$T_ID-sw CN=$T_ID-consul CIP=$(t_underlay 100) URL= KV_NS=
 CLUSTER_FLAGS=()
 declare -A HPID=() HFLAGS=() HSOCK=()
-S() { echo "${HSOCK[$1]:-$T_TMP/h$1.sock}"; }
-H() { echo "$T_ID-h$1"; }
-hip() { t_underlay "$1"; }
-hstate() { echo "$T_TMP/state$1"; }
-hlog() { echo "$T_TMP/vxov-$T_ID-h$1.log"; }
-OV() { echo "$T_ID-h$1-$2"; }
+# HTAG (h) names the hosts and HNET (the test's underlay) numbers them: a
+# second cluster beside the first takes others (bench/cluster.sh).
+HTAG=h HNET=
+S() { echo "${HSOCK[$1]:-$T_TMP/$HTAG$1.sock}"; }
+H() { echo "$T_ID-$HTAG$1"; }
+hip() { if [ -n "$HNET" ]; then echo "$HNET.$1"; else t_underlay "$1"; fi; }
+hstate() { echo "$T_TMP/state-$HTAG$1"; }
+hlog() { echo "$T_TMP/vxov-$T_ID-$HTAG$1.log"; }
+OV() { echo "$T_ID-$HTAG$1-$2"; }
 kv() { ckv "${KV_NS:-$CN}" "$CIP" "$@"; }
 
 # cluster_consul [STARTER]: the switch, and Consul on it started by STARTER
@@ -476,12 +479,12 @@ host_start() {
 host_stop() { local p=${HPID[$1]}; kill -TERM "$p"; wait "$p"; }
 host_kill() { local p=${HPID[$1]}; kill -9 "$p"; wait "$p" 2>/dev/null; return 0; }
 # --- The production shape: 3 Consul servers, an agent per host ---------------
-# raft_cluster              servers 1..3 in namespaces $(SN J) at t_underlay
-#                           100+J, Raft timing of a LAN (raft_multiplier 1);
+# raft_cluster              servers 1..3 in namespaces $(SN J) at hip 200+J,
+#                           Raft timing of a LAN (raft_multiplier 1);
 #                           waits for a leader.  Then URL is the agent on
 #                           127.0.0.1:8500 inside each host, and kv talks to
 #                           server 1 (KV_SRV=J: another).
-# host_agent I              a client agent in host I (node $(H I), bound to
+# host_agent I [--no-wait]  a client agent in host I (node $(H I), bound to
 #                           hip I, API on 127.0.0.1 there), joined to the
 #                           servers, leave_on_terminate false as the README
 #                           advises; waits until its node is in the catalog.
@@ -489,8 +492,8 @@ host_kill() { local p=${HPID[$1]}; kill -9 "$p"; wait "$p" 2>/dev/null; return 0
 # agent_stop I / server_kill J / server_start J / raft_leader (the J of the
 # leader, from any server that answers).
 declare -A APID=() SPID=()
-SN() { echo "$T_ID-cs$1"; }
-sip() { t_underlay $((100 + $1)); }
+SN() { echo "$T_ID-${HTAG}s$1"; }
+sip() { hip $((200 + $1)); }
 KV_SRV=1
 consul_args() {
 	echo -log-level warn -grpc-port -1 -dns-port -1 -hcl disable_update_check=true \
@@ -526,7 +529,7 @@ raft_cluster() {
 	poll 60 raft_leader
 }
 host_agent() {
-	local i=$1
+	local i=$1 wait=${2:-}
 	host_add "$i" || return 1
 	# shellcheck disable=SC2046 # consul_args is a list of flags
 	CHECKPOINT_DISABLE=1 nsenter --net="/run/netns/$(H "$i")" "$CONSUL_BIN" agent \
@@ -535,7 +538,7 @@ host_agent() {
 	APID[$i]=$!
 	disown "${APID[$i]}"
 	on_exit "kill -9 ${APID[$i]}"
-	poll 60 agent_ready "$i"
+	[ "$wait" = --no-wait ] || poll 60 agent_ready "$i"
 }
 agent_ready() {
 	ip netns exec "$(H "$1")" curl -sf -m 1 "http://127.0.0.1:8500/v1/catalog/node/$(H "$1")" | grep -q '"Node"'

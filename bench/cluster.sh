@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: MIT
+# The cluster section of bench/run.sh (sourced): Consul as people run it,
+# three servers (Raft) and a client agent on every host, CL_HOSTS (100)
+# simulated hosts, each a vxov daemon in its own namespace talking to its own
+# agent, on a switch of their own (10.214.0.0/24: hosts .1-.100, servers
+# .201-.203, a monitor .250).  One network (10.60.0.0/16, vni 600) on all.
+#   burst      CL_PER (10) endpoints per host created at once, every host's
+#              API (burst_calls): convergence from the last answer until every
+#              host's vxov_kernel_entries{kind="fdb"} holds all the others';
+#              bytes Consul sent all hosts (vxov's counters)
+#   one change with the cluster at rest, CL_ONE (30) times: host 1 creates an
+#              endpoint; from its answer until the FDB entry exists in all
+#              CL_HOSTS-1 other kernels (each kernel's own event, from
+#              `bridge -ts monitor fdb` in every overlay namespace): p50/p99
+#   idle       CL_IDLE_S (20 s) with nothing happening: Consul requests,
+#              bytes and vxov CPU per host, as per minute
+#   RSS and connections to the agent, per vxov (max)
+CL_HOSTS=${CL_HOSTS:-100} CL_PER=${CL_PER:-10} CL_ONE=${CL_ONE:-30} CL_IDLE_S=${CL_IDLE_S:-20}
+CL_CONV_MS=${CL_CONV_MS:-3000} CL_ONE_P99_MS=${CL_ONE_P99_MS:-50} CL_IDLE_REQ_S=${CL_IDLE_REQ_S:-1}
+CL_RSS_MIB=${CL_RSS_MIB:-16}
+CL_VNI=600 CL_NET=10.60
+
+cl_urls() { local i; for i in $(seq "$CL_HOSTS"); do printf 'http://%s:9276/metrics ' "$(hip "$i")"; done; }
+cl_metrics() { ip netns exec "$T_ID-cmon" curl -s --max-time 10 $(cl_urls); }
+cl_sum() { cl_metrics | awk -v k="$1" '$1 == k {s += $2} END {print s + 0}'; }
+# Hosts whose FDB gauge for the network is N; all of them.
+cl_at() { cl_metrics | grep -c "^vxov_kernel_entries{vni=\"$CL_VNI\",kind=\"fdb\"} $1\$"; }
+cl_all_at() { [ "$(cl_at "$1")" -eq "$CL_HOSTS" ]; }
+
+cl_start() {
+	local i
+	raft_cluster || { bench_note "the three Consul servers did not elect a leader"; return 1; }
+	for i in $(seq "$CL_HOSTS"); do host_agent "$i" --no-wait || return 1; done
+	for i in $(seq "$CL_HOSTS"); do
+		poll 180 agent_ready "$i" || { bench_note "the agent of host $i did not join"; return 1; }
+	done
+	bench_note "3 servers and $CL_HOSTS agents up, $(free -m | awk '$1 == "Mem:" {print $3}') MiB of memory in use"
+	for i in $(seq "$CL_HOSTS"); do
+		host_start "$i" --log-level warn --metrics-listen "$(hip "$i"):9276" ||
+			{ bench_note "vxov did not start on host $i"; return 1; }
+	done
+	netns "$T_ID-cmon" && plug "$SW" "$T_ID-cmon" "$HNET.250" || return 1
+	for i in $(seq "$CL_HOSTS"); do
+		r=$(api "$(S "$i")" NetworkDriver.CreateNetwork "{\"NetworkID\":\"bn$CL_VNI\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"$CL_VNI\"}},\"IPv4Data\":[{\"Pool\":\"$CL_NET.0.0/16\",\"Gateway\":\"$CL_NET.0.1/16\"}]}")
+		case $r in '{}'*) ;; *) bench_note "host $i: CreateNetwork: $r"; return 1 ;; esac
+	done
+}
+
+cl_burst() {
+	local i k r t_last=0 errs=0 b0 b1 conv want=$(( (CL_HOSTS - 1) * CL_PER ))
+	poll 30 cl_all_at 0 || bench_note "not every host's network is synchronised"
+	b0=$(cl_sum vxov_consul_received_bytes_total)
+	BURST_SOCK="$T_TMP/c%d.sock" burst_calls "$CL_HOSTS" "$CL_PER" "$CL_VNI" "$CL_NET" ||
+		{ bench_note "the burst's client failed"; return 1; }
+	for i in $(seq "$CL_HOSTS"); do
+		read -r k r <"$T_TMP/burst-end-$i"
+		[ "$k" -gt "$t_last" ] && t_last=$k
+		errs=$((errs + r))
+	done
+	[ "$errs" -eq 0 ] || bench_note "$errs CreateEndpoint calls failed: $(cat "$T_TMP"/burst-err-b*.log | sort | uniq -c | head -3)"
+	bench_info "  CreateEndpoint during the burst p50/p99" \
+		"$(cat "$T_TMP"/burst-lat-$CL_VNI-* | pct 50)/$(cat "$T_TMP"/burst-lat-$CL_VNI-* | pct 99) ms"
+	until cl_all_at "$want"; do
+		[ $(( $(now_ns) - t_last )) -lt 30000000000 ] || break
+		sleep 0.1
+	done
+	conv=$(( ($(now_ns) - t_last) / 1000000 ))
+	cl_all_at "$want" || conv=">30000"
+	b1=$(cl_sum vxov_consul_received_bytes_total)
+	bench_target "converged: every host holds all $want remote entries" "$conv ms" "$conv" le "$CL_CONV_MS" \
+		"<= $CL_CONV_MS ms after the last"
+	bench_info "  bytes Consul sent all hosts during the burst (vxov's counters)" "$(printf %.1f "$(mib $((b1 - b0)))") MiB"
+}
+
+# Each overlay's FDB events, each with the time the monitor read it
+# (bridge -timestamp: a "Timestamp: <date> <usec> usec" line before it).
+cl_monitors() {
+	local i
+	for i in $(seq 2 "$CL_HOSTS"); do
+		ip netns exec "$(OV "$i" $CL_VNI)" bridge -timestamp monitor fdb >"$T_TMP/fdbmon.$i" 2>&1 &
+		on_exit "kill $!"
+	done
+}
+cl_reached() { [ "$(grep -l "^$1 dev vxlan$CL_VNI dst" "$T_TMP"/fdbmon.* | wc -l)" -eq $((CL_HOSTS - 1)) ]; }
+
+# The epoch ns at which host I's kernel showed MAC (its first event naming it).
+cl_seen() {
+	awk -v m="$2 dev vxlan$CL_VNI dst" '
+		/^Timestamp: / { d = $2 " " $3 " " $4 " " $5 " " $6; us = $7 }
+		index($0, m) == 1 { print d "|" us; exit }' "$T_TMP/fdbmon.$1" |
+		{ IFS='|' read -r d us && [ -n "$d" ] && echo $(( $(date -d "$d" +%s) * 1000000000 + 10#$us * 1000 )); }
+}
+
+cl_one() {
+	local k ip mac t0 t_all t i got lat=()
+	cl_monitors
+	for k in $(seq "$CL_ONE"); do
+		ip=$CL_NET.200.$k mac=$(t_mac "$CL_NET.200.$k")
+		t0=$(now_ns)
+		r=$(api "$(S 1)" NetworkDriver.CreateEndpoint "$(ep_json "bn$CL_VNI" "$(id64 "e1$(printf %04x "$k")")" "$ip/16")")
+		case $r in *Err*) bench_note "one change $k: $r"; return 1 ;; esac
+		poll 10 cl_reached "$mac" ||
+			{ bench_note "change $k did not reach every kernel within 10 s"; return 1; }
+		t_all=0
+		for i in $(seq 2 "$CL_HOSTS"); do
+			t=$(cl_seen "$i" "$mac") && [ "$t" -gt "$t_all" ] && t_all=$t
+		done
+		lat+=($(( (t_all - t0) / 1000000 )))
+	done
+	got=$(printf '%s\n' "${lat[@]}" | pct 99)
+	bench_target "one change at rest: host 1 -> all $((CL_HOSTS - 1)) other kernels, p50/p99" \
+		"$(printf '%s\n' "${lat[@]}" | pct 50)/$got ms" "$got" le "$CL_ONE_P99_MS" "p99 <= $CL_ONE_P99_MS ms"
+}
+
+cl_idle() {
+	local i r0 r1 b0 b1 c0=0 c1=0 rss=0 x conns=0 per
+	for i in $(seq "$CL_HOSTS"); do c0=$((c0 + $(proc_cpu_ns "${HPID[$i]}"))); done
+	r0=$(cl_sum_req) b0=$(cl_sum vxov_consul_received_bytes_total)
+	sleep "$CL_IDLE_S"	# the idle window measured
+	r1=$(cl_sum_req) b1=$(cl_sum vxov_consul_received_bytes_total)
+	for i in $(seq "$CL_HOSTS"); do c1=$((c1 + $(proc_cpu_ns "${HPID[$i]}"))); done
+	per=$(calc "($r1 - $r0) / $CL_HOSTS / $CL_IDLE_S")
+	bench_target "idle: Consul requests per host per second" "$(printf %.2f "$per")" "$per" le "$CL_IDLE_REQ_S" \
+		"<= $CL_IDLE_REQ_S"
+	bench_info "  idle: bytes from Consul per host per minute" \
+		"$(printf %.1f "$(kib $(( (b1 - b0) * 60 / CL_IDLE_S / CL_HOSTS )))") KiB"
+	bench_info "  idle: vxov CPU per host per minute" "$(( (c1 - c0) * 60 / CL_IDLE_S / CL_HOSTS / 1000000 )) ms"
+	for i in $(seq "$CL_HOSTS"); do
+		x=$(rss_kib "${HPID[$i]}"); [ "$x" -gt "$rss" ] && rss=$x
+		x=$(ip netns exec "$(H "$i")" ss -Htn state established '( dport = :8500 )' | wc -l)
+		[ "$x" -gt "$conns" ] && conns=$x
+	done
+	bench_target "vxov RSS, the largest of $CL_HOSTS" "$(printf %.1f "$(kib "$rss")") MiB" "$(kib "$rss")" le "$CL_RSS_MIB" \
+		"<= $CL_RSS_MIB MiB"
+	bench_info "  connections to its agent, the most of any vxov" "$conns"
+}
+cl_sum_req() { cl_metrics | awk '$1 ~ /^vxov_consul_requests_total/ {s += $2} END {print s + 0}'; }
+# All threads' CPU of process P, ns (utime + stime, clock ticks).
+proc_cpu_ns() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000000000 / hz}' "/proc/$1/stat"; }
+
+bench_cluster() {
+	local htag=$HTAG hnet=$HNET sw=$SW cn=$CN cip=$CIP url=$URL rc=0
+	HTAG=c HNET=10.214.0 SW=$T_ID-csw
+	bench_section "cluster: 3 Consul servers, $CL_HOSTS hosts each with its agent and vxov"
+	{ cl_start && cl_burst && cl_one && cl_idle; } || rc=1
+	HTAG=$htag HNET=$hnet SW=$sw CN=$cn CIP=$cip URL=$url
+	return $rc
+}

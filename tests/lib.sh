@@ -173,8 +173,10 @@ underlay_link() {
 # switch NAME: an L2 segment (a bridge in namespace NAME) for an underlay.
 switch() { netns "$1" && ip -n "$1" link add br0 type bridge && ip -n "$1" link set br0 up; }
 # plug SWITCH NS IP: connect NS to the switch with address IP/24.
+PLUG_N=0
 plug() {
-	local sw=$1 ns=$2 ip=$3 a="p$RANDOM" b="u$RANDOM"
+	local sw=$1 ns=$2 ip=$3 a b
+	PLUG_N=$((PLUG_N + 1)) a="p$PLUG_N" b="u$PLUG_N"	# never twice in one switch
 	ip link add "$a" netns "$sw" type veth peer name "$b" netns "$ns" || return 1
 	ip -n "$sw" link set "$a" master br0 up && ip -n "$ns" addr add "$ip/24" dev "$b" &&
 		ip -n "$ns" link set "$b" up
@@ -495,18 +497,21 @@ declare -A APID=() SPID=()
 SN() { echo "$T_ID-${HTAG}s$1"; }
 sip() { hip $((200 + $1)); }
 KV_SRV=1
+# CONSUL_HCL: more configuration for every server and agent (one -hcl).
+# consul_args: the flags both take, in the array CARGS.
 consul_args() {
-	echo -log-level warn -grpc-port -1 -dns-port -1 -hcl disable_update_check=true \
-		-hcl leave_on_terminate=${CONSUL_LEAVE:-false} -hcl "performance{raft_multiplier=1}" \
-		-retry-join "$(sip 1)" -retry-join "$(sip 2)" -retry-join "$(sip 3)" -retry-interval 1s
+	CARGS=(-log-level warn -grpc-port -1 -dns-port -1 -hcl disable_update_check=true
+		-hcl "leave_on_terminate=${CONSUL_LEAVE:-false}" -hcl "performance{raft_multiplier=1}"
+		-retry-join "$(sip 1)" -retry-join "$(sip 2)" -retry-join "$(sip 3)" -retry-interval 1s)
+	[ -z "${CONSUL_HCL:-}" ] || CARGS+=(-hcl "$CONSUL_HCL")
 }
 server_start() {
 	local j=$1
 	[ -n "$CONSUL_BIN" ] || CONSUL_BIN=$("$TOP/tests/consul/build.sh") || return 1
-	# shellcheck disable=SC2046 # consul_args is a list of flags
+	consul_args
 	CHECKPOINT_DISABLE=1 nsenter --net="/run/netns/$(SN "$j")" "$CONSUL_BIN" agent -server \
 		-bootstrap-expect 3 -node "$(SN "$j")" -bind "$(sip "$j")" -client "$(sip "$j")" \
-		-data-dir "$T_TMP/cs$j" $(consul_args) >>"$T_TMP/consul-s$j.log" 2>&1 &
+		-data-dir "$T_TMP/${HTAG}s$j" "${CARGS[@]}" >>"$T_TMP/consul-${HTAG}s$j.log" 2>&1 &
 	SPID[$j]=$!
 	disown "${SPID[$j]}"
 	on_exit "kill -9 ${SPID[$j]}"
@@ -531,10 +536,10 @@ raft_cluster() {
 host_agent() {
 	local i=$1 wait=${2:-}
 	host_add "$i" || return 1
-	# shellcheck disable=SC2046 # consul_args is a list of flags
+	consul_args
 	CHECKPOINT_DISABLE=1 nsenter --net="/run/netns/$(H "$i")" "$CONSUL_BIN" agent \
-		-node "$(H "$i")" -bind "$(hip "$i")" -client 127.0.0.1 -data-dir "$T_TMP/ca$i" \
-		$(consul_args) >>"$T_TMP/consul-a$i.log" 2>&1 &
+		-node "$(H "$i")" -bind "$(hip "$i")" -client 127.0.0.1 -data-dir "$T_TMP/${HTAG}a$i" \
+		"${CARGS[@]}" >>"$T_TMP/consul-${HTAG}a$i.log" 2>&1 &
 	APID[$i]=$!
 	disown "${APID[$i]}"
 	on_exit "kill -9 ${APID[$i]}"

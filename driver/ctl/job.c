@@ -22,7 +22,12 @@ static void on_deadline(struct loop_timer *t)
 	char msg[384];
 
 	health_result(-ETIMEDOUT, "no answer within the deadline of a Docker call");
-	health_unreachable_text(msg, sizeof(msg), "no answer");
+	if (j->why_e == -EREMOTEIO) {	/* Consul answered, but could not do it */
+		job_finish(j, -ENOTCONN, "Consul did not do it within %u ms (tried again while it "
+			   "failed: %s)", core.conf.job_deadline_ms, j->why);
+		return;
+	}
+	health_unreachable_text(msg, sizeof(msg), j->why[0] ? j->why : "no answer");
 	job_finish(j, -ENOTCONN, "%s within %u ms", msg, core.conf.job_deadline_ms);
 }
 
@@ -106,6 +111,8 @@ static int failed(struct job *j, struct kv_req *r, int e, const char *what)
 	char msg[384];
 
 	if (passing(e) && j->again && retry_fits(j)) {
+		j->why_e = e;
+		snprintf(j->why, sizeof(j->why), "%s: %s", what, kv_req_error(r));
 		loop_timer_in(&core.loop, &j->retry, backoff_next(&j->backoff_ms, RETRY_MIN_MS,
 								   RETRY_MAX_MS));
 		return -EINPROGRESS;

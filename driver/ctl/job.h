@@ -36,6 +36,8 @@ struct job {
 	void (*again)(struct job *j);
 	struct loop_timer retry;
 	uint32_t backoff_ms;
+	int why_e;		/* the last passing failure, for the deadline's answer */
+	char why[160];
 	int tries;
 };
 

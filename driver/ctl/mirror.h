@@ -71,6 +71,16 @@ struct mirror {
 	uint64_t changes;	/* entries that changed */
 	uint64_t wakeups;	/* watch answers */
 	unsigned int watches;	/* queries kept open */
+	/* The watches' groups (group.h): octets of blocks that have keys
+	 * (the doorbell's, those of entries, those a GET brought), the cut
+	 * made of them, and this network's share of the watch budget. */
+	LIST_ENTRY(mirror) all;	/* every started mirror: they share the budget */
+	uint8_t bell_occ[32], want[32], cut_occ[32];
+	uint32_t count[256];	/* entries per octet */
+	size_t cut_arp, cut_fib;	/* the bounds the cut was made with */
+	unsigned int share;
+	bool dirty;		/* occupancy changed: cut again (rebalance) */
+	bool listed;
 };
 
 /* Start watching (no query without Consul: the mirror then holds what

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "driver/ctl/group.h"
@@ -9,9 +10,20 @@ unsigned int group_reserve(unsigned int max_conns)
 	return max_conns / 4 > 4 ? max_conns / 4 : 4;
 }
 
-static void text(unsigned int o, enum group_base b, char s[GROUP_STR])
+/* The text of octet o in keys: "o." or "xx:" (made once). */
+static const char *text(unsigned int o, enum group_base b)
 {
-	snprintf(s, GROUP_STR, b == GROUP_DEC ? "%u." : "%02x:", o & 255);
+	static char t[2][GROUP_MAX][GROUP_STR];
+	static bool made;
+
+	if (!made) {
+		for (unsigned int i = 0; i < GROUP_MAX; i++) {
+			snprintf(t[GROUP_DEC][i], GROUP_STR, "%u.", i);
+			snprintf(t[GROUP_HEX][i], GROUP_STR, "%02x:", i);
+		}
+		made = true;
+	}
+	return t[b][o & 255];
 }
 
 static bool occupied(const uint8_t occ[32], unsigned int o)
@@ -21,10 +33,7 @@ static bool occupied(const uint8_t occ[32], unsigned int o)
 
 bool group_covers(const char *g, unsigned int o, enum group_base b)
 {
-	char s[GROUP_STR];
-
-	text(o, b, s);
-	return !strncmp(s, g, strlen(g));
+	return !strncmp(text(o, b), g, strlen(g));
 }
 
 /* The children of g that cover occupied octets, into kids (distinct);
@@ -40,7 +49,7 @@ static size_t children(const char *g, const uint8_t occ[32], enum group_base b,
 	for (unsigned int o = 0; o < GROUP_MAX; o++) {
 		if (!occupied(occ, o) || !group_covers(g, o, b))
 			continue;
-		text(o, b, s);
+		memcpy(s, text(o, b), GROUP_STR);
 		s[len + 1] = '\0';
 		for (k = 0; k < n && strcmp(kids[k], s); k++)
 			;
@@ -59,18 +68,35 @@ static size_t weight(const char *g, const uint8_t occ[32], enum group_base b)
 	return n;
 }
 
-/* The largest group whose split fits max: its index, or -1. */
-static int pick(const struct group_cut *c, const uint8_t occ[32], enum group_base b, size_t max)
+/* What is known of each group of a cut being made: its children's number
+ * and its weight (occupied octets), worked out once per group. */
+struct facts {
+	size_t kids[GROUP_MAX], weight[GROUP_MAX];
+};
+
+static void learn(const struct group_cut *c, size_t i, const uint8_t occ[32], enum group_base b,
+		  struct facts *f)
 {
 	char kids[GROUP_MAX][GROUP_STR];
-	size_t best = 0, w, k;
+
+	f->kids[i] = children(c->g[i], occ, b, kids);
+	f->weight[i] = weight(c->g[i], occ, b);
+}
+
+/* The largest group whose split fits max (a lone child first: it is
+ * free): its index, or -1. */
+static int pick(const struct group_cut *c, const struct facts *f, size_t max)
+{
+	size_t best = 0;
 	int at = -1;
 
 	for (size_t i = 0; i < c->n; i++) {
-		if (!(k = children(c->g[i], occ, b, kids)) || c->n - 1 + k > max)
+		if (!f->kids[i] || c->n - 1 + f->kids[i] > max)
 			continue;
-		if ((w = weight(c->g[i], occ, b)) > best || k == 1) {
-			best = k == 1 ? (size_t)-1 : w;	/* a lone child is free: first */
+		if (f->kids[i] == 1)
+			return (int)i;
+		if (f->weight[i] > best) {
+			best = f->weight[i];
 			at = (int)i;
 		}
 	}
@@ -80,21 +106,33 @@ static int pick(const struct group_cut *c, const uint8_t occ[32], enum group_bas
 void group_cut(const uint8_t occ[32], enum group_base b, size_t max, struct group_cut *out)
 {
 	char kids[GROUP_MAX][GROUP_STR];
+	struct facts *f;
 	size_t k;
 	int i;
 
 	out->n = 0;
-	if (!weight("", occ, b))
+	if (!(k = weight("", occ, b)))
 		return;
+	if (max >= k) {		/* room for all: a block each, at once */
+		for (unsigned int o = 0; o < GROUP_MAX; o++)
+			if (occupied(occ, o))
+				memcpy(out->g[out->n++], text(o, b), GROUP_STR);
+		return;
+	}
 	out->g[out->n++][0] = '\0';
-	if (max > GROUP_MAX)
-		max = GROUP_MAX;
-	while ((i = pick(out, occ, b, max ? max : 1)) >= 0) {
+	if (!(f = malloc(sizeof(*f))))
+		return;		/* the coarsest cut: one group */
+	learn(out, 0, occ, b, f);
+	while ((i = pick(out, f, max ? max : 1)) >= 0) {
 		k = children(out->g[i], occ, b, kids);
 		memcpy(out->g[i], kids[0], GROUP_STR);
-		for (size_t j = 1; j < k; j++)
-			memcpy(out->g[out->n++], kids[j], GROUP_STR);
+		learn(out, (size_t)i, occ, b, f);
+		for (size_t j = 1; j < k; j++) {
+			memcpy(out->g[out->n], kids[j], GROUP_STR);
+			learn(out, out->n++, occ, b, f);
+		}
 	}
+	free(f);
 }
 
 void group_shares(const unsigned int *need, size_t n, unsigned int budget, unsigned int *share)

@@ -546,7 +546,7 @@ static void regroup(struct mirror *m)
 	unsigned int g = m->share > 1u + !!m->fib_all ? m->share - 1 - !!m->fib_all : 0;
 	size_t amax = g < 2 ? 1 : g / 2, fmax = g < 2 ? 1 : g - g / 2;
 
-	if (!m->block_len || (amax == m->cut_arp && fmax == m->cut_fib && !m->dirty))
+	if (!m->block_len || (amax == m->cut_arp && fmax == m->cut_fib && !m->recut))
 		return;
 	if (layout_arp_block_prefix(arp, sizeof(arp), m->d->prefix, m->d->subnet.addr, m->block_len - 8) ||
 	    layout_fib_block_prefix(fib, sizeof(fib), m->d->prefix, m->d->subnet.addr, m->block_len - 8))
@@ -566,6 +566,7 @@ static void regroup(struct mirror *m)
 		end_groups(m, mark);
 		m->cut_arp = amax;
 		m->cut_fib = fmax;
+		m->recut = false;
 		log_debug("%s: %zu arp and %zu fib watches for the blocks (share %u)", m->d->netns,
 			  ca->n, cf->n, m->share);
 	}
@@ -574,8 +575,8 @@ static void regroup(struct mirror *m)
 }
 
 /* The octets with keys, or wanted, or whose watches have not all answered
- * yet (one may hold keys): those the cut is made of. */
-static void occupancy(struct mirror *m)
+ * yet (one may hold keys): those the cut is made of.  True if they changed. */
+static bool occupancy(struct mirror *m)
 {
 	uint8_t old[32];
 	struct shard *sh;
@@ -594,6 +595,7 @@ static void occupancy(struct mirror *m)
 		if (m->count[o] || (m->want[o / 8] & (1u << (o % 8))))
 			m->cut_occ[o / 8] |= (uint8_t)(1u << (o % 8));
 	memset(m->want, 0, sizeof(m->want));
+	return memcmp(old, m->cut_occ, sizeof(old)) != 0;
 }
 
 /* Share the watch budget among the networks and cut each again where its
@@ -606,7 +608,7 @@ static void rebalance(void)
 
 	LIST_FOREACH(m, &mirrors, all) {
 		if (m->dirty)
-			occupancy(m);
+			m->recut |= occupancy(m);
 		if (n < 256)
 			needs[n++] = need(m);
 	}
@@ -799,6 +801,12 @@ void mirror_stop(struct mirror *m)
 {
 	struct shard *sh;
 
+	if (m->listed) {	/* a stopped mirror starts no watch: out of the cut */
+		LIST_REMOVE(m, all);
+		m->listed = false;
+		rebalance();	/* the others may have its share */
+	}
+
 	LIST_FOREACH(sh, &m->shards, link) {
 		loop_timer_stop(&core.loop, &sh->timer);
 		if (sh->req && core.kv)
@@ -850,9 +858,4 @@ void mirror_free(struct mirror *m)
 	while ((sh = LIST_FIRST(&m->shards)))
 		free_shard(sh);
 	htab_clear(&m->keys, free_ment, NULL);
-	if (m->listed) {
-		LIST_REMOVE(m, all);
-		m->listed = false;
-		rebalance();	/* the others may have its share */
-	}
 }

@@ -79,7 +79,8 @@ struct mirror {
 	uint32_t count[256];	/* entries per octet */
 	size_t cut_arp, cut_fib;	/* the bounds the cut was made with */
 	unsigned int share;
-	bool dirty;		/* occupancy changed: cut again (rebalance) */
+	bool dirty;		/* occupancy may have changed: see (rebalance) */
+	bool recut;		/* it did: cut again */
 	bool listed;
 };
 

@@ -119,7 +119,10 @@ struct kv_client *kv_client_new(const struct kv_config *c, size_t max_answer);
  * hold at most max_conns - reserve of them, so that reserve connections
  * stay for the short requests (session renewals, transactions, IPAM):
  * blocking queries beyond that wait in the client, oldest first, and go
- * when one ends.  A queued request's time-out counts from its start (curl
+ * when one ends; while some wait, one that has held its connection for a
+ * second gives it up to the oldest waiting and waits again (the same
+ * query, asked again: its owner sees one answer), so a change under any
+ * prefix is seen within about (waiting / slots + 1) seconds.  A queued request's time-out counts from its start (curl
  * fails it at once if it leaves the queue late), so a request still lands
  * within its time-out or never.  Before any request; 0 (the default): no
  * bound.  -EINVAL if reserve >= max_conns.

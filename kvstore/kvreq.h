@@ -33,6 +33,7 @@ struct kv_req {
 	int watch;		/* a blocking query: counted against max_watch */
 	int parked;		/* a blocking query waiting for a slot (not in curl) */
 	int refused;		/* curl would not take it when it left parked */
+	struct timespec slot;	/* when it last got a connection (a blocking query) */
 	CURLcode code;
 	long status;
 	uint64_t index;
@@ -48,6 +49,7 @@ struct kv_client {
 	const struct kv_config *cfg;
 	CURLM *multi;
 	int epfd, tfd;
+	int rfd;		/* the rotation's timer (CLOCK_MONOTONIC); -1: none */
 	size_t max_answer;
 	struct curl_slist *headers, *connect_to;
 	char base[320];		/* the URL every path is appended to */

@@ -85,4 +85,40 @@ MAX=$(cat "$T_TMP/max")
 echo "# TCP connections to Consul, sampled every 50 ms for $(( $(date +%s) - T0 )) s: at most $MAX"
 check "connections to Consul never above $BOUND (at most $MAX)" [ "$MAX" -le $BOUND ]
 check "  and counted at all" [ "$MAX" -ge 1 ]
+
+# More watches than the bound holds: h2 with --consul-max-conns 8 (4 for
+# watches) and 4 networks of one block each (a doorbell, an arp and a fib
+# watch: 12).  Parked watches take turns (a second each): a change in any
+# network still reaches the kernel within seconds, never above 8
+# connections, and the session lives on.
+NETS=${CONNS_NETS:-4}
+check "vxov starts on h2 with --consul-max-conns 8" host_start 2 --session-ttl $TTL --consul-max-conns 8
+c2() { ip netns exec "$(H 2)" ss -Htn state all dst "$CIP" dport = :8500 | grep -vc TIME-WAIT; }
+rm -f "$T_TMP/stop2"
+( max=0; while [ ! -e "$T_TMP/stop2" ]; do n=$(c2); [ "$n" -gt "$max" ] && max=$n; echo $max >"$T_TMP/max2"; sleep 0.05; done ) &
+SAMPLER2=$!
+on_exit "touch $T_TMP/stop2; wait $SAMPLER2 2>/dev/null"
+api2() { local r; r=$(api "$(S 2)" "$1" "$2"); case $r in *'"Err"'*) echo "$r"; return 1 ;; esac; }
+for k in $(seq 0 $((NETS - 1))); do
+	check "h2: network $k" api2 NetworkDriver.CreateNetwork "$(net_json m$k $((10 + k)) vni=$(t_vni $((10 + k))))"
+done
+in_fdb() { bridge -n "$(OV 2 "$1")" fdb show dev "vxlan$1" | grep -q "$2"; }
+for round in 1 2; do
+	for k in $(seq 0 $((NETS - 1))); do
+		a=$(t_ip $((10 + k)) $((100 + round)))
+		t0=$(date +%s%N)
+		load one vxov/$(t_vni $((10 + k))) "$(t_subnet $((10 + k)))" $((98 + round)) >/dev/null
+		if poll 8 in_fdb "$(t_vni $((10 + k)))" "$(t_mac "$a")"; then
+			echo "# h2 network $k, change $round: in the FDB after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+			ok "h2: change $round in network $k reached the FDB"
+		else
+			not_ok "h2: change $round in network $k reached the FDB"
+		fi
+	done
+done
+S2a=$("$VXOV" status --json --socket "$(S 2)" | jq -r '.consul.session | "\(.id) \(.valid) \(.failures)"')
+check_match "h2: the session valid, no renewal failed" ' true 0$' "$S2a"
+touch "$T_TMP/stop2"; wait $SAMPLER2 2>/dev/null
+MAX2=$(cat "$T_TMP/max2")
+check "h2: connections to Consul never above 8 (at most $MAX2)" [ "$MAX2" -le 8 ]
 t_finish

@@ -74,6 +74,7 @@ enum shard_kind {
 	SHARD_FIB,	/* <prefix>/fib/02:42:aa:bb:cc: (its twin, MACs vxov derives) */
 	SHARD_FIB_ALL,	/* <prefix>/fib/, for the MACs of no block (hand-written) */
 	SHARD_ALL,	/* <prefix>/arp/ or <prefix>/fib/ whole: subnets too large to split */
+	SHARD_NET,	/* <prefix>/ whole: the network's share is below 3 watches */
 };
 
 struct shard {
@@ -215,6 +216,8 @@ static struct shard *fib_all(struct mirror *m, const uint8_t mac[6])
 {
 	char prefix[PREFIX_LEN], s[MAC_STRLEN];
 
+	if (m->whole)
+		return m->whole;
 	if (m->fib_all || layout_kind_prefix(prefix, sizeof(prefix), m->d->prefix, LAYOUT_FIB))
 		return m->fib_all;
 	if ((m->fib_all = add_shard(m, SHARD_FIB_ALL, prefix))) {
@@ -254,6 +257,8 @@ static struct shard *owner(struct mirror *m, const char *key, enum layout_kind k
 	char prefix[PREFIX_LEN];
 	uint32_t block;
 
+	if (m->whole)
+		return m->whole;
 	if (!m->block_len)
 		return layout_kind_prefix(prefix, sizeof(prefix), m->d->prefix, kind) ? NULL :
 		       add_shard(m, SHARD_ALL, prefix);
@@ -508,6 +513,19 @@ static struct shard *kept(const struct mirror *m, const char *key, uint32_t mark
 	return NULL;
 }
 
+/* e goes to the watch to, which holds it as its own answer finds it. */
+static void move(struct ment *e, struct shard *to)
+{
+	struct shard *from = e->sh;
+
+	LIST_REMOVE(e, sh_link);
+	e->sh = to;
+	e->seen = 0;
+	LIST_INSERT_HEAD(&to->ents, e, sh_link);
+	if (to->wrote < from->wrote)
+		to->wrote = from->wrote;
+}
+
 /* Watches of the old cut go; their entries move to the new watch that
  * covers them, which holds them as its own answer finds them (a new watch
  * starts unsynchronised, so nothing is judged until it answers). */
@@ -518,23 +536,47 @@ static void end_groups(struct mirror *m, uint32_t mark)
 
 	for (sh = LIST_FIRST(&m->shards); sh; sh = next) {
 		next = LIST_NEXT(sh, link);
-		if ((sh->kind != SHARD_ARP && sh->kind != SHARD_FIB) || sh->gen_cut == mark)
+		if ((sh->kind != SHARD_ARP && sh->kind != SHARD_FIB && sh->kind != SHARD_NET) ||
+		    sh->gen_cut == mark)
 			continue;
 		while ((e = LIST_FIRST(&sh->ents))) {
 			to = kept(m, e->key, mark);
+			if (!to && e->kind == LAYOUT_FIB)
+				to = fib_all(m, e->mac);	/* from <prefix>/ whole */
 			if (!to) {
 				drop(m, e);	/* no octet of it is occupied: cannot be */
 				continue;
 			}
-			LIST_REMOVE(e, sh_link);
-			e->sh = to;
-			e->seen = 0;
-			LIST_INSERT_HEAD(&to->ents, e, sh_link);
-			if (to->wrote < sh->wrote)
-				to->wrote = sh->wrote;
+			move(e, to);
 		}
 		free_shard(sh);
 	}
+}
+
+/* A share below 3 (the doorbell, an arp and a fib watch): the network's
+ * keys in one watch of <prefix>/, every other watch ended. */
+static void to_whole(struct mirror *m)
+{
+	char prefix[PREFIX_LEN];
+	struct shard *sh, *next, *w;
+
+	snprintf(prefix, sizeof(prefix), "%s/", m->d->prefix);
+	if (!(w = add_shard(m, SHARD_NET, prefix)))
+		return;
+	for (sh = LIST_FIRST(&m->shards); sh; sh = next) {
+		next = LIST_NEXT(sh, link);
+		if (sh == w)
+			continue;
+		while (!LIST_EMPTY(&sh->ents))
+			move(LIST_FIRST(&sh->ents), w);
+		free_shard(sh);
+	}
+	m->whole = w;
+	m->bell = m->fib_all = NULL;
+	memset(m->bell_occ, 0, sizeof(m->bell_occ));
+	m->cut_arp = m->cut_fib = 0;
+	log_info("%s: %s watched whole: its share of the connections to Consul is %u", m->d->netns,
+		 prefix, m->share);
 }
 
 /* Cut m's blocks again into at most its share of watches. */
@@ -546,11 +588,21 @@ static void regroup(struct mirror *m)
 	unsigned int g = m->share > 1u + !!m->fib_all ? m->share - 1 - !!m->fib_all : 0;
 	size_t amax = g < 2 ? 1 : g / 2, fmax = g < 2 ? 1 : g - g / 2;
 
-	if (!m->block_len || (amax == m->cut_arp && fmax == m->cut_fib && !m->recut))
+	if (!m->block_len || (!m->whole && amax == m->cut_arp && fmax == m->cut_fib && !m->recut))
 		return;
+	if (m->share < 3 && m->share < need(m)) {
+		if (!m->whole)
+			to_whole(m);
+		return;
+	}
 	if (layout_arp_block_prefix(arp, sizeof(arp), m->d->prefix, m->d->subnet.addr, m->block_len - 8) ||
 	    layout_fib_block_prefix(fib, sizeof(fib), m->d->prefix, m->d->subnet.addr, m->block_len - 8))
 		return;
+	if (m->whole) {		/* back to groups: the doorbell again */
+		m->whole->gen_cut = 0;
+		m->whole = NULL;
+		m->bell = add_shard(m, SHARD_BELL, arp);
+	}
 	ca = malloc(sizeof(*ca));
 	cf = malloc(sizeof(*cf));
 	if (ca && cf) {

@@ -61,6 +61,7 @@ struct mirror {
 	struct htab keys;		/* every entry, by key */
 	LIST_HEAD(, shard) shards;
 	struct shard *bell, *fib_all;
+	struct shard *whole;	/* <prefix>/ in one watch: a share below 3 */
 	int block_len;		/* 24 or 16: the prefix length of a block; 0: not split */
 	uint64_t last_answer_ms;
 	bool synced;		/* every watch answered since start */

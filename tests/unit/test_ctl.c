@@ -1446,6 +1446,55 @@ static void test_mirror_bounded_watches(void **state)
 	core.conf.max_conns = 0;
 }
 
+/* Two networks on a bound of 8 (4 long-polls): each gets 2, below the 3 of
+ * a doorbell and a watch of each kind, so each is watched whole (<prefix>/);
+ * when the other goes, the first has 4 and is cut into groups again.  Not
+ * an entry is lost on the way. */
+static void test_mirror_whole_and_back(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_network d2 = { .vni = 301 };
+	struct mirror m2 = { 0 };
+	struct rec r2 = { 0 };
+	char key[64], val[32];
+
+	mirror_free(&f->n.mirror);
+	core.conf.max_conns = 8;
+	net_setup(f, "10.1.0.0/16", "10.1.0.1");
+	snprintf(d2.prefix, sizeof(d2.prefix), "t/other");
+	snprintf(d2.netns, sizeof(d2.netns), "test2");
+	d2.subnet = pfx("10.2.0.0/16");
+	for (int b = 0; b < 30; b++) {
+		snprintf(key, sizeof(key), PFX "/arp/10.1.%d.5", b);
+		snprintf(val, sizeof(val), "02:42:0a:01:%02x:05", b);
+		assert_true(take(f, key, val, (uint64_t)(10 + b)));
+	}
+	assert_true(f->n.mirror.watches <= 4);
+	mirror_start(&m2, &d2, &hooks, &r2);
+	for (int b = 0; b < 3; b++) {
+		struct kv_entry e;
+
+		snprintf(key, sizeof(key), "t/other/arp/10.2.%d.5", b);
+		snprintf(val, sizeof(val), "02:42:0a:02:%02x:05", b);
+		e = kve(key, val, (uint64_t)(100 + b));
+		assert_true(mirror_take(&m2, &e));
+	}
+	assert_non_null(f->n.mirror.whole);
+	assert_int_equal(f->n.mirror.watches, 1);
+	assert_non_null(m2.whole);
+	assert_int_equal(m2.watches, 1);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/", &(struct kv_list){ .index = 5 }), 0);
+	mirror_free(&m2);
+	assert_null(f->n.mirror.whole);
+	assert_true(f->n.mirror.watches > 1 && f->n.mirror.watches <= 4);
+	assert_int_equal(f->r.changed, 30);	/* none removed on the way */
+	for (int b = 0; b < 30; b++) {
+		snprintf(key, sizeof(key), "10.1.%d.5", b);
+		assert_non_null(mirror_arp(&f->n.mirror, ip4(key)));
+	}
+	core.conf.max_conns = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1493,6 +1542,7 @@ int main(void)
 		cmocka_unit_test(test_group_cut_bounded),
 		cmocka_unit_test(test_group_shares),
 		T(test_mirror_bounded_watches),
+		T(test_mirror_whole_and_back),
 		P(test_job_fail_all),
 		P(test_job_deadline),
 #undef T

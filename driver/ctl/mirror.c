@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The mirror's watches: <prefix>/arp/ and <prefix>/fib/ as Consul holds them.
- * (Over 600 lines on purpose: watches and entries are one concept -- a new
+ * (Over 800 lines on purpose: watches and entries are one concept -- a new
  * key may start a watch, a watch's answer makes and drops keys -- and two
- * files would call each other; the pure parts are block.c and value.c.)
+ * files would call each other; the pure parts are block.c, group.c and
+ * value.c.)
  *
  * Consul answers a blocking query with the whole prefix it watches, so one
  * watch per network would make every change cost the whole network on every
@@ -19,6 +20,13 @@
  *     new blocks and ends those of blocks that are gone;
  *   - <prefix>/fib/ whole, only while the mirror holds a MAC no block
  *     covers (hand-written keys, docker run --mac-address).
+ *
+ * The watches of all networks share the long-polls the connection bound
+ * allows (--consul-max-conns; group.c): beyond a block each, blocks share a
+ * watch (a group: a prefix of the octet's text), and a network whose share
+ * is below 3 is watched whole (<prefix>/).  The cut is made again when the
+ * blocks in use or the shares change (rebalance), never while an answer
+ * is applied; entries move to their new watch, never dropped on the way.
  *
  * Every key belongs to one watch.  Per answer, only the entries whose
  * ModifyIndex moved are validated and reported (hooks); the deleted ones

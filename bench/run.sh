@@ -4,7 +4,7 @@
 # real Consul (everything inside namespaces of ours, except the Docker
 # section's daemon: see bench/docker.sh).  Prints each number with its target
 # as it is measured; exits non-zero if a target is missed.  Sections, in
-# order (BENCH_SECTIONS="api iperf scale burst docker" chooses):
+# order (BENCH_SECTIONS="api iperf scale conns burst docker" chooses):
 #   api        propagation: CreateEndpoint returns on h2 -> the FDB entry
 #              exists on h1; CreateEndpoint and DeleteEndpoint, Consul
 #              publishing included, each measured from a client that keeps
@@ -18,6 +18,9 @@
 #              overlay vs h1 -> h2 over the underlay (bench/iperf.sh)
 #   scale      N = 100 and 10,000 remote endpoints: cold sync, one change at a
 #              time, CPU, bytes and RSS (bench/scale.sh)
+#   conns      one host watching 400 /24 blocks: its connections to Consul
+#              (at most --consul-max-conns), one change in the last block
+#              (bench/conns.sh)
 #   burst      10 hosts x 100 endpoints and 30 hosts x 30 created at once:
 #              convergence and bytes (bench/burst.sh)
 #   cluster    3 Consul servers and 100 hosts, each with its own agent and
@@ -33,7 +36,7 @@ T_NAME=bench
 N=${BENCH_N:-30}
 API_N=${BENCH_API_N:-200}	# the calls alone: enough for a p99 that is not the maximum
 PROP_P50_MS=${PROP_P50_MS:-100} API_P99_MS=${API_P99_MS:-10} PART_P99_MS=${PART_P99_MS:-100}
-BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale burst cluster docker"}
+BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale conns burst cluster docker"}
 # kvload (tests/tools/kvload.c): next to $VXOV, else build/kvload.
 KVLOAD=${KVLOAD:-}
 if [ -z "$KVLOAD" ]; then
@@ -211,8 +214,8 @@ bench_api() {
 
 for s in $BENCH_SECTIONS; do
 	case $s in
-	api|iperf|scale|burst|cluster|docker) ;;
-	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale burst cluster docker)"; exit 2 ;;
+	api|iperf|scale|conns|burst|cluster|docker) ;;
+	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale conns burst cluster docker)"; exit 2 ;;
 	esac
 done
 # section NAME: run bench_NAME (from bench/NAME.sh if there is one); a
@@ -226,6 +229,7 @@ want iperf && section iperf
 # h1 and h2 are done: they would only share the CPU from here on.
 for i in "${!H_PID[@]}"; do kill -TERM "${H_PID[$i]}"; wait "${H_PID[$i]}" 2>/dev/null; done
 want scale && section scale
+want conns && section conns
 want burst && section burst
 want cluster && section cluster
 want docker && section docker

@@ -325,6 +325,7 @@ int daemon_run(const struct options *cfg)
 	cc.publish_wait_ms = cfg->publish_wait_ms;
 	cc.job_deadline_ms = 1500;	/* Docker hears back within 2 s */
 	cc.max_answer = cfg->consul_max_answer;
+	cc.max_conns = cfg->consul_max_conns;
 	if (ctl_init(&cc, err, sizeof(err))) {
 		log_err("%s", err);
 		goto out;

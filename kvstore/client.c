@@ -23,6 +23,11 @@
 #include "kvstore/kvreq.h"
 
 #define TRIM_AFTER (1u << 20)	/* give memory back after an answer this large */
+/* While blocking queries are parked, one that has held its connection this
+ * long gives it up to the oldest parked one and is parked again: a change
+ * under a parked query's prefix is seen within about (parked / slots + 1)
+ * rotations, not after the others' wait (300 s). */
+#define ROTATE_MS 1000
 
 const double kv_latency_bounds[KV_LATENCY_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10,
@@ -85,6 +90,9 @@ struct kv_client *kv_client_new(const struct kv_config *c, size_t max_answer)
 	if (!cl)
 		return NULL;
 	TAILQ_INIT(&cl->reqs);
+	TAILQ_INIT(&cl->parked);
+	TAILQ_INIT(&cl->failed);
+	cl->rfd = -1;
 	cl->cfg = c;
 	cl->max_answer = max_answer ? max_answer : KV_ANSWER_MAX_DEFAULT;
 	cl->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -139,6 +147,28 @@ fail:
 	return NULL;
 }
 
+int kv_client_limit(struct kv_client *cl, unsigned int max_conns, unsigned int reserve)
+{
+	if (!max_conns)
+		return 0;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (reserve >= max_conns)
+		return -EINVAL;
+	if (cl->rfd < 0) {
+		cl->rfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		ev.data.fd = cl->rfd;
+		if (cl->rfd < 0 || epoll_ctl(cl->epfd, EPOLL_CTL_ADD, cl->rfd, &ev) < 0)
+			return -errno;
+	}
+	/* Open at once (a connection per transfer: HTTP/1.1), and kept idle. */
+	curl_multi_setopt(cl->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_conns);
+	curl_multi_setopt(cl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_conns);
+	curl_multi_setopt(cl->multi, CURLMOPT_MAXCONNECTS, (long)max_conns);
+	cl->max_watch = max_conns - reserve;
+	return 0;
+}
+
 /* r ends without its callback: its argument goes to release. */
 static void req_drop(struct kv_req *r)
 {
@@ -171,6 +201,12 @@ void kv_client_free(struct kv_client *cl)
 		req_drop(r);
 		req_free(r);
 	}
+	TAILQ_CONCAT(&cl->parked, &cl->failed, link);
+	while ((r = TAILQ_FIRST(&cl->parked))) {
+		TAILQ_REMOVE(&cl->parked, r, link);
+		req_drop(r);
+		req_free(r);
+	}
 	if (cl->multi)
 		curl_multi_cleanup(cl->multi);
 	curl_slist_free_all(cl->headers);
@@ -179,6 +215,8 @@ void kv_client_free(struct kv_client *cl)
 		close(cl->epfd);
 	if (cl->tfd >= 0)
 		close(cl->tfd);
+	if (cl->rfd >= 0)
+		close(cl->rfd);
 	free(cl);
 }
 
@@ -190,6 +228,7 @@ int kv_client_fd(const struct kv_client *cl)
 void kv_client_stats(const struct kv_client *cl, struct kv_stats *s)
 {
 	*s = cl->stats;
+	s->watching = cl->watching;
 }
 
 /* ---- one request ---- */
@@ -255,6 +294,87 @@ struct kv_req *kvreq_new(struct kv_client *cl, const struct kv_call *call, const
 	return r;
 }
 
+/* Hand r to curl; 0 or -ENOMEM. */
+static int handle_add(struct kv_client *cl, struct kv_req *r)
+{
+	if (curl_multi_add_handle(cl->multi, r->h) != CURLM_OK)
+		return -ENOMEM;
+	TAILQ_INSERT_TAIL(&cl->reqs, r, link);
+	cl->stats.in_flight++;
+	cl->watching += r->watch;
+	clock_gettime(CLOCK_MONOTONIC, &r->slot);
+	return 0;
+}
+
+static void handle_gone(struct kv_client *cl, struct kv_req *r, struct req_list *done);
+
+static void park(struct kv_client *cl, struct kv_req *r)
+{
+	struct itimerspec its = { .it_value.tv_sec = ROTATE_MS / 1000,
+				  .it_value.tv_nsec = ROTATE_MS % 1000 * 1000000L };
+
+	r->parked = 1;
+	TAILQ_INSERT_TAIL(&cl->parked, r, link);
+	cl->stats.parked++;
+	if (cl->rfd >= 0 && cl->stats.parked == 1)
+		timerfd_settime(cl->rfd, 0, &its, NULL);
+}
+
+static long held_ms(const struct kv_req *r, const struct timespec *now)
+{
+	return (now->tv_sec - r->slot.tv_sec) * 1000 + (now->tv_nsec - r->slot.tv_nsec) / 1000000;
+}
+
+/* The rotation's timer: blocking queries that held their connection for
+ * ROTATE_MS give it to parked ones (a blocking GET started again asks the
+ * same thing: its owner sees one answer).  Oldest first, as many as wait. */
+static void rotate(struct kv_client *cl, struct req_list *done)
+{
+	struct itimerspec its = { .it_value.tv_sec = ROTATE_MS / 1000,
+				  .it_value.tv_nsec = ROTATE_MS % 1000 * 1000000L };
+	struct kv_req *r, *next;
+	struct timespec now;
+	uint64_t n = cl->stats.parked;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (r = TAILQ_FIRST(&cl->reqs); r && n; r = next) {
+		next = TAILQ_NEXT(r, link);
+		if (!r->watch || held_ms(r, &now) < ROTATE_MS)
+			continue;
+		TAILQ_REMOVE(&cl->reqs, r, link);
+		curl_multi_remove_handle(cl->multi, r->h);	/* its connection closes */
+		r->len = 0;
+		r->too_large = 0;
+		park(cl, r);
+		handle_gone(cl, r, done);			/* the oldest parked goes */
+		n--;
+	}
+	if (cl->stats.parked)
+		timerfd_settime(cl->rfd, 0, &its, NULL);
+}
+
+/* r, in curl, is done or cancelled: a parked blocking query may have its
+ * slot.  One that curl refuses fails at the next dispatch (done). */
+static void handle_gone(struct kv_client *cl, struct kv_req *r, struct req_list *done)
+{
+	struct kv_req *p;
+
+	cl->stats.in_flight--;
+	if (!r->watch)
+		return;
+	cl->watching--;
+	if (!(p = TAILQ_FIRST(&cl->parked)))
+		return;
+	TAILQ_REMOVE(&cl->parked, p, link);
+	cl->stats.parked--;
+	p->parked = 0;
+	if (!handle_add(cl, p))
+		return;
+	p->code = CURLE_OUT_OF_MEMORY;
+	p->finished = p->refused = 1;
+	TAILQ_INSERT_TAIL(done, p, link);
+}
+
 struct kv_req *kvreq_start(struct kv_req *r, const char *method, const char *path,
 			   char *body, size_t len, long extra_ms)
 {
@@ -264,6 +384,11 @@ struct kv_req *kvreq_start(struct kv_req *r, const char *method, const char *pat
 
 	r->send = body;
 	r->send_len = len;
+	if (r->cl->stats.in_flight + r->cl->stats.parked >= KV_REQUESTS_MAX) {
+		req_free(r);
+		errno = EAGAIN;
+		return NULL;
+	}
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", r->cl->base, path) >= sizeof(url)) {
 		req_free(r);
 		errno = ENAMETOOLONG;
@@ -313,14 +438,17 @@ struct kv_req *kvreq_start(struct kv_req *r, const char *method, const char *pat
 	} else if (strcmp(method, "GET")) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
-	if (curl_multi_add_handle(r->cl->multi, h) != CURLM_OK) {
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	r->watch = extra_ms > 0;
+	if (r->watch && r->cl->max_watch && r->cl->watching >= r->cl->max_watch) {
+		park(r->cl, r);	/* goes when a blocking query ends or rotates */
+		return r;
+	}
+	if (handle_add(r->cl, r)) {
 		req_free(r);
 		errno = ENOMEM;
 		return NULL;
 	}
-	TAILQ_INSERT_TAIL(&r->cl->reqs, r, link);
-	r->cl->stats.in_flight++;
-	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	return r;
 }
 
@@ -330,9 +458,16 @@ void kv_req_cancel(struct kv_client *cl, struct kv_req *r)
 		r->cancelled = 1;	/* in the batch being delivered: skipped there */
 		return;
 	}
-	TAILQ_REMOVE(&cl->reqs, r, link);
-	curl_multi_remove_handle(cl->multi, r->h);
-	cl->stats.in_flight--;
+	if (r->parked) {
+		TAILQ_REMOVE(&cl->parked, r, link);
+		cl->stats.parked--;
+	} else {
+		TAILQ_REMOVE(&cl->reqs, r, link);
+		curl_multi_remove_handle(cl->multi, r->h);
+		handle_gone(cl, r, &cl->failed);
+		if (!TAILQ_EMPTY(&cl->failed))
+			on_timer(cl->multi, 0, cl);	/* dispatch fails it soon */
+	}
 	req_drop(r);
 	req_free(r);
 }
@@ -441,6 +576,13 @@ void kv_client_dispatch(struct kv_client *cl)
 	for (int i = 0; i < n; i++) {
 		int fd = ev[i].data.fd, mask = 0;
 
+		if (fd == cl->rfd) {
+			uint64_t x;
+
+			if (read(cl->rfd, &x, sizeof(x)) >= 0)
+				rotate(cl, &cl->failed);
+			continue;
+		}
 		if (fd == cl->tfd) {
 			uint64_t x;
 
@@ -468,10 +610,13 @@ void kv_client_dispatch(struct kv_client *cl)
 		TAILQ_REMOVE(&cl->reqs, r, link);
 		TAILQ_INSERT_TAIL(&done, r, link);
 	}
+	TAILQ_CONCAT(&done, &cl->failed, link);
 	while ((r = TAILQ_FIRST(&done))) {
 		TAILQ_REMOVE(&done, r, link);
-		curl_multi_remove_handle(cl->multi, r->h);
-		cl->stats.in_flight--;
+		if (!r->refused) {
+			curl_multi_remove_handle(cl->multi, r->h);
+			handle_gone(cl, r, &done);
+		}
 		if (!r->cancelled) {
 			req_conclude(r);
 			count(cl, r);

@@ -115,6 +115,24 @@ struct kv_call {
 /* max_answer: larger answers fail with -EPROTO (0: KV_ANSWER_MAX_DEFAULT).
  * c must outlive the client.  NULL: out of memory or no epoll/timerfd. */
 struct kv_client *kv_client_new(const struct kv_config *c, size_t max_answer);
+/*
+ * Bound the client's connections: at most max_conns are open to Consul at
+ * once (curl queues the transfers beyond, in order), and blocking queries
+ * hold at most max_conns - reserve of them, so that reserve connections
+ * stay for the short requests (session renewals, transactions, IPAM):
+ * blocking queries beyond that wait in the client, oldest first, and go
+ * when one ends; while some wait, one that has held its connection for a
+ * second gives it up to the oldest waiting and waits again (the same
+ * query, asked again: its owner sees one answer), so a change under any
+ * prefix is seen within about (waiting / slots + 1) seconds.  A queued request's time-out counts from its start (curl
+ * fails it at once if it leaves the queue late), so a request still lands
+ * within its time-out or never.  Before any request; 0 (the default): no
+ * bound.  -EINVAL if reserve >= max_conns.
+ */
+int kv_client_limit(struct kv_client *cl, unsigned int max_conns, unsigned int reserve);
+/* Requests a client holds at most (in curl, queued or parked): more fail at
+ * once with EAGAIN, so nothing queues without bound behind a slow Consul. */
+#define KV_REQUESTS_MAX 4096
 /* Cancel every request (their callbacks are not called; release is) and free. */
 void kv_client_free(struct kv_client *cl);
 /* Readable when kv_client_dispatch() has work. */
@@ -135,7 +153,9 @@ struct kv_stats {
 	uint64_t requests, failures;	/* finished requests; those not 2xx/404 */
 	uint64_t bytes_rx;		/* answer bodies received, as sent (gzip) */
 	uint64_t bytes_decoded;		/* the same, decoded */
-	uint64_t in_flight;
+	uint64_t in_flight;		/* in curl: on a connection or queued for one */
+	uint64_t parked;		/* blocking queries waiting for a slot */
+	uint64_t watching;		/* blocking queries in curl */
 	struct {
 		uint64_t ok, failed;	/* "failed": not reached, or not 2xx/404/409 */
 		uint64_t le[KV_LATENCY_BUCKETS];	/* cumulative: took <= bound */

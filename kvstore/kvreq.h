@@ -30,6 +30,10 @@ struct kv_req {
 	char *body;		/* the answer, NUL-terminated */
 	size_t len, cap;
 	int too_large, finished, cancelled;
+	int watch;		/* a blocking query: counted against max_watch */
+	int parked;		/* a blocking query waiting for a slot (not in curl) */
+	int refused;		/* curl would not take it when it left parked */
+	struct timespec slot;	/* when it last got a connection (a blocking query) */
 	CURLcode code;
 	long status;
 	uint64_t index;
@@ -45,10 +49,15 @@ struct kv_client {
 	const struct kv_config *cfg;
 	CURLM *multi;
 	int epfd, tfd;
+	int rfd;		/* the rotation's timer (CLOCK_MONOTONIC); -1: none */
 	size_t max_answer;
 	struct curl_slist *headers, *connect_to;
 	char base[320];		/* the URL every path is appended to */
-	struct req_list reqs;
+	struct req_list reqs;	/* in curl */
+	struct req_list parked;	/* blocking queries waiting for a slot, oldest first */
+	struct req_list failed;	/* parked ones curl refused: failed at the next dispatch */
+	unsigned int max_watch;	/* blocking queries in curl at once; 0: no limit */
+	unsigned int watching;	/* blocking queries in curl */
 	struct kv_stats stats;
 };
 

@@ -20,6 +20,7 @@
 
 #include "driver/ctl/core.h"
 #include "driver/ctl/ctl.h"
+#include "driver/ctl/group.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/ipam_reconcile.h"
@@ -262,6 +263,11 @@ int ctl_init(const struct ctl_conf *c, char *err, size_t errlen)
 	if (c->kv) {
 		core.kv = kv_client_new(c->kv, c->max_answer);
 		kv_src.fn = on_consul;
+		if (core.kv && c->max_conns &&
+		    kv_client_limit(core.kv, c->max_conns, group_reserve(c->max_conns))) {
+			snprintf(err, errlen, "consul client: %u connections: too few", c->max_conns);
+			return -EINVAL;
+		}
 		if (!core.kv || loop_add(&core.loop, kv_client_fd(core.kv), EPOLLIN, &kv_src)) {
 			snprintf(err, errlen, "consul client: out of resources");
 			return -ENOMEM;

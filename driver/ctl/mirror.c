@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The mirror's watches: <prefix>/arp/ and <prefix>/fib/ as Consul holds them.
- * (Over 600 lines on purpose: watches and entries are one concept -- a new
+ * (Over 800 lines on purpose: watches and entries are one concept -- a new
  * key may start a watch, a watch's answer makes and drops keys -- and two
- * files would call each other; the pure parts are block.c and value.c.)
+ * files would call each other; the pure parts are block.c, group.c and
+ * value.c.)
  *
  * Consul answers a blocking query with the whole prefix it watches, so one
  * watch per network would make every change cost the whole network on every
@@ -19,6 +20,13 @@
  *     new blocks and ends those of blocks that are gone;
  *   - <prefix>/fib/ whole, only while the mirror holds a MAC no block
  *     covers (hand-written keys, docker run --mac-address).
+ *
+ * The watches of all networks share the long-polls the connection bound
+ * allows (--consul-max-conns; group.c): beyond a block each, blocks share a
+ * watch (a group: a prefix of the octet's text), and a network whose share
+ * is below 3 is watched whole (<prefix>/).  The cut is made again when the
+ * blocks in use or the shares change (rebalance), never while an answer
+ * is applied; entries move to their new watch, never dropped on the way.
  *
  * Every key belongs to one watch.  Per answer, only the entries whose
  * ModifyIndex moved are validated and reported (hooks); the deleted ones
@@ -45,6 +53,7 @@
 
 #include "driver/ctl/block.h"
 #include "driver/ctl/core.h"
+#include "driver/ctl/group.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/mirror.h"
 #include "driver/ctl/session.h"
@@ -75,6 +84,7 @@ enum shard_kind {
 	SHARD_FIB,	/* <prefix>/fib/02:42:aa:bb:cc: (its twin, MACs vxov derives) */
 	SHARD_FIB_ALL,	/* <prefix>/fib/, for the MACs of no block (hand-written) */
 	SHARD_ALL,	/* <prefix>/arp/ or <prefix>/fib/ whole: subnets too large to split */
+	SHARD_NET,	/* <prefix>/ whole: the network's share is below 3 watches */
 };
 
 struct shard {
@@ -82,7 +92,6 @@ struct shard {
 	LIST_HEAD(, ment) ents;
 	struct mirror *m;
 	enum shard_kind kind;
-	uint32_t block;		/* SHARD_ARP, SHARD_FIB: the block's first address */
 	char prefix[PREFIX_LEN];
 	struct kv_req *req;	/* cancelled whenever the shard goes: its callback
 				 * never sees a freed shard */
@@ -92,12 +101,17 @@ struct shard {
 				 * down: an answer below it means Consul went back */
 	uint64_t sent_ms, last_answer_ms;
 	uint32_t gen, backoff_ms;
+	uint32_t gen_cut;	/* SHARD_ARP, SHARD_FIB: the cut that keeps it */
+	uint16_t glen;		/* SHARD_ARP, SHARD_FIB: where its group starts in prefix */
 	uint32_t hold_ms;	/* the wait before the next query while behind the writers */
 	bool synced, down;
 	struct loop_timer timer;
 };
 
 static void send_query(struct shard *sh);
+static void rebalance(void);
+
+static LIST_HEAD(, mirror) mirrors = LIST_HEAD_INITIALIZER(mirrors);
 
 struct ment *mirror_key(const struct mirror *m, const char *key)
 {
@@ -134,14 +148,46 @@ static bool derived(const struct mirror *m, const uint8_t mac[6], uint32_t *bloc
 	return block_of_mac(&m->d->subnet, m->block_len, mac, block);
 }
 
-static struct shard *find_shard(const struct mirror *m, const char *prefix)
+/* The watch of kind on prefix (the doorbell and the arp group "" share
+ * one); kind SHARD_BELL: any but the doorbell. */
+static struct shard *find_shard(const struct mirror *m, enum shard_kind kind, const char *prefix)
 {
 	struct shard *sh;
 
 	LIST_FOREACH(sh, &m->shards, link)
-		if (!strcmp(sh->prefix, prefix))
+		if (!strcmp(sh->prefix, prefix) &&
+		    (kind == SHARD_BELL ? sh->kind != SHARD_BELL : sh->kind == kind))
 			return sh;
 	return NULL;
+}
+
+/* The octet of block that names it in keys (its third, or second). */
+static unsigned int octet(const struct mirror *m, uint32_t block)
+{
+	return (block >> (m->block_len == 24 ? 8 : 16)) & 255;
+}
+
+static bool octet_of(const struct mirror *m, const struct ment *e, unsigned int *o)
+{
+	uint32_t block;
+
+	if (!m->block_len || !(e->kind == LAYOUT_ARP ? block_of(&m->d->subnet, m->block_len, e->ip, &block) :
+						       derived(m, e->mac, &block)))
+		return false;
+	*o = octet(m, block);
+	return true;
+}
+
+/* e comes (+1) or goes (-1): an octet that gains its first entry or loses
+ * its last changes the cut. */
+static void count_octet(struct mirror *m, const struct ment *e, int d)
+{
+	unsigned int o;
+
+	if (!octet_of(m, e, &o))
+		return;
+	m->count[o] += (uint32_t)d;
+	m->dirty |= m->count[o] == (d > 0 ? 1u : 0u);
 }
 
 static void on_timer(struct loop_timer *t)
@@ -154,7 +200,7 @@ static void on_timer(struct loop_timer *t)
 
 static struct shard *add_shard(struct mirror *m, enum shard_kind kind, const char *prefix)
 {
-	struct shard *sh = find_shard(m, prefix);
+	struct shard *sh = find_shard(m, kind, prefix);
 
 	if (sh)
 		return sh;
@@ -175,28 +221,13 @@ static struct shard *add_shard(struct mirror *m, enum shard_kind kind, const cha
 	return sh;
 }
 
-/* The two watches of a block (arp and fib); the one of kind, or NULL. */
-static struct shard *add_block(struct mirror *m, uint32_t block, enum shard_kind kind)
-{
-	char arp[PREFIX_LEN], fib[PREFIX_LEN];
-	struct shard *a = NULL, *f = NULL;
-	struct in_addr b = { htonl(block) };
-
-	if (layout_arp_block_prefix(arp, sizeof(arp), m->d->prefix, b, m->block_len) ||
-	    layout_fib_block_prefix(fib, sizeof(fib), m->d->prefix, b, m->block_len))
-		return NULL;
-	if ((a = add_shard(m, SHARD_ARP, arp)))
-		a->block = block;
-	if ((f = add_shard(m, SHARD_FIB, fib)))
-		f->block = block;
-	return kind == SHARD_ARP ? a : f;
-}
-
 /* fib/ whole: for the MACs no block covers. */
 static struct shard *fib_all(struct mirror *m, const uint8_t mac[6])
 {
 	char prefix[PREFIX_LEN], s[MAC_STRLEN];
 
+	if (m->whole)
+		return m->whole;
 	if (m->fib_all || layout_kind_prefix(prefix, sizeof(prefix), m->d->prefix, LAYOUT_FIB))
 		return m->fib_all;
 	if ((m->fib_all = add_shard(m, SHARD_FIB_ALL, prefix))) {
@@ -207,21 +238,44 @@ static struct shard *fib_all(struct mirror *m, const uint8_t mac[6])
 	return m->fib_all;
 }
 
-/* The watch that owns a key, started if it must be; NULL for keys we do
- * not mirror (addresses outside the subnet). */
-static struct shard *owner(struct mirror *m, enum layout_kind kind, struct in_addr ip,
-			   const uint8_t mac[6])
+static struct shard *covering(const struct mirror *m, const char *key);
+
+/* The group watch that covers key of block, if any; if none, the block is
+ * wanted, and with now (no watch's answer being applied: the watches may
+ * change) the groups are cut again at once. */
+static struct shard *group_of(struct mirror *m, const char *key, uint32_t block, bool now)
+{
+	struct shard *sh = covering(m, key);
+	unsigned int o = octet(m, block);
+
+	if (sh && sh->kind != SHARD_FIB_ALL)
+		return sh;
+	m->want[o / 8] |= (uint8_t)(1u << (o % 8));
+	m->dirty = true;
+	if (!now)
+		return NULL;	/* its group's own answer brings it */
+	rebalance();
+	sh = covering(m, key);
+	return sh && sh->kind != SHARD_FIB_ALL ? sh : NULL;
+}
+
+/* The watch that owns key, started if it must be (now: see group_of);
+ * NULL for keys we do not mirror (addresses outside the subnet). */
+static struct shard *owner(struct mirror *m, const char *key, enum layout_kind kind,
+			   struct in_addr ip, const uint8_t mac[6], bool now)
 {
 	char prefix[PREFIX_LEN];
 	uint32_t block;
 
+	if (m->whole)
+		return m->whole;
 	if (!m->block_len)
 		return layout_kind_prefix(prefix, sizeof(prefix), m->d->prefix, kind) ? NULL :
 		       add_shard(m, SHARD_ALL, prefix);
 	if (kind == LAYOUT_ARP)
-		return block_of(&m->d->subnet, m->block_len, ip, &block) ? add_block(m, block, SHARD_ARP) : NULL;
+		return block_of(&m->d->subnet, m->block_len, ip, &block) ? group_of(m, key, block, now) : NULL;
 	if (derived(m, mac, &block))
-		return add_block(m, block, SHARD_FIB);
+		return group_of(m, key, block, now);
 	return fib_all(m, mac);
 }
 
@@ -285,6 +339,7 @@ static struct ment *add_entry(struct mirror *m, struct shard *own, const struct 
 	}
 	e->sh = own;
 	LIST_INSERT_HEAD(&own->ents, e, sh_link);
+	count_octet(m, e, 1);
 	return e;
 }
 
@@ -313,7 +368,7 @@ static bool take(struct mirror *m, struct shard *sh, const struct kv_entry *kv, 
 		kind = layout_parse_key(m->d->prefix, kv->key, &ip, mac);
 		if (kind == LAYOUT_OTHER)
 			return false;	/* <prefix>/network and whatever people add */
-		if (!(own = owner(m, kind, ip, mac)) || (sh && own != sh) ||
+		if (!(own = owner(m, kv->key, kind, ip, mac, !sh)) || (sh && own != sh) ||
 		    !(e = add_entry(m, own, kv, kind, ip, mac)))
 			return false;
 		e->seen = sh ? gen : 0;
@@ -341,6 +396,7 @@ static void drop(struct mirror *m, struct ment *e)
 		m->foreign_gone |= !--m->foreign;
 	htab_del(&m->keys, &e->node);
 	LIST_REMOVE(e, sh_link);
+	count_octet(m, e, -1);
 	e->valid = 0;
 	m->hooks->changed(m->owner, e, here);
 	m->changes++;
@@ -377,22 +433,17 @@ static size_t apply(struct shard *sh, const struct kv_list *l, size_t *changed)
 static void ring(struct mirror *m, const struct kv_list *l)
 {
 	size_t plen = strlen(m->d->prefix) + 5;	/* "<prefix>/arp/" */
+	uint8_t occ[32] = { 0 };
 	uint32_t block;
+	unsigned int o;
 
 	for (size_t i = 0; i < l->n; i++)
-		if (block_of_group(&m->d->subnet, m->block_len, l->v[i].key, plen, &block))
-			add_block(m, block, SHARD_ARP);
-}
-
-static struct shard *twin(const struct shard *sh)
-{
-	struct shard *t;
-
-	LIST_FOREACH(t, &sh->m->shards, link)
-		if (t != sh && t->block == sh->block &&
-		    (t->kind == SHARD_ARP || t->kind == SHARD_FIB))
-			return t;
-	return NULL;
+		if (block_of_group(&m->d->subnet, m->block_len, l->v[i].key, plen, &block)) {
+			o = octet(m, block);
+			occ[o / 8] |= (uint8_t)(1u << (o % 8));
+		}
+	m->dirty |= memcmp(occ, m->bell_occ, sizeof(occ)) != 0;
+	memcpy(m->bell_occ, occ, sizeof(occ));
 }
 
 static void free_shard(struct shard *sh)
@@ -424,29 +475,222 @@ static bool fib_all_done(struct mirror *m, const struct shard *sh)
 	return self;
 }
 
+/* ---- the groups: at most the network's share of watches ---- */
+
+/* The long-polls the watch budget allows in all (no bound without one). */
+static unsigned int budget(void)
+{
+	unsigned int n = core.conf.max_conns;
+
+	return n ? n - group_reserve(n) : 1u << 20;
+}
+
+/* The watches m would keep with a block of its own for every octet. */
+static unsigned int need(const struct mirror *m)
+{
+	unsigned int n = 1 + !!m->fib_all;	/* the doorbell, fib/ whole */
+
+	for (int i = 0; i < 32; i++)
+		n += 2 * (unsigned int)__builtin_popcount(m->cut_occ[i]);
+	return n;
+}
+
+/* Start the watches of cut c of kind under base, and mark them kept. */
+static void start_groups(struct mirror *m, enum shard_kind kind, const char *base,
+			 const struct group_cut *c, uint32_t mark)
+{
+	char prefix[PREFIX_LEN];
+	struct shard *sh;
+
+	for (size_t i = 0; i < c->n; i++) {
+		snprintf(prefix, sizeof(prefix), "%s%s", base, c->g[i]);
+		if ((sh = add_shard(m, kind, prefix))) {
+			sh->gen_cut = mark;
+			sh->glen = (uint16_t)strlen(base);
+		}
+	}
+}
+
+/* The watch of the cut mark that covers key. */
+static struct shard *kept(const struct mirror *m, const char *key, uint32_t mark)
+{
+	struct shard *sh;
+
+	LIST_FOREACH(sh, &m->shards, link)
+		if ((sh->kind == SHARD_ARP || sh->kind == SHARD_FIB) && sh->gen_cut == mark &&
+		    !strncmp(key, sh->prefix, strlen(sh->prefix)))
+			return sh;
+	return NULL;
+}
+
+/* e goes to the watch to, which holds it as its own answer finds it. */
+static void move(struct ment *e, struct shard *to)
+{
+	struct shard *from = e->sh;
+
+	LIST_REMOVE(e, sh_link);
+	e->sh = to;
+	e->seen = 0;
+	LIST_INSERT_HEAD(&to->ents, e, sh_link);
+	if (to->wrote < from->wrote)
+		to->wrote = from->wrote;
+}
+
+/* Watches of the old cut go; their entries move to the new watch that
+ * covers them, which holds them as its own answer finds them (a new watch
+ * starts unsynchronised, so nothing is judged until it answers). */
+static void end_groups(struct mirror *m, uint32_t mark)
+{
+	struct shard *sh, *next, *to;
+	struct ment *e;
+
+	for (sh = LIST_FIRST(&m->shards); sh; sh = next) {
+		next = LIST_NEXT(sh, link);
+		if ((sh->kind != SHARD_ARP && sh->kind != SHARD_FIB && sh->kind != SHARD_NET) ||
+		    sh->gen_cut == mark)
+			continue;
+		while ((e = LIST_FIRST(&sh->ents))) {
+			to = kept(m, e->key, mark);
+			if (!to && e->kind == LAYOUT_FIB)
+				to = fib_all(m, e->mac);	/* from <prefix>/ whole */
+			if (!to) {
+				drop(m, e);	/* no octet of it is occupied: cannot be */
+				continue;
+			}
+			move(e, to);
+		}
+		free_shard(sh);
+	}
+}
+
+/* A share below 3 (the doorbell, an arp and a fib watch): the network's
+ * keys in one watch of <prefix>/, every other watch ended. */
+static void to_whole(struct mirror *m)
+{
+	char prefix[PREFIX_LEN];
+	struct shard *sh, *next, *w;
+
+	snprintf(prefix, sizeof(prefix), "%s/", m->d->prefix);
+	if (!(w = add_shard(m, SHARD_NET, prefix)))
+		return;
+	for (sh = LIST_FIRST(&m->shards); sh; sh = next) {
+		next = LIST_NEXT(sh, link);
+		if (sh == w)
+			continue;
+		while (!LIST_EMPTY(&sh->ents))
+			move(LIST_FIRST(&sh->ents), w);
+		free_shard(sh);
+	}
+	m->whole = w;
+	m->bell = m->fib_all = NULL;
+	memset(m->bell_occ, 0, sizeof(m->bell_occ));
+	m->cut_arp = m->cut_fib = 0;
+	log_info("%s: %s watched whole: its share of the connections to Consul is %u", m->d->netns,
+		 prefix, m->share);
+}
+
+/* Cut m's blocks again into at most its share of watches. */
+static void regroup(struct mirror *m)
+{
+	static uint32_t mark;
+	char arp[PREFIX_LEN], fib[PREFIX_LEN];
+	struct group_cut *ca, *cf;
+	unsigned int g = m->share > 1u + !!m->fib_all ? m->share - 1 - !!m->fib_all : 0;
+	size_t amax = g < 2 ? 1 : g / 2, fmax = g < 2 ? 1 : g - g / 2;
+
+	if (!m->block_len || (!m->whole && amax == m->cut_arp && fmax == m->cut_fib && !m->recut))
+		return;
+	if (m->share < 3 && m->share < need(m)) {
+		if (!m->whole)
+			to_whole(m);
+		return;
+	}
+	if (layout_arp_block_prefix(arp, sizeof(arp), m->d->prefix, m->d->subnet.addr, m->block_len - 8) ||
+	    layout_fib_block_prefix(fib, sizeof(fib), m->d->prefix, m->d->subnet.addr, m->block_len - 8))
+		return;
+	if (m->whole) {		/* back to groups: the doorbell again */
+		m->whole->gen_cut = 0;
+		m->whole = NULL;
+		m->bell = add_shard(m, SHARD_BELL, arp);
+	}
+	ca = malloc(sizeof(*ca));
+	cf = malloc(sizeof(*cf));
+	if (ca && cf) {
+		/* Half each, then what one kind cannot use to the other (arp
+		 * splits ten ways at its first level, fib sixteen). */
+		group_cut(m->cut_occ, GROUP_HEX, fmax, cf);
+		group_cut(m->cut_occ, GROUP_DEC, g > cf->n + 1 ? g - cf->n : amax, ca);
+		group_cut(m->cut_occ, GROUP_HEX, g > ca->n + 1 ? g - ca->n : fmax, cf);
+		if (++mark == 0)
+			mark = 1;
+		start_groups(m, SHARD_ARP, arp, ca, mark);
+		start_groups(m, SHARD_FIB, fib, cf, mark);
+		end_groups(m, mark);
+		m->cut_arp = amax;
+		m->cut_fib = fmax;
+		m->recut = false;
+		log_debug("%s: %zu arp and %zu fib watches for the blocks (share %u)", m->d->netns,
+			  ca->n, cf->n, m->share);
+	}
+	free(ca);
+	free(cf);
+}
+
+/* The octets with keys, or wanted, or whose watches have not all answered
+ * yet (one may hold keys): those the cut is made of.  True if they changed. */
+static bool occupancy(struct mirror *m)
+{
+	uint8_t old[32];
+	struct shard *sh;
+
+	memcpy(old, m->cut_occ, sizeof(old));
+	memcpy(m->cut_occ, m->bell_occ, sizeof(m->cut_occ));
+	LIST_FOREACH(sh, &m->shards, link) {
+		if ((sh->kind != SHARD_ARP && sh->kind != SHARD_FIB) || sh->synced)
+			continue;
+		for (unsigned int o = 0; o < 256; o++)
+			if ((old[o / 8] & (1u << (o % 8))) &&
+			    group_covers(sh->prefix + sh->glen, o, sh->kind == SHARD_ARP ? GROUP_DEC : GROUP_HEX))
+				m->cut_occ[o / 8] |= (uint8_t)(1u << (o % 8));
+	}
+	for (unsigned int o = 0; o < 256; o++)
+		if (m->count[o] || (m->want[o / 8] & (1u << (o % 8))))
+			m->cut_occ[o / 8] |= (uint8_t)(1u << (o % 8));
+	memset(m->want, 0, sizeof(m->want));
+	return memcmp(old, m->cut_occ, sizeof(old)) != 0;
+}
+
+/* Share the watch budget among the networks and cut each again where its
+ * blocks or its share changed.  Never while a watch's answer is applied. */
+static void rebalance(void)
+{
+	unsigned int needs[256], shares[256];
+	struct mirror *m;
+	size_t n = 0;
+
+	LIST_FOREACH(m, &mirrors, all) {
+		if (m->dirty)
+			m->recut |= occupancy(m);
+		if (n < 256)
+			needs[n++] = need(m);
+	}
+	group_shares(needs, n, budget(), shares);
+	n = 0;
+	LIST_FOREACH(m, &mirrors, all) {
+		m->share = n < 256 ? shares[n++] : 3;
+		regroup(m);
+		m->dirty = false;
+	}
+}
+
 bool mirror_take(struct mirror *m, const struct kv_entry *e)
 {
 	bool changed = take(m, NULL, e, 0);
 
 	fib_all_done(m, NULL);
+	if (m->dirty)
+		rebalance();
 	return changed;
-}
-
-/* A block whose watches both hold nothing: they go (a new address there
- * rings the doorbell and brings them back).  True if sh went. */
-static bool block_gone(struct shard *sh)
-{
-	struct shard *t;
-
-	if ((sh->kind != SHARD_ARP && sh->kind != SHARD_FIB) || !LIST_EMPTY(&sh->ents))
-		return false;
-	t = twin(sh);
-	if (t && (!t->synced || !LIST_EMPTY(&t->ents)))
-		return false;
-	if (t)
-		free_shard(t);
-	free_shard(sh);
-	return true;
 }
 
 static void update(struct mirror *m, uint64_t now)
@@ -536,20 +780,21 @@ static void answer(struct shard *sh, const struct kv_list *l, uint64_t now)
 			 sh->down ? "is back" : "lost data (its index went backwards)", sh->prefix, grace);
 		m->grace_until = now + grace;
 	}
+	m->dirty |= !sh->synced;	/* a group it kept for this answer may go */
 	sh->down = false;
 	sh->high = l->index;
 	schedule(sh, l, changed, now);
 	sh->synced = true;
 	sh->last_answer_ms = now;
-	gone = block_gone(sh);
-	gone |= fib_all_done(m, gone ? NULL : sh);
+	gone = fib_all_done(m, sh);
 	update(m, now);
-	if (gone)
-		return;
+	if (!gone && !sh->timer.at && core.kv)
+		send_query(sh);
+	/* After sh is done with: a new cut may end its watch. */
+	if (m->dirty)
+		rebalance();
 	if (changed || m->synced)
 		m->hooks->answered(m->owner, changed != 0);
-	if (!sh->timer.at && core.kv)
-		send_query(sh);
 }
 
 static void on_answer(struct kv_req *r, void *arg)
@@ -571,7 +816,7 @@ static void on_answer(struct kv_req *r, void *arg)
 
 int mirror_answer_for_test(struct mirror *m, const char *prefix, const struct kv_list *l)
 {
-	struct shard *sh = find_shard(m, prefix);
+	struct shard *sh = find_shard(m, SHARD_BELL, prefix);
 
 	if (!sh)
 		return -ENOENT;
@@ -605,11 +850,14 @@ void mirror_start(struct mirror *m, const struct ctl_network *d, const struct mi
 	/* The doorbell's prefix: the octets every address of the subnet shares
 	 * in its text, up to the block's. */
 	m->block_len = block_len(&d->subnet);
+	LIST_INSERT_HEAD(&mirrors, m, all);
+	m->listed = true;
 	if (!core.kv)
 		return;	/* the mirror holds what mirror_take() gives it */
 	if (m->block_len && !layout_arp_block_prefix(bell, sizeof(bell), d->prefix, d->subnet.addr,
 						     m->block_len - 8)) {
 		m->bell = add_shard(m, SHARD_BELL, bell);
+		rebalance();
 	} else {
 		m->block_len = 0;	/* too large to split: arp/ and fib/ whole */
 		if (!layout_kind_prefix(bell, sizeof(bell), d->prefix, LAYOUT_ARP))
@@ -623,6 +871,12 @@ void mirror_start(struct mirror *m, const struct ctl_network *d, const struct mi
 void mirror_stop(struct mirror *m)
 {
 	struct shard *sh;
+
+	if (m->listed) {	/* a stopped mirror starts no watch: out of the cut */
+		LIST_REMOVE(m, all);
+		m->listed = false;
+		rebalance();	/* the others may have its share */
+	}
 
 	LIST_FOREACH(sh, &m->shards, link) {
 		loop_timer_stop(&core.loop, &sh->timer);

@@ -61,6 +61,7 @@ struct mirror {
 	struct htab keys;		/* every entry, by key */
 	LIST_HEAD(, shard) shards;
 	struct shard *bell, *fib_all;
+	struct shard *whole;	/* <prefix>/ in one watch: a share below 3 */
 	int block_len;		/* 24 or 16: the prefix length of a block; 0: not split */
 	uint64_t last_answer_ms;
 	bool synced;		/* every watch answered since start */
@@ -71,6 +72,17 @@ struct mirror {
 	uint64_t changes;	/* entries that changed */
 	uint64_t wakeups;	/* watch answers */
 	unsigned int watches;	/* queries kept open */
+	/* The watches' groups (group.h): octets of blocks that have keys
+	 * (the doorbell's, those of entries, those a GET brought), the cut
+	 * made of them, and this network's share of the watch budget. */
+	LIST_ENTRY(mirror) all;	/* every started mirror: they share the budget */
+	uint8_t bell_occ[32], want[32], cut_occ[32];
+	uint32_t count[256];	/* entries per octet */
+	size_t cut_arp, cut_fib;	/* the bounds the cut was made with */
+	unsigned int share;
+	bool dirty;		/* occupancy may have changed: see (rebalance) */
+	bool recut;		/* it did: cut again */
+	bool listed;
 };
 
 /* Start watching (no query without Consul: the mirror then holds what

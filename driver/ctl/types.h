@@ -30,6 +30,7 @@ struct ctl_conf {
 	unsigned int publish_wait_ms;	/* CreateEndpoint waits this long for Consul */
 	unsigned int job_deadline_ms;	/* VNI and IPAM allocations fail after */
 	size_t max_answer;		/* largest Consul answer taken */
+	unsigned int max_conns;		/* HTTP connections to Consul at most (>= 8) */
 	char session_path[PATH_MAX];	/* where the session ID survives; "": nowhere */
 	char retired_path[PATH_MAX];	/* keys of deleted networks still to delete; "": none */
 	bool sessionless;		/* vxov resolve: mirror only, publish nothing */

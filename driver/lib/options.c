@@ -13,7 +13,7 @@
 
 enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
        OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_RESYNC, OPT_RECLAIM, OPT_PUBLISH_WAIT,
-       OPT_CONSUL_MAX_ANSWER, OPT_METRICS_LISTEN, OPT_HELP, OPT_VERSION };
+       OPT_CONSUL_MAX_ANSWER, OPT_CONSUL_MAX_CONNS, OPT_METRICS_LISTEN, OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
@@ -28,6 +28,7 @@ static const struct option longopts[] = {
 	{ "reclaim",      required_argument, NULL, OPT_RECLAIM },
 	{ "publish-wait", required_argument, NULL, OPT_PUBLISH_WAIT },
 	{ "consul-max-answer", required_argument, NULL, OPT_CONSUL_MAX_ANSWER },
+	{ "consul-max-conns", required_argument, NULL, OPT_CONSUL_MAX_CONNS },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "help",         no_argument,       NULL, OPT_HELP },
 	{ "version",      no_argument,       NULL, OPT_VERSION },
@@ -48,6 +49,7 @@ static const char *const env_names[] = {
 	[OPT_RECLAIM] = "VXOV_RECLAIM",
 	[OPT_PUBLISH_WAIT] = "VXOV_PUBLISH_WAIT",
 	[OPT_CONSUL_MAX_ANSWER] = "VXOV_CONSUL_MAX_ANSWER",
+	[OPT_CONSUL_MAX_CONNS] = "VXOV_CONSUL_MAX_CONNS",
 	[OPT_METRICS_LISTEN] = "VXOV_METRICS_LISTEN",
 };
 
@@ -76,6 +78,9 @@ void options_usage(FILE *out)
 		"  --publish-wait MS    CreateEndpoint waits this long for Consul to refuse an\n"
 		"                       address another host holds (default 500, 0-10000)\n"
 		"  --consul-max-answer BYTES  largest Consul answer taken (default 33554432)\n"
+		"  --consul-max-conns N HTTP connections to Consul at most (default 32,\n"
+		"                       8-1024); a quarter of them is kept for renewals,\n"
+		"                       publishing and IPAM, never taken by watches\n"
 		"  --metrics-listen ADDR  serve /metrics and /healthz on ADDR: a.b.c.d:port or\n"
 		"                       unix:/path (default: off)\n"
 		"  --help               this text\n"
@@ -171,6 +176,8 @@ static int options_set(struct options *c, int opt, const char *name, const char 
 		    buf_copy(c->metrics_listen, sizeof(c->metrics_listen), val))
 			return errf(err, errlen, -EINVAL, "%s: '%s' is not a.b.c.d:port or unix:/path", name, val);
 		break;
+	case OPT_CONSUL_MAX_CONNS:
+		return number(name, val, 8, 1024, "connections", &c->consul_max_conns, err, errlen);
 	case OPT_CONSUL_MAX_ANSWER: {
 		unsigned int bytes;
 
@@ -198,6 +205,7 @@ enum options_result options_parse(struct options *c, int argc, char **argv, char
 	c->reclaim_s = 600;
 	c->publish_wait_ms = 500;
 	c->consul_max_answer = 32u << 20;
+	c->consul_max_conns = 32;
 
 	for (opt = OPT_SOCKET; opt <= OPT_METRICS_LISTEN; opt++) {
 		const char *v = getenv(env_names[opt]);

@@ -27,6 +27,7 @@ struct options {
 	unsigned int reclaim_s;		/* IPAM: dead hosts' addresses freed after */
 	unsigned int publish_wait_ms;	/* CreateEndpoint waits this long for Consul */
 	unsigned long consul_max_answer;	/* bytes */
+	unsigned int consul_max_conns;	/* HTTP connections to Consul at most */
 	char metrics_listen[128];	/* "": off; "a.b.c.d:port" or "unix:/path" */
 };
 

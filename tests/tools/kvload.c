@@ -3,11 +3,12 @@
  * kvload: remote endpoints written straight into Consul, as many hosts'
  * vxov would publish them, for the scale benchmarks (bench/run.sh).
  *
- *   kvload [--consul URL] fill PREFIX SUBNET/LEN N [FIRST]
+ *   kvload [--consul URL] fill PREFIX SUBNET/LEN N [FIRST [STRIDE]]
  *       N endpoints, each one transaction of two KV_SETs
  *       (PREFIX/arp/<ip> = <mac>, PREFIX/fib/<mac> = <host>), up to 64 in
  *       flight; the i-th endpoint (i = FIRST..FIRST+N-1) has the address
- *       SUBNET + 2 + i, the MAC 02:42 + its IPv4 bytes (as vxov derives it)
+ *       SUBNET + 2 + i (with STRIDE: SUBNET + 2 + FIRST + (i - FIRST) *
+ *       STRIDE; 256 puts one endpoint in each /24), the MAC 02:42 + its IPv4 bytes (as vxov derives it)
  *       and the host 10.213.32.(1 + i % 100) (hosts that need not exist).
  *       Prints "wrote N endpoints (2N keys) in T ms (R/s)".
  *   kvload [--consul URL] one PREFIX SUBNET/LEN I
@@ -52,13 +53,13 @@
 static struct kv_client *cl;
 static const char *prefix;
 static uint32_t base;		/* host order: the subnet's network address */
-static unsigned long long next, last, inflight, wrote;
+static unsigned long long next, last, inflight, wrote, fill_first, stride = 1;
 static int status;
 static bool done;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kvload [--consul URL] fill PREFIX SUBNET/LEN N [FIRST]\n"
+	fprintf(stderr, "usage: kvload [--consul URL] fill PREFIX SUBNET/LEN N [FIRST [STRIDE]]\n"
 			"       kvload [--consul URL] one PREFIX SUBNET/LEN I\n"
 			"       kvload [--consul URL] change PREFIX SUBNET/LEN FIRST M NETNS DEV "
 			"[BUDGET_S]\n");
@@ -83,7 +84,7 @@ struct ep {
 
 static void ep_make(struct ep *e, unsigned long long i)
 {
-	uint32_t a = base + 2 + (uint32_t)i;
+	uint32_t a = base + 2 + (uint32_t)(fill_first + (i - fill_first) * stride);
 
 	e->ip.s_addr = htonl(a);
 	e->mac[0] = 0x02;
@@ -348,13 +349,14 @@ int main(int argc, char **argv)
 	}
 	if (!(cl = kv_client_new(&cfg, 0)))
 		return 1;
-	if (!strcmp(op, "fill") && (argc == 5 || argc == 6)) {
+	if (!strcmp(op, "fill") && argc >= 5 && argc <= 7) {
 		unsigned long long n = num(argv[4]);
 		int64_t t0 = mono_ns(), dt;
 
-		next = argc == 6 ? num(argv[5]) : 0;
+		fill_first = next = argc >= 6 ? num(argv[5]) : 0;
+		stride = argc == 7 ? num(argv[6]) : 1;
 		last = next + n;
-		if (last + 2 >= (1ull << (32 - len)))
+		if (!n || !stride || fill_first + (n - 1) * stride + 2 >= (1ull << (32 - len)))
 			usage();
 		fill_more();
 		kv_client_run_until(cl, &done);

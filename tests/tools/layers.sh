@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 # driver/ctl/, bottom first; modules on one line do not include each other.
 RANKS='
 types loop wait
-block value core
+block value core group
 health
 job session
 vni mirror retire

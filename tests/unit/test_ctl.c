@@ -25,6 +25,7 @@
 
 #include "driver/ctl/block.h"
 #include "driver/ctl/core.h"
+#include "driver/ctl/group.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/job.h"
@@ -1548,6 +1549,215 @@ static int plain_teardown(void **state)
 	return 0;
 }
 
+/* ---- bounded connections: the watches' groups (group.c) and the mirror's cut ---- */
+
+static void occ_set(uint8_t occ[32], unsigned int o)
+{
+	occ[o / 8] |= (uint8_t)(1u << (o % 8));
+}
+
+/* c covers every occupied octet exactly once, and no group covers none. */
+static void assert_partition(const struct group_cut *c, const uint8_t occ[32], enum group_base b)
+{
+	for (unsigned int o = 0; o < 256; o++) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < c->n; i++)
+			k += group_covers(c->g[i], o, b);
+		assert_int_equal(k, (occ[o / 8] >> (o % 8)) & 1 ? 1 : k);
+		if ((occ[o / 8] >> (o % 8)) & 1)
+			assert_int_equal(k, 1);
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		bool any = false;
+
+		for (unsigned int o = 0; o < 256; o++)
+			any |= ((occ[o / 8] >> (o % 8)) & 1) && group_covers(c->g[i], o, b);
+		assert_true(any);
+	}
+}
+
+static void test_group_reserve(void **state)
+{
+	(void)state;
+	assert_int_equal(group_reserve(8), 4);
+	assert_int_equal(group_reserve(32), 8);
+	assert_int_equal(group_reserve(1024), 256);
+}
+
+static void test_group_covers(void **state)
+{
+	(void)state;
+	assert_true(group_covers("", 7, GROUP_DEC));
+	assert_true(group_covers("1", 1, GROUP_DEC));
+	assert_true(group_covers("1", 15, GROUP_DEC));
+	assert_true(group_covers("1", 199, GROUP_DEC));
+	assert_false(group_covers("1", 2, GROUP_DEC));
+	assert_true(group_covers("1.", 1, GROUP_DEC));
+	assert_false(group_covers("1.", 10, GROUP_DEC));
+	assert_true(group_covers("2", 0x2f, GROUP_HEX));
+	assert_false(group_covers("2", 0x30, GROUP_HEX));
+	assert_true(group_covers("0a:", 10, GROUP_HEX));
+}
+
+static void test_group_cut_fine(void **state)
+{
+	struct group_cut *c = malloc(sizeof(*c));
+	uint8_t occ[32] = { 0 };
+
+	(void)state;
+	assert_non_null(c);
+	group_cut(occ, GROUP_DEC, 10, c);
+	assert_int_equal(c->n, 0);	/* nothing occupied: no watch */
+	occ_set(occ, 5);
+	group_cut(occ, GROUP_DEC, 1, c);
+	assert_int_equal(c->n, 1);	/* a lone block is its own group, even at max 1 */
+	assert_string_equal(c->g[0], "5.");
+	group_cut(occ, GROUP_HEX, 1, c);
+	assert_string_equal(c->g[0], "05:");
+	for (unsigned int o = 0; o < 40; o++)
+		occ_set(occ, o);
+	group_cut(occ, GROUP_DEC, 1000, c);
+	assert_int_equal(c->n, 40);	/* room for all: a block each, as without a bound */
+	assert_partition(c, occ, GROUP_DEC);
+	for (size_t i = 0; i < c->n; i++)
+		assert_int_equal(c->g[i][strlen(c->g[i]) - 1], '.');
+	group_cut(occ, GROUP_HEX, 40, c);
+	assert_int_equal(c->n, 40);
+	free(c);
+}
+
+static void test_group_cut_bounded(void **state)
+{
+	struct group_cut *c = malloc(sizeof(*c));
+	uint8_t occ[32];
+	unsigned int seed = 7;
+
+	(void)state;
+	assert_non_null(c);
+	/* 40 blocks (0-39) in 12 arp watches: the ten first digits, then
+	 * no split of "1", "2" or "3" (11 children each) fits. */
+	memset(occ, 0, sizeof(occ));
+	for (unsigned int o = 0; o < 40; o++)
+		occ_set(occ, o);
+	group_cut(occ, GROUP_DEC, 12, c);
+	assert_int_equal(c->n, 10);
+	assert_partition(c, occ, GROUP_DEC);
+	group_cut(occ, GROUP_HEX, 11, c);	/* 00-0f, 10-1f, and 20-27 split */
+	assert_int_equal(c->n, 10);
+	assert_partition(c, occ, GROUP_HEX);
+	/* Any occupancy, any bound: a partition within the bound. */
+	for (int round = 0; round < 300; round++) {
+		size_t max = 1 + (size_t)(rand_r(&seed) % 60);
+		enum group_base b = round % 2 ? GROUP_HEX : GROUP_DEC;
+
+		for (int i = 0; i < 32; i++)
+			occ[i] = (uint8_t)rand_r(&seed);
+		group_cut(occ, b, max, c);
+		assert_true(c->n <= max);
+		assert_partition(c, occ, b);
+	}
+	free(c);
+}
+
+static void test_group_shares(void **state)
+{
+	unsigned int need[3] = { 3, 81, 81 }, share[3];
+
+	(void)state;
+	group_shares(need, 2, 24, share);	/* the small one met, the rest to the other */
+	assert_int_equal(share[0], 3);
+	assert_int_equal(share[1], 21);
+	group_shares(need + 1, 2, 24, share);	/* two large ones: halves */
+	assert_int_equal(share[0], 12);
+	assert_int_equal(share[1], 12);
+	group_shares(need, 3, 1000, share);	/* room for all: what each needs */
+	assert_int_equal(share[0], 3);
+	assert_int_equal(share[1], 81);
+	assert_int_equal(share[2], 81);
+}
+
+/* With a bound of 28 connections (21 long-polls), keys in 30 blocks of a
+ * /16 are watched by at most 21 queries; the entries move between watches
+ * as the cut changes and none is lost (no removal is reported). */
+static void test_mirror_bounded_watches(void **state)
+{
+	struct fx *f = *state;
+	char key[64], val[32];
+
+	mirror_free(&f->n.mirror);
+	core.conf.max_conns = 28;
+	net_setup(f, "10.1.0.0/16", "10.1.0.1");
+	for (int b = 0; b < 30; b++) {
+		snprintf(key, sizeof(key), PFX "/arp/10.1.%d.5", b);
+		snprintf(val, sizeof(val), "02:42:0a:01:%02x:05", b);
+		assert_true(take(f, key, val, (uint64_t)(10 + b)));
+		assert_true(f->n.mirror.watches <= 21);
+	}
+	assert_int_equal(f->r.changed, 30);
+	for (int b = 0; b < 30; b++) {
+		snprintf(key, sizeof(key), "10.1.%d.5", b);
+		assert_non_null(mirror_arp(&f->n.mirror, ip4(key)));
+	}
+	/* The groups are coarse: "10.1.1" holds 1 and 10-19. */
+	snprintf(key, sizeof(key), PFX "/arp/10.1.1");
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, key,
+						&(struct kv_list){ .index = 100 }), 0);
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.1.5")));
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.15.5")));
+	assert_non_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
+	core.conf.max_conns = 0;
+}
+
+/* Two networks on a bound of 8 (4 long-polls): each gets 2, below the 3 of
+ * a doorbell and a watch of each kind, so each is watched whole (<prefix>/);
+ * when the other goes, the first has 4 and is cut into groups again.  Not
+ * an entry is lost on the way. */
+static void test_mirror_whole_and_back(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_network d2 = { .vni = 301 };
+	struct mirror m2 = { 0 };
+	struct rec r2 = { 0 };
+	char key[64], val[32];
+
+	mirror_free(&f->n.mirror);
+	core.conf.max_conns = 8;
+	net_setup(f, "10.1.0.0/16", "10.1.0.1");
+	snprintf(d2.prefix, sizeof(d2.prefix), "t/other");
+	snprintf(d2.netns, sizeof(d2.netns), "test2");
+	d2.subnet = pfx("10.2.0.0/16");
+	for (int b = 0; b < 30; b++) {
+		snprintf(key, sizeof(key), PFX "/arp/10.1.%d.5", b);
+		snprintf(val, sizeof(val), "02:42:0a:01:%02x:05", b);
+		assert_true(take(f, key, val, (uint64_t)(10 + b)));
+	}
+	assert_true(f->n.mirror.watches <= 4);
+	mirror_start(&m2, &d2, &hooks, &r2);
+	for (int b = 0; b < 3; b++) {
+		struct kv_entry e;
+
+		snprintf(key, sizeof(key), "t/other/arp/10.2.%d.5", b);
+		snprintf(val, sizeof(val), "02:42:0a:02:%02x:05", b);
+		e = kve(key, val, (uint64_t)(100 + b));
+		assert_true(mirror_take(&m2, &e));
+	}
+	assert_non_null(f->n.mirror.whole);
+	assert_int_equal(f->n.mirror.watches, 1);
+	assert_non_null(m2.whole);
+	assert_int_equal(m2.watches, 1);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/", &(struct kv_list){ .index = 5 }), 0);
+	mirror_free(&m2);
+	assert_null(f->n.mirror.whole);
+	assert_true(f->n.mirror.watches > 1 && f->n.mirror.watches <= 4);
+	assert_int_equal(f->r.changed, 30);	/* none removed on the way */
+	for (int b = 0; b < 30; b++) {
+		snprintf(key, sizeof(key), "10.1.%d.5", b);
+		assert_non_null(mirror_arp(&f->n.mirror, ip4(key)));
+	}
+	core.conf.max_conns = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1589,6 +1799,13 @@ int main(void)
 		cmocka_unit_test(test_block_of),
 		cmocka_unit_test(test_block_of_mac),
 		cmocka_unit_test(test_block_of_group),
+		cmocka_unit_test(test_group_reserve),
+		cmocka_unit_test(test_group_covers),
+		cmocka_unit_test(test_group_cut_fine),
+		cmocka_unit_test(test_group_cut_bounded),
+		cmocka_unit_test(test_group_shares),
+		T(test_mirror_bounded_watches),
+		T(test_mirror_whole_and_back),
 		P(test_job_fail_all),
 		P(test_job_deadline),
 		P(test_reclaim_never_early),

@@ -27,7 +27,7 @@ CL_VNI=600 CL_NET=10.60
 . "$TOP/bench/burst.sh"	# burst_calls
 
 cl_urls() { local i; for i in $(seq "$CL_HOSTS"); do printf 'http://%s:9276/metrics ' "$(hip "$i")"; done; }
-cl_metrics() { ip netns exec "$T_ID-cmon" curl -s --max-time 10 $(cl_urls); }
+cl_metrics() { ip netns exec "$T_ID-kmon" curl -s --max-time 10 $(cl_urls); }
 cl_sum() { cl_metrics | awk -v k="$1" '$1 == k {s += $2} END {print s + 0}'; }
 # Hosts whose FDB gauge for the network is N; all of them.
 cl_at() { cl_metrics | grep -c "^vxov_kernel_entries{vni=\"$CL_VNI\",kind=\"fdb\"} $1\$"; }
@@ -52,7 +52,7 @@ cl_start() {
 		host_start "$i" --log-level warn --metrics-listen "$(hip "$i"):9276" ||
 			{ bench_note "vxov did not start on host $i"; return 1; }
 	done
-	netns "$T_ID-cmon" && plug "$SW" "$T_ID-cmon" "$HNET.250" || return 1
+	netns "$T_ID-kmon" && plug "$SW" "$T_ID-kmon" "$HNET.250" || return 1
 	for i in $(seq "$CL_HOSTS"); do
 		r=$(api "$(S "$i")" NetworkDriver.CreateNetwork "{\"NetworkID\":\"bn$CL_VNI\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"$CL_VNI\"}},\"IPv4Data\":[{\"Pool\":\"$CL_NET.0.0/16\",\"Gateway\":\"$CL_NET.0.1/16\"}]}")
 		case $r in '{}'*) ;; *) bench_note "host $i: CreateNetwork: $r"; return 1 ;; esac
@@ -63,7 +63,7 @@ cl_burst() {
 	local i k r t_last=0 errs=0 b0 b1 conv want=$(( (CL_HOSTS - 1) * CL_PER ))
 	poll 30 cl_all_at 0 || bench_note "not every host's network is synchronised"
 	b0=$(cl_sum vxov_consul_received_bytes_total)
-	BURST_SOCK="$T_TMP/c%d.sock" burst_calls "$CL_HOSTS" "$CL_PER" "$CL_VNI" "$CL_NET" ||
+	BURST_SOCK="$T_TMP/k%d.sock" burst_calls "$CL_HOSTS" "$CL_PER" "$CL_VNI" "$CL_NET" ||
 		{ bench_note "the burst's client failed"; return 1; }
 	for i in $(seq "$CL_HOSTS"); do
 		read -r k r <"$T_TMP/burst-end-$i"
@@ -159,7 +159,7 @@ proc_cpu_ns() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000000000 
 
 bench_cluster() {
 	local htag=$HTAG hnet=$HNET sw=$SW cn=$CN cip=$CIP url=$URL rc=0
-	HTAG=c HNET=10.214.0 SW=$T_ID-csw
+	HTAG=k HNET=10.214.0 SW=$T_ID-ksw
 	# Gossip at a pace two CPUs carry for 103 members (Consul's LAN
 	# defaults probe each second); what vxov sees does not depend on it.
 	CONSUL_HCL=${CONSUL_HCL:-'gossip_lan { probe_interval = "4s" probe_timeout = "2s" gossip_interval = "1s" }'}

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # The conns section of bench/run.sh (sourced; needs SW, CN, CIP, KVLOAD):
-# one vxov host (c1, default --consul-max-conns) watching 400 /24 blocks:
+# one vxov host (c1, --consul-max-conns CONNS_BOUND, 32) watching 400 /24 blocks:
 # two /16 networks, one remote endpoint in each of 200 blocks of both,
 # written with kvload before the networks exist (the cold sync is the
 # largest burst of queries).
@@ -22,7 +22,7 @@ bench_conns() {
 			10.$((60 + i)).0.0/16 $CONNS_BLOCKS 0 256) || { bench_note "kvload fill: $out"; return 1; }
 	done
 	start_vxov $c1 "$T_TMP/c1.sock" --state-dir "$T_TMP/sc1" --ns-prefix "$c1-" \
-		--underlay-ip $ip --consul http://$CIP:8500 --log-level warn --resync 3600 ||
+		--underlay-ip $ip --consul http://$CIP:8500 --log-level warn --resync 3600 --consul-max-conns $CONNS_BOUND ||
 		{ bench_note "vxov did not start on c1"; return 1; }
 	CONNS_PID=$VXOV_PID
 	: >"$T_TMP/conns-max"

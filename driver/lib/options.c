@@ -78,7 +78,7 @@ void options_usage(FILE *out)
 		"  --publish-wait MS    CreateEndpoint waits this long for Consul to refuse an\n"
 		"                       address another host holds (default 500, 0-10000)\n"
 		"  --consul-max-answer BYTES  largest Consul answer taken (default 33554432)\n"
-		"  --consul-max-conns N HTTP connections to Consul at most (default 32,\n"
+		"  --consul-max-conns N HTTP connections to Consul at most (default 128,\n"
 		"                       8-1024); a quarter of them is kept for renewals,\n"
 		"                       publishing and IPAM, never taken by watches\n"
 		"  --metrics-listen ADDR  serve /metrics and /healthz on ADDR: a.b.c.d:port or\n"
@@ -205,7 +205,7 @@ enum options_result options_parse(struct options *c, int argc, char **argv, char
 	c->reclaim_s = 600;
 	c->publish_wait_ms = 500;
 	c->consul_max_answer = 32u << 20;
-	c->consul_max_conns = 32;
+	c->consul_max_conns = 128;
 
 	for (opt = OPT_SOCKET; opt <= OPT_METRICS_LISTEN; opt++) {
 		const char *v = getenv(env_names[opt]);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Bounded connections: one host watching 400 address blocks (two /16
 # networks, one remote endpoint in each of 200 /24s of both) holds at most
-# --consul-max-conns (default 32) TCP connections to Consul, counted with
+# --consul-max-conns (32 here) TCP connections to Consul, counted with
 # ss in its namespace every 50 ms from before the cold sync until after
 # the checks; every endpoint reaches the kernel; changes in the last block
 # reach the kernel's FDB quickly; a local endpoint is published; and the
@@ -18,12 +18,12 @@ X=$((100 + T_HASH % 100))
 SUB1=10.$X.0.0/16 SUB2=10.$((X + 1)).0.0/16
 VNI1=$(t_vni 0) VNI2=$(t_vni 1)
 
-# One host, a vxov daemon (start_vxov, through host_start), default bound.
+# One host, a vxov daemon (start_vxov, through host_start), --consul-max-conns 32.
 check "consul agent -dev starts" cluster_consul
 load() { ip netns exec "$CN" "$KVLOAD" --consul "$URL" "$@"; }
 out=$(load fill vxov/$VNI1 $SUB1 $BLOCKS 0 256) && out2=$(load fill vxov/$VNI2 $SUB2 $BLOCKS 0 256)
 check_match "$BLOCKS endpoints in $BLOCKS /24 blocks of each network written" "wrote $BLOCKS endpoints" "$out ${out2:-}"
-check "vxov starts on h1" host_start 1 --session-ttl $TTL
+check "vxov starts on h1 (--consul-max-conns $BOUND)" host_start 1 --session-ttl $TTL --consul-max-conns $BOUND
 
 # conns: vxov's TCP connections to Consul, now (only vxov talks to it from h1).
 conns() { ip netns exec "$(H 1)" ss -Htn state all dst "$CIP" dport = :8500 | grep -vc TIME-WAIT; }

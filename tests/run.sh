@@ -76,8 +76,10 @@ for b in build build/san build/tsan; do
 			continue
 		fi
 		echo "=== $t ($b)"
+		t0=$SECONDS
 		ENGINE=20.10 VXOV=$TOP/$b/vxov NLCTL=$TOP/$b/nlctl timeout 600 bash "$t" >"$log" 2>&1; rc=$?
 		cat "$log"
+		echo "# $t ($b): $((SECONDS - t0)) s"
 		tally
 	done
 done

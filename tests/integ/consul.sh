@@ -100,14 +100,14 @@ echo "# converged $(( ($(date +%s%N) - t0) / 1000000 )) ms after the restore"
 [ "$(arps)" = "$want" ] || { echo "# consul: $(comm -3 <(arps) <(echo "$want") | tr '\n' ' ')"; }
 [ "$(kern 2)" = "$want2" ] || { echo "# h2: $(comm -3 <(kern 2) <(echo "$want2") | tr '\n' ' ')"; }
 
-# --- All servers down for OUTAGE s (120; 20 under the sanitizers) ------------
+# --- All servers down for OUTAGE s (120; 10 under the sanitizers) ------------
 # Containers start and stop on both hosts meanwhile (CreateEndpoint + Join,
 # Leave + DeleteEndpoint through the API, about one change a second), and h2's
 # container pings h1's.  Docker's calls answer within their targets; when
 # the servers are back, Consul and both kernels hold exactly the endpoints
 # that live, with nothing leaked and nothing lost.
 OUTAGE=${CONSUL_OUTAGE:-120}
-case $VXOV in */san/* | */tsan/*) OUTAGE=${CONSUL_OUTAGE:-20} ;; esac
+case $VXOV in */san/* | */tsan/*) OUTAGE=${CONSUL_OUTAGE:-10} ;; esac
 tapi() {
 	curl -s --unix-socket "$1" -H 'Host;' -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
 		-X POST --data-binary "$3" -w '\n%{time_total}\n' "http://x/$2" |
@@ -163,7 +163,7 @@ echo "# converged $(( ($(date +%s%N) - t0) / 1000000 )) ms after the servers cam
 # vxov IPAM; every host runs 50 RequestAddress + CreateEndpoint in a row,
 # all hosts at once, and the leader is killed after host 1's 15th call.
 HOSTS=${CONSUL_HOSTS:-10} PER=50
-case $VXOV in */san/* | */tsan/*) HOSTS=${CONSUL_HOSTS:-4} ;; esac	# a sanitizer's CPU
+case $VXOV in */san/* | */tsan/*) HOSTS=${CONSUL_HOSTS:-4} PER=25 ;; esac	# a sanitizer's CPU
 NB=$(id64 b0) SUBB=10.77.0.0/22 POOL=vxov:10.77.0.0/22
 for i in $(seq 3 "$HOSTS"); do host_agent $i || not_ok "host $i: its agent"; done
 for i in $(seq 3 "$HOSTS"); do host_start $i --session-ttl $TTL --resync $RESYNC || not_ok "host $i: vxov"; done

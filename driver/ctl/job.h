@@ -56,7 +56,8 @@ bool job_busy(void);
  * request is no longer in flight, Consul's health is told).  0 with the
  * answer decoded; -ENOENT (no such key; a list is then empty) when
  * missing_ok; any other -errno: the job has been answered with what
- * failed, in Consul's words, and freed -- return at once.
+ * failed, in Consul's words, and freed, or (-EINPROGRESS) its request will
+ * be sent again (again, above) -- either way, return at once.
  */
 int job_list(struct job *j, struct kv_req *r, struct kv_list *l, bool missing_ok,
 	     const char *what);

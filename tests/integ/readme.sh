@@ -28,7 +28,10 @@ ss -Hltn 'sport = :8500' | grep -q . \
 docker network inspect demonet >/dev/null 2>&1 && taken="$taken network demonet;"
 docker inspect web >/dev/null 2>&1 && taken="$taken container web;"
 docker plugin inspect vxov:latest >/dev/null 2>&1 && taken="$taken plugin vxov:latest;"
-[ -e /var/lib/vxov ] && taken="$taken /var/lib/vxov (the quick start removes it);"
+# An empty state dir is free (make plugin makes one for its default mount);
+# one with state in it is someone's, and the quick start removes it.
+[ -n "$(ls -A /var/lib/vxov 2>/dev/null)" ] && taken="$taken /var/lib/vxov (the quick start removes it);"
+state_dir_was=; [ -d /var/lib/vxov ] && state_dir_was=1
 if [ -n "$taken" ]; then
 	echo "# SKIP the quick start's names are taken on this machine:$taken not touching them"
 	exit 0
@@ -65,7 +68,7 @@ stop_ours() {
 netns_before=$(ip netns list | awk '{print $1}' | grep '^vxov-' | sort)
 secrets_existed=; [ -e /etc/vxov ] && secrets_existed=1
 on_exit "[ -n '$secrets_existed' ] || rmdir /etc/vxov"
-on_exit "rm -rf /var/lib/vxov"
+on_exit "rm -rf /var/lib/vxov; [ -z '$state_dir_was' ] || mkdir -p /var/lib/vxov"
 on_exit "comm -13 <(echo '$netns_before') <(ip netns list | awk '{print \$1}' | grep '^vxov-' | sort) | xargs -r -n1 ip netns del"
 on_exit stop_ours
 on_exit "docker plugin disable -f vxov:latest; docker plugin rm -f vxov:latest"

@@ -3,6 +3,10 @@
  * The transport: libcurl's multi interface driven by an epoll of our own
  * (curl's sockets and a CLOCK_MONOTONIC timerfd for curl's timer), so the
  * owner's loop sees one descriptor.  See consul.h for the contract.
+ * (Over 600 lines: the connection bound -- parking long-polls beyond their
+ * share and rotating them -- decides when curl gets a request, so it lives
+ * with the transfers it starts and finishes; answers are decoded in
+ * answer.c, requests built in ops.c.)
  */
 #include <curl/curl.h>
 #include <errno.h>

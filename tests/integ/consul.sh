@@ -108,6 +108,7 @@ echo "# converged $(( ($(date +%s%N) - t0) / 1000000 )) ms after the restore"
 # that live, with nothing leaked and nothing lost.
 OUTAGE=${CONSUL_OUTAGE:-120}
 case $VXOV in */san/* | */tsan/*) OUTAGE=${CONSUL_OUTAGE:-10} ;; esac
+# tapi SOCK CALL JSON: the body, then the call's time in ms.
 tapi() {
 	curl -s --unix-socket "$1" -H 'Host;' -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
 		-X POST --data-binary "$3" -w '\n%{time_total}\n' "http://x/$2" |
@@ -176,12 +177,6 @@ for i in $(seq "$HOSTS"); do
 done
 ok "$HOSTS hosts with an agent each, one network with vxov IPAM"
 VB=$(kv get vxov/subnets/10.77.0.0_22 | head -1 | cut -d= -f2)
-# tapi SOCK CALL JSON: the body, then the call's time in ms.
-tapi() {
-	curl -s --unix-socket "$1" -H 'Host;' -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
-		-X POST --data-binary "$3" -w '\n%{time_total}\n' "http://x/$2" |
-		awk 'NR == 1 {b = $0} END {printf "%s %d\n", b, $0 * 1000}'
-}
 burst() {
 	local i=$1 k r a eid
 	for k in $(seq $PER); do

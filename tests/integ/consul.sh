@@ -83,8 +83,8 @@ kwant() { local k; { for k; do t_ip 0 $k; done | sort; for k; do t_mac "$(t_ip 0
 want1=$(kwant 21 $(seq 150 194))
 want2=$(kwant 11 $(seq 40 89))
 kern_is() { [ "$(kern "$1")" = "$2" ]; }
-check "  h1's kernel holds h2's 46 (neighbour and FDB entries)" poll 10 kern_is 1 "$want1"
-check "  h2's kernel holds h1's 51" poll 10 kern_is 2 "$want2"
+check "  h1's kernel holds h2's 46 (neighbour and FDB entries)" poll 30 kern_is 1 "$want1"
+check "  h2's kernel holds h1's 51" poll 30 kern_is 2 "$want2"
 
 L=$(raft_leader)
 check "the servers restore the snapshot (through the leader)" \

@@ -63,7 +63,7 @@ CTLTEST_SRC := $(CTL) $(LIB) $(KVSTORE) $(NETOPS) tests/unit/test_ctl.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so $(O)/tstop
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so $(O)/tstop $(O)/mcast $(O)/mcast-static
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
@@ -91,6 +91,17 @@ $(O)/clockstep.so: tests/tools/clockstep.c
 $(O)/tstop: tests/tools/tstop.c
 	$(E) "  CC      $@"
 	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
+
+# A test tool: a numbered UDP stream to a multicast group, and its counter
+# (tests/integ/multicast.sh, bench/multicast.sh); static too, to be copied
+# into containers (docker2.sh).
+$(O)/mcast: tests/tools/mcast.c
+	$(E) "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
+
+$(O)/mcast-static: tests/tools/mcast.c
+	$(E) "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -static -o $@ $<
 
 $(O)/test_unit: $(call obj,$(UNIT_SRC))
 	$(E) "  LD      $@"

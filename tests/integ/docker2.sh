@@ -3,7 +3,8 @@
 # Two real dockerd engines, each inside its own host namespace on an underlay
 # of ours, each with its own vxov; one Consul in a third namespace.  Only
 # docker commands from there on: networks with vxov IPAM, ten containers
-# started at once across both engines, pings across engines, clean removal.
+# started at once across both engines, pings across engines, a multicast
+# stream across engines on a network with -o multicast=true, clean removal.
 # ENGINE=20.10 (default): Debian's dockerd; ENGINE=29: Docker Engine 29 (lib.sh).
 T_NAME=docker2
 . "$(dirname "$0")/../lib.sh"
@@ -64,7 +65,33 @@ check_match "the keys are in Consul" "vxov/$VNI/arp/$A2=" "$(kv list vxov/$VNI)"
 check_match "--ip of an address engine 1 holds is refused on engine 2" "already allocated to the host at $(hip 1)" \
 	"$(D 2 run -d --net $NET --ip "$A1" --name $T_ID-dup $IMAGE sleep 1 2>&1)"
 
+# Issue 20: a second network with -o multicast=true, a container on each
+# engine, the static build/mcast copied in with docker cp, and a multicast
+# stream from engine 1's container to engine 2's.
+MNET=$T_ID-mnet G=239.1.2.3
+MCS=$(dirname "$VXOV")/mcast-static
+[ -x "$MCS" ] || MCS=$TOP/build/mcast-static
 for i in 1 2; do
+	check "engine $i: docker network create -d vxov -o multicast=true --subnet $(t_subnet 1)" \
+		D $i network create -d vxov --ipam-driver vxov -o multicast=true --subnet "$(t_subnet 1)" $MNET
+	D $i run -d --net $MNET --name $T_ID-m$i $IMAGE sleep 600 >/dev/null
+	check "engine $i: the static mcast tool copied into its container" D $i cp "$MCS" $T_ID-m$i:/mcast
+done
+MVNI=$(kv get vxov/subnets/$(t_subnet_key 1) | head -1 | cut -d= -f2)
+check "engine 1's overlay replicates broadcast to engine 2's host" poll 10 sh -c \
+	"bridge -n $T_ID-h1-$MVNI fdb show dev vxlan$MVNI | grep -q 'ff:ff:ff:ff:ff:ff dst $(hip 2) '"
+D 2 exec $T_ID-m2 /mcast recv -e 500 $G 5000 10000 eth0 >"$T_TMP/m2.out" 2>"$T_TMP/m2.err" &
+MP=$!
+poll 10 grep -q listening "$T_TMP/m2.err"
+check_match "engine 1's container sends 500 datagrams to $G" "^sent 500 errors 0 " \
+	"$(D 1 exec $T_ID-m1 /mcast send -i eth0 $G 5000 500 500 2>&1)"
+wait $MP
+check_match "engine 2's container received all 500, each once" "^received 500 distinct 500 dup 0 " \
+	"$(cat "$T_TMP/m2.out" "$T_TMP/m2.err" | grep -v listening)"
+
+for i in 1 2; do
+	D $i rm -f $T_ID-m$i >/dev/null 2>&1
+	check "engine $i: docker network rm (the multicast network)" D $i network rm $MNET
 	for n in 1 2 3 4 5; do D $i rm -f $T_ID-c$i$n >/dev/null 2>&1; done
 	D $i rm -f $T_ID-dup >/dev/null 2>&1
 	check "engine $i: docker network rm" D $i network rm $NET
@@ -72,6 +99,6 @@ done
 check_empty "no overlay namespace left" "$(ip netns list | grep -E "^$T_ID-h[12]-")"
 check_empty "no veth left in either host" "$(ip -n $T_ID-h1 -o link show | grep vxe; ip -n $T_ID-h2 -o link show | grep vxe)"
 check_empty "no endpoint key left in Consul" "$(kv list vxov/$VNI | grep -E '/(arp|fib)/')"
-check_empty "no address left allocated" "$(kv list vxov/ipam/$(t_subnet_key 0) | grep /addr/)"
+check_empty "no address left allocated" "$(kv list vxov/ipam/$(t_subnet_key 0) | grep /addr/; kv list vxov/ipam/$(t_subnet_key 1) | grep /addr/)"
 for i in 1 2; do check "vxov $i: no sanitizer report" sanitizer_clean "$(hlog $i)"; done
 t_finish

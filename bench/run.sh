@@ -4,7 +4,7 @@
 # real Consul (everything inside namespaces of ours, except the Docker
 # section's daemon: see bench/docker.sh).  Prints each number with its target
 # as it is measured; exits non-zero if a target is missed.  Sections, in
-# order (BENCH_SECTIONS="api iperf scale conns burst docker" chooses):
+# order (BENCH_SECTIONS="api iperf scale conns burst multicast docker" chooses):
 #   api        propagation: CreateEndpoint returns on h2 -> the FDB entry
 #              exists on h1; CreateEndpoint and DeleteEndpoint, Consul
 #              publishing included, each measured from a client that keeps
@@ -23,6 +23,10 @@
 #              (bench/conns.sh)
 #   burst      10 hosts x 100 endpoints and 30 hosts x 30 created at once:
 #              convergence and bytes (bench/burst.sh)
+#   multicast  -o multicast=true on 11 hosts: datagrams a second delivered
+#              to 1 and to 10 receiving hosts beside unicast to 1, the
+#              sender's replication factor (underlay TX / sent), a fixed
+#              rate's delivery to all 10 (bench/multicast.sh)
 #   cluster    3 Consul servers and 100 hosts, each with its own agent and
 #              vxov: a burst of 10 endpoints per host, one change at rest to
 #              all 99 other kernels, the idle cost, RSS and connections
@@ -36,7 +40,7 @@ T_NAME=bench
 N=${BENCH_N:-30}
 API_N=${BENCH_API_N:-200}	# the calls alone: enough for a p99 that is not the maximum
 PROP_P50_MS=${PROP_P50_MS:-100} API_P99_MS=${API_P99_MS:-10} PART_P99_MS=${PART_P99_MS:-100}
-BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale conns burst cluster docker"}
+BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale conns burst multicast cluster docker"}
 # kvload (tests/tools/kvload.c): next to $VXOV, else build/kvload.
 KVLOAD=${KVLOAD:-}
 if [ -z "$KVLOAD" ]; then
@@ -214,8 +218,8 @@ bench_api() {
 
 for s in $BENCH_SECTIONS; do
 	case $s in
-	api|iperf|scale|conns|burst|cluster|docker) ;;
-	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale conns burst cluster docker)"; exit 2 ;;
+	api|iperf|scale|conns|burst|multicast|cluster|docker) ;;
+	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale conns burst multicast cluster docker)"; exit 2 ;;
 	esac
 done
 # section NAME: run bench_NAME (from bench/NAME.sh if there is one); a
@@ -231,6 +235,7 @@ for i in "${!H_PID[@]}"; do kill -TERM "${H_PID[$i]}"; wait "${H_PID[$i]}" 2>/de
 want scale && section scale
 want conns && section conns
 want burst && section burst
+want multicast && section multicast
 want cluster && section cluster
 want docker && section docker
 

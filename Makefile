@@ -36,7 +36,7 @@ endif
 # The layers: netops/ (netlink) and kvstore/ (Consul) know nothing of driver/;
 # driver/lib/ is shared by driver/docker/ (what Docker talks to) and
 # driver/ctl/ (the control loop).
-NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c
+NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/neigh.c netops/mdb.c
 KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvstore/ops.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/options.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
@@ -124,11 +124,11 @@ $(O)/obj/%.o: %.c
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul
+FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE) netops/neigh.c netops/nl.c
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE) netops/neigh.c netops/nl.c netops/mdb.c
 	@mkdir -p $(dir $@)
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)

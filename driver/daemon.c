@@ -326,6 +326,7 @@ int daemon_run(const struct options *cfg)
 	cc.job_deadline_ms = 1500;	/* Docker hears back within 2 s */
 	cc.max_answer = cfg->consul_max_answer;
 	cc.max_conns = cfg->consul_max_conns;
+	cc.repl_max_hosts = cfg->multicast_max_hosts;
 	if (ctl_init(&cc, err, sizeof(err))) {
 		log_err("%s", err);
 		goto out;

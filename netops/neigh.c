@@ -100,6 +100,29 @@ int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6])
 	return err == -ENOENT ? 0 : err;
 }
 
+int fdb_append(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
+	       uint32_t vni, uint16_t port)
+{
+	return fdb_new(nl, ifindex, mac, dst, vni, port, NLM_F_APPEND);
+}
+
+int fdb_del_dst(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
+		uint32_t vni, uint16_t port)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = neigh_msg(nl, buf, RTM_DELNEIGH, 0, AF_BRIDGE, ifindex, &ndm);
+	int err;
+
+	ndm->ndm_flags = NTF_SELF;
+	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	mnl_attr_put(nlh, NDA_DST, sizeof(dst), &dst);
+	mnl_attr_put_u32(nlh, NDA_VNI, vni);
+	mnl_attr_put_u16(nlh, NDA_PORT, htons(port));
+	err = nl_talk(nl, nlh);
+	return err == -ENOENT ? 0 : err;
+}
+
 /*
  * Only misses (RTM_GETNEIGH) and deletions (RTM_DELNEIGH) are events to us:
  * a socket filter drops RTM_NEWNEIGH in the kernel, so the notifications of

@@ -39,6 +39,18 @@ int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst
 /* 0 if it was not there. */
 int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6]);
 
+/*
+ * Replication lists: the VXLAN FDB keeps a list of remotes for a multicast
+ * (or all-zeros) MAC, and a frame to that MAC is sent to each.  Add dst to
+ * mac's list (the entry is made, tagged, if it is not there; a dst already
+ * listed is no error), or take it off (0 if it was not there; the entry goes
+ * with its last remote).  Unicast MACs take one remote: fdb_set().
+ */
+int fdb_append(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
+	       uint32_t vni, uint16_t port);
+int fdb_del_dst(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
+		uint32_t vni, uint16_t port);
+
 /* One entry of either table, as a dump or a notification shows it. */
 struct neigh_entry {
 	int family;		/* AF_INET: a neighbour; AF_BRIDGE: an FDB entry */

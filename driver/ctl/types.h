@@ -31,6 +31,7 @@ struct ctl_conf {
 	unsigned int job_deadline_ms;	/* VNI and IPAM allocations fail after */
 	size_t max_answer;		/* largest Consul answer taken */
 	unsigned int max_conns;		/* HTTP connections to Consul at most (>= 8) */
+	unsigned int repl_max_hosts;	/* replication targets per network at most (>= 1) */
 	char session_path[PATH_MAX];	/* where the session ID survives; "": nowhere */
 	char retired_path[PATH_MAX];	/* keys of deleted networks still to delete; "": none */
 	bool sessionless;		/* vxov resolve: mirror only, publish nothing */
@@ -48,6 +49,7 @@ struct ctl_network {
 	unsigned int mtu;
 	bool publish;			/* our endpoints go to Consul */
 	bool ipam;			/* addresses from vxov IPAM: the pool is ours too */
+	bool multicast;			/* broadcast and multicast replicated (repl.c) */
 };
 
 struct ctl_endpoint {

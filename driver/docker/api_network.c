@@ -34,6 +34,7 @@ void api_ctl_network(const struct network *n, struct ctl_network *d)
 	d->mtu = n->mtu;
 	d->publish = true;
 	d->ipam = n->vxov_ipam;
+	d->multicast = n->multicast;
 }
 
 void api_ctl_endpoint(const struct endpoint *e, struct ctl_endpoint *c)
@@ -120,6 +121,7 @@ static struct network *network_new(struct api *a, const struct req_network *r)
 	n->subnet = r->pool;
 	n->gateway = r->gateway;
 	n->vxov_ipam = r->vxov_ipam;
+	n->multicast = r->multicast;
 	n->mtu = r->mtu ? r->mtu : a->ul.mtu - VXLAN_OVERHEAD;
 	snprintf(n->netns, sizeof(n->netns), "%s%u", a->cfg->ns_prefix, n->vni);
 	if (r->kv_prefix[0])
@@ -185,8 +187,8 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 	}
 	api_ctl_network(n, &d);
 	ctl_network_add(&d);
-	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/", n->id, n->vni, n->netns,
-		 n->mtu, n->kv_prefix);
+	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/%s", n->id, n->vni, n->netns,
+		 n->mtu, n->kv_prefix, n->multicast ? ", multicast" : "");
 	return json_object();
 }
 

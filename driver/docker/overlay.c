@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "netops/link.h"
+#include "netops/mdb.h"
 #include "netops/netns.h"
 #include "netops/nl.h"
 #include "driver/lib/buf.h"
@@ -164,6 +165,18 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 		inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
 		errf(err, errlen, e, "add gateway %s/%d to %s in %s: %s", gw, n->subnet.len,
 		     OVERLAY_BRIDGE, n->netns, nl_strerror(&ovl, e));
+		goto out;
+	}
+	/* Never flood instead: without an MDB, multicast would need the
+	 * all-zeros entry, which floods unknown unicast too. */
+	if (n->multicast && (e = mdb_probe(&ovl, vxl.ifindex))) {
+		if (e == -EOPNOTSUPP)
+			errf(err, errlen, e, "multicast=true needs a VXLAN multicast database "
+			     "(Linux 6.3 or later), which this kernel does not keep on %s in %s: %s",
+			     vxname, n->netns, nl_strerror(&ovl, e));
+		else
+			errf(err, errlen, e, "multicast=true: ask %s in %s for its multicast "
+			     "database: %s", vxname, n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
 	if ((e = link_set_up(&ovl, br.ifindex, 0))) {

@@ -96,6 +96,31 @@ static int get_uint_opt(json_t *opts, const char *key, unsigned long lo, unsigne
 	return 0;
 }
 
+/* A boolean option: "true" or "false" as Docker sends it (-o k=v makes a
+ * string), or a JSON boolean; absent is false.  Anything else is refused:
+ * "yes", "1" or "True" may mean what the user wanted, or not. */
+static int get_bool_opt(json_t *opts, const char *key, bool *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(opts, key);
+	const char *s;
+
+	*out = false;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_boolean(v)) {
+		*out = json_is_true(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return errf(err, errlen, -EINVAL, "option %s is not a string or a boolean", key);
+	s = json_string_value(v);
+	if (!strcmp(s, "true") || !strcmp(s, "false")) {
+		*out = s[0] == 't';
+		return 0;
+	}
+	return errf(err, errlen, -EINVAL, "option %s='%.40s' is not true or false", key, s);
+}
+
 static int decode_options(json_t *root, struct req_network *r, char *err, size_t errlen)
 {
 	json_t *opts = json_object_get(root, "Options"), *gen, *v2;
@@ -116,6 +141,8 @@ static int decode_options(json_t *root, struct req_network *r, char *err, size_t
 	if (get_uint_opt(gen, OPT_MTU, MTU_MIN, MTU_MAX, &v, err, errlen))
 		return -EINVAL;
 	r->mtu = (unsigned int)v;
+	if (get_bool_opt(gen, OPT_MULTICAST, &r->multicast, err, errlen))
+		return -EINVAL;
 	v2 = json_object_get(gen, OPT_KV_PREFIX);
 	if (v2 && !json_is_null(v2)) {
 		const char *p = json_string_value(v2);

@@ -8,6 +8,7 @@
 #ifndef VXOV_REQUEST_H
 #define VXOV_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,7 @@
 #define OPT_VNI "vni"
 #define OPT_MTU "com.docker.network.driver.mtu"
 #define OPT_KV_PREFIX "kv-prefix"
+#define OPT_MULTICAST "multicast"
 
 struct req_network {
 	char id[ID_MAX + 1];
@@ -27,6 +29,7 @@ struct req_network {
 	struct prefix4 pool;	/* network address, e.g. 192.168.0.0/24 */
 	struct in_addr gateway;
 	int vxov_ipam;		/* the pool came from our IPAM driver */
+	bool multicast;		/* -o multicast=true: replicate broadcast and multicast */
 };
 
 struct req_endpoint {

@@ -13,7 +13,8 @@
 
 enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
        OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_RESYNC, OPT_RECLAIM, OPT_PUBLISH_WAIT,
-       OPT_CONSUL_MAX_ANSWER, OPT_CONSUL_MAX_CONNS, OPT_METRICS_LISTEN, OPT_HELP, OPT_VERSION };
+       OPT_CONSUL_MAX_ANSWER, OPT_CONSUL_MAX_CONNS, OPT_METRICS_LISTEN, OPT_MULTICAST_MAX_HOSTS,
+       OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
@@ -30,6 +31,7 @@ static const struct option longopts[] = {
 	{ "consul-max-answer", required_argument, NULL, OPT_CONSUL_MAX_ANSWER },
 	{ "consul-max-conns", required_argument, NULL, OPT_CONSUL_MAX_CONNS },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "multicast-max-hosts", required_argument, NULL, OPT_MULTICAST_MAX_HOSTS },
 	{ "help",         no_argument,       NULL, OPT_HELP },
 	{ "version",      no_argument,       NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -51,6 +53,7 @@ static const char *const env_names[] = {
 	[OPT_CONSUL_MAX_ANSWER] = "VXOV_CONSUL_MAX_ANSWER",
 	[OPT_CONSUL_MAX_CONNS] = "VXOV_CONSUL_MAX_CONNS",
 	[OPT_METRICS_LISTEN] = "VXOV_METRICS_LISTEN",
+	[OPT_MULTICAST_MAX_HOSTS] = "VXOV_MULTICAST_MAX_HOSTS",
 };
 
 void options_usage(FILE *out)
@@ -83,6 +86,9 @@ void options_usage(FILE *out)
 		"                       publishing and IPAM, never taken by watches\n"
 		"  --metrics-listen ADDR  serve /metrics and /healthz on ADDR: a.b.c.d:port or\n"
 		"                       unix:/path (default: off)\n"
+		"  --multicast-max-hosts N  networks made with -o multicast=true replicate\n"
+		"                       broadcast and multicast to at most N other hosts, those\n"
+		"                       with the lowest addresses (default 64, 1-4096)\n"
 		"  --help               this text\n"
 		"  --version            the version\n"
 		"\n"
@@ -176,6 +182,8 @@ static int options_set(struct options *c, int opt, const char *name, const char 
 		    buf_copy(c->metrics_listen, sizeof(c->metrics_listen), val))
 			return errf(err, errlen, -EINVAL, "%s: '%s' is not a.b.c.d:port or unix:/path", name, val);
 		break;
+	case OPT_MULTICAST_MAX_HOSTS:
+		return number(name, val, 1, 4096, "hosts", &c->multicast_max_hosts, err, errlen);
 	case OPT_CONSUL_MAX_CONNS:
 		return number(name, val, 8, 1024, "connections", &c->consul_max_conns, err, errlen);
 	case OPT_CONSUL_MAX_ANSWER: {
@@ -206,8 +214,9 @@ enum options_result options_parse(struct options *c, int argc, char **argv, char
 	c->publish_wait_ms = 500;
 	c->consul_max_answer = 32u << 20;
 	c->consul_max_conns = 128;
+	c->multicast_max_hosts = 64;
 
-	for (opt = OPT_SOCKET; opt <= OPT_METRICS_LISTEN; opt++) {
+	for (opt = OPT_SOCKET; opt <= OPT_MULTICAST_MAX_HOSTS; opt++) {
 		const char *v = getenv(env_names[opt]);
 
 		/* Empty is unset: the managed plugin's settable defaults are "". */

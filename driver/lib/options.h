@@ -29,6 +29,7 @@ struct options {
 	unsigned long consul_max_answer;	/* bytes */
 	unsigned int consul_max_conns;	/* HTTP connections to Consul at most */
 	char metrics_listen[128];	/* "": off; "a.b.c.d:port" or "unix:/path" */
+	unsigned int multicast_max_hosts;	/* replication targets per network at most */
 };
 
 enum options_result {

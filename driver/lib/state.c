@@ -152,10 +152,11 @@ static json_t *network_json(const struct network *n)
 	inet_ntop(AF_INET, &n->subnet.addr, net, sizeof(net));
 	snprintf(subnet, sizeof(subnet), "%s/%d", net, n->subnet.len);
 	inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
-	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:o}", "id", n->id,
+	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:o}", "id", n->id,
 		      "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu,
 		      "subnet", subnet, "gateway", gw, "netns", n->netns,
-		      "kv_prefix", n->kv_prefix, "vxov_ipam", n->vxov_ipam, "endpoints", eps);
+		      "kv_prefix", n->kv_prefix, "vxov_ipam", n->vxov_ipam,
+		      "multicast", n->multicast, "endpoints", eps);
 	return o;
 }
 
@@ -270,12 +271,14 @@ static int network_from_json(json_t *o, const struct state *st, struct network *
 	const char *id, *subnet, *gw, *netns, *prefix = NULL;
 	json_int_t vni, mtu;
 	json_t *eps;
-	int ipam = 0, e = -EINVAL;
+	int ipam = 0, multicast = 0, e = -EINVAL;
 	struct network *n;
 
-	if (json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s?b, s:o}", "id", &id, "vni", &vni,
-			"mtu", &mtu, "subnet", &subnet, "gateway", &gw, "netns", &netns,
-			"kv_prefix", &prefix, "vxov_ipam", &ipam, "endpoints", &eps) ||
+	/* multicast came later: a file without it is a network without it. */
+	if (json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s?b, s?b, s:o}", "id", &id,
+			"vni", &vni, "mtu", &mtu, "subnet", &subnet, "gateway", &gw,
+			"netns", &netns, "kv_prefix", &prefix, "vxov_ipam", &ipam,
+			"multicast", &multicast, "endpoints", &eps) ||
 	    !json_is_array(eps))
 		return errf(err, errlen, -EINVAL,
 			    "network entry lacks id, vni, mtu, subnet, gateway, netns or endpoints");
@@ -292,6 +295,7 @@ static int network_from_json(json_t *o, const struct state *st, struct network *
 	}
 	n->vni = (uint32_t)vni;
 	n->vxov_ipam = ipam;
+	n->multicast = multicast;
 	n->mtu = (unsigned int)mtu;
 	if (!netaddr_parse_prefix4(subnet, &n->subnet) || !netaddr_parse_ip4(gw, &n->gateway) ||
 	    !netaddr_contains(&n->subnet, n->gateway)) {

@@ -44,6 +44,7 @@ struct network {
 	char netns[NETNS_NAME_MAX];
 	char kv_prefix[KV_PREFIX_MAX];	/* Consul keys live under it */
 	int vxov_ipam;		/* addresses come from our IPAM driver */
+	int multicast;		/* -o multicast=true: broadcast and multicast replicated */
 	int busy;		/* being made or removed: not saved */
 	struct endpoint *endpoints;
 };

@@ -16,6 +16,7 @@
 
 #include "driver/lib/netaddr.h"
 #include "netops/link.h"
+#include "netops/mdb.h"
 #include "netops/neigh.h"
 #include "netops/netns.h"
 #include "netops/nl.h"
@@ -36,7 +37,13 @@ static void usage(void)
 		"  bridge NAME MTU | vxlan NAME VNI LOCAL MTU INTO_NS|- | veth NAME MAC|- PEER PEER_NS|- MTU\n"
 		"  up NAME [MASTER] | del NAME | addr NAME IP/LEN | link NAME\n"
 		"  neigh-set DEV IP MAC | neigh-del DEV IP | fdb-set DEV MAC DST VNI | fdb-del DEV MAC\n"
-		"  route-default | watch COUNT SECONDS\n");
+		"  fdb-append DEV MAC DST VNI | fdb-del-dst DEV MAC DST VNI\n"
+		"  mdb-add DEV GROUP DST | mdb-del DEV GROUP DST | mdb-probe DEV\n"
+		"  route-default | watch COUNT SECONDS\n"
+		"  mdb-dump NS DEV   one line per VXLAN MDB remote: GROUP DST [vxov]\n"
+		"  fdb-dump NS DEV   one line per FDB remote (NTF_SELF): MAC DST|- [vxov]\n"
+		"                    (NS: a name in /run/netns, or - for nlctl's own;\n"
+		"                    vxov: the entry carries vxov's tag)\n");
 	exit(2);
 }
 
@@ -97,6 +104,25 @@ static void print_miss(const struct neigh_event *m, void *arg)
 	fflush(stdout);
 }
 
+static void print_mdb(const struct mdb_entry *e, void *arg)
+{
+	char g[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+
+	(void)arg;
+	printf("%s %s%s\n", inet_ntop(AF_INET, &e->group, g, sizeof(g)),
+	       inet_ntop(AF_INET, &e->dst, d, sizeof(d)), e->ours ? " vxov" : "");
+}
+
+static void print_fdb(const struct neigh_entry *e, void *arg)
+{
+	char d[INET_ADDRSTRLEN], m[MAC_STRLEN];
+
+	(void)arg;
+	netaddr_format_mac(e->mac, m);
+	printf("%s %s%s\n", m, e->ip.s_addr ? inet_ntop(AF_INET, &e->ip, d, sizeof(d)) : "-",
+	       e->ours ? " vxov" : "");
+}
+
 static int watch(int count, int seconds)
 {
 	static char buf[NL_RXBUF_SIZE] __attribute__((aligned(8)));
@@ -147,6 +173,19 @@ int main(int argc, char **argv)
 	argv += 2;
 	argc -= 2;
 
+	/* NS DEV: the namespace is an argument, as the tests name it. */
+	if ((!strcmp(op, "mdb-dump") || !strcmp(op, "fdb-dump")) && argc == 2) {
+		if ((e = nl_open(&nl, nsfd_of(argv[0]))))
+			die("netlink", e);
+		if (!strcmp(op, "mdb-dump"))
+			e = mdb_dump(&nl, ifindex(argv[1]), print_mdb, NULL);
+		else
+			e = neigh_dump(&nl, AF_BRIDGE, ifindex(argv[1]), print_fdb, NULL);
+		if (e)
+			die(op, e);
+		nl_close(&nl);
+		return 0;
+	}
 	if (!strcmp(op, "ns-add") && argc == 1) {
 		e = netns_create(argv[0]);
 		if (e)
@@ -206,6 +245,22 @@ int main(int argc, char **argv)
 	} else if (!strcmp(op, "fdb-del") && argc == 2) {
 		mac(argv[1], m);
 		e = fdb_del(&nl, ifindex(argv[0]), m);
+	} else if (!strcmp(op, "fdb-append") && argc == 4) {
+		mac(argv[1], m);
+		e = fdb_append(&nl, ifindex(argv[0]), m, ip4(argv[2]),
+			       (uint32_t)strtoul(argv[3], NULL, 10), VXLAN_PORT);
+	} else if (!strcmp(op, "fdb-del-dst") && argc == 4) {
+		mac(argv[1], m);
+		e = fdb_del_dst(&nl, ifindex(argv[0]), m, ip4(argv[2]),
+				(uint32_t)strtoul(argv[3], NULL, 10), VXLAN_PORT);
+	} else if (!strcmp(op, "mdb-add") && argc == 3) {
+		e = mdb_add(&nl, ifindex(argv[0]), ip4(argv[1]), ip4(argv[2]));
+	} else if (!strcmp(op, "mdb-del") && argc == 3) {
+		e = mdb_del(&nl, ifindex(argv[0]), ip4(argv[1]), ip4(argv[2]));
+	} else if (!strcmp(op, "mdb-probe") && argc == 1) {
+		e = mdb_probe(&nl, ifindex(argv[0]));
+		if (!e)
+			printf("supported\n");
 	} else if (!strcmp(op, "route-default") && argc == 0) {
 		struct in_addr src;
 		int oif;

@@ -294,6 +294,7 @@ static void clear_env(void)
 	unsetenv("VXOV_LOG_LEVEL");
 	unsetenv("VXOV_CONSUL");
 	unsetenv("VXOV_SESSION_TTL");
+	unsetenv("VXOV_MULTICAST_MAX_HOSTS");
 }
 
 static void test_config(void **st)
@@ -320,6 +321,18 @@ static void test_config(void **st)
 	assert_string_equal(c.underlay_dev, "eth1");
 	assert_int_equal(c.underlay_ip.s_addr, A("10.0.0.1").s_addr);
 	assert_int_equal(c.log_level, 3);
+	assert_int_equal(c.multicast_max_hosts, 64);
+
+	char *mc[] = { "vxov", "--multicast-max-hosts", "2", NULL };
+	char *mc0[] = { "vxov", "--multicast-max-hosts", "0", NULL };
+	assert_int_equal(parse(&c, mc), OPTIONS_OK);
+	assert_int_equal(c.multicast_max_hosts, 2);
+	assert_int_equal(parse(&c, mc0), OPTIONS_ERROR);
+	assert_non_null(strstr(err, "--multicast-max-hosts: '0' is not a number of hosts 1-4096"));
+	setenv("VXOV_MULTICAST_MAX_HOSTS", "7", 1);
+	assert_int_equal(parse(&c, none), OPTIONS_OK);
+	assert_int_equal(c.multicast_max_hosts, 7);
+	unsetenv("VXOV_MULTICAST_MAX_HOSTS");
 
 	/* the environment sets, a flag overrides */
 	setenv("VXOV_NS_PREFIX", "env-", 1);
@@ -404,6 +417,7 @@ static void assert_same_state(const struct state *a, const struct state *b)
 		assert_int_equal(x->gateway.s_addr, y->gateway.s_addr);
 		assert_string_equal(x->netns, y->netns);
 		assert_string_equal(x->kv_prefix, y->kv_prefix);
+		assert_int_equal(x->multicast, y->multicast);
 		for (e = x->endpoints, f = y->endpoints; e && f; e = e->next, f = f->next) {
 			assert_string_equal(e->id, f->id);
 			assert_int_equal(e->ip.s_addr, f->ip.s_addr);
@@ -426,6 +440,7 @@ static void test_state_roundtrip(void **st)
 	(void)st;
 	a.networks = mknet("n1", 42, "192.168.0.0/24", 3);
 	a.networks->next = mknet("n2", 16777215, "10.20.0.0/16", 0);
+	a.networks->multicast = 1;
 	json = state_encode(&a);
 	assert_non_null(json);
 	assert_int_equal(state_decode(json, strlen(json), &b, err, sizeof(err)), 0);
@@ -657,6 +672,49 @@ static void test_network_kv_prefix(void **st)
 	assert_string_equal(r.kv_prefix, "");
 }
 
+static void test_network_multicast(void **st)
+{
+	static const char *bad[] = { "\"yes\"", "\"1\"", "\"True\"", "\"\"", "1", "[]" };
+	struct req_network r;
+	char opts[64];
+
+	(void)st;
+	assert_int_equal(net_decode(NET_OK(""), &r), 0);
+	assert_false(r.multicast);
+	assert_int_equal(net_decode(NET_OK("\"multicast\":\"true\""), &r), 0);
+	assert_true(r.multicast);
+	assert_int_equal(net_decode(NET_OK("\"multicast\":\"false\""), &r), 0);
+	assert_false(r.multicast);
+	assert_int_equal(net_decode(NET_OK("\"multicast\":true"), &r), 0);
+	assert_true(r.multicast);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char json[512];
+
+		snprintf(opts, sizeof(opts), "\"multicast\":%s", bad[i]);
+		snprintf(json, sizeof(json), NET_OK("%s"), opts);
+		if (net_decode(json, &r) != -EINVAL || !strstr(err, "multicast"))
+			fail_msg("multicast=%s: accepted or unclear (%s)", bad[i], err);
+	}
+	assert_int_equal(net_decode(NET_OK("\"multicast\":\"yes\""), &r), -EINVAL);
+	assert_string_equal(err, "option multicast='yes' is not true or false");
+}
+
+/* A state file written before multicast existed loads, without it. */
+static void test_state_old(void **st)
+{
+	static const char old[] =
+		"{\"version\":1,\"networks\":[{\"id\":\"n\",\"vni\":5,\"mtu\":1450,"
+		"\"subnet\":\"10.0.0.0/8\",\"gateway\":\"10.0.0.1\",\"netns\":\"x\","
+		"\"kv_prefix\":\"vxov/net/5\",\"vxov_ipam\":false,\"endpoints\":[]}]}";
+	struct state s = { 0 };
+
+	(void)st;
+	assert_int_equal(state_decode(old, strlen(old), &s, err, sizeof(err)), 0);
+	assert_non_null(s.networks);
+	assert_int_equal(s.networks->multicast, 0);
+	state_free(&s);
+}
+
 static void test_config_consul(void **st)
 {
 	struct options c;
@@ -720,6 +778,8 @@ int main(void)
 		cmocka_unit_test(test_kv_config),
 		cmocka_unit_test(test_network_kv_prefix),
 		cmocka_unit_test(test_config_consul),
+		cmocka_unit_test(test_network_multicast),
+		cmocka_unit_test(test_state_old),
 	};
 
 	return cmocka_run_group_tests_name("unit", tests, NULL, NULL);

@@ -15,7 +15,9 @@ T_NAME=multicast
 
 MCAST=${MCAST:-$(dirname "$VXOV")/mcast}
 [ -x "$MCAST" ] || MCAST=$TOP/build/mcast
-# Four hosts, each a vxov daemon (start_vxov, through cluster).
+# Four hosts, each a vxov daemon (start_vxov, through cluster); h2 copies to
+# one other host at most.
+HFLAGS[2]="--multicast-max-hosts 1"
 cluster 4 --resync 2 --metrics-listen 127.0.0.1:9276
 VNI=$(t_vni 0) VNI2=$(t_vni 1) A=$(t_net3 0) B=$(t_net3 1)
 VX=vxlan$VNI G=239.1.2.3 P=5000 BC=ff:ff:ff:ff:ff:ff
@@ -27,6 +29,9 @@ for i in 1 2 3 4; do
 	check_eq "h$i: CreateNetwork -o multicast=true" "{}" "$(echo "$r" | head -1)"
 done
 for i in 1 2; do api "$(S $i)" NetworkDriver.CreateNetwork "$(net_json "$(nid2 $i)" 1 vni=$VNI2)" >/dev/null; done
+check_match "-o multicast=yes is refused" "\"Err\":\"option multicast='yes' is not true or false" \
+	"$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json x1 2 vni=$(t_vni 2) multicast=yes)")"
+check_empty "  leaving no namespace" "$(ip netns list | grep "^$(OV 1 $(t_vni 2))")"
 for i in 1 2 3; do
 	check "h$i: c$i attached as $A.$((i + 1))" attach "$(S $i)" "$(nid $i)" "$(eid $i 1)" $A.$((i + 1))/24 $T_ID-c$i
 done
@@ -54,6 +59,9 @@ for mac in 01:00:5e:00:00:fb 01:00:5e:00:00:12 01:00:5e:00:00:01; do
 	check_eq "h1: link-local group $mac to h2 and h3" "$WANT1" "$(grp_dsts 1 $VNI $mac)"
 done
 check_eq "h4 (the network, no endpoint) replicates to h1, h2, h3" "$(hip 1) $(hip 2) $(hip 3) " "$(bc_dsts 4 $VNI)"
+check_eq "h2 (--multicast-max-hosts 1) replicates to h1 only, the lowest address" "$(hip 1) " "$(bc_dsts 2 $VNI)"
+check_eq "  and its MDB too" "$(hip 1) " "$(mdb_dsts 2 $VNI)"
+check_empty "h1's entries all carry vxov's tag" "$("$NLCTL" fdb-dump "$(OV 1 $VNI)" $VX | grep -E "^($BC|01:00:5e)" | grep -v ' vxov$'; mdb 1 $VNI | grep -v ' vxov$')"
 check_match "vxov status: multicast on, 2 hosts" "multicast: on, 2 hosts" "$("$VXOV" status --socket "$(S 1)" $VNI 2>&1)"
 check_eq "/metrics: vxov_replication_targets of the network = 2" 2 \
 	"$(ip netns exec $T_ID-h1 curl -s http://127.0.0.1:9276/metrics | awk -v v="$VNI" '$1 ~ /^vxov_replication_targets\{/ && index($1, v) {print $2}')"

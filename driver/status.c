@@ -107,6 +107,25 @@ static void print_daemon(json_t *root)
 		       num(ipam, "reclaimed"));
 }
 
+/* "multicast: on, 2 hosts", then what is missing: entries not yet in the
+ * kernel, hosts left out by the cap. */
+static void print_multicast(json_t *m)
+{
+	long long targets = num(m, "targets"), programmed = num(m, "programmed");
+
+	if (!json_is_true(json_object_get(m, "enabled"))) {
+		printf("  multicast: off\n");
+		return;
+	}
+	printf("  multicast: on, %lld hosts", programmed);
+	if (programmed < targets)
+		printf(", %s%lld pending%s", red(), targets - programmed, off());
+	if (json_is_true(json_object_get(m, "capped")))
+		printf(", %scapped%s (%lld hosts have endpoints, --multicast-max-hosts %lld)", red(),
+		       off(), num(m, "hosts"), num(m, "max_hosts"));
+	printf("\n");
+}
+
 static void print_network(json_t *n, bool full)
 {
 	json_t *leps = json_object_get(n, "local_endpoints"), *rem = json_object_get(n, "remote");
@@ -141,6 +160,7 @@ static void print_network(json_t *n, bool full)
 	       drift ? red() : "", drift, off(), conflicts ? red() : "", conflicts, off());
 	printf("  kernel: %lld neighbours, %lld fdb entries\n", num(n, "kernel_neighbours"),
 	       num(n, "kernel_fdb"));
+	print_multicast(json_object_get(n, "multicast"));
 	printf("  misses: l3 %lld (mirror %lld, get %lld, unknown %lld, ignored %lld), l2 %lld "
 	       "(mirror %lld, get %lld, unknown %lld, ignored %lld)\n", num(l3, "total"),
 	       num(l3, "mirror"), num(l3, "get"), num(l3, "unknown"), num(l3, "ignored"),

@@ -55,6 +55,10 @@ struct kent {
 
 static struct log_rate rl_write = LOG_RATE_INIT(10000, 10);
 
+/* An FDB entry of a multicast MAC: a replication list, repl.c's (the
+ * mirror's MACs are unicast: value.c), never one of ours here. */
+#define MCAST_FDB(e) ((e)->family == AF_BRIDGE && ((e)->mac[0] & 1))
+
 struct kkey {
 	uint8_t kind;
 	uint8_t mac[6];
@@ -181,7 +185,7 @@ bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6])
 
 /* ---- acting ---- */
 
-static bool removals_allowed(const struct net *n)
+bool kern_removals_allowed(const struct net *n)
 {
 	return !core.kv || (n->mirror.synced && loop_now() >= n->mirror.grace_until);
 }
@@ -288,7 +292,7 @@ static enum settled settle(struct net *n, struct kent *k)
 		return SETTLED;
 	}
 	if (k->have) {
-		if (!removals_allowed(n)) {
+		if (!kern_removals_allowed(n)) {
 			k->retry_at = n->mirror.synced ? n->mirror.grace_until : loop_now() + 1000;
 			return RETRY;
 		}
@@ -373,7 +377,7 @@ static void on_dumped(const struct neigh_entry *e, void *arg)
 	struct net *n = arg;
 	struct kent *k;
 
-	if (!e->ours)
+	if (!e->ours || MCAST_FDB(e))
 		return;	/* learned, or an operator's: not ours to touch */
 	if (e->family == AF_INET) {
 		k = get(n, KENT_NEIGH, e->ip, NULL);
@@ -440,7 +444,7 @@ void kern_deleted(struct net *n, const struct neigh_entry *e)
 {
 	struct kent *k;
 
-	if (!e->ours)
+	if (!e->ours || MCAST_FDB(e))
 		return;
 	if (e->family == AF_INET)
 		k = find(n, KENT_NEIGH, e->ip, NULL);
@@ -472,6 +476,8 @@ static void on_drift(const struct neigh_entry *e, void *arg)
 	uint8_t mac[6];
 	bool want;
 
+	if (MCAST_FDB(e))
+		return;
 	if (e->family == AF_INET) {
 		want = kern_want_neigh(d->n, e->ip, mac);
 		if (e->ours && want && !memcmp(mac, e->mac, 6))

@@ -38,6 +38,10 @@ void kern_deleted(struct net *n, const struct neigh_entry *e);
 bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6]);
 bool kern_want_fdb(const struct net *n, const uint8_t mac[6], struct in_addr *dst);
 
+/* Whether entries may be removed now: the mirror has synchronised and the
+ * grace period after Consul came back is over (or there is no Consul). */
+bool kern_removals_allowed(const struct net *n);
+
 /* Entries the kernel and the mirror disagree on now (a fresh dump), or
  * -errno. */
 long kern_drift(struct net *n);

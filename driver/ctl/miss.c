@@ -21,6 +21,7 @@
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/miss.h"
 #include "driver/ctl/net.h"
+#include "driver/ctl/repl.h"
 #include "driver/lib/layout.h"
 #include "driver/lib/log.h"
 #include "netops/neigh.h"
@@ -182,6 +183,7 @@ static void on_event(const struct neigh_event *ev, void *arg)
 		break;
 	case NEV_DELETED:
 		kern_deleted(n, &ev->entry);
+		repl_deleted(n, &ev->entry);
 		break;
 	}
 }

@@ -8,7 +8,8 @@
  * Per network, three views are kept and reconciled, level-triggered:
  *   - the mirror (mirror.c): the keys under <prefix>/arp/ and <prefix>/fib/;
  *   - the kernel (kernel.c): the neighbour and FDB entries vxov owns on the
- *     VXLAN device;
+ *     VXLAN device, and on multicast networks its replication entries
+ *     (repl.c);
  *   - this host's endpoints (lep), published under our session (publish.c).
  */
 #ifndef VXOV_NET_H
@@ -30,6 +31,7 @@
 
 struct ctl_wait;
 struct kent;
+struct repl_ent;
 
 enum pub_state {
 	PUB_PENDING,		/* to be published */
@@ -82,6 +84,15 @@ struct net {
 	struct htab kern;
 	TAILQ_HEAD(, kent) dirty;
 	struct loop_timer kern_timer;
+
+	/* repl.c's (multicast networks): the replication entries the kernel
+	 * holds, sorted (repl_ent_cmp); when to look again; what it chose */
+	struct repl_ent *repl;
+	size_t repl_n, repl_cap;
+	struct loop_timer repl_timer;
+	uint32_t repl_backoff_ms;
+	unsigned int repl_hosts, repl_targets;
+	bool repl_capped;
 
 	/* this host's endpoints; publishing is publish.c's */
 	LIST_HEAD(, lep) leps;

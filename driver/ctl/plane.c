@@ -13,6 +13,7 @@
 #include "driver/ctl/net.h"
 #include "driver/ctl/plane.h"
 #include "driver/ctl/publish.h"
+#include "driver/ctl/repl.h"
 #include "driver/ctl/retire.h"
 #include "driver/ctl/session.h"
 #include "driver/ctl/wait.h"
@@ -28,10 +29,12 @@ static void on_changed(void *owner, const struct ment *e, bool home)
 {
 	struct net *n = owner;
 
-	if (e->kind == LAYOUT_ARP)
+	if (e->kind == LAYOUT_ARP) {
 		kern_mark_neigh(n, e->ip, false);
-	else
+	} else {
 		kern_mark_fdb(n, e->mac, false);
+		repl_mark(n);	/* a host may have come or gone */
+	}
 	if (home)
 		kern_mark_mac_users(n, e->mac);
 }
@@ -55,6 +58,7 @@ static void on_resync(struct loop_timer *t)
 	struct net *n = NET_OF(t, resync_timer);
 
 	kern_resync(n);
+	repl_resync(n);
 	pub_reconcile(n);
 	meta_reconcile(n);
 	loop_timer_in(&core.loop, &n->resync_timer, (uint64_t)core.conf.resync_s * 1000);
@@ -78,6 +82,7 @@ static void net_free(struct net *n)
 		lep_free(LIST_FIRST(&n->leps));
 	mirror_free(&n->mirror);
 	kern_free(n);
+	repl_free(n);
 	if (n->ev.sock)
 		loop_del(&core.loop, mnl_socket_get_fd(n->ev.sock), &n->ev_src);
 	nl_close(&n->ev);
@@ -124,6 +129,7 @@ int plane_net_add(const struct ctl_network *d, char *err, size_t errlen)
 	n->d = *d;
 	LIST_INIT(&n->leps);
 	kern_init(n);
+	repl_init(n);
 	if ((e = attach(n, err, errlen))) {
 		net_free(n);
 		return e;
@@ -134,10 +140,12 @@ int plane_net_add(const struct ctl_network *d, char *err, size_t errlen)
 	/* What the kernel holds now: entries of ours that Consul no longer
 	 * has go once the mirror has synchronised. */
 	kern_resync(n);
+	repl_resync(n);
 	loop_timer_in(&core.loop, &n->resync_timer, (uint64_t)core.conf.resync_s * 1000);
 	pub_kick(n);
-	log_info("%s: mirroring %s/ from consul%s", d->netns, d->prefix,
-		 core.kv ? "" : " (off: misses are only counted)");
+	log_info("%s: mirroring %s/ from consul%s%s", d->netns, d->prefix,
+		 core.kv ? "" : " (off: misses are only counted)",
+		 d->multicast ? ", broadcast and multicast replicated" : "");
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/net.h"
+#include "driver/ctl/repl.h"
 #include "driver/ctl/report.h"
 #include "driver/ctl/retire.h"
 #include "driver/ctl/session.h"
@@ -133,6 +134,22 @@ static json_t *misses_json(const struct net *n, int kind)
 			 "unknown", (json_int_t)a[ANSWER_UNKNOWN], "ignored", (json_int_t)a[ANSWER_IGNORED]);
 }
 
+/* Replication (repl.h): the hosts with endpoints, those chosen (the cap),
+ * those the kernel holds every entry for. */
+static json_t *multicast_json(const struct net *n)
+{
+	struct repl_info ri;
+
+	if (!n->d.multicast)
+		return json_pack("{s:b}", "enabled", 0);
+	repl_info(n, &ri);
+	return json_pack("{s:b, s:i, s:i, s:i, s:b, s:i}", "enabled", 1,
+			 "hosts", (json_int_t)ri.hosts, "targets", (json_int_t)ri.targets,
+			 "programmed", (json_int_t)ri.programmed, "capped", ri.capped,
+			 "max_hosts", (json_int_t)(core.conf.repl_max_hosts ? core.conf.repl_max_hosts
+									    : REPL_MAX_HOSTS_DEFAULT));
+}
+
 static json_t *net_json(struct net *n, bool full)
 {
 	static const char *const pub[] = {
@@ -165,6 +182,8 @@ static json_t *net_json(struct net *n, bool full)
 		      "kernel_neighbours", (json_int_t)neigh, "kernel_fdb", (json_int_t)fdb);
 	if (o)
 		json_object_set_new(o, "watches", json_integer((json_int_t)n->mirror.watches));
+	if (o)
+		json_object_set_new(o, "multicast", multicast_json(n));
 	if (o)
 		json_object_set_new(o, "misses", json_pack("{s:o, s:o}",
 							     "l3", misses_json(n, MISS_KIND_L3),
@@ -286,6 +305,36 @@ static uint64_t changes(const struct net *n) { return n->mirror.changes; }
 static uint64_t conflicts(const struct net *n) { return n->st.conflicts; }
 static uint64_t watches(const struct net *n) { return n->mirror.watches; }
 
+/* Multicast networks only (-o multicast=true). */
+static void repl_metrics(struct prom *p)
+{
+	struct repl_info ri;
+	char labels[32];
+	struct net *n;
+
+	prom_family(p, "vxov_replication_targets", "gauge",
+		    "Hosts broadcast and multicast are replicated to (every entry programmed).");
+	LIST_FOREACH(n, net_all(), link) {
+		if (!n->d.multicast)
+			continue;
+		repl_info(n, &ri);
+		snprintf(labels, sizeof(labels), "vni=\"%u\"", n->d.vni);
+		prom_sample(p, "vxov_replication_targets", labels, ri.programmed);
+	}
+	prom_family(p, "vxov_replication_hosts", "gauge",
+		    "Other hosts with endpoints on the network, before --multicast-max-hosts.");
+	LIST_FOREACH(n, net_all(), link) {
+		if (!n->d.multicast)
+			continue;
+		repl_info(n, &ri);
+		snprintf(labels, sizeof(labels), "vni=\"%u\"", n->d.vni);
+		prom_sample(p, "vxov_replication_hosts", labels, ri.hosts);
+	}
+	prom_family(p, "vxov_replication_capped_total", "counter",
+		    "Times a network's hosts went over --multicast-max-hosts.");
+	prom_sample(p, "vxov_replication_capped_total", "", repl_capped_total());
+}
+
 static void net_metrics(struct prom *p)
 {
 	static const char *const kinds[MISS_KINDS] = { "l2", "l3" };
@@ -328,6 +377,7 @@ static void net_metrics(struct prom *p)
 		snprintf(labels, sizeof(labels), "vni=\"%u\",kind=\"fdb\"", n->d.vni);
 		prom_sample(p, "vxov_kernel_entries", labels, fdb);
 	}
+	repl_metrics(p);
 }
 
 static void ipam_metrics(struct prom *p)

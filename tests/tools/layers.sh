@@ -23,6 +23,7 @@ vni mirror retire
 net ipam
 reclaim
 kernel ipam_reconcile
+repl
 publish miss meta
 plane report
 ctl

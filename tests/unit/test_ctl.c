@@ -33,6 +33,7 @@
 #include "driver/ctl/mirror.h"
 #include "driver/ctl/net.h"
 #include "driver/ctl/reclaim.h"
+#include "driver/ctl/repl.h"
 #include "driver/ctl/value.h"
 #include "driver/ctl/vni.h"
 #include "driver/ctl/wait.h"
@@ -153,6 +154,7 @@ static void net_setup(struct fx *f, const char *subnet, const char *gateway)
 	d->gateway = ip4(gateway);
 	LIST_INIT(&f->n.leps);
 	kern_init(&f->n);
+	repl_init(&f->n);
 	mirror_start(&f->n.mirror, d, &hooks, &f->r);
 }
 
@@ -173,6 +175,7 @@ static int teardown(void **state)
 
 	mirror_free(&f->n.mirror);
 	kern_free(&f->n);
+	repl_free(&f->n);
 	free(f);
 	core_teardown();
 	return 0;
@@ -1050,6 +1053,195 @@ static void test_kern_drift(void **state)
 	d[1] = dumped(AF_INET, true, "10.1.2.6", "02:42:0a:01:02:06");
 	d[2] = dumped(AF_INET, true, "10.1.2.5", "02:42:0a:01:02:05");
 	assert_int_equal(kern_drift_of(&f->n, d, 3), 1);
+	/* Replication lists (multicast MACs) are repl.c's: no drift here. */
+	d[3] = dumped(AF_BRIDGE, true, PEER, "ff:ff:ff:ff:ff:ff");
+	d[4] = dumped(AF_BRIDGE, true, "192.168.0.9", "01:00:5e:00:00:fb");
+	assert_int_equal(kern_drift_of(&f->n, d, 5), 1);
+}
+
+/* ---- repl.c: broadcast and multicast replication ---- */
+
+static struct in_addr *addrs(const char *const *s, size_t n)
+{
+	struct in_addr *a = calloc(n + 1, sizeof(*a));
+
+	assert_non_null(a);
+	for (size_t i = 0; i < n; i++)
+		a[i] = ip4(s[i]);
+	return a;
+}
+
+/* The targets: distinct, without this host, ordered by address (as numbers,
+ * not as bytes in memory), the lowest ones when over the cap. */
+static void test_repl_pick(void **state)
+{
+	static const char *const in[] = {
+		"192.168.0.10", "192.168.0.2", SELF, "192.168.0.10", "10.9.9.9", "192.168.1.1",
+		"192.168.0.2", "0.0.0.0", "192.168.0.9",
+	};
+	struct in_addr *h = addrs(in, ARRAY_LEN(in));
+	size_t distinct, nt;
+
+	(void)state;
+	nt = repl_pick(h, ARRAY_LEN(in), ip4(SELF), 64, &distinct);
+	assert_int_equal(distinct, 5);
+	assert_int_equal(nt, 5);
+	assert_int_equal(h[0].s_addr, ip4("10.9.9.9").s_addr);
+	assert_int_equal(h[1].s_addr, ip4("192.168.0.2").s_addr);
+	assert_int_equal(h[2].s_addr, ip4("192.168.0.9").s_addr);
+	assert_int_equal(h[3].s_addr, ip4("192.168.0.10").s_addr);
+	assert_int_equal(h[4].s_addr, ip4("192.168.1.1").s_addr);
+	free(h);
+	/* Over the cap: the lowest addresses, whatever the order they came in. */
+	h = addrs(in, ARRAY_LEN(in));
+	nt = repl_pick(h, ARRAY_LEN(in), ip4(SELF), 2, &distinct);
+	assert_int_equal(distinct, 5);
+	assert_int_equal(nt, 2);
+	assert_int_equal(h[0].s_addr, ip4("10.9.9.9").s_addr);
+	assert_int_equal(h[1].s_addr, ip4("192.168.0.2").s_addr);
+	free(h);
+	/* Nothing, or only this host. */
+	assert_int_equal(repl_pick(NULL, 0, ip4(SELF), 4, &distinct), 0);
+	assert_int_equal(distinct, 0);
+	h = addrs((const char *const[]){ SELF, SELF }, 2);
+	assert_int_equal(repl_pick(h, 2, ip4(SELF), 4, &distinct), 0);
+	free(h);
+}
+
+/* The targets from the mirror: valid fib values only, this host's out; a
+ * host whose last fib key goes drops out; the cap counted once per crossing. */
+static void test_repl_want(void **state)
+{
+	struct fx *f = *state;
+	struct in_addr *t;
+	struct repl_info ri;
+	uint64_t capped = repl_capped_total();
+	size_t nt;
+
+	f->n.d.multicast = true;
+	core.conf.repl_max_hosts = 2;
+	take(f, FIB_BLOCK "05", PEER, 1);
+	take(f, FIB_BLOCK "06", PEER, 2);		/* the same host twice */
+	take(f, FIB_BLOCK "07", SELF, 3);		/* ours */
+	take(f, FIB_BLOCK "08", "224.0.0.1", 4);	/* invalid */
+	take(f, PFX "/arp/10.1.2.9", "02:42:0a:01:02:09", 5);	/* not a fib key */
+	assert_int_equal(repl_want(&f->n, &t, &nt), 0);
+	assert_int_equal(nt, 1);
+	assert_int_equal(t[0].s_addr, ip4(PEER).s_addr);
+	free(t);
+	take(f, FIB_BLOCK "09", "192.168.0.4", 6);
+	take(f, FIB_BLOCK "0a", "192.168.0.3", 7);
+	assert_int_equal(repl_want(&f->n, &t, &nt), 0);
+	assert_int_equal(nt, 2);
+	assert_int_equal(t[0].s_addr, ip4(PEER).s_addr);
+	assert_int_equal(t[1].s_addr, ip4("192.168.0.3").s_addr);
+	free(t);
+	repl_info(&f->n, &ri);
+	assert_int_equal(ri.hosts, 3);
+	assert_int_equal(ri.targets, 2);
+	assert_true(ri.capped);
+	assert_int_equal(repl_capped_total(), capped + 1);
+	assert_int_equal(repl_want(&f->n, &t, &nt), 0);	/* still over: not counted again */
+	free(t);
+	assert_int_equal(repl_capped_total(), capped + 1);
+	/* PEER's two keys go: the host drops out, .4 comes in, under the cap. */
+	take(f, FIB_BLOCK "05", "junk", 8);
+	take(f, FIB_BLOCK "06", "junk", 9);
+	assert_int_equal(repl_want(&f->n, &t, &nt), 0);
+	assert_int_equal(nt, 2);
+	assert_int_equal(t[0].s_addr, ip4("192.168.0.3").s_addr);
+	assert_int_equal(t[1].s_addr, ip4("192.168.0.4").s_addr);
+	free(t);
+	repl_info(&f->n, &ri);
+	assert_false(ri.capped);
+	assert_int_equal(ri.hosts, 2);
+	assert_int_equal(repl_capped_total(), capped + 1);
+}
+
+static struct repl_ent rent(const char *dst, int kind)
+{
+	return (struct repl_ent){ .dst = ip4(dst), .kind = (uint8_t)kind };
+}
+
+static bool has(const struct repl_ent *e, size_t n, struct repl_ent x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!repl_ent_cmp(&e[i], &x))
+			return true;
+	return false;
+}
+
+/* The plan: every kind for every target the kernel lacks; held entries of
+ * hosts that are no target removed, only when removals are allowed. */
+static void test_repl_plan(void **state)
+{
+	struct in_addr t[2] = { ip4("192.168.0.2"), ip4("192.168.0.3") };
+	struct repl_ent held[REPL_KINDS + 2], add[2 * REPL_KINDS], del[REPL_KINDS + 2];
+	size_t nheld = 0, nadd, ndel;
+
+	(void)state;
+	/* Nothing held: all ten entries. */
+	repl_plan(t, 2, held, 0, true, add, &nadd, del, &ndel);
+	assert_int_equal(nadd, 2 * REPL_KINDS);
+	assert_int_equal(ndel, 0);
+	assert_true(has(add, nadd, rent("192.168.0.3", REPL_MDB)));
+	assert_true(has(add, nadd, rent("192.168.0.2", REPL_FDB_MDNS)));
+	/* .2 complete, .3 lacks its broadcast entry, .9 (gone) holds two. */
+	for (int k = 0; k < REPL_KINDS; k++)
+		held[nheld++] = rent("192.168.0.2", k);
+	held[nheld++] = rent("192.168.0.9", REPL_MDB);
+	held[nheld++] = rent("192.168.0.9", REPL_FDB_BCAST);
+	qsort(held, nheld, sizeof(*held), repl_ent_cmp);
+	repl_plan(t, 2, held, nheld, true, add, &nadd, del, &ndel);
+	assert_int_equal(nadd, REPL_KINDS);
+	assert_false(has(add, nadd, rent("192.168.0.2", REPL_FDB_BCAST)));
+	assert_true(has(add, nadd, rent("192.168.0.3", REPL_FDB_BCAST)));
+	assert_int_equal(ndel, 2);
+	assert_true(has(del, ndel, rent("192.168.0.9", REPL_MDB)));
+	assert_true(has(del, ndel, rent("192.168.0.9", REPL_FDB_BCAST)));
+	/* Removals not allowed yet (the mirror is not synchronised): none. */
+	repl_plan(t, 2, held, nheld, false, add, &nadd, del, &ndel);
+	assert_int_equal(nadd, REPL_KINDS);
+	assert_int_equal(ndel, 0);
+	/* No targets at all (the last other host left): everything goes. */
+	repl_plan(t, 0, held, nheld, true, add, &nadd, del, &ndel);
+	assert_int_equal(nadd, 0);
+	assert_int_equal(ndel, nheld);
+}
+
+/* A deletion event for a held FDB remote: forgotten, a repair, looked at
+ * again; our own (no longer held), or another network's MAC: nothing. */
+static void test_repl_deleted(void **state)
+{
+	struct fx *f = *state;
+	struct neigh_entry e = dumped(AF_BRIDGE, true, PEER, "ff:ff:ff:ff:ff:ff");
+	struct repl_info ri;
+
+	f->n.d.multicast = true;
+	f->n.repl = calloc(REPL_KINDS, sizeof(*f->n.repl));
+	assert_non_null(f->n.repl);
+	f->n.repl_cap = REPL_KINDS;
+	for (int k = 0; k < REPL_KINDS; k++)
+		f->n.repl[f->n.repl_n++] = rent(PEER, k);
+	repl_info(&f->n, &ri);
+	assert_int_equal(ri.programmed, 1);
+	repl_deleted(&f->n, &e);
+	assert_int_equal(f->n.repl_n, REPL_KINDS - 1);
+	assert_int_equal(f->n.st.kernel_repairs, 1);
+	assert_true(f->n.repl_timer.at != 0);	/* armed */
+	repl_info(&f->n, &ri);
+	assert_int_equal(ri.programmed, 0);
+	repl_deleted(&f->n, &e);	/* reported again: ours by now */
+	assert_int_equal(f->n.st.kernel_repairs, 1);
+	e = dumped(AF_BRIDGE, true, PEER, "02:42:0a:01:02:05");	/* a unicast MAC */
+	repl_deleted(&f->n, &e);
+	e = dumped(AF_BRIDGE, false, PEER, "01:00:5e:00:00:fb");	/* not tagged */
+	repl_deleted(&f->n, &e);
+	assert_int_equal(f->n.repl_n, REPL_KINDS - 1);
+	assert_int_equal(f->n.st.kernel_repairs, 1);
+	assert_true(repl_owns_mac(repl_fdb[REPL_FDB_BCAST].mac));
+	assert_true(repl_owns_mac(e.mac));
+	assert_false(repl_owns_mac((const uint8_t[]){ 2, 0x42, 10, 1, 2, 5 }));
 }
 
 /* ---- value.c ---- */
@@ -1793,6 +1985,10 @@ int main(void)
 		T(test_kern_want_home),
 		T(test_kern_want_invalid),
 		T(test_kern_drift),
+		cmocka_unit_test(test_repl_pick),
+		T(test_repl_want),
+		cmocka_unit_test(test_repl_plan),
+		T(test_repl_deleted),
 		cmocka_unit_test(test_value_check_arp),
 		cmocka_unit_test(test_value_check_fib),
 		cmocka_unit_test(test_block_len),

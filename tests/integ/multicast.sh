@@ -103,6 +103,13 @@ check_match "c3 (h3) received each exactly once" "^received $N distinct $N dup 0
 check "h2's underlay counted the stream (>= $N VXLAN packets in)" test $(( $(vx 2 vin) - in2 )) -ge $N
 check_eq "h4 (no endpoint on the network) received no VXLAN packet" 0 $(( $(vx 4 vin) - in4 ))
 
+# A link-local group (mDNS, 224.0.0.251: the kernel's MDB leaves 224.0.0.0/24
+# to the FDB): each datagram once on c2 and c3 too.
+mrecv c2 l2 -e 100 224.0.0.251 5353 5000 eth0 && mrecv c3 l3 -e 100 224.0.0.251 5353 5000 eth0
+msend 224.0.0.251 5353 100 1000 >/dev/null; mwait l2 l3
+check_match "mDNS (224.0.0.251) from c1: c2 received each datagram once" "^received 100 distinct 100 dup 0 " "$(mout l2)"
+check_match "  and c3" "^received 100 distinct 100 dup 0 " "$(mout l3)"
+
 # 2. A broadcast ping: replies from both other hosts' containers.
 out=$(ip netns exec $T_ID-c1 ping -b -c 3 -i 0.3 -W 2 $A.255 2>&1)
 check_match "ping -b $A.255 from c1: a reply from c2 (h2)" "from $A.3: icmp_seq" "$out"
@@ -127,11 +134,11 @@ base3=$(vx 3 vin)
 msend $G $((P + 1)) 2500 500 >"$T_TMP/s4" &
 S4=$!
 check "the stream reaches h3" poll 5 sh -c "[ \$(ip netns exec $T_ID-h3 nft list counter inet $T_ID vin | awk '\$1 == \"packets\" {print \$2}') -gt $base3 ]"
-t0=$(date +%s%N)
+# Sample h3's counter from before the Leave for 2 s: when did it last move?
+last=$(vx 3 vin) t0=$(date +%s%N)
+moved=$t0
 detach "$(S 3)" "$(nid 3)" "$(eid 3 1)" $T_ID-c3 >/dev/null
 t1=$(date +%s%N)
-# Sample h3's counter for 2 s: when did it last move?
-last=$(vx 3 vin) moved=$t0
 while [ $(( $(date +%s%N) - t0 )) -lt 2000000000 ]; do
 	v=$(vx 3 vin); [ "$v" != "$last" ] && { last=$v moved=$(date +%s%N); }
 	sleep 0.05
@@ -173,6 +180,7 @@ host_kill 1
 "$NLCTL" -n "$(OV 1 $VNI)" fdb-append $VX $BC $(hip 9) $VNI
 "$NLCTL" -n "$(OV 1 $VNI)" mdb-add $VX 0.0.0.0 $(hip 9)
 check "stale entries planted for h9 while vxov is down" bc_is 1 $VNI "$(hip 2) $(hip 3) $(hip 9) "
+check "  (and in the MDB)" mdb_is 1 $VNI "$(hip 2) $(hip 3) $(hip 9) "
 host_start 1
 check "after the restart the stale ff:ff:ff:ff:ff:ff dst h9 is purged" poll 5 bc_is 1 $VNI "$WANT1"
 check "  and the stale MDB entry" poll 5 mdb_is 1 $VNI "$WANT1"

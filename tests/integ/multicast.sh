@@ -88,7 +88,7 @@ mrecv() {
 	MPID[$tag]=$!
 	poll 5 grep -q listening "$T_TMP/$tag.err"
 }
-mwait() { local t; for t in "$@"; do wait "${MPID[$t]}"; done; }
+mwait() { local t; for t in "$@"; do [ -z "${MPID[$t]:-}" ] || wait "${MPID[$t]}"; done; }
 mout() { cat "$T_TMP/$1.out" "$T_TMP/$1.err" | grep -v listening; }
 msend() { ip netns exec $T_ID-c1 "$MCAST" send -i eth0 "$@"; }
 

@@ -117,7 +117,7 @@ static void print_multicast(json_t *m)
 		printf("  multicast: off\n");
 		return;
 	}
-	printf("  multicast: on, %lld hosts", programmed);
+	printf("  multicast: on, %lld host%s", programmed, programmed == 1 ? "" : "s");
 	if (programmed < targets)
 		printf(", %s%lld pending%s", red(), targets - programmed, off());
 	if (json_is_true(json_object_get(m, "capped")))

@@ -66,7 +66,8 @@ size_t repl_pick(struct in_addr *hosts, size_t n, struct in_addr self, unsigned 
 {
 	size_t out = 0;
 
-	qsort(hosts, n, sizeof(*hosts), addr_cmp);
+	if (n)	/* hosts may be NULL then, which qsort() must not see */
+		qsort(hosts, n, sizeof(*hosts), addr_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (hosts[i].s_addr == self.s_addr || hosts[i].s_addr == INADDR_ANY ||
 		    (out && hosts[out - 1].s_addr == hosts[i].s_addr))
@@ -79,7 +80,13 @@ size_t repl_pick(struct in_addr *hosts, size_t n, struct in_addr self, unsigned 
 
 static bool is_target(const struct in_addr *targets, size_t nt, struct in_addr dst)
 {
-	return bsearch(&dst, targets, nt, sizeof(*targets), addr_cmp) != NULL;
+	return nt && bsearch(&dst, targets, nt, sizeof(*targets), addr_cmp);
+}
+
+/* e in the sorted ents[0..n), which may be NULL when n is 0. */
+static struct repl_ent *ent_find(const struct repl_ent *ents, size_t n, const struct repl_ent *e)
+{
+	return n ? bsearch(e, ents, n, sizeof(*ents), repl_ent_cmp) : NULL;
 }
 
 void repl_plan(const struct in_addr *targets, size_t nt, const struct repl_ent *held,
@@ -91,7 +98,7 @@ void repl_plan(const struct in_addr *targets, size_t nt, const struct repl_ent *
 		for (uint8_t k = 0; k < REPL_KINDS; k++) {
 			struct repl_ent e = { .dst = targets[i], .kind = k };
 
-			if (!bsearch(&e, held, nheld, sizeof(*held), repl_ent_cmp))
+			if (!ent_find(held, nheld, &e))
 				add[(*nadd)++] = e;
 		}
 	if (!removals)
@@ -105,7 +112,7 @@ void repl_plan(const struct in_addr *targets, size_t nt, const struct repl_ent *
 
 static struct repl_ent *held_find(const struct net *n, struct repl_ent e)
 {
-	return bsearch(&e, n->repl, n->repl_n, sizeof(*n->repl), repl_ent_cmp);
+	return ent_find(n->repl, n->repl_n, &e);
 }
 
 static int held_add(struct net *n, struct repl_ent e)
@@ -361,7 +368,8 @@ void repl_resync(struct net *n)
 		return;
 	}
 	/* Sorted, each once (an interrupted dump's retry lists entries again). */
-	qsort(d.e, d.count, sizeof(*d.e), repl_ent_cmp);
+	if (d.count)
+		qsort(d.e, d.count, sizeof(*d.e), repl_ent_cmp);
 	for (size_t i = 0; i < d.count; i++)
 		if (!w || repl_ent_cmp(&d.e[w - 1], &d.e[i]))
 			d.e[w++] = d.e[i];
@@ -369,7 +377,7 @@ void repl_resync(struct net *n)
 	 * repl_run().  There but not held (left from before a restart, a
 	 * hand's add) is held from now on: kept if wanted, else removed. */
 	for (size_t i = 0; i < n->repl_n; i++)
-		lost += !bsearch(&n->repl[i], d.e, w, sizeof(*d.e), repl_ent_cmp);
+		lost += !ent_find(d.e, w, &n->repl[i]);
 	if (lost)
 		log_info("%s: multicast: %zu replication entries gone from the kernel: adding them "
 			 "again", n->d.netns, lost);

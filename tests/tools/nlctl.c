@@ -40,10 +40,11 @@ static void usage(void)
 		"  fdb-append DEV MAC DST VNI | fdb-del-dst DEV MAC DST VNI\n"
 		"  mdb-add DEV GROUP DST | mdb-del DEV GROUP DST | mdb-probe DEV\n"
 		"  route-default | watch COUNT SECONDS\n"
-		"  mdb-dump NS DEV   one line per VXLAN MDB remote: GROUP DST [vxov]\n"
+		"  mdb-dump NS DEV [tags]  one line per VXLAN MDB remote: GROUP DST\n"
+		"                    (with tags: then proto N, and vxov when N is vxov's 118)\n"
 		"  fdb-dump NS DEV   one line per FDB remote (NTF_SELF): MAC DST|- [vxov]\n"
 		"                    (NS: a name in /run/netns, or - for nlctl's own;\n"
-		"                    vxov: the entry carries vxov's tag)\n");
+		"                    vxov: the entry carries vxov's tag, extern_learn)\n");
 	exit(2);
 }
 
@@ -108,9 +109,11 @@ static void print_mdb(const struct mdb_entry *e, void *arg)
 {
 	char g[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
 
-	(void)arg;
-	printf("%s %s%s\n", inet_ntop(AF_INET, &e->group, g, sizeof(g)),
-	       inet_ntop(AF_INET, &e->dst, d, sizeof(d)), e->ours ? " vxov" : "");
+	printf("%s %s", inet_ntop(AF_INET, &e->group, g, sizeof(g)),
+	       inet_ntop(AF_INET, &e->dst, d, sizeof(d)));
+	if (*(int *)arg)
+		printf(" proto %u%s", e->proto, e->ours ? " vxov" : "");
+	printf("\n");
 }
 
 static void print_fdb(const struct neigh_entry *e, void *arg)
@@ -174,11 +177,14 @@ int main(int argc, char **argv)
 	argc -= 2;
 
 	/* NS DEV: the namespace is an argument, as the tests name it. */
-	if ((!strcmp(op, "mdb-dump") || !strcmp(op, "fdb-dump")) && argc == 2) {
+	if ((!strcmp(op, "mdb-dump") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "tags")))) ||
+	    (!strcmp(op, "fdb-dump") && argc == 2)) {
+		int tags = argc == 3;
+
 		if ((e = nl_open(&nl, nsfd_of(argv[0]))))
 			die("netlink", e);
 		if (!strcmp(op, "mdb-dump"))
-			e = mdb_dump(&nl, ifindex(argv[1]), print_mdb, NULL);
+			e = mdb_dump(&nl, ifindex(argv[1]), print_mdb, &tags);
 		else
 			e = neigh_dump(&nl, AF_BRIDGE, ifindex(argv[1]), print_fdb, NULL);
 		if (e)

@@ -62,6 +62,10 @@ mc_rate() {
 	done
 	MC_RATE=$(median <"$T_TMP/mc-rates-$tag")
 	MC_RATE=${MC_RATE%.*}
+	# What the last run delivered, its lowest receiver: as fast as it goes,
+	# the sender outruns the path and the rest is dropped on the way.
+	MC_LOW=$(awk 'NR == 1 || $1 < m {m = $1} END {print m + 0}' "$T_TMP/mc-res")
+	echo "$tag $MC_LOW" >>"$T_TMP/mc-low"
 }
 # mc_factor HOSTS: the last run's replication, two lines of the report.
 mc_factor() {
@@ -123,6 +127,7 @@ bench_multicast() {
 	share=$(printf %.2f "$(calc "100 * $low / ($MC_PPS * $MC_SECS)")")
 	bench_target "$MC_PPS dgram/s for ${MC_SECS}s to 10 hosts: the least any got" "$low, $share %" "$share" ge $MC_DELIVERED ">= $MC_DELIVERED %"
 	bench_note "runs (dgram/s): unicast $(tr '\n' ' ' <"$T_TMP/mc-rates-uni")/ 1 host $(tr '\n' ' ' <"$T_TMP/mc-rates-one")/ 10 hosts $(tr '\n' ' ' <"$T_TMP/mc-rates-ten")"
+	bench_note "as fast as it goes, the last run's lowest receiver got (of $MC_N): $(tr '\n' ' ' <"$T_TMP/mc-low")"
 	bench_note "load average $(cut -d' ' -f1-3 /proc/loadavg) after the multicast section"
 	for i in $(seq 11); do kill -TERM "${MC_PID[$i]}"; done
 	for i in $(seq 11); do wait "${MC_PID[$i]}" 2>/dev/null; done

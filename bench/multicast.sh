@@ -10,7 +10,8 @@
 #     MC_RUNS runs.  Side by side: the same stream as unicast to mc2's
 #     container (the same path: veth, bridge, VXLAN, underlay, one copy).
 #   fixed rate: MC_PPS a second for MC_SECS, to 10 receiving hosts: the
-#     share of the datagrams every receiver got (the lowest of the ten).
+#     rate the sender reached, and the share of the datagrams every
+#     receiver got (the lowest of the ten).
 #   replication factor: on mc1's underlay veth, TX packets / datagrams sent
 #     (the interface counter, which Consul's few packets share), and VXLAN
 #     packets out (an nftables counter of UDP 4789) / datagrams sent (exact).
@@ -29,7 +30,8 @@ mc_vx() { ip netns exec "$(mc_ns 1)" nft list counter inet "$T_ID" vxout | awk '
 
 # mc_once DEST PPS COUNT RECEIVERS...: one stream from mc1's container to
 # DEST; a receiver in each of the containers RECEIVERS (their numbers).
-# Sets MC_SENT, MC_TX (underlay TX packets), MC_VXP (VXLAN packets out) and
+# Sets MC_SENT, MC_US (the sender's microseconds), MC_TX (underlay TX
+# packets), MC_VXP (VXLAN packets out) and
 # writes "DISTINCT SPAN_US" per receiver to $T_TMP/mc-res.
 mc_once() {
 	local dest=$1 pps=$2 n=$3 i ul0 vx0 out; shift 3
@@ -41,7 +43,7 @@ mc_once() {
 	for i in "$@"; do poll 5 grep -q listening "$T_TMP/mc-e$i" || return 1; done
 	ul0=$(mc_ul) vx0=$(mc_vx)
 	out=$(ip netns exec "$(mc_ctn 1)" "$MCAST" send -i eth0 "$dest" $MC_P "$n" "$pps" $MC_SIZE)
-	MC_SENT=$(echo "$out" | awk '{print $2}')
+	MC_SENT=$(echo "$out" | awk '{print $2}') MC_US=$(echo "$out" | awk '{print $6}')
 	MC_TX=$(( $(mc_ul) - ul0 )) MC_VXP=$(( $(mc_vx) - vx0 ))
 	: >"$T_TMP/mc-res"
 	for i in "$@"; do
@@ -77,7 +79,7 @@ mc_factor() {
 }
 
 bench_multicast() {
-	local i uni one ten low share ratio
+	local i uni one ten low share ratio sent_rate
 	declare -gA MC_RPID=()
 	for i in $(seq 11); do
 		netns "$(mc_ns $i)" && plug $SW "$(mc_ns $i)" 10.213.30.$((60 + i)) || return 1
@@ -125,7 +127,13 @@ bench_multicast() {
 	mc_once $MC_G $MC_PPS $((MC_PPS * MC_SECS)) $(seq 2 11) || return 1
 	low=$(awk 'NR == 1 || $1 < m {m = $1} END {print m + 0}' "$T_TMP/mc-res")
 	share=$(printf %.2f "$(calc "100 * $low / ($MC_PPS * $MC_SECS)")")
-	bench_target "$MC_PPS dgram/s for ${MC_SECS}s to 10 hosts: the least any got" "$low, $share %" "$share" ge $MC_DELIVERED ">= $MC_DELIVERED %"
+	# The sender's sendto() carries each datagram through the whole path
+	# (veth, bridge, VXLAN, the copies): a rate the path cannot take is
+	# not sent, rather than dropped, so the rate reached is a target too.
+	sent_rate=$(calc "$MC_SENT / ($MC_US / 1e6)") sent_rate=${sent_rate%.*}
+	bench_target "$MC_PPS dgram/s for ${MC_SECS}s to 10 hosts: rate sent" "$sent_rate dgram/s" "$sent_rate" ge \
+		"$(calc "0.99 * $MC_PPS")" ">= 99 % of $MC_PPS"
+	bench_target "  the least any of the 10 received" "$low, $share %" "$share" ge $MC_DELIVERED ">= $MC_DELIVERED %"
 	bench_note "runs (dgram/s): unicast $(tr '\n' ' ' <"$T_TMP/mc-rates-uni")/ 1 host $(tr '\n' ' ' <"$T_TMP/mc-rates-one")/ 10 hosts $(tr '\n' ' ' <"$T_TMP/mc-rates-ten")"
 	bench_note "as fast as it goes, the last run's lowest receiver got (of $MC_N): $(tr '\n' ' ' <"$T_TMP/mc-low")"
 	bench_note "load average $(cut -d' ' -f1-3 /proc/loadavg) after the multicast section"

@@ -52,14 +52,15 @@ mc_once() {
 	done
 }
 # mc_rate TAG DEST RECEIVERS...: MC_RUNS runs as fast as it goes; MC_RATE:
-# the median of the runs' lowest receiver rate (datagrams/s), the runs in
+# the median of the runs' lowest receiver rate (datagrams/s; a receiver that
+# got fewer than two counts 0), the runs in
 # $T_TMP/mc-rates-TAG; the last run's counters stay (MC_SENT, MC_TX, MC_VXP).
 mc_rate() {
 	local tag=$1 dest=$2 k; shift 2
 	: >"$T_TMP/mc-rates-$tag"
 	for k in $(seq $MC_RUNS); do
 		mc_once "$dest" 0 $MC_N "$@" || return 1
-		awk '$2 > 0 {r = $1 / ($2 / 1e6); if (min == "" || r < min) min = r} END {printf "%.0f\n", min == "" ? 0 : min}' \
+		awk '{r = $2 > 0 ? $1 / ($2 / 1e6) : 0; if (min == "" || r < min) min = r} END {printf "%.0f\n", min == "" ? 0 : min}' \
 			"$T_TMP/mc-res" >>"$T_TMP/mc-rates-$tag"
 	done
 	MC_RATE=$(median <"$T_TMP/mc-rates-$tag")

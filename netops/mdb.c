@@ -183,6 +183,40 @@ int mdb_decode(const struct nlmsghdr *nlh, void (*cb)(const struct mdb_entry *e,
 	return w.count;
 }
 
+int mdb_subscribe(struct nl *nl)
+{
+	unsigned int group = RTNLGRP_MDB;
+
+	if (mnl_socket_setsockopt(nl->sock, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+		return -errno;
+	return 0;
+}
+
+int mdb_event_decode(const void *buf, size_t len,
+		     void (*cb)(const struct mdb_entry *e, void *arg), void *arg)
+{
+	const char *p = buf;
+	int count = 0, n;
+
+	/* By hand, as neigh_event_decode() does: libmnl 1.0.4's
+	 * mnl_nlmsg_ok() takes a length of 2^31 or more as negative. */
+	while (len >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
+		size_t size = nlh->nlmsg_len, step;
+
+		if (size < sizeof(*nlh) || size > len)
+			return count ? count : -EBADMSG;
+		if (nlh->nlmsg_type == RTM_DELMDB && (n = mdb_decode(nlh, cb, arg)) > 0)
+			count += n;
+		step = NLMSG_ALIGN(size);
+		if (step >= len)
+			return count;
+		p += step;
+		len -= step;
+	}
+	return len == 0 ? count : (count ? count : -EBADMSG);
+}
+
 struct dump_ctx {
 	int ifindex;
 	void (*cb)(const struct mdb_entry *e, void *arg);

@@ -65,4 +65,18 @@ int mdb_dump(struct nl *nl, int ifindex, void (*cb)(const struct mdb_entry *e, v
 int mdb_decode(const struct nlmsghdr *nlh, void (*cb)(const struct mdb_entry *e, void *arg),
 	       void *arg);
 
+/* Subscribe nl (neigh_subscribe()'d, in the overlay namespace) to MDB
+ * notifications too: deletions reach mdb_event_decode(); the notifications
+ * of additions are dropped in the kernel by neigh_subscribe()'s filter. */
+int mdb_subscribe(struct nl *nl);
+
+/*
+ * Decode a buffer received from a subscribed socket: cb for every IPv4
+ * remote of every RTM_DELMDB message in it; other messages are skipped.
+ * Returns how many remotes it delivered, or -EBADMSG if the buffer does not
+ * hold whole netlink messages.  Allocates nothing.
+ */
+int mdb_event_decode(const void *buf, size_t len,
+		     void (*cb)(const struct mdb_entry *e, void *arg), void *arg);
+
 #endif

@@ -124,19 +124,21 @@ int fdb_del_dst(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr
 }
 
 /*
- * Only misses (RTM_GETNEIGH) and deletions (RTM_DELNEIGH) are events to us:
- * a socket filter drops RTM_NEWNEIGH in the kernel, so the notifications of
- * our own writes (20,000 of them when a large network syncs) neither wake
- * the loop nor overrun the socket.  A notification is one message per skb;
- * classic BPF loads halfwords in network order, hence htons.
+ * Only misses (RTM_GETNEIGH) and deletions (RTM_DELNEIGH, and RTM_DELMDB
+ * once mdb_subscribe()'d) are events to us: a socket filter drops
+ * RTM_NEWNEIGH and RTM_NEWMDB in the kernel, so the notifications of our own
+ * writes (20,000 of them when a large network syncs) neither wake the loop
+ * nor overrun the socket.  A notification is one message per skb; classic
+ * BPF loads halfwords in network order, hence htons.
  */
 int neigh_subscribe(struct nl *nl)
 {
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWNEIGH), 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWNEIGH), 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWMDB), 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
 	};
 	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
 	unsigned int group = RTNLGRP_NEIGH;

@@ -24,6 +24,7 @@
 #include "driver/ctl/repl.h"
 #include "driver/lib/layout.h"
 #include "driver/lib/log.h"
+#include "netops/mdb.h"
 #include "netops/neigh.h"
 
 #define NEG_TTL_MS 1000		/* an unknown key is asked for at most once a second */
@@ -188,6 +189,11 @@ static void on_event(const struct neigh_event *ev, void *arg)
 	}
 }
 
+static void on_mdb_event(const struct mdb_entry *e, void *arg)
+{
+	repl_mdb_deleted(arg, e);
+}
+
 void miss_event(struct loop_src *src, uint32_t events)
 {
 	/* The loop thread's receive buffer: events are handled without allocating. */
@@ -206,6 +212,7 @@ void miss_event(struct loop_src *src, uint32_t events)
 				log_warn_rl(&rl_events, "%s: neighbour events were lost (socket overrun); "
 					    "reading the tables back", n->d.netns);
 				kern_resync(n);
+				repl_resync(n);
 				continue;
 			}
 			if (errno != EAGAIN && errno != EINTR)
@@ -215,5 +222,7 @@ void miss_event(struct loop_src *src, uint32_t events)
 		}
 		if (neigh_event_decode(buf, (size_t)len, on_event, n) < 0)
 			log_debug("%s: undecodable neighbour message (%zd bytes)", n->d.netns, len);
+		if (n->d.multicast)
+			mdb_event_decode(buf, (size_t)len, on_mdb_event, n);
 	}
 }

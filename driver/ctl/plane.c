@@ -19,6 +19,7 @@
 #include "driver/ctl/wait.h"
 #include "driver/lib/log.h"
 #include "netops/link.h"
+#include "netops/mdb.h"
 #include "netops/neigh.h"
 #include "netops/netns.h"
 
@@ -112,6 +113,10 @@ static int attach(struct net *n, char *err, size_t errlen)
 	    (e = loop_add(&core.loop, mnl_socket_get_fd(n->ev.sock), EPOLLIN, &n->ev_src)))
 		return snprintf(err, errlen, "listen for neighbour events in %s: %s", d->netns,
 				strerror(-e)), e;
+	/* Without them, an MDB entry deleted by hand waits for the resync. */
+	if (d->multicast && (e = mdb_subscribe(&n->ev)))
+		log_warn("%s: listen for multicast database events: %s; deleted entries are "
+			 "repaired at the next resync", d->netns, strerror(-e));
 	return 0;
 }
 

@@ -310,6 +310,18 @@ void repl_deleted(struct net *n, const struct neigh_entry *e)
 	repl_mark(n);
 }
 
+void repl_mdb_deleted(struct net *n, const struct mdb_entry *e)
+{
+	struct repl_ent r = { .dst = e->dst, .kind = REPL_MDB };
+
+	if (!n->d.multicast || e->ifindex != n->vx || !e->ours || e->group.s_addr != INADDR_ANY ||
+	    !held_find(n, r))
+		return;	/* not ours, or our own removal reported back */
+	held_del(n, r);
+	n->st.kernel_repairs++;
+	repl_mark(n);
+}
+
 /* ---- reading the kernel back ---- */
 
 struct dumped {

@@ -17,9 +17,8 @@
  * unicast is still dropped after its L2 miss, and ARP stays with `proxy`.
  *
  * Level-triggered like kernel.c: desired from the mirror; actual from what
- * we wrote, corrected by dumps (at start-up, every resync) and by the FDB's
- * deletion events (MDB deletions are seen at the next resync: the MDB
- * notifies another group).  Only tagged entries are ours: MDB rtprot 118,
+ * we wrote, corrected by dumps (at start-up, every resync) and by deletion
+ * events (RTM_DELNEIGH, RTM_DELMDB).  Only tagged entries are ours: MDB rtprot 118,
  * FDB extern_learn.  Removals wait as kernel.c's do.
  */
 #ifndef VXOV_REPL_H
@@ -33,6 +32,7 @@
 struct net;
 struct mirror;
 struct neigh_entry;
+struct mdb_entry;
 
 enum { REPL_MDB, REPL_FDB_BCAST, REPL_FDB_ALL_HOSTS, REPL_FDB_VRRP, REPL_FDB_MDNS, REPL_KINDS };
 
@@ -53,6 +53,7 @@ void repl_mark(struct net *n);
 void repl_resync(struct net *n);
 /* The kernel deleted e (an event): ours is written again. */
 void repl_deleted(struct net *n, const struct neigh_entry *e);
+void repl_mdb_deleted(struct net *n, const struct mdb_entry *e);
 /* A MAC whose FDB entries are repl.c's, never kernel.c's (multicast:
  * Consul's fib keys are unicast only). */
 bool repl_owns_mac(const uint8_t mac[6]);

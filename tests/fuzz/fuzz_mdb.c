@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* libFuzzer: VXLAN MDB messages as a dump (RTM_GETMDB) or a notification
- * delivers them, nested three deep with a struct in the innermost. */
+ * delivers them, nested three deep with a struct in the innermost; and a
+ * buffer of them as the event socket reads it. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > sizeof(buf) || size < sizeof(*nlh))
 		return 0;
 	memcpy(buf, data, size);
+	/* As events: a buffer of messages, lengths unchecked. */
+	mdb_event_decode(buf, size, sink, &n);
+	n = 0;
 	/* A message reaches mdb_decode whole: libmnl checked nlmsg_len. */
 	if (nlh->nlmsg_len > size)
 		nlh->nlmsg_len = (uint32_t)size;

@@ -39,6 +39,7 @@
 #include "driver/ctl/wait.h"
 #include "driver/lib/backoff.h"
 #include "driver/lib/log.h"
+#include "netops/mdb.h"
 #include "netops/neigh.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -1241,6 +1242,40 @@ static void test_repl_deleted(void **state)
 	assert_int_equal(f->n.st.kernel_repairs, 1);
 	assert_true(repl_owns_mac(repl_fdb[REPL_FDB_BCAST].mac));
 	assert_true(repl_owns_mac(e.mac));
+}
+
+/* The same for the MDB: a deleted entry of ours is forgotten and put back;
+ * another group, another device, another protocol's: left alone. */
+static void test_repl_mdb_deleted(void **state)
+{
+	struct fx *f = *state;
+	struct mdb_entry e = { .ifindex = 7, .dst = ip4(PEER), .proto = MDB_PROTO_VXOV, .ours = true };
+
+	f->n.d.multicast = true;
+	f->n.vx = 7;
+	f->n.repl = calloc(REPL_KINDS, sizeof(*f->n.repl));
+	assert_non_null(f->n.repl);
+	f->n.repl_cap = REPL_KINDS;
+	for (int k = 0; k < REPL_KINDS; k++)
+		f->n.repl[f->n.repl_n++] = rent(PEER, k);
+	e.group = ip4("239.1.1.1");
+	repl_mdb_deleted(&f->n, &e);
+	e.group = ip4("0.0.0.0");
+	e.ifindex = 8;
+	repl_mdb_deleted(&f->n, &e);
+	e.ifindex = 7;
+	e.ours = false;
+	e.proto = 4;
+	repl_mdb_deleted(&f->n, &e);
+	assert_int_equal(f->n.repl_n, REPL_KINDS);
+	assert_int_equal(f->n.st.kernel_repairs, 0);
+	e.ours = true;
+	e.proto = MDB_PROTO_VXOV;
+	repl_mdb_deleted(&f->n, &e);
+	assert_int_equal(f->n.repl_n, REPL_KINDS - 1);
+	assert_int_equal(f->n.repl[0].kind, REPL_FDB_BCAST);
+	assert_int_equal(f->n.st.kernel_repairs, 1);
+	assert_true(f->n.repl_timer.at != 0);
 	assert_false(repl_owns_mac((const uint8_t[]){ 2, 0x42, 10, 1, 2, 5 }));
 }
 
@@ -1989,6 +2024,7 @@ int main(void)
 		T(test_repl_want),
 		cmocka_unit_test(test_repl_plan),
 		T(test_repl_deleted),
+		T(test_repl_mdb_deleted),
 		cmocka_unit_test(test_value_check_arp),
 		cmocka_unit_test(test_value_check_fib),
 		cmocka_unit_test(test_block_len),

@@ -61,7 +61,9 @@ done
 check "h4 (the network, no endpoint) replicates to h1, h2, h3" poll 5 bc_is 4 $VNI "$(hip 1) $(hip 2) $(hip 3) "
 check "h2 (--multicast-max-hosts 1) replicates to h1 only, the lowest address" poll 5 bc_is 2 $VNI "$(hip 1) "
 check "  and its MDB too" poll 5 mdb_is 2 $VNI "$(hip 1) "
-check_empty "h1's entries all carry vxov's tag" "$("$NLCTL" fdb-dump "$(OV 1 $VNI)" $VX | grep -E "^($BC|01:00:5e)" | grep -v ' vxov$'; "$NLCTL" mdb-dump "$(OV 1 $VNI)" $VX tags | grep -v ' proto 118 vxov$')"
+tags() { "$NLCTL" fdb-dump "$(OV 1 $VNI)" $VX | grep -E "^($BC|01:00:5e)"; "$NLCTL" mdb-dump "$(OV 1 $VNI)" $VX tags; }
+check_eq "h1's 10 replication entries (4 MACs and the MDB, 2 hosts) all carry vxov's tag" "10 10" \
+	"$(tags | wc -l) $(tags | grep -Ec ' vxov$')"
 check_match "vxov status: multicast on, 2 hosts" "multicast: on, 2 hosts" "$("$VXOV" status --socket "$(S 1)" $VNI 2>&1)"
 check_eq "/metrics: vxov_replication_targets of the network = 2" 2 \
 	"$(ip netns exec $T_ID-h1 curl -s http://127.0.0.1:9276/metrics | awk -v v="$VNI" '$1 ~ /^vxov_replication_targets\{/ && index($1, v) {print $2}')"

@@ -111,6 +111,12 @@ mrecv c2 l2 -e 100 224.0.0.251 5353 5000 eth0 && mrecv c3 l3 -e 100 224.0.0.251 
 msend 224.0.0.251 5353 100 1000 >/dev/null; mwait l2 l3
 check_match "mDNS (224.0.0.251) from c1: c2 received each datagram once" "^received 100 distinct 100 dup 0 " "$(mout l2)"
 check_match "  and c3" "^received 100 distinct 100 dup 0 " "$(mout l3)"
+# One outside the list (OSPF, 224.0.0.5) stays on its host, as the README says.
+out1=$(vx 1 vout)
+mrecv c2 l5 -e 50 224.0.0.5 5005 1000 eth0
+msend 224.0.0.5 5005 50 1000 >/dev/null; mwait l5
+check_match "OSPF's 224.0.0.5 (not in the list) from c1: c2 received nothing" "^received 0 " "$(mout l5)"
+check_eq "  and no VXLAN packet left h1" 0 $(( $(vx 1 vout) - out1 ))
 
 # 2. A broadcast ping: replies from both other hosts' containers.
 out=$(ip netns exec $T_ID-c1 ping -b -c 3 -i 0.3 -W 2 $A.255 2>&1)

@@ -61,6 +61,11 @@ done
 check "h4 (the network, no endpoint) replicates to h1, h2, h3" poll 5 bc_is 4 $VNI "$(hip 1) $(hip 2) $(hip 3) "
 check "h2 (--multicast-max-hosts 1) replicates to h1 only, the lowest address" poll 5 bc_is 2 $VNI "$(hip 1) "
 check "  and its MDB too" poll 5 mdb_is 2 $VNI "$(hip 1) "
+check_match "  its log says why" "multicast: 2 other hosts have endpoints, more than --multicast-max-hosts 1" "$(cat "$(hlog 2)")"
+check_match "  and so do vxov status" "multicast: on, 1 host, capped \(2 hosts have endpoints, --multicast-max-hosts 1\)" \
+	"$("$VXOV" status --socket "$(S 2)" $VNI 2>&1 | tr '\n' ' ')"
+check_eq "  and vxov_replication_capped_total" 1 \
+	"$(ip netns exec $T_ID-h2 curl -s http://127.0.0.1:9276/metrics | awk '$1 == "vxov_replication_capped_total" {print $2}')"
 tags() { "$NLCTL" fdb-dump "$(OV 1 $VNI)" $VX | grep -E "^($BC|01:00:5e)"; "$NLCTL" mdb-dump "$(OV 1 $VNI)" $VX tags; }
 check_eq "h1's 10 replication entries (4 MACs and the MDB, 2 hosts) all carry vxov's tag" "10 10" \
 	"$(tags | wc -l) $(tags | grep -Ec ' vxov$')"

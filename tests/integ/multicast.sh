@@ -165,8 +165,10 @@ check "  and h1 no longer lists h3" bc_is 1 $VNI "$(hip 2) "
 check "  nor in the MDB" mdb_is 1 $VNI "$(hip 2) "
 wait $S4; mwait r2b
 check_match "c2 got the whole stream meanwhile" "^received 2500 distinct 2500 dup 0 " "$(mout r2b)"
+t0=$(date +%s%N)
 check "h3 comes back: c3 attached again" attach "$(S 3)" "$(nid 3)" "$(eid 3 2)" $A.4/24 $T_ID-c3
 check "  h1 lists h3 again" poll 5 bc_is 1 $VNI "$WANT1"
+echo "# h1 listed h3 again $(( ($(date +%s%N) - t0) / 1000000 )) ms after the CreateEndpoint"
 mrecv c3 r3b -e 500 $G $P 10000 eth0
 msend $G $P 500 1000 >/dev/null; mwait r3b
 check_match "  and c3 receives the stream again, each datagram once" "^received 500 distinct 500 dup 0 " "$(mout r3b)"

@@ -55,20 +55,29 @@ bench_burst() {
 # after another on one connection, as dockerd's plugin client keeps it: no
 # fork per call to take the CPU from what is measured).  Per host: the
 # latencies (ms) in burst-lat-VNI-I, "END_NS ERRORS" in burst-end-I, the
-# first error texts in burst-err-bI.log.
+# first error texts in burst-err-bI.log.  Host I's K-th address is
+# NET.I.(K+1) (a /24 block per host), or with BURST_LAYOUT=dense the
+# (K-1)*HOSTS+I+1-th of the /16, as vxov's IPAM (lowest free first) would
+# hand them out to hosts taking turns.
 burst_calls() {
 	PYTHONPATH="$TOP/bench" python3 - "$T_TMP" "$@" <<-'PY'
 	import os, sys, threading, time
 	from plugin_client import Plugin
 	tmp, h, per, vni, net = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+	dense = os.environ.get("BURST_LAYOUT") == "dense"
 	go = threading.Barrier(h)
 	def host(i):
 	    c = Plugin(os.environ.get("BURST_SOCK", tmp + "/b%d.sock") % i)
 	    lat, errs, texts = [], 0, []
 	    go.wait()
 	    for k in range(1, per + 1):
+	        if dense:	# as vxov's IPAM hands them out: the lowest free first
+	            x = (k - 1) * h + i + 1
+	            a, b = x // 256, x % 256
+	        else:		# a /24 block per host
+	            a, b = i, k + 1
 	        body = '{"NetworkID":"bn%d","EndpointID":"f%03d%03d%04d%053d","Interface":{"Address":"%s.%d.%d/16"}}' % (
-	            vni, vni, i, k, 0, net, i, k + 1)
+	            vni, vni, i, k, 0, net, a, b)
 	        r, ms = c.call("NetworkDriver.CreateEndpoint", body)
 	        lat.append(int(ms))
 	        if '"Err"' in r or not r:

@@ -24,6 +24,9 @@ CL_AGENTS=${CL_AGENTS:-0} CL_ONE=${CL_ONE:-30} CL_IDLE_S=${CL_IDLE_S:-20}
 CL_CONV_MS=${CL_CONV_MS:-3000} CL_ONE_P99_MS=${CL_ONE_P99_MS:-50} CL_IDLE_REQ_S=${CL_IDLE_REQ_S:-1}
 CL_RSS_MIB=${CL_RSS_MIB:-16}
 CL_VNI=600 CL_NET=10.60
+# The burst's addresses: "dense" as vxov's IPAM hands them out (lowest free
+# first: 1000 endpoints in four /24 blocks), "host" a /24 block per host.
+CL_LAYOUT=${CL_LAYOUT:-dense}
 . "$TOP/bench/burst.sh"	# burst_calls
 
 cl_urls() { local i; for i in $(seq "$CL_HOSTS"); do printf 'http://%s:9276/metrics ' "$(hip "$i")"; done; }
@@ -60,10 +63,13 @@ cl_start() {
 }
 
 cl_burst() {
-	local i k r t_last=0 errs=0 b0 b1 conv want=$(( (CL_HOSTS - 1) * CL_PER ))
+	local i k r t_last=0 errs=0 b0 b1 q0 q1 s0=0 s1=0 v0=0 v1=0 conv want=$(( (CL_HOSTS - 1) * CL_PER ))
 	poll 30 cl_all_at 0 || bench_note "not every host's network is synchronised"
 	b0=$(cl_sum vxov_consul_received_bytes_total)
-	BURST_SOCK="$T_TMP/k%d.sock" burst_calls "$CL_HOSTS" "$CL_PER" "$CL_VNI" "$CL_NET" ||
+	for i in 1 2 3; do s0=$((s0 + $(proc_cpu_ns "${SPID[$i]}"))); done
+	for i in $(seq "$CL_HOSTS"); do v0=$((v0 + $(proc_cpu_ns "${HPID[$i]}"))); done
+	q0=$(cl_sum_req)
+	BURST_SOCK="$T_TMP/k%d.sock" BURST_LAYOUT=$CL_LAYOUT burst_calls "$CL_HOSTS" "$CL_PER" "$CL_VNI" "$CL_NET" ||
 		{ bench_note "the burst's client failed"; return 1; }
 	for i in $(seq "$CL_HOSTS"); do
 		read -r k r <"$T_TMP/burst-end-$i"
@@ -85,10 +91,15 @@ cl_burst() {
 		conv=">30000"
 		bench_note "after 30 s the hosts hold $(cl_sum "vxov_kernel_entries{vni=\"$CL_VNI\",kind=\"fdb\"}") of $want remote entries in all"
 	}
-	b1=$(cl_sum vxov_consul_received_bytes_total)
+	b1=$(cl_sum vxov_consul_received_bytes_total) q1=$(cl_sum_req)
+	for i in 1 2 3; do s1=$((s1 + $(proc_cpu_ns "${SPID[$i]}"))); done
+	for i in $(seq "$CL_HOSTS"); do v1=$((v1 + $(proc_cpu_ns "${HPID[$i]}"))); done
 	bench_target "converged: every host holds every other's endpoints" "$conv ms" "$conv" le "$CL_CONV_MS" \
 		"<= $CL_CONV_MS ms after the last"
 	bench_info "  bytes Consul sent all hosts during the burst (vxov's counters)" "$(printf %.1f "$(mib $((b1 - b0)))") MiB"
+	bench_info "  Consul requests of all hosts, burst to converged" "$((q1 - q0))"
+	bench_info "  CPU, burst to converged: the 3 Consul servers / the $CL_HOSTS vxov" \
+		"$(( (s1 - s0) / 1000000 )) / $(( (v1 - v0) / 1000000 )) ms"
 }
 
 # Each overlay's FDB events, each with the time the monitor read it
@@ -111,21 +122,29 @@ cl_seen() {
 }
 
 cl_one() {
-	local k ip mac t0 t_all t i got lat=()
+	local k ip mac t0 t1 t_all t_first t i got lat=() ans=() first=()
 	cl_monitors
 	for k in $(seq "$CL_ONE"); do
 		ip=$CL_NET.200.$k mac=$(t_mac "$CL_NET.200.$k")
 		t0=$(now_ns)
 		r=$(api "$(S 1)" NetworkDriver.CreateEndpoint "$(ep_json "bn$CL_VNI" "$(id64 "e1$(printf %04x "$k")")" "$ip/16")")
+		t1=$(now_ns)
 		case $r in *Err*) bench_note "one change $k: $r"; return 1 ;; esac
 		poll 10 cl_reached "$mac" ||
 			{ bench_note "change $k did not reach every kernel within 10 s"; return 1; }
-		t_all=0
+		t_all=0 t_first=0
 		for i in $(seq 2 "$CL_HOSTS"); do
-			t=$(cl_seen "$i" "$mac") && [ "$t" -gt "$t_all" ] && t_all=$t
+			t=$(cl_seen "$i" "$mac") || continue
+			[ "$t" -gt "$t_all" ] && t_all=$t
+			[ "$t_first" -eq 0 ] || [ "$t" -lt "$t_first" ] && t_first=$t
 		done
-		lat+=($(( (t_all - t0) / 1000000 )))
+		lat+=($(( (t_all - t0) / 1000000 ))) ans+=($(( (t1 - t0) / 1000000 )))
+		first+=($(( (t_first - t0) / 1000000 )))
 	done
+	bench_info "  one change: host 1's answer (published), p50/p99" \
+		"$(printf '%s\n' "${ans[@]}" | pct 50)/$(printf '%s\n' "${ans[@]}" | pct 99) ms"
+	bench_info "  one change: the first other kernel, p50/p99" \
+		"$(printf '%s\n' "${first[@]}" | pct 50)/$(printf '%s\n' "${first[@]}" | pct 99) ms"
 	got=$(printf '%s\n' "${lat[@]}" | pct 99)
 	bench_target "one change at rest: host 1 -> all $((CL_HOSTS - 1)) other kernels, p50/p99" \
 		"$(printf '%s\n' "${lat[@]}" | pct 50)/$got ms" "$got" le "$CL_ONE_P99_MS" "p99 <= $CL_ONE_P99_MS ms"
@@ -155,7 +174,7 @@ cl_idle() {
 }
 cl_sum_req() { cl_metrics | awk '$1 ~ /^vxov_consul_requests_total/ {s += $2} END {print s + 0}'; }
 # All threads' CPU of process P, ns (utime + stime, clock ticks).
-proc_cpu_ns() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000000000 / hz}' "/proc/$1/stat"; }
+proc_cpu_ns() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f\n", ($14 + $15) * 1000000000 / hz}' "/proc/$1/stat"; }
 
 bench_cluster() {
 	local htag=$HTAG hnet=$HNET sw=$SW cn=$CN cip=$CIP url=$URL rc=0

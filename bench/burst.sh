@@ -17,10 +17,8 @@
 BURST_CONV_MS=${BURST_CONV_MS:-2000} BURST_MIB=${BURST_MIB:-32} BURST_WAIT_S=${BURST_WAIT_S:-30}
 BURST_SHAPES=${BURST_SHAPES:-"10x100 30x30"}
 
-# The URLs of hosts 1..N's /metrics.
-burst_urls() { local i; for i in $(seq "$1"); do printf 'http://10.213.30.%d:9276/metrics ' $((100 + i)); done; }
-# All hosts' metrics in one go, from the monitor namespace.
-burst_metrics() { ip netns exec $MON curl -s --max-time 5 $(burst_urls "$1"); }
+# Hosts 1..N's metrics in one go, from the monitor namespace.
+burst_metrics() { metrics_of "$MON" $(seq -f '10.213.30.%g' 101 $((100 + $1))); }
 
 bench_burst() {
 	local i max=0 s
@@ -110,8 +108,8 @@ burst_one() {
 		case $r in '{}'*) ;; *) bench_note "b$i: CreateNetwork: $r"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1 ;; esac
 	done
 	sleep 1	# every watch has answered once
-	b0=$(burst_metrics $h | awk '$1 == "vxov_consul_received_bytes_total" {s += $2} END {print s + 0}')
-	w0=$(burst_metrics $h | awk -v k="vxov_watch_wakeups_total{vni=\"$vni\"}" '$1 == k {s += $2} END {print s + 0}')
+	b0=$(burst_metrics $h | msum vxov_consul_received_bytes_total)
+	w0=$(burst_metrics $h | msum "vxov_watch_wakeups_total{vni=\"$vni\"}")
 	x0=$(tx_bytes $CN $CVETH)
 	t0=$(now_ns)
 	burst_calls $h $per $vni $net || { bench_note "the burst's client failed"; return 1; }
@@ -135,8 +133,8 @@ burst_one() {
 		sleep 0.1
 	done
 	conv=$(( ($(now_ns) - t_last) / 1000000 ))
-	b1=$(burst_metrics $h | awk '$1 == "vxov_consul_received_bytes_total" {s += $2} END {print s + 0}')
-	w1=$(burst_metrics $h | awk -v k="vxov_watch_wakeups_total{vni=\"$vni\"}" '$1 == k {s += $2} END {print s + 0}')
+	b1=$(burst_metrics $h | msum vxov_consul_received_bytes_total)
+	w1=$(burst_metrics $h | msum "vxov_watch_wakeups_total{vni=\"$vni\"}")
 	x1=$(tx_bytes $CN $CVETH)
 	if [ "$ok" -ne "$h" ]; then
 		bench_note "after ${BURST_WAIT_S}s $ok of $h hosts hold all $want remote entries: $(burst_metrics $h | grep "^vxov_kernel_entries{vni=\"$vni\",kind=\"fdb\"}" | awk '{print $2}' | sort -n | uniq -c | tr '\n' ' ')"

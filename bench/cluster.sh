@@ -29,9 +29,8 @@ CL_VNI=600 CL_NET=10.60
 CL_LAYOUT=${CL_LAYOUT:-dense}
 . "$TOP/bench/burst.sh"	# burst_calls
 
-cl_urls() { local i; for i in $(seq "$CL_HOSTS"); do printf 'http://%s:9276/metrics ' "$(hip "$i")"; done; }
-cl_metrics() { ip netns exec "$T_ID-kmon" curl -s --max-time 10 $(cl_urls); }
-cl_sum() { cl_metrics | awk -v k="$1" '$1 == k {s += $2} END {print s + 0}'; }
+cl_metrics() { metrics_of "$T_ID-kmon" $(for i in $(seq "$CL_HOSTS"); do hip "$i"; done); }
+cl_sum() { cl_metrics | msum "$1"; }
 # Hosts whose FDB gauge for the network is N; all of them.
 cl_at() { cl_metrics | grep -c "^vxov_kernel_entries{vni=\"$CL_VNI\",kind=\"fdb\"} $1\$"; }
 cl_all_at() { [ "$(cl_at "$1")" -eq "$CL_HOSTS" ]; }

@@ -41,6 +41,11 @@ bench_note() { printf '# %s\n' "$*" | tee -a "$BENCH_LINES"; }
 metrics() { ${1:+ip netns exec "$1"} curl -s --max-time 5 "http://$2/metrics"; }
 # mval NAME < metrics: the value of the sample NAME (with its labels, as
 # printed), 0 if absent.
+# metrics_of NS ADDR...: the /metrics of every vxov at ADDR:9276, in one
+# curl from namespace NS (the burst and cluster sections' hosts).
+metrics_of() { local ns=$1 a u=(); shift; for a; do u+=("http://$a:9276/metrics"); done; ip netns exec "$ns" curl -s --max-time 10 "${u[@]}"; }
+# msum KEY: the sum of metric KEY over the hosts on stdin.
+msum() { awk -v k="$1" '$1 == k {s += $2} END {print s + 0}'; }
 mval() { awk -v k="$1" '$1 == k {v = $2} END {print v == "" ? 0 : v}'; }
 
 # gauge_wait NS ADDR SAMPLE WANT SECONDS: poll the daemon's /metrics every

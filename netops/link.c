@@ -203,15 +203,18 @@ static struct nlmsghdr *link_new_msg(struct nl *nl, void *buf, const char *name,
 	return nlh;
 }
 
-int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu)
+int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, bool mcast_snooping)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ifinfomsg *ifm;
 	struct nlmsghdr *nlh = link_new_msg(nl, buf, name, mtu, &ifm);
-	struct nlattr *info;
+	struct nlattr *info, *data;
 
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u8(nlh, IFLA_BR_MCAST_SNOOPING, mcast_snooping);
+	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	return nl_talk(nl, nlh);
 }

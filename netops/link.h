@@ -6,6 +6,7 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "netops/nl.h"
@@ -43,7 +44,8 @@ int link_get_index(struct nl *nl, int ifindex, struct link_info *li);
  * -ENODEV if none. */
 int link_find_vxlan(struct nl *nl, uint32_t vni, struct link_info *li);
 
-int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu);
+/* mcast_snooping: the bridge's IGMP/MLD snooping (the kernel's default is on). */
+int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, bool mcast_snooping);
 
 /* Call cb for every link in nl's namespace. */
 int link_foreach(struct nl *nl, void (*cb)(const struct link_info *li, void *arg), void *arg);

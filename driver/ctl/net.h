@@ -91,6 +91,8 @@ struct net {
 	size_t repl_n, repl_cap;
 	struct loop_timer repl_timer;
 	uint32_t repl_backoff_ms;
+	struct in_addr *repl_chosen;	/* the last pass's targets, sorted */
+	size_t repl_chosen_n;
 	unsigned int repl_hosts, repl_targets;
 	bool repl_capped;
 

@@ -244,6 +244,10 @@ static void repl_run(struct net *n)
 	/* Entries of hosts that are no target, held back until removals may go. */
 	for (size_t i = 0; !removals && i < n->repl_n && !waiting; i++)
 		waiting = !is_target(t, nt, n->repl[i].dst);
+	free(n->repl_chosen);	/* what status counts as programmed */
+	n->repl_chosen = t;
+	n->repl_chosen_n = nt;
+	t = NULL;
 cleanup:
 	free(t);
 	free(add);
@@ -281,6 +285,9 @@ void repl_free(struct net *n)
 	free(n->repl);
 	n->repl = NULL;
 	n->repl_n = n->repl_cap = 0;
+	free(n->repl_chosen);
+	n->repl_chosen = NULL;
+	n->repl_chosen_n = 0;
 }
 
 bool repl_owns_mac(const uint8_t mac[6])
@@ -347,9 +354,17 @@ static void dumped_add(struct dumped *d, struct repl_ent e)
 	d->e[d->count++] = e;
 }
 
+/*
+ * On a multicast network the catch-all group and the remote lists of the
+ * replicated MACs are vxov's, tagged or not: the kernel keeps one tag per
+ * FDB entry, not per remote (a hand's `bridge fdb append` without
+ * extern_learn untags all of them), and an MDB replace re-tags.  Judging
+ * them by the tag would count them lost at every resync, or leave a hand's
+ * remote to be deleted by the next removal anyway.
+ */
 static void on_mdb(const struct mdb_entry *e, void *arg)
 {
-	if (e->ours && e->group.s_addr == INADDR_ANY && e->dst.s_addr)
+	if (e->group.s_addr == INADDR_ANY && e->dst.s_addr)
 		dumped_add(arg, (struct repl_ent){ .dst = e->dst, .kind = REPL_MDB });
 }
 
@@ -357,7 +372,7 @@ static void on_fdb(const struct neigh_entry *e, void *arg)
 {
 	int k;
 
-	if (e->ours && e->ip.s_addr && (k = fdb_kind(e->mac)) >= 0)
+	if (e->ip.s_addr && (k = fdb_kind(e->mac)) >= 0)
 		dumped_add(arg, (struct repl_ent){ .dst = e->ip, .kind = (uint8_t)k });
 }
 
@@ -411,11 +426,13 @@ void repl_info(const struct net *n, struct repl_info *out)
 	out->hosts = n->repl_hosts;
 	out->targets = n->repl_targets;
 	out->capped = n->repl_capped;
-	/* Held entries come sorted by target: a target is programmed when
-	 * all REPL_KINDS of its entries are there. */
+	/* Held entries come sorted by host: a target of the last pass is
+	 * programmed when all REPL_KINDS of its entries are there (a host
+	 * whose entries wait for removal is no longer one). */
 	for (size_t i = 0; i < n->repl_n; i++) {
 		run = i && n->repl[i - 1].dst.s_addr == n->repl[i].dst.s_addr ? run + 1 : 1;
-		out->programmed += run == REPL_KINDS;
+		out->programmed += run == REPL_KINDS &&
+				   is_target(n->repl_chosen, n->repl_chosen_n, n->repl[i].dst);
 	}
 }
 

@@ -143,7 +143,7 @@ static json_t *multicast_json(const struct net *n)
 	if (!n->d.multicast)
 		return json_pack("{s:b}", "enabled", 0);
 	repl_info(n, &ri);
-	return json_pack("{s:b, s:i, s:i, s:i, s:b, s:i}", "enabled", 1,
+	return json_pack("{s:b, s:I, s:I, s:I, s:b, s:I}", "enabled", 1,
 			 "hosts", (json_int_t)ri.hosts, "targets", (json_int_t)ri.targets,
 			 "programmed", (json_int_t)ri.programmed, "capped", ri.capped,
 			 "max_hosts", (json_int_t)(core.conf.repl_max_hosts ? core.conf.repl_max_hosts

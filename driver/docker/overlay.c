@@ -148,7 +148,12 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 	e = nl_open(&ovl, nsfd);
 	if (e)
 		return errf(err, errlen, e, "netlink in %s: %s", n->netns, strerror(-e));
-	e = link_add_bridge(&ovl, OVERLAY_BRIDGE, n->mtu);
+	/* A multicast network's bridge floods, never snoops: the VXLAN port
+	 * would get a group's frames only if the bridge had heard a member's
+	 * report through it, and the reports (224.0.0.22) are not replicated,
+	 * so with a querier on the network a group with a member here would
+	 * stop reaching the other hosts. */
+	e = link_add_bridge(&ovl, OVERLAY_BRIDGE, n->mtu, !n->multicast);
 	if (e) {
 		errf(err, errlen, e, "create bridge %s in %s: %s", OVERLAY_BRIDGE, n->netns,
 		     nl_strerror(&ovl, e));

@@ -110,6 +110,27 @@ check_match "c3 (h3) received each exactly once" "^received $N distinct $N dup 0
 check "h2's underlay counted the stream (>= $N VXLAN packets in)" test $(( $(vx 2 vin) - in2 )) -ge $N
 check_eq "h4 (no endpoint on the network) received no VXLAN packet" 0 $(( $(vx 4 vin) - in4 ))
 
+# 1b. A querier on the network and a member of the group on h1 as well:
+# h1's bridge does not snoop (IGMPv3 reports to 224.0.0.22 are not
+# replicated, so a snooping bridge would send the group to its local member
+# only).  The querier is h1's bridge itself, which queries only if it
+# snoops.  With a snooping bridge (made so by hand) the first check fails,
+# the 1 s stream below still reached c2 whole, and c3's stream of part 4,
+# over 10 s later, lost 12 of 500: the querier stays on for the rest of
+# the test so that part 4 catches it.
+check_match "h1's bridge does not snoop IGMP" "mcast_snooping 0 " "$(ip -d -n "$(OV 1 $VNI)" link show br0)"
+ip -n "$(OV 1 $VNI)" link set br0 type bridge mcast_query_response_interval 50 mcast_querier 1
+check "h1: e1, a second container there, attached as $A.20" attach "$(S 1)" "$(nid 1)" "$(eid 1 3)" $A.20/24 $T_ID-e1
+mrecv e1 q1 -e 1000 $G $((P + 2)) 5000 eth0 && mrecv c2 q2 -e 1000 $G $((P + 2)) 5000 eth0
+# A snooping bridge would have learnt e1's membership by now (no wait here).
+unsnooped() { ip -d -n "$(OV 1 $VNI)" link show br0 | grep -q "mcast_snooping 0 " ||
+	bridge -n "$(OV 1 $VNI)" mdb show dev br0 | grep -q " grp $G "; }
+poll 5 unsnooped
+msend $G $((P + 2)) 1000 1000 >/dev/null; mwait q1 q2
+check_match "  a 1 s stream from c1: e1 (h1) gets all of it" "^received 1000 distinct 1000 dup 0 " "$(mout q1)"
+check_match "  and so does c2 (h2)" "^received 1000 distinct 1000 dup 0 " "$(mout q2)"
+detach "$(S 1)" "$(nid 1)" "$(eid 1 3)" $T_ID-e1 >/dev/null
+
 # A link-local group (mDNS, 224.0.0.251: the kernel's MDB leaves 224.0.0.0/24
 # to the FDB): each datagram once on c2 and c3 too.
 mrecv c2 l2 -e 100 224.0.0.251 5353 5000 eth0 && mrecv c3 l3 -e 100 224.0.0.251 5353 5000 eth0

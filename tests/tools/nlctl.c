@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 		die("netlink", e);
 
 	if (!strcmp(op, "bridge") && argc == 2) {
-		e = link_add_bridge(&nl, argv[0], (unsigned)atoi(argv[1]));
+		e = link_add_bridge(&nl, argv[0], (unsigned)atoi(argv[1]), true);
 	} else if (!strcmp(op, "vxlan") && argc == 5) {
 		struct vxlan_conf c = {
 			.name = argv[0], .vni = (uint32_t)strtoul(argv[1], NULL, 10),

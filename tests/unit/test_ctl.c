@@ -1225,6 +1225,12 @@ static void test_repl_deleted(void **state)
 	for (int k = 0; k < REPL_KINDS; k++)
 		f->n.repl[f->n.repl_n++] = rent(PEER, k);
 	repl_info(&f->n, &ri);
+	assert_int_equal(ri.programmed, 0);	/* held, but no target of the last pass */
+	f->n.repl_chosen = malloc(sizeof(*f->n.repl_chosen));
+	assert_non_null(f->n.repl_chosen);
+	inet_pton(AF_INET, PEER, f->n.repl_chosen);
+	f->n.repl_chosen_n = 1;
+	repl_info(&f->n, &ri);
 	assert_int_equal(ri.programmed, 1);
 	repl_deleted(&f->n, &e);
 	assert_int_equal(f->n.repl_n, REPL_KINDS - 1);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <linux/if_bridge.h>
@@ -75,6 +78,17 @@ int mdb_del(struct nl *nl, int ifindex, struct in_addr group, struct in_addr dst
 	return err == -ENOENT ? 0 : err;
 }
 
+/* The running kernel is older than major.minor (unknown: not older). */
+static bool kernel_before(int major, int minor)
+{
+	struct utsname u;
+	int a, b;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &a, &b) != 2)
+		return false;
+	return a < major || (a == major && b < minor);
+}
+
 int mdb_probe(struct nl *nl, int ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -86,8 +100,10 @@ int mdb_probe(struct nl *nl, int ifindex)
 	case -EEXIST:
 	case -ENOENT:		/* "Create not specified and entry does not exist" */
 		return 0;
+	case -EINVAL:		/* before 6.3: the bridge's handler, "not a bridge";
+				 * later, a refusal of this request: say that */
+		return kernel_before(6, 3) ? -EOPNOTSUPP : err;
 	case -EOPNOTSUPP:	/* no MDB operations on this device (or no bridge module) */
-	case -EINVAL:		/* before 6.3: the bridge's handler, "not a bridge" */
 	case -EAFNOSUPPORT:
 		return -EOPNOTSUPP;
 	default:

@@ -4,7 +4,7 @@
 # real Consul (everything inside namespaces of ours, except the Docker
 # section's daemon: see bench/docker.sh).  Prints each number with its target
 # as it is measured; exits non-zero if a target is missed.  Sections, in
-# order (BENCH_SECTIONS="api iperf scale conns burst multicast docker" chooses):
+# order (BENCH_SECTIONS="api iperf scale conns burst multicast cluster docker" chooses):
 #   api        propagation: CreateEndpoint returns on h2 -> the FDB entry
 #              exists on h1; CreateEndpoint and DeleteEndpoint, Consul
 #              publishing included, each measured from a client that keeps
@@ -27,13 +27,15 @@
 #              to 1 and to 10 receiving hosts beside unicast to 1, the
 #              sender's replication factor (underlay TX / sent), a fixed
 #              rate's delivery to all 10 (bench/multicast.sh)
-#   cluster    3 Consul servers and 100 hosts, each with its own agent and
-#              vxov: a burst of 10 endpoints per host, one change at rest to
-#              all 99 other kernels, the idle cost, RSS and connections
-#              (bench/cluster.sh)
+#   cluster    3 Consul servers (Raft) and 100 hosts with vxov, each talking
+#              to a server (CL_AGENTS=N gives N hosts an agent of their own):
+#              a burst of 10 endpoints per host (addresses as vxov's IPAM
+#              hands them out), one change at rest to all 99 other kernels,
+#              the idle cost, RSS and connections (bench/cluster.sh)
 #   docker     docker run --rm IMAGE sleep 0 on a vxov vs a bridge network, on
 #              the machine's dockerd (bench/docker.sh)
-# All sections share one underlay switch (10.213.30.0/24) and one Consul.
+# All sections but cluster (its own switch and servers) share one underlay
+# switch (10.213.30.0/24) and one Consul.
 T_NAME=bench
 . "$(dirname "$0")/../tests/lib.sh"
 . "$TOP/bench/lib.sh"

@@ -64,6 +64,7 @@
 #define WATCH_WAIT_S 300
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
+#define BACKOFF_5XX_MAX_MS 1000	/* Consul answered, with a server error */
 #define IMMEDIATE_MS 5		/* an answer this quick had changes waiting */
 #define ABANDONED_MS (WATCH_WAIT_S * 1000u * 9 / 10)	/* early, for an unchanged index */
 #define HOLD_MIN_MS 20		/* the first hold of a watch behind its writers */
@@ -725,8 +726,13 @@ static void failed(struct shard *sh, struct kv_req *r)
 			    sh->prefix, kv_req_error(r));
 	sh->down = true;
 	sh->index = 0;	/* resynchronise from scratch */
+	/* Consul answering 5xx (an election: no leader yet) is back within
+	 * seconds, and its answer is cheap: look again within a second, so
+	 * the mirror follows the new leader at once.  Unreachable, back off. */
 	loop_timer_in(&core.loop, &sh->timer,
-		      backoff_next(&sh->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS));
+		      backoff_next(&sh->backoff_ms, BACKOFF_MIN_MS,
+				   kv_req_result(r) == -EREMOTEIO ? BACKOFF_5XX_MAX_MS
+								  : BACKOFF_MAX_MS));
 	update(m, m->last_answer_ms);
 }
 

@@ -87,7 +87,10 @@ int fdb_set(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst
 	return e == -EEXIST ? fdb_new(nl, ifindex, mac, dst, vni, port, NLM_F_REPLACE) : e;
 }
 
-int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6])
+/* Delete mac's FDB entry, or with dst only that remote of its list; gone
+ * already is done. */
+static int fdb_delete(struct nl *nl, int ifindex, const uint8_t mac[6], const struct in_addr *dst,
+		      uint32_t vni, uint16_t port)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ndmsg *ndm;
@@ -96,8 +99,18 @@ int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6])
 
 	ndm->ndm_flags = NTF_SELF;
 	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	if (dst) {
+		mnl_attr_put(nlh, NDA_DST, sizeof(*dst), dst);
+		mnl_attr_put_u32(nlh, NDA_VNI, vni);
+		mnl_attr_put_u16(nlh, NDA_PORT, htons(port));
+	}
 	err = nl_talk(nl, nlh);
 	return err == -ENOENT ? 0 : err;
+}
+
+int fdb_del(struct nl *nl, int ifindex, const uint8_t mac[6])
+{
+	return fdb_delete(nl, ifindex, mac, NULL, 0, 0);
 }
 
 int fdb_append(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
@@ -109,18 +122,7 @@ int fdb_append(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr 
 int fdb_del_dst(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
 		uint32_t vni, uint16_t port)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct ndmsg *ndm;
-	struct nlmsghdr *nlh = neigh_msg(nl, buf, RTM_DELNEIGH, 0, AF_BRIDGE, ifindex, &ndm);
-	int err;
-
-	ndm->ndm_flags = NTF_SELF;
-	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
-	mnl_attr_put(nlh, NDA_DST, sizeof(dst), &dst);
-	mnl_attr_put_u32(nlh, NDA_VNI, vni);
-	mnl_attr_put_u16(nlh, NDA_PORT, htons(port));
-	err = nl_talk(nl, nlh);
-	return err == -ENOENT ? 0 : err;
+	return fdb_delete(nl, ifindex, mac, &dst, vni, port);
 }
 
 /*

@@ -305,31 +305,30 @@ static uint64_t changes(const struct net *n) { return n->mirror.changes; }
 static uint64_t conflicts(const struct net *n) { return n->st.conflicts; }
 static uint64_t watches(const struct net *n) { return n->mirror.watches; }
 
-/* Multicast networks only (-o multicast=true). */
-static void repl_metrics(struct prom *p)
+/* One gauge of the multicast networks (-o multicast=true): their programmed
+ * targets, or their hosts with endpoints before the cap. */
+static void repl_gauge(struct prom *p, const char *name, const char *help, bool hosts)
 {
 	struct repl_info ri;
 	char labels[32];
 	struct net *n;
 
-	prom_family(p, "vxov_replication_targets", "gauge",
-		    "Hosts broadcast and multicast are replicated to (every entry programmed).");
+	prom_family(p, name, "gauge", help);
 	LIST_FOREACH(n, net_all(), link) {
 		if (!n->d.multicast)
 			continue;
 		repl_info(n, &ri);
 		snprintf(labels, sizeof(labels), "vni=\"%u\"", n->d.vni);
-		prom_sample(p, "vxov_replication_targets", labels, ri.programmed);
+		prom_sample(p, name, labels, hosts ? ri.hosts : ri.programmed);
 	}
-	prom_family(p, "vxov_replication_hosts", "gauge",
-		    "Other hosts with endpoints on the network, before --multicast-max-hosts.");
-	LIST_FOREACH(n, net_all(), link) {
-		if (!n->d.multicast)
-			continue;
-		repl_info(n, &ri);
-		snprintf(labels, sizeof(labels), "vni=\"%u\"", n->d.vni);
-		prom_sample(p, "vxov_replication_hosts", labels, ri.hosts);
-	}
+}
+
+static void repl_metrics(struct prom *p)
+{
+	repl_gauge(p, "vxov_replication_targets",
+		   "Hosts broadcast and multicast are replicated to (every entry programmed).", false);
+	repl_gauge(p, "vxov_replication_hosts",
+		   "Other hosts with endpoints on the network, before --multicast-max-hosts.", true);
 	prom_family(p, "vxov_replication_capped_total", "counter",
 		    "Times a network's hosts went over --multicast-max-hosts.");
 	prom_sample(p, "vxov_replication_capped_total", "", repl_capped_total());

@@ -24,6 +24,8 @@
 #include "driver/lib/file.h"
 #include "driver/lib/hostid.h"
 #include "driver/lib/log.h"
+#include "driver/names/dkjson.h"
+#include "driver/names/learn.h"
 #include "netops/link.h"
 #include "netops/netns.h"
 
@@ -236,6 +238,55 @@ static int state_open(const struct options *cfg, struct api *a, struct ctl_conf 
 
 /* Docker's socket and the metrics listener served until SIGTERM/SIGINT
  * (the loop runs here), then closed.  0, or -errno (logged). */
+/* The learner's thread: what it saw goes to the loop, as names. */
+static void names_seen(const struct dk_container *c, void *arg)
+{
+	char names[DK_NAMES_MAX * 256];
+	unsigned int i, j;
+
+	(void)arg;
+	for (i = 0; i < c->nnet; i++) {
+		const struct dk_netname *nn = &c->net[i];
+		size_t len = 0;
+
+		if (!nn->endpoint[0] || !nn->n)
+			continue;
+		/* The container's own name first: it is what PTR answers. */
+		names[0] = '\0';
+		if (dk_name_ok(c->name))
+			len = (size_t)snprintf(names, sizeof(names), "%s", c->name);
+		for (j = 0; j < nn->n && len < sizeof(names); j++)
+			if (!len || strcmp(nn->names[j], c->name))
+				len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+							len ? "\n" : "", nn->names[j]);
+		if (len < sizeof(names))
+			ctl_names_seen(nn->network, nn->endpoint, names);
+	}
+}
+
+static void names_synced(uint64_t gen, void *arg)
+{
+	(void)gen, (void)arg;
+	ctl_names_synced();
+}
+
+static int names_start(const struct options *cfg)
+{
+	struct learn_conf lc = { .seen = names_seen, .synced = names_synced };
+	char err[256];
+	int e;
+
+	if (!cfg->dns_addr.s_addr || !strcmp(cfg->docker_host, "off"))
+		return 0;
+	snprintf(lc.sock, sizeof(lc.sock), "%s", cfg->docker_host);
+	if ((e = learn_start(&lc, err, sizeof(err))))
+		log_err("names: %s", err);
+	else
+		log_info("names: learnt from %s, served on %s:53", cfg->docker_host,
+			 inet_ntoa(cfg->dns_addr));
+	return e;
+}
+
 static int serve_until_stopped(const struct options *cfg, struct api *a)
 {
 	struct http *http = NULL, *metrics = NULL;
@@ -258,7 +309,14 @@ static int serve_until_stopped(const struct options *cfg, struct api *a)
 		log_info("metrics and health on %s (/metrics, /healthz)", cfg->metrics_listen);
 	}
 	log_info("serving on %s", cfg->socket);
+	if ((e = names_start(cfg))) {
+		http_stop(metrics);
+		http_stop(http);
+		ctl_fini(false);
+		return e;
+	}
 	ctl_run();
+	learn_stop();
 	http_stop(metrics);
 	http_stop(http);
 	/* The session is kept: a restart resumes it and peers keep our entries;
@@ -327,6 +385,7 @@ int daemon_run(const struct options *cfg)
 	cc.max_answer = cfg->consul_max_answer;
 	cc.max_conns = cfg->consul_max_conns;
 	cc.repl_max_hosts = cfg->multicast_max_hosts;
+	cc.dns_addr = cfg->dns_addr;
 	if (ctl_init(&cc, err, sizeof(err))) {
 		log_err("%s", err);
 		goto out;

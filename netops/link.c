@@ -219,6 +219,19 @@ int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, bool mcas
 	return nl_talk(nl, nlh);
 }
 
+int link_add_dummy(struct nl *nl, const char *name)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh = link_new_msg(nl, buf, name, 0, &ifm);
+	struct nlattr *info;
+
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "dummy");
+	mnl_attr_nest_end(nlh, info);
+	return nl_talk(nl, nlh);
+}
+
 int link_add_vxlan(struct nl *nl, const struct vxlan_conf *c)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -556,4 +569,61 @@ int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifin
 	if (!g.found || (g.type != RTN_UNICAST && g.type != RTN_LOCAL))
 		return -ENETUNREACH;
 	return route_answer(nl, g.oif, g.src, src, ifindex);
+}
+
+int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr src)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = (unsigned char)plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_DST, sizeof(dst), &dst);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	if (src.s_addr)
+		mnl_attr_put(nlh, RTA_PREFSRC, sizeof(src), &src);
+	return nl_talk(nl, nlh);
+}
+
+struct route_has {
+	struct in_addr dst;
+	int plen, found;
+};
+
+static int route_has_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_has *h = data;
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	const struct rtmsg *rtm;
+
+	if (h->found || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return MNL_CB_OK;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != h->plen ||
+	    rtm->rtm_table != RT_TABLE_MAIN)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+	if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == sizeof(h->dst) &&
+	    !memcmp(mnl_attr_get_payload(tb[RTA_DST]), &h->dst, sizeof(h->dst)))
+		h->found = 1;
+	return MNL_CB_OK;
+}
+
+int route_has4(struct nl *nl, struct in_addr dst, int plen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct route_has h = { .dst = dst, .plen = plen };
+	int err;
+
+	rtm->rtm_family = AF_INET;
+	if ((err = nl_dump(nl, nlh, route_has_cb, &h)))
+		return err;
+	return h.found;
 }

@@ -47,6 +47,9 @@ int link_find_vxlan(struct nl *nl, uint32_t vni, struct link_info *li);
 /* mcast_snooping: the bridge's IGMP/MLD snooping (the kernel's default is on). */
 int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, bool mcast_snooping);
 
+/* A dummy device (an address of the host that no other device carries). */
+int link_add_dummy(struct nl *nl, const char *name);
+
 /* Call cb for every link in nl's namespace. */
 int link_foreach(struct nl *nl, void (*cb)(const struct link_info *li, void *arg), void *arg);
 
@@ -92,5 +95,11 @@ int route_default4(struct nl *nl, struct in_addr *src, int *ifindex);
  * host).  -ENETUNREACH (or the kernel's own errno: EHOSTUNREACH, EINVAL for
  * a blackhole, ...) if dst has no unicast or local route. */
 int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifindex);
+
+/* dst/plen on ifindex, scope link, in the main table (src: its preferred
+ * source, 0 for none); replaces one that is there. */
+int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr src);
+/* 1 if the main table has a route to exactly dst/plen, 0 if not, or -errno. */
+int route_has4(struct nl *nl, struct in_addr dst, int plen);
 
 #endif

@@ -5,9 +5,11 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,6 +128,34 @@ int netns_nl_open(struct nl *nl, const char *name)
 	e = nl_open(nl, fd);
 	close(fd);
 	return e;
+}
+
+int netns_socket(const char *name, int domain, int type, int protocol)
+{
+	int nsfd = netns_open(name), self, fd = -1, e = 0;
+
+	if (nsfd < 0)
+		return nsfd;
+	self = nl_ns_self();
+	if (self < 0) {
+		close(nsfd);
+		return self;
+	}
+	if (setns(nsfd, CLONE_NEWNET) < 0) {
+		e = -errno;
+	} else {
+		if ((fd = socket(domain, type | SOCK_CLOEXEC, protocol)) < 0)
+			e = -errno;
+		if (setns(self, CLONE_NEWNET) < 0) {
+			/* The thread would keep running in the wrong namespace. */
+			fprintf(stderr, "vxov: fatal: cannot return to own network namespace: %s\n",
+				strerror(errno));
+			abort();
+		}
+	}
+	close(self);
+	close(nsfd);
+	return e ? e : fd;
 }
 
 int netns_delete(const char *name)

@@ -19,6 +19,9 @@ int netns_open(const char *name);
 struct nl;
 int netns_nl_open(struct nl *nl, const char *name);
 
+/* A socket (close-on-exec) made in namespace name: it stays there.  fd or -errno. */
+int netns_socket(const char *name, int domain, int type, int protocol);
+
 /* Unmount and remove NAME; 0 if it was not there. */
 int netns_delete(const char *name);
 

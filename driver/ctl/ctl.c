@@ -25,6 +25,7 @@
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/job.h"
+#include "driver/ctl/names.h"
 #include "driver/ctl/net.h"
 #include "driver/ctl/plane.h"
 #include "driver/ctl/report.h"
@@ -35,7 +36,7 @@
 enum msg_type {
 	M_NET_ADD, M_NET_DEL, M_EP_ADD, M_EP_DEL, M_VNI,
 	M_IPAM_POOL, M_IPAM_REQ, M_IPAM_REL, M_IPAM_HAVE,
-	M_STATUS, M_METRICS, M_HEALTH,
+	M_STATUS, M_METRICS, M_HEALTH, M_NAMES, M_NAMES_SYNCED,
 };
 
 struct msg {
@@ -48,6 +49,7 @@ struct msg {
 	uint32_t want;
 	struct ctl_ipam_req ipam;
 	char network[80];
+	char *names;		/* M_NAMES, malloc'd */
 	struct ctl_wait *wait;
 };
 
@@ -185,6 +187,13 @@ static void handle(struct msg *m)
 		m->wait = NULL;
 		break;
 	}
+	case M_NAMES:
+		names_seen(m->network, m->ep.id, m->names);
+		free(m->names);
+		break;
+	case M_NAMES_SYNCED:
+		names_synced();
+		break;
 	}
 	/* A waiter nobody took: the network is gone. */
 	if (m->wait)
@@ -274,7 +283,7 @@ int ctl_init(const struct ctl_conf *c, char *err, size_t errlen)
 		}
 		ipam_init();
 	}
-	return 0;
+	return names_init(err, errlen);
 }
 
 void ctl_run(void)
@@ -294,11 +303,14 @@ void ctl_fini(bool destroy_session)
 
 	job_fail_all();
 	plane_stop(destroy_session);
+	names_fini();
 	pthread_mutex_lock(&qlock);
 	while ((m = STAILQ_FIRST(&queue))) {
 		STAILQ_REMOVE_HEAD(&queue, link);
 		if (m->wait)
 			wait_done(m->wait, -ESHUTDOWN, "vxov is shutting down");
+		if (m->type == M_NAMES)
+			free(m->names);
 		free(m);
 	}
 	pthread_mutex_unlock(&qlock);
@@ -364,6 +376,29 @@ void ctl_endpoint_have(uint32_t vni, const struct ctl_endpoint *e)
 		m->ep = *e;
 		send_msg(m);
 	}
+}
+
+void ctl_names_seen(const char *netid, const char *epid, const char *names)
+{
+	struct msg *m = msg_new(M_NAMES);
+
+	if (!m)
+		return;
+	snprintf(m->network, sizeof(m->network), "%s", netid);
+	snprintf(m->ep.id, sizeof(m->ep.id), "%s", epid);
+	if (!(m->names = strdup(names))) {
+		free(m);
+		return;
+	}
+	send_msg(m);
+}
+
+void ctl_names_synced(void)
+{
+	struct msg *m = msg_new(M_NAMES_SYNCED);
+
+	if (m)
+		send_msg(m);
 }
 
 void ctl_endpoint_del(uint32_t vni, const struct ctl_endpoint *e)

@@ -54,6 +54,7 @@ struct lep {
 	uint32_t backoff_ms;
 	struct ctl_wait *wait;	/* CreateEndpoint waiting for the first answer */
 	struct loop_timer deadline;	/* of wait */
+	char *names;		/* names.c's: the container's names, '\n' between */
 };
 
 enum { MISS_KIND_L2, MISS_KIND_L3, MISS_KINDS };
@@ -111,6 +112,17 @@ struct net {
 		uint64_t key, until_ms;
 	} neg[NEG_SLOTS];
 	unsigned int neg_next;
+
+	/* names.c's: the resolver's socket in the namespace, the names'
+	 * reconciliation */
+	bool dns_open;
+	int dns_fd;
+	struct loop_src dns_src;
+	double dns_tokens;
+	uint64_t dns_refill_ms;
+	struct loop_timer names_timer;
+	uint32_t names_backoff_ms;
+	bool names_busy;
 
 	struct net_stats st;
 };

@@ -10,6 +10,7 @@
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/meta.h"
 #include "driver/ctl/miss.h"
+#include "driver/ctl/names.h"
 #include "driver/ctl/net.h"
 #include "driver/ctl/plane.h"
 #include "driver/ctl/publish.h"
@@ -71,6 +72,7 @@ static void lep_free(struct lep *l)
 	loop_timer_stop(&core.loop, &l->deadline);
 	if (l->wait)
 		wait_done(l->wait, 0, NULL);
+	free(l->names);
 	free(l);
 }
 
@@ -84,6 +86,7 @@ static void net_free(struct net *n)
 	mirror_free(&n->mirror);
 	kern_free(n);
 	repl_free(n);
+	names_net_close(n);
 	if (n->ev.sock)
 		loop_del(&core.loop, mnl_socket_get_fd(n->ev.sock), &n->ev_src);
 	nl_close(&n->ev);
@@ -148,6 +151,7 @@ int plane_net_add(const struct ctl_network *d, char *err, size_t errlen)
 	repl_resync(n);
 	loop_timer_in(&core.loop, &n->resync_timer, (uint64_t)core.conf.resync_s * 1000);
 	pub_kick(n);
+	names_net_add(n);
 	log_info("%s: mirroring %s/ from consul%s%s", d->netns, d->prefix,
 		 core.kv ? "" : " (off: misses are only counted)",
 		 d->multicast ? ", broadcast and multicast replicated" : "");
@@ -215,6 +219,7 @@ void plane_lep_del(uint32_t vni, struct in_addr ip)
 	if (!l)
 		return;
 	memcpy(mac, l->mac, 6);
+	names_lep_deleted(n, l);
 	lep_free(l);
 	pub_lep_deleted(n, ip, mac);
 	mark_local(n, ip, mac);
@@ -233,6 +238,7 @@ static void on_new_session(void)
 		meta_reconcile(n);
 	}
 	pub_new_session();
+	names_new_session();
 	retire_kick();
 	/* Consul forgot our session (its data may be lost): our addresses
 	 * are written again now, not at the next resync.  At start-up the

@@ -16,6 +16,7 @@
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/kernel.h"
+#include "driver/ctl/names.h"
 #include "driver/ctl/net.h"
 #include "driver/ctl/repl.h"
 #include "driver/ctl/report.h"
@@ -24,6 +25,7 @@
 #include "driver/lib/options.h"
 #include "driver/lib/log.h"
 #include "driver/lib/prom.h"
+#include "driver/names/learn.h"
 
 static double ago(uint64_t ms)
 {
@@ -182,6 +184,10 @@ static json_t *net_json(struct net *n, bool full)
 		      "kernel_neighbours", (json_int_t)neigh, "kernel_fdb", (json_int_t)fdb);
 	if (o)
 		json_object_set_new(o, "watches", json_integer((json_int_t)n->mirror.watches));
+	if (o && core.conf.dns_addr.s_addr)
+		json_object_set_new(o, "names", json_pack("{s:I, s:b}", "endpoints",
+							  (json_int_t)names_count(n), "serving",
+							  n->dns_open));
 	if (o)
 		json_object_set_new(o, "multicast", multicast_json(n));
 	if (o)
@@ -199,6 +205,54 @@ static bool wanted(const struct net *n, const char *network)
 	snprintf(vni, sizeof(vni), "%u", n->d.vni);
 	return !*network || !strcmp(network, vni) ||
 	       (strlen(network) >= 4 && !strncmp(n->d.id, network, strlen(network) < 12 ? strlen(network) : 12));
+}
+
+/* Names: whether they are learnt and served, how queries were answered. */
+static json_t *names_json(void)
+{
+	char a[INET_ADDRSTRLEN];
+	struct names_stats ns;
+	struct learn_stats ls;
+	json_t *q = json_object();
+
+	if (!core.conf.dns_addr.s_addr)
+		return json_pack("{s:b}", "enabled", 0);
+	names_stats(&ns);
+	learn_stats(&ls);
+	for (int k = 0; k < NQ_KINDS; k++)
+		json_object_set_new(q, names_query_kinds[k], json_integer((json_int_t)ns.q[k]));
+	return json_pack("{s:b, s:s, s:b, s:{s:b, s:b, s:I, s:I, s:I, s:s}, s:o, s:I, s:I}",
+			 "enabled", 1, "address", ip_text(core.conf.dns_addr, a),
+			 "serving", ns.serving, "docker", "connected", ls.connected,
+			 "synced", ns.synced, "events", (json_int_t)ls.events,
+			 "inspects", (json_int_t)ls.inspects, "failures", (json_int_t)ls.failures,
+			 "last_error", ls.last_error, "queries", q,
+			 "published", (json_int_t)ns.published, "deleted", (json_int_t)ns.deleted);
+}
+
+static void names_metrics(struct prom *p)
+{
+	struct names_stats ns;
+	struct learn_stats ls;
+	char labels[64];
+
+	if (!core.conf.dns_addr.s_addr)
+		return;
+	names_stats(&ns);
+	learn_stats(&ls);
+	prom_family(p, "vxov_dns_queries_total", "counter",
+		    "Queries to the names resolver, by how they were answered.");
+	for (int k = 0; k < NQ_KINDS; k++) {
+		snprintf(labels, sizeof(labels), "result=\"%s\"", names_query_kinds[k]);
+		prom_sample(p, "vxov_dns_queries_total", labels, ns.q[k]);
+	}
+	prom_family(p, "vxov_names_written_total", "counter",
+		    "Name keys written to Consul (published) and deleted.");
+	prom_sample(p, "vxov_names_written_total", "op=\"published\"", ns.published);
+	prom_sample(p, "vxov_names_written_total", "op=\"deleted\"", ns.deleted);
+	prom_family(p, "vxov_names_docker_up", "gauge",
+		    "Whether the names learner is connected to Docker's events.");
+	prom_sample(p, "vxov_names_docker_up", "", ls.connected);
 }
 
 char *report_status(const char *network, char *err, size_t errlen)
@@ -228,6 +282,8 @@ char *report_status(const char *network, char *err, size_t errlen)
 			 "underlay", "device", core.conf.underlay_dev, "ip", ip_text(core.conf.self, self),
 			 "consul", consul_json(), "repairs", "kernel", (json_int_t)kernel,
 			 "consul", (json_int_t)consul, "networks", nets);
+	if (root)
+		json_object_set_new(root, "names", names_json());
 	if (root && core.kv)
 		json_object_set_new(root, "retired_keys", json_integer((json_int_t)retire_count()));
 	if (root && core.kv) {
@@ -415,6 +471,7 @@ char *report_metrics(void)
 		       KV_LATENCY_BUCKETS, lag.count, lag.sum);
 	if (core.kv)
 		ipam_metrics(&p);
+	names_metrics(&p);
 	return prom_finish(&p);
 }
 

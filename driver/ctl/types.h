@@ -35,6 +35,7 @@ struct ctl_conf {
 	char session_path[PATH_MAX];	/* where the session ID survives; "": nowhere */
 	char retired_path[PATH_MAX];	/* keys of deleted networks still to delete; "": none */
 	bool sessionless;		/* vxov resolve: mirror only, publish nothing */
+	struct in_addr dns_addr;	/* the names resolver's address; 0: off */
 };
 
 /* A network as the control plane needs it. */

@@ -9,9 +9,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "driver/ctl/ctl.h"
 #include "driver/docker/api.h"
@@ -20,6 +22,7 @@
 #include "driver/lib/log.h"
 #include "driver/lib/netaddr.h"
 #include "netops/link.h"
+#include "netops/nl.h"
 
 void api_ctl_network(const struct network *n, struct ctl_network *d)
 {
@@ -499,13 +502,45 @@ json_t *api_network_oper_info(struct api *a, const char *body, size_t len, unsig
 	return json_pack("{s:{}}", "Value");
 }
 
+/* The names resolver is reached through the container's vxov interface: a
+ * route to it (RouteType 1: connected, no next hop).  A container on two
+ * vxov networks gets it from the first only (Docker refuses a route that
+ * is there already), so the sandbox is asked whether it has one. */
+static const char *dns_route(struct in_addr a, char dst[INET_ADDRSTRLEN + 3])
+{
+	inet_ntop(AF_INET, &a, dst, INET_ADDRSTRLEN);
+	strcat(dst, "/32");
+	return dst;
+}
+
+static bool sandbox_has_resolver(const char *body, size_t len, struct in_addr dns)
+{
+	json_t *j = json_loadb(body, len, 0, NULL);
+	const char *key = j ? json_string_value(json_object_get(j, "SandboxKey")) : NULL;
+	bool has = false;
+	struct nl nl;
+	int fd;
+
+	if (key && key[0] == '/' && (fd = open(key, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (!nl_open(&nl, fd)) {
+			has = route_has4(&nl, dns, 32) == 1;
+			nl_close(&nl);
+		}
+		close(fd);
+	}
+	json_decref(j);
+	return has;
+}
+
 json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "Join";
 	char err[ERRLEN], host_if[IF_NAMESIZE], br_if[IF_NAMESIZE];
 	struct req_ids r;
+	char dst[INET_ADDRSTRLEN + 3];
 	struct network *n;
 	struct endpoint *e;
+	json_t *reply;
 	int found;
 
 	if (req_ids_decode(body, len, 1, &r, err, sizeof(err)))
@@ -520,8 +555,13 @@ json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned i
 				 r.eid, r.nid);
 	overlay_veth_names(r.eid, host_if, br_if);
 	/* No Gateway: Docker then adds docker_gwbridge for egress. */
-	return json_pack("{s:{s:s, s:s}, s:b}", "InterfaceName", "SrcName", host_if,
-			 "DstPrefix", "eth", "DisableGatewayService", 0);
+	reply = json_pack("{s:{s:s, s:s}, s:b}", "InterfaceName", "SrcName", host_if,
+			  "DstPrefix", "eth", "DisableGatewayService", 0);
+	if (reply && a->cfg->dns_addr.s_addr && !sandbox_has_resolver(body, len, a->cfg->dns_addr))
+		json_object_set_new(reply, "StaticRoutes",
+				    json_pack("[{s:s, s:i}]", "Destination",
+					      dns_route(a->cfg->dns_addr, dst), "RouteType", 1));
+	return reply;
 }
 
 json_t *api_network_leave(struct api *a, const char *body, size_t len, unsigned int *status)

@@ -224,6 +224,39 @@ enum layout_kind layout_parse_key(const char *prefix, const char *key,
 	return LAYOUT_OTHER;
 }
 
+int layout_dns_prefix(char *buf, size_t len, const char *prefix, const char *name)
+{
+	return fit(snprintf(buf, len, "%s/dns/%s%s", prefix, name ? name : "", name ? "/" : ""),
+		   len);
+}
+
+int layout_dns_key(char *buf, size_t len, const char *prefix, const char *name,
+		   struct in_addr ip)
+{
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ip, s, sizeof(s));
+	return fit(snprintf(buf, len, "%s/dns/%s/%s", prefix, name, s), len);
+}
+
+bool layout_parse_dns_key(const char *prefix, const char *key, char *name, size_t namelen,
+			  struct in_addr *ip)
+{
+	size_t n = strlen(prefix);
+	const char *slash;
+
+	if (strncmp(key, prefix, n) || strncmp(key + n, "/dns/", 5))
+		return false;
+	key += n + 5;
+	slash = strrchr(key, '/');
+	if (!slash || slash == key || (size_t)(slash - key) >= namelen ||
+	    !netaddr_parse_ip4(slash + 1, ip))
+		return false;
+	memcpy(name, key, (size_t)(slash - key));
+	name[slash - key] = '\0';
+	return true;
+}
+
 /* Copy v without surrounding white space into buf, or fail. */
 static bool trimmed(const char *v, size_t len, char *buf, size_t size)
 {

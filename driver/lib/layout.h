@@ -11,6 +11,7 @@
  *   vxov/ipam/<net>_<len>/pool    -> the pool (the subnet)
  *   vxov/ipam/<net>_<len>/gateway -> its gateway, one for every host
  *   vxov/ipam/<net>_<len>/addr/<ip> -> the underlay IP of the host that has it
+ *   <prefix>/dns/<name>/<ip> -> the container's name (below)
  *
  * <prefix> defaults to vxov/<vni>.  This file is the only place that
  * spells these keys: other modules build and parse them through it.
@@ -85,6 +86,20 @@ int layout_fib_block_prefix(char *buf, size_t len, const char *prefix, struct in
 /* Classify a key found under prefix/ and parse the address in its name. */
 enum layout_kind layout_parse_key(const char *prefix, const char *key,
 				  struct in_addr *ip, uint8_t mac[6]);
+
+/*
+ * Container names (driver/ctl/names.c):
+ *   <prefix>/dns/<name>/<ip> -> the container's name, held by the session of
+ *   the host that runs it.  <name> is a DNS name as dns_name_ok() takes it
+ *   (lowercase); one key per name and address, so replicas sharing an alias
+ *   each hold their own.  layout_dns_prefix with name NULL: <prefix>/dns/.
+ */
+int layout_dns_prefix(char *buf, size_t len, const char *prefix, const char *name);
+int layout_dns_key(char *buf, size_t len, const char *prefix, const char *name,
+		   struct in_addr ip);
+/* <prefix>/dns/<name>/<ip>: the name (into name, namelen bytes) and address, or false. */
+bool layout_parse_dns_key(const char *prefix, const char *key, char *name, size_t namelen,
+			  struct in_addr *ip);
 
 /* Values as people write them: surrounding white space is ignored. */
 bool layout_parse_mac_value(const char *v, size_t len, uint8_t mac[6]);

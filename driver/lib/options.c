@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -14,7 +15,7 @@
 enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
        OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_RESYNC, OPT_RECLAIM, OPT_PUBLISH_WAIT,
        OPT_CONSUL_MAX_ANSWER, OPT_CONSUL_MAX_CONNS, OPT_METRICS_LISTEN, OPT_MULTICAST_MAX_HOSTS,
-       OPT_HELP, OPT_VERSION };
+       OPT_DNS_ADDR, OPT_DOCKER_HOST, OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
@@ -32,6 +33,8 @@ static const struct option longopts[] = {
 	{ "consul-max-conns", required_argument, NULL, OPT_CONSUL_MAX_CONNS },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "multicast-max-hosts", required_argument, NULL, OPT_MULTICAST_MAX_HOSTS },
+	{ "dns-addr",     required_argument, NULL, OPT_DNS_ADDR },
+	{ "docker-host",  required_argument, NULL, OPT_DOCKER_HOST },
 	{ "help",         no_argument,       NULL, OPT_HELP },
 	{ "version",      no_argument,       NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -54,6 +57,8 @@ static const char *const env_names[] = {
 	[OPT_CONSUL_MAX_CONNS] = "VXOV_CONSUL_MAX_CONNS",
 	[OPT_METRICS_LISTEN] = "VXOV_METRICS_LISTEN",
 	[OPT_MULTICAST_MAX_HOSTS] = "VXOV_MULTICAST_MAX_HOSTS",
+	[OPT_DNS_ADDR] = "VXOV_DNS_ADDR",
+	[OPT_DOCKER_HOST] = "VXOV_DOCKER_HOST",
 };
 
 void options_usage(FILE *out)
@@ -89,6 +94,12 @@ void options_usage(FILE *out)
 		"  --multicast-max-hosts N  networks made with -o multicast=true replicate\n"
 		"                       broadcast and multicast to at most N other hosts, those\n"
 		"                       with the lowest addresses (default 64, 1-4096)\n"
+		"  --dns-addr ADDR      serve container names across hosts on ADDR, a\n"
+		"                       link-local address (169.254.53.53 is the one the\n"
+		"                       README uses), or off (default)\n"
+		"  --docker-host PATH   where names are learnt: Docker's socket, a path or\n"
+		"                       unix:///path (default /var/run/docker.sock); off: no\n"
+		"                       names\n"
 		"  --help               this text\n"
 		"  --version            the version\n"
 		"\n"
@@ -182,6 +193,25 @@ static int options_set(struct options *c, int opt, const char *name, const char 
 		    buf_copy(c->metrics_listen, sizeof(c->metrics_listen), val))
 			return errf(err, errlen, -EINVAL, "%s: '%s' is not a.b.c.d:port or unix:/path", name, val);
 		break;
+	case OPT_DNS_ADDR:
+		if (!strcmp(val, "off")) {
+			c->dns_addr.s_addr = 0;
+			break;
+		}
+		/* Link-local: never a real peer, never routed off the host. */
+		if (!netaddr_parse_ip4(val, &c->dns_addr) ||
+		    (ntohl(c->dns_addr.s_addr) >> 16) != 0xa9fe)
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an address in 169.254.0.0/16 "
+				    "or off", name, val);
+		break;
+	case OPT_DOCKER_HOST:
+		if (!strncmp(val, "unix://", 7))
+			val += 7;
+		if ((strcmp(val, "off") && val[0] != '/') ||
+		    buf_copy(c->docker_host, sizeof(c->docker_host), val))
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an absolute path, "
+				    "unix:///path or off", name, val);
+		break;
 	case OPT_MULTICAST_MAX_HOSTS:
 		return number(name, val, 1, 4096, "hosts", &c->multicast_max_hosts, err, errlen);
 	case OPT_CONSUL_MAX_CONNS:
@@ -215,8 +245,9 @@ enum options_result options_parse(struct options *c, int argc, char **argv, char
 	c->consul_max_answer = 32u << 20;
 	c->consul_max_conns = 128;
 	c->multicast_max_hosts = 64;
+	strcpy(c->docker_host, "/var/run/docker.sock");
 
-	for (opt = OPT_SOCKET; opt <= OPT_MULTICAST_MAX_HOSTS; opt++) {
+	for (opt = OPT_SOCKET; opt <= OPT_DOCKER_HOST; opt++) {
 		const char *v = getenv(env_names[opt]);
 
 		/* Empty is unset: the managed plugin's settable defaults are "". */

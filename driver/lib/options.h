@@ -30,6 +30,8 @@ struct options {
 	unsigned int consul_max_conns;	/* HTTP connections to Consul at most */
 	char metrics_listen[128];	/* "": off; "a.b.c.d:port" or "unix:/path" */
 	unsigned int multicast_max_hosts;	/* replication targets per network at most */
+	struct in_addr dns_addr;	/* the names resolver; 0: off */
+	char docker_host[108];		/* Docker's socket, or "off" */
 };
 
 enum options_result {

@@ -5,6 +5,8 @@
 #
 #   netops/, kvstore/      libraries: never driver/
 #   driver/lib/            shared by the daemon: never driver/docker/ or driver/ctl/
+#   driver/names/          names from Docker, DNS on the wire: never driver/docker/
+#                          or driver/ctl/
 #   driver/ctl/            the control loop: never driver/docker/; inside it,
 #                          the ranks below (a module includes only lower ranks
 #                          and its own header)
@@ -24,7 +26,7 @@ net ipam
 reclaim
 kernel ipam_reconcile
 repl
-publish miss meta
+publish miss meta names
 plane report
 ctl
 '
@@ -42,6 +44,12 @@ done
 for f in driver/lib/*.[ch]; do
 	if grep -qE '#include "driver/(docker|ctl)/' "$f"; then
 		fail "$f includes from driver/docker/ or driver/ctl/: driver/lib/ stands below both"
+	fi
+done
+for f in driver/names/*.[ch]; do
+	[ -e "$f" ] || continue
+	if grep -qE '#include "driver/(docker|ctl)/' "$f"; then
+		fail "$f includes from driver/docker/ or driver/ctl/: driver/names/ stands below both"
 	fi
 done
 for f in driver/docker/*.[ch]; do

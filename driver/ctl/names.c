@@ -1,0 +1,625 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Container names across hosts, level-triggered like the rest:
+ *
+ *   desired: the names the learner (driver/names/learn.c) saw for each
+ *            endpoint of this host: <prefix>/dns/<name>/<ip> = the
+ *            container's name, held by our session;
+ *   actual:  what Consul holds under <prefix>/dns/, read every --resync.
+ *
+ * A container's names are written in one transaction when they are learnt
+ * and deleted with its endpoint; the reconciliation repairs the rest:
+ * missing keys are written again, keys of our session that no endpoint
+ * explains are deleted -- but only once the learner has delivered every
+ * running container since start-up, since before that an endpoint's names
+ * are simply not known yet.  A dead host's keys go with its session.
+ *
+ * The resolver: a UDP socket per network, bound to conf.dns_addr inside the
+ * overlay's namespace (the address is on br0 there, and Join gives every
+ * container a route to it through its vxov interface).  The socket a query
+ * arrives on is the network it asks about, so names of other networks never
+ * resolve.  Each query asks Consul for one name's keys: an answer is never
+ * staler than Consul, and nothing is cached to go stale.  A name Consul
+ * does not have is REFUSED, never NXDOMAIN: Docker's embedded resolver then
+ * asks the next server, which may well own it.  On the host, the same
+ * address refuses every query at once, so that containers of other networks
+ * (which ask it first, daemon.json listing it first) lose no time.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "driver/ctl/core.h"
+#include "driver/ctl/names.h"
+#include "driver/ctl/net.h"
+#include "driver/ctl/session.h"
+#include "driver/lib/backoff.h"
+#include "driver/lib/layout.h"
+#include "driver/lib/log.h"
+#include "driver/lib/netaddr.h"
+#include "driver/names/dnswire.h"
+#include "netops/link.h"
+#include "netops/netns.h"
+
+#define DNS_PORT 53
+#define HOST_DEV "vxov-dns"
+#define TTL_S 1			/* answers are never cached for long */
+#define LOOKUP_MS 1000		/* Docker waits 4 s per server: fail well before */
+#define INFLIGHT_MAX 256	/* queries waiting for Consul; more are refused */
+#define RATE_PER_S 2000		/* queries per socket and second ... */
+#define BURST 4000		/* ... after a burst of this many: refused */
+#define RECV_BATCH 64
+#define QUERY_MAX 1232		/* larger datagrams are no queries of ours */
+#define ADDRS_MAX 64		/* A records per answer */
+#define NAMES_MAX 32		/* per endpoint (the learner keeps no more) */
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 4000
+
+const char *const names_query_kinds[NQ_KINDS] = {
+	"answered", "nodata", "refused", "failed", "dropped",
+};
+
+static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
+static struct log_rate rl_sock = LOG_RATE_INIT(30000, 3);
+
+static struct {
+	int host_fd;		/* the host's refusing resolver; -1: none */
+	struct loop_src host_src;
+	double host_tokens;
+	uint64_t host_refill_ms;
+	bool synced;
+	unsigned int inflight;
+	struct names_stats st;
+} N = { .host_fd = -1 };
+
+/* A query waiting for Consul: looked up again when it answers (the network
+ * may be gone by then). */
+struct dq {
+	uint32_t vni;
+	struct sockaddr_in from;
+	struct dns_query q;
+	struct in_addr ptr;	/* a PTR query: the address asked about */
+	size_t len;
+	uint8_t pkt[];
+};
+
+/* ---- rate ---- */
+
+static bool take_token(double *tokens, uint64_t *refill_ms)
+{
+	uint64_t now = loop_now();
+
+	*tokens += (double)(now - *refill_ms) * RATE_PER_S / 1000.0;
+	if (*tokens > BURST)
+		*tokens = BURST;
+	*refill_ms = now;
+	if (*tokens < 1)
+		return false;
+	*tokens -= 1;
+	return true;
+}
+
+/* ---- answers ---- */
+
+static void reply(int fd, const struct sockaddr_in *to, const uint8_t *pkt, size_t len,
+		  const struct dns_query *q, int rcode, const struct dns_rr *rr, size_t n)
+{
+	uint8_t out[DNS_UDP_MAX];
+	size_t olen = q ? dns_answer(out, sizeof(out), pkt, q, rcode, rcode == DNS_R_NOERROR,
+				     rr, n)
+			: dns_error(out, sizeof(out), pkt, len, rcode);
+	int kind = rcode == DNS_R_NOERROR ? (n ? NQ_ANSWERED : NQ_NODATA)
+		   : rcode == DNS_R_REFUSED ? NQ_REFUSED : NQ_FAILED;
+
+	N.st.q[kind]++;
+	if (olen && sendto(fd, out, olen, MSG_DONTWAIT, (const struct sockaddr *)to,
+			   sizeof(*to)) < 0)
+		log_debug_rl(&rl_sock, "dns: answer to %s: %s", inet_ntoa(to->sin_addr),
+			     strerror(errno));
+}
+
+static void dq_free(void *arg)
+{
+	N.inflight--;
+	free(arg);
+}
+
+/* Consul answered a lookup: the addresses are the last part of the keys. */
+static void on_lookup(struct kv_req *r, void *arg)
+{
+	struct dq *d = arg;
+	struct net *n = net_find(d->vni);
+	struct dns_rr rr[ADDRS_MAX];
+	char name[DNS_NAME_MAX + 1], canon[DNS_NAME_MAX + 1] = "";
+	struct kv_list l = { 0 };
+	size_t i, k = 0;
+	int e = kv_req_result(r);
+
+	if (!n || !n->dns_open)
+		goto out;
+	if (e || (e = kv_req_list(r, &l))) {
+		if (e == -ENOENT) {
+			reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_REFUSED, NULL, 0);
+		} else {
+			log_warn_rl(&rl_fail, "%s: dns: look up %s in consul: %s", n->d.netns,
+				    d->q.name, kv_req_error(r));
+			reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_SERVFAIL, NULL, 0);
+		}
+		goto out;
+	}
+	for (i = 0; i < l.n && k < ADDRS_MAX; i++) {
+		struct in_addr ip;
+
+		if (!layout_parse_dns_key(n->d.prefix, l.v[i].key, name, sizeof(name), &ip))
+			continue;
+		if (d->ptr.s_addr) {	/* a PTR: the container's name of that address */
+			if (ip.s_addr == d->ptr.s_addr && l.v[i].value_len < sizeof(canon) &&
+			    dns_name_ok(l.v[i].value)) {
+				snprintf(canon, sizeof(canon), "%s", l.v[i].value);
+				break;
+			}
+			continue;
+		}
+		if (strcmp(name, d->q.name) || !netaddr_contains(&n->d.subnet, ip))
+			continue;
+		rr[k++] = (struct dns_rr){ .type = DNS_T_A, .ttl = TTL_S, .u.a = ip };
+	}
+	if (d->ptr.s_addr) {
+		if (!canon[0])
+			reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_REFUSED, NULL, 0);
+		else
+			reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_NOERROR,
+			      &(struct dns_rr){ .type = DNS_T_PTR, .ttl = TTL_S, .u.ptr = canon }, 1);
+	} else if (!k) {
+		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_REFUSED, NULL, 0);
+	} else {
+		/* Ours: A records, and for any other type an empty answer. */
+		bool a = d->q.qtype == DNS_T_A || d->q.qtype == DNS_T_ANY;
+
+		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_NOERROR, rr, a ? k : 0);
+	}
+out:
+	kv_list_free(&l);
+	dq_free(d);
+}
+
+static void lookup(struct net *n, const struct sockaddr_in *from, const uint8_t *pkt, size_t len,
+		   const struct dns_query *q)
+{
+	struct kv_call c = { .done = on_lookup, .release = dq_free, .timeout_ms = LOOKUP_MS };
+	char key[KV_KEY_MAX];
+	struct in_addr ptr = { 0 };
+	struct dq *d;
+	unsigned int flags = KV_RECURSE;
+
+	if (q->qtype == DNS_T_PTR) {
+		/* PTR: every name of the network is read, the rare query pays. */
+		if (!dns_ptr_ip4(q->name, &ptr) || !netaddr_contains(&n->d.subnet, ptr) ||
+		    layout_dns_prefix(key, sizeof(key), n->d.prefix, NULL))
+			goto refuse;
+	} else {
+		if (!dns_name_ok(q->name) || layout_dns_prefix(key, sizeof(key), n->d.prefix, q->name))
+			goto refuse;
+		flags |= KV_KEYS;
+	}
+	if (N.inflight >= INFLIGHT_MAX || !(d = malloc(sizeof(*d) + len)))
+		goto refuse;
+	d->vni = n->d.vni;
+	d->from = *from;
+	d->q = *q;
+	d->ptr = ptr;
+	d->len = len;
+	memcpy(d->pkt, pkt, len);
+	N.inflight++;
+	c.arg = d;
+	if (!kv_get(core.kv, key, flags, 0, 0, &c))
+		dq_free(d);	/* refused below; kv_get calls nothing back */
+	else
+		return;
+refuse:
+	reply(n->dns_fd, from, pkt, len, q, DNS_R_REFUSED, NULL, 0);
+}
+
+/* One datagram: 0 to go on, -1 when the socket is empty. */
+static int serve_one(int fd, struct net *n, double *tokens, uint64_t *refill_ms)
+{
+	uint8_t pkt[QUERY_MAX];
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from);
+	struct dns_query q;
+	ssize_t len = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT | MSG_TRUNC,
+			       (struct sockaddr *)&from, &flen);
+	int e;
+
+	if (len < 0)
+		return -1;
+	if ((size_t)len > sizeof(pkt) || flen != sizeof(from) || from.sin_family != AF_INET ||
+	    !take_token(tokens, refill_ms)) {
+		N.st.q[NQ_DROPPED]++;
+		return 0;
+	}
+	e = dns_parse_query(pkt, (size_t)len, &q);
+	if (e == -EINVAL) {
+		N.st.q[NQ_DROPPED]++;
+	} else if (e) {
+		reply(fd, &from, pkt, (size_t)len, NULL, DNS_R_REFUSED, NULL, 0);
+	} else if (!n || !core.kv || q.qclass != 1) {
+		/* The host's socket, or no Consul: the next server answers. */
+		reply(fd, &from, pkt, (size_t)len, &q, DNS_R_REFUSED, NULL, 0);
+	} else {
+		lookup(n, &from, pkt, (size_t)len, &q);
+	}
+	return 0;
+}
+
+static void on_net_query(struct loop_src *src, uint32_t events)
+{
+	struct net *n = NET_OF(src, dns_src);
+	int i;
+
+	for (i = 0; i < RECV_BATCH && n->dns_open; i++)
+		if (serve_one(n->dns_fd, n, &n->dns_tokens, &n->dns_refill_ms))
+			break;
+}
+
+static void on_host_query(struct loop_src *src, uint32_t events)
+{
+	int i;
+
+	for (i = 0; i < RECV_BATCH; i++)
+		if (serve_one(N.host_fd, NULL, &N.host_tokens, &N.host_refill_ms))
+			break;
+}
+
+static int bind_dns(int fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(DNS_PORT),
+				 .sin_addr = core.conf.dns_addr };
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	return bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
+}
+
+int names_init(char *err, size_t errlen)
+{
+	struct link_info li;
+	struct nl nl;
+	int e;
+
+	if (!core.conf.dns_addr.s_addr)
+		return 0;
+	if ((e = nl_open(&nl, -1)))
+		return snprintf(err, errlen, "netlink: %s", strerror(-e)), e;
+	e = link_add_dummy(&nl, HOST_DEV);
+	if (e && e != -EEXIST) {
+		snprintf(err, errlen, "create %s for the resolver: %s", HOST_DEV,
+			 nl_strerror(&nl, e));
+		goto out;
+	}
+	if ((e = link_get(&nl, HOST_DEV, &li)) ||
+	    (e = addr_add4(&nl, li.ifindex, core.conf.dns_addr, 32)) ||
+	    (e = link_set_up(&nl, li.ifindex, 0))) {
+		snprintf(err, errlen, "put %s on %s: %s", inet_ntoa(core.conf.dns_addr), HOST_DEV,
+			 nl_strerror(&nl, e));
+		goto out;
+	}
+	if ((N.host_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+	    (e = bind_dns(N.host_fd))) {
+		e = N.host_fd < 0 ? -errno : e;
+		snprintf(err, errlen, "resolver on %s:%d: %s", inet_ntoa(core.conf.dns_addr),
+			 DNS_PORT, strerror(-e));
+		goto out;
+	}
+	N.host_src.fn = on_host_query;
+	N.host_refill_ms = loop_now();
+	if ((e = loop_add(&core.loop, N.host_fd, EPOLLIN, &N.host_src)))
+		snprintf(err, errlen, "resolver: %s", strerror(-e));
+	N.st.serving = !e;
+out:
+	nl_close(&nl);
+	if (e && N.host_fd >= 0) {
+		close(N.host_fd);
+		N.host_fd = -1;
+	}
+	return e;
+}
+
+void names_fini(void)
+{
+	if (N.host_fd >= 0) {
+		loop_del(&core.loop, N.host_fd, &N.host_src);
+		close(N.host_fd);
+		N.host_fd = -1;
+	}
+}
+
+/* ---- publishing ---- */
+
+static void kick(struct net *n, uint64_t ms)
+{
+	loop_timer_soon(&core.loop, &n->names_timer, ms);
+}
+
+static void on_written(struct kv_req *r, void *arg)
+{
+	struct net *n = net_find((uint32_t)(uintptr_t)arg);
+	int e = kv_req_result(r);
+
+	if (!n)
+		return;
+	if (e) {
+		if (e == -EAGAIN)
+			N.st.conflicts++;
+		log_warn_rl(&rl_fail, "%s: names: %s", n->d.netns, kv_req_error(r));
+		kick(n, backoff_next(&n->names_backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS));
+	} else {
+		n->names_backoff_ms = 0;
+	}
+}
+
+/* Write (lock with our session) or delete every name of endpoint ip. */
+static void write_names(struct net *n, struct in_addr ip, const char *names, bool del)
+{
+	char keys[NAMES_MAX][KV_KEY_MAX], canon[DNS_NAME_MAX + 1];
+	struct kv_op ops[NAMES_MAX];
+	struct kv_call c = { .done = on_written, .arg = (void *)(uintptr_t)n->d.vni };
+	const char *sid = session_id(), *p = names, *nl;
+	size_t k = 0, len;
+
+	if (!sid || !core.kv || !n->d.publish || !names || !*names)
+		return;
+	len = strcspn(names, "\n");
+	snprintf(canon, sizeof(canon), "%.*s", (int)len, names);
+	for (; *p && k < NAMES_MAX; p = *nl ? nl + 1 : nl) {
+		char name[DNS_NAME_MAX + 1];
+
+		nl = p + strcspn(p, "\n");
+		snprintf(name, sizeof(name), "%.*s", (int)(nl - p), p);
+		if (!dns_name_ok(name) || layout_dns_key(keys[k], KV_KEY_MAX, n->d.prefix, name, ip))
+			continue;
+		ops[k] = del ? (struct kv_op){ .verb = KV_DELETE, .key = keys[k] }
+			     : (struct kv_op){ .verb = KV_LOCK, .key = keys[k], .value = canon,
+					       .len = strlen(canon), .session = sid };
+		k++;
+	}
+	if (!k)
+		return;
+	if (!kv_txn(core.kv, ops, k, &c))
+		kick(n, RETRY_MAX_MS);
+	else if (del)
+		N.st.deleted += k;
+	else
+		N.st.published += k;
+}
+
+static struct lep *lep_by_id(struct net *n, const char *epid)
+{
+	struct lep *l;
+
+	LIST_FOREACH(l, &n->leps, link)
+		if (l->id[0] && !strncmp(l->id, epid, strlen(l->id)))
+			return l;
+	return NULL;
+}
+
+void names_seen(const char *netid, const char *epid, const char *names)
+{
+	struct net *n;
+	struct lep *l;
+
+	LIST_FOREACH(n, net_all(), link) {
+		if (!n->d.id[0] || strncmp(n->d.id, netid, strlen(n->d.id)) ||
+		    !(l = lep_by_id(n, epid)))
+			continue;
+		if (l->names && !strcmp(l->names, names))
+			return;	/* known: the reconciliation keeps it */
+		if (l->names) {	/* renamed, or aliases changed: the old ones go */
+			write_names(n, l->ip, l->names, true);
+			free(l->names);
+		}
+		l->names = strdup(names);
+		write_names(n, l->ip, l->names, false);
+		return;
+	}
+}
+
+void names_lep_deleted(struct net *n, struct lep *l)
+{
+	write_names(n, l->ip, l->names, true);
+}
+
+void names_synced(void)
+{
+	struct net *n;
+
+	if (!N.synced)
+		LIST_FOREACH(n, net_all(), link)
+			kick(n, 0);
+	N.synced = true;
+}
+
+void names_new_session(void)
+{
+	struct net *n;
+
+	LIST_FOREACH(n, net_all(), link)
+		kick(n, 0);
+}
+
+/* ---- the reconciliation ---- */
+
+static bool lep_has(const struct lep *l, const char *name)
+{
+	const char *p = l->names;
+	size_t len = strlen(name);
+
+	for (; p && *p; p += strcspn(p, "\n"), p += *p == '\n')
+		if (!strncmp(p, name, len) && (p[len] == '\n' || !p[len]))
+			return true;
+	return false;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(((const struct kv_entry *)a)->key, ((const struct kv_entry *)b)->key);
+}
+
+/* Are all of l's keys in Consul, held by sid? */
+static bool lep_complete(struct net *n, const struct lep *l, const struct kv_list *kl,
+			 const char *sid)
+{
+	const char *p = l->names;
+
+	for (; p && *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		char name[DNS_NAME_MAX + 1], key[KV_KEY_MAX];
+		struct kv_entry x = { .key = key }, *f;
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, "\n"), p);
+		if (!dns_name_ok(name) || layout_dns_key(key, sizeof(key), n->d.prefix, name, l->ip))
+			continue;
+		f = bsearch(&x, kl->v, kl->n, sizeof(*kl->v), cmp_key);
+		if (!f || strcmp(f->session, sid))
+			return false;
+	}
+	return true;
+}
+
+static void on_listed(struct kv_req *r, void *arg)
+{
+	struct net *n = net_find((uint32_t)(uintptr_t)arg);
+	const char *sid = session_id();
+	struct kv_list kl = { 0 };
+	struct kv_op ops[KV_TXN_OPS_MAX];
+	struct kv_call c = { .done = on_written };
+	struct lep *l;
+	size_t i, k = 0;
+	int e = kv_req_result(r);
+
+	if (!n)
+		return;
+	n->names_busy = false;
+	if ((e && e != -ENOENT) || (!e && kv_req_list(r, &kl))) {
+		log_warn_rl(&rl_fail, "%s: names: list: %s", n->d.netns, kv_req_error(r));
+		kick(n, backoff_next(&n->names_backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS));
+		return;
+	}
+	if (!sid)
+		goto out;
+	qsort(kl.v, kl.n, sizeof(*kl.v), cmp_key);
+	c.arg = (void *)(uintptr_t)n->d.vni;
+	/* Ours that nobody explains: gone, if still ours (learnt everything). */
+	for (i = 0; N.synced && i < kl.n; i++) {
+		char name[DNS_NAME_MAX + 1];
+		struct in_addr ip;
+
+		if (strcmp(kl.v[i].session, sid) ||
+		    !layout_parse_dns_key(n->d.prefix, kl.v[i].key, name, sizeof(name), &ip))
+			continue;
+		if ((l = net_lep_by_ip(n, ip)) && lep_has(l, name))
+			continue;
+		ops[k++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = kl.v[i].key,
+					   .session = sid };
+		ops[k++] = (struct kv_op){ .verb = KV_DELETE, .key = kl.v[i].key };
+		if (k == KV_TXN_OPS_MAX) {
+			N.st.deleted += k / 2;
+			kv_txn(core.kv, ops, k, &c);
+			k = 0;
+		}
+	}
+	if (k) {
+		N.st.deleted += k / 2;
+		kv_txn(core.kv, ops, k, &c);
+	}
+	/* Ours that Consul lacks (a failed write, a restore, a lost session). */
+	LIST_FOREACH(l, &n->leps, link)
+		if (l->names && !lep_complete(n, l, &kl, sid))
+			write_names(n, l->ip, l->names, false);
+out:
+	kv_list_free(&kl);
+}
+
+static void on_names_timer(struct loop_timer *t)
+{
+	struct net *n = NET_OF(t, names_timer);
+	struct kv_call c = { .done = on_listed, .arg = (void *)(uintptr_t)n->d.vni };
+	char key[KV_KEY_MAX];
+
+	loop_timer_in(&core.loop, &n->names_timer, (uint64_t)core.conf.resync_s * 1000);
+	if (!core.kv || !n->d.publish || !session_id() || n->names_busy ||
+	    layout_dns_prefix(key, sizeof(key), n->d.prefix, NULL))
+		return;
+	if (kv_get(core.kv, key, KV_RECURSE, 0, 0, &c))
+		n->names_busy = true;
+}
+
+/* ---- networks ---- */
+
+void names_net_add(struct net *n)
+{
+	struct link_info li;
+	int e, fd;
+
+	n->names_timer.fn = on_names_timer;
+	loop_timer_in(&core.loop, &n->names_timer, (uint64_t)core.conf.resync_s * 1000);
+	if (!core.conf.dns_addr.s_addr)
+		return;
+	/* The resolver's address on br0, and a way back to the containers. */
+	if ((e = link_get(&n->nl, "br0", &li)) ||
+	    (e = addr_add4(&n->nl, li.ifindex, core.conf.dns_addr, 32)) ||
+	    (e = route_add4(&n->nl, n->d.subnet.addr, n->d.subnet.len, li.ifindex,
+			    core.conf.dns_addr))) {
+		log_warn("%s: names: resolver address on br0: %s; names are not served there",
+			 n->d.netns, nl_strerror(&n->nl, e));
+		return;
+	}
+	fd = netns_socket(n->d.netns, AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (fd < 0 || (e = bind_dns(fd)) || (n->dns_src.fn = on_net_query,
+					     e = loop_add(&core.loop, fd, EPOLLIN, &n->dns_src))) {
+		log_warn("%s: names: resolver on %s:%d: %s; names are not served there",
+			 n->d.netns, inet_ntoa(core.conf.dns_addr), DNS_PORT,
+			 strerror(fd < 0 ? -fd : -e));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	n->dns_fd = fd;
+	n->dns_open = true;
+	n->dns_refill_ms = loop_now();
+}
+
+void names_net_close(struct net *n)
+{
+	struct lep *l;
+
+	loop_timer_stop(&core.loop, &n->names_timer);
+	LIST_FOREACH(l, &n->leps, link) {
+		free(l->names);
+		l->names = NULL;
+	}
+	if (n->dns_open) {
+		loop_del(&core.loop, n->dns_fd, &n->dns_src);
+		close(n->dns_fd);
+		n->dns_open = false;
+	}
+}
+
+size_t names_count(const struct net *n)
+{
+	const struct lep *l;
+	size_t k = 0;
+
+	LIST_FOREACH(l, &n->leps, link)
+		k += l->names != NULL;
+	return k;
+}
+
+void names_stats(struct names_stats *s)
+{
+	*s = N.st;
+	s->synced = N.synced;
+}

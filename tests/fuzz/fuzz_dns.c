@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
-/* libFuzzer: DNS queries as vxov's resolver receives them.  Every answer
- * built to a query that parses is read back and held to dns_answer's
- * contract (the length bound, TC exactly when RRs were dropped, ANCOUNT,
- * the question echoed byte for byte, each RR as given); a refused one gets
- * its 12-byte error; the reverse names print back the same. */
+/* libFuzzer: DNS queries as vxov's resolver receives them.  A query that
+ * parses is checked against what was parsed from it, and every answer built
+ * to it is read back and held to dns_answer's contract (the length bound,
+ * TC exactly when RRs were dropped, ANCOUNT, the question echoed byte for
+ * byte, each RR as given); a refused one gets its 12-byte error; the
+ * reverse names print back the same. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "driver/names/dnswire.h"
 
@@ -149,6 +151,31 @@ static void refused(const uint8_t *pkt, size_t len)
 	check(!(out[2] & 0x06) && out[3] == DNS_R_REFUSED && !memcmp(out + 4, "\0\0\0\0\0\0\0\0", 8));
 }
 
+/* A query accepted is one question, its name the text's labels in any
+ * letter case, then the OPT RR or nothing: every byte accounted for. */
+static void check_query(const uint8_t *pkt, size_t len, const struct dns_query *q)
+{
+	size_t o = 12, end = 12 + q->qlen;
+	const char *t = q->name;
+
+	check(strlen(q->name) <= DNS_NAME_MAX && end <= len && q->qlen >= 5);
+	while (*t) {
+		size_t l = strcspn(t, ".");
+
+		check(o + 1 + l < end && pkt[o] == l && !strncasecmp((const char *)pkt + o + 1, t, l));
+		o += 1 + l;
+		t += l + (t[l] == '.');
+	}
+	check(o + 5 == end && pkt[o] == 0 && get16(pkt + o + 1) == q->qtype);
+	check(q->udp_max >= DNS_UDP_MIN && q->udp_max <= DNS_UDP_MAX);
+	if (!q->edns) {
+		check(end == len && q->udp_max == DNS_UDP_MIN);
+		return;
+	}
+	check(len - end >= 11 && pkt[end] == 0 && get16(pkt + end + 1) == DNS_T_OPT);
+	check(end + 11 + get16(pkt + end + 9) == len);
+}
+
 /* What parses prints back (inet_ntop, reversed) as the same name. */
 static void reverse_names(const char *s)
 {
@@ -185,9 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(r == 0 || r == -EBADMSG || r == -EINVAL);
 	check((r == -EINVAL) == (size < 12));
 	if (r == 0) {
-		check(strlen(q.name) <= DNS_NAME_MAX && 12 + q.qlen <= size);
-		check(q.udp_max >= DNS_UDP_MIN && q.udp_max <= DNS_UDP_MAX);
-		check(q.edns || q.udp_max == DNS_UDP_MIN);
+		check_query(data, size, &q);
 		answers(data, &q);
 		reverse_names(q.name);
 	} else if (r == -EBADMSG) {

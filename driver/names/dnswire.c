@@ -37,6 +37,12 @@ static bool key_byte(uint8_t c)
 	       c == '_' || c == '-';
 }
 
+/* Consul keys are case-sensitive, DNS names are not: keys hold lowercase. */
+static char lower(uint8_t c)
+{
+	return (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+}
+
 /* The question's name from pkt[*off], as lowercase text; *off moves past
  * its terminating zero.  A pointer (0xc0) or the reserved label types (0x40,
  * 0x80) all show as a length above 63: a question is never compressed. */
@@ -58,7 +64,7 @@ static int parse_name(const uint8_t *pkt, size_t len, size_t *off, char name[DNS
 		for (; l > 0; l--, o++, n++) {
 			if (!key_byte(pkt[o]))
 				return -EBADMSG;
-			name[n] = (char)(pkt[o] | (pkt[o] >= 'A' && pkt[o] <= 'Z' ? 0x20 : 0));
+			name[n] = lower(pkt[o]);
 		}
 	}
 	name[n] = '\0';

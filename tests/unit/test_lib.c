@@ -2,7 +2,9 @@
 /*
  * Unit tests of the safety helpers in driver/lib and kvstore/env.c: TLS
  * settings that must fail closed, log escaping and rate limiting, UTF-8
- * cleaning for JSON, atomic state files, the state dir check, the host id.
+ * cleaning for JSON, atomic state files, the state dir check, the host id;
+ * and the resolver's DNS codec (driver/names/dnswire.c) on packets as dig
+ * sends them.
  * Files go under a fresh mkdtemp() directory each; nothing is left behind.
  */
 #include <setjmp.h>
@@ -30,6 +32,7 @@
 #include "driver/lib/log.h"
 #include "driver/lib/prom.h"
 #include "driver/lib/state.h"
+#include "driver/names/dnswire.h"
 #include "kvstore/consul.h"
 
 static char err[1024];
@@ -995,6 +998,366 @@ static void test_prom(void **st)
 	assert_int_equal(p.err, 0);
 }
 
+/* ---- names/dnswire: the resolver's DNS codec ---- */
+
+/* What `dig db` sends without EDNS (+noedns): id 0x1234, RD and AD, one
+ * question "db" A IN. */
+static const uint8_t q_db[] = {
+	0x12, 0x34, 0x01, 0x20, 0, 1, 0, 0, 0, 0, 0, 0,
+	2, 'd', 'b', 0, 0, DNS_T_A, 0, DNS_C_IN,
+};
+
+/* What a plain `dig db` sends: the same with an OPT RR, payload 1232, and a
+ * client cookie (option 10, 8 bytes). */
+static const uint8_t q_db_edns[] = {
+	0x56, 0x78, 0x01, 0x20, 0, 1, 0, 0, 0, 0, 0, 1,
+	2, 'd', 'b', 0, 0, DNS_T_A, 0, DNS_C_IN,
+	0, 0, DNS_T_OPT, 0x04, 0xd0, 0, 0, 0, 0, 0, 12,
+	0, 10, 0, 8, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+};
+
+/* A query like q_db for the name given on the wire (nlen bytes) and type. */
+static size_t dns_q(uint8_t *p, const void *name, size_t nlen, uint16_t type)
+{
+	memcpy(p, q_db, 12);
+	memcpy(p + 12, name, nlen);
+	p[12 + nlen] = (uint8_t)(type >> 8);
+	p[13 + nlen] = (uint8_t)type;
+	p[14 + nlen] = 0;
+	p[15 + nlen] = DNS_C_IN;
+	return 16 + nlen;
+}
+
+/* A wire name of labels of these lengths, all 'a': its length. */
+static size_t dns_long_name(uint8_t *p, const size_t *labels, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		p[o++] = (uint8_t)labels[i];
+		memset(p + o, 'a', labels[i]);
+		o += labels[i];
+	}
+	p[o++] = 0;
+	return o;
+}
+
+static void test_dns_parse(void **st)
+{
+	static const size_t l253[] = { 63, 63, 63, 61 };
+	uint8_t p[600], n[300];
+	struct dns_query q;
+	size_t len;
+
+	(void)st;
+	assert_int_equal(dns_parse_query(q_db, sizeof(q_db), &q), 0);
+	assert_int_equal(q.id, 0x1234);
+	assert_true(q.rd);
+	assert_int_equal(q.qtype, DNS_T_A);
+	assert_int_equal(q.qclass, DNS_C_IN);
+	assert_string_equal(q.name, "db");
+	assert_int_equal(q.qlen, 8);
+	assert_false(q.edns);
+	assert_int_equal(q.udp_max, 512);
+
+	assert_int_equal(dns_parse_query(q_db_edns, sizeof(q_db_edns), &q), 0);
+	assert_int_equal(q.id, 0x5678);
+	assert_string_equal(q.name, "db");
+	assert_int_equal(q.qlen, 8);
+	assert_true(q.edns);
+	assert_int_equal(q.udp_max, 1232);
+	/* the payload size clamped to [512, 4096] */
+	memcpy(p, q_db_edns, sizeof(q_db_edns));
+	p[23] = 0, p[24] = 100;
+	assert_int_equal(dns_parse_query(p, sizeof(q_db_edns), &q), 0);
+	assert_int_equal(q.udp_max, 512);
+	p[23] = 0xff, p[24] = 0xff;
+	assert_int_equal(dns_parse_query(p, sizeof(q_db_edns), &q), 0);
+	assert_int_equal(q.udp_max, 4096);
+
+	/* lowercased for the key, RD as sent */
+	len = dns_q(p, "\3Web\4VXOV\0", 10, DNS_T_AAAA);
+	p[2] = 0;
+	assert_int_equal(dns_parse_query(p, len, &q), 0);
+	assert_string_equal(q.name, "web.vxov");
+	assert_int_equal(q.qtype, DNS_T_AAAA);
+	assert_false(q.rd);
+	len = dns_q(p, "\0011\0010\003168\003192\007in-addr\004arpa", 26, DNS_T_PTR);
+	assert_int_equal(dns_parse_query(p, len, &q), 0);
+	assert_string_equal(q.name, "1.0.168.192.in-addr.arpa");
+	assert_int_equal(q.qlen, 30);
+	len = dns_q(p, "\0", 1, DNS_T_ANY);
+	assert_int_equal(dns_parse_query(p, len, &q), 0);
+	assert_string_equal(q.name, "");
+	assert_int_equal(q.qlen, 5);
+	len = dns_q(p, n, dns_long_name(n, l253, 4), DNS_T_A);
+	assert_int_equal(dns_parse_query(p, len, &q), 0);
+	assert_int_equal(strlen(q.name), 253);
+}
+
+static void test_dns_reject(void **st)
+{
+	/* q_db with one byte changed, and the errno that brings */
+	static const struct { size_t at; uint8_t v; } one[] = {
+		{ 2, 0x81 },		/* QR: an answer */
+		{ 2, 0x11 },		/* opcode 2, STATUS */
+		{ 2, 0x21 },		/* opcode 4, NOTIFY */
+		{ 5, 0 }, { 5, 2 },	/* QDCOUNT 0, 2 */
+		{ 7, 1 },		/* ANCOUNT */
+		{ 9, 1 },		/* NSCOUNT */
+		{ 11, 1 },		/* an OPT announced, absent */
+		{ 11, 2 },		/* two additional RRs */
+		{ 12, 0xc0 },		/* a compression pointer */
+		{ 12, 0x40 },		/* reserved label type, or 64 long */
+		{ 12, 3 },		/* a label running into the type */
+		{ 13, ' ' }, { 13, '.' }, { 13, 0xff }, { 13, 0 }, /* not for a key */
+	};
+	static const size_t l254[] = { 63, 63, 63, 62 }, l64[] = { 64 };
+	uint8_t p[600], n[300];
+	struct dns_query q;
+	size_t len;
+
+	(void)st;
+	assert_int_equal(dns_parse_query(q_db, 11, &q), -EINVAL);
+	assert_int_equal(dns_parse_query(q_db, 0, &q), -EINVAL);
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		memcpy(p, q_db, sizeof(q_db));
+		p[one[i].at] = one[i].v;
+		assert_int_equal(dns_parse_query(p, sizeof(q_db), &q), -EBADMSG);
+		assert_int_equal(q.id, 0x1234);	/* for dns_error's reply */
+	}
+	/* cut short in the name, in the class; a byte too many */
+	assert_int_equal(dns_parse_query(q_db, 15, &q), -EBADMSG);
+	assert_int_equal(dns_parse_query(q_db, 12, &q), -EBADMSG);
+	assert_int_equal(dns_parse_query(q_db, 19, &q), -EBADMSG);
+	memcpy(p, q_db, sizeof(q_db));
+	p[sizeof(q_db)] = 0;
+	assert_int_equal(dns_parse_query(p, sizeof(q_db) + 1, &q), -EBADMSG);
+	/* too long: a name of 254, a label of 64 */
+	len = dns_q(p, n, dns_long_name(n, l254, 4), DNS_T_A);
+	assert_int_equal(dns_parse_query(p, len, &q), -EBADMSG);
+	len = dns_q(p, n, dns_long_name(n, l64, 1), DNS_T_A);
+	assert_int_equal(dns_parse_query(p, len, &q), -EBADMSG);
+
+	/* the additional RR: only an OPT, owned by the root, its RDLENGTH exact */
+	memcpy(p, q_db_edns, sizeof(q_db_edns));
+	assert_int_equal(dns_parse_query(p, sizeof(q_db_edns) - 1, &q), -EBADMSG);
+	p[sizeof(q_db_edns)] = 0;
+	assert_int_equal(dns_parse_query(p, sizeof(q_db_edns) + 1, &q), -EBADMSG);
+	assert_int_equal(dns_parse_query(p, 30, &q), -EBADMSG);
+	p[22] = DNS_T_A;
+	assert_int_equal(dns_parse_query(p, sizeof(q_db_edns), &q), -EBADMSG);
+	memcpy(p, q_db_edns, sizeof(q_db_edns));
+	p[20] = 0xc0;	/* owner: a pointer, not the root */
+	assert_int_equal(dns_parse_query(p, sizeof(q_db_edns), &q), -EBADMSG);
+	assert_false(q.edns);
+}
+
+static void test_dns_answer(void **st)
+{
+	static const uint8_t want[] = {
+		0x12, 0x34, 0x85, 0x00, 0, 1, 0, 1, 0, 0, 0, 0,	/* QR AA RD, NOERROR */
+		2, 'd', 'b', 0, 0, 1, 0, 1,
+		0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 168, 0, 3,
+	};
+	static const uint8_t opt[] = { 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0 };
+	struct dns_rr rr = { .type = DNS_T_A, .ttl = 60, .u.a = ip4("192.168.0.3") };
+	uint8_t out[4096], p[64];
+	struct dns_query q;
+	size_t len;
+
+	(void)st;
+	assert_int_equal(dns_parse_query(q_db, sizeof(q_db), &q), 0);
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, DNS_R_NOERROR, true, &rr, 1),
+			 sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+	/* NXDOMAIN, not authoritative, nothing after the question */
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, DNS_R_NXDOMAIN, false, NULL, 0), 20);
+	assert_memory_equal(out, "\x12\x34\x81\x03\0\1\0\0\0\0\0\0\2db\0\0\1\0\1", 20);
+
+	/* the question as the client wrote it, letter case and all */
+	len = dns_q(p, "\2Db\0", 4, DNS_T_A);
+	assert_int_equal(dns_parse_query(p, len, &q), 0);
+	assert_int_equal(dns_answer(out, sizeof(out), p, &q, 0, true, &rr, 1), sizeof(want));
+	assert_memory_equal(out + 12, "\2Db\0", 4);
+
+	/* with EDNS: our OPT last, ARCOUNT 1 */
+	assert_int_equal(dns_parse_query(q_db_edns, sizeof(q_db_edns), &q), 0);
+	assert_int_equal(dns_answer(out, sizeof(out), q_db_edns, &q, 0, true, &rr, 1),
+			 sizeof(want) + sizeof(opt));
+	assert_memory_equal(out + 2, want + 2, 8);
+	assert_memory_equal(out + 10, "\0\1", 2);
+	assert_memory_equal(out + 12, want + 12, sizeof(want) - 12);
+	assert_memory_equal(out + sizeof(want), opt, sizeof(opt));
+}
+
+static void test_dns_answer_rrs(void **st)
+{
+	static const uint8_t ptr[] = {
+		0xc0, 12, 0, 12, 0, 1, 0, 0, 0x0e, 0x10, 0, 9,
+		2, 'd', 'b', 4, 'v', 'x', 'o', 'v', 0,
+	};
+	struct dns_rr rr[2] = {
+		{ .type = DNS_T_PTR, .ttl = 3600, .u.ptr = "db.vxov" },
+		{ .type = DNS_T_AAAA, .ttl = 1 },
+	};
+	uint8_t out[512];
+	struct dns_query q;
+
+	(void)st;
+	assert_int_equal(inet_pton(AF_INET6, "fd00::db8:1", &rr[1].u.aaaa), 1);
+	assert_int_equal(dns_parse_query(q_db, sizeof(q_db), &q), 0);
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 0, true, rr, 2),
+			 20 + sizeof(ptr) + 28);
+	assert_memory_equal(out + 6, "\0\2", 2);
+	assert_memory_equal(out + 20, ptr, sizeof(ptr));
+	assert_memory_equal(out + 41, "\xc0\x0c\0\x1c\0\1\0\0\0\1\0\x10", 12);
+	assert_memory_equal(out + 53, &rr[1].u.aaaa, 16);
+	rr[0].u.ptr = "";	/* the root: one zero byte */
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 0, true, rr, 1), 33);
+	assert_memory_equal(out + 30, "\0\1\0", 3);
+
+	/* a caller's mistake gives no answer, never a wrong one */
+	rr[0].u.ptr = "a..b";
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 0, true, rr, 2), 0);
+	rr[0].u.ptr = "a.";
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 0, true, rr, 2), 0);
+	rr[0].u.ptr = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"; /* 64 */
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 0, true, rr, 2), 0);
+	rr[0].u.ptr = NULL;
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 0, true, rr, 2), 0);
+	rr[0].type = 5;		/* CNAME */
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 0, true, rr, 2), 0);
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 16, true, NULL, 0), 0);
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, -1, true, NULL, 0), 0);
+}
+
+/* 100 A RRs: what fits whole, TC set, the OPT kept. */
+static void test_dns_answer_tc(void **st)
+{
+	struct dns_rr rr[100];
+	uint8_t out[4096];
+	struct dns_query q;
+
+	(void)st;
+	for (int i = 0; i < 100; i++)
+		rr[i] = (struct dns_rr){ .type = DNS_T_A, .ttl = 60,
+					 .u.a.s_addr = htonl(0x0a000001u + (uint32_t)i) };
+	/* no EDNS: 512, so (512 - 20) / 16 = 30 RRs */
+	assert_int_equal(dns_parse_query(q_db, sizeof(q_db), &q), 0);
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 0, true, rr, 100), 500);
+	assert_int_equal(out[2], 0x87);		/* QR AA TC RD */
+	assert_memory_equal(out + 6, "\0\x1e", 2);
+	assert_memory_equal(out + 500 - 4, "\x0a\0\0\x1e", 4);	/* the 30th, 10.0.0.30 */
+	/* all fit: no TC */
+	assert_int_equal(dns_answer(out, sizeof(out), q_db, &q, 0, true, rr, 30), 500);
+	assert_int_equal(out[2], 0x85);
+	/* the header and question alone, TC: the client asks again over TCP */
+	assert_int_equal(dns_answer(out, 20, q_db, &q, 0, true, rr, 100), 20);
+	assert_int_equal(out[2], 0x87);
+	assert_memory_equal(out + 6, "\0\0", 2);
+	assert_int_equal(dns_answer(out, 19, q_db, &q, 0, true, rr, 100), 0);
+	assert_int_equal(dns_answer(out, 12, q_db, &q, 0, true, NULL, 0), 0);
+
+	/* EDNS 1232: (1232 - 20 - 11) / 16 = 75 RRs, then the OPT */
+	assert_int_equal(dns_parse_query(q_db_edns, sizeof(q_db_edns), &q), 0);
+	assert_int_equal(dns_answer(out, sizeof(out), q_db_edns, &q, 0, true, rr, 100), 1231);
+	assert_int_equal(out[2], 0x87);
+	assert_memory_equal(out + 6, "\0\x4b\0\0\0\1", 6);
+	assert_memory_equal(out + 1220, "\0\0\x29\x10\0", 5);
+	/* the caller's buffer smaller than the client's: (600 - 31) / 16 = 35 */
+	assert_int_equal(dns_answer(out, 600, q_db_edns, &q, 0, true, rr, 100), 591);
+	assert_memory_equal(out + 6, "\0\x23", 2);
+	assert_int_equal(dns_answer(out, 31, q_db_edns, &q, 0, true, rr, 100), 31);
+	assert_int_equal(dns_answer(out, 30, q_db_edns, &q, 0, true, rr, 100), 0);
+}
+
+static void test_dns_error(void **st)
+{
+	uint8_t p[sizeof(q_db)], out[16];
+
+	(void)st;
+	memcpy(p, q_db, sizeof(q_db));
+	p[2] = 0x11;		/* STATUS, RD */
+	memset(out, 0xaa, sizeof(out));
+	assert_int_equal(dns_error(out, sizeof(out), p, sizeof(p), DNS_R_REFUSED), 12);
+	assert_memory_equal(out, "\x12\x34\x91\x05\0\0\0\0\0\0\0\0", 12);
+	assert_int_equal(out[12], 0xaa);
+	assert_int_equal(dns_error(out, sizeof(out), q_db, 12, DNS_R_FORMERR), 12);
+	assert_memory_equal(out, "\x12\x34\x81\x01\0\0", 6);
+	assert_int_equal(dns_error(out, sizeof(out), q_db, 11, DNS_R_FORMERR), 0);
+	assert_int_equal(dns_error(out, 11, q_db, sizeof(q_db), DNS_R_FORMERR), 0);
+	assert_int_equal(dns_error(out, sizeof(out), q_db, sizeof(q_db), 16), 0);
+}
+
+static void test_dns_ptr(void **st)
+{
+	static const char *const bad4[] = {
+		"256.0.0.1.in-addr.arpa", "03.0.168.192.in-addr.arpa", "3.0.168.in-addr.arpa",
+		"1.3.0.168.192.in-addr.arpa", "3.0.168.192.in-addr.arpa.", "3.0.168.192.IN-ADDR.ARPA",
+		"", "in-addr.arpa", "...in-addr.arpa", "-1.0.0.0.in-addr.arpa", "1000.0.0.0.in-addr.arpa",
+		"3.0.168.192in-addr.arpa", "3.0.168.192.in-addr.arpa.x", " 3.0.168.192.in-addr.arpa",
+	};
+	static const char v6[] =
+		"1.0.0.0.8.b.d.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa";
+	struct in6_addr a6, want6;
+	struct in_addr a;
+	char s[sizeof(v6) + 2];
+
+	(void)st;
+	assert_true(dns_ptr_ip4("3.0.168.192.in-addr.arpa", &a));
+	assert_int_equal(a.s_addr, ip4("192.168.0.3").s_addr);
+	assert_true(dns_ptr_ip4("0.0.0.0.in-addr.arpa", &a));
+	assert_int_equal(a.s_addr, 0);
+	assert_true(dns_ptr_ip4("255.255.255.255.in-addr.arpa", &a));
+	assert_int_equal(a.s_addr, 0xffffffffu);
+	for (size_t i = 0; i < sizeof(bad4) / sizeof(bad4[0]); i++)
+		assert_false(dns_ptr_ip4(bad4[i], &a));
+
+	assert_int_equal(inet_pton(AF_INET6, "fd00::db8:1", &want6), 1);
+	assert_true(dns_ptr_ip6(v6, &a6));
+	assert_memory_equal(&a6, &want6, 16);
+	assert_false(dns_ptr_ip6(v6 + 2, &a6));		/* 31 nibbles */
+	snprintf(s, sizeof(s), "0.%s", v6);		/* 33 */
+	assert_false(dns_ptr_ip6(s, &a6));
+	snprintf(s, sizeof(s), "%s.", v6);
+	assert_false(dns_ptr_ip6(s, &a6));
+	memcpy(s, v6, sizeof(v6));
+	s[60] = 'D';		/* the 31st nibble, upper case */
+	assert_false(dns_ptr_ip6(s, &a6));
+	s[60] = 'g';
+	assert_false(dns_ptr_ip6(s, &a6));
+	assert_false(dns_ptr_ip6("1.0.0.0.ip6.arpa", &a6));
+	assert_false(dns_ptr_ip6("", &a6));
+}
+
+static void test_dns_name_ok(void **st)
+{
+	static const char *const good[] = { "db", "web-1.vxov", "a_b", "0", "a.b.c" };
+	static const char *const bad[] = {
+		"", ".", "a.", ".a", "a..b", "DB", "a b", "a/b", "a\xc3\xa9", "a:b",
+	};
+	char s[300];
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(dns_name_ok(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(dns_name_ok(bad[i]));
+	memset(s, 'a', 64);
+	s[64] = '\0';
+	assert_false(dns_name_ok(s));
+	s[63] = '\0';
+	assert_true(dns_name_ok(s));
+	/* 63.63.63.61: 253 in all, the most; one more is too many */
+	memset(s, 'a', 254);
+	s[63] = s[127] = s[191] = '.';
+	s[253] = '\0';
+	assert_true(dns_name_ok(s));
+	s[253] = 'a', s[254] = '\0';
+	assert_false(dns_name_ok(s));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1019,6 +1382,14 @@ int main(void)
 		cmocka_unit_test(test_hostid_get),
 		cmocka_unit_test(test_layout_prefixes),
 		cmocka_unit_test(test_prom),
+		cmocka_unit_test(test_dns_parse),
+		cmocka_unit_test(test_dns_reject),
+		cmocka_unit_test(test_dns_answer),
+		cmocka_unit_test(test_dns_answer_rrs),
+		cmocka_unit_test(test_dns_answer_tc),
+		cmocka_unit_test(test_dns_error),
+		cmocka_unit_test(test_dns_ptr),
+		cmocka_unit_test(test_dns_name_ok),
 	};
 
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);

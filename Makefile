@@ -64,7 +64,7 @@ CTLTEST_SRC := $(CTL) $(LIB) $(KVSTORE) $(NETOPS) tests/unit/test_ctl.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so $(O)/tstop $(O)/mcast $(O)/mcast-static
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so $(O)/tstop $(O)/mcast $(O)/mcast-static $(O)/dnsq $(O)/dnsq-static
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
@@ -103,6 +103,16 @@ $(O)/mcast: tests/tools/mcast.c
 $(O)/mcast-static: tests/tools/mcast.c
 	$(E) "  CC      $@"
 	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -static -o $@ $<
+
+# A test tool: DNS queries, raw or not, and a stand-in upstream server
+# (tests/integ/names.sh); static too, to ask from inside containers.
+$(O)/dnsq: tests/tools/dnsq.c driver/names/dnswire.c
+	$(E) "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -I. -o $@ $^
+
+$(O)/dnsq-static: tests/tools/dnsq.c driver/names/dnswire.c
+	$(E) "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -I. -static -o $@ $^
 
 $(O)/test_unit: $(call obj,$(UNIT_SRC))
 	$(E) "  LD      $@"

@@ -265,7 +265,7 @@ detach() {
 start_dockerd() {
 	local ns=$1 dir=$2 tag=${T_ID//-/}${1##*-}
 	mkdir -p "$dir/plugins" "$dir/data" "$dir/exec" /run/containerd
-	echo '{}' >"$dir/daemon.json"
+	printf '%s\n' "${DOCKERD_JSON:-"{}"}" >"$dir/daemon.json"
 	cat >"$dir/run.sh" <<-EOS
 	set -e
 	mount --bind "$dir/plugins" /run/docker/plugins
@@ -315,7 +315,7 @@ start_dockerd29() {
 	local ns=$1 dir=$2 tag=${T_ID//-/}${1##*-} cg=$T_ID-cg${1##*-} i pid
 	[ -n "$ENGINE_DIR" ] || ENGINE_DIR=$("$TOP/tests/engine/build.sh") || return 1
 	mkdir -p "$dir/plugins" "$dir/data" "$dir/exec" /run/docker/plugins /run/containerd
-	echo '{}' >"$dir/daemon.json"
+	printf '%s\n' "${DOCKERD_JSON:-"{}"}" >"$dir/daemon.json"
 	cat >"$dir/run.sh" <<-EOS
 	set -e
 	awk '{print \$5}' /proc/self/mountinfo | while read -r m; do

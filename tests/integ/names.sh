@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Container names across hosts (issue 19): two real dockerd engines, each in
+# its own host namespace with its own vxov (--dns-addr 169.254.53.53, names
+# learnt from that engine's socket), one Consul.  The host setup is the one
+# line of daemon.json the README shows: "dns": [vxov's address, the host's
+# resolver] -- here a stand-in resolver (build/dnsq serve) on the host's
+# underlay address that knows ext.test.
+# ENGINE=20.10 (default): Debian's dockerd; ENGINE=29: Docker Engine 29.
+T_NAME=names
+. "$(dirname "$0")/../lib.sh"
+
+DNS=169.254.53.53
+DNSQ=$(dirname "$VXOV")/dnsq DNSQS=$(dirname "$VXOV")/dnsq-static
+[ -x "$DNSQ" ] || DNSQ=$TOP/build/dnsq
+[ -x "$DNSQS" ] || DNSQS=$TOP/build/dnsq-static
+NET=$T_ID-net NET2=$T_ID-other SUBNET=$(t_subnet 0) SUBNET2=$(t_subnet 1)
+CLUSTER_FLAGS=(--session-ttl 10 --resync 5)
+check "consul agent -dev starts" cluster_consul
+for i in 1 2; do
+	H=$(H $i) DIR=$T_TMP/e$i
+	mkdir -p "$DIR/plugins"
+	HSOCK[$i]=$DIR/plugins/vxov.sock
+	HFLAGS[$i]="--dns-addr $DNS --docker-host $DIR/docker.sock"
+	check "engine $i: vxov --dns-addr $DNS --docker-host (its engine)" host_start $i
+	nsenter --net=/run/netns/$H "$DNSQ" serve "$(hip $i):53" ext.test=192.0.2.7 >"$T_TMP/up$i.log" 2>&1 &
+	on_exit "kill $!"
+	DOCKERD_JSON="{\"dns\": [\"$DNS\", \"$(hip $i)\"]}"
+	check "engine $i: dockerd $ENGINE, daemon.json $DOCKERD_JSON" start_engine $H "$DIR"
+	unset DOCKERD_JSON
+	check "engine $i: test image imported" "$TOP/contrib/mkimage.sh" "$DIR/docker.sock"
+done
+D1="docker -H unix://$T_TMP/e1/docker.sock" D2="docker -H unix://$T_TMP/e2/docker.sock"
+D() { if [ "$1" = 1 ]; then $D1 "${@:2}"; else $D2 "${@:2}"; fi; }
+IMAGE=vxov-busybox:latest
+ip_of() { D "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
+
+for i in 1 2; do
+	D $i network create -d vxov --ipam-driver vxov --subnet $SUBNET $NET >/dev/null &&
+		D $i network create -d vxov --ipam-driver vxov --subnet $SUBNET2 $NET2 >/dev/null
+	check "engine $i: two vxov networks" [ $? -eq 0 ]
+done
+VNI=$(kv get vxov/subnets/$(t_subnet_key 0) | head -1 | cut -d= -f2)
+OV1=$(OV 1 "$VNI")
+check "engine 1's overlay namespace has the resolver's address on br0" \
+	sh -c "ip -n $OV1 -4 addr show br0 | grep -q ' $DNS/32'"
+# What a container asks the resolver, seen from the overlay (the first hop).
+askov() { nsenter --net=/run/netns/$OV1 "$DNSQ" ask "$DNS" "$@"; }
+
+# web on engine 1 (with dnsq inside), then db on engine 2.
+D 1 run -d --net $NET --name $T_ID-web $IMAGE sleep 600 >/dev/null
+check "engine 1: web runs, dnsq copied in" D 1 cp "$DNSQS" $T_ID-web:/dnsq
+check_match "web has a route to the resolver through its vxov interface" "$DNS dev eth0" \
+	"$(D 1 exec $T_ID-web ip route)"
+D 1 network create $T_ID-br >/dev/null
+D 1 run -d --net $T_ID-br --name $T_ID-plain $IMAGE sleep 600 >/dev/null
+D 1 cp "$DNSQS" $T_ID-plain:/dnsq
+D 1 run -d --net $NET2 --name $T_ID-iso $IMAGE sleep 600 >/dev/null
+D 1 cp "$DNSQS" $T_ID-iso:/dnsq
+
+t0=$(date +%s%N)
+check "engine 2: docker run --name db --network-alias dbalias --network-alias svc" \
+	D 2 run -d --net $NET --name $T_ID-db --network-alias $T_ID-dbalias --network-alias svc \
+	$IMAGE sleep 600
+DB=$(ip_of 2 $T_ID-db $NET)
+poll 5 sh -c "nsenter --net=/run/netns/$OV1 $DNSQ ask $DNS $T_ID-db | grep -qx 'A $DB'"
+check "engine 1's resolver answers db with $DB within 1 s of docker run returning ($(( ($(date +%s%N) - t0) / 1000000 )) ms)" \
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -le 1000 ]
+check_match "the name is in Consul, held by engine 2's session" "vxov/$VNI/dns/$T_ID-db/$DB=$T_ID-db" \
+	"$(kv list vxov/$VNI/dns/)"
+check "engine 1: docker exec web ping -c1 db (a container on engine 2)" \
+	D 1 exec $T_ID-web ping -c1 -W2 $T_ID-db
+check "engine 1: docker exec web ping -c1 dbalias (--network-alias)" \
+	D 1 exec $T_ID-web ping -c1 -W2 $T_ID-dbalias
+check_match "through Docker's embedded resolver (127.0.0.11): db is $DB" "^A $DB$" \
+	"$(D 1 exec $T_ID-web /dnsq ask 127.0.0.11 $T_ID-db)"
+check_match "a compose-style service alias on both engines: both replicas" "^A .*
+A " "$(D 1 run -d --net $NET --name $T_ID-svc1 --network-alias svc $IMAGE sleep 600 >/dev/null;
+	poll 5 sh -c "nsenter --net=/run/netns/$OV1 $DNSQ ask $DNS svc | grep -c '^A ' | grep -qx 2"
+	askov svc)"
+check_match "AAAA of a name vxov owns: an empty answer, not a refusal" "^rcode=0 tc=0 an=0 " \
+	"$(askov $T_ID-db aaaa)"
+REV=$(echo "$DB" | awk -F. '{print $4"."$3"."$2"."$1".in-addr.arpa"}')
+check_match "PTR of db's address: its container name" "PTR $T_ID-db" "$(askov "$REV" ptr)"
+check_match "a name nobody has: REFUSED (the next server decides), never NXDOMAIN" "^rcode=5 " \
+	"$(askov nosuch-$T_ID)"
+
+# Isolation: a container on the other vxov network does not get db.
+check_match "iso (second vxov network): vxov refuses db there" "^rcode=5 " \
+	"$(D 1 exec $T_ID-iso /dnsq ask $DNS $T_ID-db)"
+check_match "iso through 127.0.0.11: db does not resolve (the upstream says NXDOMAIN)" "^rcode=3 " \
+	"$(D 1 exec $T_ID-iso /dnsq ask 127.0.0.11 $T_ID-db)"
+# External names: from the vxov network and from a bridge network.
+check_match "web resolves an external name (vxov refuses, the host's resolver answers)" \
+	"^A 192.0.2.7$" "$(D 1 exec $T_ID-web /dnsq ask 127.0.0.11 ext.test)"
+r=$(D 1 exec $T_ID-plain /dnsq ask 127.0.0.11 ext.test)
+check_match "a container on a bridge network resolves it too" "^A 192.0.2.7$" "$r"
+echo "# bridge network, external name: $(echo "$r" | head -1)"
+check_match "  the host's resolver address refuses at once (no wait for containers of other networks)" \
+	"^rcode=5 " "$(D 1 exec $T_ID-plain /dnsq ask $DNS $T_ID-db)"
+
+# Bad input: the resolver answers it cleanly and keeps serving.
+check_match "a malformed query (a header, then garbage): REFUSED" "^rcode=5 " \
+	"$(nsenter --net=/run/netns/$OV1 "$DNSQ" raw $DNS 12340100000100000000000003616263ffff)"
+check_match "a truncated datagram (5 bytes): no answer, nothing else" "^no answer" \
+	"$(nsenter --net=/run/netns/$OV1 "$DNSQ" raw $DNS 1234010000)"
+A100=$(t_net3 0)
+kv txn $(for n in $(seq 10 59); do echo "set:vxov/$VNI/dns/big/$A100.$n=big"; done) >/dev/null
+kv txn $(for n in $(seq 60 109); do echo "set:vxov/$VNI/dns/big/$A100.$n=big"; done) >/dev/null
+r=$(askov big)
+check_match "100 hand-written addresses for one name, plain UDP: truncated, TC set" "^rcode=0 tc=1 an=[0-9]+ len=([0-9]|[1-4][0-9]|50[0-9]|51[0-2]) " "$r"
+check_match "  with EDNS 4096: 64 of them, whole" "^rcode=0 tc=0 an=64 " "$(askov big a 4096)"
+check_match "a name with an odd character stays out of Consul, the container's other names stay" \
+	"^A " "$(D 1 run -d --net $NET --name $T_ID-odd --network-alias 'a/b' $IMAGE sleep 600 >/dev/null;
+	poll 5 sh -c "nsenter --net=/run/netns/$OV1 $DNSQ ask $DNS $T_ID-odd | grep -q '^A '"; askov $T_ID-odd)"
+check_empty "  no key with it" "$(kv list vxov/$VNI/dns/ | grep 'a/b')"
+check_match "the resolver still answers db" "^A $DB$" "$(askov $T_ID-db)"
+
+# Gone within 1 s of docker rm.
+D 2 rm -f $T_ID-db >/dev/null
+t0=$(date +%s%N)
+poll 5 sh -c "nsenter --net=/run/netns/$OV1 $DNSQ ask $DNS $T_ID-db | grep -q '^rcode=5'"
+check "after docker rm -f db on engine 2, the name is gone within 1 s ($(( ($(date +%s%N) - t0) / 1000000 )) ms)" \
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -le 1000 ]
+check_empty "  no key of db's left" "$(kv list vxov/$VNI/dns/ | grep "$T_ID-db")"
+
+# vxov SIGKILLed and restarted on engine 2: names stay, none lost.
+D 2 run -d --net $NET --name $T_ID-db2 $IMAGE sleep 600 >/dev/null
+DB2=$(ip_of 2 $T_ID-db2 $NET)
+poll 5 sh -c "nsenter --net=/run/netns/$OV1 $DNSQ ask $DNS $T_ID-db2 | grep -qx 'A $DB2'"
+check "db2 on engine 2 resolves" sh -c "nsenter --net=/run/netns/$OV1 $DNSQ ask $DNS $T_ID-db2 | grep -qx 'A $DB2'"
+host_kill 2
+check "engine 2: vxov SIGKILLed, started again" host_start 2
+check "  db2 still resolves" sh -c "nsenter --net=/run/netns/$OV1 $DNSQ ask $DNS $T_ID-db2 | grep -qx 'A $DB2'"
+check "  engine 2's vxov learnt its containers again (status: synced)" poll 10 sh -c \
+	"nsenter --net=/run/netns/$(H 2) '$VXOV' status --socket '${HSOCK[2]}' --json | grep -q '\"synced\":true'"
+check_eq "  db2's key is one, held by engine 2's session" 1 "$(kv list vxov/$VNI/dns/ | grep -c "/$T_ID-db2/")"
+# A stale name of ours (a hand-made one under our session would need the
+# session; one whose endpoint is gone is the same): the reconciler's job.
+
+# The host dies: its names go with its session (TTL 10 s: within 2 TTLs).
+host_kill 2
+check "engine 2's vxov killed for good: db2's name gone within 2 session TTLs" \
+	poll 25 sh -c "nsenter --net=/run/netns/$OV1 $DNSQ ask $DNS $T_ID-db2 | grep -q '^rcode=5'"
+check "engine 2: vxov back" host_start 2
+check "  db2 republished" poll 10 sh -c "nsenter --net=/run/netns/$OV1 $DNSQ ask $DNS $T_ID-db2 | grep -qx 'A $DB2'"
+
+check_match "vxov status shows names active" '"names":\{"enabled":true,"address":"169.254.53.53","serving":true,"docker":\{"connected":true' \
+	"$(nsenter --net=/run/netns/$(H 1) "$VXOV" status --socket "${HSOCK[1]}" --json)"
+
+for i in 1 2; do
+	D $i ps -aq | xargs -r docker -H unix://$T_TMP/e$i/docker.sock rm -f >/dev/null 2>&1
+	check "engine $i: docker network rm (both vxov networks)" D $i network rm $NET $NET2
+done
+kv txn $(for n in $(seq 10 59); do echo "delete:vxov/$VNI/dns/big/$A100.$n"; done) >/dev/null
+kv txn $(for n in $(seq 60 109); do echo "delete:vxov/$VNI/dns/big/$A100.$n"; done) >/dev/null
+check_empty "no name key left in Consul" "$(kv list vxov/$VNI/dns/)"
+check_empty "no overlay namespace left" "$(ip netns list | grep -E "^$T_ID-h[12]-")"
+for i in 1 2; do check "vxov $i: no sanitizer report" sanitizer_clean "$(hlog $i)"; done
+t_finish

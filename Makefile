@@ -41,6 +41,8 @@ KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvs
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/options.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
             driver/lib/layout.c driver/lib/htab.c driver/lib/prom.c
+# Container names learned from the Docker Engine API (a thread of its own).
+NAMES    := driver/names/dkjson.c driver/names/learn.c
 DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/api_network.c \
             driver/docker/api_ipam.c driver/docker/request.c driver/docker/overlay.c \
             driver/docker/metrics.c
@@ -49,21 +51,22 @@ CTL      := driver/ctl/ctl.c driver/ctl/core.c driver/ctl/loop.c driver/ctl/wait
             driver/ctl/value.c driver/ctl/mirror.c driver/ctl/kernel.c driver/ctl/repl.c driver/ctl/miss.c \
             driver/ctl/session.c driver/ctl/retire.c driver/ctl/publish.c driver/ctl/meta.c driver/ctl/plane.c driver/ctl/vni.c \
             driver/ctl/ipam.c driver/ctl/reclaim.c driver/ctl/ipam_reconcile.c driver/ctl/report.c
-CORE     := $(LIB) $(KVSTORE) driver/docker/request.c
-VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(DOCKER) $(CTL) driver/daemon.c driver/resolve.c \
+CORE     := $(LIB) $(NAMES) $(KVSTORE) driver/docker/request.c
+VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(NAMES) $(DOCKER) $(CTL) driver/daemon.c driver/resolve.c \
             driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
+LEARNCTL_SRC:= $(NAMES) driver/lib/log.c driver/lib/buf.c tests/tools/learnctl.c
 KVLOAD_SRC:= $(KVSTORE) driver/lib/layout.c driver/lib/netaddr.c tests/tools/kvload.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
-LIBTEST_SRC := $(LIB) kvstore/env.c tests/unit/test_lib.c
+LIBTEST_SRC := $(LIB) $(NAMES) kvstore/env.c tests/unit/test_lib.c
 # The control loop's logic on data built in memory: every ctl/ module whole,
 # nothing stubbed (with core.kv NULL no request is sent, no socket opened).
 CTLTEST_SRC := $(CTL) $(LIB) $(KVSTORE) $(NETOPS) tests/unit/test_ctl.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so $(O)/tstop $(O)/mcast $(O)/mcast-static
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/learnctl $(O)/kvload $(O)/clockstep.so $(O)/tstop $(O)/mcast $(O)/mcast-static
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
@@ -74,6 +77,11 @@ $(O)/nlctl: $(call obj,$(NLCTL_SRC))
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/kvctl: $(call obj,$(KVCTL_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A test tool: runs the name learner against dockerd and prints what it learns.
+$(O)/learnctl: $(call obj,$(LEARNCTL_SRC))
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -124,7 +132,7 @@ $(O)/obj/%.o: %.c
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb
+FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_docker
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 

@@ -249,7 +249,7 @@ int dk_parse_container(const char *json, size_t len, struct dk_container *c, cha
 	if (*name == '/')
 		name++;
 	if (strlen(name) <= DK_NAME_MAX)
-		strcpy(c->name, name);
+		strcpy(c->name, name);	/* a longer one is counted as dropped below */
 	if (state && (running = json_object_get(state, "Running")) && !json_is_null(running)) {
 		if (!json_is_boolean(running)) {
 			errf(err, errlen, -EINVAL, "State.Running is not a boolean");
@@ -263,7 +263,7 @@ int dk_parse_container(const char *json, size_t len, struct dk_container *c, cha
 
 			if (c->nnet >= DK_NETS_MAX)
 				break;
-			if (parse_net(net, key, c->name, nn, err, errlen))
+			if (parse_net(net, key, name, nn, err, errlen))
 				goto cleanup;
 			if (nn->network[0])
 				c->nnet++;

@@ -76,6 +76,7 @@ static struct {
 	uint64_t gen;
 	uint32_t backoff_ms;
 	uint64_t retry_at;	/* ms, CLOCK_MONOTONIC: when to open the stream again */
+	uint64_t opened_at;	/* ms, CLOCK_MONOTONIC: when the stream was opened */
 	struct dk_container *c;	/* decoding scratch */
 } L = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -283,8 +284,8 @@ static size_t on_stream_header(char *p, size_t size, size_t nmemb, void *arg)
 	if (n > 2 || (n == 2 && memcmp(p, "\r\n", 2)) || (n == 1 && *p != '\n'))
 		return n;
 	curl_easy_getinfo(L.stream.h, CURLINFO_RESPONSE_CODE, &code);
-	if (code != 200)
-		return n;
+	if (code != 200 || L.up)
+		return n;	/* an error (its body follows), or a trailer */
 	L.up = true;
 	L.resync = true;
 	pthread_mutex_lock(&L.mu);
@@ -312,6 +313,7 @@ static int stream_start(void)
 	curl_easy_setopt(r->h, CURLOPT_HEADERFUNCTION, on_stream_header);
 	L.linelen = 0;
 	L.line_err[0] = '\0';
+	L.opened_at = now_ms();
 	return req_add(r);
 }
 
@@ -541,6 +543,9 @@ static void *learn_main(void *arg)
 			go_down("no memory for GET /events");
 		curl_multi_perform(L.multi, &running);
 		finished();
+		/* the stream itself has no time-out (it idles), its headers have */
+		if (L.stream.h && !L.up && now_ms() - L.opened_at > INSPECT_TIMEOUT_MS)
+			go_down("GET /events: no answer within 10 s");
 		if (L.up && L.resync && !L.syncing && !L.list.h)
 			list_start();
 		inspect_schedule();
@@ -598,7 +603,7 @@ int learn_start(const struct learn_conf *c, char *err, size_t errlen)
 	L.gen = 0;
 	L.backoff_ms = 0;
 	L.retry_at = 0;
-	L.logged[0] = '\0';
+	snprintf(L.logged, sizeof(L.logged), "not started");	/* the first success is logged */
 	L.stream.kind = REQ_STREAM;
 	atomic_store(&L.stop, false);
 	pthread_mutex_lock(&L.mu);

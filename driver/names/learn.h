@@ -15,7 +15,8 @@
  * and the stream is opened again after a back-off of 250 ms doubling to
  * 5 s, followed by a new full sync.
  *
- * One learner per process.  Errors: 0 or -errno.
+ * An answer over 4 MiB (a list of several thousand containers) is a
+ * failure.  One learner per process.  Errors: 0 or -errno.
  */
 #ifndef VXOV_LEARN_H
 #define VXOV_LEARN_H

@@ -29,6 +29,7 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
 #define POLL_MAX_MS 1000
+#define RESYNC_DELAY_MS 1000	/* after a sync with a failed inspect */
 #define EVENTS_URL "http://localhost/events"
 #define EVENTS_FILTER "filters={\"type\":[\"network\"],\"event\":[\"connect\",\"disconnect\"]}"
 
@@ -70,6 +71,8 @@ static struct {
 	unsigned qhead, qlen;
 	bool resync;		/* a full sync is due */
 	bool syncing;		/* between a list's answer and its last inspect */
+	bool sync_failed;	/* an inspect of this sync failed: no synced(), a resync */
+	uint64_t resync_at;	/* ms, CLOCK_MONOTONIC: not before (after a failed sync) */
 	dk_id *sync_ids;
 	size_t sync_n, sync_cap, sync_next;
 	unsigned sync_inflight;
@@ -327,7 +330,8 @@ static void go_down(const char *why)
 		req_end(&L.insp[i]);
 	L.ninsp = 0;
 	L.qlen = 0;
-	L.up = L.resync = L.syncing = false;
+	L.up = L.resync = L.syncing = L.sync_failed = false;
+	L.resync_at = 0;
 	L.sync_n = L.sync_next = 0;
 	L.sync_inflight = 0;
 	pthread_mutex_lock(&L.mu);
@@ -374,11 +378,19 @@ static int sync_add(const char *id, void *arg)
 	return 0;
 }
 
+/* A sync is done when every listed container was inspected; it counts
+ * (synced()) only if each was delivered or gone (404).  Otherwise another
+ * follows, RESYNC_DELAY_MS later. */
 static void sync_check_done(void)
 {
 	if (!L.syncing || L.sync_next < L.sync_n || L.sync_inflight)
 		return;
 	L.syncing = false;
+	if (L.sync_failed) {
+		L.resync = true;
+		L.resync_at = now_ms() + RESYNC_DELAY_MS;
+		return;
+	}
 	L.backoff_ms = 0;	/* a whole round trip worked */
 	L.gen++;
 	stat_add(&L.st.syncs, 1);
@@ -399,7 +411,7 @@ static bool list_done(CURLcode res)
 {
 	const char *why = req_why(&L.list, res);
 	long code = req_code(&L.list);
-	char err[160], down[200];
+	char err[160], down[160];
 	int e;
 
 	if (*why || code != 200) {
@@ -412,11 +424,12 @@ static bool list_done(CURLcode res)
 	L.sync_n = L.sync_next = 0;
 	e = dk_parse_list(L.list.body.p ? L.list.body.p : "", L.list.body.len, sync_add, NULL, err, sizeof(err));
 	if (e) {
-		snprintf(down, sizeof(down), "GET /containers/json: %s", e == -ENOMEM ? "no memory" : err);
+		snprintf(down, sizeof(down), "GET /containers/json: %.120s", e == -ENOMEM ? "no memory" : err);
 		goto fail;
 	}
 	req_end(&L.list);
 	L.syncing = true;
+	L.sync_failed = false;
 	sync_check_done();
 	return true;
 fail:
@@ -479,12 +492,15 @@ static void inspect_done(struct req *r, CURLcode res)
 
 	if (*why) {
 		stat_fail(true, "inspect container %.12s: %s", r->id, why);
+		L.sync_failed |= sync;
 	} else if (code == 404) {
 		;	/* gone before its inspect: nothing to learn */
 	} else if (code != 200) {
 		stat_fail(true, "inspect container %.12s: HTTP %ld", r->id, code);
+		L.sync_failed |= sync;
 	} else if (dk_parse_container(r->body.p ? r->body.p : "", r->body.len, L.c, err, sizeof(err))) {
 		stat_fail(true, "inspect container %.12s: %s", r->id, err);
+		L.sync_failed |= sync;
 	} else {
 		uint64_t dropped = 0;
 
@@ -546,17 +562,17 @@ static void *learn_main(void *arg)
 		/* the stream itself has no time-out (it idles), its headers have */
 		if (L.stream.h && !L.up && now_ms() - L.opened_at > INSPECT_TIMEOUT_MS)
 			go_down("GET /events: no answer within 10 s");
-		if (L.up && L.resync && !L.syncing && !L.list.h)
+		if (L.up && L.resync && !L.syncing && !L.list.h && now_ms() >= L.resync_at)
 			list_start();
 		inspect_schedule();
 		curl_multi_timeout(L.multi, &t);
 		if (t < 0 || t > POLL_MAX_MS)
 			t = POLL_MAX_MS;
-		if (!L.stream.h) {
-			now = now_ms();
-			if ((uint64_t)t > (L.retry_at > now ? L.retry_at - now : 0))
-				t = (long)(L.retry_at > now ? L.retry_at - now : 0);
-		}
+		now = now_ms();
+		if (!L.stream.h && (uint64_t)t > (L.retry_at > now ? L.retry_at - now : 0))
+			t = (long)(L.retry_at > now ? L.retry_at - now : 0);
+		if (L.up && L.resync && (uint64_t)t > (L.resync_at > now ? L.resync_at - now : 0))
+			t = (long)(L.resync_at > now ? L.resync_at - now : 0);
 		curl_multi_poll(L.multi, NULL, 0, (int)t, NULL);
 	}
 	return NULL;
@@ -598,7 +614,8 @@ int learn_start(const struct learn_conf *c, char *err, size_t errlen)
 	pthread_once(&once, global_init);
 	L.conf = *c;
 	L.ninsp = L.qhead = L.qlen = L.sync_inflight = 0;
-	L.up = L.resync = L.syncing = false;
+	L.up = L.resync = L.syncing = L.sync_failed = false;
+	L.resync_at = 0;
 	L.sync_n = L.sync_cap = L.sync_next = 0;
 	L.gen = 0;
 	L.backoff_ms = 0;

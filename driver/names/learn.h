@@ -37,9 +37,10 @@ struct learn_conf {
 	 * its inspect is not delivered.
 	 */
 	void (*seen)(const struct dk_container *c, void *arg);
-	/* Called from the learner thread after each full sync (every running
-	 * container delivered), with a generation that starts at 1 and
-	 * increments.  May be NULL. */
+	/* Called from the learner thread after each full sync: every
+	 * container running at its start was delivered (or is gone).  A
+	 * sync in which an inspect failed does not count; another follows
+	 * a second later.  gen starts at 1 and increments.  May be NULL. */
 	void (*synced)(uint64_t gen, void *arg);
 	void *arg;
 };

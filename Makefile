@@ -41,7 +41,9 @@ KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvs
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/options.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
             driver/lib/layout.c driver/lib/htab.c driver/lib/prom.c
-NAMES    := driver/names/dnswire.c
+# Container names: learnt from the Docker Engine API (a thread of its own),
+# served by the resolver (the DNS wire codec).
+NAMES    := driver/names/dnswire.c driver/names/dkjson.c driver/names/learn.c
 DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/api_network.c \
             driver/docker/api_ipam.c driver/docker/request.c driver/docker/overlay.c \
             driver/docker/metrics.c
@@ -55,6 +57,7 @@ VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(NAMES) $(DOCKER) $(CTL) driver/daemon.
             driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
+LEARNCTL_SRC:= $(NAMES) driver/lib/log.c driver/lib/buf.c tests/tools/learnctl.c
 KVLOAD_SRC:= $(KVSTORE) driver/lib/layout.c driver/lib/netaddr.c tests/tools/kvload.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
 LIBTEST_SRC := $(LIB) $(NAMES) kvstore/env.c tests/unit/test_lib.c
@@ -64,7 +67,7 @@ CTLTEST_SRC := $(CTL) $(LIB) $(KVSTORE) $(NETOPS) tests/unit/test_ctl.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/kvload $(O)/clockstep.so $(O)/tstop $(O)/mcast $(O)/mcast-static $(O)/dnsq $(O)/dnsq-static
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/learnctl $(O)/kvload $(O)/clockstep.so $(O)/tstop $(O)/mcast $(O)/mcast-static $(O)/dnsq $(O)/dnsq-static
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
@@ -75,6 +78,11 @@ $(O)/nlctl: $(call obj,$(NLCTL_SRC))
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/kvctl: $(call obj,$(KVCTL_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A test tool: runs the name learner against dockerd and prints what it learns.
+$(O)/learnctl: $(call obj,$(LEARNCTL_SRC))
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -135,7 +143,7 @@ $(O)/obj/%.o: %.c
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_dns
+FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_dns fuzz_docker
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 

@@ -3,8 +3,9 @@
  * Unit tests of the safety helpers in driver/lib and kvstore/env.c: TLS
  * settings that must fail closed, log escaping and rate limiting, UTF-8
  * cleaning for JSON, atomic state files, the state dir check, the host id;
- * and the resolver's DNS codec (driver/names/dnswire.c) on packets as dig
- * sends them.
+ * the resolver's DNS codec (driver/names/dnswire.c) on packets as dig sends
+ * them; the Docker Engine API decoders of driver/names and its learner,
+ * against a fake dockerd on a UNIX socket.
  * Files go under a fresh mkdtemp() directory each; nothing is left behind.
  */
 #include <setjmp.h>
@@ -17,9 +18,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <jansson.h>
 #include <cmocka.h>
 
@@ -33,6 +37,8 @@
 #include "driver/lib/prom.h"
 #include "driver/lib/state.h"
 #include "driver/names/dnswire.h"
+#include "driver/names/dkjson.h"
+#include "driver/names/learn.h"
 #include "kvstore/consul.h"
 
 static char err[1024];
@@ -1356,6 +1362,526 @@ static void test_dns_name_ok(void **st)
 	assert_true(dns_name_ok(s));
 	s[253] = 'a', s[254] = '\0';
 	assert_false(dns_name_ok(s));
+/* ---- names: the Docker Engine API decoders ---- */
+
+#define CID "347f2470a8636cb15c9483927792ccc8c8451795ea891549995d212107a18bcf"
+#define NID "d83907611f9b2565d0d1507c7ad30b36343bb56f02fe54308dadf083d26aea18"
+#define EID "5f6da5ebb54fd5d802a747320299688d8a95b3bef244e6e3e33d12f57b048fe4"
+#define BID "6e1a0b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8"
+
+static struct dk_container dkc;
+
+static int dk_container(const char *json)
+{
+	return dk_parse_container(json, strlen(json), &dkc, err, sizeof(err));
+}
+
+static void test_dk_name_ok(void **st)
+{
+	char s[300];
+
+	(void)st;
+	assert_true(dk_name_ok("bar"));
+	assert_true(dk_name_ok("Bar-1_x"));
+	assert_true(dk_name_ok("web.1.abc"));
+	assert_true(dk_name_ok("347f2470a863"));
+	assert_false(dk_name_ok(""));
+	assert_false(dk_name_ok(".a"));
+	assert_false(dk_name_ok("a."));
+	assert_false(dk_name_ok("a..b"));
+	assert_false(dk_name_ok("a b"));
+	assert_false(dk_name_ok("a/b"));
+	assert_false(dk_name_ok("caf\xc3\xa9"));
+	memset(s, 'a', 63);
+	s[63] = '\0';
+	assert_true(dk_name_ok(s));
+	s[63] = 'a', s[64] = '\0';
+	assert_false(dk_name_ok(s));			/* a label of 64 */
+	for (int i = 0; i < 253; i++)
+		s[i] = i % 2 ? '.' : 'a';
+	s[253] = '\0';
+	assert_true(dk_name_ok(s));			/* 253 characters */
+	s[253] = '.', s[254] = 'a', s[255] = '\0';
+	assert_false(dk_name_ok(s));			/* 255 */
+	assert_true(dk_id_ok(CID));
+	assert_true(dk_id_ok("0a"));
+	assert_false(dk_id_ok("0A"));
+	assert_false(dk_id_ok(""));
+	assert_false(dk_id_ok(CID "0"));
+}
+
+static int dk_event(const char *json, struct dk_event *ev)
+{
+	return dk_parse_event(json, strlen(json), ev, err, sizeof(err));
+}
+
+static void test_dk_event(void **st)
+{
+	struct dk_event ev;
+	char *big;
+
+	(void)st;
+	/* as Engine 20.10 writes it */
+	assert_int_equal(dk_event("{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"" NID "\","
+				  "\"Attributes\":{\"container\":\"" CID "\",\"name\":\"n1\",\"type\":\"bridge\"}},"
+				  "\"scope\":\"local\",\"time\":1796518965,\"timeNano\":1796518965773502070}", &ev), 0);
+	assert_int_equal(ev.kind, DK_EV_CONNECT);
+	assert_string_equal(ev.network, NID);
+	assert_string_equal(ev.container, CID);
+	assert_int_equal(dk_event("{\"Type\":\"network\",\"Action\":\"disconnect\",\"Actor\":{\"ID\":\"" NID "\","
+				  "\"Attributes\":{\"container\":\"" CID "\"}}}", &ev), 0);
+	assert_int_equal(ev.kind, DK_EV_DISCONNECT);
+	/* anything else is OTHER, whatever its Actor */
+	assert_int_equal(dk_event("{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"x\"}}", &ev), 0);
+	assert_int_equal(ev.kind, DK_EV_OTHER);
+	assert_string_equal(ev.container, "");
+	assert_int_equal(dk_event("{\"Type\":\"network\",\"Action\":\"create\"}", &ev), 0);
+	assert_int_equal(ev.kind, DK_EV_OTHER);
+	assert_int_equal(dk_event("{}", &ev), 0);
+	assert_int_equal(ev.kind, DK_EV_OTHER);
+
+	/* malformed */
+	assert_int_equal(dk_event("{\"Type\":\"network\"", &ev), -EINVAL);
+	assert_non_null(strstr(err, "malformed JSON"));
+	assert_int_equal(dk_event("[]", &ev), -EINVAL);
+	assert_int_equal(dk_event("{\"Type\":1}", &ev), -EINVAL);
+	assert_int_equal(dk_event("{\"Type\":\"network\",\"Action\":\"connect\"}", &ev), -EINVAL);
+	assert_non_null(strstr(err, "Actor"));
+	assert_int_equal(dk_event("{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"" NID "\"}}", &ev),
+			 -EINVAL);
+	assert_int_equal(dk_event("{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"" NID "\","
+				  "\"Attributes\":{\"container\":\"ABC\"}}}", &ev), -EINVAL);
+	assert_non_null(strstr(err, "container 'ABC' is not"));
+	assert_int_equal(dk_event("{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"../x\","
+				  "\"Attributes\":{\"container\":\"" CID "\"}}}", &ev), -EINVAL);
+	assert_int_equal(dk_event("{\"Type\":\"net\\u0000work\"}", &ev), -EINVAL);
+	assert_int_equal(dk_event("{\"Type\":\"network\",\"Type\":\"network\"}", &ev), -EINVAL);
+	/* a line over 64 KiB is refused before it is parsed */
+	big = malloc(DK_LINE_MAX + 1);
+	assert_non_null(big);
+	memset(big, ' ', DK_LINE_MAX + 1);
+	big[0] = '{', big[DK_LINE_MAX] = '}';
+	assert_int_equal(dk_parse_event(big, DK_LINE_MAX + 1, &ev, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "larger than"));
+	assert_int_equal(dk_parse_event(big + 1, DK_LINE_MAX - 1, &ev, err, sizeof(err)), -EINVAL);
+	big[DK_LINE_MAX - 1] = '}';
+	assert_int_equal(dk_parse_event(big, DK_LINE_MAX, &ev, err, sizeof(err)), 0);
+	free(big);
+}
+
+/* Engine 20.10: Aliases hold the user's aliases and the short ID; no DNSNames. */
+static void test_dk_container_2010(void **st)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	(void)st;
+	assert_int_equal(dk_container(
+		"{\"Id\":\"" CID "\",\"Created\":\"2026-12-06T01:02:44Z\",\"Path\":\"sleep\",\"Args\":[\"60\"],"
+		"\"State\":{\"Status\":\"running\",\"Running\":true,\"Paused\":false,\"Pid\":4242},"
+		"\"Name\":\"/Bar-9608\",\"RestartCount\":0,"
+		"\"NetworkSettings\":{\"Bridge\":\"\",\"SandboxID\":\"abc\",\"Ports\":{},"
+		"\"Networks\":{\"nettest\":{\"IPAMConfig\":null,\"Links\":null,"
+		"\"Aliases\":[\"foo\",\"347f2470a863\"],\"NetworkID\":\"" NID "\",\"EndpointID\":\"" EID "\","
+		"\"Gateway\":\"172.22.0.1\",\"IPAddress\":\"172.22.0.2\",\"IPPrefixLen\":16,\"IPv6Gateway\":\"\","
+		"\"GlobalIPv6Address\":\"\",\"GlobalIPv6PrefixLen\":0,\"MacAddress\":\"02:42:ac:16:00:02\","
+		"\"DriverOpts\":null}}}}"), 0);
+	assert_string_equal(dkc.id, CID);
+	assert_string_equal(dkc.name, "Bar-9608");
+	assert_true(dkc.running);
+	assert_int_equal(dkc.nnet, 1);
+	assert_string_equal(dkc.net[0].network, NID);
+	assert_string_equal(dkc.net[0].endpoint, EID);
+	assert_string_equal(inet_ntop(AF_INET, &dkc.net[0].ip, ip, sizeof(ip)), "172.22.0.2");
+	assert_int_equal(dkc.net[0].n, 3);
+	assert_string_equal(dkc.net[0].names[0], "bar-9608");
+	assert_string_equal(dkc.net[0].names[1], "foo");
+	assert_string_equal(dkc.net[0].names[2], "347f2470a863");
+	assert_int_equal(dkc.net[0].dropped, 0);
+}
+
+/* Engine 29: Aliases hold only the user's, DNSNames all of them; the default
+ * bridge has null Aliases and DNSNames; a network of a container not yet
+ * started has an empty NetworkID and is skipped. */
+static void test_dk_container_29(void **st)
+{
+	(void)st;
+	assert_int_equal(dk_container(
+		"{\"Id\":\"" CID "\",\"Name\":\"/bar\",\"State\":{\"Status\":\"running\",\"Running\":true},"
+		"\"NetworkSettings\":{\"SandboxID\":\"abc\",\"Networks\":{"
+		"\"nettest\":{\"IPAMConfig\":null,\"Links\":null,\"Aliases\":[\"foo\",\"Web.Svc\"],"
+		"\"MacAddress\":\"6a:3c:10:f1:22:01\",\"DriverOpts\":null,\"GwPriority\":0,"
+		"\"NetworkID\":\"" NID "\",\"EndpointID\":\"" EID "\",\"Gateway\":\"172.22.0.1\","
+		"\"IPAddress\":\"172.22.0.2\",\"IPPrefixLen\":16,\"IPv6Gateway\":\"\",\"GlobalIPv6Address\":\"\","
+		"\"GlobalIPv6PrefixLen\":0,\"DNSNames\":[\"bar\",\"foo\",\"web.svc\",\"347f2470a863\"]},"
+		"\"bridge\":{\"IPAMConfig\":null,\"Links\":null,\"Aliases\":null,\"DriverOpts\":null,\"GwPriority\":0,"
+		"\"NetworkID\":\"" BID "\",\"EndpointID\":\"\",\"Gateway\":\"\",\"IPAddress\":\"\","
+		"\"IPPrefixLen\":0,\"DNSNames\":null},"
+		"\"none\":{\"NetworkID\":\"\",\"EndpointID\":\"\",\"IPAddress\":\"\"}}}}"), 0);
+	assert_string_equal(dkc.name, "bar");
+	assert_int_equal(dkc.nnet, 2);
+	assert_int_equal(dkc.net[0].n, 4);
+	assert_string_equal(dkc.net[0].names[0], "bar");
+	assert_string_equal(dkc.net[0].names[1], "foo");
+	assert_string_equal(dkc.net[0].names[2], "web.svc");
+	assert_string_equal(dkc.net[0].names[3], "347f2470a863");
+	assert_string_equal(dkc.net[1].network, BID);
+	assert_string_equal(dkc.net[1].endpoint, "");
+	assert_int_equal(dkc.net[1].ip.s_addr, 0);
+	assert_int_equal(dkc.net[1].n, 1);
+	assert_string_equal(dkc.net[1].names[0], "bar");
+
+	/* stopped, no networks at all */
+	assert_int_equal(dk_container("{\"Id\":\"" CID "\",\"Name\":\"/bar\",\"State\":{\"Running\":false},"
+				      "\"NetworkSettings\":{\"Networks\":null}}"), 0);
+	assert_false(dkc.running);
+	assert_int_equal(dkc.nnet, 0);
+	assert_int_equal(dk_container("{\"Id\":\"" CID "\"}"), 0);
+	assert_int_equal(dkc.nnet, 0);
+	assert_string_equal(dkc.name, "");
+}
+
+static void test_dk_container_limits(void **st)
+{
+	struct buf b = { 0 };
+	char s[400];
+
+	(void)st;
+	/* 40 aliases, a few of them bad, the rest over the limit */
+	snprintf(s, sizeof(s), "{\"Id\":\"" CID "\",\"Name\":\"/c\",\"NetworkSettings\":{\"Networks\":{"
+		 "\"n\":{\"NetworkID\":\"" NID "\",\"Aliases\":[\"C\",\"a..b\",7,null,\"x y\",");
+	assert_int_equal(buf_append(&b, s, strlen(s), 1 << 20), 0);
+	for (int i = 0; i < 40; i++) {
+		snprintf(s, sizeof(s), "\"a%d\",", i);
+		assert_int_equal(buf_append(&b, s, strlen(s), 1 << 20), 0);
+	}
+	snprintf(s, sizeof(s), "\"last\"],\"DNSNames\":[\"c\",\"a0\"]}}}}");
+	assert_int_equal(buf_append(&b, s, strlen(s), 1 << 20), 0);
+	assert_int_equal(dk_parse_container(b.p, b.len, &dkc, err, sizeof(err)), 0);
+	assert_int_equal(dkc.net[0].n, DK_NAMES_MAX);
+	assert_string_equal(dkc.net[0].names[0], "c");		/* "C" the same name */
+	assert_string_equal(dkc.net[0].names[1], "a0");
+	assert_string_equal(dkc.net[0].names[31], "a30");
+	/* 4 bad ("a..b", 7, null, "x y"), 9 aliases (a31..a39) and "last" over the limit */
+	assert_int_equal(dkc.net[0].dropped, 4 + 9 + 1);
+	buf_free(&b);
+
+	/* 20 networks: the first 16 are decoded */
+	snprintf(s, sizeof(s), "{\"Id\":\"" CID "\",\"NetworkSettings\":{\"Networks\":{");
+	assert_int_equal(buf_append(&b, s, strlen(s), 1 << 20), 0);
+	for (int i = 0; i < 20; i++) {
+		snprintf(s, sizeof(s), "%s\"n%d\":{\"NetworkID\":\"%02x\"}", i ? "," : "", i, i);
+		assert_int_equal(buf_append(&b, s, strlen(s), 1 << 20), 0);
+	}
+	assert_int_equal(buf_append(&b, "}}}", 3, 1 << 20), 0);
+	assert_int_equal(dk_parse_container(b.p, b.len, &dkc, err, sizeof(err)), 0);
+	assert_int_equal(dkc.nnet, DK_NETS_MAX);
+	buf_free(&b);
+
+	/* a name longer than a DNS name is not kept */
+	memset(s, 'n', 300);
+	s[300] = '\0';
+	{
+		char doc[600];
+
+		snprintf(doc, sizeof(doc), "{\"Id\":\"" CID "\",\"Name\":\"/%s\",\"NetworkSettings\":{\"Networks\":"
+			 "{\"n\":{\"NetworkID\":\"" NID "\"}}}}", s);
+		assert_int_equal(dk_container(doc), 0);
+		assert_string_equal(dkc.name, "");
+		assert_int_equal(dkc.net[0].n, 0);
+		assert_int_equal(dkc.net[0].dropped, 1);
+	}
+
+	/* malformed */
+	assert_int_equal(dk_container("{\"Name\":\"/c\"}"), -EINVAL);
+	assert_non_null(strstr(err, "Id"));
+	assert_int_equal(dk_container("{\"Id\":\"" CID "\",\"State\":{\"Running\":\"yes\"}}"), -EINVAL);
+	assert_int_equal(dk_container("{\"Id\":\"" CID "\",\"State\":[]}"), -EINVAL);
+	assert_int_equal(dk_container("{\"Id\":\"" CID "\",\"NetworkSettings\":{\"Networks\":[]}}"), -EINVAL);
+	assert_int_equal(dk_container("{\"Id\":\"" CID "\",\"NetworkSettings\":{\"Networks\":{\"n\":3}}}"), -EINVAL);
+	assert_int_equal(dk_container("{\"Id\":\"" CID "\",\"NetworkSettings\":{\"Networks\":{\"n\":"
+				      "{\"NetworkID\":\"" NID "\",\"IPAddress\":\"10.0.0.256\"}}}}"), -EINVAL);
+	assert_non_null(strstr(err, "IPAddress"));
+	assert_int_equal(dk_container("{\"Id\":\"" CID "\",\"NetworkSettings\":{\"Networks\":{\"n\":"
+				      "{\"NetworkID\":\"" NID "\",\"Aliases\":\"foo\"}}}}"), -EINVAL);
+	assert_non_null(strstr(err, "network n: Aliases is not an array"));
+	assert_int_equal(dk_container("{\"Id\":\"" CID "\",\"NetworkSettings\":{\"Networks\":{\"n\":"
+				      "{\"NetworkID\":\"XYZ\"}}}}"), -EINVAL);
+	assert_int_equal(dk_container("\"" CID "\""), -EINVAL);
+	assert_int_equal(dk_container(""), -EINVAL);
+	/* a document over 4 MiB is refused whatever it holds */
+	assert_int_equal(dk_parse_container("{}", DK_DOC_MAX + 1, &dkc, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "larger than"));
+}
+
+static int list_collect(const char *id, void *arg)
+{
+	char *out = arg;
+
+	strcat(out, id);
+	strcat(out, ",");
+	return strlen(id) == 3 ? -ENOSPC : 0;	/* "bad": stop */
+}
+
+static void test_dk_list(void **st)
+{
+	char out[512];
+	const char *ok = "[{\"Id\":\"" CID "\",\"Names\":[\"/bar\"],\"State\":\"running\"},"
+			 "{\"Id\":\"0a\",\"Names\":[\"/x\"]}]";
+
+	(void)st;
+	out[0] = '\0';
+	assert_int_equal(dk_parse_list(ok, strlen(ok), list_collect, out, err, sizeof(err)), 0);
+	assert_string_equal(out, CID ",0a,");
+	out[0] = '\0';
+	assert_int_equal(dk_parse_list("[]", 2, list_collect, out, err, sizeof(err)), 0);
+	assert_string_equal(out, "");
+	/* fn's error stops the walk */
+	assert_int_equal(dk_parse_list("[{\"Id\":\"abc\"},{\"Id\":\"def\"}]", strlen("[{\"Id\":\"abc\"},{\"Id\":\"def\"}]"), list_collect, out, err,
+				       sizeof(err)), -ENOSPC);
+	assert_string_equal(out, "abc,");
+	/* a bad element refuses the whole list before fn is called */
+	out[0] = '\0';
+	assert_int_equal(dk_parse_list("[{\"Id\":\"0a\"},{\"Id\":\"XY\"}]", strlen("[{\"Id\":\"0a\"},{\"Id\":\"XY\"}]"), list_collect, out, err,
+				       sizeof(err)), -EINVAL);
+	assert_string_equal(out, "");
+	assert_int_equal(dk_parse_list("[{\"Id\":\"0a\"},3]", strlen("[{\"Id\":\"0a\"},3]"), list_collect, out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(dk_parse_list("[{\"Names\":[]}]", strlen("[{\"Names\":[]}]"), list_collect, out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(dk_parse_list("{}", 2, list_collect, out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(dk_parse_list("[", 1, list_collect, out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(dk_parse_list("[]", DK_DOC_MAX + 1, list_collect, out, err, sizeof(err)), -EINVAL);
+	assert_string_equal(out, "");
+}
+
+/* ---- names: the learner against a fake dockerd on a UNIX socket ---- */
+
+/* The fake answers GET /events with its 200 headers, then (chunked, as
+ * dockerd writes it) by the stream's number: 1, one connect event, and the
+ * stream ends 300 ms later (a dockerd restart); 2, a line longer than 64
+ * KiB; 3, connect events of 1100 containers (more than the learner's
+ * queue), and then 4 on, one connect event: these stay open until the fake
+ * stops.  It lists two containers: CID, whose inspect it answers, and 0b,
+ * whose first inspect fails (500: that sync does not count) and the next
+ * ones find it gone (404), as any other path. */
+struct fake {
+	char path[108];
+	int lfd;
+	atomic_bool stop;
+	atomic_int streams;
+	atomic_int inspects_0b;
+	pthread_t th, conn[4096];
+	int nconn;
+};
+
+#define FAKE_INSPECT "{\"Id\":\"" CID "\",\"Name\":\"/web\",\"State\":{\"Running\":true}," \
+	"\"NetworkSettings\":{\"Networks\":{\"n1\":{\"NetworkID\":\"" NID "\",\"EndpointID\":\"" EID "\"," \
+	"\"IPAddress\":\"10.0.0.2\",\"Aliases\":[\"WWW\",\"347f2470a863\"]}}}}"
+#define FAKE_LIST "[{\"Id\":\"" CID "\",\"Names\":[\"/web\"]},{\"Id\":\"0b\",\"Names\":[\"/gone\"]}]"
+#define FAKE_EVENT "{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"" NID "\"," \
+	"\"Attributes\":{\"container\":\"" CID "\",\"name\":\"n1\"}},\"time\":1}\n"
+
+static struct fake *fake_of;
+
+static void fake_send(int fd, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;
+		s += w, n -= (size_t)w;
+	}
+}
+
+static void fake_answer(int fd, int code, const char *body)
+{
+	char hdr[160];
+
+	snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\nConnection: close\r\n\r\n", code, strlen(body));
+	fake_send(fd, hdr);
+	fake_send(fd, body);
+}
+
+static void *fake_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char req[4096], path[256], chunk[512];
+	size_t len = 0;
+
+	while (len < sizeof(req) - 1 && !strstr(req, "\r\n\r\n")) {
+		ssize_t n = recv(fd, req + len, sizeof(req) - 1 - len, 0);
+
+		if (n <= 0)
+			goto out;
+		len += (size_t)n;
+		req[len] = '\0';
+	}
+	if (sscanf(req, "GET %255s ", path) != 1)
+		goto out;
+	if (!strncmp(path, "/events?filters=", 16)) {
+		int n = atomic_fetch_add(&fake_of->streams, 1) + 1;
+
+		fake_send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			   "Transfer-Encoding: chunked\r\n\r\n");
+		usleep(50000);
+		if (n == 2) {
+			memset(chunk, 'x', 500);
+			chunk[500] = '\0';
+			for (int i = 0; i < 140; i++) {
+				fake_send(fd, "1f4\r\n");
+				fake_send(fd, chunk);
+				fake_send(fd, "\r\n");
+			}
+		} else if (n == 3) {
+			for (int i = 0; i < 1100; i++) {
+				snprintf(chunk, sizeof(chunk), "{\"Type\":\"network\",\"Action\":\"connect\","
+					 "\"Actor\":{\"ID\":\"" NID "\",\"Attributes\":{\"container\":\"%064x\"}}}\n", i);
+				snprintf(path, sizeof(path), "%zx\r\n", strlen(chunk));
+				fake_send(fd, path);
+				fake_send(fd, chunk);
+				fake_send(fd, "\r\n");
+			}
+		} else {
+			snprintf(chunk, sizeof(chunk), "%zx\r\n%s\r\n", strlen(FAKE_EVENT), FAKE_EVENT);
+			fake_send(fd, chunk);
+		}
+		if (n == 1) {
+			usleep(300000);
+			fake_send(fd, "0\r\n\r\n");
+		} else {
+			while (!atomic_load(&fake_of->stop))
+				usleep(20000);
+		}
+	} else if (!strcmp(path, "/containers/json")) {
+		fake_answer(fd, 200, FAKE_LIST);
+	} else if (!strcmp(path, "/containers/" CID "/json")) {
+		fake_answer(fd, 200, FAKE_INSPECT);
+	} else if (!strcmp(path, "/containers/0b/json") && !atomic_fetch_add(&fake_of->inspects_0b, 1)) {
+		fake_answer(fd, 500, "{\"message\":\"busy\"}");
+	} else {
+		fake_answer(fd, 404, "{\"message\":\"no such thing\"}");
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+static void *fake_accept(void *arg)
+{
+	struct fake *f = arg;
+
+	for (;;) {
+		int fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			break;	/* shut down */
+		if (f->nconn == 4096 || pthread_create(&f->conn[f->nconn], NULL, fake_conn, (void *)(intptr_t)fd)) {
+			close(fd);
+			continue;
+		}
+		f->nconn++;
+	}
+	return NULL;
+}
+
+static struct {
+	pthread_mutex_t mu;
+	unsigned seen;
+	uint64_t gen;
+	struct dk_container last;
+} got = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void got_seen(const struct dk_container *c, void *arg)
+{
+	pthread_mutex_lock(&got.mu);
+	got.seen++;
+	got.last = *c;
+	pthread_mutex_unlock(&got.mu);
+}
+
+static void got_synced(uint64_t gen, void *arg)
+{
+	pthread_mutex_lock(&got.mu);
+	assert_int_equal(gen, got.gen + 1);
+	got.gen = gen;
+	pthread_mutex_unlock(&got.mu);
+}
+
+static void test_learn_fake(void **st)
+{
+	static struct fake f;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct learn_conf conf = { .seen = got_seen, .synced = got_synced };
+	struct learn_stats s;
+	char dir[] = "/tmp/vxov-learn-XXXXXX";
+	bool done = false;
+
+	(void)st;
+	learn_stop();		/* never started: nothing to do */
+	assert_non_null(mkdtemp(dir));
+	snprintf(f.path, sizeof(f.path), "%s/docker.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f.path);
+	f.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(f.lfd >= 0);
+	assert_int_equal(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f.lfd, 16), 0);
+	fake_of = &f;
+	assert_int_equal(pthread_create(&f.th, NULL, fake_accept, &f), 0);
+
+	snprintf(conf.sock, sizeof(conf.sock), "%s", f.path);
+	assert_int_equal(learn_start(&conf, err, sizeof(err)), 0);
+	assert_int_equal(learn_start(&conf, err, sizeof(err)), -EALREADY);
+	/* the first stream: a sync that does not count (0b's inspect fails),
+	 * the container of its connect event */
+	for (int i = 0; i < 500 && !done; i++) {
+		usleep(10000);
+		pthread_mutex_lock(&got.mu);
+		done = got.seen >= 2;
+		pthread_mutex_unlock(&got.mu);
+	}
+	assert_true(done);
+	/* it ends, the second has a line too long, the third more connect
+	 * events than the queue holds: each time the learner syncs again */
+	done = false;
+	for (int i = 0; i < 1000 && !done; i++) {
+		usleep(10000);
+		learn_stats(&s);
+		done = atomic_load(&f.streams) == 3 && s.syncs >= 2 && s.overflows && s.events >= 1101;
+	}
+	assert_true(done);
+	assert_true(atomic_load(&f.inspects_0b) >= 2);
+	pthread_mutex_lock(&got.mu);
+	assert_true(got.gen >= 2 && got.gen + 1 >= s.syncs);	/* counted, then called */
+	pthread_mutex_unlock(&got.mu);
+	assert_true(s.connected);
+	assert_true(s.overflows <= 1100 - 1024);
+	assert_true(s.inspects >= 3);
+	assert_true(s.failures >= 3);
+	assert_non_null(strstr(s.last_error, "an event line is longer than 65536 bytes"));
+	pthread_mutex_lock(&got.mu);
+	assert_string_equal(got.last.id, CID);
+	assert_string_equal(got.last.name, "web");
+	assert_int_equal(got.last.nnet, 1);
+	assert_int_equal(got.last.net[0].n, 3);
+	assert_string_equal(got.last.net[0].names[0], "web");
+	assert_string_equal(got.last.net[0].names[1], "www");
+	assert_string_equal(got.last.net[0].names[2], "347f2470a863");
+	pthread_mutex_unlock(&got.mu);
+	learn_stop();
+	learn_stats(&s);
+	assert_false(s.connected);
+	learn_stop();		/* twice: nothing to do */
+
+	atomic_store(&f.stop, true);
+	shutdown(f.lfd, SHUT_RDWR);
+	pthread_join(f.th, NULL);
+	for (int i = 0; i < f.nconn; i++)
+		pthread_join(f.conn[i], NULL);
+	close(f.lfd);
+	unlink(f.path);
+	rmdir(dir);
 }
 
 int main(void)
@@ -1390,6 +1916,13 @@ int main(void)
 		cmocka_unit_test(test_dns_error),
 		cmocka_unit_test(test_dns_ptr),
 		cmocka_unit_test(test_dns_name_ok),
+		cmocka_unit_test(test_dk_name_ok),
+		cmocka_unit_test(test_dk_event),
+		cmocka_unit_test(test_dk_container_2010),
+		cmocka_unit_test(test_dk_container_29),
+		cmocka_unit_test(test_dk_container_limits),
+		cmocka_unit_test(test_dk_list),
+		cmocka_unit_test(test_learn_fake),
 	};
 
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);

@@ -1362,6 +1362,8 @@ static void test_dns_name_ok(void **st)
 	assert_true(dns_name_ok(s));
 	s[253] = 'a', s[254] = '\0';
 	assert_false(dns_name_ok(s));
+}
+
 /* ---- names: the Docker Engine API decoders ---- */
 
 #define CID "347f2470a8636cb15c9483927792ccc8c8451795ea891549995d212107a18bcf"

@@ -219,19 +219,6 @@ int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, bool mcas
 	return nl_talk(nl, nlh);
 }
 
-int link_add_dummy(struct nl *nl, const char *name)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct ifinfomsg *ifm;
-	struct nlmsghdr *nlh = link_new_msg(nl, buf, name, 0, &ifm);
-	struct nlattr *info;
-
-	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "dummy");
-	mnl_attr_nest_end(nlh, info);
-	return nl_talk(nl, nlh);
-}
-
 int link_add_vxlan(struct nl *nl, const struct vxlan_conf *c)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -47,9 +47,6 @@ int link_find_vxlan(struct nl *nl, uint32_t vni, struct link_info *li);
 /* mcast_snooping: the bridge's IGMP/MLD snooping (the kernel's default is on). */
 int link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, bool mcast_snooping);
 
-/* A dummy device (an address of the host that no other device carries). */
-int link_add_dummy(struct nl *nl, const char *name);
-
 /* Call cb for every link in nl's namespace. */
 int link_foreach(struct nl *nl, void (*cb)(const struct link_info *li, void *arg), void *arg);
 

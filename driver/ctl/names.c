@@ -23,7 +23,8 @@
  * does not have is REFUSED, never NXDOMAIN: Docker's embedded resolver then
  * asks the next server, which may well own it.  On the host, the same
  * address refuses every query at once, so that containers of other networks
- * (which ask it first, daemon.json listing it first) lose no time.
+ * (which ask it first, daemon.json listing it first) lose no time.  It is
+ * put on lo, as a /32, and stays there (like the overlays) when vxov stops.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,7 +47,6 @@
 #include "netops/netns.h"
 
 #define DNS_PORT 53
-#define HOST_DEV "vxov-dns"
 #define TTL_S 1			/* answers are never cached for long */
 #define LOOKUP_MS 1000		/* Docker waits 4 s per server: fail well before */
 #define INFLIGHT_MAX 256	/* queries waiting for Consul; more are refused */
@@ -295,17 +295,12 @@ int names_init(char *err, size_t errlen)
 		return 0;
 	if ((e = nl_open(&nl, -1)))
 		return snprintf(err, errlen, "netlink: %s", strerror(-e)), e;
-	e = link_add_dummy(&nl, HOST_DEV);
-	if (e && e != -EEXIST) {
-		snprintf(err, errlen, "create %s for the resolver: %s", HOST_DEV,
-			 nl_strerror(&nl, e));
-		goto out;
-	}
-	if ((e = link_get(&nl, HOST_DEV, &li)) ||
-	    (e = addr_add4(&nl, li.ifindex, core.conf.dns_addr, 32)) ||
-	    (e = link_set_up(&nl, li.ifindex, 0))) {
-		snprintf(err, errlen, "put %s on %s: %s", inet_ntoa(core.conf.dns_addr), HOST_DEV,
-			 nl_strerror(&nl, e));
+	/* On lo: every kernel has it (not every one has dummy devices), and
+	 * an address there is local to the host, reached from every bridge. */
+	if ((e = link_get(&nl, "lo", &li)) ||
+	    (e = addr_add4(&nl, li.ifindex, core.conf.dns_addr, 32))) {
+		snprintf(err, errlen, "put %s on lo for the resolver: %s",
+			 inet_ntoa(core.conf.dns_addr), nl_strerror(&nl, e));
 		goto out;
 	}
 	if ((N.host_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||

@@ -294,6 +294,18 @@ int link_set_up(struct nl *nl, int ifindex, int master)
 	return nl_talk(nl, nlh);
 }
 
+int link_set_mac(struct nl *nl, int ifindex, const uint8_t mac[6])
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = ifindex;
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	return nl_talk(nl, nlh);
+}
+
 int link_set_alias(struct nl *nl, int ifindex, const char *alias)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -477,7 +477,7 @@ static bool lep_complete(struct net *n, const struct lep *l, const struct kv_lis
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, "\n"), p);
 		if (!dns_name_ok(name) || layout_dns_key(key, sizeof(key), n->d.prefix, name, l->ip))
 			continue;
-		f = bsearch(&x, kl->v, kl->n, sizeof(*kl->v), cmp_key);
+		f = kl->n ? bsearch(&x, kl->v, kl->n, sizeof(*kl->v), cmp_key) : NULL;
 		if (!f || strcmp(f->session, sid))
 			return false;
 	}
@@ -505,7 +505,8 @@ static void on_listed(struct kv_req *r, void *arg)
 	}
 	if (!sid)
 		goto out;
-	qsort(kl.v, kl.n, sizeof(*kl.v), cmp_key);
+	if (kl.n)
+		qsort(kl.v, kl.n, sizeof(*kl.v), cmp_key);
 	c.arg = (void *)(uintptr_t)n->d.vni;
 	/* Ours that nobody explains: gone, if still ours (learnt everything). */
 	for (i = 0; N.synced && i < kl.n; i++) {
@@ -554,17 +555,36 @@ static void on_names_timer(struct loop_timer *t)
 
 /* ---- networks ---- */
 
+/* 02:76 ("v") and four bytes of this host's address and the VNI: unique
+ * per host and network (a multicast network's bridges see each other's
+ * broadcasts), never one of the 02:42 MACs vxov gives containers. */
+static const uint8_t *bridge_mac(const struct net *n, uint8_t mac[6])
+{
+	uint32_t h = htab_hash(&core.conf.self, sizeof(core.conf.self)) ^ (n->d.vni * 2654435761u);
+
+	mac[0] = 0x02;
+	mac[1] = 0x76;
+	memcpy(mac + 2, &h, 4);
+	return mac;
+}
+
 void names_net_add(struct net *n)
 {
 	struct link_info li;
+	uint8_t mac[6];
 	int e, fd;
 
 	n->names_timer.fn = on_names_timer;
 	loop_timer_in(&core.loop, &n->names_timer, (uint64_t)core.conf.resync_s * 1000);
 	if (!core.conf.dns_addr.s_addr)
 		return;
-	/* The resolver's address on br0, and a way back to the containers. */
+	/* The resolver's address on br0, and a way back to the containers.
+	 * br0 gets a MAC of its own first: a bridge left with the kernel's
+	 * takes its lowest port's, and changes it when a container with a
+	 * lower one joins -- the containers' ARP entries for the resolver would
+	 * then point nowhere until they expire (half a minute of silence). */
 	if ((e = link_get(&n->nl, "br0", &li)) ||
+	    (memcmp(li.mac, bridge_mac(n, mac), 6) && (e = link_set_mac(&n->nl, li.ifindex, mac))) ||
 	    (e = addr_add4(&n->nl, li.ifindex, core.conf.dns_addr, 32)) ||
 	    (e = route_add4(&n->nl, n->d.subnet.addr, n->d.subnet.len, li.ifindex,
 			    core.conf.dns_addr))) {

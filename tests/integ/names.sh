@@ -15,7 +15,7 @@ DNSQ=$(dirname "$VXOV")/dnsq DNSQS=$(dirname "$VXOV")/dnsq-static
 [ -x "$DNSQ" ] || DNSQ=$TOP/build/dnsq
 [ -x "$DNSQS" ] || DNSQS=$TOP/build/dnsq-static
 NET=$T_ID-net NET2=$T_ID-other SUBNET=$(t_subnet 0) SUBNET2=$(t_subnet 1)
-CLUSTER_FLAGS=(--session-ttl 10 --resync 5)
+CLUSTER_FLAGS=(--session-ttl 10 --resync 5 ${NAMES_DEBUG:+--log-level debug})
 check "consul agent -dev starts" cluster_consul
 for i in 1 2; do
 	H=$(H $i) DIR=$T_TMP/e$i
@@ -47,8 +47,12 @@ check "engine 1's overlay namespace has the resolver's address on br0" \
 # What web (engine 1, on the network) asks vxov's resolver directly: dnsq
 # run in web's network namespace (no docker exec: times stay honest).
 askov() { nsenter --net=/proc/$WPID/ns/net "$DNSQ" ask "$DNS" "$@"; }
-# Until web gets an answer matching $2 for name $1, in the background.
-await() { (until askov "$1" | grep -q "$2"; do sleep 0.01; done) & }
+# Until web gets an answer matching $2 for name $1 (5 s at most), in the
+# background: `wait $!` returns the moment it does.
+await() {
+	(end=$(( $(date +%s%N) + 5000000000 ))
+	 until askov "$1" | grep -q "$2"; do [ "$(date +%s%N)" -lt $end ] || exit 1; sleep 0.01; done) &
+}
 
 # web on engine 1 (with dnsq inside), then db on engine 2.
 D 1 run -d --net $NET --name $T_ID-web $IMAGE sleep 600 >/dev/null
@@ -68,8 +72,7 @@ check "engine 2: docker run --name db --network-alias dbalias --network-alias sv
 	D 2 run -d --net $NET --name $T_ID-db --network-alias $T_ID-dbalias --network-alias svc \
 	$IMAGE sleep 600
 t0=$(date +%s%N)
-timeout 5 tail --pid=$W -f /dev/null
-kill $W 2>/dev/null
+wait $W
 DB=$(ip_of 2 $T_ID-db $NET)
 check_match "web gets db's address from vxov" "^A $DB$" "$(askov $T_ID-db)"
 check "engine 1's resolver answers db with $DB within 1 s of docker run returning ($(( ($(date +%s%N) - t0) / 1000000 )) ms)" \
@@ -129,8 +132,7 @@ await $T_ID-db '^rcode=5'
 W=$!
 D 2 rm -f $T_ID-db >/dev/null
 t0=$(date +%s%N)
-timeout 5 tail --pid=$W -f /dev/null
-kill $W 2>/dev/null
+wait $W
 check "after docker rm -f db on engine 2, the name is gone within 1 s ($(( ($(date +%s%N) - t0) / 1000000 )) ms)" \
 	[ $(( ($(date +%s%N) - t0) / 1000000 )) -le 1000 ]
 check_empty "  no key of db's left" "$(kv list vxov/$VNI/dns/ | grep "$T_ID-db")"

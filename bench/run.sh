@@ -4,7 +4,7 @@
 # real Consul (everything inside namespaces of ours, except the Docker
 # section's daemon: see bench/docker.sh).  Prints each number with its target
 # as it is measured; exits non-zero if a target is missed.  Sections, in
-# order (BENCH_SECTIONS="api iperf scale conns burst multicast cluster docker" chooses):
+# order (BENCH_SECTIONS="api iperf scale conns burst multicast names cluster docker" chooses):
 #   api        propagation: CreateEndpoint returns on h2 -> the FDB entry
 #              exists on h1; CreateEndpoint and DeleteEndpoint, Consul
 #              publishing included, each measured from a client that keeps
@@ -27,6 +27,10 @@
 #              to 1 and to 10 receiving hosts beside unicast to 1, the
 #              sender's replication factor (underlay TX / sent), a fixed
 #              rate's delivery to all 10 (bench/multicast.sh)
+#   names      two dockerd engines in namespaces with vxov --dns-addr:
+#              docker run/rm on one -> the name resolves/is gone on the
+#              other; external names from a bridge network with and
+#              without vxov's resolver in daemon.json (bench/names.sh)
 #   cluster    3 Consul servers (Raft) and 100 hosts with vxov, each talking
 #              to a server (CL_AGENTS=N gives N hosts an agent of their own):
 #              a burst of 10 endpoints per host (addresses as vxov's IPAM
@@ -42,7 +46,7 @@ T_NAME=bench
 N=${BENCH_N:-30}
 API_N=${BENCH_API_N:-200}	# the calls alone: enough for a p99 that is not the maximum
 PROP_P50_MS=${PROP_P50_MS:-100} API_P99_MS=${API_P99_MS:-10} PART_P99_MS=${PART_P99_MS:-100}
-BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale conns burst multicast cluster docker"}
+BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale conns burst multicast names cluster docker"}
 # kvload (tests/tools/kvload.c): next to $VXOV, else build/kvload.
 KVLOAD=${KVLOAD:-}
 if [ -z "$KVLOAD" ]; then
@@ -220,8 +224,8 @@ bench_api() {
 
 for s in $BENCH_SECTIONS; do
 	case $s in
-	api|iperf|scale|conns|burst|multicast|cluster|docker) ;;
-	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale conns burst multicast cluster docker)"; exit 2 ;;
+	api|iperf|scale|conns|burst|multicast|names|cluster|docker) ;;
+	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale conns burst multicast names cluster docker)"; exit 2 ;;
 	esac
 done
 # section NAME: run bench_NAME (from bench/NAME.sh if there is one); a
@@ -238,6 +242,7 @@ want scale && section scale
 want conns && section conns
 want burst && section burst
 want multicast && section multicast
+want names && section names
 want cluster && section cluster
 want docker && section docker
 

@@ -74,6 +74,25 @@ static double real(json_t *o, const char *k)
 	return json_number_value(json_object_get(o, k));
 }
 
+/* "names: served on 169.254.53.53, docker connected, synced", or off. */
+static void print_names(json_t *nm)
+{
+	json_t *d = json_object_get(nm, "docker"), *q = json_object_get(nm, "queries");
+	bool conn = json_is_true(json_object_get(d, "connected"));
+
+	if (!json_is_true(json_object_get(nm, "enabled"))) {
+		printf("  %-11soff (--dns-addr)\n", "names:");
+		return;
+	}
+	printf("  %-11s%s on %s, docker %s%s%s%s; %lld answered, %lld refused, %lld failed\n",
+	       "names:", json_is_true(json_object_get(nm, "serving")) ? "served" : "NOT SERVED",
+	       str(nm, "address"), conn ? "" : red(), conn ? "connected" : "NOT CONNECTED", off(),
+	       json_is_true(json_object_get(d, "synced")) ? ", synced" : ", not synced yet",
+	       num(q, "answered") + num(q, "nodata"), num(q, "refused"), num(q, "failed"));
+	if (!conn && *str(d, "last_error"))
+		printf("  %-11s%s\n", "", str(d, "last_error"));
+}
+
 static void print_daemon(json_t *root)
 {
 	json_t *u = json_object_get(root, "underlay"), *c = json_object_get(root, "consul");
@@ -105,6 +124,7 @@ static void print_daemon(json_t *root)
 		printf("  %-11s%lld addresses held (%lld allocated, %lld released, %lld reclaimed)\n",
 		       "ipam:", num(ipam, "addresses"), num(ipam, "allocated"), num(ipam, "released"),
 		       num(ipam, "reclaimed"));
+	print_names(json_object_get(root, "names"));
 }
 
 /* "multicast: on, 2 hosts", then what is missing: entries not yet in the

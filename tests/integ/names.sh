@@ -160,6 +160,8 @@ check "  db2 republished" poll 10 sh -c "nsenter --net=/proc/$WPID/ns/net $DNSQ 
 
 check_match "vxov status shows names active" '"names":\{"address":"169.254.53.53","deleted":[0-9]+,"docker":\{"connected":true,.*"synced":true\},"enabled":true,.*"serving":true' \
 	"$(nsenter --net=/run/netns/$(H 1) "$VXOV" status --socket "${HSOCK[1]}" --json | tr -d ' \n')"
+check_match "  and says so on screen" "names: +served on $DNS, docker connected, synced;" \
+	"$(nsenter --net=/run/netns/$(H 1) "$VXOV" status --socket "${HSOCK[1]}")"
 
 for i in 1 2; do
 	D $i ps -aq | xargs -r docker -H unix://$T_TMP/e$i/docker.sock rm -f >/dev/null 2>&1

@@ -213,10 +213,11 @@ static json_t *names_json(void)
 	char a[INET_ADDRSTRLEN];
 	struct names_stats ns;
 	struct learn_stats ls;
-	json_t *q = json_object();
+	json_t *q;
 
 	if (!core.conf.dns_addr.s_addr)
 		return json_pack("{s:b}", "enabled", 0);
+	q = json_object();
 	names_stats(&ns);
 	learn_stats(&ls);
 	for (int k = 0; k < NQ_KINDS; k++)

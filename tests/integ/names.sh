@@ -101,6 +101,12 @@ check_match "iso (second vxov network): vxov refuses db there" "^rcode=5 " \
 	"$(D 1 exec $T_ID-iso /dnsq ask $DNS $T_ID-db)"
 check_match "iso through 127.0.0.11: db does not resolve (the upstream says NXDOMAIN)" "^rcode=3 " \
 	"$(D 1 exec $T_ID-iso /dnsq ask 127.0.0.11 $T_ID-db)"
+# A container on two vxov networks: the resolver's route comes from the
+# first (Docker refuses a second route to the same place, failing the join).
+check "docker network connect web to the second vxov network" D 1 network connect $NET2 $T_ID-web
+check_eq "  web has one route to the resolver" 1 "$(D 1 exec $T_ID-web ip route | grep -c "^$DNS ")"
+check_match "  and still gets db" "^A $DB$" "$(askov $T_ID-db)"
+check "docker network disconnect" D 1 network disconnect $NET2 $T_ID-web
 # External names: from the vxov network and from a bridge network.
 check_match "web resolves an external name (vxov refuses, the host's resolver answers)" \
 	"^A 192.0.2.7$" "$(D 1 exec $T_ID-web /dnsq ask 127.0.0.11 ext.test)"
@@ -150,6 +156,31 @@ check "  engine 2's vxov learnt its containers again (status: synced)" poll 10 s
 check_eq "  db2's key is one, held by engine 2's session" 1 "$(kv list vxov/$VNI/dns/ | grep -c "/$T_ID-db2/")"
 # A stale name of ours (a hand-made one under our session would need the
 # session; one whose endpoint is gone is the same): the reconciler's job.
+
+# dockerd restarted on engine 2 (vxov stays): the learner reconnects and
+# reads everything again; the container comes back (--restart always) with
+# a new endpoint, and its name follows it, with no key left of the old one.
+D 2 run -d --net $NET --name $T_ID-db3 --restart always --stop-timeout 1 $IMAGE sleep 600 >/dev/null
+check "db3 (--restart always) on engine 2 resolves" poll 5 sh -c \
+	"nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS $T_ID-db3 | grep -q '^A '"
+pid=$(cat "$T_TMP/e2/docker.pid")
+kill -TERM "$pid"
+poll 30 sh -c "! kill -0 $pid 2>/dev/null"
+check "engine 2: dockerd restarted" start_engine $(H 2) "$T_TMP/e2"
+check "  db3 is back" poll 30 sh -c "$D2 inspect -f '{{.State.Running}}' $T_ID-db3 | grep -qx true"
+DB3=$(ip_of 2 $T_ID-db3 $NET)
+check "  db3 resolves to its address ($DB3) again" poll 10 sh -c \
+	"nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS $T_ID-db3 | grep -qx 'A $DB3'"
+db3_keys() { kv list vxov/$VNI/dns/$T_ID-db3/ | grep = | cut -d= -f1; }
+db3_one() { [ "$(db3_keys)" = "vxov/$VNI/dns/$T_ID-db3/$DB3" ]; }
+poll 10 db3_one
+check_eq "  one key for db3 in Consul: the new one" "vxov/$VNI/dns/$T_ID-db3/$DB3" "$(db3_keys)"
+check_match "  db2 (no restart policy, stopped with dockerd) is gone" "^rcode=5 " \
+	"$(poll 10 sh -c "nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS $T_ID-db2 | grep -q '^rcode=5'"; askov $T_ID-db2)"
+D 2 start $T_ID-db2 >/dev/null
+DB2=$(ip_of 2 $T_ID-db2 $NET)
+check "  db2 started again resolves ($DB2)" poll 10 sh -c \
+	"nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS $T_ID-db2 | grep -qx 'A $DB2'"
 
 # The host dies: its names go with its session (TTL 10 s: within 2 TTLs).
 host_kill 2

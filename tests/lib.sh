@@ -288,6 +288,12 @@ stop_dockerd() {
 	poll 20 sh -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid"
 }
 
+# t_sanitized: the daemon under test is a sanitizer build (build/san,
+# build/tsan).  Waits on Consul's session expiry (2 x TTL of an idle daemon)
+# run in the plain pass only: the daemon does nothing a sanitizer could
+# catch meanwhile, and CI's time goes to the tests that do.
+t_sanitized() { case $VXOV in */san/* | */tsan/*) return 0 ;; esac; return 1; }
+
 # sanitizer_clean LOG: no ASan/UBSan report in a daemon's log.
 sanitizer_clean() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$1"; }
 

@@ -504,8 +504,12 @@ json_t *api_network_oper_info(struct api *a, const char *body, size_t len, unsig
 
 /* The names resolver is reached through the container's vxov interface: a
  * route to it (RouteType 1: connected, no next hop).  A container on two
- * vxov networks gets it from the first only (Docker refuses a route that
- * is there already), so the sandbox is asked whether it has one. */
+ * vxov networks gets it from the first only: Docker refuses a route that is
+ * there already, failing the join.  Which sandboxes have one: those an
+ * endpoint of ours joined (Join's SandboxKey, hashed; Leave forgets it),
+ * and, for those joined before a restart, the sandbox itself when its
+ * namespace can be opened here (dockerd's mounts are ours, as with the
+ * systemd install). */
 static const char *dns_route(struct in_addr a, char dst[INET_ADDRSTRLEN + 3])
 {
 	inet_ntop(AF_INET, &a, dst, INET_ADDRSTRLEN);
@@ -513,23 +517,51 @@ static const char *dns_route(struct in_addr a, char dst[INET_ADDRSTRLEN + 3])
 	return dst;
 }
 
-static bool sandbox_has_resolver(const char *body, size_t len, struct in_addr dns)
+static uint64_t sandbox_hash(const char *body, size_t len, char *key, size_t keylen)
 {
 	json_t *j = json_loadb(body, len, 0, NULL);
-	const char *key = j ? json_string_value(json_object_get(j, "SandboxKey")) : NULL;
+	const char *k = j ? json_string_value(json_object_get(j, "SandboxKey")) : NULL;
+	uint64_t h = 1469598103934665603ull;
+
+	key[0] = '\0';
+	if (k && *k) {
+		snprintf(key, keylen, "%s", k);
+		for (; *k; k++)
+			h = (h ^ (unsigned char)*k) * 1099511628211ull;
+	} else {
+		h = 0;
+	}
+	json_decref(j);
+	return h;
+}
+
+static bool sandbox_route_there(const char *key, struct in_addr dns)
+{
 	bool has = false;
 	struct nl nl;
 	int fd;
 
-	if (key && key[0] == '/' && (fd = open(key, O_RDONLY | O_CLOEXEC)) >= 0) {
+	if (key[0] == '/' && (fd = open(key, O_RDONLY | O_CLOEXEC)) >= 0) {
 		if (!nl_open(&nl, fd)) {
 			has = route_has4(&nl, dns, 32) == 1;
 			nl_close(&nl);
 		}
 		close(fd);
 	}
-	json_decref(j);
 	return has;
+}
+
+/* Does another endpoint of ours sit in sandbox h?  Under a->lock. */
+static bool sandbox_joined(const struct api *a, const struct endpoint *self, uint64_t h)
+{
+	const struct network *n;
+	const struct endpoint *e;
+
+	for (n = a->st.networks; n && h; n = n->next)
+		for (e = n->endpoints; e; e = e->next)
+			if (e != self && e->sandbox == h)
+				return true;
+	return false;
 }
 
 json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned int *status)
@@ -537,18 +569,26 @@ json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned i
 	static const char call[] = "Join";
 	char err[ERRLEN], host_if[IF_NAMESIZE], br_if[IF_NAMESIZE];
 	struct req_ids r;
-	char dst[INET_ADDRSTRLEN + 3];
+	char dst[INET_ADDRSTRLEN + 3], key[PATH_MAX];
+	uint64_t sb = 0;
 	struct network *n;
 	struct endpoint *e;
 	json_t *reply;
+	bool route = false;
 	int found;
 
 	if (req_ids_decode(body, len, 1, &r, err, sizeof(err)))
 		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	if (a->cfg->dns_addr.s_addr)
+		sb = sandbox_hash(body, len, key, sizeof(key));
 	pthread_mutex_lock(&a->lock);
 	n = state_network(&a->st, r.nid);
 	e = n ? network_endpoint(n, r.eid) : NULL;
 	found = e && !e->busy;
+	if (found && a->cfg->dns_addr.s_addr) {
+		route = !sandbox_joined(a, e, sb);
+		e->sandbox = sb;
+	}
 	pthread_mutex_unlock(&a->lock);
 	if (!found)
 		return reply_err(status, HTTP_OK, call, "endpoint %.12s of network %.12s not found",
@@ -557,7 +597,7 @@ json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned i
 	/* No Gateway: Docker then adds docker_gwbridge for egress. */
 	reply = json_pack("{s:{s:s, s:s}, s:b}", "InterfaceName", "SrcName", host_if,
 			  "DstPrefix", "eth", "DisableGatewayService", 0);
-	if (reply && a->cfg->dns_addr.s_addr && !sandbox_has_resolver(body, len, a->cfg->dns_addr))
+	if (reply && route && !sandbox_route_there(key, a->cfg->dns_addr))
 		json_object_set_new(reply, "StaticRoutes",
 				    json_pack("[{s:s, s:i}]", "Destination",
 					      dns_route(a->cfg->dns_addr, dst), "RouteType", 1));
@@ -568,10 +608,15 @@ json_t *api_network_leave(struct api *a, const char *body, size_t len, unsigned 
 {
 	char err[ERRLEN];
 	struct req_ids r;
+	struct network *n;
+	struct endpoint *e;
 
-	(void)a;
-	/* Docker moves the interface back itself; nothing of ours changes. */
+	/* Docker moves the interface back itself; we forget the sandbox. */
 	if (req_ids_decode(body, len, 1, &r, err, sizeof(err)))
 		return reply_err(status, HTTP_BAD_REQUEST, "Leave", "%s", err);
+	pthread_mutex_lock(&a->lock);
+	if ((n = state_network(&a->st, r.nid)) && (e = network_endpoint(n, r.eid)))
+		e->sandbox = 0;
+	pthread_mutex_unlock(&a->lock);
 	return json_object();
 }

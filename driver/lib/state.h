@@ -32,6 +32,7 @@ struct endpoint {
 	int plen;
 	uint8_t mac[6];
 	int busy;		/* its kernel side is being made or removed: not saved */
+	uint64_t sandbox;	/* a hash of the sandbox it joined, 0: none; not saved */
 };
 
 struct network {

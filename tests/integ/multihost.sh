@@ -125,13 +125,18 @@ attach "$(S 2)" "$(nid 2)" "$(eid 2 3)" $A.30/24 $T_ID-c2b >/dev/null
 check "after the restart a new endpoint resolves: ping 0% loss" ip netns exec $T_ID-c1 ping -c 3 -W 2 $A.30
 check "the daemons never stopped serving Docker" sh -c "kill -0 ${HPID[1]} ${HPID[2]} ${HPID[3]}"
 
-# A host dies: its keys leave Consul within 2 x TTL, peers purge its entries.
-host_kill 3
-t0=$(date +%s)
-check "h3's keys left Consul (session TTL ${TTL}s)" poll $((2 * TTL + 15)) not kv get $PFX/arp/$A.4
-dt=$(( $(date +%s) - t0 ))
-check "  within 2 x TTL of the last renewal (took ${dt}s)" test $dt -le $((2 * TTL + 5 + TTL / 3))
-check "h1 purged h3's entries" poll 10 sh -c "! bridge -n $(OV 1 $VNI) fdb show dev vxlan$VNI | grep -q 'dst $(hip 3)'"
+# A host dies: its keys leave Consul within 2 x TTL, peers purge its entries
+# (the plain pass only: t_sanitized in lib.sh).
+if t_sanitized; then
+	echo "# SKIP a host's death (2 x TTL of waiting) in the sanitizer passes"
+else
+	host_kill 3
+	t0=$(date +%s)
+	check "h3's keys left Consul (session TTL ${TTL}s)" poll $((2 * TTL + 15)) not kv get $PFX/arp/$A.4
+	dt=$(( $(date +%s) - t0 ))
+	check "  within 2 x TTL of the last renewal (took ${dt}s)" test $dt -le $((2 * TTL + 5 + TTL / 3))
+	check "h1 purged h3's entries" poll 10 sh -c "! bridge -n $(OV 1 $VNI) fdb show dev vxlan$VNI | grep -q 'dst $(hip 3)'"
+fi
 
 # Tear down: keys of this network leave Consul.
 detach "$(S 1)" "$(nid 1)" "$(eid 1 1)" $T_ID-c1 >/dev/null

@@ -361,10 +361,10 @@ static void on_written(struct kv_req *r, void *arg)
 static void write_names(struct net *n, struct in_addr ip, const char *names, bool del)
 {
 	char keys[NAMES_MAX][KV_KEY_MAX], canon[DNS_NAME_MAX + 1];
-	struct kv_op ops[NAMES_MAX];
+	struct kv_op ops[2 * NAMES_MAX];
 	struct kv_call c = { .done = on_written, .arg = (void *)(uintptr_t)n->d.vni };
 	const char *sid = session_id(), *p = names, *nl;
-	size_t k = 0, len;
+	size_t k = 0, o = 0, len;
 
 	if (!sid || !core.kv || !n->d.publish || !names || !*names)
 		return;
@@ -377,19 +377,53 @@ static void write_names(struct net *n, struct in_addr ip, const char *names, boo
 		snprintf(name, sizeof(name), "%.*s", (int)(nl - p), p);
 		if (!dns_name_ok(name) || layout_dns_key(keys[k], KV_KEY_MAX, n->d.prefix, name, ip))
 			continue;
-		ops[k] = del ? (struct kv_op){ .verb = KV_DELETE, .key = keys[k] }
-			     : (struct kv_op){ .verb = KV_LOCK, .key = keys[k], .value = canon,
-					       .len = strlen(canon), .session = sid };
+		/* A key is deleted only while our session holds it: the address
+		 * may be another host's by now, and the name with it. */
+		if (del) {
+			ops[o++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = keys[k], .session = sid };
+			ops[o++] = (struct kv_op){ .verb = KV_DELETE, .key = keys[k] };
+		} else {
+			ops[o++] = (struct kv_op){ .verb = KV_LOCK, .key = keys[k], .value = canon,
+						   .len = strlen(canon), .session = sid };
+		}
 		k++;
 	}
 	if (!k)
 		return;
-	if (!kv_txn(core.kv, ops, k, &c))
+	if (!kv_txn(core.kv, ops, o, &c))
 		kick(n, RETRY_MAX_MS);
 	else if (del)
 		N.st.deleted += k;
 	else
 		N.st.published += k;
+}
+
+/* Is name one of list's ('\n' between)? */
+static bool has_name(const char *list, const char *name)
+{
+	const char *p = list;
+	size_t len = strlen(name);
+
+	for (; p && *p; p += strcspn(p, "\n"), p += *p == '\n')
+		if (!strncmp(p, name, len) && (p[len] == '\n' || !p[len]))
+			return true;
+	return false;
+}
+
+/* The names of old that new lacks ('\n' between; malloc'd, "" for none). */
+static char *names_minus(const char *old, const char *new)
+{
+	char *out = calloc(1, strlen(old) + 1), name[DNS_NAME_MAX + 1];
+	const char *p = old;
+	size_t o = 0, len;
+
+	for (; out && *p; p += len, p += *p == '\n') {
+		len = strcspn(p, "\n");
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		if (!has_name(new, name))
+			o += (size_t)sprintf(out + o, "%s%s", o ? "\n" : "", name);
+	}
+	return out;
 }
 
 static struct lep *lep_by_id(struct net *n, const char *epid)
@@ -414,7 +448,11 @@ void names_seen(const char *netid, const char *epid, const char *names)
 		if (l->names && !strcmp(l->names, names))
 			return;	/* known: the reconciliation keeps it */
 		if (l->names) {	/* renamed, or aliases changed: the old ones go */
-			write_names(n, l->ip, l->names, true);
+			char *gone = names_minus(l->names, names);
+
+			if (gone && *gone)
+				write_names(n, l->ip, gone, true);
+			free(gone);
 			free(l->names);
 		}
 		l->names = strdup(names);
@@ -447,17 +485,6 @@ void names_new_session(void)
 }
 
 /* ---- the reconciliation ---- */
-
-static bool lep_has(const struct lep *l, const char *name)
-{
-	const char *p = l->names;
-	size_t len = strlen(name);
-
-	for (; p && *p; p += strcspn(p, "\n"), p += *p == '\n')
-		if (!strncmp(p, name, len) && (p[len] == '\n' || !p[len]))
-			return true;
-	return false;
-}
 
 static int cmp_key(const void *a, const void *b)
 {
@@ -516,7 +543,7 @@ static void on_listed(struct kv_req *r, void *arg)
 		if (strcmp(kl.v[i].session, sid) ||
 		    !layout_parse_dns_key(n->d.prefix, kl.v[i].key, name, sizeof(name), &ip))
 			continue;
-		if ((l = net_lep_by_ip(n, ip)) && lep_has(l, name))
+		if ((l = net_lep_by_ip(n, ip)) && has_name(l->names, name))
 			continue;
 		ops[k++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = kl.v[i].key,
 					   .session = sid };

@@ -157,6 +157,13 @@ check_eq "  db2's key is one, held by engine 2's session" 1 "$(kv list vxov/$VNI
 # A stale name of ours (a hand-made one under our session would need the
 # session; one whose endpoint is gone is the same): the reconciler's job.
 
+# A stray of engine 2's session (as a container removed while its vxov was
+# down leaves one): its reconciliation deletes it (--resync 5).
+SID2=$(nsenter --net=/run/netns/$(H 2) "$VXOV" status --socket "${HSOCK[2]}" --json | jq -r .consul.session.id)
+STRAY=vxov/$VNI/dns/stray-$T_ID/$(t_net3 0).250
+check_eq "a stray name key written under engine 2's session" true "$(kv put $STRAY stray acquire=$SID2)"
+check "  engine 2's reconciliation deletes it within two resyncs" poll 12 not kv get $STRAY
+
 # dockerd restarted on engine 2 (vxov stays): the learner reconnects and
 # reads everything again; the container comes back (--restart always) with
 # a new endpoint, and its name follows it, with no key left of the old one.

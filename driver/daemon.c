@@ -260,7 +260,7 @@ static void names_seen(const struct dk_container *c, void *arg)
 				len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
 							len ? "\n" : "", nn->names[j]);
 		if (len < sizeof(names))
-			ctl_names_seen(nn->network, nn->endpoint, names);
+			ctl_names_seen(nn->network, nn->endpoint, c->id, names);
 	}
 }
 

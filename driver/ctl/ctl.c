@@ -50,6 +50,7 @@ struct msg {
 	struct ctl_ipam_req ipam;
 	char network[80];
 	char *names;		/* M_NAMES, malloc'd */
+	char ctn[13];		/* M_NAMES: the container */
 	struct ctl_wait *wait;
 };
 
@@ -188,7 +189,7 @@ static void handle(struct msg *m)
 		break;
 	}
 	case M_NAMES:
-		names_seen(m->network, m->ep.id, m->names);
+		names_seen(m->network, m->ep.id, m->ctn, m->names);
 		free(m->names);
 		break;
 	case M_NAMES_SYNCED:
@@ -378,12 +379,13 @@ void ctl_endpoint_have(uint32_t vni, const struct ctl_endpoint *e)
 	}
 }
 
-void ctl_names_seen(const char *netid, const char *epid, const char *names)
+void ctl_names_seen(const char *netid, const char *epid, const char *ctn, const char *names)
 {
 	struct msg *m = msg_new(M_NAMES);
 
 	if (!m)
 		return;
+	snprintf(m->ctn, sizeof(m->ctn), "%.12s", ctn);
 	snprintf(m->network, sizeof(m->network), "%s", netid);
 	snprintf(m->ep.id, sizeof(m->ep.id), "%s", epid);
 	if (!(m->names = strdup(names))) {

@@ -50,9 +50,9 @@ int ctl_network_del(uint32_t vni, char *err, size_t errlen);
 int ctl_endpoint_add(uint32_t vni, const struct ctl_endpoint *e, char *err, size_t errlen);
 void ctl_endpoint_del(uint32_t vni, const struct ctl_endpoint *e);
 /* The names learner saw endpoint epid (Docker's IDs, any length from 12)
- * of network netid with names (the container's name first, '\n' between):
- * they are published and served (names.h). */
-void ctl_names_seen(const char *netid, const char *epid, const char *names);
+ * of network netid, of container ctn, with names (the container's name
+ * first, '\n' between): they are published and served (names.h). */
+void ctl_names_seen(const char *netid, const char *epid, const char *ctn, const char *names);
 /* It has delivered every running container once. */
 void ctl_names_synced(void);
 /* At start-up: an endpoint state.json lists (published if it is not). */

@@ -56,6 +56,7 @@
 #define QUERY_MAX 1232		/* larger datagrams are no queries of ours */
 #define ADDRS_MAX 64		/* A records per answer */
 #define NAMES_MAX 32		/* per endpoint (the learner keeps no more) */
+#define NETS_MAX 16		/* a container's vxov networks asked at most */
 #define RETRY_MIN_MS 250
 #define RETRY_MAX_MS 4000
 
@@ -76,15 +77,28 @@ static struct {
 	struct names_stats st;
 } N = { .host_fd = -1 };
 
-/* A query waiting for Consul: looked up again when it answers (the network
- * may be gone by then). */
+/* A query waiting for Consul: one GET per network it is asked in (the
+ * asking container's vxov networks), each answer looked up again by VNI
+ * when it comes (the network may be gone by then); answered when the last
+ * one is in. */
 struct dq {
-	uint32_t vni;
+	uint32_t vni;		/* the network it arrived on: the answer leaves there */
 	struct sockaddr_in from;
 	struct dns_query q;
 	struct in_addr ptr;	/* a PTR query: the address asked about */
+	unsigned int pending;	/* GETs not answered yet */
+	bool failed;		/* one of them failed */
+	struct dns_rr rr[ADDRS_MAX];
+	size_t nrr;
+	char canon[DNS_NAME_MAX + 1];	/* PTR: the container's name */
 	size_t len;
 	uint8_t pkt[];
+};
+
+/* One GET of a dq: in the network of vni. */
+struct dq_get {
+	struct dq *d;
+	uint32_t vni;
 };
 
 /* ---- rate ---- */
@@ -122,91 +136,123 @@ static void reply(int fd, const struct sockaddr_in *to, const uint8_t *pkt, size
 			     strerror(errno));
 }
 
-static void dq_free(void *arg)
+/* The last GET of d is in: answer, and let d go. */
+static void dq_finish(struct dq *d)
 {
-	N.inflight--;
-	free(arg);
-}
-
-/* Consul answered a lookup: the addresses are the last part of the keys. */
-static void on_lookup(struct kv_req *r, void *arg)
-{
-	struct dq *d = arg;
 	struct net *n = net_find(d->vni);
-	struct dns_rr rr[ADDRS_MAX];
-	char name[DNS_NAME_MAX + 1], canon[DNS_NAME_MAX + 1] = "";
-	struct kv_list l = { 0 };
-	size_t i, k = 0;
-	int e = kv_req_result(r);
+	bool a = d->q.qtype == DNS_T_A || d->q.qtype == DNS_T_ANY;
 
 	if (!n || !n->dns_open)
-		goto out;
-	if (e || (e = kv_req_list(r, &l))) {
-		if (e == -ENOENT) {
-			reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_REFUSED, NULL, 0);
-		} else {
-			log_warn_rl(&rl_fail, "%s: dns: look up %s in consul: %s", n->d.netns,
-				    d->q.name, kv_req_error(r));
-			reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_SERVFAIL, NULL, 0);
-		}
-		goto out;
-	}
-	for (i = 0; i < l.n && k < ADDRS_MAX; i++) {
+		;
+	else if (d->ptr.s_addr && d->canon[0])
+		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_NOERROR,
+		      &(struct dns_rr){ .type = DNS_T_PTR, .ttl = TTL_S, .u.ptr = d->canon }, 1);
+	else if (!d->ptr.s_addr && d->nrr)	/* ours: A records; any other type, none */
+		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_NOERROR, d->rr, a ? d->nrr : 0);
+	else
+		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q,
+		      d->failed ? DNS_R_SERVFAIL : DNS_R_REFUSED, NULL, 0);
+	N.inflight--;
+	free(d);
+}
+
+static void dq_get_end(void *arg)
+{
+	struct dq_get *g = arg;
+	struct dq *d = g->d;
+
+	free(g);
+	if (--d->pending == 0)
+		dq_finish(d);
+}
+
+static void dq_get_released(void *arg)
+{
+	((struct dq_get *)arg)->d->failed = true;
+	dq_get_end(arg);
+}
+
+/* What one network's keys say: the addresses are the last part of a key. */
+static void take(struct dq *d, const struct net *n, const struct kv_list *l)
+{
+	char name[DNS_NAME_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < l->n && d->nrr < ADDRS_MAX; i++) {
 		struct in_addr ip;
 
-		if (!layout_parse_dns_key(n->d.prefix, l.v[i].key, name, sizeof(name), &ip))
+		if (!layout_parse_dns_key(n->d.prefix, l->v[i].key, name, sizeof(name), &ip) ||
+		    !netaddr_contains(&n->d.subnet, ip))
 			continue;
 		if (d->ptr.s_addr) {	/* a PTR: the container's name of that address */
-			if (ip.s_addr == d->ptr.s_addr && l.v[i].value_len < sizeof(canon) &&
-			    dns_name_ok(l.v[i].value)) {
-				snprintf(canon, sizeof(canon), "%s", l.v[i].value);
-				break;
-			}
+			if (ip.s_addr == d->ptr.s_addr && l->v[i].value_len < sizeof(d->canon) &&
+			    dns_name_ok(l->v[i].value))
+				snprintf(d->canon, sizeof(d->canon), "%s", l->v[i].value);
 			continue;
 		}
-		if (strcmp(name, d->q.name) || !netaddr_contains(&n->d.subnet, ip))
-			continue;
-		rr[k++] = (struct dns_rr){ .type = DNS_T_A, .ttl = TTL_S, .u.a = ip };
+		if (!strcmp(name, d->q.name))
+			d->rr[d->nrr++] = (struct dns_rr){ .type = DNS_T_A, .ttl = TTL_S, .u.a = ip };
 	}
-	if (d->ptr.s_addr) {
-		if (!canon[0])
-			reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_REFUSED, NULL, 0);
-		else
-			reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_NOERROR,
-			      &(struct dns_rr){ .type = DNS_T_PTR, .ttl = TTL_S, .u.ptr = canon }, 1);
-	} else if (!k) {
-		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_REFUSED, NULL, 0);
-	} else {
-		/* Ours: A records, and for any other type an empty answer. */
-		bool a = d->q.qtype == DNS_T_A || d->q.qtype == DNS_T_ANY;
+}
 
-		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_NOERROR, rr, a ? k : 0);
+static void on_lookup(struct kv_req *r, void *arg)
+{
+	struct dq_get *g = arg;
+	struct net *n = net_find(g->vni);
+	struct kv_list l = { 0 };
+	int e = kv_req_result(r);
+
+	if (n && (e || (e = kv_req_list(r, &l)))) {
+		if (e != -ENOENT) {
+			log_warn_rl(&rl_fail, "%s: dns: look up %s in consul: %s", n->d.netns,
+				    g->d->q.name, kv_req_error(r));
+			g->d->failed = true;
+		}
+	} else if (n) {
+		take(g->d, n, &l);
 	}
-out:
 	kv_list_free(&l);
-	dq_free(d);
+	dq_get_end(g);
+}
+
+/* The networks a question from `from` on n is asked in: n, then the other
+ * vxov networks of the container that asks (Docker's resolver, too, answers
+ * the names of every network of the container). */
+static size_t ask_nets(struct net *n, struct in_addr from, struct net **out, size_t max)
+{
+	struct lep *me = net_lep_by_ip(n, from), *l;
+	struct net *x;
+	size_t k = 0;
+
+	out[k++] = n;
+	if (!me || !me->ctn[0])
+		return k;
+	LIST_FOREACH(x, net_all(), link) {
+		if (x == n || k == max)
+			continue;
+		LIST_FOREACH(l, &x->leps, link)
+			if (!strcmp(l->ctn, me->ctn)) {
+				out[k++] = x;
+				break;
+			}
+	}
+	return k;
 }
 
 static void lookup(struct net *n, const struct sockaddr_in *from, const uint8_t *pkt, size_t len,
 		   const struct dns_query *q)
 {
-	struct kv_call c = { .done = on_lookup, .release = dq_free, .timeout_ms = LOOKUP_MS };
+	struct kv_call c = { .done = on_lookup, .release = dq_get_released, .timeout_ms = LOOKUP_MS };
+	struct net *nets[NETS_MAX];
 	char key[KV_KEY_MAX];
 	struct in_addr ptr = { 0 };
 	struct dq *d;
-	unsigned int flags = KV_RECURSE;
+	size_t i, k;
 
-	if (q->qtype == DNS_T_PTR) {
-		/* PTR: every name of the network is read, the rare query pays. */
-		if (!dns_ptr_ip4(q->name, &ptr) || !netaddr_contains(&n->d.subnet, ptr) ||
-		    layout_dns_prefix(key, sizeof(key), n->d.prefix, NULL))
-			goto refuse;
-	} else {
-		if (!dns_name_ok(q->name) || layout_dns_prefix(key, sizeof(key), n->d.prefix, q->name))
-			goto refuse;
-		flags |= KV_KEYS;
-	}
-	if (N.inflight >= INFLIGHT_MAX || !(d = malloc(sizeof(*d) + len)))
+	if (q->qtype == DNS_T_PTR ? !dns_ptr_ip4(q->name, &ptr) || !ptr.s_addr
+				  : !dns_name_ok(q->name))
+		goto refuse;
+	if (N.inflight >= INFLIGHT_MAX || !(d = calloc(1, sizeof(*d) + len)))
 		goto refuse;
 	d->vni = n->d.vni;
 	d->from = *from;
@@ -215,11 +261,33 @@ static void lookup(struct net *n, const struct sockaddr_in *from, const uint8_t 
 	d->len = len;
 	memcpy(d->pkt, pkt, len);
 	N.inflight++;
-	c.arg = d;
-	if (!kv_get(core.kv, key, flags, 0, 0, &c))
-		dq_free(d);	/* refused below; kv_get calls nothing back */
-	else
-		return;
+	d->pending = 1;		/* held while the GETs go out */
+	k = ask_nets(n, from->sin_addr, nets, NETS_MAX);
+	for (i = 0; i < k; i++) {
+		struct dq_get *g;
+
+		/* PTR: only a network the address is in, and all its names
+		 * read (the rare question pays); A: the name's keys. */
+		if (ptr.s_addr ? !netaddr_contains(&nets[i]->d.subnet, ptr) ||
+				 layout_dns_prefix(key, sizeof(key), nets[i]->d.prefix, NULL)
+			       : layout_dns_prefix(key, sizeof(key), nets[i]->d.prefix, q->name))
+			continue;
+		if (!(g = malloc(sizeof(*g)))) {
+			d->failed = true;
+			continue;
+		}
+		*g = (struct dq_get){ .d = d, .vni = nets[i]->d.vni };
+		c.arg = g;
+		d->pending++;
+		if (!kv_get(core.kv, key, KV_RECURSE | (ptr.s_addr ? 0 : KV_KEYS), 0, 0, &c)) {
+			d->pending--;	/* kv_get calls nothing back */
+			d->failed = true;
+			free(g);
+		}
+	}
+	if (--d->pending == 0)
+		dq_finish(d);	/* nothing went out (or all failed at once) */
+	return;
 refuse:
 	reply(n->dns_fd, from, pkt, len, q, DNS_R_REFUSED, NULL, 0);
 }
@@ -436,7 +504,7 @@ static struct lep *lep_by_id(struct net *n, const char *epid)
 	return NULL;
 }
 
-void names_seen(const char *netid, const char *epid, const char *names)
+void names_seen(const char *netid, const char *epid, const char *ctn, const char *names)
 {
 	struct net *n;
 	struct lep *l;
@@ -445,6 +513,7 @@ void names_seen(const char *netid, const char *epid, const char *names)
 		if (!n->d.id[0] || strncmp(n->d.id, netid, strlen(n->d.id)) ||
 		    !(l = lep_by_id(n, epid)))
 			continue;
+		snprintf(l->ctn, sizeof(l->ctn), "%.12s", ctn);
 		if (l->names && !strcmp(l->names, names))
 			return;	/* known: the reconciliation keeps it */
 		if (l->names) {	/* renamed, or aliases changed: the old ones go */

@@ -25,9 +25,9 @@ void names_net_add(struct net *n);
 void names_net_close(struct net *n);
 
 /* The learner saw endpoint epid (Docker's ID, 12 or more characters) of
- * network netid with these names: canon first, then the others, '\n'
- * between them. */
-void names_seen(const char *netid, const char *epid, const char *names);
+ * network netid, of container ctn, with these names: canon first, then the
+ * others, '\n' between them. */
+void names_seen(const char *netid, const char *epid, const char *ctn, const char *names);
 /* It delivered every running container once: keys our session holds that
  * no endpoint explains may now be deleted. */
 void names_synced(void);

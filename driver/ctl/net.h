@@ -55,6 +55,7 @@ struct lep {
 	struct ctl_wait *wait;	/* CreateEndpoint waiting for the first answer */
 	struct loop_timer deadline;	/* of wait */
 	char *names;		/* names.c's: the container's names, '\n' between */
+	char ctn[13];		/* names.c's: its container (Docker's ID, shortened) */
 };
 
 enum { MISS_KIND_L2, MISS_KIND_L3, MISS_KINDS };

@@ -103,9 +103,16 @@ check_match "iso through 127.0.0.11: db does not resolve (the upstream says NXDO
 	"$(D 1 exec $T_ID-iso /dnsq ask 127.0.0.11 $T_ID-db)"
 # A container on two vxov networks: the resolver's route comes from the
 # first (Docker refuses a second route to the same place, failing the join).
+D 2 run -d --net $NET2 --name $T_ID-back $IMAGE sleep 600 >/dev/null
+BACK=$(ip_of 2 $T_ID-back $NET2)
+check_match "web does not get back (engine 2, on the second network only)" "^rcode=5 " "$(askov $T_ID-back)"
 check "docker network connect web to the second vxov network" D 1 network connect $NET2 $T_ID-web
 check_eq "  web has one route to the resolver" 1 "$(D 1 exec $T_ID-web ip route | grep -c "^$DNS ")"
 check_match "  and still gets db" "^A $DB$" "$(askov $T_ID-db)"
+check "  and now back too (the names of every vxov network of the asking container)" \
+	poll 5 sh -c "nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS $T_ID-back | grep -qx 'A $BACK'"
+check_match "  iso (the second network only) still does not get db" "^rcode=5 " \
+	"$(D 1 exec $T_ID-iso /dnsq ask $DNS $T_ID-db)"
 check "docker network disconnect" D 1 network disconnect $NET2 $T_ID-web
 # External names: from the vxov network and from a bridge network.
 check_match "web resolves an external name (vxov refuses, the host's resolver answers)" \

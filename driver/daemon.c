@@ -8,6 +8,7 @@
  * resolver, when --consul names a host rather than an address.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -241,22 +242,25 @@ static int state_open(const struct options *cfg, struct api *a, struct ctl_conf 
 /* The learner's thread: what it saw goes to the loop, as names. */
 static void names_seen(const struct dk_container *c, void *arg)
 {
-	char names[DK_NAMES_MAX * 256];
+	char names[DK_NAMES_MAX * 256], canon[256] = "";
 	unsigned int i, j;
+	size_t k;
 
 	(void)arg;
+	/* The container's own name first, lowercased (as DNS compares and as
+	 * every other name is kept): it is what PTR answers. */
+	if (dk_name_ok(c->name))
+		for (k = 0; c->name[k] && k < sizeof(canon) - 1; k++)
+			canon[k] = (char)tolower((unsigned char)c->name[k]);
 	for (i = 0; i < c->nnet; i++) {
 		const struct dk_netname *nn = &c->net[i];
-		size_t len = 0;
+		size_t len;
 
 		if (!nn->endpoint[0] || !nn->n)
 			continue;
-		/* The container's own name first: it is what PTR answers. */
-		names[0] = '\0';
-		if (dk_name_ok(c->name))
-			len = (size_t)snprintf(names, sizeof(names), "%s", c->name);
+		len = (size_t)snprintf(names, sizeof(names), "%s", canon);
 		for (j = 0; j < nn->n && len < sizeof(names); j++)
-			if (!len || strcmp(nn->names[j], c->name))
+			if (strcmp(nn->names[j], canon))
 				len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
 							len ? "\n" : "", nn->names[j]);
 		if (len < sizeof(names))

@@ -305,9 +305,14 @@ static int serve_one(int fd, struct net *n, double *tokens, uint64_t *refill_ms)
 
 	if (len < 0)
 		return -1;
-	if ((size_t)len > sizeof(pkt) || flen != sizeof(from) || from.sin_family != AF_INET ||
-	    !take_token(tokens, refill_ms)) {
+	if ((size_t)len > sizeof(pkt) || flen != sizeof(from) || from.sin_family != AF_INET) {
 		N.st.q[NQ_DROPPED]++;
+		return 0;
+	}
+	/* Over the rate: refused (a header, never more than was sent), so
+	 * Docker asks the next server now rather than after its time-out. */
+	if (!take_token(tokens, refill_ms)) {
+		reply(fd, &from, pkt, (size_t)len, NULL, DNS_R_REFUSED, NULL, 0);
 		return 0;
 	}
 	e = dns_parse_query(pkt, (size_t)len, &q);
@@ -379,6 +384,7 @@ int names_init(char *err, size_t errlen)
 		goto out;
 	}
 	N.host_src.fn = on_host_query;
+	N.host_tokens = BURST;
 	N.host_refill_ms = loop_now();
 	if ((e = loop_add(&core.loop, N.host_fd, EPOLLIN, &N.host_src)))
 		snprintf(err, errlen, "resolver: %s", strerror(-e));
@@ -580,6 +586,15 @@ static bool lep_complete(struct net *n, const struct lep *l, const struct kv_lis
 	return true;
 }
 
+static void delete_strays(struct net *n, const struct kv_op *ops, size_t k,
+			  const struct kv_call *c)
+{
+	if (kv_txn(core.kv, ops, k, c))
+		N.st.deleted += k / 2;
+	else
+		kick(n, RETRY_MAX_MS);
+}
+
 static void on_listed(struct kv_req *r, void *arg)
 {
 	struct net *n = net_find((uint32_t)(uintptr_t)arg);
@@ -618,15 +633,12 @@ static void on_listed(struct kv_req *r, void *arg)
 					   .session = sid };
 		ops[k++] = (struct kv_op){ .verb = KV_DELETE, .key = kl.v[i].key };
 		if (k == KV_TXN_OPS_MAX) {
-			N.st.deleted += k / 2;
-			kv_txn(core.kv, ops, k, &c);
+			delete_strays(n, ops, k, &c);
 			k = 0;
 		}
 	}
-	if (k) {
-		N.st.deleted += k / 2;
-		kv_txn(core.kv, ops, k, &c);
-	}
+	if (k)
+		delete_strays(n, ops, k, &c);
 	/* Ours that Consul lacks (a failed write, a restore, a lost session). */
 	LIST_FOREACH(l, &n->leps, link)
 		if (l->names && !lep_complete(n, l, &kl, sid))
@@ -700,6 +712,7 @@ void names_net_add(struct net *n)
 	}
 	n->dns_fd = fd;
 	n->dns_open = true;
+	n->dns_tokens = BURST;
 	n->dns_refill_ms = loop_now();
 }
 

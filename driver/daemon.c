@@ -10,8 +10,10 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 #include "driver/lib/file.h"
 #include "driver/lib/hostid.h"
 #include "driver/lib/log.h"
+#include "driver/lib/netaddr.h"
 #include "driver/names/dkjson.h"
 #include "driver/names/learn.h"
 #include "netops/link.h"
@@ -344,8 +347,33 @@ static void raise_nofile(void)
 			 strerror(errno));
 }
 
-int daemon_run(const struct options *cfg)
+/* --dns-addr auto: 169.254.53.53 if the "dns" list of dockerd's daemon.json
+ * has it -- the one line of host setup names need, read by vxov too.  Only
+ * that address: another link-local one there may be a real resolver (AWS's
+ * 169.254.169.253), never to be taken over.  0 (names off) otherwise. */
+#define DNS_AUTO_ADDR 0xa9fe3535u	/* 169.254.53.53 */
+
+static struct in_addr dns_from_docker(const char *path)
 {
+	struct in_addr a = { 0 }, x;
+	struct stat st;
+	json_t *j, *v;
+	size_t i;
+
+	if (stat(path, &st) || st.st_size > (1 << 20) || !(j = json_load_file(path, 0, NULL)))
+		return a;
+	json_array_foreach(json_object_get(j, "dns"), i, v)
+		if (!a.s_addr && json_is_string(v) && netaddr_parse_ip4(json_string_value(v), &x) &&
+		    ntohl(x.s_addr) == DNS_AUTO_ADDR)
+			a = x;
+	json_decref(j);
+	return a;
+}
+
+int daemon_run(const struct options *given)
+{
+	static struct options eff;
+	const struct options *cfg = &eff;
 	static struct api a;
 	static struct kv_config kc;
 	struct ctl_conf cc = { 0 };
@@ -354,11 +382,19 @@ int daemon_run(const struct options *cfg)
 	sigset_t sigs;
 	int status = 1;
 
+	eff = *given;
+	if (eff.dns_auto)
+		eff.dns_addr = dns_from_docker(eff.docker_config);
 	memset(&a, 0, sizeof(a));
 	a.cfg = cfg;
 	pthread_mutex_init(&a.lock, NULL);
 	pthread_mutex_init(&a.save_lock, NULL);
 	log_set_level((enum log_level)cfg->log_level);
+	if (cfg->dns_auto && cfg->dns_addr.s_addr)
+		log_info("names: %s is in the dns list of %s (--dns-addr auto)",
+			 inet_ntoa(cfg->dns_addr), cfg->docker_config);
+	else if (cfg->dns_auto)
+		log_info("names: off (169.254.53.53 is not in the dns list of %s)", cfg->docker_config);
 
 	/* Every thread inherits the mask; the loop reads them from a signalfd. */
 	sigemptyset(&sigs);

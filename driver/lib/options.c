@@ -15,7 +15,7 @@
 enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
        OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_RESYNC, OPT_RECLAIM, OPT_PUBLISH_WAIT,
        OPT_CONSUL_MAX_ANSWER, OPT_CONSUL_MAX_CONNS, OPT_METRICS_LISTEN, OPT_MULTICAST_MAX_HOSTS,
-       OPT_DNS_ADDR, OPT_DOCKER_HOST, OPT_HELP, OPT_VERSION };
+       OPT_DNS_ADDR, OPT_DOCKER_HOST, OPT_DOCKER_CONFIG, OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
@@ -35,6 +35,7 @@ static const struct option longopts[] = {
 	{ "multicast-max-hosts", required_argument, NULL, OPT_MULTICAST_MAX_HOSTS },
 	{ "dns-addr",     required_argument, NULL, OPT_DNS_ADDR },
 	{ "docker-host",  required_argument, NULL, OPT_DOCKER_HOST },
+	{ "docker-config", required_argument, NULL, OPT_DOCKER_CONFIG },
 	{ "help",         no_argument,       NULL, OPT_HELP },
 	{ "version",      no_argument,       NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -59,6 +60,7 @@ static const char *const env_names[] = {
 	[OPT_MULTICAST_MAX_HOSTS] = "VXOV_MULTICAST_MAX_HOSTS",
 	[OPT_DNS_ADDR] = "VXOV_DNS_ADDR",
 	[OPT_DOCKER_HOST] = "VXOV_DOCKER_HOST",
+	[OPT_DOCKER_CONFIG] = "VXOV_DOCKER_CONFIG",
 };
 
 void options_usage(FILE *out)
@@ -96,7 +98,11 @@ void options_usage(FILE *out)
 		"                       with the lowest addresses (default 64, 1-4096)\n"
 		"  --dns-addr ADDR      serve container names across hosts on ADDR, a\n"
 		"                       link-local address (169.254.53.53 is the one the\n"
-		"                       README uses), or off (default)\n"
+		"                       README uses); off; or auto (default): 169.254.53.53\n"
+		"                       if the \"dns\" list of --docker-config has it, else\n"
+		"                       off\n"
+		"  --docker-config PATH dockerd's configuration (default\n"
+		"                       /etc/docker/daemon.json), read once at start-up\n"
 		"  --docker-host PATH   where names are learnt: Docker's socket, a path or\n"
 		"                       unix:///path (default /var/run/docker.sock); off: no\n"
 		"                       names\n"
@@ -194,15 +200,15 @@ static int options_set(struct options *c, int opt, const char *name, const char 
 			return errf(err, errlen, -EINVAL, "%s: '%s' is not a.b.c.d:port or unix:/path", name, val);
 		break;
 	case OPT_DNS_ADDR:
-		if (!strcmp(val, "off")) {
-			c->dns_addr.s_addr = 0;
+		c->dns_addr.s_addr = 0;
+		c->dns_auto = !strcmp(val, "auto");
+		if (c->dns_auto || !strcmp(val, "off"))
 			break;
-		}
 		/* Link-local: never a real peer, never routed off the host. */
 		if (!netaddr_parse_ip4(val, &c->dns_addr) ||
 		    (ntohl(c->dns_addr.s_addr) >> 16) != 0xa9fe)
-			return errf(err, errlen, -EINVAL, "%s: '%s' is not an address in 169.254.0.0/16 "
-				    "or off", name, val);
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an address in 169.254.0.0/16, "
+				    "off or auto", name, val);
 		break;
 	case OPT_DOCKER_HOST:
 		if (!strncmp(val, "unix://", 7))
@@ -211,6 +217,10 @@ static int options_set(struct options *c, int opt, const char *name, const char 
 		    buf_copy(c->docker_host, sizeof(c->docker_host), val))
 			return errf(err, errlen, -EINVAL, "%s: '%s' is not an absolute path, "
 				    "unix:///path or off", name, val);
+		break;
+	case OPT_DOCKER_CONFIG:
+		if (val[0] != '/' || buf_copy(c->docker_config, sizeof(c->docker_config), val))
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an absolute path", name, val);
 		break;
 	case OPT_MULTICAST_MAX_HOSTS:
 		return number(name, val, 1, 4096, "hosts", &c->multicast_max_hosts, err, errlen);
@@ -246,8 +256,10 @@ enum options_result options_parse(struct options *c, int argc, char **argv, char
 	c->consul_max_conns = 128;
 	c->multicast_max_hosts = 64;
 	strcpy(c->docker_host, "/var/run/docker.sock");
+	strcpy(c->docker_config, "/etc/docker/daemon.json");
+	c->dns_auto = true;
 
-	for (opt = OPT_SOCKET; opt <= OPT_DOCKER_HOST; opt++) {
+	for (opt = OPT_SOCKET; opt <= OPT_DOCKER_CONFIG; opt++) {
 		const char *v = getenv(env_names[opt]);
 
 		/* Empty is unset: the managed plugin's settable defaults are "". */

@@ -31,7 +31,9 @@ struct options {
 	char metrics_listen[128];	/* "": off; "a.b.c.d:port" or "unix:/path" */
 	unsigned int multicast_max_hosts;	/* replication targets per network at most */
 	struct in_addr dns_addr;	/* the names resolver; 0: off */
+	bool dns_auto;			/* dns_addr from docker_config's "dns" */
 	char docker_host[108];		/* Docker's socket, or "off" */
+	char docker_config[PATH_MAX];	/* dockerd's daemon.json */
 };
 
 enum options_result {

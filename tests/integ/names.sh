@@ -21,11 +21,20 @@ for i in 1 2; do
 	H=$(H $i) DIR=$T_TMP/e$i
 	mkdir -p "$DIR/plugins"
 	HSOCK[$i]=$DIR/plugins/vxov.sock
-	HFLAGS[$i]="--dns-addr $DNS --docker-host $DIR/docker.sock"
-	check "engine $i: vxov --dns-addr $DNS --docker-host (its engine)" host_start $i
+	# Engine 1's vxov finds the address in its engine's daemon.json (the one
+	# line, --dns-addr auto); engine 2's is told (--dns-addr).
+	DOCKERD_JSON="{\"dns\": [\"$DNS\", \"$(hip $i)\"]}"
+	printf '%s\n' "$DOCKERD_JSON" >"$DIR/daemon.json"
+	if [ $i = 1 ]; then
+		HFLAGS[$i]="--docker-config $DIR/daemon.json --docker-host $DIR/docker.sock"
+		check "engine 1: vxov with names from daemon.json (--dns-addr auto)" host_start $i
+		check "  it says so" grep -q "names: $DNS is in the dns list of $DIR/daemon.json" "$(hlog 1)"
+	else
+		HFLAGS[$i]="--dns-addr $DNS --docker-host $DIR/docker.sock"
+		check "engine 2: vxov --dns-addr $DNS --docker-host (its engine)" host_start $i
+	fi
 	nsenter --net=/run/netns/$H "$DNSQ" serve "$(hip $i):53" ext.test=192.0.2.7 >"$T_TMP/up$i.log" 2>&1 &
 	on_exit "kill $!"
-	DOCKERD_JSON="{\"dns\": [\"$DNS\", \"$(hip $i)\"]}"
 	check "engine $i: dockerd $ENGINE, daemon.json $DOCKERD_JSON" start_engine $H "$DIR"
 	unset DOCKERD_JSON
 	check "engine $i: test image imported" "$TOP/contrib/mkimage.sh" "$DIR/docker.sock"

@@ -16,6 +16,15 @@ const char *kv_req_error(const struct kv_req *r)
 	return r->err;
 }
 
+uint64_t kv_req_sent_ms(const struct kv_req *r)
+{
+	const struct timespec *t = r->slot.tv_sec > r->t0.tv_sec ||
+				   (r->slot.tv_sec == r->t0.tv_sec && r->slot.tv_nsec > r->t0.tv_nsec) ?
+				   &r->slot : &r->t0;
+
+	return (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
+}
+
 const char *kv_req_body(const struct kv_req *r, size_t *len)
 {
 	*len = r->len;

@@ -227,6 +227,9 @@ void kv_req_cancel(struct kv_client *cl, struct kv_req *r);
 /* ---- reading a finished request (inside its callback) ---- */
 int kv_req_result(const struct kv_req *r);
 const char *kv_req_error(const struct kv_req *r);
+/* When r last went out on a connection (CLOCK_MONOTONIC, ms): a blocking
+ * query parked for a slot counts from the slot. */
+uint64_t kv_req_sent_ms(const struct kv_req *r);
 /* The answer as received (NUL-terminated), for the decoders below. */
 const char *kv_req_body(const struct kv_req *r, size_t *len);
 /* Decoded answers: 0, or -EPROTO with the reason in kv_req_error(). */

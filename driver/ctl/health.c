@@ -34,7 +34,7 @@ bool health_unreachable(int e)
 	       e == -ECONNRESET;
 }
 
-void health_result(int e, const char *err)
+void health_result(int e, const char *err, uint64_t sent_ms)
 {
 	uint64_t now = loop_now(), sec = now / 1000;
 
@@ -51,7 +51,7 @@ void health_result(int e, const char *err)
 		H.errors[sec % 60].n = 0;
 	}
 	H.errors[sec % 60].n++;
-	if (health_unreachable(e)) {
+	if (health_unreachable(e) && sent_ms >= H.ok_ms) {
 		if (H.up)
 			log_warn("consul: unreachable: %s; kernel entries stay as they are", err);
 		if (H.up || !H.down_since)
@@ -64,7 +64,7 @@ void health_result(int e, const char *err)
 
 void health_req(struct kv_req *r)
 {
-	health_result(kv_req_result(r), kv_req_error(r));
+	health_result(kv_req_result(r), kv_req_error(r), kv_req_sent_ms(r));
 }
 
 void health_unreachable_text(char *buf, size_t len, const char *err)

@@ -15,10 +15,12 @@ struct kv_req;
 
 void health_init(void);
 
-/* The result of a request: 0, -ENOENT and -EAGAIN (a lost compare-and-set)
- * are answers, so Consul is up; a connection error or time-out makes it
- * unreachable; other errors are counted. */
-void health_result(int e, const char *err);
+/* The result of a request sent at sent_ms (loop_now's clock): 0, -ENOENT
+ * and -EAGAIN (a lost compare-and-set) are answers, so Consul is up; a
+ * connection error or time-out makes it unreachable, unless the request
+ * went out before the last answer (one sent into a partition that timed
+ * out after it healed says nothing about now); other errors are counted. */
+void health_result(int e, const char *err, uint64_t sent_ms);
 /* The same for a finished request, from its own result and error text. */
 void health_req(struct kv_req *r);
 

@@ -480,7 +480,7 @@ static void on_release_del(struct kv_req *req, void *arg)
 	bool done = false;
 	int e = kv_req_bool(req, &done);
 
-	health_result(e, kv_req_error(req));
+	health_result(e, kv_req_error(req), kv_req_sent_ms(req));
 	if (e || !done) {	/* failed, or changed since we read it: read again */
 		if (e)
 			log_warn_rl(&rl_fail, "ipam: release: %s; retrying", kv_req_error(req));
@@ -498,7 +498,7 @@ static void on_release_get(struct kv_req *req, void *arg)
 	struct kv_list l;
 	int e = kv_req_list(req, &l);
 
-	health_result(e == -ENOENT ? 0 : e, kv_req_error(req));
+	health_result(e == -ENOENT ? 0 : e, kv_req_error(req), kv_req_sent_ms(req));
 	if (e == -ENOENT || mine(&r->pool, r->addr)) {
 		release_done(r);	/* gone already, or taken again meanwhile */
 		return;

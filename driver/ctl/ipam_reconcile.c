@@ -66,7 +66,7 @@ static void on_reclaimed(struct kv_req *r, void *arg)
 	struct kv_txn_result t;
 	int e = kv_req_txn(r, &t);
 
-	health_result(e ? e : kv_req_result(r), kv_req_error(r));
+	health_result(e ? e : kv_req_result(r), kv_req_error(r), kv_req_sent_ms(r));
 	if (!e && !kv_req_result(r)) {
 		R.reclaimed++;
 		log_info("ipam: reclaimed %s: its host's session has been gone for over %u s", key,
@@ -100,7 +100,7 @@ static void on_repair(struct kv_req *r, void *arg)
 	bool won = false;
 	int e = kv_req_bool(r, &won);
 
-	health_result(e, kv_req_error(r));
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
 	if (!e && !won)
 		log_err_rl(&rl_conflict, "ipam: CONFLICT: this host's address %s is now allocated to "
 			   "another host (reclaimed while this host was away?); its containers may "
@@ -207,7 +207,7 @@ static int read_into(struct kv_req *r, struct kv_list *list)
 
 	kv_list_free(list);
 	e = kv_req_list(r, list);
-	health_result(e, kv_req_error(r));
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
 	if (e)
 		scan_again(RETRY_MS);
 	return e;

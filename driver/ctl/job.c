@@ -21,7 +21,8 @@ static void on_deadline(struct loop_timer *t)
 	struct job *j = (struct job *)((char *)t - offsetof(struct job, deadline));
 	char msg[384];
 
-	health_result(-ETIMEDOUT, "no answer within the deadline of a Docker call");
+	health_result(-ETIMEDOUT, "no answer within the deadline of a Docker call",
+		      loop_now() - core.conf.job_deadline_ms);
 	if (j->why_e == -EREMOTEIO) {	/* Consul answered, but could not do it */
 		job_finish(j, -ENOTCONN, "Consul did not do it within %u ms (tried again while it "
 			   "failed: %s)", core.conf.job_deadline_ms, j->why);
@@ -136,7 +137,7 @@ int job_list(struct job *j, struct kv_req *r, struct kv_list *l, bool missing_ok
 
 	j->req = NULL;
 	e = kv_req_list(r, l);
-	health_result(e == -ENOENT && missing_ok ? 0 : e, kv_req_error(r));
+	health_result(e == -ENOENT && missing_ok ? 0 : e, kv_req_error(r), kv_req_sent_ms(r));
 	if (!e || (e == -ENOENT && missing_ok))
 		return e;
 	return failed(j, r, e, what);
@@ -149,7 +150,7 @@ int job_bool(struct job *j, struct kv_req *r, bool *out, const char *what)
 	j->req = NULL;
 	*out = false;
 	e = kv_req_bool(r, out);
-	health_result(e, kv_req_error(r));
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
 	return e ? failed(j, r, e, what) : 0;
 }
 
@@ -160,6 +161,6 @@ int job_txn(struct job *j, struct kv_req *r, struct kv_txn_result *t, const char
 	j->req = NULL;
 	e = kv_req_txn(r, t);
 	res = kv_req_result(r);
-	health_result(e ? e : res, kv_req_error(r));
+	health_result(e ? e : res, kv_req_error(r), kv_req_sent_ms(r));
 	return e ? failed(j, r, e, what) : res;
 }

@@ -45,7 +45,7 @@ static void on_checked(struct kv_req *r, void *arg)
 	int e = kv_req_list(r, &l);
 	struct net *n;
 
-	health_result(e == -ENOENT ? 0 : e, kv_req_error(r));
+	health_result(e == -ENOENT ? 0 : e, kv_req_error(r), kv_req_sent_ms(r));
 	n = done_one(op, !e || e == -ENOENT);
 	if (!e && n && l.n == 1 && strcmp(l.v[0].value, op->value)) {
 		n->st.conflicts++;
@@ -64,7 +64,7 @@ static void on_written(struct kv_req *r, void *arg)
 	bool won = false;
 	int e = kv_req_bool(r, &won);
 
-	health_result(e, kv_req_error(r));
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
 	if (e) {
 		log_warn_rl(&rl_fail, "consul: write %s: %s; retrying", op->key, kv_req_error(r));
 		done_one(op, false);

@@ -810,7 +810,7 @@ static void on_answer(struct kv_req *r, void *arg)
 	struct kv_list l;
 	int e = kv_req_list(r, &l);
 
-	health_result(e, kv_req_error(r));
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
 	sh->req = NULL;
 	if (e) {
 		failed(sh, r);

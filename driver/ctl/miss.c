@@ -79,7 +79,7 @@ static void on_get(struct kv_req *r, void *arg)
 	int e = kv_req_list(r, &l);
 
 	gets.in_flight--;
-	health_result(e, kv_req_error(r));
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
 	if (n) {
 		if (!e && l.n == 1) {
 			mirror_take(&n->mirror, &l.v[0]);

@@ -222,7 +222,7 @@ static void on_published(struct kv_req *r, void *arg)
 	struct lep *l = op_lep(op, &n);
 	int e = kv_req_txn(r, &t), res = kv_req_result(r);
 
-	health_result(res ? res : e, kv_req_error(r));
+	health_result(res ? res : e, kv_req_error(r), kv_req_sent_ms(r));
 	if (l)
 		l->pub = PUB_PENDING;
 	/* The endpoint (or its network) went while this was on its way: what
@@ -319,7 +319,8 @@ static void on_deadline(struct loop_timer *t)
 	if (l->wait) {
 		log_warn("%s: consul did not answer within %u ms: endpoint %s accepted, published "
 			 "when Consul answers", l->net->d.netns, core.conf.publish_wait_ms, l->id);
-		health_result(-ETIMEDOUT, "no answer within the publish deadline");
+		health_result(-ETIMEDOUT, "no answer within the publish deadline",
+			      loop_now() - core.conf.publish_wait_ms);
 	}
 	answer(l, 0, NULL);
 }
@@ -352,7 +353,7 @@ static void on_unpublished(struct kv_req *r, void *arg)
 	struct kv_txn_result t;
 	int e = kv_req_txn(r, &t), res = kv_req_result(r);
 
-	health_result(res ? res : e, kv_req_error(r));
+	health_result(res ? res : e, kv_req_error(r), kv_req_sent_ms(r));
 	if (n && n->deletes_in_flight)
 		n->deletes_in_flight--;
 	if (!e && !res) {

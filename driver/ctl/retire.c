@@ -114,7 +114,7 @@ static void on_deleted(struct kv_req *r, void *arg)
 	int e = kv_req_txn(r, &t), res = kv_req_result(r);
 	uint64_t now = loop_now();
 
-	health_result(res ? res : e, kv_req_error(r));
+	health_result(res ? res : e, kv_req_error(r), kv_req_sent_ms(r));
 	x->busy = false;
 	if (!e)
 		kv_txn_result_free(&t);
@@ -154,7 +154,7 @@ static void on_scanned(struct kv_req *r, void *arg)
 	struct kv_list l;
 	int e = kv_req_list(r, &l);
 
-	health_result(e == -ENOENT ? 0 : e, kv_req_error(r));
+	health_result(e == -ENOENT ? 0 : e, kv_req_error(r), kv_req_sent_ms(r));
 	x->busy = false;
 	if (e && e != -ENOENT) {
 		log_warn_rl(&rl_fail, "consul: list %s of a deleted network: %s; retrying", x->key,

@@ -108,7 +108,7 @@ static void on_host_key(struct kv_req *r, void *arg)
 	int e = kv_req_bool(r, &held);
 
 	(void)arg;
-	health_result(e, kv_req_error(r));
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
 	if (e) {
 		log_warn_rl(&rl_fail, "consul: %s", kv_req_error(r));
 		return;
@@ -147,7 +147,7 @@ static void on_created(struct kv_req *r, void *arg)
 
 	(void)arg;
 	S.busy = false;
-	health_result(e, kv_req_error(r));
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
 	if (e) {
 		S.failures++;
 		S.error = e;
@@ -171,7 +171,7 @@ static void on_renewed(struct kv_req *r, void *arg)
 
 	(void)arg;
 	S.busy = false;
-	health_result(e, kv_req_error(r));
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
 	if (e == -ENOENT) {
 		log_warn("consul: session %s is gone (Consul restarted or the TTL passed); "
 			 "making a new one and publishing again", S.id);
@@ -226,7 +226,7 @@ static void on_vetted(struct kv_req *r, void *arg)
 
 	(void)arg;
 	S.busy = false;
-	health_result(e == -ENOENT ? 0 : e, kv_req_error(r));
+	health_result(e == -ENOENT ? 0 : e, kv_req_error(r), kv_req_sent_ms(r));
 	if (e && e != -ENOENT) {
 		retry();
 		return;

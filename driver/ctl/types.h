@@ -47,6 +47,8 @@ struct ctl_network {
 	char vxname[IF_NAMESIZE];	/* "": find the VXLAN device by vni */
 	struct prefix4 subnet;
 	struct in_addr gateway;
+	struct prefix6 subnet6;		/* len 0: no IPv6 (keys <prefix>/nd/) */
+	struct in6_addr gateway6;	/* :: when none */
 	unsigned int mtu;
 	bool publish;			/* our endpoints go to Consul */
 	bool ipam;			/* addresses from vxov IPAM: the pool is ours too */
@@ -55,6 +57,7 @@ struct ctl_network {
 
 struct ctl_endpoint {
 	struct in_addr ip;
+	struct in6_addr ip6;		/* ::: no IPv6 address */
 	uint8_t mac[6];
 	char id[13];			/* Docker's ID, shortened: for messages */
 };

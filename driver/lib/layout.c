@@ -49,6 +49,22 @@ int layout_fib_key(char *buf, size_t len, const char *prefix, const uint8_t mac[
 	return fit(snprintf(buf, len, "%s/fib/%s", prefix, s), len);
 }
 
+int layout_nd_key(char *buf, size_t len, const char *prefix, const struct in6_addr *ip)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, ip, s, sizeof(s));
+	return fit(snprintf(buf, len, "%s/nd/%s", prefix, s), len);
+}
+
+bool layout_parse_nd_key(const char *prefix, const char *key, struct in6_addr *ip)
+{
+	size_t n = strlen(prefix);
+
+	return !strncmp(key, prefix, n) && !strncmp(key + n, "/nd/", 4) &&
+	       netaddr_parse_ip6(key + n + 4, ip);
+}
+
 int layout_network_key(char *buf, size_t len, const char *prefix)
 {
 	return fit(snprintf(buf, len, "%s/network", prefix), len);
@@ -118,9 +134,12 @@ int layout_vnis_prefix(char *buf, size_t len)
 
 int layout_kind_prefix(char *buf, size_t len, const char *prefix, enum layout_kind kind)
 {
-	if (kind != LAYOUT_ARP && kind != LAYOUT_FIB)
+	static const char *const name[] = { [LAYOUT_ARP] = "arp", [LAYOUT_FIB] = "fib",
+					     [LAYOUT_ND] = "nd" };
+
+	if (kind != LAYOUT_ARP && kind != LAYOUT_FIB && kind != LAYOUT_ND)
 		return -EINVAL;
-	return fit(snprintf(buf, len, "%s/%s/", prefix, kind == LAYOUT_ARP ? "arp" : "fib"), len);
+	return fit(snprintf(buf, len, "%s/%s/", prefix, name[kind]), len);
 }
 
 int layout_arp_block_prefix(char *buf, size_t len, const char *prefix, struct in_addr block,
@@ -212,6 +231,7 @@ bool layout_parse_host_key(const char *key, struct in_addr *underlay)
 enum layout_kind layout_parse_key(const char *prefix, const char *key,
 				  struct in_addr *ip, uint8_t mac[6])
 {
+	struct in6_addr ip6;
 	size_t n = strlen(prefix);
 
 	if (strncmp(key, prefix, n) || key[n] != '/')
@@ -221,6 +241,8 @@ enum layout_kind layout_parse_key(const char *prefix, const char *key,
 		return LAYOUT_ARP;
 	if (!strncmp(key, "fib/", 4) && netaddr_parse_mac(key + 4, mac))
 		return LAYOUT_FIB;
+	if (!strncmp(key, "nd/", 3) && netaddr_parse_ip6(key + 3, &ip6))
+		return LAYOUT_ND;
 	return LAYOUT_OTHER;
 }
 

@@ -4,6 +4,8 @@
  *
  *   <prefix>/arp/<ip>     -> MAC as text          ("02:42:c0:a8:00:03")
  *   <prefix>/fib/<mac>    -> underlay IPv4 as text ("10.0.0.2")
+ *   <prefix>/nd/<ip6>     -> MAC as text: an IPv6 neighbour, <ip6> in its
+ *                            canonical text (netaddr_parse_ip6)
  *   <prefix>/network      -> {"subnet":..., "vni":..., "mtu":...}
  *   vxov/vnis/<vni>       -> the subnet that owns the VNI ("192.168.0.0/24")
  *   vxov/subnets/<a.b.c.d>_<len> -> the VNI allocated to that subnet
@@ -42,6 +44,9 @@ void layout_default_prefix(uint32_t vni, char out[LAYOUT_PREFIX_MAX]);
 
 int layout_arp_key(char *buf, size_t len, const char *prefix, struct in_addr ip);
 int layout_fib_key(char *buf, size_t len, const char *prefix, const uint8_t mac[6]);
+int layout_nd_key(char *buf, size_t len, const char *prefix, const struct in6_addr *ip);
+/* <prefix>/nd/<ip6>: the address, or false (a non-canonical spelling too). */
+bool layout_parse_nd_key(const char *prefix, const char *key, struct in6_addr *ip);
 int layout_network_key(char *buf, size_t len, const char *prefix);
 int layout_vni_key(char *buf, size_t len, uint32_t vni);
 int layout_subnet_key(char *buf, size_t len, struct in_addr net, int plen);
@@ -66,9 +71,9 @@ bool layout_parse_ipam_addr_key(const char *key, struct prefix4 *pool, struct in
 /* vxov/hosts/<ip>: the host's underlay address, or false. */
 bool layout_parse_host_key(const char *key, struct in_addr *underlay);
 
-enum layout_kind { LAYOUT_OTHER, LAYOUT_ARP, LAYOUT_FIB };
+enum layout_kind { LAYOUT_OTHER, LAYOUT_ARP, LAYOUT_FIB, LAYOUT_ND };
 
-/* <prefix>/arp/ or <prefix>/fib/ (kind LAYOUT_ARP or LAYOUT_FIB, else -EINVAL). */
+/* <prefix>/arp/, <prefix>/fib/ or <prefix>/nd/ (else -EINVAL). */
 int layout_kind_prefix(char *buf, size_t len, const char *prefix, enum layout_kind kind);
 
 /*
@@ -83,7 +88,9 @@ int layout_arp_block_prefix(char *buf, size_t len, const char *prefix, struct in
 int layout_fib_block_prefix(char *buf, size_t len, const char *prefix, struct in_addr block,
 			    int block_len);
 
-/* Classify a key found under prefix/ and parse the address in its name. */
+/* Classify a key found under prefix/ and parse the address in its name
+ * (ip for LAYOUT_ARP, mac for LAYOUT_FIB; LAYOUT_ND: layout_parse_nd_key
+ * has its address). */
 enum layout_kind layout_parse_key(const char *prefix, const char *key,
 				  struct in_addr *ip, uint8_t mac[6]);
 

@@ -39,6 +39,84 @@ bool netaddr_parse_prefix4(const char *s, struct prefix4 *p)
 	return true;
 }
 
+bool netaddr_parse_ip6(const char *s, struct in6_addr *a)
+{
+	char canon[INET6_ADDRSTRLEN];
+
+	return strlen(s) < sizeof(canon) && inet_pton(AF_INET6, s, a) == 1 &&
+	       inet_ntop(AF_INET6, a, canon, sizeof(canon)) && !strcmp(canon, s);
+}
+
+bool netaddr_parse_prefix6(const char *s, struct prefix6 *p)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n;
+	int len = 0;
+
+	if (!slash || (n = (size_t)(slash - s)) >= sizeof(ip))
+		return false;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	if (inet_pton(AF_INET6, ip, &p->addr) != 1)
+		return false;
+	s = slash + 1;
+	if (!*s || strlen(s) > 3 || s[0] == '0')
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		len = len * 10 + (*s - '0');
+	}
+	if (len > 128)
+		return false;
+	p->len = len;
+	return true;
+}
+
+struct in6_addr netaddr_network6(const struct prefix6 *p)
+{
+	struct in6_addr a = p->addr;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		int keep = p->len - 8 * i;
+
+		if (keep <= 0)
+			a.s6_addr[i] = 0;
+		else if (keep < 8)
+			a.s6_addr[i] &= (uint8_t)(0xff << (8 - keep));
+	}
+	return a;
+}
+
+bool netaddr_contains6(const struct prefix6 *p, const struct in6_addr *a)
+{
+	struct prefix6 q = { *a, p->len };
+	struct in6_addr x = netaddr_network6(&q), y = netaddr_network6(p);
+
+	return p->len > 0 && !memcmp(&x, &y, sizeof(x));
+}
+
+bool netaddr_is_host6(const struct prefix6 *p, const struct in6_addr *a)
+{
+	struct in6_addr net = netaddr_network6(p);
+
+	return netaddr_contains6(p, a) && (p->len == 128 || memcmp(&net, a, sizeof(net))) &&
+	       !IN6_IS_ADDR_MULTICAST(a) && !IN6_IS_ADDR_LOOPBACK(a);
+}
+
+struct in6_addr netaddr_nth6(const struct prefix6 *p, uint32_t index)
+{
+	struct in6_addr a = netaddr_network6(p);
+
+	a.s6_addr[12] |= (uint8_t)(index >> 24);
+	a.s6_addr[13] |= (uint8_t)(index >> 16);
+	a.s6_addr[14] |= (uint8_t)(index >> 8);
+	a.s6_addr[15] |= (uint8_t)index;
+	return a;
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')

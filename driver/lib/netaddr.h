@@ -15,10 +15,33 @@ struct prefix4 {
 	int len;
 };
 
+struct prefix6 {
+	struct in6_addr addr;
+	int len;		/* 0: none (an IPv4-only network) */
+};
+
 /* "a.b.c.d/len", strictly: four decimal octets, len 0..32, nothing else. */
 bool netaddr_parse_prefix4(const char *s, struct prefix4 *p);
 /* "a.b.c.d" strictly. */
 bool netaddr_parse_ip4(const char *s, struct in_addr *a);
+/* An IPv6 address in its canonical text (RFC 5952, as inet_ntop() writes
+ * it): "fd00:42::5", never "fd00:42:0::5" or "FD00:42::5", so that a key
+ * has one spelling. */
+bool netaddr_parse_ip6(const char *s, struct in6_addr *a);
+/* "<address>/len", len 1..128 in decimal; the address in any form
+ * inet_pton() takes (Docker and users write subnets freely). */
+bool netaddr_parse_prefix6(const char *s, struct prefix6 *p);
+/* The network address of p (host bits cleared). */
+struct in6_addr netaddr_network6(const struct prefix6 *p);
+/* a lies inside p. */
+bool netaddr_contains6(const struct prefix6 *p, const struct in6_addr *a);
+/* a is inside p, not p's network address (the subnet-router anycast), and
+ * neither multicast nor loopback. */
+bool netaddr_is_host6(const struct prefix6 *p, const struct in6_addr *a);
+/* The address of p with the low 32 bits (host order) set to index (the
+ * prefix's other bits kept): the n-th address of a pool of 64 bits or more. */
+struct in6_addr netaddr_nth6(const struct prefix6 *p, uint32_t index);
+
 /* "xx:xx:xx:xx:xx:xx", hex digits either case. */
 bool netaddr_parse_mac(const char *s, uint8_t mac[6]);
 void netaddr_format_mac(const uint8_t mac[6], char out[MAC_STRLEN]);

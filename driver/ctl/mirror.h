@@ -26,7 +26,9 @@ struct shard;
 struct kv_entry;
 struct kv_list;
 
-/* A key of the mirror: <prefix>/arp/<ip> or <prefix>/fib/<mac>. */
+/* A key of the mirror: <prefix>/arp/<ip>, <prefix>/fib/<mac> or
+ * <prefix>/nd/<ip6> (kind LAYOUT_ND: an IPv6 neighbour, ip6 from the key
+ * and vmac its value, as an arp entry's). */
 struct ment {
 	struct hnode node;	/* hash of key */
 	LIST_ENTRY(ment) sh_link;
@@ -34,13 +36,14 @@ struct ment {
 	uint64_t modify_index;
 	uint64_t changed_ms;	/* when a watch answer brought its change; 0: written since */
 	uint32_t seen;		/* the watch answer (generation) that last held it; 0: a GET */
-	uint8_t kind;		/* LAYOUT_ARP or LAYOUT_FIB */
+	uint8_t kind;		/* LAYOUT_ARP, LAYOUT_FIB or LAYOUT_ND */
 	uint8_t valid;		/* the value parsed and may be programmed */
 	uint8_t ours;		/* held by this host's session */
 	uint8_t deleting;	/* our delete of it is on its way (publish.c's) */
 	struct in_addr ip;	/* arp: from the key */
+	struct in6_addr ip6;	/* nd: from the key */
 	uint8_t mac[6];		/* fib: from the key */
-	uint8_t vmac[6];	/* arp: the value */
+	uint8_t vmac[6];	/* arp, nd: the value */
 	struct in_addr vdst;	/* fib: the value */
 	char key[];
 };
@@ -95,6 +98,7 @@ void mirror_free(struct mirror *m);
 
 struct ment *mirror_arp(const struct mirror *m, struct in_addr ip);
 struct ment *mirror_fib(const struct mirror *m, const uint8_t mac[6]);
+struct ment *mirror_nd(const struct mirror *m, const struct in6_addr *ip);
 struct ment *mirror_key(const struct mirror *m, const char *key);
 
 /* Take one entry fetched by a direct GET; true if it changed something. */

@@ -47,7 +47,7 @@ struct msg {
 	struct ctl_endpoint ep;
 	struct prefix4 subnet;
 	uint32_t want;
-	struct ctl_ipam_req ipam;
+	struct ipam_req ipam;	/* either family (ipam.h) */
 	char network[80];
 	char *names;		/* M_NAMES, malloc'd */
 	char ctn[13];		/* M_NAMES: the container */
@@ -165,10 +165,10 @@ static void handle(struct msg *m)
 		m->wait = NULL;
 		break;
 	case M_IPAM_REL:
-		ipam_release(&m->ipam.pool, m->ipam.addr);
+		ipam_release(&m->ipam.pool, &m->ipam.addr);
 		break;
 	case M_IPAM_HAVE:
-		ipam_have(&m->ipam.pool, m->ipam.addr);
+		ipam_have(&m->ipam.pool, &m->ipam.addr);
 		break;
 	case M_STATUS:
 		m->wait->text = report_status(m->network, err, sizeof(err));
@@ -449,17 +449,22 @@ int ctl_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *er
 	return e;
 }
 
-void ctl_ipam_pool(const struct prefix4 *pool)
+/* An IPAM message nobody waits for (pool, release, have), either family. */
+static void ipam_send(enum msg_type type, const struct ipam_pool *pool, const struct ipam_ip *addr)
 {
 	struct msg *m;
 
-	if (consul_on && (m = msg_new(M_IPAM_POOL))) {
+	if (consul_on && (m = msg_new(type))) {
 		m->ipam.pool = *pool;
+		if (addr)
+			m->ipam.addr = *addr;
 		send_msg(m);
 	}
 }
 
-int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *err, size_t errlen)
+/* A request, either family: the answer in w->addr or w->addr6. */
+static int ipam_ask(const struct ipam_req *r, struct in_addr *out, struct in6_addr *out6,
+		    char *err, size_t errlen)
 {
 	struct ctl_wait *w;
 	struct msg *m;
@@ -471,33 +476,95 @@ int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *er
 	}
 	if ((m = msg_new(M_IPAM_REQ)))
 		m->ipam = *r;
-	if (!(e = ask_job(m, err, errlen, &w)))
-		*out = w->addr;
+	if (!(e = ask_job(m, err, errlen, &w))) {
+		if (out)
+			*out = w->addr;
+		if (out6)
+			*out6 = w->addr6;
+	}
 	if (w)
 		wait_put(w);
 	return e;
 }
 
+void ctl_ipam_pool(const struct prefix4 *pool)
+{
+	struct ipam_pool p = ipam_pool4(pool);
+
+	ipam_send(M_IPAM_POOL, &p, NULL);
+}
+
+int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *err, size_t errlen)
+{
+	struct ipam_req ir = { .pool = ipam_pool4(&r->pool), .gateway = r->gateway };
+
+	if (r->addr.s_addr)
+		ir.addr = ipam_ip4(r->addr);
+	return ipam_ask(&ir, out, NULL, err, errlen);
+}
+
 void ctl_ipam_release(const struct prefix4 *pool, struct in_addr addr)
 {
-	struct msg *m;
+	struct ipam_pool p = ipam_pool4(pool);
+	struct ipam_ip a = ipam_ip4(addr);
 
-	if (consul_on && (m = msg_new(M_IPAM_REL))) {
-		m->ipam.pool = *pool;
-		m->ipam.addr = addr;
-		send_msg(m);
-	}
+	ipam_send(M_IPAM_REL, &p, &a);
 }
 
 void ctl_ipam_have(const struct prefix4 *pool, struct in_addr addr)
 {
-	struct msg *m;
+	struct ipam_pool p = ipam_pool4(pool);
+	struct ipam_ip a = ipam_ip4(addr);
 
-	if (consul_on && (m = msg_new(M_IPAM_HAVE))) {
-		m->ipam.pool = *pool;
-		m->ipam.addr = addr;
-		send_msg(m);
-	}
+	ipam_send(M_IPAM_HAVE, &p, &a);
+}
+
+void ctl_ipam_pool6(const struct prefix6 *pool)
+{
+	struct ipam_pool p = ipam_pool6(pool);
+	char err[160];
+
+	if (ipam_pool6_check(pool, err, sizeof(err)))
+		log_warn("%s: not noted in Consul", err);
+	else
+		ipam_send(M_IPAM_POOL, &p, NULL);
+}
+
+int ctl_ipam_request6(const struct ctl_ipam_req6 *r, struct in6_addr *out, char *err,
+		      size_t errlen)
+{
+	struct ipam_req ir = { .pool = ipam_pool6(&r->pool), .gateway = r->gateway };
+	int e;
+
+	if ((e = ipam_req6_check(r, err, errlen)))
+		return e;
+	if (!IN6_IS_ADDR_UNSPECIFIED(&r->addr))
+		ir.addr = ipam_ip6(&r->addr);
+	return ipam_ask(&ir, NULL, out, err, errlen);
+}
+
+void ctl_ipam_release6(const struct prefix6 *pool, const struct in6_addr *addr)
+{
+	struct ipam_pool p = ipam_pool6(pool);
+	struct ipam_ip a = ipam_ip6(addr);
+	char err[160];
+
+	if (ipam_pool6_check(pool, err, sizeof(err)))
+		log_warn("%s: release of an address of it ignored", err);
+	else
+		ipam_send(M_IPAM_REL, &p, &a);
+}
+
+void ctl_ipam_have6(const struct prefix6 *pool, const struct in6_addr *addr)
+{
+	struct ipam_pool p = ipam_pool6(pool);
+	struct ipam_ip a = ipam_ip6(addr);
+	char err[160];
+
+	if (ipam_pool6_check(pool, err, sizeof(err)))
+		log_warn("%s: its recorded allocation is ignored", err);
+	else
+		ipam_send(M_IPAM_HAVE, &p, &a);
 }
 
 /* A text the loop makes (status, metrics): the caller frees it. */

@@ -5,6 +5,12 @@
  *   vxov/ipam/<net>_<len>/gateway    the pool's gateway, one for all hosts
  *   vxov/ipam/<net>_<len>/addr/<ip>  the underlay address of the host that has it
  *
+ * IPv4 and IPv6 pools alike (struct ipam_ip: a family and 16 bytes); only
+ * the keys' spelling (layout.h) and the numbering of candidates differ.
+ * An IPv6 pool numbers its addresses in its low 32 bits (netaddr_nth6),
+ * its gateway first, and offers no more than an IPv4 /8 would: a listing
+ * of the pool must stay a reasonable answer.
+ *
  * Allocation is a create-only write, so two hosts never get one address.
  * Allocations are NOT held by the session: a host cut off from Consul for
  * longer than two TTLs keeps its containers' addresses.  A release is
@@ -35,8 +41,8 @@ static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
 
 struct release {
 	LIST_ENTRY(release) link;
-	struct prefix4 pool;
-	struct in_addr addr;
+	struct ipam_pool pool;
+	struct ipam_ip addr;
 	bool busy;
 	uint32_t backoff_ms;
 	uint64_t retry_at;
@@ -52,34 +58,244 @@ static struct {
 
 struct ipam_job {
 	struct job j;
-	struct ctl_ipam_req ir;
+	struct ipam_req ir;
 	uint32_t *used;
 	size_t nused;
-	uint32_t gw, next;
+	uint32_t gw, next;	/* numbers (ipam.h) */
+	struct ipam_ip cand;	/* the address being written */
 	char key[KV_KEY_MAX];
 };
 
-static bool same_pool(const struct prefix4 *a, const struct prefix4 *b)
+/* ---- addresses of either family ---- */
+
+struct ipam_ip ipam_ip4(struct in_addr a)
 {
-	return a->addr.s_addr == b->addr.s_addr && a->len == b->len;
+	struct ipam_ip ip;
+
+	memset(&ip, 0, sizeof(ip));
+	ip.af = AF_INET;
+	memcpy(&ip.a, &a, sizeof(a));
+	return ip;
 }
 
-static struct alloc *mine(const struct prefix4 *pool, struct in_addr addr)
+struct ipam_ip ipam_ip6(const struct in6_addr *a)
+{
+	struct ipam_ip ip;
+
+	memset(&ip, 0, sizeof(ip));
+	ip.af = AF_INET6;
+	ip.a = *a;
+	return ip;
+}
+
+struct ipam_pool ipam_pool4(const struct prefix4 *p)
+{
+	struct ipam_pool pool;
+
+	memset(&pool, 0, sizeof(pool));
+	pool.net = ipam_ip4(p->addr);	/* as given, as ever (request.c checks it) */
+	pool.len = p->len;
+	return pool;
+}
+
+struct ipam_pool ipam_pool6(const struct prefix6 *p)
+{
+	struct in6_addr net = netaddr_network6(p);
+	struct ipam_pool pool;
+
+	memset(&pool, 0, sizeof(pool));
+	pool.net = ipam_ip6(&net);
+	pool.len = p->len;
+	return pool;
+}
+
+struct in_addr ipam_ip_v4(const struct ipam_ip *ip)
+{
+	struct in_addr a;
+
+	memcpy(&a, &ip->a, sizeof(a));
+	return a;
+}
+
+static struct prefix4 pool_v4(const struct ipam_pool *pool)
+{
+	return (struct prefix4){ ipam_ip_v4(&pool->net), pool->len };
+}
+
+static struct prefix6 pool_v6(const struct ipam_pool *pool)
+{
+	return (struct prefix6){ pool->net.a, pool->len };
+}
+
+const char *ipam_ntop(const struct ipam_ip *ip, char buf[INET6_ADDRSTRLEN])
+{
+	if (!inet_ntop(ip->af, &ip->a, buf, INET6_ADDRSTRLEN))
+		snprintf(buf, INET6_ADDRSTRLEN, "?");
+	return buf;
+}
+
+static bool is_any(const struct ipam_ip *ip)
+{
+	static const struct in6_addr zero;
+
+	return !ip->af || !memcmp(&ip->a, &zero, sizeof(zero));
+}
+
+static bool same_ip(const struct ipam_ip *a, const struct ipam_ip *b)
+{
+	return a->af == b->af && !memcmp(&a->a, &b->a, sizeof(a->a));
+}
+
+static bool same_pool(const struct ipam_pool *a, const struct ipam_pool *b)
+{
+	return same_ip(&a->net, &b->net) && a->len == b->len;
+}
+
+/* An address's number (ipam.h), and back. */
+static uint32_t number(const struct ipam_ip *ip)
+{
+	if (ip->af == AF_INET)
+		return ntohl(ipam_ip_v4(ip).s_addr);
+	return (uint32_t)ip->a.s6_addr[12] << 24 | (uint32_t)ip->a.s6_addr[13] << 16 |
+	       (uint32_t)ip->a.s6_addr[14] << 8 | ip->a.s6_addr[15];
+}
+
+static struct ipam_ip of_number(const struct ipam_pool *pool, uint32_t n)
+{
+	struct prefix6 p6 = pool_v6(pool);
+	struct in6_addr a;
+
+	if (pool->net.af == AF_INET)
+		return ipam_ip4((struct in_addr){ htonl(n) });
+	a = netaddr_nth6(&p6, n);
+	return ipam_ip6(&a);
+}
+
+void ipam_range(const struct ipam_pool *pool, uint32_t *gw, uint32_t *last)
+{
+	uint32_t base = number(&pool->net);
+	uint64_t span;
+
+	*gw = base + 1;
+	if (pool->net.af == AF_INET) {
+		*last = base + (uint32_t)((1ull << (32 - pool->len)) - 2);
+		return;
+	}
+	/* The pool's indexes end at 2^(128-len) - 1 (no broadcast in IPv6). */
+	span = pool->len > 96 ? (1ull << (128 - pool->len)) - 1 : UINT32_MAX;
+	*last = base + (uint32_t)(span < IPAM_MAX_INDEX ? span : IPAM_MAX_INDEX);
+}
+
+int ipam_pool6_check(const struct prefix6 *pool, char *err, size_t errlen)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	if (pool->len >= 48 && pool->len <= 120)
+		return 0;
+	inet_ntop(AF_INET6, &pool->addr, s, sizeof(s));
+	snprintf(err, errlen, "vxov IPAM: IPv6 pool %s/%d: a pool must be a /48 to a /120 "
+		 "(addresses are numbered in its low 32 bits)", s, pool->len);
+	return -EINVAL;
+}
+
+int ipam_req6_check(const struct ctl_ipam_req6 *r, char *err, size_t errlen)
+{
+	struct in6_addr net = netaddr_network6(&r->pool);
+	char a[INET6_ADDRSTRLEN], n[INET6_ADDRSTRLEN];
+	int e;
+
+	if ((e = ipam_pool6_check(&r->pool, err, errlen)))
+		return e;
+	if (IN6_IS_ADDR_UNSPECIFIED(&r->addr) || netaddr_is_host6(&r->pool, &r->addr))
+		return 0;
+	inet_ntop(AF_INET6, &r->addr, a, sizeof(a));
+	inet_ntop(AF_INET6, &net, n, sizeof(n));
+	snprintf(err, errlen, "vxov IPAM: address %s is %s of pool %s/%d", a,
+		 netaddr_contains6(&r->pool, &r->addr) ? "not a host address" : "outside",
+		 n, r->pool.len);
+	return -EINVAL;
+}
+
+int ipam_addr_key(char *buf, size_t len, const struct ipam_pool *pool, const struct ipam_ip *ip)
+{
+	struct prefix4 p4 = pool_v4(pool);
+	struct prefix6 p6 = pool_v6(pool);
+
+	if (pool->net.af == AF_INET)
+		return layout_ipam_addr_key(buf, len, &p4, ipam_ip_v4(ip));
+	return layout_ipam6_addr_key(buf, len, &p6, &ip->a);
+}
+
+bool ipam_parse_addr_key(const char *key, struct ipam_pool *pool, struct ipam_ip *ip)
+{
+	struct prefix4 p4;
+	struct prefix6 p6;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (layout_parse_ipam_addr_key(key, &p4, &a4)) {
+		*pool = ipam_pool4(&p4);
+		*ip = ipam_ip4(a4);
+		return true;
+	}
+	if (layout_parse_ipam6_addr_key(key, &p6, &a6)) {
+		*pool = ipam_pool6(&p6);
+		*ip = ipam_ip6(&a6);
+		return true;
+	}
+	return false;
+}
+
+/* vxov/ipam/<net>_<len>/ followed by leaf ("" for the pool's prefix). */
+static int pool_key(char *buf, size_t len, const struct ipam_pool *pool, const char *leaf)
+{
+	struct prefix6 p6 = pool_v6(pool);
+	struct in_addr net = ipam_ip_v4(&pool->net);
+
+	if (pool->net.af == AF_INET6)
+		return layout_ipam6_key(buf, len, &p6, leaf);
+	if (!*leaf)
+		return layout_ipam_pool_prefix(buf, len, net, pool->len);
+	return layout_ipam_key(buf, len, net, pool->len, leaf);
+}
+
+/* An address value (a gateway) of the pool's family. */
+static bool parse_ip_value(const struct ipam_pool *pool, const char *v, size_t len,
+			   struct ipam_ip *ip)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (pool->net.af == AF_INET6) {
+		if (!layout_parse_ip6_value(v, len, &a6))
+			return false;
+		*ip = ipam_ip6(&a6);
+		return true;
+	}
+	if (!layout_parse_ip_value(v, len, &a4))
+		return false;
+	*ip = ipam_ip4(a4);
+	return true;
+}
+
+/* ---- this host's allocations ---- */
+
+static struct alloc *mine(const struct ipam_pool *pool, const struct ipam_ip *addr)
 {
 	struct alloc *a;
 
 	LIST_FOREACH(a, &I.mine, link)
-		if (a->addr.s_addr == addr.s_addr && same_pool(&a->pool, pool))
+		if (same_ip(&a->addr, addr) && same_pool(&a->pool, pool))
 			return a;
 	return NULL;
 }
 
-static struct release *releasing(const struct prefix4 *pool, struct in_addr addr)
+static struct release *releasing(const struct ipam_pool *pool, const struct ipam_ip *addr)
 {
 	struct release *r;
 
 	LIST_FOREACH(r, &I.releases, link)
-		if (r->addr.s_addr == addr.s_addr && same_pool(&r->pool, pool))
+		if (same_ip(&r->addr, addr) && same_pool(&r->pool, pool))
 			return r;
 	return NULL;
 }
@@ -89,12 +305,12 @@ const struct alloc *ipam_first(void)
 	return LIST_FIRST(&I.mine);
 }
 
-bool ipam_mine(const struct prefix4 *pool, struct in_addr addr)
+bool ipam_mine(const struct ipam_pool *pool, const struct ipam_ip *addr)
 {
 	return mine(pool, addr) != NULL;
 }
 
-bool ipam_releasing(const struct prefix4 *pool, struct in_addr addr)
+bool ipam_releasing(const struct ipam_pool *pool, const struct ipam_ip *addr)
 {
 	return releasing(pool, addr) != NULL;
 }
@@ -134,7 +350,7 @@ bool ipam_is_self(const char *value, size_t len)
 }
 
 /* A release of it not yet sent must not delete it now. */
-static void unrelease(const struct prefix4 *pool, struct in_addr addr)
+static void unrelease(const struct ipam_pool *pool, const struct ipam_ip *addr)
 {
 	struct release *r = releasing(pool, addr);
 
@@ -144,7 +360,7 @@ static void unrelease(const struct prefix4 *pool, struct in_addr addr)
 	}
 }
 
-void ipam_have(const struct prefix4 *pool, struct in_addr addr)
+void ipam_have(const struct ipam_pool *pool, const struct ipam_ip *addr)
 {
 	struct alloc *a;
 
@@ -152,7 +368,7 @@ void ipam_have(const struct prefix4 *pool, struct in_addr addr)
 	if (mine(pool, addr) || !(a = calloc(1, sizeof(*a))))
 		return;
 	a->pool = *pool;
-	a->addr = addr;
+	a->addr = *addr;
 	a->since_ms = loop_now();
 	LIST_INSERT_HEAD(&I.mine, a, link);
 }
@@ -205,28 +421,31 @@ static void on_quiet(struct kv_req *r, void *arg)
 		log_warn_rl(&rl_fail, "ipam: %s", kv_req_error(r));
 }
 
-void ipam_pool(const struct prefix4 *pool)
+void ipam_pool(const struct ipam_pool *pool)
 {
 	struct kv_put_opts create = { .cas = 0 };
 	struct kv_call c = { .done = on_quiet };
-	char key[KV_KEY_MAX], s[INET_ADDRSTRLEN + 4];
+	char key[KV_KEY_MAX], s[INET6_ADDRSTRLEN + 4];
 
-	inet_ntop(AF_INET, &pool->addr, s, sizeof(s));
+	ipam_ntop(&pool->net, s);
 	snprintf(s + strlen(s), sizeof(s) - strlen(s), "/%d", pool->len);
-	if (!layout_ipam_key(key, sizeof(key), pool->addr, pool->len, "pool"))
+	if (!pool_key(key, sizeof(key), pool, "pool"))
 		kv_put(core.kv, key, s, strlen(s), &create, &c);
 }
 
 /* ---- requests ---- */
 
-static void request_done(struct ipam_job *q, struct in_addr a, bool record)
+static void request_done(struct ipam_job *q, const struct ipam_ip *a, bool record)
 {
 	if (record) {
 		ipam_have(&q->ir.pool, a);
 		I.allocated++;
 	}
 	unrelease(&q->ir.pool, a);
-	q->j.w->addr = a;
+	if (a->af == AF_INET6)
+		q->j.w->addr6 = a->a;
+	else
+		q->j.w->addr = ipam_ip_v4(a);
 	job_finish(&q->j, 0, NULL);
 }
 
@@ -252,18 +471,19 @@ static void put(struct ipam_job *q, const char *key, const char *value,
 static void on_gateway_get(struct kv_req *r, void *arg)
 {
 	struct ipam_job *q = arg;
-	struct in_addr gw;
+	char s[INET6_ADDRSTRLEN];
+	struct ipam_ip gw;
 	struct kv_list l;
 
 	if (job_list(&q->j, r, &l, false, "read the pool's gateway"))
 		return;
-	if (l.n != 1 || !layout_parse_ip_value(l.v[0].value, l.v[0].value_len, &gw))
+	if (l.n != 1 || !parse_ip_value(&q->ir.pool, l.v[0].value, l.v[0].value_len, &gw))
 		job_finish(&q->j, -EPROTO, "%s holds no address", q->key);
-	else if (q->ir.addr.s_addr && q->ir.addr.s_addr != gw.s_addr)
-		job_finish(&q->j, -EADDRINUSE, "the pool's gateway is %.40s on the other hosts, not %s",
-			   l.v[0].value, inet_ntoa(q->ir.addr));
+	else if (!is_any(&q->ir.addr) && !same_ip(&q->ir.addr, &gw))
+		job_finish(&q->j, -EADDRINUSE, "the pool's gateway is %.46s on the other hosts, not %s",
+			   l.v[0].value, ipam_ntop(&q->ir.addr, s));
 	else
-		request_done(q, gw, false);
+		request_done(q, &gw, false);
 	kv_list_free(&l);
 }
 
@@ -275,7 +495,7 @@ static void on_gateway_put(struct kv_req *r, void *arg)
 	if (job_bool(&q->j, r, &won, "write the pool's gateway"))
 		return;
 	if (won)
-		request_done(q, (struct in_addr){ htonl(q->gw) }, false);
+		request_done(q, &q->cand, false);
 	else
 		get(q, q->key, 0, on_gateway_get);
 }
@@ -284,8 +504,7 @@ static void on_holder(struct kv_req *r, void *arg)
 {
 	struct ipam_job *q = arg;
 	struct kv_list l;
-	char who[96] = "another host";
-	struct in_addr a = { htonl(q->next) };
+	char who[96] = "another host", s[INET6_ADDRSTRLEN];
 	int e = job_list(&q->j, r, &l, true, "read the address's holder");
 
 	if (e && e != -ENOENT)
@@ -297,7 +516,8 @@ static void on_holder(struct kv_req *r, void *arg)
 			 (int)strcspn(l.v[0].value, " "), l.v[0].value,
 			 ipam_is_self(l.v[0].value, l.v[0].value_len) ? " (this host)" : "");
 	kv_list_free(&l);
-	job_finish(&q->j, -EADDRINUSE, "address %s is already allocated to %s", inet_ntoa(a), who);
+	job_finish(&q->j, -EADDRINUSE, "address %s is already allocated to %s",
+		   ipam_ntop(&q->cand, s), who);
 }
 
 static void try_next(struct ipam_job *q);
@@ -310,8 +530,8 @@ static void on_addr_put(struct kv_req *r, void *arg)
 	if (job_bool(&q->j, r, &won, "allocate an address"))
 		return;
 	if (won)
-		request_done(q, (struct in_addr){ htonl(q->next) }, true);
-	else if (q->ir.addr.s_addr)	/* --ip: exactly this one, or a clear no */
+		request_done(q, &q->cand, true);
+	else if (!is_any(&q->ir.addr))	/* --ip: exactly this one, or a clear no */
 		get(q, q->key, 0, on_holder);
 	else if (++q->j.tries >= MAX_TRIES)
 		job_finish(&q->j, -EAGAIN, "vxov IPAM: lost %d allocation races in a row", q->j.tries);
@@ -321,18 +541,20 @@ static void on_addr_put(struct kv_req *r, void *arg)
 
 static void put_addr(struct ipam_job *q)
 {
-	if (layout_ipam_addr_key(q->key, sizeof(q->key), &q->ir.pool, (struct in_addr){ htonl(q->next) }))
+	if (ipam_addr_key(q->key, sizeof(q->key), &q->ir.pool, &q->cand))
 		job_finish(&q->j, -ENAMETOOLONG, "address key too long");
 	else
 		put(q, q->key, I.self, on_addr_put);
 }
 
-int ipam_next_free(const struct prefix4 *pool, uint32_t *used, size_t n, uint32_t from,
+int ipam_next_free(const struct ipam_pool *pool, uint32_t *used, size_t n, uint32_t from,
 		   uint32_t *next)
 {
-	uint32_t base = ntohl(pool->addr.s_addr);
-	uint32_t last = base + (uint32_t)((1ull << (32 - pool->len)) - 2);
-	uint64_t x = from > last ? (uint64_t)last + 1 : lowest_free(used, n, from, last);
+	uint32_t gw, last;
+	uint64_t x;
+
+	ipam_range(pool, &gw, &last);
+	x = from > last ? (uint64_t)last + 1 : lowest_free(used, n, from, last);
 
 	if (x > last)
 		return -ENOSPC;
@@ -344,10 +566,12 @@ int ipam_next_free(const struct prefix4 *pool, uint32_t *used, size_t n, uint32_
  * (q->used holds the gateway too). */
 static void try_next(struct ipam_job *q)
 {
-	if (ipam_next_free(&q->ir.pool, q->used, q->nused, q->next, &q->next))
+	if (ipam_next_free(&q->ir.pool, q->used, q->nused, q->next, &q->next)) {
 		job_finish(&q->j, -ENOSPC, "vxov IPAM: the pool is full");
-	else
+	} else {
+		q->cand = of_number(&q->ir.pool, q->next);
 		put_addr(q);
+	}
 }
 
 static void release_job(struct job *j)
@@ -355,20 +579,26 @@ static void release_job(struct job *j)
 	free(((struct ipam_job *)j)->used);
 }
 
-size_t ipam_used(const struct kv_list *l, uint32_t *used, uint32_t *gw)
+size_t ipam_used(const struct ipam_pool *pool, const struct kv_list *l, uint32_t *used,
+		 uint32_t *gw)
 {
-	struct prefix4 pool;
-	struct in_addr a;
+	struct ipam_pool p;
+	struct ipam_ip a;
 	size_t n = 0;
 
+	/* An IPv6 address that is not one of the pool's numbered ones (--ip6
+	 * anywhere in a /48) still takes its number: a candidate skipped, no
+	 * harm. */
 	for (size_t i = 0; i < l->n; i++) {
 		const char *slash = strrchr(l->v[i].key, '/');
 
-		if (layout_parse_ipam_addr_key(l->v[i].key, &pool, &a))
-			used[n++] = ntohl(a.s_addr);
-		else if (slash && !strcmp(slash + 1, "gateway") &&
-			 layout_parse_ip_value(l->v[i].value, l->v[i].value_len, &a))
-			*gw = ntohl(a.s_addr);
+		if (ipam_parse_addr_key(l->v[i].key, &p, &a)) {
+			if (p.net.af == pool->net.af)
+				used[n++] = number(&a);
+		} else if (slash && !strcmp(slash + 1, "gateway") &&
+			   parse_ip_value(pool, l->v[i].value, l->v[i].value_len, &a)) {
+			*gw = number(&a);
+		}
 	}
 	used[n++] = *gw;
 	return n;
@@ -386,9 +616,9 @@ static void on_pool_list(struct kv_req *r, void *arg)
 		job_finish(&q->j, -ENOMEM, "out of memory");
 		return;
 	}
-	q->nused = ipam_used(&l, q->used, &q->gw);
+	q->nused = ipam_used(&q->ir.pool, &l, q->used, &q->gw);
 	kv_list_free(&l);
-	q->next = ntohl(q->ir.pool.addr.s_addr) + 1;
+	q->next = number(&q->ir.pool.net) + 1;
 	try_next(q);
 }
 
@@ -412,32 +642,31 @@ static uint64_t grace_left(void)
 static void start(struct job *j)
 {
 	struct ipam_job *q = (struct ipam_job *)j;
-	const struct ctl_ipam_req *ir = &q->ir;
-	char gw[INET_ADDRSTRLEN], prefix[KV_KEY_MAX];
+	const struct ipam_req *ir = &q->ir;
+	char gw[INET6_ADDRSTRLEN], prefix[KV_KEY_MAX];
+	uint32_t last;
 
 	free(q->used);
 	q->used = NULL;
 	q->nused = 0;
-	q->gw = ntohl(ir->pool.addr.s_addr) + 1;
+	ipam_range(&ir->pool, &q->gw, &last);
 	if (ir->gateway) {
-		if (ir->addr.s_addr)
-			q->gw = ntohl(ir->addr.s_addr);
-		inet_ntop(AF_INET, &(struct in_addr){ htonl(q->gw) }, gw, sizeof(gw));
-		if (layout_ipam_key(q->key, sizeof(q->key), ir->pool.addr, ir->pool.len, "gateway"))
+		q->cand = is_any(&ir->addr) ? of_number(&ir->pool, q->gw) : ir->addr;
+		if (pool_key(q->key, sizeof(q->key), &ir->pool, "gateway"))
 			job_finish(&q->j, -ENAMETOOLONG, "gateway key too long");
 		else
-			put(q, q->key, gw, on_gateway_put);
-	} else if (ir->addr.s_addr) {
-		q->next = ntohl(ir->addr.s_addr);
+			put(q, q->key, ipam_ntop(&q->cand, gw), on_gateway_put);
+	} else if (!is_any(&ir->addr)) {
+		q->cand = ir->addr;
 		put_addr(q);
-	} else if (layout_ipam_pool_prefix(prefix, sizeof(prefix), ir->pool.addr, ir->pool.len)) {
+	} else if (pool_key(prefix, sizeof(prefix), &ir->pool, "")) {
 		job_finish(&q->j, -ENAMETOOLONG, "pool key too long");
 	} else {
 		get(q, prefix, KV_RECURSE, on_pool_list);
 	}
 }
 
-void ipam_request(const struct ctl_ipam_req *ir, struct ctl_wait *w)
+void ipam_request(const struct ipam_req *ir, struct ctl_wait *w)
 {
 	struct ipam_job *q = job_new(sizeof(*q), w);
 	uint64_t wait_ms = grace_left();
@@ -499,7 +728,7 @@ static void on_release_get(struct kv_req *req, void *arg)
 	int e = kv_req_list(req, &l);
 
 	health_result(e == -ENOENT ? 0 : e, kv_req_error(req), kv_req_sent_ms(req));
-	if (e == -ENOENT || mine(&r->pool, r->addr)) {
+	if (e == -ENOENT || mine(&r->pool, &r->addr)) {
 		release_done(r);	/* gone already, or taken again meanwhile */
 		return;
 	}
@@ -511,7 +740,7 @@ static void on_release_get(struct kv_req *req, void *arg)
 	/* Only our own: a stale release must not free another host's. */
 	if (l.n != 1 || !ipam_is_self(l.v[0].value, l.v[0].value_len))
 		release_done(r);
-	else if (layout_ipam_addr_key(key, sizeof(key), &r->pool, r->addr) ||
+	else if (ipam_addr_key(key, sizeof(key), &r->pool, &r->addr) ||
 		 !kv_delete(core.kv, key, (int64_t)l.v[0].modify_index, &c))
 		release_retry(r);
 	kv_list_free(&l);
@@ -523,7 +752,7 @@ static void release_send(struct release *r)
 	char key[KV_KEY_MAX];
 
 	r->busy = true;
-	if (layout_ipam_addr_key(key, sizeof(key), &r->pool, r->addr) ||
+	if (ipam_addr_key(key, sizeof(key), &r->pool, &r->addr) ||
 	    !kv_get(core.kv, key, 0, 0, 0, &c))
 		release_retry(r);
 }
@@ -546,7 +775,7 @@ static void on_release_timer(struct loop_timer *t)
 		loop_timer_at(&core.loop, &I.release_timer, next);
 }
 
-void ipam_release(const struct prefix4 *pool, struct in_addr addr)
+void ipam_release(const struct ipam_pool *pool, const struct ipam_ip *addr)
 {
 	struct alloc *a = mine(pool, addr);
 	struct release *r;
@@ -558,7 +787,7 @@ void ipam_release(const struct prefix4 *pool, struct in_addr addr)
 	if (releasing(pool, addr) || !(r = calloc(1, sizeof(*r))))
 		return;
 	r->pool = *pool;
-	r->addr = addr;
+	r->addr = *addr;
 	LIST_INSERT_HEAD(&I.releases, r, link);
 	release_send(r);
 }

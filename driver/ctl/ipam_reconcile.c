@@ -109,7 +109,8 @@ static void on_repair(struct kv_req *r, void *arg)
 }
 
 /* An address key of this host's: freed when nothing here has it. */
-static void own_key(const struct kv_entry *e, const struct prefix4 *pool, struct in_addr addr)
+static void own_key(const struct kv_entry *e, const struct ipam_pool *pool,
+		    const struct ipam_ip *addr)
 {
 	struct kv_put_opts o = { .cas = (int64_t)e->modify_index };
 	char *dup;
@@ -146,7 +147,7 @@ static void rewrite_missing(const struct kv_list *l)
 		size_t i;
 
 		if (a->since_ms >= R.scan_started ||
-		    layout_ipam_addr_key(key, sizeof(key), &a->pool, a->addr))
+		    ipam_addr_key(key, sizeof(key), &a->pool, &a->addr))
 			continue;	/* allocated after the scan was read */
 		for (i = 0; i < l->n && strcmp(l->v[i].key, key); i++)
 			;
@@ -167,15 +168,16 @@ static void rewrite_missing(const struct kv_list *l)
 
 static void scan(const struct kv_list *l)
 {
-	struct prefix4 pool;
-	struct in_addr addr;
+	struct ipam_pool pool;
+	struct ipam_ip addr;
 
+	/* Both families: IPv4 and IPv6 address keys alike (ipam.h). */
 	for (size_t i = 0; i < l->n; i++) {
 		const struct kv_entry *e = &l->v[i];
 
-		if (layout_parse_ipam_addr_key(e->key, &pool, &addr) &&
+		if (ipam_parse_addr_key(e->key, &pool, &addr) &&
 		    ipam_is_self(e->value, e->value_len))
-			own_key(e, &pool, addr);
+			own_key(e, &pool, &addr);
 	}
 	/* One reading of the clock for the whole judgement (reclaim.h). */
 	reclaim_judge(&R.clocks, l, &R.hosts, loop_now(), (uint64_t)core.conf.reclaim_s * 1000,

@@ -105,15 +105,18 @@ void reclaim_judge(struct reclaim_clocks *c, const struct kv_list *addrs,
 		   reclaim_due_fn *due, void *arg)
 {
 	struct reclaim_absent *x, *xn;
-	struct prefix4 pool;
-	struct in_addr addr, owner;
+	struct ipam_pool pool;
+	struct ipam_ip addr;
+	struct in_addr owner;
 	char id[40];
 
 	c->gen++;
 	for (size_t i = 0; i < addrs->n; i++) {
 		const struct kv_entry *e = &addrs->v[i];
 
-		if (!layout_parse_ipam_addr_key(e->key, &pool, &addr) ||
+		/* An address key of either family: an IPv6 allocation names
+		 * its holder as an IPv4 one does. */
+		if (!ipam_parse_addr_key(e->key, &pool, &addr) ||
 		    ipam_is_self(e->value, e->value_len) ||
 		    ipam_holder(e->value, e->value_len, &owner, id) ||
 		    reclaim_host_listed(hosts, owner, id) || !(x = clock_of(c, owner, id, now)))

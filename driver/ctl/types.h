@@ -68,4 +68,11 @@ struct ctl_ipam_req {
 	bool gateway;
 };
 
+/* The same for an IPv6 pool (a /48 to a /120: ctl_ipam_request6). */
+struct ctl_ipam_req6 {
+	struct prefix6 pool;
+	struct in6_addr addr;		/* ::: any */
+	bool gateway;
+};
+
 #endif

@@ -19,6 +19,7 @@ struct ctl_wait {
 	int result;		/* 0 or -errno */
 	uint32_t vni;
 	struct in_addr addr;
+	struct in6_addr addr6;	/* an IPv6 allocation's */
 	char *text;		/* status, metrics: malloc'd, the waiter frees it */
 	char err[512];
 };

@@ -309,3 +309,75 @@ bool layout_parse_ip_value(const char *v, size_t len, struct in_addr *ip)
 
 	return trimmed(v, len, buf, sizeof(buf)) && netaddr_parse_ip4(buf, ip);
 }
+
+/* ---- IPv6 pools ---- */
+
+/* "<net6>_<len>" of pool, net6 its network address in canonical text. */
+static void ipam6_name(const struct prefix6 *pool, char out[INET6_ADDRSTRLEN + 4])
+{
+	struct in6_addr net = netaddr_network6(pool);
+
+	inet_ntop(AF_INET6, &net, out, INET6_ADDRSTRLEN);
+	snprintf(out + strlen(out), 5, "_%d", pool->len);
+}
+
+int layout_ipam6_key(char *buf, size_t len, const struct prefix6 *pool, const char *leaf)
+{
+	char s[INET6_ADDRSTRLEN + 4];
+
+	if (pool->len < 1 || pool->len > 128)
+		return -EINVAL;
+	ipam6_name(pool, s);
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/%s/%s", s, leaf), len);
+}
+
+int layout_ipam6_pool_prefix(char *buf, size_t len, const struct prefix6 *pool)
+{
+	return layout_ipam6_key(buf, len, pool, "");
+}
+
+int layout_ipam6_addr_key(char *buf, size_t len, const struct prefix6 *pool,
+			  const struct in6_addr *addr)
+{
+	char s[INET6_ADDRSTRLEN + 4], a[INET6_ADDRSTRLEN];
+
+	if (pool->len < 1 || pool->len > 128)
+		return -EINVAL;
+	ipam6_name(pool, s);
+	inet_ntop(AF_INET6, addr, a, sizeof(a));
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/%s/addr/%s", s, a), len);
+}
+
+bool layout_parse_ipam6_addr_key(const char *key, struct prefix6 *pool, struct in6_addr *addr)
+{
+	static const char root[] = LAYOUT_ROOT "/ipam/";
+	char net[INET6_ADDRSTRLEN];
+	struct in6_addr n;
+	const char *us, *p;
+	int plen = 0;
+
+	if (strncmp(key, root, sizeof(root) - 1))
+		return false;
+	key += sizeof(root) - 1;
+	if (!(us = strchr(key, '_')) || (size_t)(us - key) >= sizeof(net))
+		return false;
+	memcpy(net, key, (size_t)(us - key));
+	net[us - key] = '\0';
+	/* 1..128, decimal, no sign, no leading zero: one spelling per pool. */
+	for (p = us + 1; *p >= '0' && *p <= '9' && p - us <= 3; p++)
+		plen = plen * 10 + (*p - '0');
+	if (p == us + 1 || us[1] == '0' || plen > 128 || strncmp(p, "/addr/", 6))
+		return false;
+	if (!netaddr_parse_ip6(net, &pool->addr) || !netaddr_parse_ip6(p + 6, addr))
+		return false;
+	pool->len = plen;
+	n = netaddr_network6(pool);
+	return !memcmp(&n, &pool->addr, sizeof(n)) && netaddr_contains6(pool, addr);
+}
+
+bool layout_parse_ip6_value(const char *v, size_t len, struct in6_addr *ip)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	return trimmed(v, len, buf, sizeof(buf)) && netaddr_parse_ip6(buf, ip);
+}

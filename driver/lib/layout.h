@@ -13,6 +13,9 @@
  *   vxov/ipam/<net>_<len>/pool    -> the pool (the subnet)
  *   vxov/ipam/<net>_<len>/gateway -> its gateway, one for every host
  *   vxov/ipam/<net>_<len>/addr/<ip> -> the underlay IP of the host that has it
+ *   vxov/ipam/<net6>_<len>/...     -> the same for an IPv6 pool: <net6> and
+ *                            <ip6> in canonical text (netaddr_parse_ip6),
+ *                            e.g. vxov/ipam/fd00:42::_64/addr/fd00:42::5
  *   <prefix>/dns/<name>/<ip> -> the container's name (below)
  *
  * <prefix> defaults to vxov/<vni>.  This file is the only place that
@@ -111,5 +114,23 @@ bool layout_parse_dns_key(const char *prefix, const char *key, char *name, size_
 /* Values as people write them: surrounding white space is ignored. */
 bool layout_parse_mac_value(const char *v, size_t len, uint8_t mac[6]);
 bool layout_parse_ip_value(const char *v, size_t len, struct in_addr *ip);
+
+/*
+ * IPv6 pools, as the IPv4 ones above: the pool named by its network
+ * address (host bits clear) in canonical text, then _<len>.
+ */
+/* vxov/ipam/<net6>_<len>/ followed by leaf ("pool", "gateway"). */
+int layout_ipam6_key(char *buf, size_t len, const struct prefix6 *pool, const char *leaf);
+/* vxov/ipam/<net6>_<len>/ */
+int layout_ipam6_pool_prefix(char *buf, size_t len, const struct prefix6 *pool);
+/* vxov/ipam/<net6>_<len>/addr/<ip6> */
+int layout_ipam6_addr_key(char *buf, size_t len, const struct prefix6 *pool,
+			  const struct in6_addr *addr);
+/* vxov/ipam/<net6>_<len>/addr/<ip6>: its pool and address, or false.
+ * Strict: both texts canonical, <net6> the pool's network address, <len>
+ * 1..128 in decimal without a leading zero, the address inside the pool. */
+bool layout_parse_ipam6_addr_key(const char *key, struct prefix6 *pool, struct in6_addr *addr);
+/* An IPv6 address value (a gateway), canonical text, white space around. */
+bool layout_parse_ip6_value(const char *v, size_t len, struct in6_addr *ip);
 
 #endif

@@ -835,15 +835,16 @@ static void test_vni_lowest_free(void **state)
  * pool's keys (as ipam.c's on_pool_list and try_next choose). */
 static int ipam_first_free(const char *pool, const struct kv_entry *v, size_t n, uint32_t *out)
 {
-	struct prefix4 p = pfx(pool);
+	struct prefix4 p4 = pfx(pool);
+	struct ipam_pool p = ipam_pool4(&p4);
 	struct kv_list l = { .v = (struct kv_entry *)v, .n = n };
-	uint32_t *used = calloc(n + 1, sizeof(*used)), gw = ntohl(p.addr.s_addr) + 1;
+	uint32_t *used = calloc(n + 1, sizeof(*used)), gw = ntohl(p4.addr.s_addr) + 1;
 	size_t nused;
 	int e;
 
 	assert_non_null(used);
-	nused = ipam_used(&l, used, &gw);
-	e = ipam_next_free(&p, used, nused, ntohl(p.addr.s_addr) + 1, out);
+	nused = ipam_used(&p, &l, used, &gw);
+	e = ipam_next_free(&p, used, nused, ntohl(p4.addr.s_addr) + 1, out);
 	free(used);
 	return e;
 }
@@ -870,10 +871,12 @@ static void test_ipam_choice(void **state)
 	};
 	uint32_t used[ARRAY_LEN(keys) + 1], gw = 77, a;
 	struct kv_list l = { .v = (struct kv_entry *)keys, .n = ARRAY_LEN(keys) };
+	struct prefix4 p4 = pfx("10.0.0.0/24");
+	struct ipam_pool p = ipam_pool4(&p4);
 
 	(void)state;
 	/* What the listing holds: the addresses and the gateway last. */
-	assert_int_equal(ipam_used(&l, used, &gw), 5);
+	assert_int_equal(ipam_used(&p, &l, used, &gw), 5);
 	assert_int_equal(gw, hip("10.0.0.1"));
 	assert_int_equal(used[0], hip("10.0.0.2"));
 	assert_int_equal(used[4], hip("10.0.0.1"));
@@ -892,7 +895,8 @@ static void test_ipam_choice(void **state)
 
 static void test_ipam_full_and_races(void **state)
 {
-	struct prefix4 p30 = pfx("10.0.0.0/30"), p24 = pfx("10.0.0.0/24");
+	struct prefix4 p30_4 = pfx("10.0.0.0/30"), p24_4 = pfx("10.0.0.0/24");
+	struct ipam_pool p30 = ipam_pool4(&p30_4), p24 = ipam_pool4(&p24_4);
 	uint32_t used[4], a = 0;
 
 	(void)state;
@@ -915,7 +919,8 @@ static void test_ipam_full_and_races(void **state)
 	used[1] = hip("10.0.0.254");
 	assert_int_equal(ipam_next_free(&p24, used, 2, hip("10.0.0.254"), &a), -ENOSPC);
 	/* A /31 has no host after its first. */
-	struct prefix4 p31 = pfx("10.0.0.0/31");
+	struct prefix4 p31_4 = pfx("10.0.0.0/31");
+	struct ipam_pool p31 = ipam_pool4(&p31_4);
 	assert_int_equal(ipam_next_free(&p31, used, 0, hip("10.0.0.1"), &a), -ENOSPC);
 }
 

@@ -924,6 +924,180 @@ static void test_ipam_full_and_races(void **state)
 	assert_int_equal(ipam_next_free(&p31, used, 0, hip("10.0.0.1"), &a), -ENOSPC);
 }
 
+/* ---- IPv6 pools: the same code, numbered in the low 32 bits ---- */
+
+static struct prefix6 pfx6(const char *s)
+{
+	struct prefix6 p;
+
+	assert_true(netaddr_parse_prefix6(s, &p));
+	return p;
+}
+
+static struct in6_addr ip6(const char *s)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+static void test_ipam6_checks(void **state)
+{
+	struct ctl_ipam_req6 r = { .pool = pfx6("fd00:42::/64") };
+	char err[200];
+
+	(void)state;
+	assert_int_equal(ipam_pool6_check(&r.pool, err, sizeof(err)), 0);
+	r.pool = pfx6("fd00:42::/47");
+	assert_int_equal(ipam_pool6_check(&r.pool, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "fd00:42::/47"));
+	assert_non_null(strstr(err, "/48 to a /120"));
+	r.pool = pfx6("fd00:42::/121");
+	assert_int_equal(ipam_req6_check(&r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "fd00:42::/121"));
+	r.pool = pfx6("fd00:42::/48");
+	assert_int_equal(ipam_pool6_check(&r.pool, err, sizeof(err)), 0);
+	r.pool = pfx6("fd00:42::100/120");
+	assert_int_equal(ipam_req6_check(&r, err, sizeof(err)), 0);	/* :: : any */
+
+	/* A requested address: a host address of the pool, or a clear no. */
+	r.pool = pfx6("fd00:42::/64");
+	r.addr = ip6("fd00:42::1:0:5");
+	assert_int_equal(ipam_req6_check(&r, err, sizeof(err)), 0);
+	r.addr = ip6("fd00:43::5");
+	assert_int_equal(ipam_req6_check(&r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "fd00:43::5 is outside of pool fd00:42::/64"));
+	r.addr = ip6("fd00:42::");
+	assert_int_equal(ipam_req6_check(&r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a host address"));
+}
+
+static void test_ipam6_numbers(void **state)
+{
+	struct prefix6 p120 = pfx6("fd00::100/120"), p64 = pfx6("fd00:42::7/64");
+	struct prefix6 p112 = pfx6("fd00::/112"), p104 = pfx6("fd00::/104");
+	struct ipam_pool q = ipam_pool6(&p120), q2;
+	struct in6_addr a = ip6("fd00:42::5");
+	struct ipam_ip ip, ip2;
+	uint32_t gw, last, used[2], n = 0;
+	char k[KV_KEY_MAX], s[INET6_ADDRSTRLEN];
+
+	(void)state;
+	ipam_range(&q, &gw, &last);
+	assert_int_equal(gw, 0x101);
+	assert_int_equal(last, 0x1ff);	/* no broadcast in IPv6 */
+	q = ipam_pool6(&p112);
+	ipam_range(&q, &gw, &last);
+	assert_int_equal(gw, 1);
+	assert_int_equal(last, 0xffff);
+	q = ipam_pool6(&p104);	/* 2^24 - 1 indexes: IPv4's /8 caps them */
+	ipam_range(&q, &gw, &last);
+	assert_int_equal(last, IPAM_MAX_INDEX);
+	q = ipam_pool6(&p64);
+	ipam_range(&q, &gw, &last);
+	assert_int_equal(gw, 1);
+	assert_int_equal(last, IPAM_MAX_INDEX);
+
+	/* The pool is named by its network address. */
+	ip = ipam_ip6(&a);
+	assert_string_equal(ipam_ntop(&q.net, s), "fd00:42::");
+	assert_int_equal(ipam_addr_key(k, sizeof(k), &q, &ip), 0);
+	assert_string_equal(k, "vxov/ipam/fd00:42::_64/addr/fd00:42::5");
+	assert_true(ipam_parse_addr_key(k, &q2, &ip2));
+	assert_memory_equal(&q2, &q, sizeof(q));
+	assert_memory_equal(&ip2, &ip, sizeof(ip));
+	/* And IPv4's, through the same functions. */
+	struct prefix4 p4 = pfx("10.0.0.0/24");
+	q = ipam_pool4(&p4);
+	ip = ipam_ip4(ip4("10.0.0.9"));
+	assert_int_equal(ipam_addr_key(k, sizeof(k), &q, &ip), 0);
+	assert_string_equal(k, "vxov/ipam/10.0.0.0_24/addr/10.0.0.9");
+	assert_true(ipam_parse_addr_key(k, &q2, &ip2));
+	assert_int_equal(q2.net.af, AF_INET);
+	assert_memory_equal(&q2, &q, sizeof(q));
+	assert_memory_equal(&ip2, &ip, sizeof(ip));
+	assert_int_equal(ipam_ip_v4(&ip2).s_addr, ip4("10.0.0.9").s_addr);
+	assert_false(ipam_parse_addr_key("vxov/ipam/fd00:42::_64/addr/fd00:43::5", &q2, &ip2));
+
+	/* A /120: its last index is a candidate, then the pool is full. */
+	q = ipam_pool6(&p120);
+	used[0] = 0x101;
+	assert_int_equal(ipam_next_free(&q, used, 1, 0x1fe, &n), 0);
+	assert_int_equal(n, 0x1fe);
+	used[1] = 0x1fe;
+	assert_int_equal(ipam_next_free(&q, used, 2, 0x1fe, &n), 0);
+	assert_int_equal(n, 0x1ff);
+	assert_int_equal(ipam_next_free(&q, used, 2, 0x200, &n), -ENOSPC);
+}
+
+/* As ipam_first_free, for an IPv6 pool: the candidate as an address. */
+static int ipam6_first_free(const char *pool, const struct kv_entry *v, size_t n,
+			    struct in6_addr *out)
+{
+	struct prefix6 p6 = pfx6(pool);
+	struct ipam_pool p = ipam_pool6(&p6);
+	struct kv_list l = { .v = (struct kv_entry *)v, .n = n };
+	uint32_t *used = calloc(n + 1, sizeof(*used)), first, gw, last, next = 0;
+	size_t nused;
+	int e;
+
+	assert_non_null(used);
+	ipam_range(&p, &first, &last);
+	gw = first;
+	nused = ipam_used(&p, &l, used, &gw);
+	e = ipam_next_free(&p, used, nused, first, &next);
+	free(used);
+	*out = netaddr_nth6(&p6, next);
+	return e;
+}
+
+static void test_ipam6_choice(void **state)
+{
+	const struct kv_entry keys[] = {
+		kve("vxov/ipam/fd00:42::_64/pool", "fd00:42::/64", 1),
+		kve("vxov/ipam/fd00:42::_64/gateway", "fd00:42::1", 2),
+		kve("vxov/ipam/fd00:42::_64/addr/fd00:42::2", PEER, 3),
+		kve("vxov/ipam/fd00:42::_64/addr/fd00:42::3", SELF, 4),
+		/* --ip6 beyond the numbered ones: its number is skipped */
+		kve("vxov/ipam/fd00:42::_64/addr/fd00:42::1:0:4", PEER, 5),
+		kve("vxov/ipam/fd00:42::_64/addr/fd00:43::6", PEER, 6),	/* not the pool's */
+		kve("vxov/ipam/fd00:42::_64/addr/FD00:42::5", PEER, 7),	/* not canonical */
+		kve("vxov/ipam/fd00:42::_64/addr/junk", PEER, 8),
+	};
+	const struct kv_entry gw9[] = {
+		kve("vxov/ipam/fd00:42::_64/gateway", " fd00:42::9\n", 2),
+		kve("vxov/ipam/fd00:42::_64/addr/fd00:42::2", PEER, 3),
+	};
+	const struct kv_entry gwbad[] = {
+		kve("vxov/ipam/fd00:42::_64/gateway", "10.0.0.1", 2),
+	};
+	const struct kv_entry small[] = {
+		kve("vxov/ipam/fd00::100_120/gateway", "fd00::101", 2),
+		kve("vxov/ipam/fd00::100_120/addr/fd00::102", PEER, 3),
+	};
+	struct in6_addr a, want;
+
+	(void)state;
+	assert_int_equal(ipam6_first_free("fd00:42::/64", keys, ARRAY_LEN(keys), &a), 0);
+	want = ip6("fd00:42::5");
+	assert_memory_equal(&a, &want, sizeof(a));
+	/* A gateway elsewhere leaves the first address free. */
+	assert_int_equal(ipam6_first_free("fd00:42::/64", gw9, ARRAY_LEN(gw9), &a), 0);
+	want = ip6("fd00:42::1");
+	assert_memory_equal(&a, &want, sizeof(a));
+	/* No (readable IPv6) gateway: the default gateway is skipped. */
+	assert_int_equal(ipam6_first_free("fd00:42::/64", gwbad, ARRAY_LEN(gwbad), &a), 0);
+	want = ip6("fd00:42::2");
+	assert_memory_equal(&a, &want, sizeof(a));
+	assert_int_equal(ipam6_first_free("fd00:42::/64", NULL, 0, &a), 0);
+	assert_memory_equal(&a, &want, sizeof(a));
+	/* A /120 numbers from its network's low bits. */
+	assert_int_equal(ipam6_first_free("fd00::100/120", small, ARRAY_LEN(small), &a), 0);
+	want = ip6("fd00::103");
+	assert_memory_equal(&a, &want, sizeof(a));
+}
+
 /* ---- the kernel reconciler's decisions ---- */
 
 static void test_kern_want_remote(void **state)
@@ -1555,7 +1729,7 @@ struct rc_world {
 	struct rc_host h[RC_HOSTS];
 	struct rc_obs o[RC_OBS];
 	uint64_t t, seed, rng;
-	unsigned int reclaims, restarts, out_of_order, refused;
+	unsigned int reclaims, reclaims6, restarts, out_of_order, refused;
 };
 
 static uint64_t rc_rand(struct rc_world *w)
@@ -1608,9 +1782,22 @@ static struct in_addr rc_addr(int h, int k)
 	return (struct in_addr){ htonl(hip("10.9.0.10") + (uint32_t)(h * RC_ADDRS + k)) };
 }
 
-static void rc_read_addrs(const struct rc_world *w, uint64_t s, struct rc_list *r)
+/* A host's odd addresses are IPv6 ones: fd00:9::<the IPv4 one's number>,
+ * held and reclaimed like them. */
+static void rc_addr_key(int h, int k, char key[KV_KEY_MAX])
 {
 	struct prefix4 pool = pfx("10.9.0.0/24");
+	struct prefix6 pool6 = pfx6("fd00:9::/64");
+	struct in6_addr a6 = netaddr_nth6(&pool6, ntohl(rc_addr(h, k).s_addr));
+
+	if (k % 2)
+		assert_int_equal(layout_ipam6_addr_key(key, KV_KEY_MAX, &pool6, &a6), 0);
+	else
+		assert_int_equal(layout_ipam_addr_key(key, KV_KEY_MAX, &pool, rc_addr(h, k)), 0);
+}
+
+static void rc_read_addrs(const struct rc_world *w, uint64_t s, struct rc_list *r)
+{
 	char key[KV_KEY_MAX], val[96];
 
 	memset(r, 0, sizeof(*r));
@@ -1618,7 +1805,7 @@ static void rc_read_addrs(const struct rc_world *w, uint64_t s, struct rc_list *
 		for (int k = 0; k < RC_ADDRS; k++) {
 			if (w->h[h].reclaimed[k] && w->h[h].reclaimed[k] <= s)
 				continue;
-			assert_int_equal(layout_ipam_addr_key(key, sizeof(key), &pool, rc_addr(h, k)), 0);
+			rc_addr_key(h, k, key);
 			snprintf(val, sizeof(val), "%s%s%s", inet_ntoa(w->h[h].ip),
 				 w->h[h].id[0] ? " " : "", w->h[h].id);
 			rc_put(r, key, val);
@@ -1644,14 +1831,18 @@ static void rc_read_hosts(const struct rc_world *w, uint64_t s, struct rc_list *
 static void rc_due(const struct kv_entry *e, struct in_addr owner, void *arg)
 {
 	struct rc_world *w = arg;
-	struct prefix4 pool;
-	struct in_addr a;
+	struct ipam_pool pool;
+	struct ipam_ip a;
+	char key[KV_KEY_MAX];
 	uint32_t i;
 	struct rc_host *h;
 
-	assert_true(layout_parse_ipam_addr_key(e->key, &pool, &a));
-	i = ntohl(a.s_addr) - hip("10.9.0.10");
+	assert_true(ipam_parse_addr_key(e->key, &pool, &a));
+	i = (a.af == AF_INET ? ntohl(ipam_ip_v4(&a).s_addr)
+			     : ntohl(*(const uint32_t *)&a.a.s6_addr[12])) - hip("10.9.0.10");
 	assert_true(i < RC_HOSTS * RC_ADDRS);
+	rc_addr_key((int)(i / RC_ADDRS), (int)(i % RC_ADDRS), key);
+	assert_string_equal(key, e->key);
 	h = &w->h[i / RC_ADDRS];
 	assert_int_equal(owner.s_addr, h->ip.s_addr);
 	if (rc_alive_at(h, w->t)) {
@@ -1664,6 +1855,7 @@ static void rc_due(const struct kv_entry *e, struct in_addr owner, void *arg)
 			 (unsigned long long)w->t, (unsigned long long)(w->t - rc_died(h)), RC_PERIOD);
 	h->reclaimed[i % RC_ADDRS] = w->t;
 	w->reclaims++;
+	w->reclaims6 += a.af == AF_INET6;
 }
 
 static void rc_boot(struct rc_world *w, struct rc_obs *o)
@@ -1752,7 +1944,7 @@ static void test_reclaim_never_early(void **state)
 	const char *env = getenv("VXOV_RECLAIM_SEED"), *runs_env = getenv("VXOV_RECLAIM_RUNS");
 	uint64_t seed0 = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
 	unsigned long runs = runs_env ? strtoul(runs_env, NULL, 0) : 3000;
-	unsigned long reclaims = 0, restarts = 0, ooo = 0, refused = 0;
+	unsigned long reclaims = 0, reclaims6 = 0, restarts = 0, ooo = 0, refused = 0;
 	static struct rc_world w;
 
 	(void)state;
@@ -1763,14 +1955,16 @@ static void test_reclaim_never_early(void **state)
 		rc_world_init(&w, seed0 + i);
 		rc_run(&w);
 		reclaims += w.reclaims, restarts += w.restarts, ooo += w.out_of_order;
+		reclaims6 += w.reclaims6;
 		refused += w.refused;
 		for (int k = 0; k < RC_OBS; k++)
 			reclaim_free(&w.o[k].c);
 	}
-	printf("# %lu histories of %d steps: %lu reclaims checked, %lu refused by the "
-	       "transaction's check, %lu restarts, %lu answers older than the one before\n",
-	       runs, RC_STEPS, reclaims, refused, restarts, ooo);
+	printf("# %lu histories of %d steps: %lu reclaims checked (%lu of IPv6 addresses), %lu "
+	       "refused by the transaction's check, %lu restarts, %lu answers older than the one "
+	       "before\n", runs, RC_STEPS, reclaims, reclaims6, refused, restarts, ooo);
 	assert_true(reclaims > runs);	/* the property was exercised */
+	assert_true(reclaims6 > runs / 2);	/* IPv6 addresses too */
 }
 
 static int plain_setup(void **state)
@@ -2026,6 +2220,9 @@ int main(void)
 		cmocka_unit_test(test_vni_lowest_free),
 		cmocka_unit_test(test_ipam_choice),
 		cmocka_unit_test(test_ipam_full_and_races),
+		cmocka_unit_test(test_ipam6_checks),
+		cmocka_unit_test(test_ipam6_numbers),
+		cmocka_unit_test(test_ipam6_choice),
 		T(test_kern_want_remote),
 		T(test_kern_want_not_ours),
 		T(test_kern_want_home),

@@ -895,6 +895,85 @@ static struct in_addr ip4(const char *s)
 	return a;
 }
 
+static struct in6_addr ip6(const char *s)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+/* IPv6 pools: vxov/ipam/<net6>_<len>/..., canonical texts only. */
+static void test_layout_ipam6(void **st)
+{
+	struct prefix6 pool = { .addr = ip6("fd00:42::"), .len = 64 }, p;
+	struct prefix6 host = { .addr = ip6("fd00:42::7"), .len = 64 };	/* host bits set */
+	struct in6_addr a, five = ip6("fd00:42::5");
+	char k[KV_KEY_MAX], small[24];
+
+	(void)st;
+	assert_int_equal(layout_ipam6_pool_prefix(k, sizeof(k), &pool), 0);
+	assert_string_equal(k, "vxov/ipam/fd00:42::_64/");
+	assert_int_equal(layout_ipam6_key(k, sizeof(k), &pool, "gateway"), 0);
+	assert_string_equal(k, "vxov/ipam/fd00:42::_64/gateway");
+	assert_int_equal(layout_ipam6_key(k, sizeof(k), &host, "pool"), 0);
+	assert_string_equal(k, "vxov/ipam/fd00:42::_64/pool");	/* named by its network */
+	assert_int_equal(layout_ipam6_addr_key(k, sizeof(k), &pool, &five), 0);
+	assert_string_equal(k, "vxov/ipam/fd00:42::_64/addr/fd00:42::5");
+	assert_int_equal(layout_ipam6_addr_key(small, sizeof(small), &pool, &five), -ENAMETOOLONG);
+	p = (struct prefix6){ .addr = ip6("fd00::"), .len = 0 };
+	assert_int_equal(layout_ipam6_key(k, sizeof(k), &p, "pool"), -EINVAL);
+
+	assert_true(layout_parse_ipam6_addr_key("vxov/ipam/fd00:42::_64/addr/fd00:42::5", &p, &a));
+	assert_int_equal(p.len, 64);
+	assert_memory_equal(&p.addr, &pool.addr, sizeof(a));
+	assert_memory_equal(&a, &five, sizeof(a));
+	assert_true(layout_parse_ipam6_addr_key("vxov/ipam/fd00:42:0:1::_120/addr/fd00:42:0:1::ff",
+						&p, &a));
+	assert_int_equal(p.len, 120);
+	/* Round trip. */
+	assert_int_equal(layout_ipam6_addr_key(k, sizeof(k), &p, &a), 0);
+	assert_string_equal(k, "vxov/ipam/fd00:42:0:1::_120/addr/fd00:42:0:1::ff");
+
+	static const char *const bad[] = {
+		"vxov/ipam/fd00:42::_64/addr/fd00:43::5",	/* outside the pool */
+		"vxov/ipam/fd00:42::_64/addr/FD00:42::5",	/* not canonical */
+		"vxov/ipam/fd00:42::_64/addr/fd00:42:0::5",
+		"vxov/ipam/fd00:0042::_64/addr/fd00:42::5",
+		"vxov/ipam/fd00:42::1_64/addr/fd00:42::5",	/* not the network */
+		"vxov/ipam/fd00:42::_064/addr/fd00:42::5",	/* leading zero */
+		"vxov/ipam/fd00:42::_+64/addr/fd00:42::5",
+		"vxov/ipam/fd00:42::_0/addr/fd00:42::5",
+		"vxov/ipam/fd00:42::_129/addr/fd00:42::5",
+		"vxov/ipam/fd00:42::_1280/addr/fd00:42::5",
+		"vxov/ipam/fd00:42::_/addr/fd00:42::5",
+		"vxov/ipam/fd00:42::_64/addr/",
+		"vxov/ipam/fd00:42::_64/addr/fd00:42::5/x",
+		"vxov/ipam/fd00:42::_64/addr/fd00:42::5 ",
+		"vxov/ipam/fd00:42::_64/gateway",
+		"vxov/ipam/fd00:42::_64/addrs/fd00:42::5",
+		"vxov/ipam/10.0.0.0_24/addr/10.0.0.5",		/* IPv4's */
+		"vxov/ipam6/fd00:42::_64/addr/fd00:42::5",
+		"vxov/ipam/_64/addr/fd00:42::5",
+		"vxov/ipam/fd00:42::",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (layout_parse_ipam6_addr_key(bad[i], &p, &a))
+			fail_msg("parsed '%s'", bad[i]);
+	/* And the IPv4 parser takes none of the IPv6 keys. */
+	struct prefix4 p4;
+	struct in_addr a4;
+	assert_false(layout_parse_ipam_addr_key("vxov/ipam/fd00:42::_64/addr/fd00:42::5", &p4, &a4));
+
+	assert_true(layout_parse_ip6_value(" fd00:42::1\n", 12, &a));
+	five = ip6("fd00:42::1");
+	assert_memory_equal(&a, &five, sizeof(a));
+	assert_false(layout_parse_ip6_value("fd00:42:0::1", 12, &a));
+	assert_false(layout_parse_ip6_value("10.0.0.1", 8, &a));
+	assert_false(layout_parse_ip6_value("", 0, &a));
+}
+
 static void test_layout_prefixes(void **st)
 {
 	struct prefix4 pool = { .addr = ip4("10.1.0.0"), .len = 16 };
@@ -1909,6 +1988,7 @@ int main(void)
 		cmocka_unit_test(test_file_dir_check),
 		cmocka_unit_test(test_hostid_get),
 		cmocka_unit_test(test_layout_prefixes),
+		cmocka_unit_test(test_layout_ipam6),
 		cmocka_unit_test(test_prom),
 		cmocka_unit_test(test_dns_parse),
 		cmocka_unit_test(test_dns_reject),

@@ -21,30 +21,52 @@ static struct nlmsghdr *neigh_msg(struct nl *nl, void *buf, uint16_t type, uint1
 	return nlh;
 }
 
-int neigh_set(struct nl *nl, int ifindex, struct in_addr ip, const uint8_t mac[6])
+/* A permanent, tagged neighbour entry of family af (addr: alen bytes). */
+static int neigh_put(struct nl *nl, int ifindex, uint8_t af, const void *addr, size_t alen,
+		     const uint8_t mac[6])
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ndmsg *ndm;
 	struct nlmsghdr *nlh = neigh_msg(nl, buf, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE,
-					 AF_INET, ifindex, &ndm);
+					 af, ifindex, &ndm);
 
 	ndm->ndm_state = NUD_PERMANENT;
-	mnl_attr_put(nlh, NDA_DST, sizeof(ip), &ip);
+	mnl_attr_put(nlh, NDA_DST, alen, addr);
 	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 	mnl_attr_put_u8(nlh, NDA_PROTOCOL, NEIGH_PROTO_VXOV);
 	return nl_talk(nl, nlh);
 }
 
-int neigh_del(struct nl *nl, int ifindex, struct in_addr ip)
+static int neigh_remove(struct nl *nl, int ifindex, uint8_t af, const void *addr, size_t alen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ndmsg *ndm;
-	struct nlmsghdr *nlh = neigh_msg(nl, buf, RTM_DELNEIGH, 0, AF_INET, ifindex, &ndm);
+	struct nlmsghdr *nlh = neigh_msg(nl, buf, RTM_DELNEIGH, 0, af, ifindex, &ndm);
 	int err;
 
-	mnl_attr_put(nlh, NDA_DST, sizeof(ip), &ip);
+	mnl_attr_put(nlh, NDA_DST, alen, addr);
 	err = nl_talk(nl, nlh);
 	return err == -ENOENT ? 0 : err;
+}
+
+int neigh_set(struct nl *nl, int ifindex, struct in_addr ip, const uint8_t mac[6])
+{
+	return neigh_put(nl, ifindex, AF_INET, &ip, sizeof(ip), mac);
+}
+
+int neigh_del(struct nl *nl, int ifindex, struct in_addr ip)
+{
+	return neigh_remove(nl, ifindex, AF_INET, &ip, sizeof(ip));
+}
+
+int neigh_set6(struct nl *nl, int ifindex, const struct in6_addr *ip, const uint8_t mac[6])
+{
+	return neigh_put(nl, ifindex, AF_INET6, ip, sizeof(*ip), mac);
+}
+
+int neigh_del6(struct nl *nl, int ifindex, const struct in6_addr *ip)
+{
+	return neigh_remove(nl, ifindex, AF_INET6, ip, sizeof(*ip));
 }
 
 static int fdb_new(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr dst,
@@ -198,10 +220,18 @@ bool neigh_decode(const struct nlmsghdr *nlh, struct neigh_entry *e)
 		memcpy(e->mac, mnl_attr_get_payload(tb[NDA_LLADDR]), 6);
 		e->has_mac = 1;
 	}
+	if (e->family == AF_INET6) {
+		/* An IPv6 neighbour: its address is 16 bytes, nothing else. */
+		if (!tb[NDA_DST] || mnl_attr_get_payload_len(tb[NDA_DST]) != sizeof(e->ip6))
+			return false;
+		memcpy(&e->ip6, mnl_attr_get_payload(tb[NDA_DST]), sizeof(e->ip6));
+		e->ours = tb[NDA_PROTOCOL] && mnl_attr_get_u8(tb[NDA_PROTOCOL]) == NEIGH_PROTO_VXOV;
+		return true;
+	}
 	if (tb[NDA_DST] && mnl_attr_get_payload_len(tb[NDA_DST]) == sizeof(e->ip))
 		memcpy(&e->ip, mnl_attr_get_payload(tb[NDA_DST]), sizeof(e->ip));
 	else if (tb[NDA_DST])
-		return false;	/* IPv6 */
+		return false;	/* an FDB entry with an IPv6 remote, or malformed */
 	switch (e->family) {
 	case AF_INET:
 		if (!tb[NDA_DST])
@@ -230,7 +260,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	struct neigh_entry e;
 
 	if (neigh_decode(nlh, &e) && e.family == d->family && e.ifindex == d->ifindex &&
-	    (e.family == AF_INET || (e.flags & NTF_SELF)))
+	    (e.family != AF_BRIDGE || (e.flags & NTF_SELF)))
 		d->cb(&e, d->arg);
 	return MNL_CB_OK;
 }
@@ -252,7 +282,9 @@ int neigh_dump(struct nl *nl, int family, int ifindex,
  * The vxlan driver reports an L3 miss as RTM_GETNEIGH with NDA_DST (the
  * address it could not resolve, family AF_INET from the neighbour code or
  * AF_BRIDGE from the FDB code) and an L2 miss as RTM_GETNEIGH with NDA_LLADDR
- * and no NDA_DST.
+ * and no NDA_DST.  The ndmsg's family does not tell an IPv6 miss apart (the
+ * FDB code says AF_BRIDGE for both: vxlan_fdb_info()); the length of NDA_DST
+ * does: 4 bytes IPv4, 16 bytes IPv6.
  */
 static int event_one(const struct nlmsghdr *nlh, struct neigh_event *ev)
 {
@@ -271,9 +303,17 @@ static int event_one(const struct nlmsghdr *nlh, struct neigh_event *ev)
 		return 0;
 	ev->ifindex = ndm->ndm_ifindex;
 	if (tb[NDA_DST]) {
-		if (mnl_attr_get_payload_len(tb[NDA_DST]) != sizeof(ev->ip))
-			return 0;	/* IPv6 or malformed */
-		memcpy(&ev->ip, mnl_attr_get_payload(tb[NDA_DST]), sizeof(ev->ip));
+		uint16_t alen = mnl_attr_get_payload_len(tb[NDA_DST]);
+
+		if (alen == sizeof(ev->ip)) {
+			ev->family = AF_INET;
+			memcpy(&ev->ip, mnl_attr_get_payload(tb[NDA_DST]), sizeof(ev->ip));
+		} else if (alen == sizeof(ev->ip6)) {
+			ev->family = AF_INET6;
+			memcpy(&ev->ip6, mnl_attr_get_payload(tb[NDA_DST]), sizeof(ev->ip6));
+		} else {
+			return 0;	/* malformed */
+		}
 		ev->kind = NEV_MISS_L3;
 		return 1;
 	}

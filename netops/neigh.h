@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Neighbour (ARP) and FDB entries on a VXLAN device, the kernel's miss
- * notifications for them, and dumps of both tables.
+ * Neighbour (ARP and IPv6 ND) and FDB entries on a VXLAN device, the
+ * kernel's miss notifications for them, and dumps of both tables.
  *
  * What vxov programs carries a tag, so that a dump tells it apart from what
  * the kernel learned and what an operator added by hand (`ip neigh add`,
@@ -28,6 +28,11 @@
 int neigh_set(struct nl *nl, int ifindex, struct in_addr ip, const uint8_t mac[6]);
 /* 0 if it was not there. */
 int neigh_del(struct nl *nl, int ifindex, struct in_addr ip);
+/* The same for an IPv6 neighbour (AF_INET6): the VXLAN device's `proxy`
+ * flag answers Neighbour Solicitations from it.  -EPERM ("IPv6 is disabled
+ * on this device") when the device has disable_ipv6 set. */
+int neigh_set6(struct nl *nl, int ifindex, const struct in6_addr *ip, const uint8_t mac[6]);
+int neigh_del6(struct nl *nl, int ifindex, const struct in6_addr *ip);
 
 /* Permanent FDB entry (NTF_SELF) mac -> remote underlay dst, with vni and
  * port, tagged, instead of any existing entry for mac (learned or hand-made
@@ -53,27 +58,29 @@ int fdb_del_dst(struct nl *nl, int ifindex, const uint8_t mac[6], struct in_addr
 
 /* One entry of either table, as a dump or a notification shows it. */
 struct neigh_entry {
-	int family;		/* AF_INET: a neighbour; AF_BRIDGE: an FDB entry */
+	int family;		/* AF_INET, AF_INET6: a neighbour; AF_BRIDGE: an FDB entry */
 	int ifindex;
 	uint16_t state;		/* NUD_* */
 	uint8_t flags;		/* NTF_* */
 	int ours;		/* carries vxov's tag */
 	struct in_addr ip;	/* AF_INET: the address; AF_BRIDGE: the remote (0: none) */
+	struct in6_addr ip6;	/* AF_INET6: the address */
 	uint8_t mac[6];
 	int has_mac;
 };
 
-/* Call cb for every IPv4 neighbour (family AF_INET) or every FDB entry
- * with NTF_SELF (AF_BRIDGE) on ifindex. */
+/* Call cb for every IPv4 neighbour (family AF_INET), every IPv6 neighbour
+ * (AF_INET6) or every FDB entry with NTF_SELF (AF_BRIDGE) on ifindex. */
 int neigh_dump(struct nl *nl, int family, int ifindex,
 	       void (*cb)(const struct neigh_entry *e, void *arg), void *arg);
 
 /* Decode one RTM_NEWNEIGH/RTM_DELNEIGH message: whether it is an IPv4
- * neighbour or an FDB entry with a MAC (else skip it). */
+ * neighbour (NDA_DST of 4 bytes), an IPv6 one (16 bytes) or an FDB entry
+ * with a MAC and no or an IPv4 remote (else skip it). */
 bool neigh_decode(const struct nlmsghdr *nlh, struct neigh_entry *e);
 
 enum neigh_event_kind {
-	NEV_MISS_L3 = 3,	/* who has ip? */
+	NEV_MISS_L3 = 3,	/* who has ip (or ip6)? */
 	NEV_MISS_L2 = 2,	/* where is mac? */
 	NEV_DELETED = 1,	/* entry went (flushed, link down, deleted by hand) */
 };
@@ -81,7 +88,9 @@ enum neigh_event_kind {
 struct neigh_event {
 	enum neigh_event_kind kind;
 	int ifindex;
-	struct in_addr ip;	/* NEV_MISS_L3 */
+	int family;		/* NEV_MISS_L3: AF_INET (ip) or AF_INET6 (ip6) */
+	struct in_addr ip;	/* NEV_MISS_L3, AF_INET */
+	struct in6_addr ip6;	/* NEV_MISS_L3, AF_INET6 */
 	uint8_t mac[6];		/* NEV_MISS_L2 */
 	struct neigh_entry entry;	/* NEV_DELETED */
 };
@@ -91,8 +100,8 @@ int neigh_subscribe(struct nl *nl);
 
 /*
  * Decode a buffer received from a subscribed socket: cb is called for every
- * well-formed IPv4 L3 miss, every L2 miss and every deleted neighbour or
- * FDB entry.  Anything else (other message types, other families, truncated
+ * well-formed IPv4 or IPv6 L3 miss, every L2 miss and every deleted
+ * neighbour (either family) or FDB entry (neigh_decode() says which).  Anything else (other message types, other families, truncated
  * or malformed messages) is skipped.  Returns the number of events
  * delivered, or -EBADMSG if the buffer does not hold whole netlink messages.
  * Allocates nothing.

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * Consul -> kernel: make the VXLAN device of each network hold exactly the
- * valid remote entries of the mirror, level-triggered.
+ * valid remote entries of the mirror, level-triggered: an IPv4 neighbour
+ * per arp entry, an IPv6 neighbour per nd entry (the device's `proxy` flag
+ * answers ARP requests and Neighbour Solicitations from them), an FDB
+ * entry per fib entry.
  *
- *   desired: kern_want_neigh/fdb(), computed from the mirror and this host's
- *            endpoints when an entry is looked at;
+ *   desired: kern_want_neigh/neigh6/fdb(), computed from the mirror and
+ *            this host's endpoints when an entry is looked at;
  *   actual:  what we wrote, corrected by dumps (at start-up and every
  *            resync) and by the kernel's deletion events (a flush, a link
  *            going down, `ip neigh del`).
@@ -33,12 +36,12 @@
 
 #define RETRY_MIN_MS 100
 
-enum kent_kind { KENT_NEIGH, KENT_FDB };
+enum kent_kind { KENT_NEIGH, KENT_FDB, KENT_NEIGH6 };
 
-/* An entry of the kernel that vxov manages: a neighbour (by ip) or an FDB
- * entry (by mac) on the network's VXLAN device. */
+/* An entry of the kernel that vxov manages: a neighbour (by ip), an IPv6
+ * neighbour (by ip6) or an FDB entry (by mac) on the network's VXLAN device. */
 struct kent {
-	struct hnode node;	/* hash of (kind, ip | mac) */
+	struct hnode node;	/* hash of (kind, ip | ip6 | mac) */
 	TAILQ_ENTRY(kent) dirty_link;
 	uint8_t kind;
 	uint8_t dirty;
@@ -46,6 +49,7 @@ struct kent {
 	uint8_t repair;		/* drift was seen: the next write or removal repairs it */
 	uint8_t own_dels;	/* deletions we made whose events are still to come */
 	struct in_addr ip;
+	struct in6_addr ip6;
 	uint8_t mac[6];
 	uint8_t have_mac[6];
 	struct in_addr have_dst;
@@ -59,52 +63,83 @@ static struct log_rate rl_write = LOG_RATE_INIT(10000, 10);
  * mirror's MACs are unicast: value.c), never one of ours here. */
 #define MCAST_FDB(e) ((e)->family == AF_BRIDGE && ((e)->mac[0] & 1))
 
+/* What names a kent: its kind and the one field of ip, ip6, mac it uses
+ * (the others zero, so that the whole struct can be hashed and compared). */
 struct kkey {
 	uint8_t kind;
 	uint8_t mac[6];
-	uint32_t ip;
+	struct in_addr ip;
+	struct in6_addr ip6;
 };
 
-static uint32_t khash(uint8_t kind, struct in_addr ip, const uint8_t *mac)
+static struct kkey key_neigh(struct in_addr ip)
 {
-	struct kkey k = { .kind = kind };
+	struct kkey k;
 
-	if (kind == KENT_NEIGH)
-		k.ip = ip.s_addr;
-	else
-		memcpy(k.mac, mac, 6);
-	return htab_hash(&k, sizeof(k));
+	memset(&k, 0, sizeof(k));	/* the padding too: it is hashed */
+	k.kind = KENT_NEIGH;
+	k.ip = ip;
+	return k;
 }
 
-static struct kent *find(const struct net *n, uint8_t kind, struct in_addr ip, const uint8_t *mac)
+static struct kkey key_neigh6(const struct in6_addr *ip6)
 {
-	uint32_t h = khash(kind, ip, mac);
+	struct kkey k;
+
+	memset(&k, 0, sizeof(k));
+	k.kind = KENT_NEIGH6;
+	k.ip6 = *ip6;
+	return k;
+}
+
+static struct kkey key_fdb(const uint8_t mac[6])
+{
+	struct kkey k;
+
+	memset(&k, 0, sizeof(k));
+	k.kind = KENT_FDB;
+	memcpy(k.mac, mac, 6);
+	return k;
+}
+
+static bool same(const struct kent *k, const struct kkey *key)
+{
+	if (k->kind != key->kind)
+		return false;
+	switch (k->kind) {
+	case KENT_NEIGH:
+		return k->ip.s_addr == key->ip.s_addr;
+	case KENT_NEIGH6:
+		return !memcmp(&k->ip6, &key->ip6, sizeof(k->ip6));
+	default:
+		return !memcmp(k->mac, key->mac, 6);
+	}
+}
+
+static struct kent *find(const struct net *n, const struct kkey *key)
+{
+	uint32_t h = htab_hash(key, sizeof(*key));
 	struct hnode *x;
 
-	for (x = htab_first(&n->kern, h); x; x = htab_next(x, h)) {
-		struct kent *k = (struct kent *)x;
-
-		if (k->kind == kind && (kind == KENT_NEIGH ? k->ip.s_addr == ip.s_addr
-							   : !memcmp(k->mac, mac, 6)))
-			return k;
-	}
+	for (x = htab_first(&n->kern, h); x; x = htab_next(x, h))
+		if (same((struct kent *)x, key))
+			return (struct kent *)x;
 	return NULL;
 }
 
-static struct kent *get(struct net *n, uint8_t kind, struct in_addr ip, const uint8_t *mac)
+static struct kent *get(struct net *n, const struct kkey *key)
 {
-	struct kent *k = find(n, kind, ip, mac);
+	struct kent *k = find(n, key);
 
 	if (k)
 		return k;
 	if (!(k = calloc(1, sizeof(*k))))
 		return NULL;
-	k->kind = kind;
-	if (kind == KENT_NEIGH)
-		k->ip = ip;
-	else
-		memcpy(k->mac, mac, 6);
-	k->node.hash = khash(kind, ip, mac);
+	k->kind = key->kind;
+	k->ip = key->ip;
+	k->ip6 = key->ip6;
+	memcpy(k->mac, key->mac, 6);
+	k->node.hash = htab_hash(key, sizeof(*key));
 	if (htab_add(&n->kern, &k->node)) {
 		free(k);
 		return NULL;
@@ -137,12 +172,23 @@ static void mark(struct net *n, struct kent *k, bool lost, const char *what)
 
 void kern_mark_neigh(struct net *n, struct in_addr ip, bool lost)
 {
-	mark(n, get(n, KENT_NEIGH, ip, NULL), lost, "a neighbour");
+	struct kkey key = key_neigh(ip);
+
+	mark(n, get(n, &key), lost, "a neighbour");
+}
+
+void kern_mark_neigh6(struct net *n, const struct in6_addr *ip6, bool lost)
+{
+	struct kkey key = key_neigh6(ip6);
+
+	mark(n, get(n, &key), lost, "an IPv6 neighbour");
 }
 
 void kern_mark_fdb(struct net *n, const uint8_t mac[6], bool lost)
 {
-	mark(n, get(n, KENT_FDB, (struct in_addr){ 0 }, mac), lost, "an FDB");
+	struct kkey key = key_fdb(mac);
+
+	mark(n, get(n, &key), lost, "an FDB");
 }
 
 void kern_mark_mac_users(struct net *n, const uint8_t mac[6])
@@ -152,8 +198,12 @@ void kern_mark_mac_users(struct net *n, const uint8_t mac[6])
 	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *m = (struct ment *)x;
 
-		if (m->kind == LAYOUT_ARP && m->valid && !memcmp(m->vmac, mac, 6))
+		if (!m->valid || memcmp(m->vmac, mac, 6))
+			continue;
+		if (m->kind == LAYOUT_ARP)
 			kern_mark_neigh(n, m->ip, false);
+		else if (m->kind == LAYOUT_ND)
+			kern_mark_neigh6(n, &m->ip6, false);
 	}
 }
 
@@ -169,11 +219,13 @@ bool kern_want_fdb(const struct net *n, const uint8_t mac[6], struct in_addr *ds
 	return true;
 }
 
-bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6])
+/* The MAC of a neighbour entry a (arp or nd), unless it is one of this
+ * host's: an endpoint's, or one whose fib entry says it lives here. */
+static bool want_remote_mac(const struct net *n, const struct ment *a, uint8_t mac[6])
 {
-	const struct ment *a = mirror_arp(&n->mirror, ip), *f;
+	const struct ment *f;
 
-	if (!a || !a->valid || net_lep_by_ip(n, ip) || net_lep_by_mac(n, a->vmac))
+	if (!a || !a->valid || net_lep_by_mac(n, a->vmac))
 		return false;
 	/* An address whose MAC lives on this host is ours too. */
 	f = mirror_fib(&n->mirror, a->vmac);
@@ -181,6 +233,20 @@ bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6])
 		return false;
 	memcpy(mac, a->vmac, 6);
 	return true;
+}
+
+bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6])
+{
+	if (net_lep_by_ip(n, ip))
+		return false;
+	return want_remote_mac(n, mirror_arp(&n->mirror, ip), mac);
+}
+
+/* An endpoint of this host always has its IPv4 address and MAC too (an
+ * IPv6 address alone is not served): its MAC says it is ours. */
+bool kern_want_neigh6(const struct net *n, const struct in6_addr *ip6, uint8_t mac[6])
+{
+	return want_remote_mac(n, mirror_nd(&n->mirror, ip6), mac);
 }
 
 /* ---- acting ---- */
@@ -208,13 +274,17 @@ static void clean(struct net *n, struct kent *k)
 
 static void failed(struct net *n, struct kent *k, const char *what, int e)
 {
-	char ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
+	static const char *const name[] = { [KENT_NEIGH] = "neighbour", [KENT_FDB] = "fdb",
+					     [KENT_NEIGH6] = "IPv6 neighbour" };
+	char ip[INET6_ADDRSTRLEN], mac[MAC_STRLEN];
 
-	inet_ntop(AF_INET, &k->ip, ip, sizeof(ip));
+	if (k->kind == KENT_NEIGH6)
+		inet_ntop(AF_INET6, &k->ip6, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET, &k->ip, ip, sizeof(ip));
 	netaddr_format_mac(k->mac, mac);
-	log_warn_rl(&rl_write, "%s: %s %s %s: %s; retrying", n->d.netns, what,
-		    k->kind == KENT_NEIGH ? "neighbour" : "fdb", k->kind == KENT_NEIGH ? ip : mac,
-		    nl_strerror(&n->nl, e));
+	log_warn_rl(&rl_write, "%s: %s %s %s: %s; retrying", n->d.netns, what, name[k->kind],
+		    k->kind == KENT_FDB ? mac : ip, nl_strerror(&n->nl, e));
 	k->retry_at = loop_now() + backoff_next(&k->backoff_ms, RETRY_MIN_MS,
 						core.conf.resync_s * 1000u);
 }
@@ -270,6 +340,18 @@ static enum settled settle(struct net *n, struct kent *k)
 			repaired(n, k);
 			arrived(mirror_arp(&n->mirror, k->ip));
 		}
+	} else if (k->kind == KENT_NEIGH6) {
+		want = kern_want_neigh6(n, &k->ip6, mac);
+		if (want && (!k->have || memcmp(k->have_mac, mac, 6))) {
+			if ((e = neigh_set6(&n->nl, n->vx, &k->ip6, mac))) {
+				failed(n, k, "program", e);
+				return RETRY;
+			}
+			k->have = 1;
+			memcpy(k->have_mac, mac, 6);
+			repaired(n, k);
+			arrived(mirror_nd(&n->mirror, &k->ip6));
+		}
 	} else {
 		want = kern_want_fdb(n, k->mac, &dst);
 		if (want && (!k->have || k->have_dst.s_addr != dst.s_addr)) {
@@ -296,7 +378,9 @@ static enum settled settle(struct net *n, struct kent *k)
 			k->retry_at = n->mirror.synced ? n->mirror.grace_until : loop_now() + 1000;
 			return RETRY;
 		}
-		e = k->kind == KENT_NEIGH ? neigh_del(&n->nl, n->vx, k->ip) : fdb_del(&n->nl, n->vx, k->mac);
+		e = k->kind == KENT_NEIGH    ? neigh_del(&n->nl, n->vx, k->ip)
+		    : k->kind == KENT_NEIGH6 ? neigh_del6(&n->nl, n->vx, &k->ip6)
+					     : fdb_del(&n->nl, n->vx, k->mac);
 		if (e) {
 			failed(n, k, "remove", e);
 			return RETRY;
@@ -345,7 +429,7 @@ void kern_counts(const struct net *n, size_t *neigh, size_t *fdb)
 	HTAB_FOREACH_SAFE(&n->kern, x, tmp) {
 		const struct kent *k = (const struct kent *)x;
 
-		*neigh += k->have && k->kind == KENT_NEIGH;
+		*neigh += k->have && k->kind != KENT_FDB;	/* both families */
 		*fdb += k->have && k->kind == KENT_FDB;
 	}
 }
@@ -379,15 +463,19 @@ static void on_dumped(const struct neigh_entry *e, void *arg)
 
 	if (!e->ours || MCAST_FDB(e))
 		return;	/* learned, or an operator's: not ours to touch */
-	if (e->family == AF_INET) {
-		k = get(n, KENT_NEIGH, e->ip, NULL);
+	if (e->family == AF_INET || e->family == AF_INET6) {
+		struct kkey key = e->family == AF_INET ? key_neigh(e->ip) : key_neigh6(&e->ip6);
+
+		k = get(n, &key);
 		if (!k)
 			return;
 		if (!k->have || memcmp(k->have_mac, e->mac, 6))
 			k->repair = 1;	/* changed behind our back, or left from before */
 		memcpy(k->have_mac, e->mac, 6);
 	} else {
-		k = get(n, KENT_FDB, (struct in_addr){ 0 }, e->mac);
+		struct kkey key = key_fdb(e->mac);
+
+		k = get(n, &key);
 		if (!k)
 			return;
 		if (!k->have || k->have_dst.s_addr != e->ip.s_addr)
@@ -405,10 +493,13 @@ void kern_resync(struct net *n)
 
 	/* Every kent we believe held must show up in the dumps. */
 	e = neigh_dump(&n->nl, AF_INET, n->vx, on_dumped, n);
+	if (!e)	/* every network: tagged leftovers go too */
+		e = neigh_dump(&n->nl, AF_INET6, n->vx, on_dumped, n);
 	if (!e)
 		e = neigh_dump(&n->nl, AF_BRIDGE, n->vx, on_dumped, n);
 	if (e) {
-		log_warn("%s: read neighbour and FDB tables: %s", n->d.netns, nl_strerror(&n->nl, e));
+		log_warn("%s: read neighbour (IPv4, IPv6) and FDB tables: %s", n->d.netns,
+			 nl_strerror(&n->nl, e));
 		HTAB_FOREACH_SAFE(&n->kern, x, tmp)
 			if (((struct kent *)x)->have == 2)
 				((struct kent *)x)->have = 1;
@@ -432,24 +523,35 @@ void kern_resync(struct net *n)
 	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *m = (struct ment *)x;
 
-		if (m->kind == LAYOUT_ARP)
+		switch (m->kind) {
+		case LAYOUT_ARP:
 			kern_mark_neigh(n, m->ip, false);
-		else
+			break;
+		case LAYOUT_ND:
+			kern_mark_neigh6(n, &m->ip6, false);
+			break;
+		case LAYOUT_FIB:
 			kern_mark_fdb(n, m->mac, false);
+			break;
+		}
 	}
 	kern_run(n);
 }
 
 void kern_deleted(struct net *n, const struct neigh_entry *e)
 {
+	struct kkey key;
 	struct kent *k;
 
 	if (!e->ours || MCAST_FDB(e))
 		return;
 	if (e->family == AF_INET)
-		k = find(n, KENT_NEIGH, e->ip, NULL);
+		key = key_neigh(e->ip);
+	else if (e->family == AF_INET6)
+		key = key_neigh6(&e->ip6);
 	else
-		k = find(n, KENT_FDB, (struct in_addr){ 0 }, e->mac);
+		key = key_fdb(e->mac);
+	k = find(n, &key);
 	if (k && k->own_dels) {
 		k->own_dels--;	/* fdb_set's own replacement, reported back */
 		return;
@@ -478,8 +580,9 @@ static void on_drift(const struct neigh_entry *e, void *arg)
 
 	if (MCAST_FDB(e))
 		return;
-	if (e->family == AF_INET) {
-		want = kern_want_neigh(d->n, e->ip, mac);
+	if (e->family == AF_INET || e->family == AF_INET6) {
+		want = e->family == AF_INET ? kern_want_neigh(d->n, e->ip, mac)
+					    : kern_want_neigh6(d->n, &e->ip6, mac);
 		if (e->ours && want && !memcmp(mac, e->mac, 6))
 			d->matched++;
 		else if (e->ours || want)
@@ -504,10 +607,17 @@ static long drift_total(const struct net *n, const struct drift *d)
 	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
 		struct ment *m = (struct ment *)x;
 
-		if (m->kind == LAYOUT_ARP)
+		switch (m->kind) {
+		case LAYOUT_ARP:
 			wanted += kern_want_neigh(n, m->ip, mac);
-		else
+			break;
+		case LAYOUT_ND:
+			wanted += kern_want_neigh6(n, &m->ip6, mac);
+			break;
+		case LAYOUT_FIB:
 			wanted += kern_want_fdb(n, m->mac, &dst);
+			break;
+		}
 	}
 	/* Wanted entries the dump did not show as ours and as wanted. */
 	return d->bad + (wanted > d->matched ? wanted - d->matched : 0);
@@ -519,6 +629,7 @@ long kern_drift(struct net *n)
 	int e;
 
 	if ((e = neigh_dump(&n->nl, AF_INET, n->vx, on_drift, &d)) ||
+	    (e = neigh_dump(&n->nl, AF_INET6, n->vx, on_drift, &d)) ||
 	    (e = neigh_dump(&n->nl, AF_BRIDGE, n->vx, on_drift, &d)))
 		return e;
 	return drift_total(n, &d);

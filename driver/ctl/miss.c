@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The kernel's neighbour events in each overlay namespace:
- *   - an L3 or L2 miss is answered from the mirror (the entry is written
- *     again: the kernel lost it), else by one direct GET of the key, which
- *     then joins the mirror; unknown keys are negative-cached for a second
- *     and the GETs of all networks together are bounded in rate and number;
+ *   - an L3 (IPv4 or IPv6) or L2 miss is answered from the mirror (the
+ *     entry is written again: the kernel lost it), else by one direct GET
+ *     of the key (arp, nd or fib), which then joins the mirror; unknown
+ *     keys are negative-cached for a second and the GETs of all networks
+ *     together are bounded in rate and number;
  *   - a deleted entry of ours (a flush, a link down, `ip neigh del`) is
  *     written again at once.
  */
@@ -169,6 +170,47 @@ static void answer_l3(struct net *n, struct in_addr ip)
 		get_key(n, key, ntohl(ip.s_addr) | 3ull << 62, MISS_KIND_L3);
 }
 
+/* The negative cache's name of an IPv6 address: its halves folded into the
+ * low 62 bits, tagged 1 (an IPv4 address is tagged 3, a MAC 2).  Two
+ * addresses that fold alike share a second of negative caching at worst. */
+static uint64_t neg_key6(const struct in6_addr *ip)
+{
+	uint64_t hi, lo;
+
+	memcpy(&hi, ip->s6_addr, 8);
+	memcpy(&lo, ip->s6_addr + 8, 8);
+	return ((hi ^ lo) & ((1ull << 62) - 1)) | 1ull << 62;
+}
+
+/* As answer_l3(), for an IPv6 address: keys <prefix>/nd/<ip6>; misses
+ * outside the network's IPv6 subnet (none: not a dual-stack network), for
+ * its subnet-router anycast address or its gateway are ignored (the vxlan
+ * device asks for its own link-local address's DAD too). */
+static void answer_l3_6(struct net *n, const struct in6_addr *ip)
+{
+	char key[KV_KEY_MAX];
+	uint8_t mac[6];
+	struct in_addr dst;
+
+	n->st.miss[MISS_KIND_L3]++;
+	if (kern_want_neigh6(n, ip, mac)) {
+		kern_mark_neigh6(n, ip, true);
+		/* Spare the kernel the L2 miss that follows. */
+		if (kern_want_fdb(n, mac, &dst))
+			kern_mark_fdb(n, mac, false);
+		n->st.answered[MISS_KIND_L3][ANSWER_MIRROR]++;
+		kern_run(n);
+		return;
+	}
+	if (!n->d.subnet6.len || !netaddr_is_host6(&n->d.subnet6, ip) ||
+	    !memcmp(ip, &n->d.gateway6, sizeof(*ip)) || mirror_nd(&n->mirror, ip)) {
+		n->st.answered[MISS_KIND_L3][ANSWER_IGNORED]++;
+		return;
+	}
+	if (!layout_nd_key(key, sizeof(key), n->d.prefix, ip))
+		get_key(n, key, neg_key6(ip), MISS_KIND_L3);
+}
+
 static void on_event(const struct neigh_event *ev, void *arg)
 {
 	struct net *n = arg;
@@ -177,7 +219,10 @@ static void on_event(const struct neigh_event *ev, void *arg)
 		return;
 	switch (ev->kind) {
 	case NEV_MISS_L3:
-		answer_l3(n, ev->ip);
+		if (ev->family == AF_INET6)
+			answer_l3_6(n, &ev->ip6);
+		else
+			answer_l3(n, ev->ip);
 		break;
 	case NEV_MISS_L2:
 		answer_l2(n, ev->mac);

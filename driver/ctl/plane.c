@@ -31,11 +31,17 @@ static void on_changed(void *owner, const struct ment *e, bool home)
 {
 	struct net *n = owner;
 
-	if (e->kind == LAYOUT_ARP) {
+	switch (e->kind) {
+	case LAYOUT_ARP:
 		kern_mark_neigh(n, e->ip, false);
-	} else {
+		break;
+	case LAYOUT_ND:
+		kern_mark_neigh6(n, &e->ip6, false);
+		break;
+	case LAYOUT_FIB:
 		kern_mark_fdb(n, e->mac, false);
 		repl_mark(n);	/* a host may have come or gone */
+		break;
 	}
 	if (home)
 		kern_mark_mac_users(n, e->mac);

@@ -13,7 +13,10 @@ static void sink(const struct neigh_event *ev, void *arg)
 {
 	if (ev->kind != NEV_MISS_L2 && ev->kind != NEV_MISS_L3 && ev->kind != NEV_DELETED)
 		abort();
-	if (ev->kind == NEV_DELETED && ev->entry.family != AF_INET && ev->entry.family != AF_BRIDGE)
+	if (ev->kind == NEV_DELETED && ev->entry.family != AF_INET && ev->entry.family != AF_INET6 &&
+	    ev->entry.family != AF_BRIDGE)
+		abort();
+	if (ev->kind == NEV_MISS_L3 && ev->family != AF_INET && ev->family != AF_INET6)
 		abort();
 	++*(int *)arg;
 }

@@ -36,13 +36,15 @@ static void usage(void)
 		"  ns-add NAME | ns-del NAME\n"
 		"  bridge NAME MTU | vxlan NAME VNI LOCAL MTU INTO_NS|- | veth NAME MAC|- PEER PEER_NS|- MTU\n"
 		"  up NAME [MASTER] | del NAME | addr NAME IP/LEN | link NAME\n"
-		"  neigh-set DEV IP MAC | neigh-del DEV IP | fdb-set DEV MAC DST VNI | fdb-del DEV MAC\n"
+		"  neigh-set DEV IP MAC | neigh-del DEV IP (IP: IPv4 or IPv6)\n"
+		"  fdb-set DEV MAC DST VNI | fdb-del DEV MAC\n"
 		"  fdb-append DEV MAC DST VNI | fdb-del-dst DEV MAC DST VNI\n"
 		"  mdb-add DEV GROUP DST | mdb-del DEV GROUP DST | mdb-probe DEV\n"
 		"  route-default | watch COUNT SECONDS\n"
 		"  mdb-dump NS DEV [tags]  one line per VXLAN MDB remote: GROUP DST\n"
 		"                    (with tags: then proto N, and vxov when N is vxov's 118)\n"
 		"  fdb-dump NS DEV   one line per FDB remote (NTF_SELF): MAC DST|- [vxov]\n"
+		"  neigh-dump NS DEV 4|6  one line per neighbour: IP MAC|- [vxov]\n"
 		"                    (NS: a name in /run/netns, or - for nlctl's own;\n"
 		"                    vxov: the entry carries vxov's tag, extern_learn)\n");
 	exit(2);
@@ -69,6 +71,12 @@ static struct in_addr ip4(const char *s)
 	return a;
 }
 
+/* An IPv6 address, canonical or not (a tool's input), or false. */
+static bool is_ip6(const char *s, struct in6_addr *a)
+{
+	return strchr(s, ':') && inet_pton(AF_INET6, s, a) == 1;
+}
+
 static void mac(const char *s, uint8_t m[6])
 {
 	if (!netaddr_parse_mac(s, m)) {
@@ -91,12 +99,14 @@ static int nsfd_of(const char *name)
 
 static void print_miss(const struct neigh_event *m, void *arg)
 {
-	char buf[INET_ADDRSTRLEN], macs[MAC_STRLEN];
+	char buf[INET6_ADDRSTRLEN], macs[MAC_STRLEN];
 
 	if (m->kind == NEV_DELETED)
 		return;
 	++*(int *)arg;
-	if (m->kind == NEV_MISS_L3)
+	if (m->kind == NEV_MISS_L3 && m->family == AF_INET6)
+		printf("L3 %s\n", inet_ntop(AF_INET6, &m->ip6, buf, sizeof(buf)));
+	else if (m->kind == NEV_MISS_L3)
 		printf("L3 %s\n", inet_ntop(AF_INET, &m->ip, buf, sizeof(buf)));
 	else {
 		netaddr_format_mac(m->mac, macs);
@@ -124,6 +134,19 @@ static void print_fdb(const struct neigh_entry *e, void *arg)
 	netaddr_format_mac(e->mac, m);
 	printf("%s %s%s\n", m, e->ip.s_addr ? inet_ntop(AF_INET, &e->ip, d, sizeof(d)) : "-",
 	       e->ours ? " vxov" : "");
+}
+
+static void print_neigh(const struct neigh_entry *e, void *arg)
+{
+	char a[INET6_ADDRSTRLEN], m[MAC_STRLEN];
+
+	(void)arg;
+	netaddr_format_mac(e->mac, m);
+	if (e->family == AF_INET6)
+		inet_ntop(AF_INET6, &e->ip6, a, sizeof(a));
+	else
+		inet_ntop(AF_INET, &e->ip, a, sizeof(a));
+	printf("%s %s%s\n", a, e->has_mac ? m : "-", e->ours ? " vxov" : "");
 }
 
 static int watch(int count, int seconds)
@@ -163,6 +186,7 @@ int main(int argc, char **argv)
 	struct link_info li;
 	const char *op;
 	uint8_t m[6];
+	struct in6_addr a6;
 	int fd = -1, e = 0;
 
 	if (argc > 2 && !strcmp(argv[1], "-n")) {
@@ -178,13 +202,17 @@ int main(int argc, char **argv)
 
 	/* NS DEV: the namespace is an argument, as the tests name it. */
 	if ((!strcmp(op, "mdb-dump") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "tags")))) ||
-	    (!strcmp(op, "fdb-dump") && argc == 2)) {
-		int tags = argc == 3;
+	    (!strcmp(op, "fdb-dump") && argc == 2) ||
+	    (!strcmp(op, "neigh-dump") && argc == 3 && (!strcmp(argv[2], "4") || !strcmp(argv[2], "6")))) {
+		int tags = argc == 3 && !strcmp(op, "mdb-dump");
 
 		if ((e = nl_open(&nl, nsfd_of(argv[0]))))
 			die("netlink", e);
 		if (!strcmp(op, "mdb-dump"))
 			e = mdb_dump(&nl, ifindex(argv[1]), print_mdb, &tags);
+		else if (!strcmp(op, "neigh-dump"))
+			e = neigh_dump(&nl, argv[2][0] == '6' ? AF_INET6 : AF_INET, ifindex(argv[1]),
+				       print_neigh, NULL);
 		else
 			e = neigh_dump(&nl, AF_BRIDGE, ifindex(argv[1]), print_fdb, NULL);
 		if (e)
@@ -241,9 +269,11 @@ int main(int argc, char **argv)
 			       li.kind[0] ? li.kind : "-", li.mtu, li.master, li.vni);
 	} else if (!strcmp(op, "neigh-set") && argc == 3) {
 		mac(argv[2], m);
-		e = neigh_set(&nl, ifindex(argv[0]), ip4(argv[1]), m);
+		e = is_ip6(argv[1], &a6) ? neigh_set6(&nl, ifindex(argv[0]), &a6, m)
+					 : neigh_set(&nl, ifindex(argv[0]), ip4(argv[1]), m);
 	} else if (!strcmp(op, "neigh-del") && argc == 2) {
-		e = neigh_del(&nl, ifindex(argv[0]), ip4(argv[1]));
+		e = is_ip6(argv[1], &a6) ? neigh_del6(&nl, ifindex(argv[0]), &a6)
+					 : neigh_del(&nl, ifindex(argv[0]), ip4(argv[1]));
 	} else if (!strcmp(op, "fdb-set") && argc == 4) {
 		mac(argv[1], m);
 		e = fdb_set(&nl, ifindex(argv[0]), m, ip4(argv[2]),

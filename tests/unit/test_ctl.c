@@ -22,6 +22,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <cmocka.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
 
 #include "driver/ctl/block.h"
 #include "driver/ctl/core.h"
@@ -1239,6 +1241,221 @@ static void test_kern_drift(void **state)
 	assert_int_equal(kern_drift_of(&f->n, d, 5), 1);
 }
 
+/* ---- IPv6 neighbours (nd entries) ---- */
+
+static struct in6_addr ip6(const char *s)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+/*
+ * <prefix>/nd/<ip6> = mac, valid, as a direct GET brings it.  mirror.c's nd
+ * side is another change's: what take() makes of the key is set here to
+ * what a valid nd entry holds (ip6 from the key, vmac the value).
+ */
+static void take_nd(struct fx *f, const char *ip, const char *mac, uint64_t index)
+{
+	char key[KV_KEY_MAX];
+	struct in6_addr a = ip6(ip);
+	struct ment *e;
+
+	assert_int_equal(layout_nd_key(key, sizeof(key), PFX, &a), 0);
+	take(f, key, mac, index);
+	assert_non_null(e = mirror_nd(&f->n.mirror, &a));
+	assert_int_equal(e->kind, LAYOUT_ND);
+	e->ip6 = a;
+	mac6(mac, e->vmac);
+	e->valid = 1;
+}
+
+static void test_kern_want_neigh6(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mac[6], want[6];
+	struct in6_addr a5 = ip6("fd00:1::5"), a7 = ip6("fd00:1::7");
+
+	/* A remote endpoint's IPv6 address: wanted, with its MAC. */
+	take_nd(f, "fd00:1::5", "02:42:0a:01:02:05", 1);
+	take(f, FIB_BLOCK "05", PEER, 2);
+	assert_true(kern_want_neigh6(&f->n, &a5, mac));
+	mac6("02:42:0a:01:02:05", want);
+	assert_memory_equal(mac, want, 6);
+	/* Unknown ones are not; neither is the IPv4 side's answer mixed in. */
+	assert_false(kern_want_neigh6(&f->n, &a7, mac));
+	/* The MAC lives here (its fib says so): ours, not programmed. */
+	take(f, FIB_BLOCK "05", SELF, 3);
+	assert_false(kern_want_neigh6(&f->n, &a5, mac));
+	take(f, FIB_BLOCK "05", PEER, 4);
+	assert_true(kern_want_neigh6(&f->n, &a5, mac));
+	/* Our endpoint's MAC: never programmed. */
+	add_lep(f, 0, "10.1.2.5", "02:42:0a:01:02:05");
+	assert_false(kern_want_neigh6(&f->n, &a5, mac));
+	/* Invalid: not programmed. */
+	take_nd(f, "fd00:1::7", "02:42:0a:01:02:07", 5);
+	assert_true(kern_want_neigh6(&f->n, &a7, mac));
+	mirror_nd(&f->n.mirror, &a7)->valid = 0;
+	assert_false(kern_want_neigh6(&f->n, &a7, mac));
+}
+
+static struct neigh_entry dumped6(bool ours, const char *ip, const char *mac)
+{
+	struct neigh_entry e = { .family = AF_INET6, .ours = ours, .has_mac = 1 };
+
+	e.ip6 = ip6(ip);
+	mac6(mac, e.mac);
+	return e;
+}
+
+/* Drift counts IPv6 neighbours as it counts IPv4 ones. */
+static void test_kern_drift6(void **state)
+{
+	struct fx *f = *state;
+	struct neigh_entry d[6];
+
+	take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 1);
+	take_nd(f, "fd00:1::5", "02:42:0a:01:02:05", 2);
+	take(f, FIB_BLOCK "05", PEER, 3);
+	assert_int_equal(kern_drift_of(&f->n, NULL, 0), 3);	/* all three missing */
+	d[0] = dumped(AF_INET, true, "10.1.2.5", "02:42:0a:01:02:05");
+	d[1] = dumped(AF_BRIDGE, true, PEER, "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 2), 1);
+	d[2] = dumped6(true, "fd00:1::5", "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 3), 0);
+	/* A foreign one (the kernel's, an operator's) where nothing is wanted: fine. */
+	d[3] = dumped6(false, "fe80::1", "0a:00:00:00:00:01");
+	assert_int_equal(kern_drift_of(&f->n, d, 4), 0);
+	/* Ours, unwanted (left from before a restart): drift. */
+	d[4] = dumped6(true, "fd00:1::99", "02:42:0a:01:02:99");
+	assert_int_equal(kern_drift_of(&f->n, d, 5), 1);
+	/* Ours with another MAC: drift, and the wanted one is missing. */
+	d[2] = dumped6(true, "fd00:1::5", "02:42:0a:01:02:55");
+	assert_int_equal(kern_drift_of(&f->n, d, 3), 2);
+	/* Foreign where we want ours. */
+	d[2] = dumped6(false, "fd00:1::5", "02:42:0a:01:02:05");
+	assert_int_equal(kern_drift_of(&f->n, d, 3), 2);
+}
+
+/* ---- netops/neigh.c: the kernel's messages ---- */
+
+/* One neighbour message into buf: family, NDA_DST of alen bytes (0: none),
+ * a MAC if mac, NDA_PROTOCOL if proto.  Its length. */
+static size_t nd_msg(char *buf, uint16_t type, uint8_t family, int ifindex, const void *dst,
+		     size_t alen, const char *mac, int proto)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	uint8_t m[6];
+
+	nlh->nlmsg_type = type;
+	ndm->ndm_family = family;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = NUD_PERMANENT;
+	if (alen)
+		mnl_attr_put(nlh, NDA_DST, alen, dst);
+	if (mac) {
+		mac6(mac, m);
+		mnl_attr_put(nlh, NDA_LLADDR, 6, m);
+	}
+	if (proto)
+		mnl_attr_put_u8(nlh, NDA_PROTOCOL, (uint8_t)proto);
+	return nlh->nlmsg_len;
+}
+
+struct evs {
+	struct neigh_event ev[8];
+	int n;
+};
+
+static void collect(const struct neigh_event *ev, void *arg)
+{
+	struct evs *e = arg;
+
+	if (e->n < 8)
+		e->ev[e->n++] = *ev;
+}
+
+static void test_neigh_decode6(void **state)
+{
+	char buf[512] __attribute__((aligned(8)));
+	struct in6_addr a = ip6("fd00:1::5");
+	struct in_addr v4 = ip4("10.1.2.5");
+	struct neigh_entry e;
+	uint8_t m[6];
+
+	(void)state;
+	mac6("02:42:0a:01:02:05", m);
+	nd_msg(buf, RTM_NEWNEIGH, AF_INET6, 7, &a, 16, "02:42:0a:01:02:05", NEIGH_PROTO_VXOV);
+	assert_true(neigh_decode((struct nlmsghdr *)buf, &e));
+	assert_int_equal(e.family, AF_INET6);
+	assert_int_equal(e.ifindex, 7);
+	assert_true(e.ours);
+	assert_memory_equal(&e.ip6, &a, 16);
+	assert_memory_equal(e.mac, m, 6);
+	assert_int_equal(e.ip.s_addr, 0);
+	/* Untagged: decoded, not ours. */
+	nd_msg(buf, RTM_DELNEIGH, AF_INET6, 7, &a, 16, "02:42:0a:01:02:05", 0);
+	assert_true(neigh_decode((struct nlmsghdr *)buf, &e));
+	assert_false(e.ours);
+	/* Malformed: an AF_INET6 neighbour with 4 bytes of address, or none;
+	 * an AF_INET one with 16. */
+	nd_msg(buf, RTM_NEWNEIGH, AF_INET6, 7, &v4, 4, "02:42:0a:01:02:05", NEIGH_PROTO_VXOV);
+	assert_false(neigh_decode((struct nlmsghdr *)buf, &e));
+	nd_msg(buf, RTM_NEWNEIGH, AF_INET6, 7, NULL, 0, "02:42:0a:01:02:05", NEIGH_PROTO_VXOV);
+	assert_false(neigh_decode((struct nlmsghdr *)buf, &e));
+	nd_msg(buf, RTM_NEWNEIGH, AF_INET, 7, &a, 16, "02:42:0a:01:02:05", NEIGH_PROTO_VXOV);
+	assert_false(neigh_decode((struct nlmsghdr *)buf, &e));
+	/* An FDB entry with an IPv6 remote stays skipped, as before. */
+	nd_msg(buf, RTM_NEWNEIGH, AF_BRIDGE, 7, &a, 16, "02:42:0a:01:02:05", 0);
+	assert_false(neigh_decode((struct nlmsghdr *)buf, &e));
+	/* IPv4, unchanged. */
+	nd_msg(buf, RTM_NEWNEIGH, AF_INET, 7, &v4, 4, "02:42:0a:01:02:05", NEIGH_PROTO_VXOV);
+	assert_true(neigh_decode((struct nlmsghdr *)buf, &e));
+	assert_int_equal(e.family, AF_INET);
+	assert_int_equal(e.ip.s_addr, v4.s_addr);
+	assert_true(e.ours);
+}
+
+static void test_neigh_events6(void **state)
+{
+	char buf[2048] __attribute__((aligned(8)));
+	struct in6_addr a = ip6("fd00:1::5"), zero;
+	struct in_addr v4 = ip4("10.1.2.5");
+	uint8_t five[5] = { 1, 2, 3, 4, 5 };
+	struct evs got = { .n = 0 };
+	size_t len = 0;
+
+	(void)state;
+	memset(&zero, 0, sizeof(zero));
+	/* The vxlan driver's misses say AF_BRIDGE for both families. */
+	len += NLMSG_ALIGN(nd_msg(buf + len, RTM_GETNEIGH, AF_BRIDGE, 7, &a, 16, NULL, 0));
+	len += NLMSG_ALIGN(nd_msg(buf + len, RTM_GETNEIGH, AF_INET, 7, &v4, 4, NULL, 0));
+	len += NLMSG_ALIGN(nd_msg(buf + len, RTM_GETNEIGH, AF_BRIDGE, 7, five, 5, NULL, 0));
+	len += NLMSG_ALIGN(nd_msg(buf + len, RTM_DELNEIGH, AF_INET6, 7, &a, 16, "02:42:0a:01:02:05",
+				  NEIGH_PROTO_VXOV));
+	len += NLMSG_ALIGN(nd_msg(buf + len, RTM_DELNEIGH, AF_INET6, 7, &v4, 4, "02:42:0a:01:02:05",
+				  NEIGH_PROTO_VXOV));
+	len += NLMSG_ALIGN(nd_msg(buf + len, RTM_NEWNEIGH, AF_INET6, 7, &a, 16, "02:42:0a:01:02:05",
+				  NEIGH_PROTO_VXOV));
+	assert_int_equal(neigh_event_decode(buf, len, collect, &got), 3);
+	assert_int_equal(got.n, 3);
+	assert_int_equal(got.ev[0].kind, NEV_MISS_L3);
+	assert_int_equal(got.ev[0].family, AF_INET6);
+	assert_memory_equal(&got.ev[0].ip6, &a, 16);
+	assert_int_equal(got.ev[0].ip.s_addr, 0);
+	assert_int_equal(got.ev[1].kind, NEV_MISS_L3);
+	assert_int_equal(got.ev[1].family, AF_INET);
+	assert_int_equal(got.ev[1].ip.s_addr, v4.s_addr);
+	assert_memory_equal(&got.ev[1].ip6, &zero, 16);
+	assert_int_equal(got.ev[2].kind, NEV_DELETED);
+	assert_int_equal(got.ev[2].ifindex, 7);
+	assert_int_equal(got.ev[2].entry.family, AF_INET6);
+	assert_true(got.ev[2].entry.ours);
+	assert_memory_equal(&got.ev[2].entry.ip6, &a, 16);
+}
+
 /* ---- repl.c: broadcast and multicast replication ---- */
 
 static struct in_addr *addrs(const char *const *s, size_t n)
@@ -2228,6 +2445,10 @@ int main(void)
 		T(test_kern_want_home),
 		T(test_kern_want_invalid),
 		T(test_kern_drift),
+		T(test_kern_want_neigh6),
+		T(test_kern_drift6),
+		cmocka_unit_test(test_neigh_decode6),
+		cmocka_unit_test(test_neigh_events6),
 		cmocka_unit_test(test_repl_pick),
 		T(test_repl_want),
 		cmocka_unit_test(test_repl_plan),

@@ -22,7 +22,7 @@ block value core group
 health
 job session
 vni mirror retire
-net ipam nd_stub
+net ipam
 reclaim
 kernel ipam_reconcile
 repl

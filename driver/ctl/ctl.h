@@ -76,6 +76,11 @@ int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *er
 void ctl_ipam_release(const struct prefix4 *pool, struct in_addr addr);
 /* At start-up: an allocation state.json lists. */
 void ctl_ipam_have(const struct prefix4 *pool, struct in_addr addr);
+/* The same for IPv6 pools (vxov/ipam/<net6>_<len>/addr/<ip6>). */
+void ctl_ipam_pool6(const struct prefix6 *pool);
+int ctl_ipam_request6(const struct ctl_ipam_req6 *r, struct in6_addr *out, char *err, size_t errlen);
+void ctl_ipam_release6(const struct prefix6 *pool, const struct in6_addr *addr);
+void ctl_ipam_have6(const struct prefix6 *pool, const struct in6_addr *addr);
 
 /* ---- what the loop shows of itself ---- */
 /* `vxov status` as JSON (malloc'd): every network, or one in full

@@ -68,4 +68,10 @@ struct ctl_ipam_req {
 	bool gateway;
 };
 
+struct ctl_ipam_req6 {
+	struct prefix6 pool;
+	struct in6_addr addr;		/* ::: any */
+	bool gateway;
+};
+
 #endif

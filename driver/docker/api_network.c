@@ -176,12 +176,26 @@ static struct network *network_new(struct api *a, const struct req_network *r)
 	return n;
 }
 
+/* ", IPv6 fd00:42::/64" for a log line, or "". */
+static const char *ipv6_note(const struct network *n, char *buf, size_t len)
+{
+	char net6[INET6_ADDRSTRLEN];
+
+	buf[0] = '\0';
+	if (n->subnet6.len) {
+		inet_ntop(AF_INET6, &n->subnet6.addr, net6, sizeof(net6));
+		snprintf(buf, len, ", IPv6 %s/%d", net6, n->subnet6.len);
+	}
+	return buf;
+}
+
 json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "CreateNetwork";
 	char err[ERRLEN], undo[ERRLEN];
 	struct ctl_network d;
 	struct req_network r;
+	char net6[INET6_ADDRSTRLEN + 16];
 	struct network *n;
 	unsigned int mtu;
 	json_t *res;
@@ -239,17 +253,9 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 	}
 	api_ctl_network(n, &d);
 	ctl_network_add(&d);
-	{
-		char net6[INET6_ADDRSTRLEN + 16] = "";
-
-		if (n->subnet6.len) {
-			strcpy(net6, ", IPv6 ");
-			inet_ntop(AF_INET6, &n->subnet6.addr, net6 + 7, INET6_ADDRSTRLEN);
-			snprintf(net6 + strlen(net6), sizeof(net6) - strlen(net6), "/%d", n->subnet6.len);
-		}
-		log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/%s%s", n->id, n->vni,
-			 n->netns, n->mtu, n->kv_prefix, n->multicast ? ", multicast" : "", net6);
-	}
+	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/%s%s", n->id, n->vni,
+		 n->netns, n->mtu, n->kv_prefix, n->multicast ? ", multicast" : "",
+		 ipv6_note(n, net6, sizeof(net6)));
 	return json_object();
 }
 

@@ -51,6 +51,7 @@ static void adopt(struct api *a)
 	struct ctl_network d;
 	struct ctl_endpoint ce;
 	struct ipam_alloc *x;
+	struct ipam_alloc6 *x6;
 	struct network *n;
 	struct endpoint *e;
 	char err[512];
@@ -93,6 +94,8 @@ static void adopt(struct api *a)
 	}
 	for (x = a->st.allocs; x; x = x->next)
 		ctl_ipam_have(&x->pool, x->addr);
+	for (x6 = a->st.allocs6; x6; x6 = x6->next)
+		ctl_ipam_have6(&x6->pool, &x6->addr);
 }
 
 struct sweep {

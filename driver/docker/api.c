@@ -47,10 +47,26 @@ static json_t *activate(struct api *a, const char *body, size_t len, unsigned in
 	return json_pack("{s:[s,s]}", "Implements", "NetworkDriver", "IpamDriver");
 }
 
+/* GwAllocChecker: Engine 28+ then asks GwAllocCheck before CreateNetwork;
+ * older engines ignore the member and never call it. */
 static json_t *capabilities(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	(void)a, (void)body, (void)len, (void)status;
-	return json_pack("{s:s, s:s}", "Scope", "local", "ConnectivityScope", "global");
+	return json_pack("{s:s, s:s, s:b}", "Scope", "local", "ConnectivityScope", "global",
+			 "GwAllocChecker", 1);
+}
+
+/*
+ * GwAllocCheck {"Options": as CreateNetwork's}: should Docker reserve a
+ * gateway address?  IPv4: yes, br0 holds it in the overlay's namespace.
+ * IPv6: no, vxov is no IPv6 gateway (Join returns no GatewayIPv6), and a
+ * reserved one would be an address no container may take.  The answer
+ * holds for every network, so the body is not read.
+ */
+static json_t *gw_alloc_check(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	(void)a, (void)body, (void)len, (void)status;
+	return json_pack("{s:b, s:b}", "SkipIPv4", 0, "SkipIPv6", 1);
 }
 
 static json_t *empty(struct api *a, const char *body, size_t len, unsigned int *status)
@@ -92,6 +108,7 @@ static const struct {
 } routes[] = {
 	{ "/Plugin.Activate", activate },
 	{ "/NetworkDriver.GetCapabilities", capabilities },
+	{ "/NetworkDriver.GwAllocCheck", gw_alloc_check },
 	{ "/NetworkDriver.CreateNetwork", api_network_create },
 	{ "/NetworkDriver.DeleteNetwork", api_network_delete },
 	{ "/NetworkDriver.CreateEndpoint", api_network_create_endpoint },

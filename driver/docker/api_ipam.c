@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The IpamDriver calls.  Pools are named by subnet ("vxov:10.1.0.0/24") so
- * every host shares them; addresses are allocated in Consul by the control
- * loop (driver/ctl/ipam.c) and recorded in state.json as this host's, which
- * is what the loop's reconciler keeps Consul in line with.
+ * The IpamDriver calls.  Pools are named by subnet ("vxov:10.1.0.0/24",
+ * "vxov:fd00:42::/64") so every host shares them; addresses are allocated
+ * in Consul by the control loop (driver/ctl/ipam.c) and recorded in
+ * state.json as this host's (st.allocs, st.allocs6), which is what the
+ * loop's reconciler keeps Consul in line with.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,7 +32,7 @@ json_t *api_ipam_spaces(struct api *a, const char *body, size_t len, unsigned in
 
 json_t *api_ipam_request_pool(struct api *a, const char *body, size_t len, unsigned int *status)
 {
-	char err[ERRLEN], net[INET_ADDRSTRLEN], pool[INET_ADDRSTRLEN + 4], id[64];
+	char err[ERRLEN], id[IPAM_POOL_ID_MAX];
 	struct req_pool r;
 
 	(void)a;
@@ -40,17 +41,20 @@ json_t *api_ipam_request_pool(struct api *a, const char *body, size_t len, unsig
 	if (!ctl_consul())
 		return reply_ipam_err(status, HTTP_OK, "RequestPool",
 				      "vxov IPAM allocates in Consul, and Consul is off (--consul off)");
-	ctl_ipam_pool(&r.pool);
-	inet_ntop(AF_INET, &r.pool.addr, net, sizeof(net));
-	snprintf(pool, sizeof(pool), "%s/%d", net, r.pool.len);
-	snprintf(id, sizeof(id), IPAM_POOL_PREFIX "%s", pool);
-	return json_pack("{s:s, s:s, s:{}}", "PoolID", id, "Pool", pool, "Data");
+	if (r.v6)
+		ctl_ipam_pool6(&r.pool6);
+	else
+		ctl_ipam_pool(&r.pool);
+	req_pool_id(&r, id, sizeof(id));
+	/* Pool is the ID without "vxov:". */
+	return json_pack("{s:s, s:s, s:{}}", "PoolID", id, "Pool", id + strlen(IPAM_POOL_PREFIX),
+			 "Data");
 }
 
 json_t *api_ipam_release_pool(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	char err[ERRLEN];
-	struct prefix4 p;
+	struct req_pool p;
 
 	(void)a;
 	/* Other hosts still use the pool: nothing to free. */
@@ -83,6 +87,52 @@ static int record(struct api *a, const struct prefix4 *pool, struct in_addr addr
 	return api_save(a, err, errlen);
 }
 
+/* The same for an IPv6 pool's address (st.allocs6). */
+static int record6(struct api *a, const struct prefix6 *pool, const struct in6_addr *addr, int add,
+		   char *err, size_t errlen)
+{
+	struct ipam_alloc6 *x, **p;
+
+	pthread_mutex_lock(&a->lock);
+	for (p = &a->st.allocs6; *p; p = &(*p)->next)
+		if (!memcmp(&(*p)->addr, addr, sizeof(*addr)) && (*p)->pool.len == pool->len &&
+		    !memcmp(&(*p)->pool.addr, &pool->addr, sizeof(pool->addr)))
+			break;
+	if (add && !*p && (x = calloc(1, sizeof(*x)))) {
+		x->pool = *pool;
+		x->addr = *addr;
+		*p = x;
+	} else if (!add && *p) {
+		x = *p;
+		*p = x->next;
+		free(x);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return api_save(a, err, errlen);
+}
+
+static json_t *request_address6(struct api *a, const struct req_address *r, unsigned int *status)
+{
+	static const char call[] = "RequestAddress";
+	char err[ERRLEN], ip[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 4];
+	struct ctl_ipam_req6 ir = { 0 };
+	struct in6_addr got;
+
+	ir.pool = r->pool6;
+	ir.addr = r->addr6;
+	ir.gateway = r->gateway;
+	if (ctl_ipam_request6(&ir, &got, err, sizeof(err)))
+		return reply_ipam_err(status, HTTP_OK, call, "%s", err);
+	if (!r->gateway && record6(a, &r->pool6, &got, 1, err, sizeof(err))) {
+		ctl_ipam_release6(&r->pool6, &got);
+		return reply_ipam_err(status, HTTP_OK, call, "%s", err);
+	}
+	inet_ntop(AF_INET6, &got, ip, sizeof(ip));
+	snprintf(addr, sizeof(addr), "%s/%d", ip, r->pool6.len);
+	log_info("ipam: %s %s", r->gateway ? "gateway" : "address", addr);
+	return json_pack("{s:s, s:{}}", "Address", addr, "Data");
+}
+
 json_t *api_ipam_request_address(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "RequestAddress";
@@ -93,6 +143,8 @@ json_t *api_ipam_request_address(struct api *a, const char *body, size_t len, un
 
 	if (req_address_decode(body, len, 0, &r, err, sizeof(err)))
 		return reply_ipam_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	if (r.v6)
+		return request_address6(a, &r, status);
 	ir.pool = r.pool;
 	ir.addr = r.addr;
 	ir.gateway = r.gateway;
@@ -118,9 +170,13 @@ json_t *api_ipam_release_address(struct api *a, const char *body, size_t len, un
 		return reply_ipam_err(status, HTTP_BAD_REQUEST, call, "%s", err);
 	if (r.gateway)
 		return json_object();	/* shared by every host: it stays */
-	if (record(a, &r.pool, r.addr, 0, err, sizeof(err)))
+	if (r.v6 ? record6(a, &r.pool6, &r.addr6, 0, err, sizeof(err)) :
+		   record(a, &r.pool, r.addr, 0, err, sizeof(err)))
 		log_err("%s: %s (Consul is told anyway)", call, err);
 	/* Docker ignores errors here: the loop retries until Consul has it. */
-	ctl_ipam_release(&r.pool, r.addr);
+	if (r.v6)
+		ctl_ipam_release6(&r.pool6, &r.addr6);
+	else
+		ctl_ipam_release(&r.pool, r.addr);
 	return json_object();
 }

@@ -24,6 +24,8 @@
 #include "netops/link.h"
 #include "netops/nl.h"
 
+#define IPV6_MIN_MTU 1280u
+
 void api_ctl_network(const struct network *n, struct ctl_network *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -34,6 +36,8 @@ void api_ctl_network(const struct network *n, struct ctl_network *d)
 	overlay_vxlan_name(n->vni, d->vxname);
 	d->subnet = n->subnet;
 	d->gateway = n->gateway;
+	d->subnet6 = n->subnet6;
+	d->gateway6 = n->gateway6;
 	d->mtu = n->mtu;
 	d->publish = true;
 	d->ipam = n->vxov_ipam;
@@ -44,13 +48,39 @@ void api_ctl_endpoint(const struct endpoint *e, struct ctl_endpoint *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->ip = e->ip;
+	c->ip6 = e->ip6;	/* :: when it has none */
 	memcpy(c->mac, e->mac, 6);
 	snprintf(c->id, sizeof(c->id), "%.12s", e->id);
 }
 
+static bool same_prefix6(const struct prefix6 *a, const struct prefix6 *b)
+{
+	return a->len == b->len && (!a->len || !memcmp(&a->addr, &b->addr, sizeof(a->addr)));
+}
+
+/* Two IPv6 subnets overlap when one holds the other's network address. */
+static bool overlap6(const struct prefix6 *a, const struct prefix6 *b)
+{
+	return a->len && b->len && (netaddr_contains6(a, &b->addr) || netaddr_contains6(b, &a->addr));
+}
+
+/* A network of this host whose IPv6 subnet overlaps r's, other than r's own. */
+static struct network *overlapping6(const struct api *a, const struct req_network *r)
+{
+	struct network *n;
+
+	for (n = a->st.networks; n && r->pool6.len; n = n->next)
+		if (strcmp(n->id, r->id) && overlap6(&n->subnet6, &r->pool6))
+			return n;
+	return NULL;
+}
+
 /* A network another call has or is making; with vni_too, a network of
  * this host that has the VNI (checked after Consul's answer, which names the
- * other subnet when there is one). */
+ * other subnet when there is one).  An IPv6 subnet overlapping another
+ * network's on this host is refused: Consul's VNI is chosen by the IPv4
+ * subnet alone, so two overlays would route one IPv6 subnet (and share
+ * its vxov IPAM pool) without anything noticing. */
 static json_t *conflicting(struct api *a, const struct req_network *r, bool vni_too,
 			   unsigned int *status)
 {
@@ -62,9 +92,18 @@ static json_t *conflicting(struct api *a, const struct req_network *r, bool vni_
 			return reply_err(status, HTTP_OK, call, "network %.12s is being changed by "
 					 "another call", r->id);
 		if ((!r->vni || n->vni == r->vni) && n->subnet.addr.s_addr == r->pool.addr.s_addr &&
-		    n->subnet.len == r->pool.len)
+		    n->subnet.len == r->pool.len && same_prefix6(&n->subnet6, &r->pool6))
 			return json_object();	/* a repeated call */
 		return reply_err(status, HTTP_OK, call, "network %.12s exists with vni %u", r->id, n->vni);
+	}
+	if ((other = overlapping6(a, r))) {
+		char mine[INET6_ADDRSTRLEN], theirs[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &r->pool6.addr, mine, sizeof(mine));
+		inet_ntop(AF_INET6, &other->subnet6.addr, theirs, sizeof(theirs));
+		return reply_err(status, HTTP_OK, call, "IPv6 subnet %s/%d overlaps %s/%d of network "
+				 "%.12s (vni %u) on this host: give each network its own IPv6 subnet",
+				 mine, r->pool6.len, theirs, other->subnet6.len, other->id, other->vni);
 	}
 	if (vni_too && r->vni && (other = state_network_by_vni(&a->st, r->vni)))
 		return reply_err(status, HTTP_OK, call,
@@ -123,6 +162,8 @@ static struct network *network_new(struct api *a, const struct req_network *r)
 	n->vni = r->vni;
 	n->subnet = r->pool;
 	n->gateway = r->gateway;
+	n->subnet6 = r->pool6;
+	n->gateway6 = r->gateway6;
 	n->vxov_ipam = r->vxov_ipam;
 	n->multicast = r->multicast;
 	n->mtu = r->mtu ? r->mtu : a->ul.mtu - VXLAN_OVERHEAD;
@@ -135,18 +176,40 @@ static struct network *network_new(struct api *a, const struct req_network *r)
 	return n;
 }
 
+/* ", IPv6 fd00:42::/64" for a log line, or "". */
+static const char *ipv6_note(const struct network *n, char *buf, size_t len)
+{
+	char net6[INET6_ADDRSTRLEN];
+
+	buf[0] = '\0';
+	if (n->subnet6.len) {
+		inet_ntop(AF_INET6, &n->subnet6.addr, net6, sizeof(net6));
+		snprintf(buf, len, ", IPv6 %s/%d", net6, n->subnet6.len);
+	}
+	return buf;
+}
+
 json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	static const char call[] = "CreateNetwork";
 	char err[ERRLEN], undo[ERRLEN];
 	struct ctl_network d;
 	struct req_network r;
+	char net6[INET6_ADDRSTRLEN + 16];
 	struct network *n;
+	unsigned int mtu;
 	json_t *res;
 	int e;
 
 	if (req_network_decode(body, len, &r, err, sizeof(err)))
 		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	/* Below 1280 the kernel gives a device no IPv6 at all (RFC 8200's
+	 * minimum): the VXLAN device would not answer Neighbour Solicitations. */
+	mtu = r.mtu ? r.mtu : a->ul.mtu - VXLAN_OVERHEAD;
+	if (r.pool6.len && mtu < IPV6_MIN_MTU)
+		return reply_err(status, HTTP_OK, call, "network %.12s: mtu %u is below %u, the least "
+				 "IPv6 works with: give -o %s=%u or more, or no IPv6 subnet", r.id, mtu,
+				 IPV6_MIN_MTU, OPT_MTU, IPV6_MIN_MTU);
 	pthread_mutex_lock(&a->lock);
 	res = conflicting(a, &r, false, status);
 	pthread_mutex_unlock(&a->lock);
@@ -190,8 +253,9 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 	}
 	api_ctl_network(n, &d);
 	ctl_network_add(&d);
-	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/%s", n->id, n->vni, n->netns,
-		 n->mtu, n->kv_prefix, n->multicast ? ", multicast" : "");
+	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/%s%s", n->id, n->vni,
+		 n->netns, n->mtu, n->kv_prefix, n->multicast ? ", multicast" : "",
+		 ipv6_note(n, net6, sizeof(net6)));
 	return json_object();
 }
 
@@ -255,7 +319,9 @@ json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned
 	return json_object();
 }
 
-/* Return only what Docker left empty: echoing a field it set fails. */
+/* Return only what Docker left empty: echoing a field it set fails.  The
+ * addresses are always Docker's (AddressIPv6 too, or none): only the MAC
+ * may be vxov's. */
 static json_t *endpoint_reply(const struct endpoint *e, int docker_mac)
 {
 	char mac[MAC_STRLEN];
@@ -266,12 +332,42 @@ static json_t *endpoint_reply(const struct endpoint *e, int docker_mac)
 	return json_pack("{s:{s:s}}", "Interface", "MacAddress", mac);
 }
 
+/* Why r's IPv6 address cannot be n's, into why, or false if it can (or r
+ * has none: a dual-stack network's endpoint may be IPv4 only).  Under
+ * a->lock. */
+static bool bad_ip6(const struct network *n, const struct req_endpoint *r, char *why, size_t len)
+{
+	const struct endpoint *other;
+	char ip6[INET6_ADDRSTRLEN], net6[INET6_ADDRSTRLEN];
+
+	if (!r->plen6)
+		return false;
+	inet_ntop(AF_INET6, &r->ip6, ip6, sizeof(ip6));
+	if (!n->subnet6.len) {
+		snprintf(why, len, "IPv6 address %s given, but network %.12s has no IPv6 subnet", ip6,
+			 n->id);
+		return true;
+	}
+	inet_ntop(AF_INET6, &n->subnet6.addr, net6, sizeof(net6));
+	if (!netaddr_is_host6(&n->subnet6, &r->ip6) || !memcmp(&r->ip6, &n->gateway6, sizeof(r->ip6))) {
+		snprintf(why, len, "IPv6 address %s is not a free host address of network %.12s (%s/%d)",
+			 ip6, n->id, net6, n->subnet6.len);
+		return true;
+	}
+	other = network_endpoint_by_ip6(n, &r->ip6);
+	if (other && strcmp(other->id, r->eid)) {
+		snprintf(why, len, "IPv6 address %s is already used by endpoint %.12s", ip6, other->id);
+		return true;
+	}
+	return false;
+}
+
 /* Reserve r's endpoint in network n (busy); NULL with *res set if refused. */
 static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, struct network **np,
 				json_t **res, unsigned int *status)
 {
 	static const char call[] = "CreateEndpoint";
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], why[ERRLEN];
 	struct endpoint *e = NULL, *other;
 	struct network *n;
 
@@ -285,8 +381,11 @@ static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, str
 	} else if (!netaddr_is_host(&n->subnet, r->ip) || r->ip.s_addr == n->gateway.s_addr) {
 		*res = reply_err(status, HTTP_OK, call,
 				 "address %s is not a free host address of network %.12s", ip, n->id);
+	} else if (bad_ip6(n, r, why, sizeof(why))) {
+		*res = reply_err(status, HTTP_OK, call, "%s", why);
 	} else if ((other = network_endpoint(n, r->eid))) {
-		if (other->busy || other->ip.s_addr != r->ip.s_addr)
+		if (other->busy || other->ip.s_addr != r->ip.s_addr || other->plen6 != r->plen6 ||
+		    memcmp(&other->ip6, &r->ip6, sizeof(r->ip6)))
 			*res = reply_err(status, HTTP_OK, call, "endpoint %.12s exists %s", r->eid,
 					 other->busy ? "and is being changed" : "with another address");
 		else
@@ -300,6 +399,10 @@ static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, str
 		strcpy(e->id, r->eid);
 		e->ip = r->ip;
 		e->plen = r->plen;
+		e->ip6 = r->ip6;
+		e->plen6 = r->plen6;
+		/* From the IPv4 address even on a dual-stack network: one MAC,
+		 * one fib key per endpoint. */
 		if (r->has_mac)
 			memcpy(e->mac, r->mac, 6);
 		else
@@ -390,7 +493,14 @@ json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len,
 		return reply_err(status, HTTP_OK, call, "%s", err);
 	}
 	netaddr_format_mac(e->mac, mac);
-	log_info("endpoint %.12s: %s %s on network %.12s", e->id, ip, mac, n->id);
+	if (e->plen6) {
+		char ip6[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &e->ip6, ip6, sizeof(ip6));
+		log_info("endpoint %.12s: %s %s %s on network %.12s", e->id, ip, ip6, mac, n->id);
+	} else {
+		log_info("endpoint %.12s: %s %s on network %.12s", e->id, ip, mac, n->id);
+	}
 	return endpoint_reply(e, r.has_mac);
 }
 

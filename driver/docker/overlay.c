@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,6 +137,99 @@ static int add_vxlan(const struct underlay *ul, const struct network *n, int nsf
 	return e;
 }
 
+/*
+ * IPv6 on a dual-stack overlay: net.ipv6.conf.<dev>.disable_ipv6 must be 0
+ * on "all", "default", br0 and the VXLAN device of its namespace.  A new
+ * namespace usually starts with IPv6 on, but a host may turn it off for
+ * new ones (devconf_inherit_init_net), and without it the VXLAN device
+ * answers no Neighbour Solicitation (the kernel's neigh_reduce needs the
+ * device's IPv6 side).  /proc/sys/net shows the namespace of the thread
+ * that opens it: a thread of its own enters the namespace and ends there,
+ * so no other thread ever runs in it (as netns_create does).  A value
+ * already 0 is not written: a managed plugin's /proc/sys is read-only.
+ */
+struct ipv6_on {
+	int nsfd;
+	const char *dev[4];
+	int err;		/* 0, or -errno: in the namespace's entry (failed < 0) or dev[failed] */
+	int failed;
+	const char *step;	/* what failed */
+};
+
+static void *ipv6_on_thread(void *arg)
+{
+	struct ipv6_on *o = arg;
+	char path[96], v[8];
+	ssize_t got;
+	int fd, rw;
+
+	o->failed = -1;
+	if (setns(o->nsfd, CLONE_NEWNET) < 0) {
+		o->err = -errno;
+		o->step = "enter the namespace";
+		return NULL;
+	}
+	for (o->failed = 0; o->failed < 4; o->failed++) {
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+			 o->dev[o->failed]);
+		/* Read-only is enough when it is 0 already; why it could not
+		 * be opened for writing is the error when it is not. */
+		rw = 0;
+		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+			rw = -errno;
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
+		if (fd < 0) {
+			o->err = -errno;
+			o->step = "open";
+			return NULL;
+		}
+		got = read(fd, v, sizeof(v) - 1);
+		if (got < 1) {
+			o->err = got < 0 ? -errno : -EIO;
+			o->step = "read";
+		} else if (v[0] != '0' && rw) {
+			o->err = rw;
+			o->step = "open for writing";
+		} else if (v[0] != '0' && (lseek(fd, 0, SEEK_SET) < 0 || write(fd, "0", 1) != 1)) {
+			o->err = -errno;
+			o->step = "set to 0";
+		}
+		close(fd);
+		if (o->err)
+			return NULL;
+	}
+	return NULL;
+}
+
+static int ipv6_on(const struct network *n, int nsfd, char *err, size_t errlen)
+{
+	char vxname[IF_NAMESIZE];
+	struct ipv6_on o = {
+		.nsfd = nsfd, .dev = { "all", "default", OVERLAY_BRIDGE, vxname },
+	};
+	pthread_t t;
+	int e;
+
+	overlay_vxlan_name(n->vni, vxname);
+	if ((e = pthread_create(&t, NULL, ipv6_on_thread, &o)))
+		return errf(err, errlen, -e, "IPv6 in %s: no thread: %s", n->netns, strerror(e));
+	pthread_join(t, NULL);
+	if (!o.err)
+		return 0;
+	if (o.failed < 0)
+		return errf(err, errlen, o.err, "IPv6 in %s: %s: %s", n->netns, o.step, strerror(-o.err));
+	if (o.err == -ENOENT && o.failed == 0)
+		return errf(err, errlen, o.err, "IPv6 in %s: /proc/sys/net/ipv6 is missing: this "
+			    "kernel runs without IPv6 (ipv6.disable=1?), so the network cannot have an "
+			    "IPv6 subnet", n->netns);
+	return errf(err, errlen, o.err, "IPv6 in %s: net.ipv6.conf.%s.disable_ipv6: %s: %s%s",
+		    n->netns, o.dev[o.failed], o.step, strerror(-o.err),
+		    o.err == -ENOENT ? " (a device below 1280 bytes of MTU has no IPv6)" :
+		    o.err == -EROFS ? " (/proc/sys is read-only here, as in a managed plugin, and "
+		    "the host starts new namespaces with IPv6 off)" : "");
+}
+
 static int build_network(const struct underlay *ul, const struct network *n, int nsfd,
 			 char *err, size_t errlen)
 {
@@ -200,6 +296,8 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 		     n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
+	if (n->subnet6.len)
+		e = ipv6_on(n, nsfd, err, errlen);
 out:
 	nl_close(&ovl);
 	return e;
@@ -413,6 +511,8 @@ int overlay_vxlan_replace(const struct underlay *ul, const struct network *n,
 	    (e = link_set_up(&ovl, vxl.ifindex, br.ifindex)))
 		errf(err, errlen, e, "attach %s to %s in %s: %s", vxname, OVERLAY_BRIDGE, n->netns,
 		     nl_strerror(&ovl, e));
+	else if (n->subnet6.len)
+		e = ipv6_on(n, fd, err, errlen);
 out:
 	nl_close(&ovl);
 	close(fd);

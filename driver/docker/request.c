@@ -155,22 +155,33 @@ static int decode_options(json_t *root, struct req_network *r, char *err, size_t
 	return 0;
 }
 
-static int decode_ipv4data(json_t *root, struct req_network *r, char *err, size_t errlen)
+/* An IPAM data list (IPv4Data, IPv6Data): NULL when absent, null or empty,
+ * its one entry otherwise (vxov takes one pool per family). */
+static int ipam_data(json_t *root, const char *key, json_t **d, char *err, size_t errlen)
 {
-	json_t *arr = json_object_get(root, "IPv4Data"), *d, *v6;
-	const char *pool, *gw;
+	json_t *arr = json_object_get(root, key);
+
+	*d = NULL;
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr))
+		return errf(err, errlen, -EINVAL, "%s is not an array", key);
+	if (json_array_size(arr) == 0)
+		return 0;
+	if (json_array_size(arr) > 1)
+		return errf(err, errlen, -EINVAL, "%s has %zu pools; vxov supports one per network",
+			    key, json_array_size(arr));
+	*d = json_array_get(arr, 0);
+	if (!json_is_object(*d))
+		return errf(err, errlen, -EINVAL, "%s[0] is not an object", key);
+	return 0;
+}
+
+static int decode_ipv4data(json_t *d, struct req_network *r, char *err, size_t errlen)
+{
+	const char *pool, *gw, *space;
 	struct prefix4 gwp;
 
-	if (!arr || json_is_null(arr) || (json_is_array(arr) && json_array_size(arr) == 0))
-		return errf(err, errlen, -EINVAL, "IPv4Data is missing: vxov needs an IPv4 pool and gateway");
-	if (!json_is_array(arr))
-		return errf(err, errlen, -EINVAL, "IPv4Data is not an array");
-	if (json_array_size(arr) > 1)
-		return errf(err, errlen, -EINVAL, "IPv4Data has %zu pools; vxov supports one per network",
-			    json_array_size(arr));
-	d = json_array_get(arr, 0);
-	if (!json_is_object(d))
-		return errf(err, errlen, -EINVAL, "IPv4Data[0] is not an object");
 	if (get_str(d, "Pool", 1, &pool, err, errlen) || get_str(d, "Gateway", 1, &gw, err, errlen))
 		return -EINVAL;
 	if (!netaddr_parse_prefix4(pool, &r->pool))
@@ -183,17 +194,55 @@ static int decode_ipv4data(json_t *root, struct req_network *r, char *err, size_
 	if (!netaddr_is_host(&r->pool, gwp.addr))
 		return errf(err, errlen, -EINVAL, "IPv4Data Gateway %s is not a host address of pool %s", gw, pool);
 	r->gateway = gwp.addr;
-	{
-		const char *space;
+	if (get_str(d, "AddressSpace", 0, &space, err, errlen))
+		return -EINVAL;
+	r->vxov_ipam = !strncmp(space, "vxov", 4);
+	return 0;
+}
 
-		if (get_str(d, "AddressSpace", 0, &space, err, errlen))
-			return -EINVAL;
-		r->vxov_ipam = !strncmp(space, "vxov", 4);
-	}
+/* IPv6Data[0]: Pool required, Gateway optional (vxov answers GwAllocCheck
+ * with SkipIPv6, so Docker reserves none: vxov is no IPv6 gateway). */
+static int decode_ipv6data(json_t *d, struct req_network *r, char *err, size_t errlen)
+{
+	const char *pool, *gw;
+	struct prefix6 gwp;
 
-	v6 = json_object_get(root, "IPv6Data");
-	if (v6 && !json_is_null(v6) && !(json_is_array(v6) && json_array_size(v6) == 0))
-		return errf(err, errlen, -EINVAL, "IPv6 is not supported by vxov yet");
+	if (get_str(d, "Pool", 1, &pool, err, errlen) || get_str(d, "Gateway", 0, &gw, err, errlen))
+		return -EINVAL;
+	if (!netaddr_parse_prefix6(pool, &r->pool6))
+		return errf(err, errlen, -EINVAL, "IPv6Data Pool '%.60s' is not an IPv6 prefix", pool);
+	if (r->pool6.len < PREFIX6_MIN || r->pool6.len > PREFIX6_MAX)
+		return errf(err, errlen, -EINVAL, "IPv6Data Pool %s: prefix length must be %d-%d", pool,
+			    PREFIX6_MIN, PREFIX6_MAX);
+	r->pool6.addr = netaddr_network6(&r->pool6);
+	if (!*gw)
+		return 0;
+	if (!netaddr_parse_prefix6(gw, &gwp))
+		return errf(err, errlen, -EINVAL, "IPv6Data Gateway '%.60s' is not an IPv6 address/length", gw);
+	if (!netaddr_is_host6(&r->pool6, &gwp.addr))
+		return errf(err, errlen, -EINVAL, "IPv6Data Gateway %s is not a host address of pool %s",
+			    gw, pool);
+	r->gateway6 = gwp.addr;
+	return 0;
+}
+
+static int decode_ipdata(json_t *root, struct req_network *r, char *err, size_t errlen)
+{
+	json_t *d4, *d6;
+
+	if (ipam_data(root, "IPv4Data", &d4, err, errlen) || ipam_data(root, "IPv6Data", &d6, err, errlen))
+		return -EINVAL;
+	/* Engine 28's --ipv4=false sends no IPv4Data: the MAC, the fib key and
+	 * the bridge's address all come from the IPv4 side today. */
+	if (!d4 && d6)
+		return errf(err, errlen, -EINVAL,
+			    "vxov: IPv6-only networks are not supported yet: give an IPv4 subnet too");
+	if (!d4)
+		return errf(err, errlen, -EINVAL, "IPv4Data is missing: vxov needs an IPv4 pool and gateway");
+	if (decode_ipv4data(d4, r, err, errlen))
+		return -EINVAL;
+	if (d6 && decode_ipv6data(d6, r, err, errlen))
+		return -EINVAL;
 	return 0;
 }
 
@@ -208,7 +257,7 @@ int req_network_decode(const char *body, size_t len, struct req_network *r,
 		return -EINVAL;
 	if (get_id(root, "NetworkID", r->id, err, errlen) ||
 	    decode_options(root, r, err, errlen) ||
-	    decode_ipv4data(root, r, err, errlen))
+	    decode_ipdata(root, r, err, errlen))
 		goto out;
 	ret = 0;
 out:
@@ -248,8 +297,15 @@ int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 		goto out;
 	}
 	if (*addr6) {
-		errf(err, errlen, -EINVAL, "Interface AddressIPv6: IPv6 is not supported by vxov yet");
-		goto out;
+		struct prefix6 p6;
+
+		if (!netaddr_parse_prefix6(addr6, &p6)) {
+			errf(err, errlen, -EINVAL, "Interface AddressIPv6 '%.60s' is not an IPv6 "
+			     "address/length", addr6);
+			goto out;
+		}
+		r->ip6 = p6.addr;
+		r->plen6 = p6.len;
 	}
 	r->ip = p.addr;
 	r->plen = p.len;
@@ -288,18 +344,45 @@ out:
 	return ret;
 }
 
-/* "vxov:192.168.0.0/24" -> 192.168.0.0/24 */
-static int pool_id(json_t *root, struct prefix4 *p, char *err, size_t errlen)
+void req_pool_id(const struct req_pool *p, char *id, size_t len)
 {
-	const char *id;
+	char net[INET6_ADDRSTRLEN];
 
+	if (p->v6)
+		inet_ntop(AF_INET6, &p->pool6.addr, net, sizeof(net));
+	else
+		inet_ntop(AF_INET, &p->pool.addr, net, sizeof(net));
+	snprintf(id, len, IPAM_POOL_PREFIX "%s/%d", net, p->v6 ? p->pool6.len : p->pool.len);
+}
+
+/* "vxov:192.168.0.0/24" -> 192.168.0.0/24, "vxov:fd00:42::/64" -> that:
+ * only the IDs req_pool_id gives (a network address, canonical text). */
+static int pool_id(json_t *root, struct req_pool *p, char *err, size_t errlen)
+{
+	char again[IPAM_POOL_ID_MAX];
+	const char *id, *text;
+
+	memset(p, 0, sizeof(*p));
 	if (get_str(root, "PoolID", 1, &id, err, errlen))
 		return -EINVAL;
-	if (strncmp(id, IPAM_POOL_PREFIX, strlen(IPAM_POOL_PREFIX)) ||
-	    !netaddr_parse_prefix4(id + strlen(IPAM_POOL_PREFIX), p) || p->len < 8 || p->len > 30 ||
-	    netaddr_network(p).s_addr != p->addr.s_addr)
-		return errf(err, errlen, -EINVAL, "PoolID '%.80s' is not one of vxov's", id);
-	return 0;
+	if (strncmp(id, IPAM_POOL_PREFIX, strlen(IPAM_POOL_PREFIX)))
+		goto bad;
+	text = id + strlen(IPAM_POOL_PREFIX);
+	p->v6 = strchr(text, ':') != NULL;
+	if (!p->v6 && (!netaddr_parse_prefix4(text, &p->pool) || p->pool.len < 8 || p->pool.len > 30 ||
+		       netaddr_network(&p->pool).s_addr != p->pool.addr.s_addr))
+		goto bad;
+	if (p->v6 && (!netaddr_parse_prefix6(text, &p->pool6) || p->pool6.len < PREFIX6_MIN ||
+		      p->pool6.len > PREFIX6_MAX))
+		goto bad;
+	/* The network address, in the one spelling req_pool_id gives. */
+	if (p->v6)
+		p->pool6.addr = netaddr_network6(&p->pool6);
+	req_pool_id(p, again, sizeof(again));
+	if (!strcmp(again, id))
+		return 0;
+bad:
+	return errf(err, errlen, -EINVAL, "PoolID '%.80s' is not one of vxov's", id);
 }
 
 int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err, size_t errlen)
@@ -312,18 +395,19 @@ int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err,
 	if (!root)
 		return -EINVAL;
 	v6 = json_object_get(root, "V6");
-	if (v6 && !json_is_boolean(v6)) {
+	if (v6 && !json_is_null(v6) && !json_is_boolean(v6)) {
 		errf(err, errlen, -EINVAL, "V6 is not a boolean");
 		goto out;
 	}
-	if (json_is_true(v6)) {
-		errf(err, errlen, -EINVAL, "IPv6 is not supported by vxov yet");
-		goto out;
-	}
+	r->v6 = json_is_true(v6);
 	if (get_str(root, "Pool", 0, &pool, err, errlen) || get_str(root, "SubPool", 0, &sub, err, errlen))
 		goto out;
 	if (!*pool) {
-		errf(err, errlen, -EINVAL, "vxov IPAM has no default pools: give --subnet");
+		/* `--ipv6` alone: Docker asks for a default pool, which every
+		 * host would pick for itself. */
+		errf(err, errlen, -EINVAL, r->v6 ? "vxov IPAM has no default IPv6 pools: give --subnet for "
+		     "IPv6 too (an IPv6 --subnet next to the IPv4 one)" :
+		     "vxov IPAM has no default pools: give --subnet");
 		goto out;
 	}
 	if (*sub) {
@@ -331,27 +415,68 @@ int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err,
 		     "cluster-wide) and is not supported");
 		goto out;
 	}
-	if (!netaddr_parse_prefix4(pool, &r->pool) || r->pool.len < 8 || r->pool.len > 30) {
-		errf(err, errlen, -EINVAL, "Pool '%.40s' is not an IPv4 prefix /8-/30", pool);
-		goto out;
+	if (r->v6) {
+		if (!netaddr_parse_prefix6(pool, &r->pool6) || r->pool6.len < PREFIX6_MIN ||
+		    r->pool6.len > PREFIX6_MAX) {
+			errf(err, errlen, -EINVAL, "Pool '%.60s' is not an IPv6 prefix /%d-/%d", pool,
+			     PREFIX6_MIN, PREFIX6_MAX);
+			goto out;
+		}
+		r->pool6.addr = netaddr_network6(&r->pool6);
+	} else {
+		if (!netaddr_parse_prefix4(pool, &r->pool) || r->pool.len < 8 || r->pool.len > 30) {
+			errf(err, errlen, -EINVAL, "Pool '%.40s' is not an IPv4 prefix /8-/30", pool);
+			goto out;
+		}
+		r->pool.addr = netaddr_network(&r->pool);
 	}
-	r->pool.addr = netaddr_network(&r->pool);
 	ret = 0;
 out:
 	json_decref(root);
 	return ret;
 }
 
-int req_pool_id_decode(const char *body, size_t len, struct prefix4 *pool, char *err, size_t errlen)
+int req_pool_id_decode(const char *body, size_t len, struct req_pool *r, char *err, size_t errlen)
 {
 	json_t *root = parse_object(body, len, err, errlen);
 	int ret;
 
+	memset(r, 0, sizeof(*r));
 	if (!root)
 		return -EINVAL;
-	ret = pool_id(root, pool, err, errlen);
+	ret = pool_id(root, r, err, errlen);
 	json_decref(root);
 	return ret;
+}
+
+/* Address of an IPv6 pool: Docker sends a bare address (canonical, as Go
+ * writes it); "ip/len" is taken too. */
+static int address6(const char *addr, struct req_address *r, char *err, size_t errlen)
+{
+	struct prefix6 p;
+
+	if (netaddr_parse_prefix6(addr, &p))
+		r->addr6 = p.addr;
+	else if (!netaddr_parse_ip6(addr, &r->addr6))
+		return errf(err, errlen, -EINVAL, "Address '%.60s' is not an IPv6 address in canonical "
+			    "form", addr);
+	if (!netaddr_is_host6(&r->pool6, &r->addr6))
+		return errf(err, errlen, -EINVAL, "address %s is not a host address of the pool", addr);
+	return 0;
+}
+
+static int address4(const char *addr, struct req_address *r, char *err, size_t errlen)
+{
+	struct prefix4 p;
+
+	/* Docker sends a bare address; accept "ip/len" too. */
+	if (netaddr_parse_prefix4(addr, &p))
+		r->addr = p.addr;
+	else if (!netaddr_parse_ip4(addr, &r->addr))
+		return errf(err, errlen, -EINVAL, "Address '%.40s' is not an IPv4 address", addr);
+	if (!netaddr_is_host(&r->pool, r->addr))
+		return errf(err, errlen, -EINVAL, "address %s is not a host address of the pool", addr);
+	return 0;
 }
 
 int req_address_decode(const char *body, size_t len, int release, struct req_address *r,
@@ -359,28 +484,20 @@ int req_address_decode(const char *body, size_t len, int release, struct req_add
 {
 	json_t *root = parse_object(body, len, err, errlen), *opts;
 	const char *addr, *type = "";
-	struct prefix4 p;
+	struct req_pool p;
 	int ret = -EINVAL;
 
 	memset(r, 0, sizeof(*r));
 	if (!root)
 		return -EINVAL;
-	if (pool_id(root, &r->pool, err, errlen) ||
+	if (pool_id(root, &p, err, errlen) ||
 	    get_str(root, "Address", release, &addr, err, errlen))
 		goto out;
-	if (*addr) {
-		/* Docker sends a bare address; accept "ip/len" too. */
-		if (netaddr_parse_prefix4(addr, &p))
-			r->addr = p.addr;
-		else if (!netaddr_parse_ip4(addr, &r->addr)) {
-			errf(err, errlen, -EINVAL, "Address '%.40s' is not an IPv4 address", addr);
-			goto out;
-		}
-		if (!netaddr_is_host(&r->pool, r->addr)) {
-			errf(err, errlen, -EINVAL, "address %s is not a host address of the pool", addr);
-			goto out;
-		}
-	}
+	r->v6 = p.v6;
+	r->pool = p.pool;
+	r->pool6 = p.pool6;
+	if (*addr && (r->v6 ? address6(addr, r, err, errlen) : address4(addr, r, err, errlen)))
+		goto out;
 	opts = json_object_get(root, "Options");
 	if (opts && !json_is_null(opts)) {
 		if (!json_is_object(opts)) {

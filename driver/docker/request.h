@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 
 #include "driver/lib/netaddr.h"
 #include "driver/lib/state.h"
@@ -28,6 +29,8 @@ struct req_network {
 	char kv_prefix[KV_PREFIX_MAX];	/* "": not given */
 	struct prefix4 pool;	/* network address, e.g. 192.168.0.0/24 */
 	struct in_addr gateway;
+	struct prefix6 pool6;	/* IPv6Data[0]'s network address; len 0: no IPv6 */
+	struct in6_addr gateway6;	/* ::: none (Docker reserves none, see GwAllocCheck) */
 	int vxov_ipam;		/* the pool came from our IPAM driver */
 	bool multicast;		/* -o multicast=true: replicate broadcast and multicast */
 };
@@ -37,6 +40,8 @@ struct req_endpoint {
 	char eid[ID_MAX + 1];
 	struct in_addr ip;
 	int plen;
+	struct in6_addr ip6;	/* Interface.AddressIPv6; ::: none */
+	int plen6;		/* 0: none */
 	uint8_t mac[6];
 	int has_mac;
 };
@@ -48,27 +53,45 @@ struct req_ids {
 	char eid[ID_MAX + 1];
 };
 
+/* The prefix lengths vxov takes for an IPv6 subnet: room for hosts (the
+ * IPAM numbers them in the low 32 bits, netaddr_nth6) and no more than a
+ * /16, as IPv4's /8. */
+#define PREFIX6_MIN 16
+#define PREFIX6_MAX 124
+
 /* IPAM.  A pool is named by its subnet so every host shares it:
- * PoolID "vxov:192.168.0.0/24". */
+ * PoolID "vxov:192.168.0.0/24", "vxov:fd00:42::/64" (the IPv6 network
+ * address in its canonical text, so that one pool has one ID). */
 #define IPAM_POOL_PREFIX "vxov:"
 #define IPAM_GATEWAY_TYPE "com.docker.network.gateway"
 
+/* A pool of either family, as a PoolID names it. */
 struct req_pool {
-	struct prefix4 pool;	/* network address and length */
+	bool v6;
+	struct prefix4 pool;	/* !v6: network address and length */
+	struct prefix6 pool6;	/* v6: network address and length */
 };
 
 struct req_address {
+	bool v6;		/* the PoolID is an IPv6 pool */
 	struct prefix4 pool;	/* from the PoolID */
 	struct in_addr addr;	/* 0: any */
+	struct prefix6 pool6;
+	struct in6_addr addr6;	/* ::: any */
 	int gateway;		/* RequestAddressType is the gateway */
 };
 
-/* RequestPool: Pool is required (vxov has no default pools), IPv6 and
- * SubPool are refused. */
+/* RequestPool: Pool is required (vxov has no default pools, IPv6 ones
+ * neither), SubPool is refused. */
 int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err, size_t errlen);
 /* ReleasePool: just the PoolID. */
-int req_pool_id_decode(const char *body, size_t len, struct prefix4 *pool, char *err, size_t errlen);
-/* RequestAddress and ReleaseAddress (Address required for release). */
+int req_pool_id_decode(const char *body, size_t len, struct req_pool *r, char *err, size_t errlen);
+/* "vxov:<prefix>" as req_pool_id_decode takes it, into id (the PoolID a
+ * pool is given).  len: sizeof(id), at least IPAM_POOL_ID_MAX. */
+#define IPAM_POOL_ID_MAX (sizeof(IPAM_POOL_PREFIX) + INET6_ADDRSTRLEN + 4)
+void req_pool_id(const struct req_pool *p, char *id, size_t len);
+/* RequestAddress and ReleaseAddress (Address required for release); an
+ * IPv6 PoolID takes IPv6 addresses. */
 int req_address_decode(const char *body, size_t len, int release, struct req_address *r,
 		       char *err, size_t errlen);
 

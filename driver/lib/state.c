@@ -48,6 +48,7 @@ void state_free(struct state *st)
 {
 	struct network *n, *next;
 	struct ipam_alloc *a, *an;
+	struct ipam_alloc6 *a6, *an6;
 
 	for (n = st->networks; n; n = next) {
 		next = n->next;
@@ -57,8 +58,13 @@ void state_free(struct state *st)
 		an = a->next;
 		free(a);
 	}
+	for (a6 = st->allocs6; a6; a6 = an6) {
+		an6 = a6->next;
+		free(a6);
+	}
 	st->networks = NULL;
 	st->allocs = NULL;
+	st->allocs6 = NULL;
 }
 
 struct network *state_network(const struct state *st, const char *id)
@@ -101,6 +107,16 @@ struct endpoint *network_endpoint_by_ip(const struct network *n, struct in_addr 
 	return NULL;
 }
 
+struct endpoint *network_endpoint_by_ip6(const struct network *n, const struct in6_addr *ip6)
+{
+	struct endpoint *e;
+
+	for (e = n->endpoints; e; e = e->next)
+		if (e->plen6 && !memcmp(&e->ip6, ip6, sizeof(*ip6)))
+			return e;
+	return NULL;
+}
+
 void state_unlink_network(struct state *st, struct network *n)
 {
 	struct network **p;
@@ -129,10 +145,22 @@ static json_t *endpoint_json(const struct endpoint *e)
 {
 	char ip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN + 4], mac[MAC_STRLEN];
 
+	char ip6[INET6_ADDRSTRLEN], addr6[INET6_ADDRSTRLEN + 4];
+	json_t *o;
+
 	inet_ntop(AF_INET, &e->ip, ip, sizeof(ip));
 	snprintf(addr, sizeof(addr), "%s/%d", ip, e->plen);
 	netaddr_format_mac(e->mac, mac);
-	return json_pack("{s:s, s:s, s:s}", "id", e->id, "address", addr, "mac", mac);
+	o = json_pack("{s:s, s:s, s:s}", "id", e->id, "address", addr, "mac", mac);
+	if (o && e->plen6) {
+		inet_ntop(AF_INET6, &e->ip6, ip6, sizeof(ip6));
+		snprintf(addr6, sizeof(addr6), "%s/%d", ip6, e->plen6);
+		if (json_object_set_new(o, "address6", json_string(addr6))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
 }
 
 static json_t *network_json(const struct network *n)
@@ -157,6 +185,19 @@ static json_t *network_json(const struct network *n)
 		      "subnet", subnet, "gateway", gw, "netns", n->netns,
 		      "kv_prefix", n->kv_prefix, "vxov_ipam", n->vxov_ipam,
 		      "multicast", n->multicast, "endpoints", eps);
+	if (o && n->subnet6.len) {
+		char net6[INET6_ADDRSTRLEN], subnet6[INET6_ADDRSTRLEN + 4], gw6[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &n->subnet6.addr, net6, sizeof(net6));
+		snprintf(subnet6, sizeof(subnet6), "%s/%d", net6, n->subnet6.len);
+		inet_ntop(AF_INET6, &n->gateway6, gw6, sizeof(gw6));
+		if (json_object_set_new(o, "subnet6", json_string(subnet6)) ||
+		    (!IN6_IS_ADDR_UNSPECIFIED(&n->gateway6) &&
+		     json_object_set_new(o, "gateway6", json_string(gw6)))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
 	return o;
 }
 
@@ -170,14 +211,25 @@ static json_t *alloc_json(const struct ipam_alloc *a)
 	return json_pack("{s:s, s:s}", "pool", pool, "address", ip);
 }
 
+static json_t *alloc6_json(const struct ipam_alloc6 *a)
+{
+	char net[INET6_ADDRSTRLEN], pool[INET6_ADDRSTRLEN + 4], ip[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, &a->pool.addr, net, sizeof(net));
+	snprintf(pool, sizeof(pool), "%s/%d", net, a->pool.len);
+	inet_ntop(AF_INET6, &a->addr, ip, sizeof(ip));
+	return json_pack("{s:s, s:s}", "pool", pool, "address", ip);
+}
+
 char *state_encode(const struct state *st)
 {
 	const struct network *n;
 	const struct ipam_alloc *a;
-	json_t *nets = json_array(), *allocs = json_array(), *root;
+	const struct ipam_alloc6 *a6;
+	json_t *nets = json_array(), *allocs = json_array(), *allocs6 = json_array(), *root;
 	char *out;
 
-	if (!nets || !allocs)
+	if (!nets || !allocs || !allocs6)
 		goto fail;
 	for (n = st->networks; n; n = n->next)
 		if (!n->busy && json_array_append_new(nets, network_json(n)))
@@ -185,7 +237,17 @@ char *state_encode(const struct state *st)
 	for (a = st->allocs; a; a = a->next)
 		if (json_array_append_new(allocs, alloc_json(a)))
 			goto fail;
-	root = json_pack("{s:i, s:o, s:o}", "version", STATE_VERSION, "networks", nets, "ipam", allocs);
+	for (a6 = st->allocs6; a6; a6 = a6->next)
+		if (json_array_append_new(allocs6, alloc6_json(a6)))
+			goto fail;
+	/* "ipam6" only when there is one: the files of IPv4-only hosts stay
+	 * as they were. */
+	if (!st->allocs6) {
+		json_decref(allocs6);
+		allocs6 = NULL;
+	}
+	root = json_pack("{s:i, s:o, s:o, s:o*}", "version", STATE_VERSION, "networks", nets,
+			 "ipam", allocs, "ipam6", allocs6);
 	if (!root)
 		return NULL;
 	out = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -194,6 +256,7 @@ char *state_encode(const struct state *st)
 fail:
 	json_decref(nets);
 	json_decref(allocs);
+	json_decref(allocs6);
 	return NULL;
 }
 
@@ -219,13 +282,38 @@ static int alloc_from_json(json_t *o, struct ipam_alloc **out, char *err, size_t
 	return 0;
 }
 
+/* {"pool": "<ip6>/len", "address": "<ip6>"} (canonical text, the pool a
+ * network address), the address a host of the pool.  0, or -EINVAL/-ENOMEM. */
+static int alloc6_from_json(json_t *o, struct ipam_alloc6 **out, char *err, size_t errlen)
+{
+	const char *pool, *addr;
+	struct ipam_alloc6 *a;
+	struct in6_addr net;
+
+	if (json_unpack(o, "{s:s, s:s}", "pool", &pool, "address", &addr))
+		return errf(err, errlen, -EINVAL, "an ipam6 entry is not {pool, address}");
+	if (!(a = calloc(1, sizeof(*a))))
+		return errf(err, errlen, -ENOMEM, "out of memory");
+	if (!netaddr_parse_prefix6(pool, &a->pool) || !netaddr_parse_ip6(addr, &a->addr) ||
+	    (net = netaddr_network6(&a->pool), memcmp(&net, &a->pool.addr, sizeof(net))) ||
+	    !netaddr_is_host6(&a->pool, &a->addr)) {
+		free(a);
+		return errf(err, errlen, -EINVAL, "ipam6 entry: bad pool '%.60s' or address '%.60s'",
+			    pool, addr);
+	}
+	*out = a;
+	return 0;
+}
+
 static int endpoint_from_json(json_t *o, const struct network *n, struct endpoint *e,
 			      char *err, size_t errlen)
 {
-	const char *id, *addr, *mac;
+	const char *id, *addr, *mac, *addr6 = NULL;
 	struct prefix4 p;
+	struct prefix6 p6;
 
-	if (json_unpack(o, "{s:s, s:s, s:s}", "id", &id, "address", &addr, "mac", &mac))
+	if (json_unpack(o, "{s:s, s:s, s:s, s?s}", "id", &id, "address", &addr, "mac", &mac,
+			"address6", &addr6))
 		return errf(err, errlen, -EINVAL, "network %.12s: endpoint is not {id, address, mac}", n->id);
 	if (!state_id_valid(id) || buf_copy(e->id, sizeof(e->id), id))
 		return errf(err, errlen, -EINVAL, "network %.12s: bad endpoint id", n->id);
@@ -235,6 +323,15 @@ static int endpoint_from_json(json_t *o, const struct network *n, struct endpoin
 		return errf(err, errlen, -EINVAL, "endpoint %.12s: bad mac '%.40s'", id, mac);
 	if (network_endpoint(n, id))
 		return errf(err, errlen, -EINVAL, "endpoint %.12s: listed twice", id);
+	/* An IPv6 address only in the network's IPv6 subnet, as CreateEndpoint
+	 * checked it. */
+	if (addr6 && (!n->subnet6.len || !netaddr_parse_prefix6(addr6, &p6) ||
+		      !netaddr_is_host6(&n->subnet6, &p6.addr)))
+		return errf(err, errlen, -EINVAL, "endpoint %.12s: bad address6 '%.60s'", id, addr6);
+	if (addr6) {
+		e->ip6 = p6.addr;
+		e->plen6 = p6.len;
+	}
 	e->ip = p.addr;
 	e->plen = p.len;
 	return 0;
@@ -263,22 +360,42 @@ static int endpoints_from_json(json_t *eps, struct network *n, char *err, size_t
 	return 0;
 }
 
+/* A network's "subnet6" (a network address in canonical text) and
+ * "gateway6" (a host of it; only with subnet6), both optional. */
+static int subnet6_from_json(struct network *n, const char *subnet6, const char *gw6,
+			     char *err, size_t errlen)
+{
+	struct in6_addr net;
+
+	if (!subnet6 && !gw6)
+		return 0;
+	if (!subnet6 || !netaddr_parse_prefix6(subnet6, &n->subnet6) ||
+	    (net = netaddr_network6(&n->subnet6), memcmp(&net, &n->subnet6.addr, sizeof(net))))
+		return errf(err, errlen, -EINVAL, "network %.12s: bad subnet6 '%.60s'", n->id,
+			    subnet6 ? subnet6 : "");
+	if (gw6 && (!netaddr_parse_ip6(gw6, &n->gateway6) || !netaddr_is_host6(&n->subnet6, &n->gateway6)))
+		return errf(err, errlen, -EINVAL, "network %.12s: bad gateway6 '%.60s'", n->id, gw6);
+	return 0;
+}
+
 /* One network into a new *out, checked against those st already has.  0, or
  * -EINVAL/-ENOMEM with err. */
 static int network_from_json(json_t *o, const struct state *st, struct network **out,
 			     char *err, size_t errlen)
 {
-	const char *id, *subnet, *gw, *netns, *prefix = NULL;
+	const char *id, *subnet, *gw, *netns, *prefix = NULL, *subnet6 = NULL, *gw6 = NULL;
 	json_int_t vni, mtu;
 	json_t *eps;
 	int ipam = 0, multicast = 0, e = -EINVAL;
 	struct network *n;
 
-	/* multicast came later: a file without it is a network without it. */
-	if (json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s?b, s?b, s:o}", "id", &id,
+	/* multicast and IPv6 came later: a file without them is a network
+	 * without them. */
+	if (json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s?b, s?b, s?s, s?s, s:o}", "id", &id,
 			"vni", &vni, "mtu", &mtu, "subnet", &subnet, "gateway", &gw,
 			"netns", &netns, "kv_prefix", &prefix, "vxov_ipam", &ipam,
-			"multicast", &multicast, "endpoints", &eps) ||
+			"multicast", &multicast, "subnet6", &subnet6, "gateway6", &gw6,
+			"endpoints", &eps) ||
 	    !json_is_array(eps))
 		return errf(err, errlen, -EINVAL,
 			    "network entry lacks id, vni, mtu, subnet, gateway, netns or endpoints");
@@ -302,6 +419,8 @@ static int network_from_json(json_t *o, const struct state *st, struct network *
 		errf(err, errlen, e, "network %.12s: bad subnet or gateway", id);
 		goto cleanup;
 	}
+	if (subnet6_from_json(n, subnet6, gw6, err, errlen))
+		goto cleanup;
 	if (!*netns || strchr(netns, '/') || buf_copy(n->netns, sizeof(n->netns), netns)) {
 		errf(err, errlen, e, "network %.12s: bad netns name", id);
 		goto cleanup;
@@ -328,20 +447,23 @@ cleanup:
 int state_decode(const char *buf, size_t len, struct state *st, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *root, *nets, *allocs = NULL, *o;
+	json_t *root, *nets, *allocs = NULL, *allocs6 = NULL, *o;
 	json_int_t version;
 	struct network **tail = &st->networks;
 	struct ipam_alloc **atail = &st->allocs;
+	struct ipam_alloc6 **a6tail = &st->allocs6;
 	size_t i;
 	int e = -EINVAL;
 
 	st->networks = NULL;
 	st->allocs = NULL;
+	st->allocs6 = NULL;
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
 		return errf(err, errlen, e, "malformed JSON at byte %d: %s", je.position, je.text);
-	if (json_unpack(root, "{s:I, s:o, s?o}", "version", &version, "networks", &nets,
-			"ipam", &allocs) || !json_is_array(nets) || (allocs && !json_is_array(allocs))) {
+	if (json_unpack(root, "{s:I, s:o, s?o, s?o}", "version", &version, "networks", &nets,
+			"ipam", &allocs, "ipam6", &allocs6) || !json_is_array(nets) ||
+	    (allocs && !json_is_array(allocs)) || (allocs6 && !json_is_array(allocs6))) {
 		errf(err, errlen, e, "not a vxov state (no version or networks)");
 		goto cleanup;
 	}
@@ -360,6 +482,11 @@ int state_decode(const char *buf, size_t len, struct state *st, char *err, size_
 			goto cleanup;
 		atail = &(*atail)->next;
 	}
+	json_array_foreach(allocs6, i, o) {
+		if ((e = alloc6_from_json(o, a6tail, err, errlen)))
+			goto cleanup;
+		a6tail = &(*a6tail)->next;
+	}
 	json_decref(root);
 	return 0;
 cleanup:
@@ -376,6 +503,8 @@ int state_load(struct state *st, const char *path, char *err, size_t errlen)
 	int fd, e;
 
 	st->networks = NULL;
+	st->allocs = NULL;
+	st->allocs6 = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)

@@ -30,7 +30,9 @@ struct endpoint {
 	char id[ID_MAX + 1];
 	struct in_addr ip;
 	int plen;
-	uint8_t mac[6];
+	struct in6_addr ip6;	/* ::: none (an IPv4-only endpoint) */
+	int plen6;		/* 0: none */
+	uint8_t mac[6];		/* from ip when Docker gives none, never from ip6 */
 	int busy;		/* its kernel side is being made or removed: not saved */
 	uint64_t sandbox;	/* a hash of the sandbox it joined, 0: none; not saved */
 };
@@ -42,6 +44,8 @@ struct network {
 	unsigned int mtu;
 	struct prefix4 subnet;	/* network address and length */
 	struct in_addr gateway;
+	struct prefix6 subnet6;	/* network address and length; len 0: no IPv6 */
+	struct in6_addr gateway6;	/* ::: none (vxov is no IPv6 gateway yet) */
 	char netns[NETNS_NAME_MAX];
 	char kv_prefix[KV_PREFIX_MAX];	/* Consul keys live under it */
 	int vxov_ipam;		/* addresses come from our IPAM driver */
@@ -57,9 +61,24 @@ struct ipam_alloc {
 	struct in_addr addr;
 };
 
+/* The same for an IPv6 pool; a list of its own, so that no IPv4 code path
+ * ever meets one. */
+struct ipam_alloc6 {
+	struct ipam_alloc6 *next;
+	struct prefix6 pool;
+	struct in6_addr addr;
+};
+
+/*
+ * On disk (version 1): {"version", "networks", "ipam", "ipam6"}.  IPv6 came
+ * later as optional members ("subnet6", "gateway6" of a network, "address6"
+ * of an endpoint, the "ipam6" list): a file without them loads as IPv4
+ * only, and an older vxov ignores them.
+ */
 struct state {
 	struct network *networks;
 	struct ipam_alloc *allocs;
+	struct ipam_alloc6 *allocs6;
 };
 
 /* Read path into an empty st; a missing file is an empty state.  0, or
@@ -94,6 +113,8 @@ struct network *state_network_by_vni(const struct state *st, uint32_t vni);
 struct endpoint *network_endpoint(const struct network *n, const char *id);
 /* The endpoint of n with address ip, or NULL. */
 struct endpoint *network_endpoint_by_ip(const struct network *n, struct in_addr ip);
+/* The endpoint of n with IPv6 address ip6 (not ::), or NULL. */
+struct endpoint *network_endpoint_by_ip6(const struct network *n, const struct in6_addr *ip6);
 
 /* Unlink (without freeing) n from st, or e from n. */
 void state_unlink_network(struct state *st, struct network *n);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* libFuzzer: the NetworkDriver request decoders never crash on any body. */
+/* libFuzzer: the NetworkDriver and IpamDriver request decoders (IPv4 and
+ * IPv6) never crash on any body. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct req_ids i;
 	struct req_pool p;
 	struct req_address a;
-	struct prefix4 pid;
+	struct req_pool pid;
 	char err[256];
 
 	req_network_decode((const char *)data, size, &n, err, sizeof(err));

@@ -161,6 +161,47 @@ static void test_network_ok(void **st)
 	assert_int_equal(r.pool.addr.s_addr, A("10.1.0.0").s_addr);
 }
 
+#define NET6(d6) \
+	"{\"NetworkID\":\"n\",\"IPv4Data\":[{\"Pool\":\"10.0.0.0/8\",\"Gateway\":\"10.0.0.1/8\"}]," \
+	"\"IPv6Data\":[" d6 "]}"
+
+static struct in6_addr A6(const char *s)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+/* Dual stack: IPv6Data[0] next to IPv4Data[0]; its Gateway is optional
+ * (GwAllocCheck asks Docker for none). */
+static void test_network_ipv6(void **st)
+{
+	struct req_network r;
+	struct in6_addr a;
+
+	(void)st;
+	assert_int_equal(net_decode(NET6("{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"fd00:42::/64\","
+					 "\"Gateway\":\"fd00:42::1/64\"}"), &r), 0);
+	assert_int_equal(r.pool.len, 8);
+	assert_int_equal(r.pool6.len, 64);
+	a = A6("fd00:42::");
+	assert_memory_equal(&r.pool6.addr, &a, sizeof(a));
+	a = A6("fd00:42::1");
+	assert_memory_equal(&r.gateway6, &a, sizeof(a));
+	/* no gateway; host bits cleared; any text inet_pton takes */
+	assert_int_equal(net_decode(NET6("{\"Pool\":\"FD00:0042:0:0:0:0:0:7/64\"}"), &r), 0);
+	a = A6("fd00:42::");
+	assert_memory_equal(&r.pool6.addr, &a, sizeof(a));
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&r.gateway6));
+	/* IPv4 only, as before: IPv6Data empty, null or absent */
+	assert_int_equal(net_decode(NET_OK(""), &r), 0);
+	assert_int_equal(r.pool6.len, 0);
+	assert_int_equal(net_decode("{\"NetworkID\":\"n\",\"IPv4Data\":[{\"Pool\":\"10.0.0.0/8\","
+				    "\"Gateway\":\"10.0.0.1/8\"}],\"IPv6Data\":null}", &r), 0);
+	assert_int_equal(r.pool6.len, 0);
+}
+
 static void test_network_bad(void **st)
 {
 	static const struct {
@@ -193,8 +234,22 @@ static void test_network_bad(void **st)
 		{ NET_OK("\"com.docker.network.driver.mtu\":\"20\""), "out of range" },
 		{ "{\"NetworkID\":\"n\",\"Options\":[],\"IPv4Data\":[]}", "Options is not an object" },
 		{ "{\"NetworkID\":\"n\",\"Options\":{\"com.docker.network.generic\":\"x\"}}", "is not an object" },
+		{ "{\"NetworkID\":\"n\",\"IPv6Data\":[{\"Pool\":\"fd00::/64\"}]}",
+		  "vxov: IPv6-only networks are not supported yet: give an IPv4 subnet too" },
+		{ "{\"NetworkID\":\"n\",\"IPv4Data\":[],\"IPv6Data\":[{\"Pool\":\"fd00::/64\"}]}",
+		  "IPv6-only networks are not supported yet" },
+		{ NET6("{\"Pool\":\"fd00::/64\"},{\"Pool\":\"fd01::/64\"}"), "IPv6Data has 2 pools" },
+		{ NET6("{\"Gateway\":\"fd00::1/64\"}"), "Pool is missing" },
+		{ NET6("{\"Pool\":\"10.0.0.0/8\"}"), "not an IPv6 prefix" },
+		{ NET6("{\"Pool\":\"fd00::/8\"}"), "prefix length must be 16-124" },
+		{ NET6("{\"Pool\":\"fd00::/126\"}"), "prefix length must be 16-124" },
+		{ NET6("{\"Pool\":\"fd00::/64\",\"Gateway\":\"fd01::1/64\"}"), "not a host address" },
+		{ NET6("{\"Pool\":\"fd00::/64\",\"Gateway\":\"fd00::/64\"}"), "not a host address" },
+		{ NET6("{\"Pool\":\"fd00::/64\",\"Gateway\":\"fd00::1\"}"), "not an IPv6 address/length" },
+		{ NET6("{\"Pool\":\"fd00::/64\",\"Gateway\":7}"), "Gateway is not a string" },
 		{ "{\"NetworkID\":\"n\",\"IPv4Data\":[{\"Pool\":\"10.0.0.0/8\",\"Gateway\":\"10.0.0.1/8\"}],"
-		  "\"IPv6Data\":[{\"Pool\":\"fd00::/64\"}]}", "IPv6" },
+		  "\"IPv6Data\":{}}", "IPv6Data is not an array" },
+		{ NET6("1"), "IPv6Data[0] is not an object" },
 	};
 	struct req_network r;
 
@@ -215,6 +270,9 @@ static void test_endpoint(void **st)
 			 "\"MacAddress\":\"\"},\"Options\":{\"com.docker.network.endpoint.exposedports\":[]}}";
 	const char *mac = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":"
 			  "{\"Address\":\"192.168.0.2/24\",\"MacAddress\":\"02:00:00:00:00:01\"}}";
+	const char *dual = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":"
+			   "{\"Address\":\"192.168.0.2/24\",\"AddressIPv6\":\"fd00:42::5/64\"}}";
+	struct in6_addr a6;
 	static const struct {
 		const char *json, *why;
 	} bad[] = {
@@ -229,7 +287,13 @@ static void test_endpoint(void **st)
 		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{\"Address\":\"1.2.3.4/8\","
 		  "\"MacAddress\":\"ff:ff:ff:ff:ff:ff\"}}", "not a unicast" },
 		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{\"Address\":\"1.2.3.4/8\","
-		  "\"AddressIPv6\":\"fd00::2/64\"}}", "IPv6" },
+		  "\"AddressIPv6\":\"fd00::2\"}}", "AddressIPv6 'fd00::2' is not an IPv6 address/length" },
+		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{\"Address\":\"1.2.3.4/8\","
+		  "\"AddressIPv6\":\"1.2.3.5/8\"}}", "not an IPv6 address/length" },
+		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{\"Address\":\"1.2.3.4/8\","
+		  "\"AddressIPv6\":true}}", "AddressIPv6 is not a string" },
+		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{"
+		  "\"AddressIPv6\":\"fd00::2/64\"}}", "Address is missing" },
 		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\\u0000x\",\"Interface\":{}}", "NUL" },
 	};
 
@@ -238,6 +302,14 @@ static void test_endpoint(void **st)
 	assert_string_equal(r.eid, EID);
 	assert_int_equal(r.ip.s_addr, A("192.168.0.2").s_addr);
 	assert_int_equal(r.plen, 24);
+	assert_false(r.has_mac);
+	assert_int_equal(r.plen6, 0);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&r.ip6));
+	assert_int_equal(req_endpoint_decode(dual, strlen(dual), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.ip.s_addr, A("192.168.0.2").s_addr);
+	assert_int_equal(r.plen6, 64);
+	a6 = A6("fd00:42::5");
+	assert_memory_equal(&r.ip6, &a6, sizeof(a6));
 	assert_false(r.has_mac);
 	assert_int_equal(req_endpoint_decode(mac, strlen(mac), &r, err, sizeof(err)), 0);
 	assert_true(r.has_mac);
@@ -418,10 +490,15 @@ static void assert_same_state(const struct state *a, const struct state *b)
 		assert_string_equal(x->netns, y->netns);
 		assert_string_equal(x->kv_prefix, y->kv_prefix);
 		assert_int_equal(x->multicast, y->multicast);
+		assert_int_equal(x->subnet6.len, y->subnet6.len);
+		assert_memory_equal(&x->subnet6.addr, &y->subnet6.addr, sizeof(x->subnet6.addr));
+		assert_memory_equal(&x->gateway6, &y->gateway6, sizeof(x->gateway6));
 		for (e = x->endpoints, f = y->endpoints; e && f; e = e->next, f = f->next) {
 			assert_string_equal(e->id, f->id);
 			assert_int_equal(e->ip.s_addr, f->ip.s_addr);
 			assert_int_equal(e->plen, f->plen);
+			assert_int_equal(e->plen6, f->plen6);
+			assert_memory_equal(&e->ip6, &f->ip6, sizeof(e->ip6));
 			assert_memory_equal(e->mac, f->mac, 6);
 		}
 		assert_null(e);
@@ -429,6 +506,22 @@ static void assert_same_state(const struct state *a, const struct state *b)
 	}
 	assert_null(x);
 	assert_null(y);
+	{
+		const struct ipam_alloc *p, *q;
+		const struct ipam_alloc6 *p6, *q6;
+
+		for (p = a->allocs, q = b->allocs; p && q; p = p->next, q = q->next) {
+			assert_int_equal(p->pool.addr.s_addr, q->pool.addr.s_addr);
+			assert_int_equal(p->pool.len, q->pool.len);
+			assert_int_equal(p->addr.s_addr, q->addr.s_addr);
+		}
+		assert_true(!p && !q);
+		for (p6 = a->allocs6, q6 = b->allocs6; p6 && q6; p6 = p6->next, q6 = q6->next) {
+			assert_memory_equal(&p6->pool, &q6->pool, sizeof(p6->pool));
+			assert_memory_equal(&p6->addr, &q6->addr, sizeof(p6->addr));
+		}
+		assert_true(!p6 && !q6);
+	}
 }
 
 static void test_state_roundtrip(void **st)
@@ -441,7 +534,22 @@ static void test_state_roundtrip(void **st)
 	a.networks = mknet("n1", 42, "192.168.0.0/24", 3);
 	a.networks->next = mknet("n2", 16777215, "10.20.0.0/16", 0);
 	a.networks->multicast = 1;
+	/* n1 dual stack: one endpoint with an IPv6 address, one without;
+	 * n2 with subnet6 but no gateway6 */
+	assert_true(netaddr_parse_prefix6("fd00:42::/64", &a.networks->subnet6));
+	a.networks->gateway6 = A6("fd00:42::1");
+	a.networks->endpoints->ip6 = A6("fd00:42::2");
+	a.networks->endpoints->plen6 = 64;
+	assert_true(netaddr_parse_prefix6("2001:db8:1::/48", &a.networks->next->subnet6));
+	a.allocs = calloc(1, sizeof(*a.allocs));
+	a.allocs->pool = a.networks->subnet;
+	a.allocs->addr = A("192.168.0.7");
+	a.allocs6 = calloc(1, sizeof(*a.allocs6));
+	a.allocs6->pool = a.networks->subnet6;
+	a.allocs6->addr = A6("fd00:42::7");
 	json = state_encode(&a);
+	assert_non_null(strstr(json, "\"address6\": \"fd00:42::2/64\""));
+	assert_non_null(strstr(json, "\"subnet6\": \"2001:db8:1::/48\""));
 	assert_non_null(json);
 	assert_int_equal(state_decode(json, strlen(json), &b, err, sizeof(err)), 0);
 	assert_same_state(&a, &b);
@@ -471,6 +579,13 @@ static void test_state_roundtrip(void **st)
 	rmdir(dir);
 }
 
+/* A network entry with members net6 (each after a comma) and one endpoint
+ * with members ep6 (the same). */
+#define NET6_STATE(net6, ep6) \
+	"{\"version\":1,\"networks\":[{\"id\":\"n\",\"vni\":5,\"mtu\":1450,\"subnet\":\"10.0.0.0/8\"," \
+	"\"gateway\":\"10.0.0.1\",\"netns\":\"x\",\"endpoints\":[{\"id\":\"e\"," \
+	"\"address\":\"10.0.0.2/8\",\"mac\":\"02:00:00:00:00:01\"" ep6 "}]" net6 "}]}"
+
 static void test_state_bad(void **st)
 {
 	static const char *bad[] = {
@@ -483,6 +598,25 @@ static void test_state_bad(void **st)
 		"{\"version\":1,\"networks\":[{\"id\":\"n\",\"vni\":5,\"mtu\":1450,\"subnet\":\"10.0.0.0/8\","
 		"\"gateway\":\"10.0.0.1\",\"netns\":\"x\",\"endpoints\":[{\"id\":\"e\",\"address\":"
 		"\"11.0.0.2/8\",\"mac\":\"02:00:00:00:00:01\"}]}]}",
+		/* IPv6: subnet6 not a network address, not IPv6, gateway6 without
+		 * subnet6 or outside it or not canonical, address6 without
+		 * subnet6 or outside it, ipam6 entries that do not validate */
+		NET6_STATE(",\"subnet6\":\"fd00::1/64\"", ""),
+		NET6_STATE(",\"subnet6\":\"10.0.0.0/8\"", ""),
+		NET6_STATE(",\"subnet6\":7", ""),
+		NET6_STATE(",\"gateway6\":\"fd00::1\"", ""),
+		NET6_STATE(",\"subnet6\":\"fd00::/64\",\"gateway6\":\"fd01::1\"", ""),
+		NET6_STATE(",\"subnet6\":\"fd00::/64\",\"gateway6\":\"fd00:0::1\"", ""),
+		NET6_STATE("", ",\"address6\":\"fd00::2/64\""),
+		NET6_STATE(",\"subnet6\":\"fd00::/64\"", ",\"address6\":\"fd01::2/64\""),
+		NET6_STATE(",\"subnet6\":\"fd00::/64\"", ",\"address6\":\"fd00::2\""),
+		"{\"version\":1,\"networks\":[],\"ipam6\":{}}",
+		"{\"version\":1,\"networks\":[],\"ipam6\":[{\"pool\":\"fd00::/64\"}]}",
+		"{\"version\":1,\"networks\":[],\"ipam6\":[{\"pool\":\"fd00::/64\",\"address\":\"fd01::2\"}]}",
+		"{\"version\":1,\"networks\":[],\"ipam6\":[{\"pool\":\"fd00::/64\",\"address\":\"fd00::\"}]}",
+		"{\"version\":1,\"networks\":[],\"ipam6\":[{\"pool\":\"fd00::1/64\",\"address\":\"fd00::2\"}]}",
+		"{\"version\":1,\"networks\":[],\"ipam6\":[{\"pool\":\"fd00::/64\",\"address\":\"FD00::2\"}]}",
+		"{\"version\":1,\"networks\":[],\"ipam6\":[{\"pool\":\"10.0.0.0/8\",\"address\":\"10.0.0.2\"}]}",
 	};
 	struct state s = { 0 };
 
@@ -709,10 +843,126 @@ static void test_state_old(void **st)
 	struct state s = { 0 };
 
 	(void)st;
+	static const char dual[] = NET6_STATE(",\"subnet6\":\"fd00::/64\"", ",\"address6\":\"fd00::2/64\"");
+	struct in6_addr a6;
+
 	assert_int_equal(state_decode(old, strlen(old), &s, err, sizeof(err)), 0);
 	assert_non_null(s.networks);
 	assert_int_equal(s.networks->multicast, 0);
+	/* ... and before IPv6: no subnet6, no endpoint ip6, no ipam6 */
+	assert_int_equal(s.networks->subnet6.len, 0);
+	assert_null(s.allocs6);
 	state_free(&s);
+	assert_int_equal(state_decode(dual, strlen(dual), &s, err, sizeof(err)), 0);
+	assert_int_equal(s.networks->subnet6.len, 64);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&s.networks->gateway6));
+	a6 = A6("fd00::2");
+	assert_memory_equal(&s.networks->endpoints->ip6, &a6, sizeof(a6));
+	assert_int_equal(s.networks->endpoints->plen6, 64);
+	assert_ptr_equal(network_endpoint_by_ip6(s.networks, &a6), s.networks->endpoints);
+	a6 = A6("fd00::3");
+	assert_null(network_endpoint_by_ip6(s.networks, &a6));
+	state_free(&s);
+}
+
+/* ---- IPAM requests, both families ---- */
+
+static int pool_decode(const char *json, struct req_pool *r)
+{
+	return req_pool_decode(json, strlen(json), r, err, sizeof(err));
+}
+
+static int addr_decode(const char *json, int release, struct req_address *r)
+{
+	return req_address_decode(json, strlen(json), release, r, err, sizeof(err));
+}
+
+static void test_ipam_requests(void **st)
+{
+	static const struct {
+		const char *json, *why;
+	} bad_pool[] = {
+		{ "{\"Pool\":\"\",\"V6\":true}", "give --subnet for IPv6" },
+		{ "{\"V6\":true}", "give --subnet for IPv6" },
+		{ "{\"Pool\":\"\",\"V6\":false}", "no default pools: give --subnet" },
+		{ "{\"Pool\":\"fd00::/64\",\"V6\":\"yes\"}", "V6 is not a boolean" },
+		{ "{\"Pool\":\"10.0.0.0/8\",\"V6\":true}", "not an IPv6 prefix" },
+		{ "{\"Pool\":\"fd00::/64\",\"V6\":false}", "not an IPv4 prefix" },
+		{ "{\"Pool\":\"fd00::/8\",\"V6\":true}", "not an IPv6 prefix /16-/124" },
+		{ "{\"Pool\":\"fd00::/64\",\"SubPool\":\"fd00::/80\",\"V6\":true}", "--ip-range" },
+	};
+	static const char *bad_id[] = {
+		"vxov:fd00:0::/64", "vxov:FD00::/64", "vxov:fd00::1/64", "vxov:fd00::/8", "vxov:fd00::/",
+		"vxov:fd00::", "fd00::/64", "vxov:10.0.0.1/8", "vxov:010.0.0.0/8", "vxov:::/0",
+	};
+	static const struct {
+		const char *json, *why;
+	} bad_addr[] = {
+		{ "{\"PoolID\":\"vxov:fd00:42::/64\",\"Address\":\"fd00:43::5\"}", "not a host address" },
+		{ "{\"PoolID\":\"vxov:fd00:42::/64\",\"Address\":\"fd00:42::\"}", "not a host address" },
+		{ "{\"PoolID\":\"vxov:fd00:42::/64\",\"Address\":\"fd00:42:0::5\"}", "canonical" },
+		{ "{\"PoolID\":\"vxov:fd00:42::/64\",\"Address\":\"10.0.0.5\"}", "not an IPv6 address" },
+		{ "{\"PoolID\":\"vxov:10.0.0.0/8\",\"Address\":\"fd00:42::5\"}", "not an IPv4 address" },
+		{ "{\"PoolID\":\"vxov:fd00:42::/64\"}", "Address is missing" },	/* release */
+	};
+	struct req_pool p;
+	struct req_address r;
+	struct in6_addr a6;
+	char id[IPAM_POOL_ID_MAX], body[128];
+
+	(void)st;
+	/* RequestPool V6 with a pool: the canonical network address names it */
+	assert_int_equal(pool_decode("{\"AddressSpace\":\"vxov\",\"Pool\":\"FD00:42:0::7/64\","
+				     "\"SubPool\":\"\",\"Options\":{},\"V6\":true}", &p), 0);
+	assert_true(p.v6);
+	req_pool_id(&p, id, sizeof(id));
+	assert_string_equal(id, "vxov:fd00:42::/64");
+	assert_int_equal(pool_decode("{\"Pool\":\"10.1.2.0/16\",\"V6\":false}", &p), 0);
+	assert_false(p.v6);
+	req_pool_id(&p, id, sizeof(id));
+	assert_string_equal(id, "vxov:10.1.0.0/16");
+	assert_int_equal(pool_decode("{\"Pool\":\"10.1.0.0/16\",\"V6\":null}", &p), 0);
+	assert_false(p.v6);
+	for (size_t i = 0; i < sizeof(bad_pool) / sizeof(bad_pool[0]); i++) {
+		err[0] = '\0';
+		if (pool_decode(bad_pool[i].json, &p) != -EINVAL || !strstr(err, bad_pool[i].why))
+			fail_msg("pool case %zu: got '%s', want '%s'", i, err, bad_pool[i].why);
+	}
+
+	/* PoolIDs: exactly the ones req_pool_id gives */
+	snprintf(body, sizeof(body), "{\"PoolID\":\"vxov:fd00:42::/64\"}");
+	assert_int_equal(req_pool_id_decode(body, strlen(body), &p, err, sizeof(err)), 0);
+	assert_true(p.v6);
+	assert_int_equal(p.pool6.len, 64);
+	for (size_t i = 0; i < sizeof(bad_id) / sizeof(bad_id[0]); i++) {
+		snprintf(body, sizeof(body), "{\"PoolID\":\"%s\"}", bad_id[i]);
+		err[0] = '\0';
+		if (req_pool_id_decode(body, strlen(body), &p, err, sizeof(err)) != -EINVAL ||
+		    !strstr(err, "is not one of vxov's"))
+			fail_msg("PoolID %s: got '%s'", bad_id[i], err);
+	}
+
+	/* RequestAddress: any, a given one (bare or with its length), the gateway */
+	assert_int_equal(addr_decode("{\"PoolID\":\"vxov:fd00:42::/64\",\"Address\":\"\"}", 0, &r), 0);
+	assert_true(r.v6);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&r.addr6));
+	assert_false(r.gateway);
+	assert_int_equal(addr_decode("{\"PoolID\":\"vxov:fd00:42::/64\",\"Address\":\"fd00:42::5\"}", 1, &r), 0);
+	a6 = A6("fd00:42::5");
+	assert_memory_equal(&r.addr6, &a6, sizeof(a6));
+	assert_int_equal(addr_decode("{\"PoolID\":\"vxov:fd00:42::/64\",\"Address\":\"fd00:42::5/64\"}", 0, &r), 0);
+	assert_memory_equal(&r.addr6, &a6, sizeof(a6));
+	assert_int_equal(addr_decode("{\"PoolID\":\"vxov:fd00:42::/64\",\"Options\":"
+				     "{\"RequestAddressType\":\"com.docker.network.gateway\"}}", 0, &r), 0);
+	assert_true(r.gateway);
+	assert_int_equal(addr_decode("{\"PoolID\":\"vxov:10.0.0.0/8\",\"Address\":\"10.0.0.5\"}", 1, &r), 0);
+	assert_false(r.v6);
+	assert_int_equal(r.addr.s_addr, A("10.0.0.5").s_addr);
+	for (size_t i = 0; i < sizeof(bad_addr) / sizeof(bad_addr[0]); i++) {
+		err[0] = '\0';
+		if (addr_decode(bad_addr[i].json, 1, &r) != -EINVAL || !strstr(err, bad_addr[i].why))
+			fail_msg("address case %zu: got '%s', want '%s'", i, err, bad_addr[i].why);
+	}
 }
 
 static void test_config_consul(void **st)
@@ -764,6 +1014,8 @@ int main(void)
 		cmocka_unit_test(test_host_checks),
 		cmocka_unit_test(test_docker_default_pool),
 		cmocka_unit_test(test_network_ok),
+		cmocka_unit_test(test_network_ipv6),
+		cmocka_unit_test(test_ipam_requests),
 		cmocka_unit_test(test_network_bad),
 		cmocka_unit_test(test_endpoint),
 		cmocka_unit_test(test_ids),

@@ -53,11 +53,11 @@ struct req_ids {
 	char eid[ID_MAX + 1];
 };
 
-/* The prefix lengths vxov takes for an IPv6 subnet: room for hosts (the
- * IPAM numbers them in the low 32 bits, netaddr_nth6) and no more than a
- * /16, as IPv4's /8. */
-#define PREFIX6_MIN 16
-#define PREFIX6_MAX 124
+/* The prefix lengths vxov takes for an IPv6 subnet: those its IPAM serves
+ * (a /48 to a /120: addresses are numbered in the low 32 bits,
+ * netaddr_nth6), whichever IPAM the network uses, so that one rule holds. */
+#define PREFIX6_MIN 48
+#define PREFIX6_MAX 120
 
 /* IPAM.  A pool is named by its subnet so every host shares it:
  * PoolID "vxov:192.168.0.0/24", "vxov:fd00:42::/64" (the IPv6 network

@@ -35,8 +35,10 @@ check_match "underlay found from the default route" "underlay $U1 .*mtu 1500" "$
 
 check_eq "Activate: NetworkDriver and IpamDriver" '{"Implements":["NetworkDriver","IpamDriver"]}
 HTTP 200' "$(api "$SOCK" Plugin.Activate)"
-check_eq "GetCapabilities" '{"Scope":"local","ConnectivityScope":"global"}
+check_eq "GetCapabilities (GwAllocChecker: Engine 28+ asks which gateways to reserve)" '{"Scope":"local","ConnectivityScope":"global","GwAllocChecker":true}
 HTTP 200' "$(api "$SOCK" NetworkDriver.GetCapabilities)"
+check_eq "GwAllocCheck: no IPv6 gateway reserved (vxov routes none), IPv4's as before" '{"SkipIPv4":false,"SkipIPv6":true}
+HTTP 200' "$(api "$SOCK" NetworkDriver.GwAllocCheck '{"Options":{}}')"
 
 # As dockerd sends them: net NID [OPT=VAL...], ep EID ADDR/LEN MAC.
 net() { local n=$1; shift; net_json "$n" 0 @docker @space=LocalDefault "$@"; }

@@ -23,7 +23,12 @@ for i in 1 2; do
 done
 check_match "RequestPool without --subnet: {\"Error\"} (the IPAM API's name for it)" '"Error":"vxov IPAM has no default pools: give --subnet"' \
 	"$(body "$(S 1)" IpamDriver.RequestPool '{"AddressSpace":"vxov","Pool":"","V6":false}')"
-check_match "IPv6 pool: Err" '"Error":"IPv6 is not supported' "$(body "$(S 1)" IpamDriver.RequestPool '{"Pool":"fd00::/64","V6":true}')"
+check_match "IPv6 pool without --subnet: Error, saying what to add" '"Error":"vxov IPAM has no default IPv6 pools: give --subnet for' \
+	"$(body "$(S 1)" IpamDriver.RequestPool '{"Pool":"","V6":true}')"
+check_match "IPv6 pool larger than a /48: Error naming the lengths taken" '"Error":".*/48-/120' \
+	"$(body "$(S 1)" IpamDriver.RequestPool '{"Pool":"fd00::/40","V6":true}')"
+check_eq "IPv6 pool: its PoolID names it" '{"PoolID":"vxov:fd00:1::/64","Pool":"fd00:1::/64","Data":{}}' \
+	"$(body "$(S 1)" IpamDriver.RequestPool '{"Pool":"fd00:1::/64","V6":true}')"
 check_match "an unknown PoolID: Err" '"Error":"PoolID .x. is not one of vxov' "$(body "$(S 1)" IpamDriver.RequestAddress '{"PoolID":"x"}')"
 
 # Twenty requests at once, ten on each host.

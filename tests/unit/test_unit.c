@@ -241,8 +241,8 @@ static void test_network_bad(void **st)
 		{ NET6("{\"Pool\":\"fd00::/64\"},{\"Pool\":\"fd01::/64\"}"), "IPv6Data has 2 pools" },
 		{ NET6("{\"Gateway\":\"fd00::1/64\"}"), "Pool is missing" },
 		{ NET6("{\"Pool\":\"10.0.0.0/8\"}"), "not an IPv6 prefix" },
-		{ NET6("{\"Pool\":\"fd00::/8\"}"), "prefix length must be 16-124" },
-		{ NET6("{\"Pool\":\"fd00::/126\"}"), "prefix length must be 16-124" },
+		{ NET6("{\"Pool\":\"fd00::/40\"}"), "prefix length must be 48-120" },
+		{ NET6("{\"Pool\":\"fd00::/124\"}"), "prefix length must be 48-120" },
 		{ NET6("{\"Pool\":\"fd00::/64\",\"Gateway\":\"fd01::1/64\"}"), "not a host address" },
 		{ NET6("{\"Pool\":\"fd00::/64\",\"Gateway\":\"fd00::/64\"}"), "not a host address" },
 		{ NET6("{\"Pool\":\"fd00::/64\",\"Gateway\":\"fd00::1\"}"), "not an IPv6 address/length" },
@@ -888,7 +888,7 @@ static void test_ipam_requests(void **st)
 		{ "{\"Pool\":\"fd00::/64\",\"V6\":\"yes\"}", "V6 is not a boolean" },
 		{ "{\"Pool\":\"10.0.0.0/8\",\"V6\":true}", "not an IPv6 prefix" },
 		{ "{\"Pool\":\"fd00::/64\",\"V6\":false}", "not an IPv4 prefix" },
-		{ "{\"Pool\":\"fd00::/8\",\"V6\":true}", "not an IPv6 prefix /16-/124" },
+		{ "{\"Pool\":\"fd00::/40\",\"V6\":true}", "not an IPv6 prefix /48-/120" },
 		{ "{\"Pool\":\"fd00::/64\",\"SubPool\":\"fd00::/80\",\"V6\":true}", "--ip-range" },
 	};
 	static const char *bad_id[] = {

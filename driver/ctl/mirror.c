@@ -646,13 +646,17 @@ static void regroup(struct mirror *m)
 	unsigned int g = m->share > other ? m->share - other : 0;
 	size_t amax = g < 2 ? 1 : g / 2, fmax = g < 2 ? 1 : g - g / 2;
 
-	if (!m->block_len || (!m->whole && amax == m->cut_arp && fmax == m->cut_fib && !m->recut))
+	if (!m->block_len)
 		return;
+	/* Before the cut's bounds are compared: a smaller share may leave them
+	 * as they were (g is 0 below a share of 3 with nd/ or fib/ whole). */
 	if (m->share < 3 && m->share < need(m)) {
 		if (!m->whole)
 			to_whole(m);
 		return;
 	}
+	if (!m->whole && amax == m->cut_arp && fmax == m->cut_fib && !m->recut)
+		return;
 	if (layout_arp_block_prefix(arp, sizeof(arp), m->d->prefix, m->d->subnet.addr, m->block_len - 8) ||
 	    layout_fib_block_prefix(fib, sizeof(fib), m->d->prefix, m->d->subnet.addr, m->block_len - 8))
 		return;

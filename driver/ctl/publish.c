@@ -62,10 +62,13 @@ static const char *op_key(const struct pub_op *op)
 	return op->which == WHICH_ND ? op->nd : op->which == WHICH_FIB ? op->fib : op->arp;
 }
 
+/* The endpoint with IPv6 address ip6 (never :: , which means none). */
 static struct lep *lep_by_ip6(const struct net *n, const struct in6_addr *ip6)
 {
 	struct lep *l;
 
+	if (IN6_IS_ADDR_UNSPECIFIED(ip6))
+		return NULL;
 	LIST_FOREACH(l, &n->leps, link)
 		if (!memcmp(&l->ip6, ip6, sizeof(*ip6)))
 			return l;

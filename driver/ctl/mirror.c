@@ -987,5 +987,6 @@ void mirror_free(struct mirror *m)
 	mirror_stop(m);
 	while ((sh = LIST_FIRST(&m->shards)))
 		free_shard(sh);
+	m->bell = m->fib_all = m->whole = m->nd = NULL;	/* a started again m finds none */
 	htab_clear(&m->keys, free_ment, NULL);
 }

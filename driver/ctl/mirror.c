@@ -29,9 +29,10 @@
  * The watches of all networks share the long-polls the connection bound
  * allows (--consul-max-conns; group.c): beyond a block each, blocks share a
  * watch (a group: a prefix of the octet's text), and a network whose share
- * is below 3 is watched whole (<prefix>/, its nd keys too).  The cut is made again when the
- * blocks in use or the shares change (rebalance), never while an answer
- * is applied; entries move to their new watch, never dropped on the way.
+ * is below 3 is watched whole (<prefix>/, its nd keys too).  The cut is
+ * made again when the blocks in use or the shares change (rebalance), never
+ * while an answer is applied; entries move to their new watch, never
+ * dropped on the way.
  *
  * Every key belongs to one watch.  Per answer, only the entries whose
  * ModifyIndex moved are validated and reported (hooks); the deleted ones

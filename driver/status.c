@@ -6,7 +6,10 @@
  * like the plugin socket) what it thinks the overlay looks like, and prints
  * one screen: the daemon, Consul, and each network; with NETWORK (a Docker
  * ID, its first characters, or a VNI), that network in full, every remote
- * entry with its host.  Exit 1 when the daemon does not answer.
+ * entry with its host.  A dual-stack network shows one line more, its IPv6
+ * subnet and nd keys, its endpoints' IPv6 addresses at the end of their
+ * lines, and with NETWORK its remote IPv6 neighbours.  Exit 1 when the
+ * daemon does not answer.
  *
  * Which socket: --socket PATH (or VXOV_SOCKET) names it; a directory there
  * is searched as /run/docker/plugins is by default: DIR/vxov.sock (the
@@ -146,6 +149,35 @@ static void print_multicast(json_t *m)
 	printf("\n");
 }
 
+/* A dual-stack network: "ipv6: subnet fd00:42::/64  gateway fd00:42::1  nd
+ * keys 3 (2 remote neighbours, 1 invalid)"; nothing on an IPv4-only one. */
+static void print_ipv6(json_t *v6)
+{
+	long long invalid = num(v6, "nd_invalid"), remote = num(v6, "remote_neighbours");
+
+	if (!v6)
+		return;
+	printf("  ipv6: subnet %s", str(v6, "subnet"));
+	if (json_object_get(v6, "gateway"))
+		printf("  gateway %s", str(v6, "gateway"));
+	printf("  nd keys %lld (%lld remote neighbour%s, %s%lld invalid%s)\n", num(v6, "nd_keys"),
+	       remote, remote == 1 ? "" : "s", invalid ? red() : "", invalid, off());
+}
+
+/* With NETWORK: every remote IPv6 neighbour with its host. */
+static void print_entries6(json_t *v6)
+{
+	json_t *entries = json_object_get(v6, "entries"), *e;
+	size_t i;
+
+	if (!v6)
+		return;
+	printf("  remote IPv6 entries: %zu\n", json_array_size(entries));
+	json_array_foreach(entries, i, e)
+		printf("    %-25s  %s  on %s\n", str(e, "ip"), str(e, "mac"),
+		       json_object_get(e, "host") ? str(e, "host") : "(no fib key)");
+}
+
 static void print_network(json_t *n, bool full)
 {
 	json_t *leps = json_object_get(n, "local_endpoints"), *rem = json_object_get(n, "remote");
@@ -158,10 +190,15 @@ static void print_network(json_t *n, bool full)
 	printf("\n%snetwork %s%s\n", bold(), *str(n, "id") ? str(n, "id") : "(hand-made)", off());
 	printf("  vni %lld  subnet %s  mtu %lld  namespace %s  keys %s/\n", num(n, "vni"),
 	       str(n, "subnet"), num(n, "mtu"), str(n, "netns"), str(n, "prefix"));
+	print_ipv6(json_object_get(n, "ipv6"));
 	printf("  local endpoints: %zu\n", json_array_size(leps));
-	json_array_foreach(leps, i, e)
-		printf("    %-15s  %s  %-15s  %s\n", str(e, "ip"), str(e, "mac"), str(e, "veth"),
+	json_array_foreach(leps, i, e) {
+		printf("    %-15s  %s  %-15s  %s", str(e, "ip"), str(e, "mac"), str(e, "veth"),
 		       str(e, "consul"));
+		if (json_object_get(e, "ip6"))
+			printf("  %s", str(e, "ip6"));
+		printf("\n");
+	}
 	printf("  remote: %lld endpoints on %zu hosts\n", num(n, "remote_endpoints"),
 	       json_array_size(hosts));
 	json_array_foreach(hosts, i, e)
@@ -173,6 +210,7 @@ static void print_network(json_t *n, bool full)
 		json_array_foreach(entries, i, e)
 			printf("    %-15s  %s  on %s\n", str(e, "ip"), str(e, "mac"),
 			       json_object_get(e, "host") ? str(e, "host") : "(no fib key)");
+		print_entries6(json_object_get(n, "ipv6"));
 	}
 	printf("  mirror: last answer %s%s%s, drift %s%lld%s, conflicts %s%lld%s\n",
 	       dur(real(n, "mirror_lag_s"), a), real(n, "mirror_lag_s") < 0 ? "" : " ago",

@@ -102,12 +102,26 @@ static void put_key(struct net *n, bool create, const char *key, const char *val
 	}
 }
 
-/* <prefix>/network's value. */
+/* <prefix>/network's value; "subnet6" only on a dual-stack network, so
+ * that an IPv4-only network's value is what it always was. */
 static char *network_json(const struct net *n, const char *subnet)
 {
 	json_t *o = json_pack("{s:s, s:I, s:I}", "subnet", subnet, "vni", (json_int_t)n->d.vni, "mtu",
 			      (json_int_t)n->d.mtu);
-	char *body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char net6[INET6_ADDRSTRLEN], subnet6[INET6_ADDRSTRLEN + 4];
+	char *body;
+
+	if (o && n->d.subnet6.len) {
+		struct in6_addr a = netaddr_network6(&n->d.subnet6);
+
+		inet_ntop(AF_INET6, &a, net6, sizeof(net6));
+		snprintf(subnet6, sizeof(subnet6), "%s/%d", net6, n->d.subnet6.len);
+		if (json_object_set_new(o, "subnet6", json_string(subnet6))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
 	json_decref(o);
 	return body;

@@ -3,7 +3,8 @@
  * meta: what a live network owns in Consul besides its endpoints' keys,
  * written again whenever a new session starts (Consul may have lost its
  * data) until Consul has it all:
- *   - <prefix>/network = {"subnet", "vni", "mtu"}, for people and tools;
+ *   - <prefix>/network = {"subnet", "vni", "mtu"}, for people and tools,
+ *     and "subnet6" on a dual-stack network;
  *   - its VNI map entries, vxov/subnets/<subnet> and vxov/vnis/<vni>;
  *   - with vxov IPAM, its pool's vxov/ipam/<pool>/pool and /gateway.
  * The shared ones are created only where missing: a key that names

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The mirror's watches: <prefix>/arp/ and <prefix>/fib/ as Consul holds them.
+ * The mirror's watches: <prefix>/arp/ and <prefix>/fib/ as Consul holds them,
+ * and <prefix>/nd/ (IPv6 neighbours) on a network with an IPv6 subnet.
  * (Over 800 lines on purpose: watches and entries are one concept -- a new
  * key may start a watch, a watch's answer makes and drops keys -- and two
  * files would call each other; the pure parts are block.c, group.c and
@@ -19,14 +20,19 @@
  *     and which wakes on any change of an address: it starts the watches of
  *     new blocks and ends those of blocks that are gone;
  *   - <prefix>/fib/ whole, only while the mirror holds a MAC no block
- *     covers (hand-written keys, docker run --mac-address).
+ *     covers (hand-written keys, docker run --mac-address);
+ *   - <prefix>/nd/ whole, on a dual-stack network (d->subnet6): one more
+ *     watch, counted in the network's need.  IPv6 addresses are not split
+ *     into blocks: an endpoint's nd key changes with its arp and fib keys,
+ *     so the nd watch wakes no more often than the blocks together do.
  *
  * The watches of all networks share the long-polls the connection bound
  * allows (--consul-max-conns; group.c): beyond a block each, blocks share a
  * watch (a group: a prefix of the octet's text), and a network whose share
- * is below 3 is watched whole (<prefix>/).  The cut is made again when the
- * blocks in use or the shares change (rebalance), never while an answer
- * is applied; entries move to their new watch, never dropped on the way.
+ * is below 3 is watched whole (<prefix>/, its nd keys too).  The cut is
+ * made again when the blocks in use or the shares change (rebalance), never
+ * while an answer is applied; entries move to their new watch, never
+ * dropped on the way.
  *
  * Every key belongs to one watch.  Per answer, only the entries whose
  * ModifyIndex moved are validated and reported (hooks); the deleted ones
@@ -70,7 +76,7 @@
 #define HOLD_MIN_MS 20		/* the first hold of a watch behind its writers */
 #define HOLD_MAX_MS 640		/* its longest: convergence stays well within a second */
 #define IDLE_GAP_MS 1000	/* after an answer that came at once and changed nothing */
-#define KEYS_MAX 131072		/* arp + fib keys mirrored per network: 65536 endpoints */
+#define KEYS_MAX 196608		/* arp + fib + nd keys per network: 65536 dual-stack endpoints */
 #define PREFIX_LEN (KV_PREFIX_MAX + 48)
 
 static struct log_rate rl_invalid = LOG_RATE_INIT(10000, 10);
@@ -86,6 +92,7 @@ enum shard_kind {
 	SHARD_FIB_ALL,	/* <prefix>/fib/, for the MACs of no block (hand-written) */
 	SHARD_ALL,	/* <prefix>/arp/ or <prefix>/fib/ whole: subnets too large to split */
 	SHARD_NET,	/* <prefix>/ whole: the network's share is below 3 watches */
+	SHARD_ND,	/* <prefix>/nd/ whole: a dual-stack network's IPv6 neighbours */
 };
 
 struct shard {
@@ -142,6 +149,19 @@ struct ment *mirror_fib(const struct mirror *m, const uint8_t mac[6])
 	return layout_fib_key(key, sizeof(key), m->d->prefix, mac) ? NULL : mirror_key(m, key);
 }
 
+struct ment *mirror_nd(const struct mirror *m, const struct in6_addr *ip)
+{
+	char key[KV_KEY_MAX];
+
+	return layout_nd_key(key, sizeof(key), m->d->prefix, ip) ? NULL : mirror_key(m, key);
+}
+
+/* A dual-stack network: its nd keys are mirrored too. */
+static bool dual(const struct mirror *m)
+{
+	return m->d->subnet6.len > 0;
+}
+
 /* ---- the blocks ---- */
 
 static bool derived(const struct mirror *m, const uint8_t mac[6], uint32_t *block)
@@ -172,8 +192,9 @@ static bool octet_of(const struct mirror *m, const struct ment *e, unsigned int 
 {
 	uint32_t block;
 
-	if (!m->block_len || !(e->kind == LAYOUT_ARP ? block_of(&m->d->subnet, m->block_len, e->ip, &block) :
-						       derived(m, e->mac, &block)))
+	if (!m->block_len || e->kind == LAYOUT_ND ||
+	    !(e->kind == LAYOUT_ARP ? block_of(&m->d->subnet, m->block_len, e->ip, &block) :
+				      derived(m, e->mac, &block)))
 		return false;
 	*o = octet(m, block);
 	return true;
@@ -239,6 +260,18 @@ static struct shard *fib_all(struct mirror *m, const uint8_t mac[6])
 	return m->fib_all;
 }
 
+/* nd/ whole (a dual-stack network), or <prefix>/ while it is watched whole. */
+static struct shard *nd_all(struct mirror *m)
+{
+	char prefix[PREFIX_LEN];
+
+	if (m->whole)
+		return m->whole;
+	if (m->nd || !dual(m) || layout_kind_prefix(prefix, sizeof(prefix), m->d->prefix, LAYOUT_ND))
+		return m->nd;
+	return m->nd = add_shard(m, SHARD_ND, prefix);
+}
+
 static struct shard *covering(const struct mirror *m, const char *key);
 
 /* The group watch that covers key of block, if any; if none, the block is
@@ -270,6 +303,8 @@ static struct shard *owner(struct mirror *m, const char *key, enum layout_kind k
 
 	if (m->whole)
 		return m->whole;
+	if (kind == LAYOUT_ND)
+		return nd_all(m);
 	if (!m->block_len)
 		return layout_kind_prefix(prefix, sizeof(prefix), m->d->prefix, kind) ? NULL :
 		       add_shard(m, SHARD_ALL, prefix);
@@ -289,6 +324,8 @@ static void validate(const struct mirror *m, struct ment *e, const struct kv_ent
 	char k[160], v[64];
 	int bad = e->kind == LAYOUT_ARP ?
 		  value_check_arp(m->d, e->ip, kv->value, kv->value_len, e->vmac, &why) :
+		  e->kind == LAYOUT_ND ?
+		  value_check_nd(m->d, &e->ip6, kv->value, kv->value_len, e->vmac, &why) :
 		  value_check_fib(e->mac, kv->value, kv->value_len, &e->vdst, &why);
 
 	e->valid = !bad;
@@ -304,17 +341,20 @@ static bool points_here(const struct ment *e)
 	return e && e->kind == LAYOUT_FIB && e->valid && e->vdst.s_addr == core.conf.self.s_addr;
 }
 
-/* An address whose MAC no block covers: fib/ must be watched whole. */
+/* An address (IPv4 or IPv6) whose MAC no block covers: fib/ must be
+ * watched whole. */
 static bool foreign(const struct mirror *m, const struct ment *e)
 {
 	uint32_t block;
 
-	return e->kind == LAYOUT_ARP && e->valid && m->block_len && !derived(m, e->vmac, &block);
+	return (e->kind == LAYOUT_ARP || e->kind == LAYOUT_ND) && e->valid && m->block_len &&
+	       !derived(m, e->vmac, &block);
 }
 
 /* A new entry for kv under the watch own. */
 static struct ment *add_entry(struct mirror *m, struct shard *own, const struct kv_entry *kv,
-			      enum layout_kind kind, struct in_addr ip, const uint8_t mac[6])
+			      enum layout_kind kind, struct in_addr ip, const struct in6_addr *ip6,
+			      const uint8_t mac[6])
 {
 	struct ment *e;
 	char k[160];
@@ -332,6 +372,7 @@ static struct ment *add_entry(struct mirror *m, struct shard *own, const struct 
 	strcpy(e->key, kv->key);
 	e->kind = (uint8_t)kind;
 	e->ip = ip;
+	e->ip6 = *ip6;
 	memcpy(e->mac, mac, 6);
 	e->node.hash = htab_hash(kv->key, strlen(kv->key));
 	if (htab_add(&m->keys, &e->node)) {
@@ -349,6 +390,7 @@ static struct ment *add_entry(struct mirror *m, struct shard *own, const struct 
 static bool take(struct mirror *m, struct shard *sh, const struct kv_entry *kv, uint32_t gen)
 {
 	struct ment *e = mirror_key(m, kv->key);
+	struct in6_addr ip6 = IN6ADDR_ANY_INIT;
 	struct in_addr ip = { 0 };
 	uint8_t mac[6] = { 0 };
 	const char *sid;
@@ -369,8 +411,11 @@ static bool take(struct mirror *m, struct shard *sh, const struct kv_entry *kv, 
 		kind = layout_parse_key(m->d->prefix, kv->key, &ip, mac);
 		if (kind == LAYOUT_OTHER)
 			return false;	/* <prefix>/network and whatever people add */
+		/* nd keys only where the network has IPv6 (<prefix>/ whole lists them anyway) */
+		if (kind == LAYOUT_ND && (!dual(m) || !layout_parse_nd_key(m->d->prefix, kv->key, &ip6)))
+			return false;
 		if (!(own = owner(m, kv->key, kind, ip, mac, !sh)) || (sh && own != sh) ||
-		    !(e = add_entry(m, own, kv, kind, ip, mac)))
+		    !(e = add_entry(m, own, kv, kind, ip, &ip6, mac)))
 			return false;
 		e->seen = sh ? gen : 0;
 	}
@@ -489,7 +534,7 @@ static unsigned int budget(void)
 /* The watches m would keep with a block of its own for every octet. */
 static unsigned int need(const struct mirror *m)
 {
-	unsigned int n = 1 + !!m->fib_all;	/* the doorbell, fib/ whole */
+	unsigned int n = 1 + !!m->fib_all + dual(m);	/* the doorbell, fib/ whole, nd/ */
 
 	for (int i = 0; i < 32; i++)
 		n += 2 * (unsigned int)__builtin_popcount(m->cut_occ[i]);
@@ -554,6 +599,8 @@ static void end_groups(struct mirror *m, uint32_t mark)
 			to = kept(m, e->key, mark);
 			if (!to && e->kind == LAYOUT_FIB)
 				to = fib_all(m, e->mac);	/* from <prefix>/ whole */
+			if (!to && e->kind == LAYOUT_ND)
+				to = nd_all(m);			/* likewise */
 			if (!to) {
 				drop(m, e);	/* no octet of it is occupied: cannot be */
 				continue;
@@ -583,7 +630,7 @@ static void to_whole(struct mirror *m)
 		free_shard(sh);
 	}
 	m->whole = w;
-	m->bell = m->fib_all = NULL;
+	m->bell = m->fib_all = m->nd = NULL;
 	memset(m->bell_occ, 0, sizeof(m->bell_occ));
 	m->cut_arp = m->cut_fib = 0;
 	log_info("%s: %s watched whole: its share of the connections to Consul is %u", m->d->netns,
@@ -596,23 +643,29 @@ static void regroup(struct mirror *m)
 	static uint32_t mark;
 	char arp[PREFIX_LEN], fib[PREFIX_LEN];
 	struct group_cut *ca, *cf;
-	unsigned int g = m->share > 1u + !!m->fib_all ? m->share - 1 - !!m->fib_all : 0;
+	unsigned int other = 1u + !!m->fib_all + dual(m);	/* the doorbell, fib/ and nd/ whole */
+	unsigned int g = m->share > other ? m->share - other : 0;
 	size_t amax = g < 2 ? 1 : g / 2, fmax = g < 2 ? 1 : g - g / 2;
 
-	if (!m->block_len || (!m->whole && amax == m->cut_arp && fmax == m->cut_fib && !m->recut))
+	if (!m->block_len)
 		return;
+	/* Before the cut's bounds are compared: a smaller share may leave them
+	 * as they were (g is 0 below a share of 3 with nd/ or fib/ whole). */
 	if (m->share < 3 && m->share < need(m)) {
 		if (!m->whole)
 			to_whole(m);
 		return;
 	}
+	if (!m->whole && amax == m->cut_arp && fmax == m->cut_fib && !m->recut)
+		return;
 	if (layout_arp_block_prefix(arp, sizeof(arp), m->d->prefix, m->d->subnet.addr, m->block_len - 8) ||
 	    layout_fib_block_prefix(fib, sizeof(fib), m->d->prefix, m->d->subnet.addr, m->block_len - 8))
 		return;
-	if (m->whole) {		/* back to groups: the doorbell again */
+	if (m->whole) {		/* back to groups: the doorbell (and nd/) again */
 		m->whole->gen_cut = 0;
 		m->whole = NULL;
 		m->bell = add_shard(m, SHARD_BELL, arp);
+		nd_all(m);
 	}
 	ca = malloc(sizeof(*ca));
 	cf = malloc(sizeof(*cf));
@@ -860,6 +913,7 @@ void mirror_start(struct mirror *m, const struct ctl_network *d, const struct mi
 	m->listed = true;
 	if (!core.kv)
 		return;	/* the mirror holds what mirror_take() gives it */
+	nd_all(m);	/* before the shares are made: it counts in need() */
 	if (m->block_len && !layout_arp_block_prefix(bell, sizeof(bell), d->prefix, d->subnet.addr,
 						     m->block_len - 8)) {
 		m->bell = add_shard(m, SHARD_BELL, bell);
@@ -934,5 +988,6 @@ void mirror_free(struct mirror *m)
 	mirror_stop(m);
 	while ((sh = LIST_FIRST(&m->shards)))
 		free_shard(sh);
+	m->bell = m->fib_all = m->whole = m->nd = NULL;	/* a started again m finds none */
 	htab_clear(&m->keys, free_ment, NULL);
 }

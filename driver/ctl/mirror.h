@@ -5,6 +5,10 @@
  * the direct GETs of the miss path.  Every value is validated before it is
  * marked valid; nothing else may be programmed.
  *
+ * A dual-stack network (d->subnet6.len > 0) also mirrors <prefix>/nd/
+ * (IPv6 neighbours, one watch of it whole): its entries are validated,
+ * reported, taken and dropped as arp entries are.
+ *
  * The mirror knows nothing of the kernel or of publishing: it tells its
  * owner what changed through the hooks given to mirror_start().  Other
  * modules read struct mirror and struct ment; only mirror.c writes them,
@@ -65,6 +69,7 @@ struct mirror {
 	LIST_HEAD(, shard) shards;
 	struct shard *bell, *fib_all;
 	struct shard *whole;	/* <prefix>/ in one watch: a share below 3 */
+	struct shard *nd;	/* <prefix>/nd/ whole: dual-stack, not while whole */
 	int block_len;		/* 24 or 16: the prefix length of a block; 0: not split */
 	uint64_t last_answer_ms;
 	bool synced;		/* every watch answered since start */
@@ -98,6 +103,7 @@ void mirror_free(struct mirror *m);
 
 struct ment *mirror_arp(const struct mirror *m, struct in_addr ip);
 struct ment *mirror_fib(const struct mirror *m, const uint8_t mac[6]);
+/* The nd entry of ip (<prefix>/nd/<ip6>), valid or not; NULL if none. */
 struct ment *mirror_nd(const struct mirror *m, const struct in6_addr *ip);
 struct ment *mirror_key(const struct mirror *m, const char *key);
 

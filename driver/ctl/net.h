@@ -44,6 +44,7 @@ enum pub_state {
 struct lep {
 	LIST_ENTRY(lep) link;
 	struct in_addr ip;
+	struct in6_addr ip6;	/* :: none (an IPv4-only endpoint) */
 	uint8_t mac[6];
 	char id[13];
 	struct net *net;

@@ -206,6 +206,7 @@ int plane_lep_add(uint32_t vni, const struct ctl_endpoint *e, struct ctl_wait *w
 		return 0;
 	}
 	l->ip = e->ip;
+	l->ip6 = e->ip6;
 	memcpy(l->mac, e->mac, 6);
 	snprintf(l->id, sizeof(l->id), "%s", e->id);
 	l->net = n;
@@ -220,14 +221,16 @@ void plane_lep_del(uint32_t vni, struct in_addr ip)
 {
 	struct net *n = net_find(vni);
 	struct lep *l = n ? net_lep_by_ip(n, ip) : NULL;
+	struct in6_addr ip6;
 	uint8_t mac[6];
 
 	if (!l)
 		return;
 	memcpy(mac, l->mac, 6);
+	ip6 = l->ip6;
 	names_lep_deleted(n, l);
 	lep_free(l);
-	pub_lep_deleted(n, ip, mac);
+	pub_lep_deleted(n, ip, &ip6, mac);
 	mark_local(n, ip, mac);
 }
 
@@ -257,19 +260,11 @@ static void on_new_session(void)
 /* Is key one an endpoint of this host publishes now? */
 static bool lep_key(const char *key)
 {
-	struct in_addr ip;
-	uint8_t mac[6];
 	struct net *n;
 
 	LIST_FOREACH(n, net_all(), link)
-		switch (layout_parse_key(n->d.prefix, key, &ip, mac)) {
-		case LAYOUT_ARP:
-			return net_lep_by_ip(n, ip) != NULL;
-		case LAYOUT_FIB:
-			return net_lep_by_mac(n, mac) != NULL;
-		default:
-			break;
-		}
+		if (pub_lep_key(n, key))
+			return true;
 	return false;
 }
 

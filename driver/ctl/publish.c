@@ -4,11 +4,13 @@
  *
  *   desired: this host's endpoints (lep): <prefix>/arp/<ip> = MAC and
  *            <prefix>/fib/<mac> = our underlay address, held by our session;
+ *            on a dual-stack network, for an endpoint with an IPv6 address,
+ *            <prefix>/nd/<ip6> = MAC too;
  *   actual:  the mirror's entries, with the session that holds each.
  *
- * One transaction per endpoint each way: publishing locks both keys with our
+ * One transaction per endpoint each way: publishing locks its keys with our
  * session (Consul refuses a key another session holds: that host is named
- * in the error), unpublishing deletes both if our session still holds them.
+ * in the error), unpublishing deletes them if our session still holds them.
  * Whatever fails is retried with back-off until it converges; keys our
  * session holds that no endpoint explains (a failed delete, a crash between
  * publishing and saving, a restart that lost an endpoint) are deleted.  The
@@ -45,31 +47,69 @@ static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
 struct pub_op {
 	uint32_t vni;
 	struct in_addr ip;
+	struct in6_addr ip6;	/* :: with nd "" */
 	uint8_t mac[6];
-	char arp[KV_KEY_MAX], fib[KV_KEY_MAX];
-	int which;		/* holder lookup: 0 arp, 1 fib */
+	char arp[KV_KEY_MAX], fib[KV_KEY_MAX], nd[KV_KEY_MAX];	/* "": not in this op */
+	int which;		/* holder lookup: WHICH_* */
 	char holder_sid[KV_SESSION_ID_MAX];
 };
+
+/* The keys of an op, in the order of a publish transaction's operations. */
+enum { WHICH_ARP, WHICH_FIB, WHICH_ND };
+
+static const char *op_key(const struct pub_op *op)
+{
+	return op->which == WHICH_ND ? op->nd : op->which == WHICH_FIB ? op->fib : op->arp;
+}
+
+/* The endpoint with IPv6 address ip6 (never :: , which means none). */
+static struct lep *lep_by_ip6(const struct net *n, const struct in6_addr *ip6)
+{
+	struct lep *l;
+
+	if (IN6_IS_ADDR_UNSPECIFIED(ip6))
+		return NULL;
+	LIST_FOREACH(l, &n->leps, link)
+		if (!memcmp(&l->ip6, ip6, sizeof(*ip6)))
+			return l;
+	return NULL;
+}
+
+/* <prefix>/nd/<ip6> into key, or "" when there is none to publish: no IPv6
+ * address, an IPv4-only network, or an address every mirror would refuse
+ * (value_check_nd: outside the subnet, its gateway), which would otherwise
+ * be published again on every reconciliation.  0, or -ENAMETOOLONG. */
+static int nd_key(const struct net *n, const struct in6_addr *ip6, char *key, size_t len)
+{
+	key[0] = '\0';
+	if (!n->d.subnet6.len || !ip6 || IN6_IS_ADDR_UNSPECIFIED(ip6) ||
+	    !netaddr_is_host6(&n->d.subnet6, ip6) || !memcmp(ip6, &n->d.gateway6, sizeof(*ip6)))
+		return 0;
+	return layout_nd_key(key, len, n->d.prefix, ip6);
+}
 
 static void self_text(char out[INET_ADDRSTRLEN])
 {
 	inet_ntop(AF_INET, &core.conf.self, out, INET_ADDRSTRLEN);
 }
 
-static struct pub_op *op_new(const struct net *n, struct in_addr ip, const uint8_t mac[6])
+static struct pub_op *op_new(const struct net *n, const struct lep *l)
 {
 	struct pub_op *op = calloc(1, sizeof(*op));
 
 	if (!op)
 		return NULL;
 	op->vni = n->d.vni;
-	op->ip = ip;
-	memcpy(op->mac, mac, 6);
-	if (layout_arp_key(op->arp, sizeof(op->arp), n->d.prefix, ip) ||
-	    layout_fib_key(op->fib, sizeof(op->fib), n->d.prefix, mac)) {
+	op->ip = l->ip;
+	memcpy(op->mac, l->mac, 6);
+	if (layout_arp_key(op->arp, sizeof(op->arp), n->d.prefix, l->ip) ||
+	    layout_fib_key(op->fib, sizeof(op->fib), n->d.prefix, l->mac) ||
+	    nd_key(n, &l->ip6, op->nd, sizeof(op->nd))) {
 		free(op);
 		return NULL;
 	}
+	if (op->nd[0])
+		op->ip6 = l->ip6;
 	return op;
 }
 
@@ -119,22 +159,26 @@ static void answer(struct lep *l, int e, const char *fmt, ...)
 
 static void conflict(struct net *n, struct lep *l, const struct pub_op *op, const char *who)
 {
-	char ip[INET_ADDRSTRLEN], mac[MAC_STRLEN];
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN], mac[MAC_STRLEN];
 
 	inet_ntop(AF_INET, &op->ip, ip, sizeof(ip));
+	inet_ntop(AF_INET6, &op->ip6, ip6, sizeof(ip6));
 	netaddr_format_mac(op->mac, mac);
 	n->st.conflicts++;
 	if (l && l->wait) {
-		if (op->which == 0)
+		if (op->which == WHICH_ARP)
 			answer(l, -EADDRINUSE, "address %s is already published by %s (key %s)", ip, who,
 			       op->arp);
+		else if (op->which == WHICH_ND)
+			answer(l, -EADDRINUSE, "IPv6 address %s is already published by %s (key %s)",
+			       ip6, who, op->nd);
 		else
 			answer(l, -EADDRINUSE, "MAC %s is already published by %s (key %s)", mac, who,
 			       op->fib);
 	} else {
 		log_err_rl(&rl_conflict, "%s: CONFLICT: endpoint %s (%s %s) is also published by %s "
 			   "(key %s); traffic to it may reach either host", n->d.netns,
-			   l ? l->id : "?", ip, mac, who, op->which ? op->fib : op->arp);
+			   l ? l->id : "?", ip, mac, who, op_key(op));
 	}
 	if (l) {
 		l->pub = PUB_CONFLICT;
@@ -183,7 +227,7 @@ static void name_holder(struct pub_op *op)
 	struct lep *l;
 	struct net *n;
 
-	if (kv_get(core.kv, op->which ? op->fib : op->arp, 0, 0, 0, &c))
+	if (kv_get(core.kv, op_key(op), 0, 0, 0, &c))
 		return;
 	l = op_lep(op, &n);
 	if (n)
@@ -198,7 +242,8 @@ static bool lock_lost(const struct kv_txn_result *t, int *which)
 	for (size_t i = 0; i < t->nerrors; i++) {
 		if (!strstr(t->errors[i].what, "lock") && !strstr(t->errors[i].what, "held"))
 			continue;
-		*which = t->errors[i].op == 1;
+		/* The operations' order: arp, fib, nd (publish()). */
+		*which = t->errors[i].op == 1 ? WHICH_FIB : t->errors[i].op == 2 ? WHICH_ND : WHICH_ARP;
 		return true;
 	}
 	return false;
@@ -230,6 +275,8 @@ static void on_published(struct kv_req *r, void *arg)
 	if (!l && res != -EAGAIN && res != -EACCES) {
 		retire_key(op->arp);
 		retire_key(op->fib);
+		if (op->nd[0])
+			retire_key(op->nd);
 		retire_commit();
 	}
 	if (!e && !res) {
@@ -286,12 +333,13 @@ static void publish(struct net *n, struct lep *l)
 	char self[INET_ADDRSTRLEN], mac[MAC_STRLEN];
 	const char *sid = session_id();
 	struct pub_op *op;
-	struct kv_op ops[2];
+	struct kv_op ops[3];
 	struct kv_call c = { .done = on_published, .release = free };
+	size_t k = 2;
 
 	if (!sid || !core.kv || !n->d.publish)
 		return;
-	if (!(op = op_new(n, l->ip, l->mac))) {
+	if (!(op = op_new(n, l))) {
 		log_err("%s: endpoint %s: keys too long under %s", n->d.netns, l->id, n->d.prefix);
 		return;
 	}
@@ -301,8 +349,11 @@ static void publish(struct net *n, struct lep *l)
 				 .session = sid };
 	ops[1] = (struct kv_op){ .verb = KV_LOCK, .key = op->fib, .value = self, .len = strlen(self),
 				 .session = sid };
+	if (op->nd[0])	/* the same MAC: the endpoint's IPv6 address */
+		ops[k++] = (struct kv_op){ .verb = KV_LOCK, .key = op->nd, .value = mac,
+					   .len = strlen(mac), .session = sid };
 	c.arg = op;
-	if (!kv_txn(core.kv, ops, 2, &c)) {
+	if (!kv_txn(core.kv, ops, k, &c)) {
 		free(op);
 		backoff(n, l);
 		return;
@@ -344,7 +395,7 @@ void pub_lep_added(struct net *n, struct lep *l)
 
 /* ---- unpublishing ---- */
 
-static void delete_keys(struct net *n, const char *arp, const char *fib);
+static void delete_keys(struct net *n, const char *arp, const char *fib, const char *nd);
 
 static void on_unpublished(struct kv_req *r, void *arg)
 {
@@ -358,10 +409,14 @@ static void on_unpublished(struct kv_req *r, void *arg)
 		n->deletes_in_flight--;
 	if (!e && !res) {
 		;	/* the watches' next answers drop them */
-	} else if (!e && res == -EAGAIN && op->arp[0] && op->fib[0] && n) {
-		/* One of the two is not ours any more: each on its own. */
-		delete_keys(n, op->arp, NULL);
-		delete_keys(n, NULL, op->fib);
+	} else if (!e && res == -EAGAIN && !!op->arp[0] + !!op->fib[0] + !!op->nd[0] > 1 && n) {
+		/* One of them is not ours any more: each on its own. */
+		if (op->arp[0])
+			delete_keys(n, op->arp, NULL, NULL);
+		if (op->fib[0])
+			delete_keys(n, NULL, op->fib, NULL);
+		if (op->nd[0])
+			delete_keys(n, NULL, NULL, op->nd);
 	} else if (n) {
 		struct ment *m;
 
@@ -370,6 +425,8 @@ static void on_unpublished(struct kv_req *r, void *arg)
 			m->deleting = 0;
 		if (op->fib[0] && (m = mirror_key(&n->mirror, op->fib)))
 			m->deleting = 0;
+		if (op->nd[0] && (m = mirror_key(&n->mirror, op->nd)))
+			m->deleting = 0;
 		loop_timer_soon(&core.loop, &n->pub_timer, RETRY_MAX_MS);
 	}
 	if (!e)
@@ -377,12 +434,13 @@ static void on_unpublished(struct kv_req *r, void *arg)
 	free(op);
 }
 
-/* Delete arp and/or fib if our session still holds them. */
-static void delete_keys(struct net *n, const char *arp, const char *fib)
+/* Delete arp, fib and/or nd (NULL: not that one) if our session still
+ * holds them, in one transaction. */
+static void delete_keys(struct net *n, const char *arp, const char *fib, const char *nd)
 {
 	const char *sid = session_id();
 	struct kv_call c = { .done = on_unpublished, .release = free };
-	struct kv_op ops[4];
+	struct kv_op ops[6];
 	struct pub_op *op;
 	struct ment *m;
 	size_t k = 0;
@@ -398,10 +456,16 @@ static void delete_keys(struct net *n, const char *arp, const char *fib)
 		snprintf(op->fib, sizeof(op->fib), "%s", fib);
 		ops[k++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = op->fib, .session = sid };
 	}
+	if (nd) {
+		snprintf(op->nd, sizeof(op->nd), "%s", nd);
+		ops[k++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = op->nd, .session = sid };
+	}
 	if (arp)
 		ops[k++] = (struct kv_op){ .verb = KV_DELETE, .key = op->arp };
 	if (fib)
 		ops[k++] = (struct kv_op){ .verb = KV_DELETE, .key = op->fib };
+	if (nd)
+		ops[k++] = (struct kv_op){ .verb = KV_DELETE, .key = op->nd };
 	c.arg = op;
 	if (!kv_txn(core.kv, ops, k, &c)) {
 		free(op);
@@ -412,21 +476,43 @@ static void delete_keys(struct net *n, const char *arp, const char *fib)
 		m->deleting = 1;
 	if (fib && (m = mirror_key(&n->mirror, fib)))
 		m->deleting = 1;
+	if (nd && (m = mirror_key(&n->mirror, nd)))
+		m->deleting = 1;
 }
 
-void pub_lep_deleted(struct net *n, struct in_addr ip, const uint8_t mac[6])
+void pub_lep_deleted(struct net *n, struct in_addr ip, const struct in6_addr *ip6,
+		     const uint8_t mac[6])
 {
-	char arp[KV_KEY_MAX], fib[KV_KEY_MAX];
+	char arp[KV_KEY_MAX], fib[KV_KEY_MAX], nd[KV_KEY_MAX];
 
 	if (!n->d.publish || layout_arp_key(arp, sizeof(arp), n->d.prefix, ip) ||
-	    layout_fib_key(fib, sizeof(fib), n->d.prefix, mac))
+	    layout_fib_key(fib, sizeof(fib), n->d.prefix, mac) || nd_key(n, ip6, nd, sizeof(nd)))
 		return;
-	delete_keys(n, arp, fib);
+	delete_keys(n, arp, fib, nd[0] ? nd : NULL);
+}
+
+bool pub_lep_key(const struct net *n, const char *key)
+{
+	struct in6_addr ip6;
+	struct in_addr ip;
+	uint8_t mac[6];
+
+	switch (layout_parse_key(n->d.prefix, key, &ip, mac)) {
+	case LAYOUT_ARP:
+		return net_lep_by_ip(n, ip) != NULL;
+	case LAYOUT_FIB:
+		return net_lep_by_mac(n, mac) != NULL;
+	case LAYOUT_ND:
+		return n->d.subnet6.len && layout_parse_nd_key(n->d.prefix, key, &ip6) &&
+		       lep_by_ip6(n, &ip6);
+	default:
+		return false;
+	}
 }
 
 void pub_net_deleted(struct net *n)
 {
-	char arp[KV_KEY_MAX], fib[KV_KEY_MAX];
+	char arp[KV_KEY_MAX], fib[KV_KEY_MAX], nd[KV_KEY_MAX];
 	struct hnode *x, *tmp;
 	struct lep *l;
 
@@ -438,6 +524,8 @@ void pub_net_deleted(struct net *n)
 			retire_key(arp);
 		if (!layout_fib_key(fib, sizeof(fib), n->d.prefix, l->mac))
 			retire_key(fib);
+		if (!nd_key(n, &l->ip6, nd, sizeof(nd)) && nd[0])
+			retire_key(nd);
 	}
 	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp)
 		if (((struct ment *)x)->ours)
@@ -456,17 +544,26 @@ enum seen {
 	SEEN_UNSURE,	/* a watch has not answered since our last write into it: wait */
 };
 
+/* An arp or nd entry that holds l's MAC under our session. */
+static bool ours_with_mac(const struct ment *e, const struct lep *l)
+{
+	return e && e->ours && e->valid && !memcmp(e->vmac, l->mac, 6);
+}
+
 static enum seen seen(const struct net *n, const struct lep *l)
 {
 	const struct ment *a = mirror_arp(&n->mirror, l->ip), *f = mirror_fib(&n->mirror, l->mac);
-	char arp[KV_KEY_MAX], fib[KV_KEY_MAX];
+	char arp[KV_KEY_MAX], fib[KV_KEY_MAX], nd[KV_KEY_MAX];
 
 	if (layout_arp_key(arp, sizeof(arp), n->d.prefix, l->ip) ||
 	    layout_fib_key(fib, sizeof(fib), n->d.prefix, l->mac) ||
-	    !mirror_settled(&n->mirror, arp) || !mirror_settled(&n->mirror, fib))
+	    nd_key(n, &l->ip6, nd, sizeof(nd)) ||
+	    !mirror_settled(&n->mirror, arp) || !mirror_settled(&n->mirror, fib) ||
+	    (nd[0] && !mirror_settled(&n->mirror, nd)))
 		return SEEN_UNSURE;
-	return a && a->ours && a->valid && !memcmp(a->vmac, l->mac, 6) && f && f->ours && f->valid &&
-	       f->vdst.s_addr == core.conf.self.s_addr ? SEEN_OURS : SEEN_MISSING;
+	return ours_with_mac(a, l) && f && f->ours && f->valid &&
+	       f->vdst.s_addr == core.conf.self.s_addr &&
+	       (!nd[0] || ours_with_mac(mirror_key(&n->mirror, nd), l)) ? SEEN_OURS : SEEN_MISSING;
 }
 
 /* Keys our session holds that no endpoint of ours explains. */
@@ -486,13 +583,20 @@ static void delete_strays(struct net *n)
 				continue;
 			log_info("%s: %s is held by our session but no endpoint here has it; deleting",
 				 n->d.netns, m->key);
-			delete_keys(n, m->key, NULL);
+			delete_keys(n, m->key, NULL, NULL);
+		} else if (m->kind == LAYOUT_ND) {
+			l = lep_by_ip6(n, &m->ip6);
+			if (l && m->valid && !memcmp(l->mac, m->vmac, 6))
+				continue;
+			log_info("%s: %s is held by our session but no endpoint here has it; deleting",
+				 n->d.netns, m->key);
+			delete_keys(n, NULL, NULL, m->key);
 		} else {
 			if (net_lep_by_mac(n, m->mac))
 				continue;
 			log_info("%s: %s is held by our session but no endpoint here has it; deleting",
 				 n->d.netns, m->key);
-			delete_keys(n, NULL, m->key);
+			delete_keys(n, NULL, m->key, NULL);
 		}
 		n->st.consul_repairs++;
 	}

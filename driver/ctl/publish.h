@@ -7,6 +7,7 @@
 #define VXOV_PUBLISH_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct net;
@@ -17,8 +18,14 @@ void pub_kick(struct net *n);
 /* A new endpoint l (in n->leps): publish it; answer its waiting
  * CreateEndpoint by publish_wait_ms. */
 void pub_lep_added(struct net *n, struct lep *l);
-/* An endpoint went: delete its keys if our session still holds them. */
-void pub_lep_deleted(struct net *n, struct in_addr ip, const uint8_t mac[6]);
+/* An endpoint went: delete its keys (arp, fib, and nd when ip6 is an
+ * address, not :: or NULL, on a dual-stack network) if our session still
+ * holds them, in one transaction. */
+void pub_lep_deleted(struct net *n, struct in_addr ip, const struct in6_addr *ip6,
+		     const uint8_t mac[6]);
+/* Is key (arp, fib or nd under n's prefix) one an endpoint of n publishes
+ * now?  (retire.h's wanted.) */
+bool pub_lep_key(const struct net *n, const char *key);
 /* The network goes: every key our session holds there is retired (they
  * are deleted however long Consul takes: retire.h). */
 void pub_net_deleted(struct net *n);

@@ -37,6 +37,27 @@ static const char *ip_text(struct in_addr a, char buf[INET_ADDRSTRLEN])
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
+static const char *ip6_text(const struct in6_addr *a, char buf[INET6_ADDRSTRLEN])
+{
+	return inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+}
+
+static bool ip6_none(const struct in6_addr *a)
+{
+	return IN6_IS_ADDR_UNSPECIFIED(a);
+}
+
+/* A local endpoint has the IPv6 address a. */
+static bool local6(const struct net *n, const struct in6_addr *a)
+{
+	const struct lep *l;
+
+	LIST_FOREACH(l, &n->leps, link)
+		if (!memcmp(&l->ip6, a, sizeof(*a)))
+			return true;
+	return false;
+}
+
 /* ---- status ---- */
 
 static json_t *consul_json(void)
@@ -127,6 +148,52 @@ static json_t *remotes_json(struct net *n, bool full, size_t *count)
 	return json_pack("{s:o, s:o}", "hosts", arr, "entries", entries);
 }
 
+/* A dual-stack network's IPv6 side: its subnet and gateway, the nd keys the
+ * mirror holds (invalid ones: refused, never programmed), the remote IPv6
+ * neighbours among them (valid, another host's, no local endpoint's); with
+ * full, every remote one with its MAC and, when a fib key names it, host. */
+static json_t *ipv6_json(struct net *n, bool full)
+{
+	char a[INET6_ADDRSTRLEN], subnet6[INET6_ADDRSTRLEN + 4], h[INET_ADDRSTRLEN], m[MAC_STRLEN];
+	json_t *entries = full ? json_array() : NULL, *o;
+	struct in6_addr net6 = netaddr_network6(&n->d.subnet6);
+	size_t keys = 0, invalid = 0, remote = 0;
+	struct hnode *x, *tmp;
+
+	HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
+		struct ment *e = (struct ment *)x;
+		struct in_addr dst;
+
+		if (e->kind != LAYOUT_ND)
+			continue;
+		keys++;
+		if (!e->valid) {
+			invalid++;
+			continue;
+		}
+		if (e->ours || local6(n, &e->ip6))
+			continue;
+		remote++;
+		if (!entries)
+			continue;
+		netaddr_format_mac(e->vmac, m);
+		o = json_pack("{s:s, s:s}", "ip", ip6_text(&e->ip6, a), "mac", m);
+		if (o && kern_want_fdb(n, e->vmac, &dst))
+			json_object_set_new(o, "host", json_string(ip_text(dst, h)));
+		json_array_append_new(entries, o);
+	}
+	snprintf(subnet6, sizeof(subnet6), "%s/%d", ip6_text(&net6, a), n->d.subnet6.len);
+	o = json_pack("{s:s, s:I, s:I, s:I}", "subnet", subnet6, "nd_keys", (json_int_t)keys,
+		      "nd_invalid", (json_int_t)invalid, "remote_neighbours", (json_int_t)remote);
+	if (o && !ip6_none(&n->d.gateway6))
+		json_object_set_new(o, "gateway", json_string(ip6_text(&n->d.gateway6, a)));
+	if (o && entries)
+		json_object_set_new(o, "entries", entries);
+	else
+		json_decref(entries);
+	return o;
+}
+
 static json_t *misses_json(const struct net *n, int kind)
 {
 	const uint64_t *a = n->st.answered[kind];
@@ -165,11 +232,15 @@ static json_t *net_json(struct net *n, bool full)
 	long drift;
 
 	LIST_FOREACH(l, &n->leps, link) {
+		char a6[INET6_ADDRSTRLEN];
+
 		netaddr_format_mac(l->mac, m);
 		snprintf(veth, sizeof(veth), "vxe%.12s", l->id);
-		json_array_append_new(leps, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", l->id, "ip",
-						      ip_text(l->ip, a), "mac", m, "veth", veth,
-						      "consul", n->d.publish ? pub[l->pub] : "local"));
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", l->id, "ip", ip_text(l->ip, a), "mac", m,
+			      "veth", veth, "consul", n->d.publish ? pub[l->pub] : "local");
+		if (o && !ip6_none(&l->ip6))
+			json_object_set_new(o, "ip6", json_string(ip6_text(&l->ip6, a6)));
+		json_array_append_new(leps, o);
 	}
 	kern_counts(n, &neigh, &fdb);
 	rem = remotes_json(n, full, &remote);
@@ -184,6 +255,12 @@ static json_t *net_json(struct net *n, bool full)
 		      "kernel_neighbours", (json_int_t)neigh, "kernel_fdb", (json_int_t)fdb);
 	if (o)
 		json_object_set_new(o, "watches", json_integer((json_int_t)n->mirror.watches));
+	if (o && n->d.subnet6.len) {	/* added, only on dual-stack networks */
+		json_t *v6 = ipv6_json(n, full);
+
+		json_object_set(o, "subnet6", json_object_get(v6, "subnet"));
+		json_object_set_new(o, "ipv6", v6);
+	}
 	if (o && core.conf.dns_addr.s_addr)
 		json_object_set_new(o, "names", json_pack("{s:I, s:b}", "endpoints",
 							  (json_int_t)names_count(n), "serving",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* libFuzzer: every kind of answer Consul gives (KV listings, key names,
  * transaction results, sessions) and the values people write into it. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,21 @@
 #include "driver/lib/layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* An nd key has one spelling: what parses is what layout_nd_key writes. */
+static void nd_key(const char *key)
+{
+	char again[KV_KEY_MAX + 64];
+	struct in6_addr ip6;
+	struct in_addr ip;
+	uint8_t mac[6];
+	bool parsed = layout_parse_nd_key("vxov/42", key, &ip6);
+
+	if (parsed != (layout_parse_key("vxov/42", key, &ip, mac) == LAYOUT_ND))
+		abort();
+	if (parsed && (layout_nd_key(again, sizeof(again), "vxov/42", &ip6) || strcmp(again, key)))
+		abort();
+}
 
 static void values(const struct kv_list *l)
 {
@@ -20,6 +36,7 @@ static void values(const struct kv_list *l)
 		if (!l->v[i].key || !l->v[i].value || l->v[i].value[l->v[i].value_len] != '\0')
 			abort();
 		layout_parse_key("vxov/42", l->v[i].key, &ip, mac);
+		nd_key(l->v[i].key);
 		layout_parse_ipam_addr_key(l->v[i].key, &pool, &ip);
 		layout_parse_host_key(l->v[i].key, &ip);
 		if (layout_parse_vni_key(l->v[i].key, &vni) && (vni < 1 || vni > 16777215))

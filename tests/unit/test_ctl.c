@@ -34,6 +34,7 @@
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/mirror.h"
 #include "driver/ctl/net.h"
+#include "driver/ctl/publish.h"
 #include "driver/ctl/reclaim.h"
 #include "driver/ctl/repl.h"
 #include "driver/ctl/value.h"
@@ -2407,6 +2408,335 @@ static void test_mirror_whole_and_back(void **state)
 	core.conf.max_conns = 0;
 }
 
+/* ---- IPv6 neighbours: <prefix>/nd/<ip6> ---- */
+
+#define SUBNET6 "fd00:42::/64"
+#define GW6 "fd00:42::1"
+#define ND PFX "/nd/"
+
+static struct in6_addr ip6(const char *s)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+static struct prefix6 pfx6(const char *s)
+{
+	struct prefix6 p;
+
+	assert_true(netaddr_parse_prefix6(s, &p));
+	return p;
+}
+
+/* The fixture's network, dual-stack: fd00:42::/64 beside 10.1.2.0/24. */
+static int setup6(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	core_setup();
+	f->n.d.subnet6 = pfx6(SUBNET6);
+	f->n.d.gateway6 = ip6(GW6);
+	net_setup(f, "10.1.2.0/24", "10.1.2.1");
+	*state = f;
+	return 0;
+}
+
+static void test_value_check_nd(void **state)
+{
+	struct ctl_network d = { .subnet = pfx("10.1.2.0/24"), .gateway = ip4("10.1.2.1"),
+				 .subnet6 = pfx6(SUBNET6), .gateway6 = ip6(GW6) };
+	struct in6_addr a = ip6("fd00:42::5");
+	const char *why = NULL;
+	uint8_t mac[6], want[6];
+	static const char *const badmac[] = {
+		"", "02:42:0a:01:02", "02-42-0a-01-02-05", "01:00:5e:00:00:01", "33:33:00:00:00:01",
+		"ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00", "fd00:42::5",
+	};
+	static const char *const badip[] = {
+		GW6, "fd00:42::", "fd00:43::5", "fd00:42:0:1::5", "::", "::1", "ff02::1", "fe80::5",
+		"::ffff:10.1.2.5",
+	};
+
+	(void)state;
+	assert_int_equal(value_check_nd(&d, &a, "02:42:0a:01:02:05", 17, mac, &why), 0);
+	mac6("02:42:0a:01:02:05", want);
+	assert_memory_equal(mac, want, 6);
+	/* White space around the value, as for arp; only len bytes read. */
+	assert_int_equal(value_check_nd(&d, &a, " 0A:00:00:00:00:FE\r\n", 20, mac, &why), 0);
+	mac6("0a:00:00:00:00:fe", want);
+	assert_memory_equal(mac, want, 6);
+	assert_int_equal(value_check_nd(&d, &a, "02:42:0a:01:02:05x", 17, mac, &why), 0);
+	a = ip6("fd00:42::ffff:ffff:ffff:ffff");	/* no broadcast in IPv6: a host */
+	assert_int_equal(value_check_nd(&d, &a, "02:42:0a:01:02:05", 17, mac, &why), 0);
+	a = ip6("fd00:42::5");
+	for (size_t i = 0; i < ARRAY_LEN(badmac); i++) {
+		why = NULL;
+		if (value_check_nd(&d, &a, badmac[i], strlen(badmac[i]), mac, &why) != -EINVAL)
+			fail_msg("nd value '%s' taken", badmac[i]);
+		assert_string_equal(why, "is not a unicast MAC");
+	}
+	for (size_t i = 0; i < ARRAY_LEN(badip); i++) {
+		struct in6_addr b = ip6(badip[i]);
+
+		why = NULL;
+		if (value_check_nd(&d, &b, "02:42:0a:01:02:05", 17, mac, &why) != -EINVAL)
+			fail_msg("nd key of %s taken", badip[i]);
+		assert_string_equal(why, "is not a host address of the IPv6 subnet");
+	}
+	/* An IPv4-only network has no IPv6 host at all. */
+	d.subnet6.len = 0;
+	assert_int_equal(value_check_nd(&d, &a, "02:42:0a:01:02:05", 17, mac, &why), -EINVAL);
+}
+
+/* nd keys through direct GETs: valid, an invalid value, an address outside
+ * the IPv6 subnet (kept, invalid), spellings that are not the key's. */
+static void test_mirror_nd_entries(void **state)
+{
+	struct fx *f = *state;
+	struct in6_addr a = ip6("fd00:42::5");
+	const struct ment *e;
+	uint8_t want[6];
+	static const char *const other[] = {
+		ND "fd00:42:0::5", ND "FD00:42::5", ND "fd00:0042::5", ND "fd00:42::5/64", ND,
+		ND "fd00:42::5/x", ND "10.1.2.5", ND "::ffff:10.1.2.5x", PFX "/nd", "t/netx/nd/fd00:42::5",
+	};
+
+	assert_true(take(f, ND "fd00:42::5", "02:42:0a:01:02:05", 10));
+	assert_int_equal(f->r.changed, 1);
+	assert_int_equal(f->r.valid_reports, 1);
+	assert_false(f->r.last_home);
+	assert_string_equal(f->r.last_key, ND "fd00:42::5");
+	e = mirror_nd(&f->n.mirror, &a);
+	assert_non_null(e);
+	assert_ptr_equal(e, mirror_key(&f->n.mirror, ND "fd00:42::5"));
+	assert_int_equal(e->kind, LAYOUT_ND);
+	assert_memory_equal(&e->ip6, &a, sizeof(a));
+	assert_true(e->valid);
+	assert_false(e->ours);
+	assert_int_equal(e->seen, 0);
+	mac6("02:42:0a:01:02:05", want);
+	assert_memory_equal(e->vmac, want, 6);
+	assert_int_equal(f->n.mirror.foreign, 0);	/* a derived MAC */
+	/* Not an arp entry, nor the fib entry of its MAC. */
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
+	assert_null(mirror_fib(&f->n.mirror, want));
+	a = ip6("fd00:42::6");
+	assert_null(mirror_nd(&f->n.mirror, &a));
+
+	/* Invalid values and addresses: kept, reported invalid, never valid. */
+	assert_true(take(f, ND "fd00:42::6", "junk", 11));
+	assert_false(f->r.last_valid);
+	assert_false(mirror_nd(&f->n.mirror, &a)->valid);
+	assert_true(take(f, ND "fd00:42::7", "33:33:00:00:00:01", 12));
+	assert_false(f->r.last_valid);
+	assert_true(take(f, ND "fd00:43::5", "02:42:0a:01:02:05", 13));
+	assert_false(f->r.last_valid);
+	a = ip6("fd00:43::5");
+	assert_false(mirror_nd(&f->n.mirror, &a)->valid);
+	assert_true(take(f, ND GW6, "02:42:0a:01:02:01", 14));
+	assert_false(f->r.last_valid);
+	assert_int_equal(f->r.valid_reports, 1);
+	/* A new index makes an invalid one valid, and the same index is no news. */
+	assert_true(take(f, ND "fd00:42::6", "02:42:0a:01:02:06", 15));
+	assert_true(f->r.last_valid);
+	assert_false(take(f, ND "fd00:42::6", "junk", 15));
+	assert_true(mirror_key(&f->n.mirror, ND "fd00:42::6")->valid);
+
+	/* Other spellings are not the key of any address: not taken. */
+	for (size_t i = 0; i < ARRAY_LEN(other); i++) {
+		assert_false(take(f, other[i], "02:42:0a:01:02:05", 20));
+		assert_null(mirror_key(&f->n.mirror, other[i]));
+	}
+	assert_int_equal(f->n.mirror.keys.n, 5);
+}
+
+/* An IPv4-only network mirrors no nd key, whatever Consul holds. */
+static void test_mirror_nd_ipv4_only(void **state)
+{
+	struct fx *f = *state;
+	struct in6_addr a = ip6("fd00:42::5");
+
+	assert_false(take(f, ND "fd00:42::5", "02:42:0a:01:02:05", 10));
+	assert_null(mirror_nd(&f->n.mirror, &a));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ND, &(struct kv_list){ .index = 1 }),
+			 -ENOENT);
+	assert_int_equal(f->r.changed, 0);
+	assert_int_equal(f->n.mirror.keys.n, 0);
+}
+
+/* The nd watch's answers: taken, validated, deleted ones dropped (shown
+ * invalid on the way out), settled after our writes, grace after a loss. */
+static void test_answer_nd(void **state)
+{
+	struct fx *f = *state;
+	struct kv_entry v[] = {
+		kve(ND "fd00:42::5", "02:42:0a:01:02:05", 10),
+		kve(ND "fd00:42::6", "not a mac", 11),
+		kve(ND "fd00:42:0::7", "02:42:0a:01:02:07", 12),	/* not canonical */
+		kve(ND "fd00:42::8", "02:42:0a:01:02:08", 13),
+	};
+	struct kv_list l = { .v = v, .n = ARRAY_LEN(v), .index = 20 };
+	struct in6_addr a5 = ip6("fd00:42::5"), a8 = ip6("fd00:42::8"), a7 = ip6("fd00:42::7");
+	unsigned int w = f->n.mirror.watches;
+	uint64_t before;
+
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ND, &l), -ENOENT);
+	/* The watch of nd/ starts with its first key (with Consul: at start). */
+	assert_true(take(f, ND "fd00:42::9", "02:42:0a:01:02:09", 5));
+	assert_int_equal(f->n.mirror.watches, w + 1);
+	memset(&f->r, 0, sizeof(f->r));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ND, &l), 0);
+	assert_int_equal(f->r.changed, 4);	/* .5, .6 (invalid), .8 new; .9 gone */
+	assert_int_equal(f->r.valid_reports, 2);
+	assert_int_equal(f->r.answered, 1);
+	assert_true(mirror_nd(&f->n.mirror, &a5)->valid);
+	assert_true(mirror_nd(&f->n.mirror, &a8)->valid);
+	assert_false(mirror_key(&f->n.mirror, ND "fd00:42::6")->valid);
+	assert_null(mirror_nd(&f->n.mirror, &a7));
+	assert_null(mirror_key(&f->n.mirror, ND "fd00:42::9"));
+	assert_true(f->n.mirror.synced);	/* its only watch */
+	assert_true(mirror_settled(&f->n.mirror, ND "fd00:42::5"));
+	assert_true(mirror_settled(&f->n.mirror, ND "fd00:42::99"));	/* a key to come */
+
+	/* Our write at 30: unsettled until an answer at 30 or later. */
+	mirror_wrote(&f->n.mirror, ND "fd00:42::5", 30);
+	assert_false(mirror_settled(&f->n.mirror, ND "fd00:42::5"));
+	l.index = 30;
+	l.n = 1;
+	memset(&f->r, 0, sizeof(f->r));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ND, &l), 0);
+	assert_true(mirror_settled(&f->n.mirror, ND "fd00:42::5"));
+	assert_int_equal(f->r.changed, 2);	/* .6 and .8 deleted */
+	assert_int_equal(f->r.valid_reports, 0);
+	assert_null(mirror_nd(&f->n.mirror, &a8));
+	assert_int_equal(f->n.mirror.keys.n, 1);
+	assert_int_equal(f->n.mirror.grace_until, 0);
+
+	/* Consul lost data: the index went backwards and an entry went. */
+	assert_true(take(f, ND "fd00:42::8", "02:42:0a:01:02:08", 25));
+	l.index = 15;
+	before = loop_now();
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ND, &l), 0);
+	assert_null(mirror_nd(&f->n.mirror, &a8));
+	assert_true(f->n.mirror.grace_until >= before + core.conf.ttl_s * 2000u + 5000u);
+}
+
+/* An IPv6 address whose MAC no block covers needs fib/ whole, as an IPv4
+ * one does. */
+static void test_mirror_nd_underived_mac(void **state)
+{
+	struct fx *f = *state;
+	struct kv_list empty = { .index = 1 };
+
+	assert_true(take(f, ND "fd00:42::7", "0a:00:00:00:00:07", 1));
+	assert_int_equal(f->n.mirror.foreign, 1);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &empty), 0);
+	assert_true(take(f, PFX "/fib/0a:00:00:00:00:07", PEER, 2));
+	assert_true(mirror_fib(&f->n.mirror, (uint8_t[]){ 10, 0, 0, 0, 0, 7 })->valid);
+	/* It goes: fib/ is no longer watched whole. */
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ND, &(struct kv_list){ .index = 5 }), 0);
+	assert_int_equal(f->n.mirror.foreign, 0);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/", &empty), -ENOENT);
+}
+
+/* A dual-stack network watched whole (<prefix>/, a share below 3) holds its
+ * nd keys in that watch, with no watch of nd/; back in groups, nd/ has its
+ * watch again and not an entry was lost on the way. */
+static void test_mirror_nd_whole_and_back(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_network d2 = { .vni = 301 };
+	struct mirror m2 = { 0 };
+	struct rec r2 = { 0 };
+	struct kv_entry e, w[] = {
+		kve(ND "fd00:42::5", "02:42:0a:01:00:05", 200),
+		kve(ND "fd00:42::6", "02:42:0a:01:01:05", 201),
+		kve(PFX "/network", "{}", 3),
+	};
+	struct in6_addr a;
+	char key[64], val[32];
+
+	mirror_free(&f->n.mirror);
+	memset(&f->n.mirror, 0, sizeof(f->n.mirror));
+	core.conf.max_conns = 8;
+	net_setup(f, "10.1.0.0/16", "10.1.0.1");
+	for (int b = 0; b < 10; b++) {
+		snprintf(key, sizeof(key), PFX "/arp/10.1.%d.5", b);
+		snprintf(val, sizeof(val), "02:42:0a:01:%02x:05", b);
+		assert_true(take(f, key, val, (uint64_t)(10 + b)));
+	}
+	assert_true(take(f, ND "fd00:42::5", "02:42:0a:01:00:05", 100));
+	snprintf(d2.prefix, sizeof(d2.prefix), "t/other");
+	snprintf(d2.netns, sizeof(d2.netns), "test2");
+	d2.subnet = pfx("10.2.0.0/16");
+	mirror_start(&m2, &d2, &hooks, &r2);
+	e = kve("t/other/arp/10.2.0.5", "02:42:0a:02:00:05", 300);
+	assert_true(mirror_take(&m2, &e));
+	e = kve("t/other/arp/10.2.1.5", "02:42:0a:02:01:05", 301);
+	assert_true(mirror_take(&m2, &e));
+	assert_non_null(f->n.mirror.whole);
+	assert_null(f->n.mirror.nd);
+	assert_int_equal(f->n.mirror.watches, 1);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ND, &(struct kv_list){ .index = 1 }),
+			 -ENOENT);
+	/* nd keys in the whole watch's answer (with the arp keys it holds). */
+	{
+		struct kv_entry all[16];
+		size_t n = 0;
+
+		for (int b = 0; b < 10; b++) {
+			static char keys[10][64], vals[10][32];
+
+			snprintf(keys[b], sizeof(keys[b]), PFX "/arp/10.1.%d.5", b);
+			snprintf(vals[b], sizeof(vals[b]), "02:42:0a:01:%02x:05", b);
+			all[n++] = kve(keys[b], vals[b], (uint64_t)(10 + b));
+		}
+		for (size_t i = 0; i < ARRAY_LEN(w); i++)
+			all[n++] = w[i];
+		memset(&f->r, 0, sizeof(f->r));
+		assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/",
+							&(struct kv_list){ .v = all, .n = n, .index = 210 }), 0);
+	}
+	assert_int_equal(f->r.changed, 2);	/* ::5 changed, ::6 new */
+	a = ip6("fd00:42::6");
+	assert_true(mirror_nd(&f->n.mirror, &a)->valid);
+	/* The other network goes: groups again, and nd/ its own watch. */
+	mirror_free(&m2);
+	assert_null(f->n.mirror.whole);
+	assert_non_null(f->n.mirror.nd);
+	assert_true(f->n.mirror.watches > 2 && f->n.mirror.watches <= 4);
+	assert_int_equal(f->r.changed, 2);	/* none removed on the way */
+	a = ip6("fd00:42::5");
+	assert_non_null(mirror_nd(&f->n.mirror, &a));
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ND,
+						&(struct kv_list){ .v = w, .n = 2, .index = 211 }), 0);
+	assert_int_equal(f->r.changed, 2);
+	assert_int_equal(f->n.mirror.keys.n, 12);
+	core.conf.max_conns = 0;
+}
+
+/* Which keys an endpoint publishes (retire's wanted): its nd key only with
+ * an IPv6 address on a dual-stack network. */
+static void test_pub_lep_key(void **state)
+{
+	struct fx *f = *state;
+
+	add_lep(f, 0, "10.1.2.5", "02:42:0a:01:02:05");
+	f->leps[0].ip6 = ip6("fd00:42::5");
+	add_lep(f, 1, "10.1.2.6", "02:42:0a:01:02:06");
+	assert_true(pub_lep_key(&f->n, PFX "/arp/10.1.2.5"));
+	assert_true(pub_lep_key(&f->n, PFX "/fib/02:42:0a:01:02:06"));
+	assert_true(pub_lep_key(&f->n, ND "fd00:42::5"));
+	assert_false(pub_lep_key(&f->n, ND "fd00:42::6"));
+	assert_false(pub_lep_key(&f->n, ND "fd00:42:0::5"));
+	assert_false(pub_lep_key(&f->n, ND "::"));	/* the endpoint without IPv6 */
+	f->n.d.subnet6.len = 0;
+	assert_false(pub_lep_key(&f->n, ND "fd00:42::5"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2470,6 +2800,13 @@ int main(void)
 		P(test_job_fail_all),
 		P(test_job_deadline),
 		P(test_reclaim_never_early),
+		cmocka_unit_test(test_value_check_nd),
+		cmocka_unit_test_setup_teardown(test_mirror_nd_entries, setup6, teardown),
+		T(test_mirror_nd_ipv4_only),
+		cmocka_unit_test_setup_teardown(test_answer_nd, setup6, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_nd_underived_mac, setup6, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_nd_whole_and_back, setup6, teardown),
+		cmocka_unit_test_setup_teardown(test_pub_lep_key, setup6, teardown),
 #undef T
 #undef P
 	};

@@ -242,10 +242,10 @@ bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6])
 	return want_remote_mac(n, mirror_arp(&n->mirror, ip), mac);
 }
 
-/* An endpoint of this host always has its IPv4 address and MAC too (an
- * IPv6 address alone is not served): its MAC says it is ours. */
 bool kern_want_neigh6(const struct net *n, const struct in6_addr *ip6, uint8_t mac[6])
 {
+	if (net_lep_by_ip6(n, ip6))
+		return false;
 	return want_remote_mac(n, mirror_nd(&n->mirror, ip6), mac);
 }
 

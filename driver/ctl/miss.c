@@ -202,7 +202,7 @@ static void answer_l3_6(struct net *n, const struct in6_addr *ip)
 		kern_run(n);
 		return;
 	}
-	if (!n->d.subnet6.len || !netaddr_is_host6(&n->d.subnet6, ip) ||
+	if (net_lep_by_ip6(n, ip) || !n->d.subnet6.len || !netaddr_is_host6(&n->d.subnet6, ip) ||
 	    !memcmp(ip, &n->d.gateway6, sizeof(*ip)) || mirror_nd(&n->mirror, ip)) {
 		n->st.answered[MISS_KIND_L3][ANSWER_IGNORED]++;
 		return;

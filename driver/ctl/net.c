@@ -40,6 +40,16 @@ struct lep *net_lep_by_ip(const struct net *n, struct in_addr ip)
 	return NULL;
 }
 
+struct lep *net_lep_by_ip6(const struct net *n, const struct in6_addr *ip6)
+{
+	struct lep *l;
+
+	LIST_FOREACH(l, &n->leps, link)
+		if (IN6_ARE_ADDR_EQUAL(&l->ip6, ip6))
+			return l;
+	return NULL;
+}
+
 struct lep *net_lep_by_mac(const struct net *n, const uint8_t mac[6])
 {
 	struct lep *l;

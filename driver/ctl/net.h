@@ -138,6 +138,7 @@ void net_insert(struct net *n);
 void net_remove(struct net *n);
 
 struct lep *net_lep_by_ip(const struct net *n, struct in_addr ip);
+struct lep *net_lep_by_ip6(const struct net *n, const struct in6_addr *ip6);
 struct lep *net_lep_by_mac(const struct net *n, const uint8_t mac[6]);
 
 /* n from the address of one of its members (timers, sources). */

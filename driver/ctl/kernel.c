@@ -68,6 +68,7 @@ static struct log_rate rl_write = LOG_RATE_INIT(10000, 10);
 struct kkey {
 	uint8_t kind;
 	uint8_t mac[6];
+	uint8_t pad;		/* hashed whole: no padding of the compiler's */
 	struct in_addr ip;
 	struct in6_addr ip6;
 };

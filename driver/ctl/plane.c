@@ -178,11 +178,14 @@ void plane_net_del(uint32_t vni)
 
 /* ---- endpoints ---- */
 
-/* A local endpoint's address and MAC are never programmed as remote, and a
- * remote entry naming them is re-evaluated when it comes or goes. */
-static void mark_local(struct net *n, struct in_addr ip, const uint8_t mac[6])
+/* A local endpoint's addresses and MAC are never programmed as remote, and
+ * a remote entry naming them is re-evaluated when it comes or goes. */
+static void mark_local(struct net *n, struct in_addr ip, const struct in6_addr *ip6,
+		       const uint8_t mac[6])
 {
 	kern_mark_neigh(n, ip, false);
+	if (n->d.subnet6.len && !IN6_IS_ADDR_UNSPECIFIED(ip6))
+		kern_mark_neigh6(n, ip6, false);
 	kern_mark_fdb(n, mac, false);
 	kern_mark_mac_users(n, mac);
 	kern_run(n);
@@ -212,7 +215,7 @@ int plane_lep_add(uint32_t vni, const struct ctl_endpoint *e, struct ctl_wait *w
 	l->net = n;
 	l->wait = w;
 	LIST_INSERT_HEAD(&n->leps, l, link);
-	mark_local(n, l->ip, l->mac);
+	mark_local(n, l->ip, &l->ip6, l->mac);
 	pub_lep_added(n, l);
 	return 0;
 }
@@ -231,7 +234,7 @@ void plane_lep_del(uint32_t vni, struct in_addr ip)
 	names_lep_deleted(n, l);
 	lep_free(l);
 	pub_lep_deleted(n, ip, &ip6, mac);
-	mark_local(n, ip, mac);
+	mark_local(n, ip, &ip6, mac);
 }
 
 /* ---- the session ---- */

@@ -120,7 +120,10 @@ static struct lep *op_lep(const struct pub_op *op, struct net **np)
 	struct lep *l = n ? net_lep_by_ip(n, op->ip) : NULL;
 
 	*np = n;
-	return l && !memcmp(l->mac, op->mac, 6) ? l : NULL;
+	/* The same IPv4 address and MAC, but another IPv6 one: a new endpoint
+	 * whose nd key this op did not write. */
+	return l && !memcmp(l->mac, op->mac, 6) &&
+	       (!op->nd[0] || IN6_ARE_ADDR_EQUAL(&l->ip6, &op->ip6)) ? l : NULL;
 }
 
 static void retry_later(struct net *n, struct lep *l, uint64_t ms)

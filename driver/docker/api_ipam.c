@@ -51,15 +51,67 @@ json_t *api_ipam_request_pool(struct api *a, const char *body, size_t len, unsig
 			 "Data");
 }
 
+/*
+ * Docker releases every address of a pool before the pool, so an address
+ * of ours still recorded in it then is one Docker lost track of (Engine
+ * 20.10 keeps the IPv4 address of an endpoint whose IPv6 request failed):
+ * take it out of the record, and give it back.
+ */
+static void release_leftovers(struct api *a, const struct req_pool *p)
+{
+	struct ipam_alloc *x, **pp, *gone = NULL;
+	struct ipam_alloc6 *y, **qq, *gone6 = NULL;
+	char ip[INET6_ADDRSTRLEN], err[ERRLEN];
+
+	pthread_mutex_lock(&a->lock);
+	for (pp = &a->st.allocs; (x = *pp);)
+		if (!p->v6 && x->pool.len == p->pool.len &&
+		    x->pool.addr.s_addr == p->pool.addr.s_addr) {
+			*pp = x->next;
+			x->next = gone;
+			gone = x;
+		} else {
+			pp = &x->next;
+		}
+	for (qq = &a->st.allocs6; (y = *qq);)
+		if (p->v6 && y->pool.len == p->pool6.len &&
+		    !memcmp(&y->pool.addr, &p->pool6.addr, sizeof(y->pool.addr))) {
+			*qq = y->next;
+			y->next = gone6;
+			gone6 = y;
+		} else {
+			qq = &y->next;
+		}
+	pthread_mutex_unlock(&a->lock);
+	if (!gone && !gone6)
+		return;
+	if (api_save(a, err, sizeof(err)))
+		log_warn("ReleasePool: %s", err);
+	while ((x = gone)) {
+		gone = x->next;
+		log_warn("ReleasePool: address %s was never released by Docker: freed",
+			 inet_ntop(AF_INET, &x->addr, ip, sizeof(ip)));
+		ctl_ipam_release(&x->pool, x->addr);
+		free(x);
+	}
+	while ((y = gone6)) {
+		gone6 = y->next;
+		log_warn("ReleasePool: address %s was never released by Docker: freed",
+			 inet_ntop(AF_INET6, &y->addr, ip, sizeof(ip)));
+		ctl_ipam_release6(&y->pool, &y->addr);
+		free(y);
+	}
+}
+
 json_t *api_ipam_release_pool(struct api *a, const char *body, size_t len, unsigned int *status)
 {
 	char err[ERRLEN];
 	struct req_pool p;
 
-	(void)a;
-	/* Other hosts still use the pool: nothing to free. */
+	/* Other hosts still use the pool: the pool itself is not freed. */
 	if (req_pool_id_decode(body, len, &p, err, sizeof(err)))
 		return reply_ipam_err(status, HTTP_BAD_REQUEST, "ReleasePool", "%s", err);
+	release_leftovers(a, &p);
 	return json_object();
 }
 

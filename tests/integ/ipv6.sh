@@ -74,11 +74,16 @@ check_empty "engine 1 never programs its own IPv6 endpoint as remote" \
 check "engine 1's container pings6 engine 2's ($B2): 0% loss" D 1 exec $T_ID-c11 ping -6 -c 3 -W 2 "$B2"
 check "engine 2's container pings6 engine 1's ($B1): 0% loss" D 2 exec $T_ID-c21 ping -6 -c 3 -W 2 "$B1"
 check "and over IPv4 still ($A2)" D 1 exec $T_ID-c11 ping -c 2 -W 2 "$A2"
-D 2 exec -d $T_ID-c21 sh -c "nc -l -p 8080 >/tmp/got"
-poll 5 sh -c "$D2 exec $T_ID-c21 netstat -ln 2>/dev/null | grep -q ':8080' || true" >/dev/null
-check "a TCP connection over IPv6 from engine 1's container to engine 2's" \
-	poll 5 sh -c "echo hello-$$ | $D1 exec -i $T_ID-c11 nc -w 2 $B2 8080"
-check "  the bytes arrived" poll 5 sh -c "$D2 exec $T_ID-c21 cat /tmp/got | grep -q hello-$$"
+# A TCP connection: engine 2's container listens and sends a line, engine 1's
+# connects and prints what it got.
+echo "from-c21-$$" | D 2 exec -i $T_ID-c21 nc -l -p 8080 >"$T_TMP/got" 2>&1 &
+NCP=$!
+poll 5 sh -c "$D2 exec $T_ID-c21 cat /proc/net/tcp6 | grep -q ':1F90 [0:]* 0A '" ||
+	echo "# the listener did not show in /proc/net/tcp6"
+tcp=$(echo "from-c11-$$" | D 1 exec -i $T_ID-c11 nc -w 2 "$B2" 8080 2>&1; echo "rc=$?")
+check_match "a TCP connection over IPv6 from engine 1's container to engine 2's: its line came back" \
+	"from-c21-$$" "$tcp"
+kill $NCP 2>/dev/null
 check_match "--ip6 of an address engine 1 holds is refused on engine 2, naming the holder" \
 	"already allocated to the host at $(hip 1)" \
 	"$(D 2 run -d --net $NET --ip6 "$B1" --name $T_ID-dup $IMAGE sleep 1 2>&1)"
@@ -91,7 +96,7 @@ check_eq "  it has it" "${P6}::77" "$(ip6_of 2 $T_ID-c2x)"
 NID2=$(D 2 network inspect -f '{{.Id}}' $NET)
 attach6() {
 	local n=$1 eid r src c=$T_ID-p$1
-	eid=$(id64 "f$n")
+	eid=$(id64 "f$(printf %02d $n)")
 	r=$(api "$(S 2)" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$NID2\",\"EndpointID\":\"$eid\",\"Interface\":{\"Address\":\"$(t_ip 0 $((150 + n)))/24\",\"AddressIPv6\":\"${P6}::f:$n/64\",\"MacAddress\":\"\"}}")
 	case $r in *'"Err"'*) echo "$r"; return 1 ;; esac
 	r=$(api "$(S 2)" NetworkDriver.Join "{\"NetworkID\":\"$NID2\",\"EndpointID\":\"$eid\",\"SandboxKey\":\"\"}")
@@ -103,7 +108,7 @@ attach6() {
 }
 detach6() {
 	local eid c=$T_ID-p$1
-	eid=$(id64 "f$1")
+	eid=$(id64 "f$(printf %02d $1)")
 	api "$(S 2)" NetworkDriver.Leave "{\"NetworkID\":\"$NID2\",\"EndpointID\":\"$eid\"}" >/dev/null
 	ip -n "$c" link set eth0 down 2>/dev/null
 	ip -n "$c" link set eth0 name "vxe${eid:0:12}" 2>/dev/null && ip -n "$c" link set "vxe${eid:0:12}" netns $(H 2)

@@ -1244,32 +1244,27 @@ static void test_kern_drift(void **state)
 
 /* ---- IPv6 neighbours (nd entries) ---- */
 
-static struct in6_addr ip6(const char *s)
-{
-	struct in6_addr a;
-
-	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
-	return a;
-}
 
 /*
- * <prefix>/nd/<ip6> = mac, valid, as a direct GET brings it.  mirror.c's nd
- * side is another change's: what take() makes of the key is set here to
- * what a valid nd entry holds (ip6 from the key, vmac the value).
+ * <prefix>/nd/<ip6> = mac, as a direct GET brings it, on the fixture's
+ * network made dual-stack (fd00:1::/64): a valid nd entry.
  */
 static void take_nd(struct fx *f, const char *ip, const char *mac, uint64_t index)
 {
 	char key[KV_KEY_MAX];
 	struct in6_addr a = ip6(ip);
+	uint8_t want[6];
 	struct ment *e;
 
+	f->n.d.subnet6 = pfx6("fd00:1::/64");
 	assert_int_equal(layout_nd_key(key, sizeof(key), PFX, &a), 0);
 	take(f, key, mac, index);
 	assert_non_null(e = mirror_nd(&f->n.mirror, &a));
 	assert_int_equal(e->kind, LAYOUT_ND);
-	e->ip6 = a;
-	mac6(mac, e->vmac);
-	e->valid = 1;
+	assert_memory_equal(&e->ip6, &a, sizeof(a));
+	mac6(mac, want);
+	assert_memory_equal(e->vmac, want, 6);
+	assert_true(e->valid);
 }
 
 static void test_kern_want_neigh6(void **state)
@@ -2414,21 +2409,7 @@ static void test_mirror_whole_and_back(void **state)
 #define GW6 "fd00:42::1"
 #define ND PFX "/nd/"
 
-static struct in6_addr ip6(const char *s)
-{
-	struct in6_addr a;
 
-	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
-	return a;
-}
-
-static struct prefix6 pfx6(const char *s)
-{
-	struct prefix6 p;
-
-	assert_true(netaddr_parse_prefix6(s, &p));
-	return p;
-}
 
 /* The fixture's network, dual-stack: fd00:42::/64 beside 10.1.2.0/24. */
 static int setup6(void **state)

@@ -4,7 +4,7 @@
 # real Consul (everything inside namespaces of ours, except the Docker
 # section's daemon: see bench/docker.sh).  Prints each number with its target
 # as it is measured; exits non-zero if a target is missed.  Sections, in
-# order (BENCH_SECTIONS="api iperf scale conns burst multicast names cluster docker" chooses):
+# order (BENCH_SECTIONS="api iperf scale conns burst multicast names ipv6 cluster docker" chooses):
 #   api        propagation: CreateEndpoint returns on h2 -> the FDB entry
 #              exists on h1; CreateEndpoint and DeleteEndpoint, Consul
 #              publishing included, each measured from a client that keeps
@@ -46,7 +46,7 @@ T_NAME=bench
 N=${BENCH_N:-30}
 API_N=${BENCH_API_N:-200}	# the calls alone: enough for a p99 that is not the maximum
 PROP_P50_MS=${PROP_P50_MS:-100} API_P99_MS=${API_P99_MS:-10} PART_P99_MS=${PART_P99_MS:-100}
-BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale conns burst multicast names cluster docker"}
+BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale conns burst multicast names ipv6 cluster docker"}
 # kvload (tests/tools/kvload.c): next to $VXOV, else build/kvload.
 KVLOAD=${KVLOAD:-}
 if [ -z "$KVLOAD" ]; then
@@ -224,8 +224,8 @@ bench_api() {
 
 for s in $BENCH_SECTIONS; do
 	case $s in
-	api|iperf|scale|conns|burst|multicast|names|cluster|docker) ;;
-	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale conns burst multicast names cluster docker)"; exit 2 ;;
+	api|iperf|scale|conns|burst|multicast|names|ipv6|cluster|docker) ;;
+	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale conns burst multicast names ipv6 cluster docker)"; exit 2 ;;
 	esac
 done
 # section NAME: run bench_NAME (from bench/NAME.sh if there is one); a
@@ -243,6 +243,7 @@ want conns && section conns
 want burst && section burst
 want multicast && section multicast
 want names && section names
+want ipv6 && section ipv6
 want cluster && section cluster
 want docker && section docker
 

@@ -2,14 +2,19 @@
 # SPDX-License-Identifier: MIT
 # Two real dockerd engines, each inside its own host namespace on an underlay
 # of ours, each with its own vxov; one Consul in a third namespace.  Only
-# docker commands from there on: networks with vxov IPAM, ten containers
-# started at once across both engines, pings across engines, a multicast
-# stream across engines on a network with -o multicast=true, clean removal.
+# docker commands from there on: a dual-stack network with vxov IPAM (an
+# IPv4 and an IPv6 subnet), ten containers started at once across both
+# engines (ten distinct addresses of each family), ping and ping6 and a TCP
+# connection over IPv6 across engines, --ip/--ip6 of a held address refused,
+# a multicast stream across engines on a network with -o multicast=true,
+# clean removal.
 # ENGINE=20.10 (default): Debian's dockerd; ENGINE=29: Docker Engine 29 (lib.sh).
 T_NAME=docker2
 . "$(dirname "$0")/../lib.sh"
 
 NET=$T_ID-net SUBNET=$(t_subnet 0) RA=$(t_net3 0 | sed 's/\./\\./g')
+P6=fd$(printf "%02x" $((T_HASH % 256))):$(printf "%x" $((T_HASH / 256 % 65536))):$(printf "%x" $(($$ % 65535 + 1)))
+SUB6=$P6::/64 SUB6KEY=${P6}::_64
 check "consul agent -dev starts" cluster_consul
 for i in 1 2; do
 	H=$(H $i) DIR=$T_TMP/e$i
@@ -25,8 +30,8 @@ D() { if [ "$1" = 1 ]; then $D1 "${@:2}"; else $D2 "${@:2}"; fi; }
 IMAGE=vxov-busybox:latest
 
 for i in 1 2; do
-	check "engine $i: docker network create -d vxov --ipam-driver vxov --subnet $SUBNET" \
-		D $i network create -d vxov --ipam-driver vxov --subnet $SUBNET $NET
+	check "engine $i: docker network create -d vxov --ipam-driver vxov --ipv6 --subnet $SUBNET --subnet $SUB6" \
+		D $i network create -d vxov --ipam-driver vxov --ipv6 --subnet $SUBNET --subnet $SUB6 $NET
 done
 # No --subnet: Docker's default IPAM would pick one per host (hosts could
 # end up on two overlays); vxov's IPAM has no default pool.  Both refused.
@@ -56,12 +61,31 @@ done; done)
 check_eq "ten containers started concurrently on two engines got ten addresses" 10 "$(echo "$addrs" | grep -c "^$RA\\.")"
 check_eq "  ten distinct ones" 10 "$(echo "$addrs" | grep "^$RA\\." | sort -u | wc -l)"
 cat "$T_TMP"/run.* | grep -v '^$' | sed 's/^/#   /' | head -5
+ip6_of() { D "$1" inspect -f "{{(index .NetworkSettings.Networks \"$NET\").GlobalIPv6Address}}" "$2"; }
+addrs6=$(for n in 1 2 3 4 5; do for i in 1 2; do ip6_of $i $T_ID-c$i$n 2>/dev/null; done; done)
+check_eq "  and ten distinct IPv6 addresses, from $SUB6" 10 "$(echo "$addrs6" | grep "^$P6:" | sort -u | wc -l)"
 
 A1=$(D 1 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $T_ID-c11)
 A2=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $T_ID-c21)
 check "engine 1's container pings engine 2's ($A2): 0% loss" D 1 exec $T_ID-c11 ping -c 3 -W 2 "$A2"
 check "engine 2's container pings engine 1's ($A1): 0% loss" D 2 exec $T_ID-c21 ping -c 3 -W 2 "$A1"
 check_match "the keys are in Consul" "vxov/$VNI/arp/$A2=" "$(kv list vxov/$VNI)"
+B1=$(ip6_of 1 $T_ID-c11) B2=$(ip6_of 2 $T_ID-c21)
+check_match "  the nd key too: engine 2's container's IPv6 address -> its MAC" "^vxov/$VNI/nd/$B2=$(
+	D 2 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").MacAddress}}" $T_ID-c21) session=" "$(kv get vxov/$VNI/nd/$B2 | head -1)"
+check "engine 1's container pings6 engine 2's ($B2): 0% loss" D 1 exec $T_ID-c11 ping -6 -c 3 -W 2 "$B2"
+check "engine 2's container pings6 engine 1's ($B1): 0% loss" D 2 exec $T_ID-c21 ping -6 -c 3 -W 2 "$B1"
+# TCP over IPv6: engine 2's container listens and sends a line, engine 1's
+# connects and prints what it got.
+echo "from-c21-$$" | D 2 exec -i $T_ID-c21 nc -l -p 8080 >/dev/null 2>&1 &
+NCP=$!
+poll 5 sh -c "$D2 exec $T_ID-c21 cat /proc/net/tcp6 | grep -q ':1F90 [0:]* 0A '" ||
+	echo "# the listener did not show in /proc/net/tcp6"
+check_match "a TCP connection over IPv6 from engine 1's container to engine 2's: its line arrives" "from-c21-$$" \
+	"$(echo "from-c11-$$" | D 1 exec -i $T_ID-c11 nc -w 2 "$B2" 8080 2>&1)"
+kill $NCP 2>/dev/null
+check_match "--ip6 of an address engine 1 holds is refused on engine 2" "already allocated to the host at $(hip 1)" \
+	"$(D 2 run -d --net $NET --ip6 "$B1" --name $T_ID-dup6 $IMAGE sleep 1 2>&1)"
 check_match "--ip of an address engine 1 holds is refused on engine 2" "already allocated to the host at $(hip 1)" \
 	"$(D 2 run -d --net $NET --ip "$A1" --name $T_ID-dup $IMAGE sleep 1 2>&1)"
 
@@ -93,12 +117,13 @@ for i in 1 2; do
 	D $i rm -f $T_ID-m$i >/dev/null 2>&1
 	check "engine $i: docker network rm (the multicast network)" D $i network rm $MNET
 	for n in 1 2 3 4 5; do D $i rm -f $T_ID-c$i$n >/dev/null 2>&1; done
-	D $i rm -f $T_ID-dup >/dev/null 2>&1
+	D $i rm -f $T_ID-dup $T_ID-dup6 >/dev/null 2>&1
 	check "engine $i: docker network rm" D $i network rm $NET
 done
 check_empty "no overlay namespace left" "$(ip netns list | grep -E "^$T_ID-h[12]-")"
 check_empty "no veth left in either host" "$(ip -n $T_ID-h1 -o link show | grep vxe; ip -n $T_ID-h2 -o link show | grep vxe)"
-check_empty "no endpoint key left in Consul" "$(kv list vxov/$VNI | grep -E '/(arp|fib)/')"
-check_empty "no address left allocated" "$(kv list vxov/ipam/$(t_subnet_key 0) | grep /addr/; kv list vxov/ipam/$(t_subnet_key 1) | grep /addr/)"
+check_empty "no endpoint key left in Consul (arp, fib, nd)" "$(kv list vxov/$VNI | grep -E '/(arp|fib|nd)/')"
+check_empty "no address left allocated (IPv4, IPv6)" "$(kv list vxov/ipam/$(t_subnet_key 0) | grep /addr/; kv list vxov/ipam/$(t_subnet_key 1) | grep /addr/;
+	kv list vxov/ipam/$SUB6KEY | grep /addr/)"
 for i in 1 2; do check "vxov $i: no sanitizer report" sanitizer_clean "$(hlog $i)"; done
 t_finish

@@ -12,11 +12,15 @@
 #     through the kernel writer; a real L3 miss cannot be made on demand:
 #     the VXLAN proxy raises one only for an address with no entry at all,
 #     and vxov writes a deleted one back at once).  p50/p99 per family,
-#     target: IPv6's p99 <= V6_RATIO x IPv4's, and both <= V6_P99_MS.
+#     target: IPv6's p99 <= V6_RATIO x IPv4's (or IPv4's + V6_SLACK_MS: both
+#     are fractions of a millisecond, whose ratio is noise), and both <=
+#     V6_P99_MS.  The monitor stamps a message when it reads it: when vxov
+#     writes the entry back before the monitor wakes, both are read at once
+#     and the difference is ~0 (most p50s), so these are lower bounds.
 #   first ping: the container's first ping to each never-contacted endpoint
 #     (entries programmed before any traffic: the VXLAN proxy answers ARP and
 #     Neighbour Solicitations on the host), RTT p50/p99 per family.
-V6_N=${V6_N:-40} V6_RATIO=${V6_RATIO:-2} V6_P99_MS=${V6_P99_MS:-10}
+V6_N=${V6_N:-40} V6_RATIO=${V6_RATIO:-2} V6_SLACK_MS=${V6_SLACK_MS:-0.5} V6_P99_MS=${V6_P99_MS:-10}
 
 # v6_ctn HOST EID NS ADDR4 ADDR6: Join as dockerd makes it, the veth moved
 # into namespace NS of ours with both addresses.
@@ -31,7 +35,7 @@ v6_ctn() {
 }
 
 bench_ipv6() {
-	local i k r src ov ctn=$T_ID-v6c f a ip4 ip6 eid m4 m6 p4 p6
+	local i k r src ov ctn=$T_ID-v6c f a eid m4 m6 p4 p6 lim end
 	HNET=10.213.30
 	for i in 91 92; do
 		HSOCK[$i]=$T_TMP/v6h$i.sock
@@ -98,7 +102,8 @@ bench_ipv6() {
 	bench_note "entries timed (of $V6_N each): IPv4 $m4, IPv6 $m6 (the kernel's deletion event -> vxov's entry, ip -ts monitor neigh)"
 	bench_target "lost -> entry (the miss path), IPv4" "$(pct 50 <"$T_TMP/v6-miss4")/$p4 ms" "$p4" le "$V6_P99_MS" "p99 <= $V6_P99_MS ms"
 	bench_target "lost -> entry (the miss path), IPv6" "$(pct 50 <"$T_TMP/v6-miss6")/$p6 ms" "$p6" le "$V6_P99_MS" "p99 <= $V6_P99_MS ms"
-	bench_target "lost -> entry, IPv6 p99 / IPv4 p99" "$(calc "$p6 / $p4")" "$(calc "$p6 / $p4")" le "$V6_RATIO" "<= $V6_RATIO"
+	lim=$(awk -v a="$p4" -v r="$V6_RATIO" -v s="$V6_SLACK_MS" 'BEGIN {x = a * r; if (a + s > x) x = a + s; print x}')
+	bench_target "lost -> entry, IPv6 p99 (x IPv4's)" "$p6 ms ($(calc "$p6 / $p4")x)" "$p6" le "$lim" "<= ${V6_RATIO}x or +$V6_SLACK_MS ms: $lim"
 	bench_target "first ping, IPv4 (p50/p99 RTT)" "$(pct 50 <"$T_TMP/v6-first4")/$(pct 99 <"$T_TMP/v6-first4") ms ($(wc -l <"$T_TMP/v6-first4") of $V6_N answered)" \
 		"$(wc -l <"$T_TMP/v6-first4")" ge "$V6_N" "all answered"
 	bench_target "first ping, IPv6 (p50/p99 RTT)" "$(pct 50 <"$T_TMP/v6-first6")/$(pct 99 <"$T_TMP/v6-first6") ms ($(wc -l <"$T_TMP/v6-first6") of $V6_N answered)" \

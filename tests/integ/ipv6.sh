@@ -6,8 +6,8 @@
 # IPv6 subnet).  40 never-contacted peers each answer their first ping6 (the
 # neighbour entries are in the kernel before any traffic: the VXLAN device's
 # proxy answers the Neighbour Solicitation); the nd keys of the public
-# contract, written by hand too; drift, a restart and a deletion; nothing
-# left.  Real dockerd engines (both) on a dual-stack network: docker2.sh.
+# contract, written by hand too; drift, a Consul partition, a restart (and
+# a leaked key), a deletion; nothing left.  Real dockerd engines (both) on a dual-stack network: docker2.sh.
 T_NAME=ipv6
 . "$(dirname "$0")/../lib.sh"
 
@@ -108,9 +108,35 @@ ip -n $OV1 -6 neigh add "$P6::dead" lladdr 02:00:00:00:de:ad dev vxlan$VNI nud p
 check "a stray tagged IPv6 entry is purged by the resync" poll 15 sh -c \
 	"! ip -n $OV1 -6 neigh show dev vxlan$VNI | grep -q '^$P6::dead '"
 
+# Partition: Consul's port drops everything.  IPv6 traffic goes on, a new
+# endpoint is accepted at once and published when Consul is back, and the
+# other host programs it.
+ip netns exec $T_ID-c2-1 ping -6 -i 0.2 -c 25 -W 1 "$P6::1:1" >"$T_TMP/ping-part" 2>&1 &
+PP=$!
+ip netns exec $CN nft -f - <<NFT
+table inet $T_ID {
+	chain in { type filter hook input priority 0; tcp dport 8500 drop; }
+	chain out { type filter hook output priority 0; tcp sport 8500 drop; }
+}
+NFT
+on_exit "ip netns exec $CN nft delete table inet $T_ID 2>/dev/null"
+check "partition: h1 accepts a new dual-stack endpoint" attach6 1 2
+check_not "  whose nd key cannot reach Consul" kv get $PFX/nd/$P6::1:2 2>/dev/null
+sleep 2	# the partition lasts (the ping measures it)
+ip netns exec $CN nft delete table inet $T_ID
+check "healed: its nd key is published" poll 10 kv get $PFX/nd/$P6::1:2
+check "  and h2 programs it" poll 10 sh -c "ip -n $OV2 -6 neigh show dev vxlan$VNI | grep -q '^$P6::1:2 lladdr'"
+check "  h2's peer pings6 it" ip netns exec $T_ID-c2-1 ping -6 -c 1 -W 1 "$P6::1:2"
+wait $PP
+check_match "  h2's peer pinged h1's container over IPv6 throughout: 0% loss" " 0% packet loss" "$(cat "$T_TMP/ping-part")"
+
 # Restart: vxov SIGKILLed; an entry lost and a stale one of ours made
-# meanwhile; the kernel is put right, and traffic never stopped.
+# meanwhile, and an nd key our session holds that no endpoint explains (a
+# SIGKILL between publishing and saving); all put right, traffic never
+# stopped.
+SID=$(cat "$(hstate 1)/session")
 host_kill 1
+kv put $PFX/nd/$P6::77 "$(t_mac $A.177)" acquire=$SID >/dev/null
 ip -n $OV1 -6 neigh del "$P6::2:3" dev vxlan$VNI
 ip -n $OV1 -6 neigh add "$P6::beef" lladdr 02:00:00:00:be:ef dev vxlan$VNI nud permanent proto 118
 check "  while vxov is down, ping6 still crosses" ip netns exec $T_ID-c1-1 ping -6 -c 1 -W 2 "$P6::2:4"
@@ -120,6 +146,7 @@ check "  the entry lost while it was down is back" poll 10 sh -c \
 check "  a stale IPv6 entry of ours is purged" poll 15 sh -c \
 	"! ip -n $OV1 -6 neigh show dev vxlan$VNI | grep -q '^$P6::beef '"
 check "  its own endpoint's nd key is still there (restored from its state)" kv get $PFX/nd/$P6::1:1
+check "  the nd key of its session that no endpoint explains is deleted" poll 10 not kv get $PFX/nd/$P6::77
 attach6 2 41 >/dev/null
 check "  and a new peer on h2 answers a first ping6 from h1" ip netns exec $T_ID-c1-1 ping -6 -c 1 -W 2 "$P6::2:41"
 
@@ -128,7 +155,7 @@ check_eq "h2: detach a peer" "{}" "$(detach6 2 5)"
 check_not "  its nd key left Consul" kv get $PFX/nd/$P6::2:5
 check "  h1 purged its IPv6 entry" poll 10 sh -c "! ip -n $OV1 -6 neigh show dev vxlan$VNI | grep -q '^$P6::2:5 '"
 for n in $(seq 41); do [ "$n" = 5 ] || detach6 2 "$n" >/dev/null; done
-detach6 1 1 >/dev/null
+detach6 1 1 >/dev/null; detach6 1 2 >/dev/null
 for i in 1 2; do
 	check_eq "h$i: DeleteNetwork" "{}" "$(api "$(S $i)" NetworkDriver.DeleteNetwork "$(ids_json "$(nid $i)")" | head -1)"
 done

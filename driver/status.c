@@ -150,7 +150,8 @@ static void print_multicast(json_t *m)
 }
 
 /* A dual-stack network: "ipv6: subnet fd00:42::/64  gateway fd00:42::1  nd
- * keys 3 (2 remote neighbours, 1 invalid)"; nothing on an IPv4-only one. */
+ * keys 3 (2 remote neighbours, 1 invalid), kernel 2"; nothing on an
+ * IPv4-only one. */
 static void print_ipv6(json_t *v6)
 {
 	long long invalid = num(v6, "nd_invalid"), remote = num(v6, "remote_neighbours");
@@ -160,8 +161,9 @@ static void print_ipv6(json_t *v6)
 	printf("  ipv6: subnet %s", str(v6, "subnet"));
 	if (json_object_get(v6, "gateway"))
 		printf("  gateway %s", str(v6, "gateway"));
-	printf("  nd keys %lld (%lld remote neighbour%s, %s%lld invalid%s)\n", num(v6, "nd_keys"),
-	       remote, remote == 1 ? "" : "s", invalid ? red() : "", invalid, off());
+	printf("  nd keys %lld (%lld remote neighbour%s, %s%lld invalid%s), kernel %lld\n",
+	       num(v6, "nd_keys"), remote, remote == 1 ? "" : "s", invalid ? red() : "", invalid, off(),
+	       num(v6, "kernel_neighbours"));
 }
 
 /* With NETWORK: every remote IPv6 neighbour with its host. */

@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential pkg-config libmnl-dev libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev busybox-static iproute2
-iputils-ping curl python3 util-linux nftables libseccomp-dev iperf3 sudo"
+iputils-ping curl python3 util-linux nftables libseccomp-dev iperf3 sudo jq"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -422,15 +422,16 @@ static void on_kern_timer(struct loop_timer *t)
 	kern_run(NET_OF(t, kern_timer));
 }
 
-void kern_counts(const struct net *n, size_t *neigh, size_t *fdb)
+void kern_counts(const struct net *n, size_t *neigh, size_t *neigh6, size_t *fdb)
 {
 	struct hnode *x, *tmp;
 
-	*neigh = *fdb = 0;
+	*neigh = *neigh6 = *fdb = 0;
 	HTAB_FOREACH_SAFE(&n->kern, x, tmp) {
 		const struct kent *k = (const struct kent *)x;
 
-		*neigh += k->have && k->kind != KENT_FDB;	/* both families */
+		*neigh += k->have && k->kind == KENT_NEIGH;
+		*neigh6 += k->have && k->kind == KENT_NEIGH6;
 		*fdb += k->have && k->kind == KENT_FDB;
 	}
 }

@@ -53,7 +53,7 @@ long kern_drift(struct net *n);
  * neighbours and AF_BRIDGE FDB entries of the device, in any order). */
 long kern_drift_of(const struct net *n, const struct neigh_entry *dump, size_t count);
 /* The entries of ours the kernel holds (neigh: IPv4 and IPv6 together). */
-void kern_counts(const struct net *n, size_t *neigh, size_t *fdb);
+void kern_counts(const struct net *n, size_t *neigh, size_t *neigh6, size_t *fdb);
 
 /* Propagation lag, every network: a change seen -> its entry written. */
 struct kern_lag {

@@ -227,7 +227,7 @@ static json_t *net_json(struct net *n, bool full)
 	};
 	char a[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4], m[MAC_STRLEN], veth[IF_NAMESIZE];
 	json_t *leps = json_array(), *o, *rem;
-	size_t remote, neigh = 0, fdb = 0;
+	size_t remote, neigh = 0, neigh6 = 0, fdb = 0;
 	struct lep *l;
 	long drift;
 
@@ -242,7 +242,7 @@ static json_t *net_json(struct net *n, bool full)
 			json_object_set_new(o, "ip6", json_string(ip6_text(&l->ip6, a6)));
 		json_array_append_new(leps, o);
 	}
-	kern_counts(n, &neigh, &fdb);
+	kern_counts(n, &neigh, &neigh6, &fdb);
 	rem = remotes_json(n, full, &remote);
 	drift = kern_drift(n);
 	snprintf(subnet, sizeof(subnet), "%s/%d", ip_text(n->d.subnet.addr, a), n->d.subnet.len);
@@ -259,6 +259,7 @@ static json_t *net_json(struct net *n, bool full)
 		json_t *v6 = ipv6_json(n, full);
 
 		json_object_set(o, "subnet6", json_object_get(v6, "subnet"));
+		json_object_set_new(v6, "kernel_neighbours", json_integer((json_int_t)neigh6));
 		json_object_set_new(o, "ipv6", v6);
 	}
 	if (o && core.conf.dns_addr.s_addr)
@@ -500,13 +501,17 @@ static void net_metrics(struct prom *p)
 	per_net(p, "vxov_conflicts_total", "counter", "Addresses found published by another host too.",
 		conflicts);
 	prom_family(p, "vxov_kernel_entries", "gauge",
-		    "Neighbour and FDB entries vxov holds in the kernel.");
+		    "Neighbour (IPv4, IPv6) and FDB entries vxov holds in the kernel.");
 	LIST_FOREACH(n, net_all(), link) {
-		size_t neigh, fdb;
+		size_t neigh, neigh6, fdb;
 
-		kern_counts(n, &neigh, &fdb);
+		kern_counts(n, &neigh, &neigh6, &fdb);
 		snprintf(labels, sizeof(labels), "vni=\"%u\",kind=\"neighbour\"", n->d.vni);
 		prom_sample(p, "vxov_kernel_entries", labels, neigh);
+		if (n->d.subnet6.len) {
+			snprintf(labels, sizeof(labels), "vni=\"%u\",kind=\"neighbour6\"", n->d.vni);
+			prom_sample(p, "vxov_kernel_entries", labels, neigh6);
+		}
 		snprintf(labels, sizeof(labels), "vni=\"%u\",kind=\"fdb\"", n->d.vni);
 		prom_sample(p, "vxov_kernel_entries", labels, fdb);
 	}

@@ -11,7 +11,7 @@
 T_NAME=ipv6
 . "$(dirname "$0")/../lib.sh"
 
-cluster 2 --session-ttl 10 --resync 5
+cluster 2 --session-ttl 10 --resync 5 --metrics-listen 127.0.0.1:9276
 SUBNET=$(t_subnet 0) A=$(t_net3 0)
 P6=fd$(printf "%02x" $((T_HASH % 256))):$(printf "%x" $((T_HASH / 256 % 65536))):$(printf "%x" $(($$ % 65535 + 1)))
 SUB6=$P6::/64
@@ -80,6 +80,13 @@ check "h1 holds it as a permanent neighbour entry, tagged (proto 118)" sh -c \
 	"ip -n $OV1 -6 neigh show dev vxlan$VNI proto 118 | grep -q '^$P6::2:1 lladdr $MAC PERMANENT'"
 check_empty "h1 never programs its own IPv6 endpoint as remote" "$(ip -n $OV1 -6 neigh show dev vxlan$VNI | grep "^$P6::1:1 ")"
 check "IPv4 across hosts too" ip netns exec $T_ID-c1-1 ping -c 1 -W 2 $A.201
+ST=$("$VXOV" status --socket "$(S 1)" --json "$VNI")
+check_eq "vxov status --json: the IPv6 subnet, 40 nd keys of h2, 40 IPv6 neighbours in the kernel" \
+	"$SUB6 40 40 40" "$(echo "$ST" | jq -r '.networks[0] | "\(.subnet6) \(.ipv6.nd_keys - 1) \(.ipv6.remote_neighbours) \(.ipv6.kernel_neighbours)"' 2>&1)"
+check_match "vxov status: the ipv6 line" "ipv6: subnet $SUB6 .*nd keys 41 \(40 remote neighbours, 0 invalid\), kernel 40" \
+	"$("$VXOV" status --socket "$(S 1)" 2>&1)"
+check_eq "/metrics: vxov_kernel_entries{kind=\"neighbour6\"} 40" 40 \
+	"$(ip netns exec $T_ID-h1 curl -s http://127.0.0.1:9276/metrics | awk -v k="vxov_kernel_entries{vni=\"$VNI\",kind=\"neighbour6\"}" '$1 == k {print $2}')"
 check "and back: h2's peer pings6 h1's container" ip netns exec $T_ID-c2-1 ping -6 -c 1 -W 2 "$P6::1:1"
 
 # The public contract: keys written by hand.

@@ -24,6 +24,8 @@
 #include "driver/lib/options.h"
 #include "driver/lib/state.h"
 
+#define PICKED6_MAX 16
+
 struct api {
 	const struct options *cfg;
 	struct underlay ul;
@@ -31,7 +33,18 @@ struct api {
 	pthread_mutex_t lock;
 	pthread_mutex_t save_lock;
 	struct state st;
+	/* api_ipam.c's, under lock: the last IPv4 pool requested (Docker asks
+	 * for a network's IPv4 pool, then its IPv6 one), and the IPv6 pools
+	 * picked from it, for CreateNetwork to check the pair. */
+	struct prefix4 last4;
+	uint64_t last4_ms;		/* CLOCK_MONOTONIC; 0: none */
+	struct { struct prefix6 pool6; struct prefix4 pool4; } picked[PICKED6_MAX];
+	unsigned int npicked;
 };
+
+/* The IPv4 pool vxov picked pool6 for (--ipv6 without an IPv6 subnet):
+ * true and *pool4 if it did. */
+bool api_ipam_picked(struct api *a, const struct prefix6 *pool6, struct prefix4 *pool4);
 
 /*
  * Answer one call.  path is the URL ("/NetworkDriver.Join"), body the raw

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "driver/ctl/ctl.h"
 #include "driver/docker/api.h"
 #include "driver/docker/request.h"
+#include "driver/lib/buf.h"
 #include "driver/lib/log.h"
 
 json_t *api_ipam_capabilities(struct api *a, const char *body, size_t len, unsigned int *status)
@@ -30,17 +32,83 @@ json_t *api_ipam_spaces(struct api *a, const char *body, size_t len, unsigned in
 			 "GlobalDefaultAddressSpace", "vxov-global");
 }
 
+#define PICK_WINDOW_MS 10000	/* Docker asks for the IPv6 pool right after the IPv4 one */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool api_ipam_picked(struct api *a, const struct prefix6 *pool6, struct prefix4 *pool4)
+{
+	unsigned int i;
+	bool found = false;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->npicked && i < PICKED6_MAX && !found; i++)
+		if (a->picked[i].pool6.len == pool6->len &&
+		    IN6_ARE_ADDR_EQUAL(&a->picked[i].pool6.addr, &pool6->addr)) {
+			*pool4 = a->picked[i].pool4;
+			found = true;
+		}
+	pthread_mutex_unlock(&a->lock);
+	return found;
+}
+
+/*
+ * `--ipv6` without an IPv6 --subnet: Docker asks for an IPv6 pool with
+ * nothing that names the network, right after its IPv4 pool.  The pool is
+ * derived from that IPv4 pool (req_pick6), which every host of the network
+ * shares, so they all pick the same; CreateNetwork then checks that the
+ * pair it gets is one (two networks created at once could cross them).
+ */
+static int pick6(struct api *a, struct req_pool *r, char *err, size_t errlen)
+{
+	uint64_t now = mono_ms();
+	int e = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (!a->last4_ms || now - a->last4_ms > PICK_WINDOW_MS) {
+		e = errf(err, errlen, -EINVAL, "vxov IPAM picks a network's IPv6 subnet from its IPv4 "
+			 "one, and no IPv4 pool was asked for just before: give --subnet for IPv6 too");
+	} else {
+		req_pick6(&a->last4, &r->pool6);
+		a->picked[a->npicked++ % PICKED6_MAX].pool4 = a->last4;
+		a->picked[(a->npicked - 1) % PICKED6_MAX].pool6 = r->pool6;
+		a->last4_ms = 0;	/* one IPv6 pool per IPv4 one */
+	}
+	pthread_mutex_unlock(&a->lock);
+	return e;
+}
+
 json_t *api_ipam_request_pool(struct api *a, const char *body, size_t len, unsigned int *status)
 {
-	char err[ERRLEN], id[IPAM_POOL_ID_MAX];
+	char err[ERRLEN], id[IPAM_POOL_ID_MAX], p4[INET_ADDRSTRLEN], p6[INET6_ADDRSTRLEN];
 	struct req_pool r;
 
-	(void)a;
 	if (req_pool_decode(body, len, &r, err, sizeof(err)))
 		return reply_ipam_err(status, HTTP_BAD_REQUEST, "RequestPool", "%s", err);
 	if (!ctl_consul())
 		return reply_ipam_err(status, HTTP_OK, "RequestPool",
 				      "vxov IPAM allocates in Consul, and Consul is off (--consul off)");
+	if (r.pick6) {
+		struct prefix4 from;
+
+		if (pick6(a, &r, err, sizeof(err)))
+			return reply_ipam_err(status, HTTP_OK, "RequestPool", "%s", err);
+		api_ipam_picked(a, &r.pool6, &from);
+		log_info("ipam: IPv6 pool %s/64 picked for IPv4 pool %s/%d",
+			 inet_ntop(AF_INET6, &r.pool6.addr, p6, sizeof(p6)),
+			 inet_ntop(AF_INET, &from.addr, p4, sizeof(p4)), from.len);
+	} else if (!r.v6) {
+		pthread_mutex_lock(&a->lock);
+		a->last4 = r.pool;
+		a->last4_ms = mono_ms();
+		pthread_mutex_unlock(&a->lock);
+	}
 	if (r.v6)
 		ctl_ipam_pool6(&r.pool6);
 	else

@@ -195,6 +195,7 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 	char err[ERRLEN], undo[ERRLEN];
 	struct ctl_network d;
 	struct req_network r;
+	struct prefix4 from;
 	char net6[INET6_ADDRSTRLEN + 16];
 	struct network *n;
 	unsigned int mtu;
@@ -210,6 +211,16 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 		return reply_err(status, HTTP_OK, call, "network %.12s: mtu %u is below %u, the least "
 				 "IPv6 works with: give -o %s=%u or more, or no IPv6 subnet", r.id, mtu,
 				 IPV6_MIN_MTU, OPT_MTU, IPV6_MIN_MTU);
+	if (r.pool6.len && api_ipam_picked(a, &r.pool6, &from) &&
+	    (from.len != r.pool.len || from.addr.s_addr != netaddr_network(&r.pool).s_addr)) {
+		char p4[INET_ADDRSTRLEN], p6[INET6_ADDRSTRLEN];
+
+		return reply_err(status, HTTP_OK, call, "network %.12s: its IPv6 subnet %s/%d was "
+				 "picked for IPv4 subnet %s/%d, not for its own (two networks created "
+				 "at once?): create it again", r.id,
+				 inet_ntop(AF_INET6, &r.pool6.addr, p6, sizeof(p6)), r.pool6.len,
+				 inet_ntop(AF_INET, &from.addr, p4, sizeof(p4)), from.len);
+	}
 	pthread_mutex_lock(&a->lock);
 	res = conflicting(a, &r, false, status);
 	pthread_mutex_unlock(&a->lock);

@@ -344,6 +344,24 @@ out:
 	return ret;
 }
 
+void req_pick6(const struct prefix4 *pool4, struct prefix6 *out)
+{
+	struct in_addr net = netaddr_network(pool4);
+	uint8_t in[5];
+	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a, 64 bits */
+	size_t i;
+
+	memcpy(in, &net, 4);
+	in[4] = (uint8_t)pool4->len;
+	for (i = 0; i < sizeof(in); i++)
+		h = (h ^ in[i]) * 0x100000001b3ull;
+	memset(out, 0, sizeof(*out));
+	out->addr.s6_addr[0] = 0xfd;	/* a ULA: fd + a 40-bit global ID, subnet 0 */
+	for (i = 1; i <= 5; i++)
+		out->addr.s6_addr[i] = (uint8_t)(h >> (8 * (i - 1)));
+	out->len = 64;
+}
+
 void req_pool_id(const struct req_pool *p, char *id, size_t len)
 {
 	char net[INET6_ADDRSTRLEN];
@@ -402,12 +420,14 @@ int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err,
 	r->v6 = json_is_true(v6);
 	if (get_str(root, "Pool", 0, &pool, err, errlen) || get_str(root, "SubPool", 0, &sub, err, errlen))
 		goto out;
+	if (!*pool && !r->v6) {
+		errf(err, errlen, -EINVAL, "vxov IPAM has no default pools: give --subnet");
+		goto out;
+	}
 	if (!*pool) {
-		/* `--ipv6` alone: Docker asks for a default pool, which every
-		 * host would pick for itself. */
-		errf(err, errlen, -EINVAL, r->v6 ? "vxov IPAM has no default IPv6 pools: give --subnet for "
-		     "IPv6 too (an IPv6 --subnet next to the IPv4 one)" :
-		     "vxov IPAM has no default pools: give --subnet");
+		/* `--ipv6` without an IPv6 --subnet: the caller picks one. */
+		r->pick6 = true;
+		ret = 0;
 		goto out;
 	}
 	if (*sub) {

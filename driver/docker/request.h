@@ -68,6 +68,7 @@ struct req_ids {
 /* A pool of either family, as a PoolID names it. */
 struct req_pool {
 	bool v6;
+	bool pick6;		/* v6 without a Pool: vxov picks one (api_ipam.c) */
 	struct prefix4 pool;	/* !v6: network address and length */
 	struct prefix6 pool6;	/* v6: network address and length */
 };
@@ -81,8 +82,9 @@ struct req_address {
 	int gateway;		/* RequestAddressType is the gateway */
 };
 
-/* RequestPool: Pool is required (vxov has no default pools, IPv6 ones
- * neither), SubPool is refused. */
+/* RequestPool: Pool is required for IPv4 (vxov has no default pools); an
+ * IPv6 request without one sets pick6 (api_ipam.c picks it); SubPool is
+ * refused. */
 int req_pool_decode(const char *body, size_t len, struct req_pool *r, char *err, size_t errlen);
 /* ReleasePool: just the PoolID. */
 int req_pool_id_decode(const char *body, size_t len, struct req_pool *r, char *err, size_t errlen);
@@ -90,6 +92,10 @@ int req_pool_id_decode(const char *body, size_t len, struct req_pool *r, char *e
  * pool is given).  len: sizeof(id), at least IPAM_POOL_ID_MAX. */
 #define IPAM_POOL_ID_MAX (sizeof(IPAM_POOL_PREFIX) + INET6_ADDRSTRLEN + 4)
 void req_pool_id(const struct req_pool *p, char *id, size_t len);
+/* The IPv6 pool vxov picks for a network whose IPv4 pool is pool4 (`--ipv6`
+ * without an IPv6 --subnet): a ULA /64, fd + 40 bits of a hash of pool4, so
+ * that every host picks the same one for the same IPv4 subnet. */
+void req_pick6(const struct prefix4 *pool4, struct prefix6 *out);
 /* RequestAddress and ReleaseAddress (Address required for release); an
  * IPv6 PoolID takes IPv6 addresses. */
 int req_address_decode(const char *body, size_t len, int release, struct req_address *r,

@@ -89,19 +89,24 @@ check_match "--ip6 of an address engine 1 holds is refused on engine 2" "already
 check_match "--ip of an address engine 1 holds is refused on engine 2" "already allocated to the host at $(hip 1)" \
 	"$(D 2 run -d --net $NET --ip "$A1" --name $T_ID-dup $IMAGE sleep 1 2>&1)"
 
-# Issue 20: a second network with -o multicast=true, a container on each
+# Issue 20: a second network with -o multicast=true (and --ipv6 without an
+# IPv6 subnet: vxov's IPAM picks one, the same on both engines), a container on each
 # engine, the static build/mcast copied in with docker cp, and a multicast
 # stream from engine 1's container to engine 2's.
 MNET=$T_ID-mnet G=239.1.2.3
 MCS=$(dirname "$VXOV")/mcast-static
 [ -x "$MCS" ] || MCS=$TOP/build/mcast-static
 for i in 1 2; do
-	check "engine $i: docker network create -d vxov -o multicast=true --subnet $(t_subnet 1)" \
-		D $i network create -d vxov --ipam-driver vxov -o multicast=true --subnet "$(t_subnet 1)" $MNET
+	check "engine $i: docker network create -d vxov -o multicast=true --ipv6 --subnet $(t_subnet 1) (vxov picks the IPv6 one)" \
+		D $i network create -d vxov --ipam-driver vxov -o multicast=true --ipv6 --subnet "$(t_subnet 1)" $MNET
 	D $i run -d --net $MNET --name $T_ID-m$i $IMAGE sleep 600 >/dev/null
 	check "engine $i: the static mcast tool copied into its container" D $i cp "$MCS" $T_ID-m$i:/mcast
 done
 MVNI=$(kv get vxov/subnets/$(t_subnet_key 1) | head -1 | cut -d= -f2)
+msub() { D "$1" network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' $MNET; }
+check_match "  both engines' networks got the same IPv6 subnet, a ULA /64 vxov picked" \
+	"^$(t_subnet 1) fd[0-9a-f:]*::/64 \$" "$(msub 1)"
+check_eq "  the same on engine 2" "$(msub 1)" "$(msub 2)"
 check "engine 1's overlay replicates broadcast to engine 2's host" poll 10 sh -c \
 	"bridge -n $T_ID-h1-$MVNI fdb show dev vxlan$MVNI | grep -q 'ff:ff:ff:ff:ff:ff dst $(hip 2) '"
 D 2 exec $T_ID-m2 /mcast recv -e 500 $G 5000 10000 eth0 >"$T_TMP/m2.out" 2>"$T_TMP/m2.err" &

@@ -23,7 +23,17 @@ for i in 1 2; do
 done
 check_match "RequestPool without --subnet: {\"Error\"} (the IPAM API's name for it)" '"Error":"vxov IPAM has no default pools: give --subnet"' \
 	"$(body "$(S 1)" IpamDriver.RequestPool '{"AddressSpace":"vxov","Pool":"","V6":false}')"
-check_match "IPv6 pool without --subnet: Error, saying what to add" '"Error":"vxov IPAM has no default IPv6 pools: give --subnet for' \
+# --ipv6 without an IPv6 subnet: Docker asks for the IPv6 pool right after
+# the IPv4 one; vxov picks one from it, the same on every host.
+for i in 1 2; do
+	body "$(S $i)" IpamDriver.RequestPool "{\"AddressSpace\":\"vxov\",\"Pool\":\"$B.0/24\",\"SubPool\":\"\",\"Options\":{},\"V6\":false}" >/dev/null
+	PICK[$i]=$(body "$(S $i)" IpamDriver.RequestPool '{"AddressSpace":"vxov","Pool":"","V6":true}')
+done
+check_match "IPv6 pool without --subnet: vxov picks a ULA /64 from the IPv4 pool just asked for" \
+	'^\{"PoolID":"vxov:fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::/64","Pool":"fd[0-9a-f:]*::/64","Data":\{\}\}$' "${PICK[1]}"
+check_eq "  the same on the other host" "${PICK[1]}" "${PICK[2]}"
+check_match "  one per IPv4 pool: a second IPv6 request without one is refused, saying what to add" \
+	'"Error":"vxov IPAM picks a network.s IPv6 subnet from its IPv4 one, and no IPv4 pool was asked for just before: give --subnet for IPv6 too"' \
 	"$(body "$(S 1)" IpamDriver.RequestPool '{"Pool":"","V6":true}')"
 check_match "IPv6 pool larger than a /48: Error naming the lengths taken" '"Error":".*/48-/120' \
 	"$(body "$(S 1)" IpamDriver.RequestPool '{"Pool":"fd00::/40","V6":true}')"

@@ -882,8 +882,6 @@ static void test_ipam_requests(void **st)
 	static const struct {
 		const char *json, *why;
 	} bad_pool[] = {
-		{ "{\"Pool\":\"\",\"V6\":true}", "give --subnet for IPv6" },
-		{ "{\"V6\":true}", "give --subnet for IPv6" },
 		{ "{\"Pool\":\"\",\"V6\":false}", "no default pools: give --subnet" },
 		{ "{\"Pool\":\"fd00::/64\",\"V6\":\"yes\"}", "V6 is not a boolean" },
 		{ "{\"Pool\":\"10.0.0.0/8\",\"V6\":true}", "not an IPv6 prefix" },
@@ -923,6 +921,29 @@ static void test_ipam_requests(void **st)
 	assert_string_equal(id, "vxov:10.1.0.0/16");
 	assert_int_equal(pool_decode("{\"Pool\":\"10.1.0.0/16\",\"V6\":null}", &p), 0);
 	assert_false(p.v6);
+	/* --ipv6 without an IPv6 --subnet: vxov picks (pick6), from the IPv4
+	 * pool, the same on every host: a ULA /64 */
+	assert_int_equal(pool_decode("{\"Pool\":\"\",\"V6\":true}", &p), 0);
+	assert_true(p.v6 && p.pick6);
+	assert_int_equal(pool_decode("{\"V6\":true}", &p), 0);
+	assert_true(p.pick6);
+	{
+		struct prefix4 a = { .len = 24 }, b = { .len = 24 }, c = { .len = 23 };
+		struct prefix6 x, y, z;
+
+		assert_true(netaddr_parse_ip4("10.1.2.0", &a.addr));
+		assert_true(netaddr_parse_ip4("10.1.2.7", &b.addr));	/* the same network */
+		assert_true(netaddr_parse_ip4("10.1.2.0", &c.addr));
+		req_pick6(&a, &x);
+		req_pick6(&b, &y);
+		req_pick6(&c, &z);
+		assert_int_equal(x.len, 64);
+		assert_int_equal(x.addr.s6_addr[0], 0xfd);
+		assert_memory_equal(&x, &y, sizeof(x));
+		assert_memory_not_equal(&x.addr, &z.addr, sizeof(x.addr));
+		for (int i = 6; i < 16; i++)
+			assert_int_equal(x.addr.s6_addr[i], 0);
+	}
 	for (size_t i = 0; i < sizeof(bad_pool) / sizeof(bad_pool[0]); i++) {
 		err[0] = '\0';
 		if (pool_decode(bad_pool[i].json, &p) != -EINVAL || !strstr(err, bad_pool[i].why))

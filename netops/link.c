@@ -443,12 +443,6 @@ int addr_find4(struct nl *nl, struct in_addr addr, int *ifindex)
 	return err;
 }
 
-struct route_walk {
-	struct in_addr src;
-	int oif;
-	int found;
-};
-
 static int route_attr_cb(const struct nlattr *a, void *data)
 {
 	const struct nlattr **tb = data;
@@ -457,6 +451,74 @@ static int route_attr_cb(const struct nlattr *a, void *data)
 		return MNL_CB_OK;
 	tb[mnl_attr_get_type(a)] = a;
 	return MNL_CB_OK;
+}
+
+/*
+ * A walk over the IPv4 routes of a dump or of a GET's answer: each route,
+ * its attributes in tb[], is offered to take() until one returns true (it
+ * copies what it needs into arg: tb[] is borrowed from the message).
+ */
+struct route_walk {
+	bool (*take)(const struct rtmsg *rtm, const struct nlattr **tb, void *arg);
+	void *arg;
+	bool found;
+};
+
+static int route_walk_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_walk *w = data;
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	const struct rtmsg *rtm;
+
+	/* A GETROUTE is answered with RTM_NEWROUTE messages only. */
+	if (w->found || nlh->nlmsg_type != RTM_NEWROUTE ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return MNL_CB_OK;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_family != AF_INET)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+	w->found = w->take(rtm, tb, w->arg);
+	return MNL_CB_OK;
+}
+
+/* A request for the IPv4 routes: all of them (nl_dump), or one (RTA_DST). */
+static struct nlmsghdr *route_request(struct nl *nl, void *buf)
+{
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+	rtm->rtm_family = AF_INET;
+	return nlh;
+}
+
+/* The route's destination is exactly dst. */
+static bool route_dst_is(const struct nlattr **tb, struct in_addr dst)
+{
+	return tb[RTA_DST] && mnl_attr_validate2(tb[RTA_DST], MNL_TYPE_BINARY, sizeof(dst)) == 0 &&
+	       !memcmp(mnl_attr_get_payload(tb[RTA_DST]), &dst, sizeof(dst));
+}
+
+/* What a route leads to: its device and its preferred source (if any). */
+struct route_via {
+	struct in_addr dst;	/* route_get4's question: answers for another are ignored */
+	struct in_addr src;
+	int oif;
+	unsigned char type;	/* RTN_* */
+};
+
+/* false if the route names no device. */
+static bool route_via_take(const struct rtmsg *rtm, const struct nlattr **tb,
+			   struct route_via *v)
+{
+	if (!tb[RTA_OIF] || mnl_attr_validate(tb[RTA_OIF], MNL_TYPE_U32) < 0)
+		return false;
+	v->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_PREFSRC] &&
+	    mnl_attr_validate2(tb[RTA_PREFSRC], MNL_TYPE_BINARY, sizeof(v->src)) == 0)
+		memcpy(&v->src, mnl_attr_get_payload(tb[RTA_PREFSRC]), sizeof(v->src));
+	v->type = rtm->rtm_type;
+	return true;
 }
 
 /* A route's answer: its device, and its preferred source or else the
@@ -475,99 +537,57 @@ static int route_answer(struct nl *nl, int oif, struct in_addr pref, struct in_a
 	return 0;
 }
 
-static int route_walk_cb(const struct nlmsghdr *nlh, void *data)
+static bool default_take(const struct rtmsg *rtm, const struct nlattr **tb, void *arg)
 {
-	struct route_walk *w = data;
-	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
-	const struct rtmsg *rtm;
-
-	if (w->found || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
-		return MNL_CB_OK;
-	rtm = mnl_nlmsg_get_payload(nlh);
-	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 ||
-	    rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST)
-		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
-	if (!tb[RTA_OIF] || mnl_attr_validate(tb[RTA_OIF], MNL_TYPE_U32) < 0)
-		return MNL_CB_OK;
-	w->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
-	if (tb[RTA_PREFSRC] && mnl_attr_get_payload_len(tb[RTA_PREFSRC]) == sizeof(w->src))
-		memcpy(&w->src, mnl_attr_get_payload(tb[RTA_PREFSRC]), sizeof(w->src));
-	w->found = 1;
-	return MNL_CB_OK;
+	if (rtm->rtm_dst_len != 0 || rtm->rtm_table != RT_TABLE_MAIN ||
+	    rtm->rtm_type != RTN_UNICAST)
+		return false;
+	return route_via_take(rtm, tb, arg);
 }
 
 int route_default4(struct nl *nl, struct in_addr *src, int *ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETROUTE, 0);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct route_walk w = { 0 };
+	struct nlmsghdr *nlh = route_request(nl, buf);
+	struct route_via v = { 0 };
+	struct route_walk w = { .take = default_take, .arg = &v };
 	int err;
 
-	rtm->rtm_family = AF_INET;
 	err = nl_dump(nl, nlh, route_walk_cb, &w);
 	if (err)
 		return err;
 	if (!w.found)
 		return -ENETUNREACH;
-	return route_answer(nl, w.oif, w.src, src, ifindex);
+	return route_answer(nl, v.oif, v.src, src, ifindex);
 }
 
-struct route_get {
-	struct in_addr dst;	/* the question: answers for another are ignored */
-	struct in_addr src;
-	int oif;
-	unsigned char type;	/* RTN_* */
-	int found;
-};
-
-static int route_get_cb(const struct nlmsghdr *nlh, void *data)
+static bool get_take(const struct rtmsg *rtm, const struct nlattr **tb, void *arg)
 {
-	struct route_get *g = data;
-	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
-	const struct rtmsg *rtm;
+	struct route_via *v = arg;
 
-	if (g->found || nlh->nlmsg_type != RTM_NEWROUTE ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
-		return MNL_CB_OK;
-	rtm = mnl_nlmsg_get_payload(nlh);
-	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 32)
-		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
-	if (!tb[RTA_DST] ||
-	    mnl_attr_validate2(tb[RTA_DST], MNL_TYPE_BINARY, sizeof(g->dst)) < 0 ||
-	    memcmp(mnl_attr_get_payload(tb[RTA_DST]), &g->dst, sizeof(g->dst)))
-		return MNL_CB_OK;
-	if (!tb[RTA_OIF] || mnl_attr_validate(tb[RTA_OIF], MNL_TYPE_U32) < 0)
-		return MNL_CB_OK;
-	g->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
-	if (tb[RTA_PREFSRC] &&
-	    mnl_attr_validate2(tb[RTA_PREFSRC], MNL_TYPE_BINARY, sizeof(g->src)) == 0)
-		memcpy(&g->src, mnl_attr_get_payload(tb[RTA_PREFSRC]), sizeof(g->src));
-	g->type = rtm->rtm_type;
-	g->found = 1;
-	return MNL_CB_OK;
+	if (rtm->rtm_dst_len != 32 || !route_dst_is(tb, v->dst))
+		return false;
+	return route_via_take(rtm, tb, v);
 }
 
 int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETROUTE, 0);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct route_get g = { .dst = dst };
+	struct nlmsghdr *nlh = route_request(nl, buf);
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct route_via v = { .dst = dst };
+	struct route_walk w = { .take = get_take, .arg = &v };
 	int err;
 
-	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = 32;
 	mnl_attr_put(nlh, RTA_DST, sizeof(dst), &dst);
 	/* A GETROUTE for one destination answers with one route, then the ack. */
-	err = nl_talk_cb(nl, nlh, route_get_cb, &g);
+	err = nl_talk_cb(nl, nlh, route_walk_cb, &w);
 	if (err)
 		return err;
-	if (!g.found || (g.type != RTN_UNICAST && g.type != RTN_LOCAL))
+	if (!w.found || (v.type != RTN_UNICAST && v.type != RTN_LOCAL))
 		return -ENETUNREACH;
-	return route_answer(nl, g.oif, g.src, src, ifindex);
+	return route_answer(nl, v.oif, v.src, src, ifindex);
 }
 
 int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr src)
@@ -591,38 +611,26 @@ int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct 
 
 struct route_has {
 	struct in_addr dst;
-	int plen, found;
+	int plen;
 };
 
-static int route_has_cb(const struct nlmsghdr *nlh, void *data)
+static bool has_take(const struct rtmsg *rtm, const struct nlattr **tb, void *arg)
 {
-	struct route_has *h = data;
-	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
-	const struct rtmsg *rtm;
+	const struct route_has *h = arg;
 
-	if (h->found || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
-		return MNL_CB_OK;
-	rtm = mnl_nlmsg_get_payload(nlh);
-	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != h->plen ||
-	    rtm->rtm_table != RT_TABLE_MAIN)
-		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
-	if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == sizeof(h->dst) &&
-	    !memcmp(mnl_attr_get_payload(tb[RTA_DST]), &h->dst, sizeof(h->dst)))
-		h->found = 1;
-	return MNL_CB_OK;
+	return rtm->rtm_dst_len == h->plen && rtm->rtm_table == RT_TABLE_MAIN &&
+	       route_dst_is(tb, h->dst);
 }
 
 int route_has4(struct nl *nl, struct in_addr dst, int plen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_GETROUTE, 0);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct nlmsghdr *nlh = route_request(nl, buf);
 	struct route_has h = { .dst = dst, .plen = plen };
+	struct route_walk w = { .take = has_take, .arg = &h };
 	int err;
 
-	rtm->rtm_family = AF_INET;
-	if ((err = nl_dump(nl, nlh, route_has_cb, &h)))
+	if ((err = nl_dump(nl, nlh, route_walk_cb, &w)))
 		return err;
-	return h.found;
+	return w.found;
 }

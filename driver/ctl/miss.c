@@ -145,31 +145,6 @@ static void answer_l2(struct net *n, const uint8_t mac[6])
 		get_key(n, key, neg, MISS_KIND_L2);
 }
 
-static void answer_l3(struct net *n, struct in_addr ip)
-{
-	char key[KV_KEY_MAX];
-	uint8_t mac[6];
-	struct in_addr dst;
-
-	n->st.miss[MISS_KIND_L3]++;
-	if (kern_want_neigh(n, ip, mac)) {
-		kern_mark_neigh(n, ip, true);
-		/* Spare the kernel the L2 miss that follows. */
-		if (kern_want_fdb(n, mac, &dst))
-			kern_mark_fdb(n, mac, false);
-		n->st.answered[MISS_KIND_L3][ANSWER_MIRROR]++;
-		kern_run(n);
-		return;
-	}
-	if (net_lep_by_ip(n, ip) || !netaddr_is_host(&n->d.subnet, ip) ||
-	    ip.s_addr == n->d.gateway.s_addr || mirror_arp(&n->mirror, ip)) {
-		n->st.answered[MISS_KIND_L3][ANSWER_IGNORED]++;
-		return;
-	}
-	if (!layout_arp_key(key, sizeof(key), n->d.prefix, ip))
-		get_key(n, key, ntohl(ip.s_addr) | 3ull << 62, MISS_KIND_L3);
-}
-
 /* The negative cache's name of an IPv6 address: its halves folded into the
  * low 62 bits, tagged 1 (an IPv4 address is tagged 3, a MAC 2).  Two
  * addresses that fold alike share a second of negative caching at worst. */
@@ -182,19 +157,63 @@ static uint64_t neg_key6(const struct in6_addr *ip)
 	return ((hi ^ lo) & ((1ull << 62) - 1)) | 1ull << 62;
 }
 
-/* As answer_l3(), for an IPv6 address: keys <prefix>/nd/<ip6>; misses
- * outside the network's IPv6 subnet (none: not a dual-stack network), for
- * its subnet-router anycast address or its gateway are ignored (the vxlan
- * device asks for its own link-local address's DAD too). */
-static void answer_l3_6(struct net *n, const struct in6_addr *ip)
+/*
+ * The family's parts of an L3 miss, for answer_l3(): the address is ev->ip
+ * (AF_INET, keys <prefix>/arp/<ip>) or ev->ip6 (AF_INET6, <prefix>/nd/<ip6>).
+ */
+
+/* True if the kernel should hold an entry for the address (mac gets its
+ * MAC): the kernel lost it, so it is marked to be written again. */
+static bool l3_lost(struct net *n, const struct neigh_event *ev, uint8_t mac[6])
+{
+	if (ev->family == AF_INET6) {
+		if (!kern_want_neigh6(n, &ev->ip6, mac))
+			return false;
+		kern_mark_neigh6(n, &ev->ip6, true);
+	} else {
+		if (!kern_want_neigh(n, ev->ip, mac))
+			return false;
+		kern_mark_neigh(n, ev->ip, true);
+	}
+	return true;
+}
+
+/* Misses not worth a GET: for an address of ours, outside the subnet (IPv6:
+ * none when the network is not dual-stack; its subnet-router anycast address
+ * too), the gateway, or one the mirror knows and the kernel is not to hold.
+ * The vxlan device asks for its own IPv6 link-local address's DAD too. */
+static bool l3_ignored(const struct net *n, const struct neigh_event *ev)
+{
+	if (ev->family == AF_INET6)
+		return net_lep_by_ip6(n, &ev->ip6) || !n->d.subnet6.len ||
+		       !netaddr_is_host6(&n->d.subnet6, &ev->ip6) ||
+		       !memcmp(&ev->ip6, &n->d.gateway6, sizeof(ev->ip6)) ||
+		       mirror_nd(&n->mirror, &ev->ip6);
+	return net_lep_by_ip(n, ev->ip) || !netaddr_is_host(&n->d.subnet, ev->ip) ||
+	       ev->ip.s_addr == n->d.gateway.s_addr || mirror_arp(&n->mirror, ev->ip);
+}
+
+/* The address's key into key[KV_KEY_MAX], and its name in the negative
+ * cache into *neg; 0 or the layout's -errno. */
+static int l3_key(const struct net *n, const struct neigh_event *ev, char *key, uint64_t *neg)
+{
+	if (ev->family == AF_INET6) {
+		*neg = neg_key6(&ev->ip6);
+		return layout_nd_key(key, KV_KEY_MAX, n->d.prefix, &ev->ip6);
+	}
+	*neg = ntohl(ev->ip.s_addr) | 3ull << 62;
+	return layout_arp_key(key, KV_KEY_MAX, n->d.prefix, ev->ip);
+}
+
+static void answer_l3(struct net *n, const struct neigh_event *ev)
 {
 	char key[KV_KEY_MAX];
 	uint8_t mac[6];
 	struct in_addr dst;
+	uint64_t neg;
 
 	n->st.miss[MISS_KIND_L3]++;
-	if (kern_want_neigh6(n, ip, mac)) {
-		kern_mark_neigh6(n, ip, true);
+	if (l3_lost(n, ev, mac)) {
 		/* Spare the kernel the L2 miss that follows. */
 		if (kern_want_fdb(n, mac, &dst))
 			kern_mark_fdb(n, mac, false);
@@ -202,13 +221,12 @@ static void answer_l3_6(struct net *n, const struct in6_addr *ip)
 		kern_run(n);
 		return;
 	}
-	if (net_lep_by_ip6(n, ip) || !n->d.subnet6.len || !netaddr_is_host6(&n->d.subnet6, ip) ||
-	    !memcmp(ip, &n->d.gateway6, sizeof(*ip)) || mirror_nd(&n->mirror, ip)) {
+	if (l3_ignored(n, ev)) {
 		n->st.answered[MISS_KIND_L3][ANSWER_IGNORED]++;
 		return;
 	}
-	if (!layout_nd_key(key, sizeof(key), n->d.prefix, ip))
-		get_key(n, key, neg_key6(ip), MISS_KIND_L3);
+	if (!l3_key(n, ev, key, &neg))
+		get_key(n, key, neg, MISS_KIND_L3);
 }
 
 static void on_event(const struct neigh_event *ev, void *arg)
@@ -219,10 +237,7 @@ static void on_event(const struct neigh_event *ev, void *arg)
 		return;
 	switch (ev->kind) {
 	case NEV_MISS_L3:
-		if (ev->family == AF_INET6)
-			answer_l3_6(n, &ev->ip6);
-		else
-			answer_l3(n, ev->ip);
+		answer_l3(n, ev);
 		break;
 	case NEV_MISS_L2:
 		answer_l2(n, ev->mac);

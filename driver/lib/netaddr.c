@@ -113,7 +113,7 @@ struct in6_addr netaddr_nth6(const struct prefix6 *p, uint32_t index)
 	return a;
 }
 
-static int hexval(char c)
+int netaddr_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -131,7 +131,7 @@ bool netaddr_parse_mac(const char *s, uint8_t mac[6])
 	if (strlen(s) != 17)
 		return false;
 	for (i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+		int hi = netaddr_hexval(s[3 * i]), lo = netaddr_hexval(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
 			return false;

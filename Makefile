@@ -57,7 +57,7 @@ VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(NAMES) $(DOCKER) $(CTL) driver/daemon.
             driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
-LEARNCTL_SRC:= $(NAMES) driver/lib/log.c driver/lib/buf.c tests/tools/learnctl.c
+LEARNCTL_SRC:= $(NAMES) driver/lib/log.c driver/lib/buf.c driver/lib/netaddr.c tests/tools/learnctl.c
 KVLOAD_SRC:= $(KVSTORE) driver/lib/layout.c driver/lib/netaddr.c tests/tools/kvload.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
 LIBTEST_SRC := $(LIB) $(NAMES) kvstore/env.c tests/unit/test_lib.c
@@ -114,11 +114,11 @@ $(O)/mcast-static: tests/tools/mcast.c
 
 # A test tool: DNS queries, raw or not, and a stand-in upstream server
 # (tests/integ/names.sh); static too, to ask from inside containers.
-$(O)/dnsq: tests/tools/dnsq.c driver/names/dnswire.c
+$(O)/dnsq: tests/tools/dnsq.c driver/names/dnswire.c driver/lib/netaddr.c
 	$(E) "  CC      $@"
 	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -I. -o $@ $^
 
-$(O)/dnsq-static: tests/tools/dnsq.c driver/names/dnswire.c
+$(O)/dnsq-static: tests/tools/dnsq.c driver/names/dnswire.c driver/lib/netaddr.c
 	$(E) "  CC      $@"
 	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -I. -static -o $@ $^
 

@@ -196,21 +196,32 @@ bool layout_parse_vni_key(const char *key, uint32_t *vni)
 	return true;
 }
 
-bool layout_parse_ipam_addr_key(const char *key, struct prefix4 *pool, struct in_addr *addr)
+/* vxov/ipam/<net>_...: <net> copied into net (size bytes, NUL included, or
+ * it fails); the '_' after it returned, or NULL.  Both families' keys. */
+static const char *ipam_key_net(const char *key, char *net, size_t size)
 {
 	static const char root[] = LAYOUT_ROOT "/ipam/";
+	const char *us;
+
+	if (strncmp(key, root, sizeof(root) - 1))
+		return NULL;
+	key += sizeof(root) - 1;
+	if (!(us = strchr(key, '_')) || (size_t)(us - key) >= size)
+		return NULL;
+	memcpy(net, key, (size_t)(us - key));
+	net[us - key] = '\0';
+	return us;
+}
+
+bool layout_parse_ipam_addr_key(const char *key, struct prefix4 *pool, struct in_addr *addr)
+{
 	const char *us, *slash;
 	char net[INET_ADDRSTRLEN];
 	char *end;
 	unsigned long len;
 
-	if (strncmp(key, root, sizeof(root) - 1))
+	if (!(us = ipam_key_net(key, net, sizeof(net))))
 		return false;
-	key += sizeof(root) - 1;
-	if (!(us = strchr(key, '_')) || (size_t)(us - key) >= sizeof(net))
-		return false;
-	memcpy(net, key, (size_t)(us - key));
-	net[us - key] = '\0';
 	len = strtoul(us + 1, &end, 10);
 	if (end == us + 1 || len > 32 || strncmp(end, "/addr/", 6) || !(slash = end + 5))
 		return false;
@@ -350,19 +361,13 @@ int layout_ipam6_addr_key(char *buf, size_t len, const struct prefix6 *pool,
 
 bool layout_parse_ipam6_addr_key(const char *key, struct prefix6 *pool, struct in6_addr *addr)
 {
-	static const char root[] = LAYOUT_ROOT "/ipam/";
 	char net[INET6_ADDRSTRLEN];
 	struct in6_addr n;
 	const char *us, *p;
 	int plen = 0;
 
-	if (strncmp(key, root, sizeof(root) - 1))
+	if (!(us = ipam_key_net(key, net, sizeof(net))))
 		return false;
-	key += sizeof(root) - 1;
-	if (!(us = strchr(key, '_')) || (size_t)(us - key) >= sizeof(net))
-		return false;
-	memcpy(net, key, (size_t)(us - key));
-	net[us - key] = '\0';
 	/* 1..128, decimal, no sign, no leading zero: one spelling per pool. */
 	for (p = us + 1; *p >= '0' && *p <= '9' && p - us <= 3; p++)
 		plen = plen * 10 + (*p - '0');

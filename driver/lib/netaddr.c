@@ -12,28 +12,39 @@ bool netaddr_parse_ip4(const char *s, struct in_addr *a)
 	return strlen(s) <= 15 && inet_pton(AF_INET, s, a) == 1;
 }
 
-bool netaddr_parse_prefix4(const char *s, struct prefix4 *p)
+/* s split at its first '/': the address before it copied into ip (size
+ * bytes, NUL included, or it fails), the length after it returned: decimal
+ * digits only, no leading zero but in "0" (one spelling per prefix), at most
+ * max.  -1 when any of that fails. */
+static int split_prefix(const char *s, char *ip, size_t size, int max)
 {
-	char ip[16];
 	const char *slash = strchr(s, '/');
 	size_t n;
 	int len = 0;
 
-	if (!slash || (n = (size_t)(slash - s)) >= sizeof(ip))
-		return false;
+	if (!slash || (n = (size_t)(slash - s)) >= size)
+		return -1;
 	memcpy(ip, s, n);
 	ip[n] = '\0';
-	if (!netaddr_parse_ip4(ip, &p->addr))
-		return false;
 	s = slash + 1;
-	if (!*s || strlen(s) > 2 || (s[0] == '0' && s[1]))
-		return false;
+	if (!*s || (s[0] == '0' && s[1]))
+		return -1;
 	for (; *s; s++) {
 		if (!isdigit((unsigned char)*s))
-			return false;
+			return -1;
 		len = len * 10 + (*s - '0');
+		if (len > max)
+			return -1;
 	}
-	if (len > 32)
+	return len;
+}
+
+bool netaddr_parse_prefix4(const char *s, struct prefix4 *p)
+{
+	char ip[INET_ADDRSTRLEN];
+	int len = split_prefix(s, ip, sizeof(ip), 32);
+
+	if (len < 0 || !netaddr_parse_ip4(ip, &p->addr))
 		return false;
 	p->len = len;
 	return true;
@@ -50,25 +61,10 @@ bool netaddr_parse_ip6(const char *s, struct in6_addr *a)
 bool netaddr_parse_prefix6(const char *s, struct prefix6 *p)
 {
 	char ip[INET6_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	size_t n;
-	int len = 0;
+	int len = split_prefix(s, ip, sizeof(ip), 128);
 
-	if (!slash || (n = (size_t)(slash - s)) >= sizeof(ip))
-		return false;
-	memcpy(ip, s, n);
-	ip[n] = '\0';
-	if (inet_pton(AF_INET6, ip, &p->addr) != 1)
-		return false;
-	s = slash + 1;
-	if (!*s || strlen(s) > 3 || s[0] == '0')
-		return false;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return false;
-		len = len * 10 + (*s - '0');
-	}
-	if (len > 128)
+	/* len 0 would read as "no IPv6 subnet" (struct prefix6). */
+	if (len < 1 || inet_pton(AF_INET6, ip, &p->addr) != 1)
 		return false;
 	p->len = len;
 	return true;
@@ -117,7 +113,7 @@ struct in6_addr netaddr_nth6(const struct prefix6 *p, uint32_t index)
 	return a;
 }
 
-static int hexval(char c)
+int netaddr_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -135,7 +131,7 @@ bool netaddr_parse_mac(const char *s, uint8_t mac[6])
 	if (strlen(s) != 17)
 		return false;
 	for (i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+		int hi = netaddr_hexval(s[3 * i]), lo = netaddr_hexval(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
 			return false;

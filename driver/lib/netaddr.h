@@ -42,6 +42,9 @@ bool netaddr_is_host6(const struct prefix6 *p, const struct in6_addr *a);
  * prefix's other bits kept): the n-th address of a pool of 64 bits or more. */
 struct in6_addr netaddr_nth6(const struct prefix6 *p, uint32_t index);
 
+/* The value of the hex digit c, either case, or -1. */
+int netaddr_hexval(char c);
+
 /* "xx:xx:xx:xx:xx:xx", hex digits either case. */
 bool netaddr_parse_mac(const char *s, uint8_t mac[6]);
 void netaddr_format_mac(const uint8_t mac[6], char out[MAC_STRLEN]);

@@ -163,9 +163,20 @@ static json_t *endpoint_json(const struct endpoint *e)
 	return o;
 }
 
+#define PREFIX_STRLEN (INET6_ADDRSTRLEN + 4)	/* "<ip6>/128" + NUL */
+
+/* "<net>/<len>", net an in_addr or an in6_addr as af says. */
+static void prefix_text(int af, const void *net, int len, char out[PREFIX_STRLEN])
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(af, net, s, sizeof(s));
+	snprintf(out, PREFIX_STRLEN, "%s/%d", s, len);
+}
+
 static json_t *network_json(const struct network *n)
 {
-	char net[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4], gw[INET_ADDRSTRLEN];
+	char subnet[PREFIX_STRLEN], gw[INET_ADDRSTRLEN];
 	const struct endpoint *e;
 	json_t *eps = json_array(), *o;
 
@@ -177,8 +188,7 @@ static json_t *network_json(const struct network *n)
 			return NULL;
 		}
 	}
-	inet_ntop(AF_INET, &n->subnet.addr, net, sizeof(net));
-	snprintf(subnet, sizeof(subnet), "%s/%d", net, n->subnet.len);
+	prefix_text(AF_INET, &n->subnet.addr, n->subnet.len, subnet);
 	inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
 	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:o}", "id", n->id,
 		      "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu,
@@ -186,10 +196,9 @@ static json_t *network_json(const struct network *n)
 		      "kv_prefix", n->kv_prefix, "vxov_ipam", n->vxov_ipam,
 		      "multicast", n->multicast, "endpoints", eps);
 	if (o && n->subnet6.len) {
-		char net6[INET6_ADDRSTRLEN], subnet6[INET6_ADDRSTRLEN + 4], gw6[INET6_ADDRSTRLEN];
+		char subnet6[PREFIX_STRLEN], gw6[INET6_ADDRSTRLEN];
 
-		inet_ntop(AF_INET6, &n->subnet6.addr, net6, sizeof(net6));
-		snprintf(subnet6, sizeof(subnet6), "%s/%d", net6, n->subnet6.len);
+		prefix_text(AF_INET6, &n->subnet6.addr, n->subnet6.len, subnet6);
 		inet_ntop(AF_INET6, &n->gateway6, gw6, sizeof(gw6));
 		if (json_object_set_new(o, "subnet6", json_string(subnet6)) ||
 		    (!IN6_IS_ADDR_UNSPECIFIED(&n->gateway6) &&
@@ -201,23 +210,14 @@ static json_t *network_json(const struct network *n)
 	return o;
 }
 
-static json_t *alloc_json(const struct ipam_alloc *a)
+/* {"pool": "<net>/<len>", "address": "<ip>"}, net and addr of family af:
+ * an "ipam" or an "ipam6" entry. */
+static json_t *alloc_json(int af, const void *net, int len, const void *addr)
 {
-	char net[INET_ADDRSTRLEN], pool[INET_ADDRSTRLEN + 4], ip[INET_ADDRSTRLEN];
+	char pool[PREFIX_STRLEN], ip[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &a->pool.addr, net, sizeof(net));
-	snprintf(pool, sizeof(pool), "%s/%d", net, a->pool.len);
-	inet_ntop(AF_INET, &a->addr, ip, sizeof(ip));
-	return json_pack("{s:s, s:s}", "pool", pool, "address", ip);
-}
-
-static json_t *alloc6_json(const struct ipam_alloc6 *a)
-{
-	char net[INET6_ADDRSTRLEN], pool[INET6_ADDRSTRLEN + 4], ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(AF_INET6, &a->pool.addr, net, sizeof(net));
-	snprintf(pool, sizeof(pool), "%s/%d", net, a->pool.len);
-	inet_ntop(AF_INET6, &a->addr, ip, sizeof(ip));
+	prefix_text(af, net, len, pool);
+	inet_ntop(af, addr, ip, sizeof(ip));
 	return json_pack("{s:s, s:s}", "pool", pool, "address", ip);
 }
 
@@ -235,10 +235,12 @@ char *state_encode(const struct state *st)
 		if (!n->busy && json_array_append_new(nets, network_json(n)))
 			goto fail;
 	for (a = st->allocs; a; a = a->next)
-		if (json_array_append_new(allocs, alloc_json(a)))
+		if (json_array_append_new(allocs, alloc_json(AF_INET, &a->pool.addr, a->pool.len,
+								  &a->addr)))
 			goto fail;
 	for (a6 = st->allocs6; a6; a6 = a6->next)
-		if (json_array_append_new(allocs6, alloc6_json(a6)))
+		if (json_array_append_new(allocs6, alloc_json(AF_INET6, &a6->pool.addr,
+								   a6->pool.len, &a6->addr)))
 			goto fail;
 	/* "ipam6" only when there is one: the files of IPv4-only hosts stay
 	 * as they were. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "driver/lib/netaddr.h"
 #include "driver/names/dnswire.h"
 
 #define F_QR 0x8000
@@ -270,21 +271,13 @@ bool dns_ptr_ip4(const char *name, struct in_addr *ip)
 	return true;
 }
 
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 bool dns_ptr_ip6(const char *name, struct in6_addr *ip)
 {
 	uint8_t b[16] = { 0 };
 
 	for (int i = 0; i < 32; i++, name += 2) {
-		int v = nibble(name[0]);
+		/* Lowercase only, as dns_parse_query leaves names. */
+		int v = name[0] >= 'A' && name[0] <= 'F' ? -1 : netaddr_hexval(name[0]);
 
 		if (v < 0 || name[1] != '.')
 			return false;

@@ -407,6 +407,34 @@ void names_fini(void)
 	}
 }
 
+/* ---- a names list: canon first, then the others, '\n' between ---- */
+
+/* The next name of the list at *p (NULL or "" for none), copied into name,
+ * cut to DNS_NAME_MAX (no valid name is longer); *len is its length in the
+ * list.  *p then points past it.  False at the end of the list. */
+static bool name_next(const char **p, char name[DNS_NAME_MAX + 1], size_t *len)
+{
+	if (!*p || !**p)
+		return false;
+	*len = strcspn(*p, "\n");
+	snprintf(name, DNS_NAME_MAX + 1, "%.*s", (int)*len, *p);
+	*p += *len;
+	*p += **p == '\n';
+	return true;
+}
+
+/* Is name (at most DNS_NAME_MAX long) one of list's? */
+static bool has_name(const char *list, const char *name)
+{
+	char x[DNS_NAME_MAX + 1];
+	size_t len;
+
+	while (name_next(&list, x, &len))
+		if (len == strlen(name) && !strcmp(x, name))
+			return true;
+	return false;
+}
+
 /* ---- publishing ---- */
 
 static void kick(struct net *n, uint64_t ms)
@@ -434,21 +462,15 @@ static void on_written(struct kv_req *r, void *arg)
 /* Write (lock with our session) or delete every name of endpoint ip. */
 static void write_names(struct net *n, struct in_addr ip, const char *names, bool del)
 {
-	char keys[NAMES_MAX][KV_KEY_MAX], canon[DNS_NAME_MAX + 1];
+	char keys[NAMES_MAX][KV_KEY_MAX], canon[DNS_NAME_MAX + 1], name[DNS_NAME_MAX + 1];
 	struct kv_op ops[2 * NAMES_MAX];
 	struct kv_call c = { .done = on_written, .arg = (void *)(uintptr_t)n->d.vni };
-	const char *sid = session_id(), *p = names, *nl;
+	const char *sid = session_id(), *p = names;
 	size_t k = 0, o = 0, len;
 
-	if (!sid || !core.kv || !n->d.publish || !names || !*names)
+	if (!sid || !core.kv || !n->d.publish || !name_next(&p, canon, &len))
 		return;
-	len = strcspn(names, "\n");
-	snprintf(canon, sizeof(canon), "%.*s", (int)len, names);
-	for (; *p && k < NAMES_MAX; p = *nl ? nl + 1 : nl) {
-		char name[DNS_NAME_MAX + 1];
-
-		nl = p + strcspn(p, "\n");
-		snprintf(name, sizeof(name), "%.*s", (int)(nl - p), p);
+	for (p = names; k < NAMES_MAX && name_next(&p, name, &len);) {
 		if (!dns_name_ok(name) || layout_dns_key(keys[k], KV_KEY_MAX, n->d.prefix, name, ip))
 			continue;
 		/* A key is deleted only while our session holds it: the address
@@ -472,31 +494,16 @@ static void write_names(struct net *n, struct in_addr ip, const char *names, boo
 		N.st.published += k;
 }
 
-/* Is name one of list's ('\n' between)? */
-static bool has_name(const char *list, const char *name)
-{
-	const char *p = list;
-	size_t len = strlen(name);
-
-	for (; p && *p; p += strcspn(p, "\n"), p += *p == '\n')
-		if (!strncmp(p, name, len) && (p[len] == '\n' || !p[len]))
-			return true;
-	return false;
-}
-
-/* The names of old that new lacks ('\n' between; malloc'd, "" for none). */
+/* The names of old that new lacks (a list; malloc'd, "" for none). */
 static char *names_minus(const char *old, const char *new)
 {
 	char *out = calloc(1, strlen(old) + 1), name[DNS_NAME_MAX + 1];
 	const char *p = old;
 	size_t o = 0, len;
 
-	for (; out && *p; p += len, p += *p == '\n') {
-		len = strcspn(p, "\n");
-		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+	while (out && name_next(&p, name, &len))
 		if (!has_name(new, name))
 			o += (size_t)sprintf(out + o, "%s%s", o ? "\n" : "", name);
-	}
 	return out;
 }
 
@@ -571,12 +578,13 @@ static bool lep_complete(struct net *n, const struct lep *l, const struct kv_lis
 			 const char *sid)
 {
 	const char *p = l->names;
+	char name[DNS_NAME_MAX + 1];
+	size_t len;
 
-	for (; p && *p; p += strcspn(p, "\n"), p += *p == '\n') {
-		char name[DNS_NAME_MAX + 1], key[KV_KEY_MAX];
+	while (name_next(&p, name, &len)) {
+		char key[KV_KEY_MAX];
 		struct kv_entry x = { .key = key }, *f;
 
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, "\n"), p);
 		if (!dns_name_ok(name) || layout_dns_key(key, sizeof(key), n->d.prefix, name, l->ip))
 			continue;
 		f = kl->n ? bsearch(&x, kl->v, kl->n, sizeof(*kl->v), cmp_key) : NULL;

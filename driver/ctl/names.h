@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * names: container names across hosts.  Publishes this host's containers'
- * names under <prefix>/dns/ (driver/lib/layout.h), and serves them: a DNS
- * resolver on conf.dns_addr in every overlay namespace, and a refusing one
- * on the host.  Loop thread only.
+ * names under <prefix>/dns/ (driver/lib/layout.h); resolver.h serves them
+ * (a DNS resolver on conf.dns_addr in every overlay namespace, and a
+ * refusing one on the host), started and stopped through the calls below.
+ * Loop thread only.
  */
 #ifndef VXOV_NAMES_H
 #define VXOV_NAMES_H
@@ -12,15 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "driver/ctl/resolver.h"
+
 struct net;
 struct lep;
 
-/* The host's resolver (conf.dns_addr on a device of its own).  0 or -errno
- * with err; nothing to do with dns_addr 0. */
+/* The host's resolver (resolver_init()).  0 or -errno with err; nothing to
+ * do with dns_addr 0. */
 int names_init(char *err, size_t errlen);
 void names_fini(void);
 
-/* A network came (its resolver socket, its timer) or goes. */
+/* A network came (its timer, its resolver: resolver_net_open()) or goes. */
 void names_net_add(struct net *n);
 void names_net_close(struct net *n);
 
@@ -36,8 +39,7 @@ void names_lep_deleted(struct net *n, struct lep *l);
 /* A new session: every name is written again. */
 void names_new_session(void);
 
-/* For status and metrics. */
-enum { NQ_ANSWERED, NQ_NODATA, NQ_REFUSED, NQ_FAILED, NQ_DROPPED, NQ_KINDS };
+/* For status and metrics; the NQ_* kinds are resolver.h's. */
 extern const char *const names_query_kinds[NQ_KINDS];
 struct names_stats {
 	bool serving;		/* the resolver is on */

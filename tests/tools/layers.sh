@@ -25,7 +25,7 @@ vni mirror retire
 net ipam
 reclaim
 kernel ipam_reconcile
-repl
+repl resolver
 publish miss meta names
 plane report
 ctl

@@ -137,6 +137,27 @@ int ipam_req6_check(const struct ctl_ipam_req6 *r, char *err, size_t errlen)
 	return -EINVAL;
 }
 
+/* An ipam_pool holds its network address, and names the pool by it: the
+ * text ipam_pool6_check gives for the pools the Docker side and
+ * state.json pass (network addresses both). */
+int ipam_pool_check(const struct ipam_pool *pool, char *err, size_t errlen)
+{
+	struct prefix6 p6 = pool_v6(pool);
+
+	return pool->net.af == AF_INET6 ? ipam_pool6_check(&p6, err, errlen) : 0;
+}
+
+int ipam_req_check(const struct ipam_req *r, char *err, size_t errlen)
+{
+	struct ctl_ipam_req6 r6 = { .pool = pool_v6(&r->pool), .gateway = r->gateway };
+
+	if (r->pool.net.af != AF_INET6)
+		return 0;
+	if (!ipam_ip_is_any(&r->addr))
+		r6.addr = r->addr.a;
+	return ipam_req6_check(&r6, err, errlen);
+}
+
 /* ---- keys and values ---- */
 
 int ipam_addr_key(char *buf, size_t len, const struct ipam_pool *pool, const struct ipam_ip *ip)

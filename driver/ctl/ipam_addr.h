@@ -60,6 +60,11 @@ int ipam_pool6_check(const struct prefix6 *pool, char *err, size_t errlen);
 /* The same for a request: its pool, and its address (if any) a host
  * address of the pool. */
 int ipam_req6_check(const struct ctl_ipam_req6 *r, char *err, size_t errlen);
+/* Either family: an IPv6 pool or request as above; IPv4's always 0 (the
+ * Docker side checked them). */
+int ipam_pool_check(const struct ipam_pool *pool, char *err, size_t errlen);
+int ipam_req_check(const struct ipam_req *r, char *err, size_t errlen);
+
 /* Keys of either family (layout.h): vxov/ipam/<net>_<len>/addr/<ip>;
  * errors as layout.h's builders and parsers. */
 int ipam_addr_key(char *buf, size_t len, const struct ipam_pool *pool, const struct ipam_ip *ip);

@@ -23,6 +23,7 @@
 #include "driver/ctl/group.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/ipam.h"
+#include "driver/ctl/ipam_addr.h"
 #include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/job.h"
 #include "driver/ctl/names.h"
@@ -449,20 +450,32 @@ int ctl_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *er
 	return e;
 }
 
-/* An IPAM message nobody waits for (pool, release, have), either family. */
-static void ipam_send(enum msg_type type, const struct ipam_pool *pool, const struct ipam_ip *addr)
+/*
+ * The IPAM messages of either family: the public functions below only put
+ * their arguments into a struct ipam_req.  A pool vxov does not serve
+ * (ipam_pool_check, ipam_req_check) goes no further: a request says why,
+ * the messages nobody waits for (pool, release, have) log it with what
+ * was dropped.
+ */
+static void ipam_send(enum msg_type type, const struct ipam_req *r)
 {
+	static const char *const dropped[] = {
+		[M_IPAM_POOL] = "not noted in Consul",
+		[M_IPAM_REL] = "release of an address of it ignored",
+		[M_IPAM_HAVE] = "its recorded allocation is ignored",
+	};
 	struct msg *m;
+	char err[160];
 
-	if (consul_on && (m = msg_new(type))) {
-		m->ipam.pool = *pool;
-		if (addr)
-			m->ipam.addr = *addr;
+	if (ipam_pool_check(&r->pool, err, sizeof(err)))
+		log_warn("%s: %s", err, dropped[type]);
+	else if (consul_on && (m = msg_new(type))) {
+		m->ipam = *r;
 		send_msg(m);
 	}
 }
 
-/* A request, either family: the answer in w->addr or w->addr6. */
+/* A request: the answer in *out or *out6 (r's family). */
 static int ipam_ask(const struct ipam_req *r, struct in_addr *out, struct in6_addr *out6,
 		    char *err, size_t errlen)
 {
@@ -470,6 +483,8 @@ static int ipam_ask(const struct ipam_req *r, struct in_addr *out, struct in6_ad
 	struct msg *m;
 	int e;
 
+	if ((e = ipam_req_check(r, err, errlen)))
+		return e;
 	if (!consul_on) {
 		snprintf(err, errlen, "vxov IPAM allocates in Consul, and Consul is off (--consul off)");
 		return -ENOTCONN;
@@ -489,9 +504,7 @@ static int ipam_ask(const struct ipam_req *r, struct in_addr *out, struct in6_ad
 
 void ctl_ipam_pool(const struct prefix4 *pool)
 {
-	struct ipam_pool p = ipam_pool4(pool);
-
-	ipam_send(M_IPAM_POOL, &p, NULL);
+	ipam_send(M_IPAM_POOL, &(struct ipam_req){ .pool = ipam_pool4(pool) });
 }
 
 int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *err, size_t errlen)
@@ -505,39 +518,26 @@ int ctl_ipam_request(const struct ctl_ipam_req *r, struct in_addr *out, char *er
 
 void ctl_ipam_release(const struct prefix4 *pool, struct in_addr addr)
 {
-	struct ipam_pool p = ipam_pool4(pool);
-	struct ipam_ip a = ipam_ip4(addr);
-
-	ipam_send(M_IPAM_REL, &p, &a);
+	ipam_send(M_IPAM_REL,
+		  &(struct ipam_req){ .pool = ipam_pool4(pool), .addr = ipam_ip4(addr) });
 }
 
 void ctl_ipam_have(const struct prefix4 *pool, struct in_addr addr)
 {
-	struct ipam_pool p = ipam_pool4(pool);
-	struct ipam_ip a = ipam_ip4(addr);
-
-	ipam_send(M_IPAM_HAVE, &p, &a);
+	ipam_send(M_IPAM_HAVE,
+		  &(struct ipam_req){ .pool = ipam_pool4(pool), .addr = ipam_ip4(addr) });
 }
 
 void ctl_ipam_pool6(const struct prefix6 *pool)
 {
-	struct ipam_pool p = ipam_pool6(pool);
-	char err[160];
-
-	if (ipam_pool6_check(pool, err, sizeof(err)))
-		log_warn("%s: not noted in Consul", err);
-	else
-		ipam_send(M_IPAM_POOL, &p, NULL);
+	ipam_send(M_IPAM_POOL, &(struct ipam_req){ .pool = ipam_pool6(pool) });
 }
 
 int ctl_ipam_request6(const struct ctl_ipam_req6 *r, struct in6_addr *out, char *err,
 		      size_t errlen)
 {
 	struct ipam_req ir = { .pool = ipam_pool6(&r->pool), .gateway = r->gateway };
-	int e;
 
-	if ((e = ipam_req6_check(r, err, errlen)))
-		return e;
 	if (!IN6_IS_ADDR_UNSPECIFIED(&r->addr))
 		ir.addr = ipam_ip6(&r->addr);
 	return ipam_ask(&ir, NULL, out, err, errlen);
@@ -545,26 +545,14 @@ int ctl_ipam_request6(const struct ctl_ipam_req6 *r, struct in6_addr *out, char 
 
 void ctl_ipam_release6(const struct prefix6 *pool, const struct in6_addr *addr)
 {
-	struct ipam_pool p = ipam_pool6(pool);
-	struct ipam_ip a = ipam_ip6(addr);
-	char err[160];
-
-	if (ipam_pool6_check(pool, err, sizeof(err)))
-		log_warn("%s: release of an address of it ignored", err);
-	else
-		ipam_send(M_IPAM_REL, &p, &a);
+	ipam_send(M_IPAM_REL,
+		  &(struct ipam_req){ .pool = ipam_pool6(pool), .addr = ipam_ip6(addr) });
 }
 
 void ctl_ipam_have6(const struct prefix6 *pool, const struct in6_addr *addr)
 {
-	struct ipam_pool p = ipam_pool6(pool);
-	struct ipam_ip a = ipam_ip6(addr);
-	char err[160];
-
-	if (ipam_pool6_check(pool, err, sizeof(err)))
-		log_warn("%s: its recorded allocation is ignored", err);
-	else
-		ipam_send(M_IPAM_HAVE, &p, &a);
+	ipam_send(M_IPAM_HAVE,
+		  &(struct ipam_req){ .pool = ipam_pool6(pool), .addr = ipam_ip6(addr) });
 }
 
 /* A text the loop makes (status, metrics): the caller frees it. */

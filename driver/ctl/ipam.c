@@ -5,11 +5,10 @@
  *   vxov/ipam/<net>_<len>/gateway    the pool's gateway, one for all hosts
  *   vxov/ipam/<net>_<len>/addr/<ip>  the underlay address of the host that has it
  *
- * IPv4 and IPv6 pools alike (struct ipam_ip: a family and 16 bytes); only
- * the keys' spelling (layout.h) and the numbering of candidates differ.
- * An IPv6 pool numbers its addresses in its low 32 bits (netaddr_nth6),
- * its gateway first, and offers no more than an IPv4 /8 would: a listing
- * of the pool must stay a reasonable answer.
+ * This file is the allocation itself: requests as jobs against Consul,
+ * this host's allocations, and releases retried until Consul has them.
+ * IPv4 and IPv6 pools alike; what differs between them (numbers, keys) and
+ * every other computation without I/O is ipam_addr.c's.
  *
  * Allocation is a create-only write, so two hosts never get one address.
  * Allocations are NOT held by the session: a host cut off from Consul for
@@ -26,11 +25,11 @@
 #include "driver/ctl/core.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/ipam.h"
+#include "driver/ctl/ipam_addr.h"
 #include "driver/ctl/job.h"
 #include "driver/ctl/session.h"
 #include "driver/ctl/wait.h"
 #include "driver/lib/backoff.h"
-#include "driver/lib/layout.h"
 #include "driver/lib/log.h"
 
 #define MAX_TRIES 64		/* lost races before a request gives up */
@@ -61,222 +60,10 @@ struct ipam_job {
 	struct ipam_req ir;
 	uint32_t *used;
 	size_t nused;
-	uint32_t gw, next;	/* numbers (ipam.h) */
+	uint32_t gw, next;	/* numbers (ipam_addr.h) */
 	struct ipam_ip cand;	/* the address being written */
 	char key[KV_KEY_MAX];
 };
-
-/* ---- addresses of either family ---- */
-
-struct ipam_ip ipam_ip4(struct in_addr a)
-{
-	struct ipam_ip ip;
-
-	memset(&ip, 0, sizeof(ip));
-	ip.af = AF_INET;
-	memcpy(&ip.a, &a, sizeof(a));
-	return ip;
-}
-
-struct ipam_ip ipam_ip6(const struct in6_addr *a)
-{
-	struct ipam_ip ip;
-
-	memset(&ip, 0, sizeof(ip));
-	ip.af = AF_INET6;
-	ip.a = *a;
-	return ip;
-}
-
-struct ipam_pool ipam_pool4(const struct prefix4 *p)
-{
-	struct ipam_pool pool;
-
-	memset(&pool, 0, sizeof(pool));
-	pool.net = ipam_ip4(p->addr);	/* as given, as ever (request.c checks it) */
-	pool.len = p->len;
-	return pool;
-}
-
-struct ipam_pool ipam_pool6(const struct prefix6 *p)
-{
-	struct in6_addr net = netaddr_network6(p);
-	struct ipam_pool pool;
-
-	memset(&pool, 0, sizeof(pool));
-	pool.net = ipam_ip6(&net);
-	pool.len = p->len;
-	return pool;
-}
-
-struct in_addr ipam_ip_v4(const struct ipam_ip *ip)
-{
-	struct in_addr a;
-
-	memcpy(&a, &ip->a, sizeof(a));
-	return a;
-}
-
-static struct prefix4 pool_v4(const struct ipam_pool *pool)
-{
-	return (struct prefix4){ ipam_ip_v4(&pool->net), pool->len };
-}
-
-static struct prefix6 pool_v6(const struct ipam_pool *pool)
-{
-	return (struct prefix6){ pool->net.a, pool->len };
-}
-
-const char *ipam_ntop(const struct ipam_ip *ip, char buf[INET6_ADDRSTRLEN])
-{
-	if (!inet_ntop(ip->af, &ip->a, buf, INET6_ADDRSTRLEN))
-		snprintf(buf, INET6_ADDRSTRLEN, "?");
-	return buf;
-}
-
-static bool is_any(const struct ipam_ip *ip)
-{
-	static const struct in6_addr zero;
-
-	return !ip->af || !memcmp(&ip->a, &zero, sizeof(zero));
-}
-
-static bool same_ip(const struct ipam_ip *a, const struct ipam_ip *b)
-{
-	return a->af == b->af && !memcmp(&a->a, &b->a, sizeof(a->a));
-}
-
-static bool same_pool(const struct ipam_pool *a, const struct ipam_pool *b)
-{
-	return same_ip(&a->net, &b->net) && a->len == b->len;
-}
-
-/* An address's number (ipam.h), and back. */
-static uint32_t number(const struct ipam_ip *ip)
-{
-	if (ip->af == AF_INET)
-		return ntohl(ipam_ip_v4(ip).s_addr);
-	return (uint32_t)ip->a.s6_addr[12] << 24 | (uint32_t)ip->a.s6_addr[13] << 16 |
-	       (uint32_t)ip->a.s6_addr[14] << 8 | ip->a.s6_addr[15];
-}
-
-static struct ipam_ip of_number(const struct ipam_pool *pool, uint32_t n)
-{
-	struct prefix6 p6 = pool_v6(pool);
-	struct in6_addr a;
-
-	if (pool->net.af == AF_INET)
-		return ipam_ip4((struct in_addr){ htonl(n) });
-	a = netaddr_nth6(&p6, n);
-	return ipam_ip6(&a);
-}
-
-void ipam_range(const struct ipam_pool *pool, uint32_t *gw, uint32_t *last)
-{
-	uint32_t base = number(&pool->net);
-	uint64_t span;
-
-	*gw = base + 1;
-	if (pool->net.af == AF_INET) {
-		*last = base + (uint32_t)((1ull << (32 - pool->len)) - 2);
-		return;
-	}
-	/* The pool's indexes end at 2^(128-len) - 1 (no broadcast in IPv6). */
-	span = pool->len > 96 ? (1ull << (128 - pool->len)) - 1 : UINT32_MAX;
-	*last = base + (uint32_t)(span < IPAM_MAX_INDEX ? span : IPAM_MAX_INDEX);
-}
-
-int ipam_pool6_check(const struct prefix6 *pool, char *err, size_t errlen)
-{
-	char s[INET6_ADDRSTRLEN];
-
-	if (pool->len >= 48 && pool->len <= 120)
-		return 0;
-	inet_ntop(AF_INET6, &pool->addr, s, sizeof(s));
-	snprintf(err, errlen, "vxov IPAM: IPv6 pool %s/%d: a pool must be a /48 to a /120 "
-		 "(addresses are numbered in its low 32 bits)", s, pool->len);
-	return -EINVAL;
-}
-
-int ipam_req6_check(const struct ctl_ipam_req6 *r, char *err, size_t errlen)
-{
-	struct in6_addr net = netaddr_network6(&r->pool);
-	char a[INET6_ADDRSTRLEN], n[INET6_ADDRSTRLEN];
-	int e;
-
-	if ((e = ipam_pool6_check(&r->pool, err, errlen)))
-		return e;
-	if (IN6_IS_ADDR_UNSPECIFIED(&r->addr) || netaddr_is_host6(&r->pool, &r->addr))
-		return 0;
-	inet_ntop(AF_INET6, &r->addr, a, sizeof(a));
-	inet_ntop(AF_INET6, &net, n, sizeof(n));
-	snprintf(err, errlen, "vxov IPAM: address %s is %s of pool %s/%d", a,
-		 netaddr_contains6(&r->pool, &r->addr) ? "not a host address" : "outside",
-		 n, r->pool.len);
-	return -EINVAL;
-}
-
-int ipam_addr_key(char *buf, size_t len, const struct ipam_pool *pool, const struct ipam_ip *ip)
-{
-	struct prefix4 p4 = pool_v4(pool);
-	struct prefix6 p6 = pool_v6(pool);
-
-	if (pool->net.af == AF_INET)
-		return layout_ipam_addr_key(buf, len, &p4, ipam_ip_v4(ip));
-	return layout_ipam6_addr_key(buf, len, &p6, &ip->a);
-}
-
-bool ipam_parse_addr_key(const char *key, struct ipam_pool *pool, struct ipam_ip *ip)
-{
-	struct prefix4 p4;
-	struct prefix6 p6;
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (layout_parse_ipam_addr_key(key, &p4, &a4)) {
-		*pool = ipam_pool4(&p4);
-		*ip = ipam_ip4(a4);
-		return true;
-	}
-	if (layout_parse_ipam6_addr_key(key, &p6, &a6)) {
-		*pool = ipam_pool6(&p6);
-		*ip = ipam_ip6(&a6);
-		return true;
-	}
-	return false;
-}
-
-/* vxov/ipam/<net>_<len>/ followed by leaf ("" for the pool's prefix). */
-static int pool_key(char *buf, size_t len, const struct ipam_pool *pool, const char *leaf)
-{
-	struct prefix6 p6 = pool_v6(pool);
-	struct in_addr net = ipam_ip_v4(&pool->net);
-
-	if (pool->net.af == AF_INET6)
-		return layout_ipam6_key(buf, len, &p6, leaf);
-	if (!*leaf)
-		return layout_ipam_pool_prefix(buf, len, net, pool->len);
-	return layout_ipam_key(buf, len, net, pool->len, leaf);
-}
-
-/* An address value (a gateway) of the pool's family. */
-static bool parse_ip_value(const struct ipam_pool *pool, const char *v, size_t len,
-			   struct ipam_ip *ip)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (pool->net.af == AF_INET6) {
-		if (!layout_parse_ip6_value(v, len, &a6))
-			return false;
-		*ip = ipam_ip6(&a6);
-		return true;
-	}
-	if (!layout_parse_ip_value(v, len, &a4))
-		return false;
-	*ip = ipam_ip4(a4);
-	return true;
-}
 
 /* ---- this host's allocations ---- */
 
@@ -285,7 +72,7 @@ static struct alloc *mine(const struct ipam_pool *pool, const struct ipam_ip *ad
 	struct alloc *a;
 
 	LIST_FOREACH(a, &I.mine, link)
-		if (same_ip(&a->addr, addr) && same_pool(&a->pool, pool))
+		if (ipam_ip_eq(&a->addr, addr) && ipam_pool_eq(&a->pool, pool))
 			return a;
 	return NULL;
 }
@@ -295,7 +82,7 @@ static struct release *releasing(const struct ipam_pool *pool, const struct ipam
 	struct release *r;
 
 	LIST_FOREACH(r, &I.releases, link)
-		if (same_ip(&r->addr, addr) && same_pool(&r->pool, pool))
+		if (ipam_ip_eq(&r->addr, addr) && ipam_pool_eq(&r->pool, pool))
 			return r;
 	return NULL;
 }
@@ -318,25 +105,6 @@ bool ipam_releasing(const struct ipam_pool *pool, const struct ipam_ip *addr)
 const char *ipam_self(void)
 {
 	return I.self;
-}
-
-int ipam_holder(const char *value, size_t len, struct in_addr *ip, char id[40])
-{
-	char buf[INET_ADDRSTRLEN + 48];
-	const char *sp;
-
-	if (len >= sizeof(buf) || memchr(value, '\0', len))
-		return -EINVAL;
-	memcpy(buf, value, len);
-	buf[len] = '\0';
-	id[0] = '\0';
-	if ((sp = strchr(buf, ' '))) {
-		if (strlen(sp + 1) == 0 || strlen(sp + 1) >= 40 || strchr(sp + 1, ' '))
-			return -EINVAL;
-		strcpy(id, sp + 1);
-		buf[sp - buf] = '\0';
-	}
-	return layout_parse_ip_value(buf, strlen(buf), ip) ? 0 : -EINVAL;
 }
 
 bool ipam_is_self(const char *value, size_t len)
@@ -429,7 +197,7 @@ void ipam_pool(const struct ipam_pool *pool)
 
 	ipam_ntop(&pool->net, s);
 	snprintf(s + strlen(s), sizeof(s) - strlen(s), "/%d", pool->len);
-	if (!pool_key(key, sizeof(key), pool, "pool"))
+	if (!ipam_pool_key(key, sizeof(key), pool, "pool"))
 		kv_put(core.kv, key, s, strlen(s), &create, &c);
 }
 
@@ -477,9 +245,9 @@ static void on_gateway_get(struct kv_req *r, void *arg)
 
 	if (job_list(&q->j, r, &l, false, "read the pool's gateway"))
 		return;
-	if (l.n != 1 || !parse_ip_value(&q->ir.pool, l.v[0].value, l.v[0].value_len, &gw))
+	if (l.n != 1 || !ipam_parse_ip_value(&q->ir.pool, l.v[0].value, l.v[0].value_len, &gw))
 		job_finish(&q->j, -EPROTO, "%s holds no address", q->key);
-	else if (!is_any(&q->ir.addr) && !same_ip(&q->ir.addr, &gw))
+	else if (!ipam_ip_is_any(&q->ir.addr) && !ipam_ip_eq(&q->ir.addr, &gw))
 		job_finish(&q->j, -EADDRINUSE, "the pool's gateway is %.46s on the other hosts, not %s",
 			   l.v[0].value, ipam_ntop(&q->ir.addr, s));
 	else
@@ -531,7 +299,7 @@ static void on_addr_put(struct kv_req *r, void *arg)
 		return;
 	if (won)
 		request_done(q, &q->cand, true);
-	else if (!is_any(&q->ir.addr))	/* --ip: exactly this one, or a clear no */
+	else if (!ipam_ip_is_any(&q->ir.addr))	/* --ip: exactly this one, or a clear no */
 		get(q, q->key, 0, on_holder);
 	else if (++q->j.tries >= MAX_TRIES)
 		job_finish(&q->j, -EAGAIN, "vxov IPAM: lost %d allocation races in a row", q->j.tries);
@@ -547,21 +315,6 @@ static void put_addr(struct ipam_job *q)
 		put(q, q->key, I.self, on_addr_put);
 }
 
-int ipam_next_free(const struct ipam_pool *pool, uint32_t *used, size_t n, uint32_t from,
-		   uint32_t *next)
-{
-	uint32_t gw, last;
-	uint64_t x;
-
-	ipam_range(pool, &gw, &last);
-	x = from > last ? (uint64_t)last + 1 : lowest_free(used, n, from, last);
-
-	if (x > last)
-		return -ENOSPC;
-	*next = (uint32_t)x;
-	return 0;
-}
-
 /* The lowest address from q->next on that is neither used nor the gateway
  * (q->used holds the gateway too). */
 static void try_next(struct ipam_job *q)
@@ -569,7 +322,7 @@ static void try_next(struct ipam_job *q)
 	if (ipam_next_free(&q->ir.pool, q->used, q->nused, q->next, &q->next)) {
 		job_finish(&q->j, -ENOSPC, "vxov IPAM: the pool is full");
 	} else {
-		q->cand = of_number(&q->ir.pool, q->next);
+		q->cand = ipam_nth(&q->ir.pool, q->next);
 		put_addr(q);
 	}
 }
@@ -577,31 +330,6 @@ static void try_next(struct ipam_job *q)
 static void release_job(struct job *j)
 {
 	free(((struct ipam_job *)j)->used);
-}
-
-size_t ipam_used(const struct ipam_pool *pool, const struct kv_list *l, uint32_t *used,
-		 uint32_t *gw)
-{
-	struct ipam_pool p;
-	struct ipam_ip a;
-	size_t n = 0;
-
-	/* An IPv6 address that is not one of the pool's numbered ones (--ip6
-	 * anywhere in a /48) still takes its number: a candidate skipped, no
-	 * harm. */
-	for (size_t i = 0; i < l->n; i++) {
-		const char *slash = strrchr(l->v[i].key, '/');
-
-		if (ipam_parse_addr_key(l->v[i].key, &p, &a)) {
-			if (p.net.af == pool->net.af)
-				used[n++] = number(&a);
-		} else if (slash && !strcmp(slash + 1, "gateway") &&
-			   parse_ip_value(pool, l->v[i].value, l->v[i].value_len, &a)) {
-			*gw = number(&a);
-		}
-	}
-	used[n++] = *gw;
-	return n;
 }
 
 static void on_pool_list(struct kv_req *r, void *arg)
@@ -618,7 +346,7 @@ static void on_pool_list(struct kv_req *r, void *arg)
 	}
 	q->nused = ipam_used(&q->ir.pool, &l, q->used, &q->gw);
 	kv_list_free(&l);
-	q->next = number(&q->ir.pool.net) + 1;
+	q->next = ipam_number(&q->ir.pool.net) + 1;
 	try_next(q);
 }
 
@@ -651,15 +379,15 @@ static void start(struct job *j)
 	q->nused = 0;
 	ipam_range(&ir->pool, &q->gw, &last);
 	if (ir->gateway) {
-		q->cand = is_any(&ir->addr) ? of_number(&ir->pool, q->gw) : ir->addr;
-		if (pool_key(q->key, sizeof(q->key), &ir->pool, "gateway"))
+		q->cand = ipam_ip_is_any(&ir->addr) ? ipam_nth(&ir->pool, q->gw) : ir->addr;
+		if (ipam_pool_key(q->key, sizeof(q->key), &ir->pool, "gateway"))
 			job_finish(&q->j, -ENAMETOOLONG, "gateway key too long");
 		else
 			put(q, q->key, ipam_ntop(&q->cand, gw), on_gateway_put);
-	} else if (!is_any(&ir->addr)) {
+	} else if (!ipam_ip_is_any(&ir->addr)) {
 		q->cand = ir->addr;
 		put_addr(q);
-	} else if (pool_key(prefix, sizeof(prefix), &ir->pool, "")) {
+	} else if (ipam_pool_key(prefix, sizeof(prefix), &ir->pool, "")) {
 		job_finish(&q->j, -ENAMETOOLONG, "pool key too long");
 	} else {
 		get(q, prefix, KV_RECURSE, on_pool_list);

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 # driver/ctl/, bottom first; modules on one line do not include each other.
 RANKS='
 types loop wait
-block value core group
+block value core group ipam_addr
 health
 job session
 vni mirror retire

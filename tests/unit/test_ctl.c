@@ -30,6 +30,7 @@
 #include "driver/ctl/group.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/ipam.h"
+#include "driver/ctl/ipam_addr.h"
 #include "driver/ctl/job.h"
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/mirror.h"

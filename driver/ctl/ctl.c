@@ -35,7 +35,7 @@
 #include "driver/lib/log.h"
 
 enum msg_type {
-	M_NET_ADD, M_NET_DEL, M_EP_ADD, M_EP_DEL, M_VNI,
+	M_NET_ADD, M_NET_DEL, M_EP_ADD, M_EP_DEL, M_VNI, M_VNI6,
 	M_IPAM_POOL, M_IPAM_REQ, M_IPAM_REL, M_IPAM_HAVE,
 	M_STATUS, M_METRICS, M_HEALTH, M_NAMES, M_NAMES_SYNCED,
 };
@@ -47,6 +47,7 @@ struct msg {
 	struct ctl_network net;
 	struct ctl_endpoint ep;
 	struct prefix4 subnet;
+	struct prefix6 subnet6;	/* M_VNI6 */
 	uint32_t want;
 	struct ipam_req ipam;	/* either family (ipam.h) */
 	char network[80];
@@ -127,7 +128,10 @@ static void vni_ask(struct msg *m)
 		}
 		t[n++] = x->d.vni;
 	}
-	vni_request(&m->subnet, m->want, t, n, m->wait);
+	if (m->type == M_VNI6)
+		vni_request6(&m->subnet6, m->want, t, n, m->wait);
+	else
+		vni_request(&m->subnet, m->want, t, n, m->wait);
 	m->wait = NULL;
 	if (t != taken)
 		free(t);
@@ -153,9 +157,10 @@ static void handle(struct msg *m)
 				"not published", m->ep.id, m->vni);
 		break;
 	case M_EP_DEL:
-		plane_lep_del(m->vni, m->ep.ip);
+		plane_lep_del(m->vni, m->ep.mac);
 		break;
 	case M_VNI:
+	case M_VNI6:
 		vni_ask(m);
 		break;
 	case M_IPAM_POOL:
@@ -429,25 +434,44 @@ static int ask_job(struct msg *m, char *err, size_t errlen, struct ctl_wait **w)
 	return !e && !wait_answered(*w) ? -ETIMEDOUT : e;
 }
 
-int ctl_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *err, size_t errlen)
+/* M_VNI or M_VNI6, m filled in (or NULL: out of memory). */
+static int vni_call(struct msg *m, uint32_t *vni, char *err, size_t errlen)
 {
 	struct ctl_wait *w;
-	struct msg *m;
 	int e;
 
 	if (!consul_on) {
+		free(m);
 		snprintf(err, errlen, "Consul is off (--consul off)");
 		return -ENOTCONN;
-	}
-	if ((m = msg_new(M_VNI))) {
-		m->subnet = *subnet;
-		m->want = want;
 	}
 	if (!(e = ask_job(m, err, errlen, &w)))
 		*vni = w->vni;
 	if (w)
 		wait_put(w);
 	return e;
+}
+
+int ctl_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *err, size_t errlen)
+{
+	struct msg *m = msg_new(M_VNI);
+
+	if (m) {
+		m->subnet = *subnet;
+		m->want = want;
+	}
+	return vni_call(m, vni, err, errlen);
+}
+
+int ctl_vni6(const struct prefix6 *subnet, uint32_t want, uint32_t *vni, char *err, size_t errlen)
+{
+	struct msg *m = msg_new(M_VNI6);
+
+	if (m) {
+		m->subnet6 = *subnet;
+		m->want = want;
+	}
+	return vni_call(m, vni, err, errlen);
 }
 
 /*

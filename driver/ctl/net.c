@@ -34,6 +34,10 @@ struct lep *net_lep_by_ip(const struct net *n, struct in_addr ip)
 {
 	struct lep *l;
 
+	/* 0.0.0.0 is the endpoint of an IPv6-only network: it has no IPv4
+	 * address, so none matches it. */
+	if (!ip.s_addr)
+		return NULL;
 	LIST_FOREACH(l, &n->leps, link)
 		if (l->ip.s_addr == ip.s_addr)
 			return l;

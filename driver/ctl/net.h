@@ -137,6 +137,7 @@ struct net *net_find(uint32_t vni);
 void net_insert(struct net *n);
 void net_remove(struct net *n);
 
+/* ip 0.0.0.0 (an IPv6-only network's endpoint) never matches. */
 struct lep *net_lep_by_ip(const struct net *n, struct in_addr ip);
 struct lep *net_lep_by_ip6(const struct net *n, const struct in6_addr *ip6);
 struct lep *net_lep_by_mac(const struct net *n, const uint8_t mac[6]);

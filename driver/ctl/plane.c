@@ -183,7 +183,8 @@ void plane_net_del(uint32_t vni)
 static void mark_local(struct net *n, struct in_addr ip, const struct in6_addr *ip6,
 		       const uint8_t mac[6])
 {
-	kern_mark_neigh(n, ip, false);
+	if (ip.s_addr)	/* 0: an IPv6-only network's endpoint */
+		kern_mark_neigh(n, ip, false);
 	if (n->d.subnet6.len && !IN6_IS_ADDR_UNSPECIFIED(ip6))
 		kern_mark_neigh6(n, ip6, false);
 	kern_mark_fdb(n, mac, false);
@@ -198,7 +199,7 @@ int plane_lep_add(uint32_t vni, const struct ctl_endpoint *e, struct ctl_wait *w
 
 	if (!n)
 		return -ENOENT;
-	if (net_lep_by_ip(n, e->ip)) {	/* a repeated call */
+	if (net_lep_by_mac(n, e->mac)) {	/* a repeated call */
 		if (w)
 			wait_done(w, 0, NULL);
 		return 0;
@@ -220,21 +221,23 @@ int plane_lep_add(uint32_t vni, const struct ctl_endpoint *e, struct ctl_wait *w
 	return 0;
 }
 
-void plane_lep_del(uint32_t vni, struct in_addr ip)
+void plane_lep_del(uint32_t vni, const uint8_t mac[6])
 {
 	struct net *n = net_find(vni);
-	struct lep *l = n ? net_lep_by_ip(n, ip) : NULL;
+	struct lep *l = n ? net_lep_by_mac(n, mac) : NULL;
 	struct in6_addr ip6;
-	uint8_t mac[6];
+	struct in_addr ip;
+	uint8_t m[6];
 
 	if (!l)
 		return;
-	memcpy(mac, l->mac, 6);
+	memcpy(m, l->mac, 6);
+	ip = l->ip;
 	ip6 = l->ip6;
 	names_lep_deleted(n, l);
 	lep_free(l);
-	pub_lep_deleted(n, ip, &ip6, mac);
-	mark_local(n, ip, &ip6, mac);
+	pub_lep_deleted(n, ip, &ip6, m);
+	mark_local(n, ip, &ip6, m);
 }
 
 /* ---- the session ---- */

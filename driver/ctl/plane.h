@@ -27,10 +27,12 @@ void plane_stop(bool destroy_session);
 /* 0, or -errno with err (the network is not mirrored). */
 int plane_net_add(const struct ctl_network *d, char *err, size_t errlen);
 void plane_net_del(uint32_t vni);
-/* A new endpoint of this host; w (may be NULL) is answered once it is
+/* A new endpoint of this host, known by its MAC (an endpoint of an
+ * IPv6-only network has ip 0.0.0.0); w (may be NULL) is answered once it is
  * published or publish_wait_ms passed.  -ENOENT: no such network (w is
  * then not touched). */
 int plane_lep_add(uint32_t vni, const struct ctl_endpoint *e, struct ctl_wait *w);
-void plane_lep_del(uint32_t vni, struct in_addr ip);
+/* The endpoint with this MAC is gone (its keys are deleted). */
+void plane_lep_del(uint32_t vni, const uint8_t mac[6]);
 
 #endif

@@ -5,7 +5,8 @@
  *   desired: this host's endpoints (lep): <prefix>/arp/<ip> = MAC and
  *            <prefix>/fib/<mac> = our underlay address, held by our session;
  *            on a dual-stack network, for an endpoint with an IPv6 address,
- *            <prefix>/nd/<ip6> = MAC too;
+ *            <prefix>/nd/<ip6> = MAC too; on an IPv6-only network (the
+ *            endpoint's ip 0.0.0.0) fib and nd only, never an arp key;
  *   actual:  the mirror's entries, with the session that holds each.
  *
  * One transaction per endpoint each way: publishing locks its keys with our
@@ -88,6 +89,20 @@ static int nd_key(const struct net *n, const struct in6_addr *ip6, char *key, si
 	return layout_nd_key(key, len, n->d.prefix, ip6);
 }
 
+/* <prefix>/arp/<ip> into key, or "" for ip 0.0.0.0: the endpoint of an
+ * IPv6-only network has no IPv4 address to publish.  0, or -ENAMETOOLONG. */
+static int arp_key(const struct net *n, struct in_addr ip, char *key, size_t len)
+{
+	key[0] = '\0';
+	return ip.s_addr ? layout_arp_key(key, len, n->d.prefix, ip) : 0;
+}
+
+/* The key an op is logged by: its arp key, its fib key without one. */
+static const char *op_name(const struct pub_op *op)
+{
+	return op->arp[0] ? op->arp : op->fib;
+}
+
 static void self_text(char out[INET_ADDRSTRLEN])
 {
 	inet_ntop(AF_INET, &core.conf.self, out, INET_ADDRSTRLEN);
@@ -102,7 +117,7 @@ static struct pub_op *op_new(const struct net *n, const struct lep *l)
 	op->vni = n->d.vni;
 	op->ip = l->ip;
 	memcpy(op->mac, l->mac, 6);
-	if (layout_arp_key(op->arp, sizeof(op->arp), n->d.prefix, l->ip) ||
+	if (arp_key(n, l->ip, op->arp, sizeof(op->arp)) ||
 	    layout_fib_key(op->fib, sizeof(op->fib), n->d.prefix, l->mac) ||
 	    nd_key(n, &l->ip6, op->nd, sizeof(op->nd))) {
 		free(op);
@@ -117,12 +132,12 @@ static struct pub_op *op_new(const struct net *n, const struct lep *l)
 static struct lep *op_lep(const struct pub_op *op, struct net **np)
 {
 	struct net *n = net_find(op->vni);
-	struct lep *l = n ? net_lep_by_ip(n, op->ip) : NULL;
+	struct lep *l = n ? net_lep_by_mac(n, op->mac) : NULL;
 
 	*np = n;
-	/* The same IPv4 address and MAC, but another IPv6 one: a new endpoint
-	 * whose nd key this op did not write. */
-	return l && !memcmp(l->mac, op->mac, 6) &&
+	/* The same MAC, but another IPv4 or IPv6 address: a new endpoint
+	 * whose keys this op did not write. */
+	return l && l->ip.s_addr == op->ip.s_addr &&
 	       (!op->nd[0] || IN6_ARE_ADDR_EQUAL(&l->ip6, &op->ip6)) ? l : NULL;
 }
 
@@ -240,13 +255,20 @@ static void name_holder(struct pub_op *op)
 
 /* ---- publishing one endpoint ---- */
 
-static bool lock_lost(const struct kv_txn_result *t, int *which)
+static bool lock_lost(const struct kv_txn_result *t, const struct pub_op *op, int *which)
 {
+	/* The operations' order (publish()): arp if any, fib, nd if any. */
+	int order[3], k = 0;
+
+	if (op->arp[0])
+		order[k++] = WHICH_ARP;
+	order[k++] = WHICH_FIB;
+	if (op->nd[0])
+		order[k++] = WHICH_ND;
 	for (size_t i = 0; i < t->nerrors; i++) {
 		if (!strstr(t->errors[i].what, "lock") && !strstr(t->errors[i].what, "held"))
 			continue;
-		/* The operations' order: arp, fib, nd (publish()). */
-		*which = t->errors[i].op == 1 ? WHICH_FIB : t->errors[i].op == 2 ? WHICH_ND : WHICH_ARP;
+		*which = t->errors[i].op >= 0 && t->errors[i].op < k ? order[t->errors[i].op] : order[0];
 		return true;
 	}
 	return false;
@@ -276,7 +298,8 @@ static void on_published(struct kv_req *r, void *arg)
 	/* The endpoint (or its network) went while this was on its way: what
 	 * may have been written is nobody's now. */
 	if (!l && res != -EAGAIN && res != -EACCES) {
-		retire_key(op->arp);
+		if (op->arp[0])
+			retire_key(op->arp);
 		retire_key(op->fib);
 		if (op->nd[0])
 			retire_key(op->nd);
@@ -304,7 +327,7 @@ static void on_published(struct kv_req *r, void *arg)
 	if (!e && res == -EAGAIN) {
 		int which = 0;
 
-		if (lock_lost(&t, &which)) {
+		if (lock_lost(&t, op, &which)) {
 			kv_txn_result_free(&t);
 			op->which = which;
 			if (l)
@@ -315,15 +338,15 @@ static void on_published(struct kv_req *r, void *arg)
 		if (session_invalid(&t))
 			session_check();
 		log_warn_rl(&rl_fail, "%s: publish %s: rolled back: %s", n ? n->d.netns : "?",
-			    op->arp, t.nerrors ? t.errors[0].what : "no reason given");
+			    op_name(op), t.nerrors ? t.errors[0].what : "no reason given");
 		kv_txn_result_free(&t);
 	} else {
-		log_warn_rl(&rl_fail, "%s: publish %s: %s", n ? n->d.netns : "?", op->arp,
+		log_warn_rl(&rl_fail, "%s: publish %s: %s", n ? n->d.netns : "?", op_name(op),
 			    kv_req_error(r));
 	}
 	if (l) {
 		if (res == -EACCES)
-			answer(l, -EACCES, "publish %s in Consul: %s", op->arp, kv_req_error(r));
+			answer(l, -EACCES, "publish %s in Consul: %s", op_name(op), kv_req_error(r));
 		else if (health_unreachable(res ? res : e))
 			answer(l, 0, NULL);	/* accepted: published when Consul answers */
 		backoff(n, l);
@@ -338,7 +361,7 @@ static void publish(struct net *n, struct lep *l)
 	struct pub_op *op;
 	struct kv_op ops[3];
 	struct kv_call c = { .done = on_published, .release = free };
-	size_t k = 2;
+	size_t k = 0;
 
 	if (!sid || !core.kv || !n->d.publish)
 		return;
@@ -348,10 +371,11 @@ static void publish(struct net *n, struct lep *l)
 	}
 	self_text(self);
 	netaddr_format_mac(l->mac, mac);
-	ops[0] = (struct kv_op){ .verb = KV_LOCK, .key = op->arp, .value = mac, .len = strlen(mac),
-				 .session = sid };
-	ops[1] = (struct kv_op){ .verb = KV_LOCK, .key = op->fib, .value = self, .len = strlen(self),
-				 .session = sid };
+	if (op->arp[0])	/* none on an IPv6-only network */
+		ops[k++] = (struct kv_op){ .verb = KV_LOCK, .key = op->arp, .value = mac,
+					   .len = strlen(mac), .session = sid };
+	ops[k++] = (struct kv_op){ .verb = KV_LOCK, .key = op->fib, .value = self,
+				   .len = strlen(self), .session = sid };
 	if (op->nd[0])	/* the same MAC: the endpoint's IPv6 address */
 		ops[k++] = (struct kv_op){ .verb = KV_LOCK, .key = op->nd, .value = mac,
 					   .len = strlen(mac), .session = sid };
@@ -488,10 +512,10 @@ void pub_lep_deleted(struct net *n, struct in_addr ip, const struct in6_addr *ip
 {
 	char arp[KV_KEY_MAX], fib[KV_KEY_MAX], nd[KV_KEY_MAX];
 
-	if (!n->d.publish || layout_arp_key(arp, sizeof(arp), n->d.prefix, ip) ||
+	if (!n->d.publish || arp_key(n, ip, arp, sizeof(arp)) ||
 	    layout_fib_key(fib, sizeof(fib), n->d.prefix, mac) || nd_key(n, ip6, nd, sizeof(nd)))
 		return;
-	delete_keys(n, arp, fib, nd[0] ? nd : NULL);
+	delete_keys(n, arp[0] ? arp : NULL, fib, nd[0] ? nd : NULL);
 }
 
 bool pub_lep_key(const struct net *n, const char *key)
@@ -523,7 +547,7 @@ void pub_net_deleted(struct net *n)
 		return;
 	/* Our endpoints' keys, and whatever else our session holds there. */
 	LIST_FOREACH(l, &n->leps, link) {
-		if (!layout_arp_key(arp, sizeof(arp), n->d.prefix, l->ip))
+		if (!arp_key(n, l->ip, arp, sizeof(arp)) && arp[0])
 			retire_key(arp);
 		if (!layout_fib_key(fib, sizeof(fib), n->d.prefix, l->mac))
 			retire_key(fib);
@@ -555,16 +579,17 @@ static bool ours_with_mac(const struct ment *e, const struct lep *l)
 
 static enum seen seen(const struct net *n, const struct lep *l)
 {
-	const struct ment *a = mirror_arp(&n->mirror, l->ip), *f = mirror_fib(&n->mirror, l->mac);
+	const struct ment *f = mirror_fib(&n->mirror, l->mac);
 	char arp[KV_KEY_MAX], fib[KV_KEY_MAX], nd[KV_KEY_MAX];
 
-	if (layout_arp_key(arp, sizeof(arp), n->d.prefix, l->ip) ||
+	if (arp_key(n, l->ip, arp, sizeof(arp)) ||
 	    layout_fib_key(fib, sizeof(fib), n->d.prefix, l->mac) ||
 	    nd_key(n, &l->ip6, nd, sizeof(nd)) ||
-	    !mirror_settled(&n->mirror, arp) || !mirror_settled(&n->mirror, fib) ||
+	    (arp[0] && !mirror_settled(&n->mirror, arp)) || !mirror_settled(&n->mirror, fib) ||
 	    (nd[0] && !mirror_settled(&n->mirror, nd)))
 		return SEEN_UNSURE;
-	return ours_with_mac(a, l) && f && f->ours && f->valid &&
+	return (!arp[0] || ours_with_mac(mirror_arp(&n->mirror, l->ip), l)) &&
+	       f && f->ours && f->valid &&
 	       f->vdst.s_addr == core.conf.self.s_addr &&
 	       (!nd[0] || ours_with_mac(mirror_key(&n->mirror, nd), l)) ? SEEN_OURS : SEEN_MISSING;
 }

@@ -20,7 +20,7 @@ struct vni_job {
 	uint32_t want, cand;
 	uint32_t *taken;	/* this host's VNIs */
 	size_t ntaken;
-	char s[INET_ADDRSTRLEN + 4];	/* "a.b.c.d/len" */
+	char s[INET6_ADDRSTRLEN + 4];	/* "a.b.c.d/len" or "<net6>/len" */
 	char skey[KV_KEY_MAX], vkey[KV_KEY_MAX];
 };
 
@@ -62,7 +62,7 @@ static void on_back(struct kv_req *r, void *arg)
 	if (e && e != -ENOENT)
 		return;
 	if (e == -ENOENT || l.n != 1 || strcmp(l.v[0].value, v->s))
-		job_finish(&v->j, -EPROTO, "Consul's VNI map is inconsistent: %s = %u but %s = '%.40s'; "
+		job_finish(&v->j, -EPROTO, "Consul's VNI map is inconsistent: %s = %u but %s = '%.50s'; "
 			   "fix it by hand", v->skey, v->cand, v->vkey, e || !l.n ? "(none)" : l.v[0].value);
 	else
 		done(v, v->cand);
@@ -119,7 +119,7 @@ static void on_wanted(struct kv_req *r, void *arg)
 	if (e)
 		return;
 	if (l.n == 1 && strcmp(l.v[0].value, v->s))
-		job_finish(&v->j, -EADDRINUSE, "vni %u is already used by subnet %.40s (%s)", v->want,
+		job_finish(&v->j, -EADDRINUSE, "vni %u is already used by subnet %.50s (%s)", v->want,
 			   l.v[0].value, v->vkey);
 	else
 		job_finish(&v->j, -EPROTO, "Consul's VNI map is inconsistent: %s names %s but %s is "
@@ -214,11 +214,12 @@ static void again(struct job *j)
 	vni_read((struct vni_job *)j);
 }
 
-void vni_request(const struct prefix4 *subnet, uint32_t want, const uint32_t *taken,
-		 size_t ntaken, struct ctl_wait *w)
+/* Either family: s is the subnet as vxov/vnis/<vni> holds it, skey its
+ * vxov/subnets/ key (err when it could not be built). */
+static void request(const char *s, const char *skey, uint32_t want, const uint32_t *taken,
+		    size_t ntaken, struct ctl_wait *w)
 {
 	struct vni_job *v = job_new(sizeof(*v), w);
-	char net[INET_ADDRSTRLEN];
 
 	if (!v)
 		return;
@@ -232,10 +233,35 @@ void vni_request(const struct prefix4 *subnet, uint32_t want, const uint32_t *ta
 		memcpy(v->taken, taken, ntaken * sizeof(*taken));
 	v->ntaken = ntaken;
 	v->want = want;
-	inet_ntop(AF_INET, &subnet->addr, net, sizeof(net));
-	snprintf(v->s, sizeof(v->s), "%s/%d", net, subnet->len);
-	if (layout_subnet_key(v->skey, sizeof(v->skey), subnet->addr, subnet->len))
-		job_finish(&v->j, -ENAMETOOLONG, "subnet key too long");
-	else
+	snprintf(v->s, sizeof(v->s), "%s", s);
+	if (!skey)
+		job_finish(&v->j, -ENAMETOOLONG, "subnet key of %s too long", v->s);
+	else {
+		snprintf(v->skey, sizeof(v->skey), "%s", skey);
 		vni_read(v);
+	}
+}
+
+void vni_request(const struct prefix4 *subnet, uint32_t want, const uint32_t *taken,
+		 size_t ntaken, struct ctl_wait *w)
+{
+	char net[INET_ADDRSTRLEN], s[INET_ADDRSTRLEN + 4], skey[KV_KEY_MAX];
+	bool ok = !layout_subnet_key(skey, sizeof(skey), subnet->addr, subnet->len);
+
+	inet_ntop(AF_INET, &subnet->addr, net, sizeof(net));
+	snprintf(s, sizeof(s), "%s/%d", net, subnet->len);
+	request(s, ok ? skey : NULL, want, taken, ntaken, w);
+}
+
+void vni_request6(const struct prefix6 *subnet, uint32_t want, const uint32_t *taken,
+		  size_t ntaken, struct ctl_wait *w)
+{
+	char net[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 4], skey[KV_KEY_MAX];
+	struct in6_addr n = netaddr_network6(subnet);
+	bool ok = !layout_subnet6_key(skey, sizeof(skey), subnet);
+
+	/* The network address, as the key has it: one spelling per subnet. */
+	inet_ntop(AF_INET6, &n, net, sizeof(net));
+	snprintf(s, sizeof(s), "%s/%d", net, subnet->len);
+	request(s, ok ? skey : NULL, want, taken, ntaken, w);
 }

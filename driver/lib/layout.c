@@ -70,6 +70,8 @@ int layout_network_key(char *buf, size_t len, const char *prefix)
 	return fit(snprintf(buf, len, "%s/network", prefix), len);
 }
 
+static void ipam6_name(const struct prefix6 *pool, char out[INET6_ADDRSTRLEN + 4]);
+
 int layout_vni_key(char *buf, size_t len, uint32_t vni)
 {
 	return fit(snprintf(buf, len, LAYOUT_ROOT "/vnis/%u", vni), len);
@@ -81,6 +83,16 @@ int layout_subnet_key(char *buf, size_t len, struct in_addr net, int plen)
 
 	inet_ntop(AF_INET, &net, s, sizeof(s));
 	return fit(snprintf(buf, len, LAYOUT_ROOT "/subnets/%s_%d", s, plen), len);
+}
+
+int layout_subnet6_key(char *buf, size_t len, const struct prefix6 *net)
+{
+	char s[INET6_ADDRSTRLEN + 4];
+
+	if (net->len < 1 || net->len > 128)
+		return -EINVAL;
+	ipam6_name(net, s);
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/subnets/%s", s), len);
 }
 
 int layout_host_key(char *buf, size_t len, struct in_addr underlay)

@@ -7,8 +7,10 @@
  *   <prefix>/nd/<ip6>     -> MAC as text: an IPv6 neighbour, <ip6> in its
  *                            canonical text (netaddr_parse_ip6)
  *   <prefix>/network      -> {"subnet":..., "vni":..., "mtu":...}
- *   vxov/vnis/<vni>       -> the subnet that owns the VNI ("192.168.0.0/24")
+ *   vxov/vnis/<vni>       -> the subnet that owns the VNI ("192.168.0.0/24", or
+ *                            "fd00:42::/64" for an IPv6-only network)
  *   vxov/subnets/<a.b.c.d>_<len> -> the VNI allocated to that subnet
+ *   vxov/subnets/<net6>_<len>    -> the same for an IPv6-only network
  *   vxov/hosts/<underlay ip>     -> the host's name, held by its session
  *   vxov/ipam/<net>_<len>/pool    -> the pool (the subnet)
  *   vxov/ipam/<net>_<len>/gateway -> its gateway, one for every host
@@ -53,6 +55,9 @@ bool layout_parse_nd_key(const char *prefix, const char *key, struct in6_addr *i
 int layout_network_key(char *buf, size_t len, const char *prefix);
 int layout_vni_key(char *buf, size_t len, uint32_t vni);
 int layout_subnet_key(char *buf, size_t len, struct in_addr net, int plen);
+/* vxov/subnets/<net6>_<len> (net6 the network address of net, canonical
+ * text): an IPv6-only network's VNI.  -EINVAL for a length outside 1..128. */
+int layout_subnet6_key(char *buf, size_t len, const struct prefix6 *net);
 int layout_host_key(char *buf, size_t len, struct in_addr underlay);
 /* vxov/ipam/<net>_<len>/ followed by leaf ("pool", "gateway", "addr/<ip>"
  * or "" for the pool's prefix itself). */

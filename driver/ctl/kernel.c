@@ -238,7 +238,9 @@ static bool want_remote_mac(const struct net *n, const struct ment *a, uint8_t m
 
 bool kern_want_neigh(const struct net *n, struct in_addr ip, uint8_t mac[6])
 {
-	if (net_lep_by_ip(n, ip))
+	/* An IPv6-only network has no IPv4 neighbour: whatever IPv4 entry of
+	 * ours is found there (left from before) goes. */
+	if (!n->d.subnet.len || net_lep_by_ip(n, ip))
 		return false;
 	return want_remote_mac(n, mirror_arp(&n->mirror, ip), mac);
 }

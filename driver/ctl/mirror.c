@@ -26,6 +26,10 @@
  *     into blocks: an endpoint's nd key changes with its arp and fib keys,
  *     so the nd watch wakes no more often than the blocks together do.
  *
+ * An IPv6-only network (d->subnet.len 0) has no arp keys (none is taken),
+ * no blocks and no doorbell: <prefix>/fib/ and <prefix>/nd/ whole, two
+ * watches from the start, never cut.
+ *
  * The watches of all networks share the long-polls the connection bound
  * allows (--consul-max-conns; group.c): beyond a block each, blocks share a
  * watch (a group: a prefix of the octet's text), and a network whose share
@@ -160,6 +164,14 @@ struct ment *mirror_nd(const struct mirror *m, const struct in6_addr *ip)
 static bool dual(const struct mirror *m)
 {
 	return m->d->subnet6.len > 0;
+}
+
+/* A network with an IPv4 subnet: its arp keys are mirrored.  Without one
+ * (an IPv6-only network) there are no arp keys, no blocks, no doorbell:
+ * fib/ and nd/ are watched whole. */
+static bool v4(const struct mirror *m)
+{
+	return m->d->subnet.len > 0;
 }
 
 /* ---- the blocks ---- */
@@ -414,6 +426,10 @@ static bool take(struct mirror *m, struct shard *sh, const struct kv_entry *kv, 
 		/* nd keys only where the network has IPv6 (<prefix>/ whole lists them anyway) */
 		if (kind == LAYOUT_ND && (!dual(m) || !layout_parse_nd_key(m->d->prefix, kv->key, &ip6)))
 			return false;
+		/* and arp keys only where it has IPv4: on an IPv6-only network
+		 * any address would pass for one of its subnet 0.0.0.0/0 */
+		if (kind == LAYOUT_ARP && !v4(m))
+			return false;
 		if (!(own = owner(m, kv->key, kind, ip, mac, !sh)) || (sh && own != sh) ||
 		    !(e = add_entry(m, own, kv, kind, ip, &ip6, mac)))
 			return false;
@@ -535,6 +551,10 @@ static unsigned int budget(void)
 static unsigned int need(const struct mirror *m)
 {
 	unsigned int n = 1 + !!m->fib_all + dual(m);	/* the doorbell, fib/ whole, nd/ */
+
+	/* Not split: arp/ (if it has IPv4) and fib/ whole, nd/ whole. */
+	if (!m->block_len)
+		return v4(m) + 1u + dual(m);
 
 	for (int i = 0; i < 32; i++)
 		n += 2 * (unsigned int)__builtin_popcount(m->cut_occ[i]);
@@ -899,16 +919,20 @@ static void send_query(struct shard *sh)
 void mirror_start(struct mirror *m, const struct ctl_network *d, const struct mirror_hooks *h,
 		  void *owner)
 {
-	char bell[PREFIX_LEN], net[INET_ADDRSTRLEN];
+	char bell[PREFIX_LEN], net[INET6_ADDRSTRLEN];
 
 	m->d = d;
 	m->hooks = h;
 	m->owner = owner;
 	LIST_INIT(&m->shards);
-	inet_ntop(AF_INET, &d->subnet.addr, net, sizeof(net));
+	if (v4(m))
+		inet_ntop(AF_INET, &d->subnet.addr, net, sizeof(net));
+	else
+		inet_ntop(AF_INET6, &d->subnet6.addr, net, sizeof(net));
 	/* The doorbell's prefix: the octets every address of the subnet shares
-	 * in its text, up to the block's. */
-	m->block_len = block_len(&d->subnet);
+	 * in its text, up to the block's.  No IPv4 subnet, no blocks: the
+	 * MACs are not derived from IPv4 addresses. */
+	m->block_len = v4(m) ? block_len(&d->subnet) : 0;
 	LIST_INSERT_HEAD(&mirrors, m, all);
 	m->listed = true;
 	if (!core.kv)
@@ -919,13 +943,14 @@ void mirror_start(struct mirror *m, const struct ctl_network *d, const struct mi
 		m->bell = add_shard(m, SHARD_BELL, bell);
 		rebalance();
 	} else {
-		m->block_len = 0;	/* too large to split: arp/ and fib/ whole */
-		if (!layout_kind_prefix(bell, sizeof(bell), d->prefix, LAYOUT_ARP))
+		m->block_len = 0;	/* too large to split (or IPv6-only): arp/ and fib/ whole */
+		if (v4(m) && !layout_kind_prefix(bell, sizeof(bell), d->prefix, LAYOUT_ARP))
 			add_shard(m, SHARD_ALL, bell);
 		if (!layout_kind_prefix(bell, sizeof(bell), d->prefix, LAYOUT_FIB))
 			add_shard(m, SHARD_ALL, bell);
 	}
-	log_debug("%s: subnet %s/%d: blocks of /%d", d->netns, net, d->subnet.len, m->block_len);
+	log_debug("%s: subnet %s/%d: blocks of /%d", d->netns, net,
+		  v4(m) ? d->subnet.len : d->subnet6.len, m->block_len);
 }
 
 void mirror_stop(struct mirror *m)

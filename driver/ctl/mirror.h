@@ -8,6 +8,8 @@
  * A dual-stack network (d->subnet6.len > 0) also mirrors <prefix>/nd/
  * (IPv6 neighbours, one watch of it whole): its entries are validated,
  * reported, taken and dropped as arp entries are.
+ * An IPv6-only network (d->subnet.len 0) mirrors fib/ and nd/ whole and
+ * no arp key.
  *
  * The mirror knows nothing of the kernel or of publishing: it tells its
  * owner what changed through the hooks given to mirror_start().  Other

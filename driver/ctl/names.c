@@ -76,6 +76,13 @@ static bool has_name(const char *list, const char *name)
 
 /* ---- publishing ---- */
 
+/* Names across hosts are IPv4 (A records, the resolver on br0): off on an
+ * IPv6-only network, quietly -- it has no address to publish or to serve. */
+static bool names_served(const struct net *n)
+{
+	return n->d.subnet.len > 0;
+}
+
 static void kick(struct net *n, uint64_t ms)
 {
 	loop_timer_soon(&core.loop, &n->names_timer, ms);
@@ -107,7 +114,8 @@ static void write_names(struct net *n, struct in_addr ip, const char *names, boo
 	const char *sid = session_id(), *p = names;
 	size_t k = 0, o = 0, len;
 
-	if (!sid || !core.kv || !n->d.publish || !name_next(&p, canon, &len))
+	if (!sid || !core.kv || !n->d.publish || !names_served(n) || !ip.s_addr ||
+	    !name_next(&p, canon, &len))
 		return;
 	for (p = names; k < NAMES_MAX && name_next(&p, name, &len);) {
 		if (!dns_name_ok(name) || layout_dns_key(keys[k], KV_KEY_MAX, n->d.prefix, name, ip))
@@ -165,6 +173,8 @@ void names_seen(const char *netid, const char *epid, const char *ctn, const char
 		if (!n->d.id[0] || strncmp(n->d.id, netid, strlen(n->d.id)) ||
 		    !(l = lep_by_id(n, epid)))
 			continue;
+		if (!names_served(n))
+			return;
 		snprintf(l->ctn, sizeof(l->ctn), "%.12s", ctn);
 		if (l->names && !strcmp(l->names, names))
 			return;	/* known: the reconciliation keeps it */
@@ -184,6 +194,8 @@ void names_seen(const char *netid, const char *epid, const char *ctn, const char
 
 void names_lep_deleted(struct net *n, struct lep *l)
 {
+	if (!names_served(n) || !l->ip.s_addr)
+		return;
 	write_names(n, l->ip, l->names, true);
 }
 
@@ -301,7 +313,7 @@ static void on_names_timer(struct loop_timer *t)
 	char key[KV_KEY_MAX];
 
 	loop_timer_in(&core.loop, &n->names_timer, (uint64_t)core.conf.resync_s * 1000);
-	if (!core.kv || !n->d.publish || !session_id() || n->names_busy ||
+	if (!core.kv || !n->d.publish || !session_id() || n->names_busy || !names_served(n) ||
 	    layout_dns_prefix(key, sizeof(key), n->d.prefix, NULL))
 		return;
 	if (kv_get(core.kv, key, KV_RECURSE, 0, 0, &c))

@@ -4,6 +4,8 @@
  * names under <prefix>/dns/ (driver/lib/layout.h); resolver.h serves them
  * (a DNS resolver on conf.dns_addr in every overlay namespace, and a
  * refusing one on the host), started and stopped through the calls below.
+ * Names are IPv4 only: on an IPv6-only network (d.subnet.len 0) nothing
+ * is published or served, and nothing is logged about it.
  * Loop thread only.
  */
 #ifndef VXOV_NAMES_H

@@ -158,7 +158,8 @@ static void take(struct dq *d, const struct net *n, const struct kv_list *l)
 	for (i = 0; i < l->n && d->nrr < ADDRS_MAX; i++) {
 		struct in_addr ip;
 
-		if (!layout_parse_dns_key(n->d.prefix, l->v[i].key, name, sizeof(name), &ip) ||
+		if (!n->d.subnet.len ||
+		    !layout_parse_dns_key(n->d.prefix, l->v[i].key, name, sizeof(name), &ip) ||
 		    !netaddr_contains(&n->d.subnet, ip))
 			continue;
 		if (d->ptr.s_addr) {	/* a PTR: the container's name of that address */
@@ -205,7 +206,7 @@ static size_t ask_nets(struct net *n, struct in_addr from, struct net **out, siz
 	if (!me || !me->ctn[0])
 		return k;
 	LIST_FOREACH(x, net_all(), link) {
-		if (x == n || k == max)
+		if (x == n || k == max || !x->d.subnet.len)	/* IPv6-only: no names */
 			continue;
 		LIST_FOREACH(l, &x->leps, link)
 			if (!strcmp(l->ctn, me->ctn)) {
@@ -245,7 +246,8 @@ static void lookup(struct net *n, const struct sockaddr_in *from, const uint8_t 
 
 		/* PTR: only a network the address is in, and all its names
 		 * read (the rare question pays); A: the name's keys. */
-		if (ptr.s_addr ? !netaddr_contains(&nets[i]->d.subnet, ptr) ||
+		if (ptr.s_addr ? !nets[i]->d.subnet.len ||
+				 !netaddr_contains(&nets[i]->d.subnet, ptr) ||
 				 layout_dns_prefix(key, sizeof(key), nets[i]->d.prefix, NULL)
 			       : layout_dns_prefix(key, sizeof(key), nets[i]->d.prefix, q->name))
 			continue;
@@ -403,7 +405,8 @@ void resolver_net_open(struct net *n)
 	uint8_t mac[6];
 	int e, fd;
 
-	if (!core.conf.dns_addr.s_addr)
+	/* Off without IPv4 (an IPv6-only network): nothing to route to. */
+	if (!core.conf.dns_addr.s_addr || !n->d.subnet.len)
 		return;
 	/* The resolver's address on br0, and a way back to the containers.
 	 * br0 gets a MAC of its own first: a bridge left with the kernel's

@@ -49,7 +49,7 @@ static void on_checked(struct kv_req *r, void *arg)
 	n = done_one(op, !e || e == -ENOENT);
 	if (!e && n && l.n == 1 && strcmp(l.v[0].value, op->value)) {
 		n->st.conflicts++;
-		log_err_rl(&rl_conflict, "%s: CONFLICT: %s is '%.40s' in Consul but this host's "
+		log_err_rl(&rl_conflict, "%s: CONFLICT: %s is '%.50s' in Consul but this host's "
 			   "network has '%s'; not overwritten: fix it by hand", n->d.netns, op->key,
 			   l.v[0].value, op->value);
 	}
@@ -102,20 +102,32 @@ static void put_key(struct net *n, bool create, const char *key, const char *val
 	}
 }
 
-/* <prefix>/network's value; "subnet6" only on a dual-stack network, so
- * that an IPv4-only network's value is what it always was. */
+/* subnet6 of d as "<net6>/<len>", its network address in canonical text:
+ * as vxov/vnis/<vni> names an IPv6-only network's subnet (vni.c). */
+static void subnet6_text(const struct ctl_network *d, char out[INET6_ADDRSTRLEN + 4])
+{
+	struct in6_addr a = netaddr_network6(&d->subnet6);
+
+	inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN);
+	snprintf(out + strlen(out), 5, "/%d", d->subnet6.len);
+}
+
+/* <prefix>/network's value: "subnet" only with an IPv4 subnet (an
+ * IPv6-only network has none: no 0.0.0.0/0 for readers to trip on),
+ * "subnet6" only with an IPv6 one, so that an IPv4-only network's value is
+ * what it always was. */
 static char *network_json(const struct net *n, const char *subnet)
 {
-	json_t *o = json_pack("{s:s, s:I, s:I}", "subnet", subnet, "vni", (json_int_t)n->d.vni, "mtu",
-			      (json_int_t)n->d.mtu);
-	char net6[INET6_ADDRSTRLEN], subnet6[INET6_ADDRSTRLEN + 4];
+	json_t *o = json_pack("{s:I, s:I}", "vni", (json_int_t)n->d.vni, "mtu", (json_int_t)n->d.mtu);
+	char subnet6[INET6_ADDRSTRLEN + 4];
 	char *body;
 
+	if (o && n->d.subnet.len && json_object_set_new(o, "subnet", json_string(subnet))) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o && n->d.subnet6.len) {
-		struct in6_addr a = netaddr_network6(&n->d.subnet6);
-
-		inet_ntop(AF_INET6, &a, net6, sizeof(net6));
-		snprintf(subnet6, sizeof(subnet6), "%s/%d", net6, n->d.subnet6.len);
+		subnet6_text(&n->d, subnet6);
 		if (json_object_set_new(o, "subnet6", json_string(subnet6))) {
 			json_decref(o);
 			return NULL;
@@ -129,7 +141,7 @@ static char *network_json(const struct net *n, const char *subnet)
 
 void meta_reconcile(struct net *n)
 {
-	char key[KV_KEY_MAX], subnet[INET_ADDRSTRLEN + 4], num[16], gw[INET_ADDRSTRLEN], *body;
+	char key[KV_KEY_MAX], subnet[INET6_ADDRSTRLEN + 4], num[16], gw[INET_ADDRSTRLEN], *body;
 	const struct ctl_network *d = &n->d;
 
 	if (!core.kv || !d->publish || n->meta_done || n->meta_pending || !session_id() ||
@@ -145,11 +157,16 @@ void meta_reconcile(struct net *n)
 	} else {
 		n->meta_failed = true;
 	}
-	if (!layout_subnet_key(key, sizeof(key), d->subnet.addr, d->subnet.len))
+	if (!d->subnet.len) {	/* IPv6-only: its VNI is its IPv6 subnet's */
+		subnet6_text(d, subnet);
+		if (!layout_subnet6_key(key, sizeof(key), &d->subnet6))
+			put_key(n, true, key, num);
+	} else if (!layout_subnet_key(key, sizeof(key), d->subnet.addr, d->subnet.len)) {
 		put_key(n, true, key, num);
+	}
 	if (!layout_vni_key(key, sizeof(key), d->vni))
 		put_key(n, true, key, subnet);
-	if (!d->ipam)
+	if (!d->ipam || !d->subnet.len)	/* an IPv6 pool is noted by ctl_ipam_pool6 */
 		return;
 	if (!layout_ipam_key(key, sizeof(key), d->subnet.addr, d->subnet.len, "pool"))
 		put_key(n, true, key, subnet);

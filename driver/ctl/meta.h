@@ -4,9 +4,11 @@
  * written again whenever a new session starts (Consul may have lost its
  * data) until Consul has it all:
  *   - <prefix>/network = {"subnet", "vni", "mtu"}, for people and tools,
- *     and "subnet6" on a dual-stack network;
- *   - its VNI map entries, vxov/subnets/<subnet> and vxov/vnis/<vni>;
- *   - with vxov IPAM, its pool's vxov/ipam/<pool>/pool and /gateway.
+ *     and "subnet6" on a dual-stack network; an IPv6-only network's has
+ *     "subnet6" and no "subnet";
+ *   - its VNI map entries, vxov/subnets/<subnet> and vxov/vnis/<vni> (an
+ *     IPv6-only network's: vxov/subnets/<net6>_<len>, "<net6>/<len>");
+ *   - with vxov IPAM, its IPv4 pool's vxov/ipam/<pool>/pool and /gateway.
  * The shared ones are created only where missing: a key that names
  * something else is a conflict, logged and counted, never overwritten.
  * None is held by the session: they describe the overlay, not this host.

@@ -6,7 +6,9 @@
  * like the plugin socket) what it thinks the overlay looks like, and prints
  * one screen: the daemon, Consul, and each network; with NETWORK (a Docker
  * ID, its first characters, or a VNI), that network in full, every remote
- * entry with its host.  A dual-stack network shows one line more, its IPv6
+ * entry with its host.  An IPv6-only network's "subnet" is its IPv6 one,
+ * and its endpoints' IPv6 addresses lead their lines.
+ * A dual-stack network shows one line more, its IPv6
  * subnet and nd keys, its endpoints' IPv6 addresses at the end of their
  * lines, and with NETWORK its remote IPv6 neighbours.  Exit 1 when the
  * daemon does not answer.
@@ -195,9 +197,13 @@ static void print_network(json_t *n, bool full)
 	print_ipv6(json_object_get(n, "ipv6"));
 	printf("  local endpoints: %zu\n", json_array_size(leps));
 	json_array_foreach(leps, i, e) {
-		printf("    %-15s  %s  %-15s  %s", str(e, "ip"), str(e, "mac"), str(e, "veth"),
-		       str(e, "consul"));
-		if (json_object_get(e, "ip6"))
+		/* An IPv6-only network's endpoint has no "ip": its IPv6 address
+		 * takes the column. */
+		bool v4 = json_object_get(e, "ip") != NULL;
+
+		printf("    %-15s  %s  %-15s  %s", str(e, v4 ? "ip" : "ip6"), str(e, "mac"),
+		       str(e, "veth"), str(e, "consul"));
+		if (v4 && json_object_get(e, "ip6"))
 			printf("  %s", str(e, "ip6"));
 		printf("\n");
 	}

@@ -225,7 +225,7 @@ static json_t *net_json(struct net *n, bool full)
 		[PUB_PENDING] = "pending", [PUB_INFLIGHT] = "publishing", [PUB_DONE] = "published",
 		[PUB_CONFLICT] = "conflict",
 	};
-	char a[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4], m[MAC_STRLEN], veth[IF_NAMESIZE];
+	char a[INET6_ADDRSTRLEN], subnet[INET6_ADDRSTRLEN + 4], m[MAC_STRLEN], veth[IF_NAMESIZE];
 	json_t *leps = json_array(), *o, *rem;
 	size_t remote, neigh = 0, neigh6 = 0, fdb = 0;
 	struct lep *l;
@@ -236,8 +236,10 @@ static json_t *net_json(struct net *n, bool full)
 
 		netaddr_format_mac(l->mac, m);
 		snprintf(veth, sizeof(veth), "vxe%.12s", l->id);
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", l->id, "ip", ip_text(l->ip, a), "mac", m,
-			      "veth", veth, "consul", n->d.publish ? pub[l->pub] : "local");
+		o = json_pack("{s:s, s:s, s:s, s:s}", "id", l->id, "mac", m, "veth", veth, "consul",
+			      n->d.publish ? pub[l->pub] : "local");
+		if (o && l->ip.s_addr)	/* none on an IPv6-only network */
+			json_object_set_new(o, "ip", json_string(ip_text(l->ip, a)));
 		if (o && !ip6_none(&l->ip6))
 			json_object_set_new(o, "ip6", json_string(ip6_text(&l->ip6, a6)));
 		json_array_append_new(leps, o);
@@ -245,7 +247,13 @@ static json_t *net_json(struct net *n, bool full)
 	kern_counts(n, &neigh, &neigh6, &fdb);
 	rem = remotes_json(n, full, &remote);
 	drift = kern_drift(n);
-	snprintf(subnet, sizeof(subnet), "%s/%d", ip_text(n->d.subnet.addr, a), n->d.subnet.len);
+	if (n->d.subnet.len) {
+		snprintf(subnet, sizeof(subnet), "%s/%d", ip_text(n->d.subnet.addr, a), n->d.subnet.len);
+	} else {	/* IPv6-only: its IPv6 subnet, never 0.0.0.0/0 */
+		struct in6_addr net6 = netaddr_network6(&n->d.subnet6);
+
+		snprintf(subnet, sizeof(subnet), "%s/%d", ip6_text(&net6, a), n->d.subnet6.len);
+	}
 	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:o, s:I, s:o, s:f, s:b, s:I, s:I, s:I, s:I}",
 		      "id", n->d.id, "vni", (json_int_t)n->d.vni, "subnet", subnet, "prefix", n->d.prefix,
 		      "netns", n->d.netns, "mtu", (json_int_t)n->d.mtu, "local_endpoints", leps,
@@ -255,7 +263,7 @@ static json_t *net_json(struct net *n, bool full)
 		      "kernel_neighbours", (json_int_t)neigh, "kernel_fdb", (json_int_t)fdb);
 	if (o)
 		json_object_set_new(o, "watches", json_integer((json_int_t)n->mirror.watches));
-	if (o && n->d.subnet6.len) {	/* added, only on dual-stack networks */
+	if (o && n->d.subnet6.len) {	/* added, only on networks with IPv6 */
 		json_t *v6 = ipv6_json(n, full);
 
 		json_object_set(o, "subnet6", json_object_get(v6, "subnet"));

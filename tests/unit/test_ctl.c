@@ -155,8 +155,10 @@ static void net_setup(struct fx *f, const char *subnet, const char *gateway)
 	d->vni = 300;
 	snprintf(d->prefix, sizeof(d->prefix), "%s", PFX);
 	snprintf(d->netns, sizeof(d->netns), "test");
-	d->subnet = pfx(subnet);
-	d->gateway = ip4(gateway);
+	if (subnet) {	/* NULL: no IPv4 (an IPv6-only network) */
+		d->subnet = pfx(subnet);
+		d->gateway = ip4(gateway);
+	}
 	LIST_INIT(&f->n.leps);
 	kern_init(&f->n);
 	repl_init(&f->n);
@@ -2719,6 +2721,90 @@ static void test_pub_lep_key(void **state)
 	assert_false(pub_lep_key(&f->n, ND "fd00:42::5"));
 }
 
+/* The fixture's network, IPv6-only: fd00:42::/64 and no IPv4 subnet. */
+static int setup6only(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	core_setup();
+	f->n.d.subnet6 = pfx6(SUBNET6);
+	f->n.d.gateway6 = ip6(GW6);
+	net_setup(f, NULL, NULL);
+	*state = f;
+	return 0;
+}
+
+/* An IPv6-only network: fib and nd keys taken and valid (a MAC of the last
+ * 4 bytes of the IPv6 address is not derived from any block, yet no fib/
+ * whole is started for it: fib/ is whole already), arp keys never taken,
+ * whatever their address; no blocks, no doorbell. */
+static void test_mirror_v6only(void **state)
+{
+	struct fx *f = *state;
+	struct in6_addr a5 = ip6("fd00:42::5");
+	uint8_t mac[6], want[6];
+	struct in_addr dst;
+	struct kv_entry fib = kve(PFX "/fib/02:42:00:00:00:05", PEER, 2);
+	struct kv_entry nd = kve(ND "fd00:42::5", "02:42:00:00:00:05", 3);
+
+	assert_int_equal(f->n.mirror.block_len, 0);
+	assert_null(f->n.mirror.bell);
+	assert_true(take(f, ND "fd00:42::5", "02:42:00:00:00:05", 1));
+	assert_true(f->r.last_valid);
+	assert_true(take(f, PFX "/fib/02:42:00:00:00:05", PEER, 2));
+	assert_true(f->r.last_valid);
+	mac6("02:42:00:00:00:05", want);
+	assert_true(mirror_fib(&f->n.mirror, want)->valid);
+	assert_true(mirror_nd(&f->n.mirror, &a5)->valid);
+	assert_int_equal(f->n.mirror.foreign, 0);
+	assert_null(f->n.mirror.fib_all);
+	/* Arp keys: none taken, not even one that 0.0.0.0/0 would contain. */
+	assert_false(take(f, PFX "/arp/10.1.2.5", "02:42:0a:01:02:05", 4));
+	assert_false(take(f, PFX "/arp/0.0.0.0", "02:42:0a:01:02:05", 5));
+	assert_null(mirror_arp(&f->n.mirror, ip4("10.1.2.5")));
+	assert_int_equal(f->n.mirror.keys.n, 2);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/arp/",
+						&(struct kv_list){ .index = 1 }), -ENOENT);
+	/* fib/ and nd/ whole: two watches, their answers applied. */
+	assert_int_equal(f->n.mirror.watches, 2);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, PFX "/fib/",
+						&(struct kv_list){ .v = &fib, .n = 1, .index = 10 }), 0);
+	assert_int_equal(mirror_answer_for_test(&f->n.mirror, ND,
+						&(struct kv_list){ .v = &nd, .n = 1, .index = 10 }), 0);
+	assert_true(f->n.mirror.synced);
+	assert_int_equal(f->n.mirror.keys.n, 2);
+	/* The kernel: the remote IPv6 neighbour and its FDB entry, no IPv4. */
+	assert_true(kern_want_neigh6(&f->n, &a5, mac));
+	assert_memory_equal(mac, want, 6);
+	assert_true(kern_want_fdb(&f->n, want, &dst));
+	assert_int_equal(dst.s_addr, ip4(PEER).s_addr);
+	assert_false(kern_want_neigh(&f->n, ip4("10.1.2.5"), mac));
+	assert_false(kern_want_neigh(&f->n, ip4("0.0.0.0"), mac));
+}
+
+/* An IPv6-only network's endpoint (ip 0.0.0.0): its fib and nd keys are
+ * its own, no arp key is, and no IPv4 lookup finds it. */
+static void test_pub_lep_key_v6only(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mac[6];
+
+	add_lep(f, 0, "0.0.0.0", "02:42:00:00:00:05");
+	f->leps[0].ip6 = ip6("fd00:42::5");
+	assert_true(pub_lep_key(&f->n, PFX "/fib/02:42:00:00:00:05"));
+	assert_true(pub_lep_key(&f->n, ND "fd00:42::5"));
+	assert_false(pub_lep_key(&f->n, PFX "/arp/0.0.0.0"));
+	assert_null(net_lep_by_ip(&f->n, ip4("0.0.0.0")));
+	mac6("02:42:00:00:00:05", mac);
+	assert_ptr_equal(net_lep_by_mac(&f->n, mac), &f->leps[0]);
+	/* Its own MAC and address are never programmed as remote. */
+	take(f, PFX "/fib/02:42:00:00:00:05", PEER, 1);
+	take(f, ND "fd00:42::5", "02:42:00:00:00:05", 2);
+	assert_false(kern_want_fdb(&f->n, mac, &(struct in_addr){ 0 }));
+	assert_false(kern_want_neigh6(&f->n, &f->leps[0].ip6, mac));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2789,6 +2875,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mirror_nd_underived_mac, setup6, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_nd_whole_and_back, setup6, teardown),
 		cmocka_unit_test_setup_teardown(test_pub_lep_key, setup6, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_v6only, setup6only, teardown),
+		cmocka_unit_test_setup_teardown(test_pub_lep_key_v6only, setup6only, teardown),
 #undef T
 #undef P
 	};

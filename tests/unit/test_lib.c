@@ -903,6 +903,29 @@ static struct in6_addr ip6(const char *s)
 	return a;
 }
 
+/* An IPv6-only network's VNI key: vxov/subnets/<net6>_<len>, named by the
+ * network address in canonical text whatever the host bits. */
+static void test_layout_subnet6_key(void **st)
+{
+	struct prefix6 net = { .addr = ip6("fd00:42::"), .len = 64 };
+	struct prefix6 host = { .addr = ip6("fd00:0042:0:0::7"), .len = 64 };
+	struct prefix6 full = { .addr = ip6("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"), .len = 128 };
+	char k[KV_KEY_MAX], small[20];
+
+	(void)st;
+	assert_int_equal(layout_subnet6_key(k, sizeof(k), &net), 0);
+	assert_string_equal(k, "vxov/subnets/fd00:42::_64");
+	assert_int_equal(layout_subnet6_key(k, sizeof(k), &host), 0);
+	assert_string_equal(k, "vxov/subnets/fd00:42::_64");
+	assert_int_equal(layout_subnet6_key(k, sizeof(k), &full), 0);
+	assert_string_equal(k, "vxov/subnets/2001:db8:ffff:ffff:ffff:ffff:ffff:ffff_128");
+	assert_int_equal(layout_subnet6_key(small, sizeof(small), &net), -ENAMETOOLONG);
+	net.len = 0;
+	assert_int_equal(layout_subnet6_key(k, sizeof(k), &net), -EINVAL);
+	net.len = 129;
+	assert_int_equal(layout_subnet6_key(k, sizeof(k), &net), -EINVAL);
+}
+
 /* IPv6 pools: vxov/ipam/<net6>_<len>/..., canonical texts only. */
 static void test_layout_ipam6(void **st)
 {
@@ -1989,6 +2012,7 @@ int main(void)
 		cmocka_unit_test(test_hostid_get),
 		cmocka_unit_test(test_layout_prefixes),
 		cmocka_unit_test(test_layout_ipam6),
+		cmocka_unit_test(test_layout_subnet6_key),
 		cmocka_unit_test(test_prom),
 		cmocka_unit_test(test_dns_parse),
 		cmocka_unit_test(test_dns_reject),

@@ -42,12 +42,16 @@ void ctl_network_add(const struct ctl_network *n);
  * a second: the deletion still happens when it does). */
 int ctl_network_del(uint32_t vni, char *err, size_t errlen);
 /*
- * Publish e.  While Consul answers within publish_wait_ms, a key held by
+ * Publish e: <prefix>/arp/<ip>, /fib/<mac> and, with an IPv6 address on a
+ * network with an IPv6 subnet, /nd/<ip6>; on an IPv6-only network (e->ip
+ * 0.0.0.0) fib and nd only.  While Consul answers within publish_wait_ms, a key held by
  * another host is refused: -EADDRINUSE, err naming that host.  Past that
  * (or with Consul unreachable) 0 at once: e is published when Consul
  * answers, and a conflict found then is logged and counted.
  */
 int ctl_endpoint_add(uint32_t vni, const struct ctl_endpoint *e, char *err, size_t errlen);
+/* The endpoint with e's MAC goes (the loop knows endpoints by MAC: one of
+ * an IPv6-only network has ip 0.0.0.0), its keys with it. */
 void ctl_endpoint_del(uint32_t vni, const struct ctl_endpoint *e);
 /* The names learner saw endpoint epid (Docker's IDs, any length from 12)
  * of network netid, of container ctn, with names (the container's name

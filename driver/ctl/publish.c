@@ -196,7 +196,7 @@ static void conflict(struct net *n, struct lep *l, const struct pub_op *op, cons
 	} else {
 		log_err_rl(&rl_conflict, "%s: CONFLICT: endpoint %s (%s %s) is also published by %s "
 			   "(key %s); traffic to it may reach either host", n->d.netns,
-			   l ? l->id : "?", ip, mac, who, op_key(op));
+			   l ? l->id : "?", op->ip.s_addr ? ip : ip6, mac, who, op_key(op));
 	}
 	if (l) {
 		l->pub = PUB_CONFLICT;

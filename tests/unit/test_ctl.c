@@ -2774,6 +2774,9 @@ static void test_mirror_v6only(void **state)
 						&(struct kv_list){ .v = &nd, .n = 1, .index = 10 }), 0);
 	assert_true(f->n.mirror.synced);
 	assert_int_equal(f->n.mirror.keys.n, 2);
+	/* Keys to come are covered by them: publishing can judge them. */
+	assert_true(mirror_settled(&f->n.mirror, PFX "/fib/02:42:00:00:00:06"));
+	assert_true(mirror_settled(&f->n.mirror, ND "fd00:42::6"));
 	/* The kernel: the remote IPv6 neighbour and its FDB entry, no IPv4. */
 	assert_true(kern_want_neigh6(&f->n, &a5, mac));
 	assert_memory_equal(mac, want, 6);

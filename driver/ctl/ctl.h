@@ -65,6 +65,8 @@ void ctl_endpoint_have(uint32_t vni, const struct ctl_endpoint *e);
  * tried), -ENOSPC, within job_deadline_ms.
  */
 int ctl_vni(const struct prefix4 *subnet, uint32_t want, uint32_t *vni, char *err, size_t errlen);
+/* The same for an IPv6-only network's IPv6 subnet (vxov/subnets/<net6>_<len>). */
+int ctl_vni6(const struct prefix6 *subnet, uint32_t want, uint32_t *vni, char *err, size_t errlen);
 
 /* ---- IPAM in Consul ---- */
 /* Note the pool (for people reading Consul); never waits. */

@@ -29,6 +29,7 @@ repl resolver
 publish miss meta names
 plane report
 ctl
+vni6_stub
 '
 rank() {
 	printf '%s\n' "$RANKS" | awk -v m="$1" 'NF { r++; for (i = 1; i <= NF; i++) if ($i == m) { print r; exit } }'

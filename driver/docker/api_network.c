@@ -395,24 +395,6 @@ static struct endpoint *endpoint_by_mac(const struct network *n, const uint8_t m
 	return NULL;
 }
 
-/* The MAC of r's endpoint: Docker's, else 02:42 + its IPv4 address (on a
- * dual-stack network too: one MAC, one fib key per endpoint), else, on an
- * IPv6-only network, 02:42 + the last 4 bytes of its IPv6 address (the
- * IPAM numbers addresses in the low 32 bits: unique in the network). */
-static void endpoint_mac(const struct req_endpoint *r, uint8_t mac[6])
-{
-	struct in_addr low;
-
-	if (r->has_mac) {
-		memcpy(mac, r->mac, 6);
-	} else if (r->plen) {
-		netaddr_mac_from_ip(r->ip, mac);
-	} else {
-		memcpy(&low.s_addr, &r->ip6.s6_addr[12], 4);
-		netaddr_mac_from_ip(low, mac);
-	}
-}
-
 /* Why r's IPv4 address cannot be n's, into why, or false if it can.  An
  * IPv6-only network takes none, any other needs one.  Under a->lock. */
 static bool bad_ip4(const struct network *n, const struct req_endpoint *r, char *why, size_t len)
@@ -459,7 +441,7 @@ static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, str
 	struct network *n;
 	uint8_t want[6];
 
-	endpoint_mac(r, want);
+	req_endpoint_mac(r, want);
 	*res = NULL;
 	pthread_mutex_lock(&a->lock);
 	n = state_network(&a->st, r->nid);

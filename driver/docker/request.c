@@ -328,6 +328,20 @@ out:
 	return ret;
 }
 
+void req_endpoint_mac(const struct req_endpoint *r, uint8_t mac[6])
+{
+	struct in_addr low;
+
+	if (r->has_mac) {
+		memcpy(mac, r->mac, 6);
+	} else if (r->plen) {
+		netaddr_mac_from_ip(r->ip, mac);
+	} else {
+		memcpy(&low.s_addr, &r->ip6.s6_addr[12], 4);
+		netaddr_mac_from_ip(low, mac);
+	}
+}
+
 int req_ids_decode(const char *body, size_t len, int want_eid, struct req_ids *r,
 		   char *err, size_t errlen)
 {

@@ -109,6 +109,12 @@ int req_network_decode(const char *body, size_t len, struct req_network *r,
  * (both empty too); the network decides which it needs. */
 int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 			char *err, size_t errlen);
+/* The MAC of r's endpoint: Docker's, else 02:42 + its IPv4 address (on a
+ * dual-stack network too: one MAC, one fib key per endpoint), else (an
+ * IPv6-only network's endpoint) 02:42 + the last 4 bytes of its IPv6
+ * address: vxov's IPAM numbers addresses in the low 32 bits, so they
+ * are unique in a network (CreateEndpoint refuses a MAC in use anyway). */
+void req_endpoint_mac(const struct req_endpoint *r, uint8_t mac[6]);
 int req_ids_decode(const char *body, size_t len, int want_eid, struct req_ids *r,
 		   char *err, size_t errlen);
 

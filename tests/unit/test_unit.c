@@ -288,7 +288,10 @@ static void test_endpoint(void **st)
 	const char *v6abs = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":"
 			    "{\"AddressIPv6\":\"fd00:42::5/64\"}}";
 	const char *none = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{}}";
+	const char *v6mac = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":"
+			    "{\"AddressIPv6\":\"fd00:42::a00:105/64\"}}";
 	struct in6_addr a6;
+	uint8_t m[6];
 	static const struct {
 		const char *json, *why;
 	} bad[] = {
@@ -339,7 +342,15 @@ static void test_endpoint(void **st)
 	assert_int_equal(req_endpoint_decode(none, strlen(none), &r, err, sizeof(err)), 0);
 	assert_int_equal(r.plen, 0);
 	assert_int_equal(r.plen6, 0);
+	assert_int_equal(req_endpoint_decode(v6mac, strlen(v6mac), &r, err, sizeof(err)), 0);
+	req_endpoint_mac(&r, m);
+	assert_memory_equal(m, "\x02\x42\x0a\x00\x01\x05", 6);	/* the last 4 bytes */
+	assert_int_equal(req_endpoint_decode(dual, strlen(dual), &r, err, sizeof(err)), 0);
+	req_endpoint_mac(&r, m);
+	assert_memory_equal(m, "\x02\x42\xc0\xa8\x00\x02", 6);	/* the IPv4 address's */
 	assert_int_equal(req_endpoint_decode(mac, strlen(mac), &r, err, sizeof(err)), 0);
+	req_endpoint_mac(&r, m);
+	assert_memory_equal(m, "\x02\x00\x00\x00\x00\x01", 6);	/* Docker's */
 	assert_true(r.has_mac);
 	assert_int_equal(r.mac[5], 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -26,6 +26,7 @@
 
 #define IPV6_MIN_MTU 1280u
 
+/* An IPv6-only network passes subnet.len 0 and gateway 0.0.0.0 through. */
 void api_ctl_network(const struct network *n, struct ctl_network *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -47,7 +48,7 @@ void api_ctl_network(const struct network *n, struct ctl_network *d)
 void api_ctl_endpoint(const struct endpoint *e, struct ctl_endpoint *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->ip = e->ip;
+	c->ip = e->ip;		/* 0.0.0.0 on an IPv6-only network */
 	c->ip6 = e->ip6;	/* :: when it has none */
 	memcpy(c->mac, e->mac, 6);
 	snprintf(c->id, sizeof(c->id), "%.12s", e->id);
@@ -78,9 +79,10 @@ static struct network *overlapping6(const struct api *a, const struct req_networ
 /* A network another call has or is making; with vni_too, a network of
  * this host that has the VNI (checked after Consul's answer, which names the
  * other subnet when there is one).  An IPv6 subnet overlapping another
- * network's on this host is refused: Consul's VNI is chosen by the IPv4
- * subnet alone, so two overlays would route one IPv6 subnet (and share
- * its vxov IPAM pool) without anything noticing. */
+ * network's on this host is refused: a dual-stack network's VNI is chosen
+ * by its IPv4 subnet alone, so two overlays would route one IPv6 subnet
+ * (and share its vxov IPAM pool) without anything noticing; two IPv6-only
+ * networks conflict the same way. */
 static json_t *conflicting(struct api *a, const struct req_network *r, bool vni_too,
 			   unsigned int *status)
 {
@@ -124,7 +126,8 @@ static json_t *choose_vni(struct req_network *r, unsigned int *status)
 	/* Docker's default IPAM picks such a pool per host when --subnet is
 	 * missing, and hosts that picked differently would silently be on two
 	 * overlays: the subnet must be one every host names. */
-	if (ctl_consul() && !r->vni && !r->vxov_ipam && netaddr_docker_default_pool(&r->pool)) {
+	if (ctl_consul() && !r->vni && !r->vxov_ipam && r->pool.len &&
+	    netaddr_docker_default_pool(&r->pool)) {
 		char net[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &r->pool.addr, net, sizeof(net));
@@ -134,7 +137,11 @@ static json_t *choose_vni(struct req_network *r, unsigned int *status)
 				 "host the same --subnet with --ipam-driver vxov, or -o vni=N",
 				 net, r->pool.len);
 	}
-	e = ctl_vni(&r->pool, r->vni, &vni, err, sizeof(err));
+	/* An IPv6-only network's VNI is its IPv6 subnet's. */
+	if (r->pool.len)
+		e = ctl_vni(&r->pool, r->vni, &vni, err, sizeof(err));
+	else
+		e = ctl_vni6(&r->pool6, r->vni, &vni, err, sizeof(err));
 	/* Never unchecked: another subnet may hold that VNI, and two subnets'
 	 * traffic must never share a segment. */
 	if (e == -ENOTCONN && r->vni)
@@ -176,7 +183,8 @@ static struct network *network_new(struct api *a, const struct req_network *r)
 	return n;
 }
 
-/* ", IPv6 fd00:42::/64" for a log line, or "". */
+/* ", IPv6 fd00:42::/64" for a log line (", IPv6-only ..." without an
+ * IPv4 subnet), or "". */
 static const char *ipv6_note(const struct network *n, char *buf, size_t len)
 {
 	char net6[INET6_ADDRSTRLEN];
@@ -184,7 +192,7 @@ static const char *ipv6_note(const struct network *n, char *buf, size_t len)
 	buf[0] = '\0';
 	if (n->subnet6.len) {
 		inet_ntop(AF_INET6, &n->subnet6.addr, net6, sizeof(net6));
-		snprintf(buf, len, ", IPv6 %s/%d", net6, n->subnet6.len);
+		snprintf(buf, len, ", IPv6%s %s/%d", n->subnet.len ? "" : "-only", net6, n->subnet6.len);
 	}
 	return buf;
 }
@@ -373,26 +381,74 @@ static bool bad_ip6(const struct network *n, const struct req_endpoint *r, char 
 	return false;
 }
 
+/* Another endpoint of n with MAC mac, or NULL: one bridge cannot have two
+ * ports behind one MAC, and the control loop names an endpoint by its MAC.
+ * Under a->lock. */
+static struct endpoint *endpoint_by_mac(const struct network *n, const uint8_t mac[6],
+					const char *self)
+{
+	struct endpoint *e;
+
+	for (e = n->endpoints; e; e = e->next)
+		if (!memcmp(e->mac, mac, 6) && strcmp(e->id, self))
+			return e;
+	return NULL;
+}
+
+/* Why r's IPv4 address cannot be n's, into why, or false if it can.  An
+ * IPv6-only network takes none, any other needs one.  Under a->lock. */
+static bool bad_ip4(const struct network *n, const struct req_endpoint *r, char *why, size_t len)
+{
+	const struct endpoint *other;
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &r->ip, ip, sizeof(ip));
+	if (!n->subnet.len && r->plen) {
+		snprintf(why, len, "IPv4 address %s given, but network %.12s is IPv6-only", ip, n->id);
+		return true;
+	}
+	if (!n->subnet.len && !r->plen6) {
+		snprintf(why, len, "network %.12s is IPv6-only: endpoint %.12s needs an IPv6 address "
+			 "(Interface.AddressIPv6 is empty)", n->id, r->eid);
+		return true;
+	}
+	if (!n->subnet.len)
+		return false;
+	if (!r->plen) {
+		snprintf(why, len, "network %.12s has an IPv4 subnet: endpoint %.12s needs an IPv4 "
+			 "address (Interface.Address is empty)", n->id, r->eid);
+		return true;
+	}
+	if (!netaddr_is_host(&n->subnet, r->ip) || r->ip.s_addr == n->gateway.s_addr) {
+		snprintf(why, len, "address %s is not a free host address of network %.12s", ip, n->id);
+		return true;
+	}
+	other = network_endpoint_by_ip(n, r->ip);
+	if (other && strcmp(other->id, r->eid)) {
+		snprintf(why, len, "address %s is already used by endpoint %.12s", ip, other->id);
+		return true;
+	}
+	return false;
+}
+
 /* Reserve r's endpoint in network n (busy); NULL with *res set if refused. */
 static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, struct network **np,
 				json_t **res, unsigned int *status)
 {
 	static const char call[] = "CreateEndpoint";
-	char ip[INET_ADDRSTRLEN], why[ERRLEN];
+	char why[ERRLEN], mac[MAC_STRLEN];
 	struct endpoint *e = NULL, *other;
 	struct network *n;
+	uint8_t want[6];
 
-	inet_ntop(AF_INET, &r->ip, ip, sizeof(ip));
+	req_endpoint_mac(r, want);
 	*res = NULL;
 	pthread_mutex_lock(&a->lock);
 	n = state_network(&a->st, r->nid);
 	if (!n || n->busy) {
 		*res = reply_err(status, HTTP_OK, call, "network %.12s %s", r->nid,
 				 n ? "is being changed by another call" : "not found");
-	} else if (!netaddr_is_host(&n->subnet, r->ip) || r->ip.s_addr == n->gateway.s_addr) {
-		*res = reply_err(status, HTTP_OK, call,
-				 "address %s is not a free host address of network %.12s", ip, n->id);
-	} else if (bad_ip6(n, r, why, sizeof(why))) {
+	} else if (bad_ip4(n, r, why, sizeof(why)) || bad_ip6(n, r, why, sizeof(why))) {
 		*res = reply_err(status, HTTP_OK, call, "%s", why);
 	} else if ((other = network_endpoint(n, r->eid))) {
 		if (other->busy || other->ip.s_addr != r->ip.s_addr || other->plen6 != r->plen6 ||
@@ -401,9 +457,10 @@ static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, str
 					 other->busy ? "and is being changed" : "with another address");
 		else
 			*res = endpoint_reply(other, r->has_mac);	/* a repeated call */
-	} else if ((other = network_endpoint_by_ip(n, r->ip))) {
-		*res = reply_err(status, HTTP_OK, call, "address %s is already used by endpoint %.12s",
-				 ip, other->id);
+	} else if ((other = endpoint_by_mac(n, want, r->eid))) {
+		netaddr_format_mac(want, mac);
+		*res = reply_err(status, HTTP_OK, call, "MAC %s of endpoint %.12s is already used by "
+				 "endpoint %.12s of network %.12s", mac, r->eid, other->id, n->id);
 	} else if (!(e = calloc(1, sizeof(*e)))) {
 		*res = reply_err(status, HTTP_INTERNAL, call, "out of memory");
 	} else {
@@ -412,12 +469,7 @@ static struct endpoint *reserve(struct api *a, const struct req_endpoint *r, str
 		e->plen = r->plen;
 		e->ip6 = r->ip6;
 		e->plen6 = r->plen6;
-		/* From the IPv4 address even on a dual-stack network: one MAC,
-		 * one fib key per endpoint. */
-		if (r->has_mac)
-			memcpy(e->mac, r->mac, 6);
-		else
-			netaddr_mac_from_ip(r->ip, e->mac);
+		memcpy(e->mac, want, 6);
 		e->busy = 1;
 		e->next = n->endpoints;
 		n->endpoints = e;
@@ -508,7 +560,8 @@ json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len,
 		char ip6[INET6_ADDRSTRLEN];
 
 		inet_ntop(AF_INET6, &e->ip6, ip6, sizeof(ip6));
-		log_info("endpoint %.12s: %s %s %s on network %.12s", e->id, ip, ip6, mac, n->id);
+		log_info("endpoint %.12s: %s%s%s %s on network %.12s", e->id, e->plen ? ip : "",
+			 e->plen ? " " : "", ip6, mac, n->id);
 	} else {
 		log_info("endpoint %.12s: %s %s on network %.12s", e->id, ip, mac, n->id);
 	}
@@ -706,7 +759,9 @@ json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned i
 	n = state_network(&a->st, r.nid);
 	e = n ? network_endpoint(n, r.eid) : NULL;
 	found = e && !e->busy;
-	if (found && a->cfg->dns_addr.s_addr) {
+	/* Names are IPv4 (the resolver sits on br0's IPv4 side): none on an
+	 * IPv6-only network, nor a sandbox noted that got no route. */
+	if (found && a->cfg->dns_addr.s_addr && n->subnet.len) {
 		route = !sandbox_joined(a, e, sb);
 		e->sandbox = sb;
 	}

@@ -259,7 +259,9 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 		errf(err, errlen, e, "look up links in %s: %s", n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
-	e = addr_add4(&ovl, br.ifindex, n->gateway, n->subnet.len);
+	/* An IPv6-only network's br0 has no address: vxov is no IPv6
+	 * gateway, and IPv6 gives the bridge a link-local one itself. */
+	e = n->subnet.len ? addr_add4(&ovl, br.ifindex, n->gateway, n->subnet.len) : 0;
 	if (e) {
 		char gw[INET_ADDRSTRLEN];
 

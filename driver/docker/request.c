@@ -232,14 +232,12 @@ static int decode_ipdata(json_t *root, struct req_network *r, char *err, size_t 
 
 	if (ipam_data(root, "IPv4Data", &d4, err, errlen) || ipam_data(root, "IPv6Data", &d6, err, errlen))
 		return -EINVAL;
-	/* Engine 28's --ipv4=false sends no IPv4Data: the MAC, the fib key and
-	 * the bridge's address all come from the IPv4 side today. */
-	if (!d4 && d6)
-		return errf(err, errlen, -EINVAL,
-			    "vxov: IPv6-only networks are not supported yet: give an IPv4 subnet too");
-	if (!d4)
-		return errf(err, errlen, -EINVAL, "IPv4Data is missing: vxov needs an IPv4 pool and gateway");
-	if (decode_ipv4data(d4, r, err, errlen))
+	/* Engine 28's --ipv4=false sends no IPv4Data: an IPv6-only network
+	 * (pool.len stays 0). */
+	if (!d4 && !d6)
+		return errf(err, errlen, -EINVAL, "IPv4Data and IPv6Data are both missing: vxov needs "
+			    "an IPv4 pool, an IPv6 pool, or both");
+	if (d4 && decode_ipv4data(d4, r, err, errlen))
 		return -EINVAL;
 	if (d6 && decode_ipv6data(d6, r, err, errlen))
 		return -EINVAL;
@@ -281,18 +279,22 @@ int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 		goto out;
 	iface = json_object_get(root, "Interface");
 	if (!iface || json_is_null(iface)) {
-		errf(err, errlen, -EINVAL, "Interface is missing: vxov needs the endpoint's IPv4 address");
+		errf(err, errlen, -EINVAL, "Interface is missing: vxov needs the endpoint's address");
 		goto out;
 	}
 	if (!json_is_object(iface)) {
 		errf(err, errlen, -EINVAL, "Interface is not an object");
 		goto out;
 	}
-	if (get_str(iface, "Address", 1, &addr, err, errlen) ||
+	/* Address may be empty (an IPv6-only network's endpoint), even with
+	 * AddressIPv6: which the network needs is api_network.c's to say. */
+	if (get_str(iface, "Address", 0, &addr, err, errlen) ||
 	    get_str(iface, "MacAddress", 0, &mac, err, errlen) ||
 	    get_str(iface, "AddressIPv6", 0, &addr6, err, errlen))
 		goto out;
-	if (!netaddr_parse_prefix4(addr, &p)) {
+	memset(&p, 0, sizeof(p));
+	/* A /0 would read as no address at all (plen 0). */
+	if (*addr && (!netaddr_parse_prefix4(addr, &p) || !p.len)) {
 		errf(err, errlen, -EINVAL, "Interface Address '%.40s' is not an IPv4 address/length", addr);
 		goto out;
 	}
@@ -324,6 +326,20 @@ int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 out:
 	json_decref(root);
 	return ret;
+}
+
+void req_endpoint_mac(const struct req_endpoint *r, uint8_t mac[6])
+{
+	struct in_addr low;
+
+	if (r->has_mac) {
+		memcpy(mac, r->mac, 6);
+	} else if (r->plen) {
+		netaddr_mac_from_ip(r->ip, mac);
+	} else {
+		memcpy(&low.s_addr, &r->ip6.s6_addr[12], 4);
+		netaddr_mac_from_ip(low, mac);
+	}
 }
 
 int req_ids_decode(const char *body, size_t len, int want_eid, struct req_ids *r,

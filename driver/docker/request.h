@@ -27,8 +27,8 @@ struct req_network {
 	uint32_t vni;		/* 0: not given */
 	unsigned int mtu;	/* 0: not given */
 	char kv_prefix[KV_PREFIX_MAX];	/* "": not given */
-	struct prefix4 pool;	/* network address, e.g. 192.168.0.0/24 */
-	struct in_addr gateway;
+	struct prefix4 pool;	/* network address, e.g. 192.168.0.0/24; len 0: IPv6-only */
+	struct in_addr gateway;	/* 0.0.0.0 when IPv6-only */
 	struct prefix6 pool6;	/* IPv6Data[0]'s network address; len 0: no IPv6 */
 	struct in6_addr gateway6;	/* ::: none (Docker reserves none, see GwAllocCheck) */
 	int vxov_ipam;		/* the pool came from our IPAM driver */
@@ -38,8 +38,8 @@ struct req_network {
 struct req_endpoint {
 	char nid[ID_MAX + 1];
 	char eid[ID_MAX + 1];
-	struct in_addr ip;
-	int plen;
+	struct in_addr ip;	/* Interface.Address; 0.0.0.0: none */
+	int plen;		/* 0: none (never a /0) */
 	struct in6_addr ip6;	/* Interface.AddressIPv6; ::: none */
 	int plen6;		/* 0: none */
 	uint8_t mac[6];
@@ -101,10 +101,20 @@ void req_pick6(const struct prefix4 *pool4, struct prefix6 *out);
 int req_address_decode(const char *body, size_t len, int release, struct req_address *r,
 		       char *err, size_t errlen);
 
+/* CreateNetwork: IPv4Data, IPv6Data or both (one pool each); neither is
+ * refused. */
 int req_network_decode(const char *body, size_t len, struct req_network *r,
 		       char *err, size_t errlen);
+/* CreateEndpoint: Interface.Address and AddressIPv6 each optional here
+ * (both empty too); the network decides which it needs. */
 int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 			char *err, size_t errlen);
+/* The MAC of r's endpoint: Docker's, else 02:42 + its IPv4 address (on a
+ * dual-stack network too: one MAC, one fib key per endpoint), else (an
+ * IPv6-only network's endpoint) 02:42 + the last 4 bytes of its IPv6
+ * address: vxov's IPAM numbers addresses in the low 32 bits, so they
+ * are unique in a network (CreateEndpoint refuses a MAC in use anyway). */
+void req_endpoint_mac(const struct req_endpoint *r, uint8_t mac[6]);
 int req_ids_decode(const char *body, size_t len, int want_eid, struct req_ids *r,
 		   char *err, size_t errlen);
 

@@ -148,10 +148,17 @@ static json_t *endpoint_json(const struct endpoint *e)
 	char ip6[INET6_ADDRSTRLEN], addr6[INET6_ADDRSTRLEN + 4];
 	json_t *o;
 
-	inet_ntop(AF_INET, &e->ip, ip, sizeof(ip));
-	snprintf(addr, sizeof(addr), "%s/%d", ip, e->plen);
 	netaddr_format_mac(e->mac, mac);
-	o = json_pack("{s:s, s:s, s:s}", "id", e->id, "address", addr, "mac", mac);
+	o = json_pack("{s:s, s:s}", "id", e->id, "mac", mac);
+	/* No "address": an endpoint of an IPv6-only network. */
+	if (o && e->plen) {
+		inet_ntop(AF_INET, &e->ip, ip, sizeof(ip));
+		snprintf(addr, sizeof(addr), "%s/%d", ip, e->plen);
+		if (json_object_set_new(o, "address", json_string(addr))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
 	if (o && e->plen6) {
 		inet_ntop(AF_INET6, &e->ip6, ip6, sizeof(ip6));
 		snprintf(addr6, sizeof(addr6), "%s/%d", ip6, e->plen6);
@@ -188,13 +195,20 @@ static json_t *network_json(const struct network *n)
 			return NULL;
 		}
 	}
-	prefix_text(AF_INET, &n->subnet.addr, n->subnet.len, subnet);
-	inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
-	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:o}", "id", n->id,
-		      "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu,
-		      "subnet", subnet, "gateway", gw, "netns", n->netns,
+	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:b, s:b, s:o}", "id", n->id,
+		      "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu, "netns", n->netns,
 		      "kv_prefix", n->kv_prefix, "vxov_ipam", n->vxov_ipam,
 		      "multicast", n->multicast, "endpoints", eps);
+	/* No "subnet" and "gateway": an IPv6-only network. */
+	if (o && n->subnet.len) {
+		prefix_text(AF_INET, &n->subnet.addr, n->subnet.len, subnet);
+		inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
+		if (json_object_set_new(o, "subnet", json_string(subnet)) ||
+		    json_object_set_new(o, "gateway", json_string(gw))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
 	if (o && n->subnet6.len) {
 		char subnet6[PREFIX_STRLEN], gw6[INET6_ADDRSTRLEN];
 
@@ -310,17 +324,24 @@ static int alloc6_from_json(json_t *o, struct ipam_alloc6 **out, char *err, size
 static int endpoint_from_json(json_t *o, const struct network *n, struct endpoint *e,
 			      char *err, size_t errlen)
 {
-	const char *id, *addr, *mac, *addr6 = NULL;
-	struct prefix4 p;
+	const char *id, *addr = NULL, *mac, *addr6 = NULL;
+	struct prefix4 p = { 0 };
 	struct prefix6 p6;
 
-	if (json_unpack(o, "{s:s, s:s, s:s, s?s}", "id", &id, "address", &addr, "mac", &mac,
+	if (json_unpack(o, "{s:s, s?s, s:s, s?s}", "id", &id, "address", &addr, "mac", &mac,
 			"address6", &addr6))
 		return errf(err, errlen, -EINVAL, "network %.12s: endpoint is not {id, address, mac}", n->id);
 	if (!state_id_valid(id) || buf_copy(e->id, sizeof(e->id), id))
 		return errf(err, errlen, -EINVAL, "network %.12s: bad endpoint id", n->id);
-	if (!netaddr_parse_prefix4(addr, &p) || !netaddr_contains(&n->subnet, p.addr))
-		return errf(err, errlen, -EINVAL, "endpoint %.12s: bad address '%.40s'", id, addr);
+	/* An IPv4 address exactly when the network has an IPv4 subnet; an
+	 * endpoint of an IPv6-only network has an IPv6 one instead. */
+	if (n->subnet.len && (!addr || !netaddr_parse_prefix4(addr, &p) ||
+			      !netaddr_contains(&n->subnet, p.addr)))
+		return errf(err, errlen, -EINVAL, "endpoint %.12s: bad address '%.40s'", id,
+			    addr ? addr : "");
+	if (!n->subnet.len && (addr || !addr6))
+		return errf(err, errlen, -EINVAL, "endpoint %.12s: an IPv6-only network's endpoint "
+			    "needs address6 and no address", id);
 	if (!netaddr_parse_mac(mac, e->mac) || !netaddr_mac_is_unicast(e->mac))
 		return errf(err, errlen, -EINVAL, "endpoint %.12s: bad mac '%.40s'", id, mac);
 	if (network_endpoint(n, id))
@@ -385,15 +406,16 @@ static int subnet6_from_json(struct network *n, const char *subnet6, const char 
 static int network_from_json(json_t *o, const struct state *st, struct network **out,
 			     char *err, size_t errlen)
 {
-	const char *id, *subnet, *gw, *netns, *prefix = NULL, *subnet6 = NULL, *gw6 = NULL;
+	const char *id, *subnet = NULL, *gw = NULL, *netns, *prefix = NULL, *subnet6 = NULL, *gw6 = NULL;
 	json_int_t vni, mtu;
 	json_t *eps;
 	int ipam = 0, multicast = 0, e = -EINVAL;
 	struct network *n;
 
 	/* multicast and IPv6 came later: a file without them is a network
-	 * without them. */
-	if (json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s?b, s?b, s?s, s?s, s:o}", "id", &id,
+	 * without them.  subnet and gateway go together, and without them
+	 * subnet6 is required (an IPv6-only network). */
+	if (json_unpack(o, "{s:s, s:I, s:I, s?s, s?s, s:s, s?s, s?b, s?b, s?s, s?s, s:o}", "id", &id,
 			"vni", &vni, "mtu", &mtu, "subnet", &subnet, "gateway", &gw,
 			"netns", &netns, "kv_prefix", &prefix, "vxov_ipam", &ipam,
 			"multicast", &multicast, "subnet6", &subnet6, "gateway6", &gw6,
@@ -416,13 +438,18 @@ static int network_from_json(json_t *o, const struct state *st, struct network *
 	n->vxov_ipam = ipam;
 	n->multicast = multicast;
 	n->mtu = (unsigned int)mtu;
-	if (!netaddr_parse_prefix4(subnet, &n->subnet) || !netaddr_parse_ip4(gw, &n->gateway) ||
-	    !netaddr_contains(&n->subnet, n->gateway)) {
+	if ((subnet || gw) &&
+	    (!subnet || !gw || !netaddr_parse_prefix4(subnet, &n->subnet) || !n->subnet.len ||
+	     !netaddr_parse_ip4(gw, &n->gateway) || !netaddr_contains(&n->subnet, n->gateway))) {
 		errf(err, errlen, e, "network %.12s: bad subnet or gateway", id);
 		goto cleanup;
 	}
 	if (subnet6_from_json(n, subnet6, gw6, err, errlen))
 		goto cleanup;
+	if (!n->subnet.len && !n->subnet6.len) {
+		errf(err, errlen, e, "network %.12s: no subnet and no subnet6", id);
+		goto cleanup;
+	}
 	if (!*netns || strchr(netns, '/') || buf_copy(n->netns, sizeof(n->netns), netns)) {
 		errf(err, errlen, e, "network %.12s: bad netns name", id);
 		goto cleanup;

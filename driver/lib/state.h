@@ -32,7 +32,7 @@ struct endpoint {
 	int plen;
 	struct in6_addr ip6;	/* ::: none (an IPv4-only endpoint) */
 	int plen6;		/* 0: none */
-	uint8_t mac[6];		/* from ip when Docker gives none, never from ip6 */
+	uint8_t mac[6];		/* Docker's, or from ip (from ip6 when ip is 0) */
 	int busy;		/* its kernel side is being made or removed: not saved */
 	uint64_t sandbox;	/* a hash of the sandbox it joined, 0: none; not saved */
 };
@@ -42,8 +42,8 @@ struct network {
 	char id[ID_MAX + 1];
 	uint32_t vni;
 	unsigned int mtu;
-	struct prefix4 subnet;	/* network address and length */
-	struct in_addr gateway;
+	struct prefix4 subnet;	/* network address and length; len 0: IPv6-only */
+	struct in_addr gateway;	/* 0.0.0.0 when IPv6-only */
 	struct prefix6 subnet6;	/* network address and length; len 0: no IPv6 */
 	struct in6_addr gateway6;	/* ::: none (vxov is no IPv6 gateway yet) */
 	char netns[NETNS_NAME_MAX];
@@ -73,7 +73,9 @@ struct ipam_alloc6 {
  * On disk (version 1): {"version", "networks", "ipam", "ipam6"}.  IPv6 came
  * later as optional members ("subnet6", "gateway6" of a network, "address6"
  * of an endpoint, the "ipam6" list): a file without them loads as IPv4
- * only, and an older vxov ignores them.
+ * only, and an older vxov ignores them.  An IPv6-only network has no
+ * "subnet" and "gateway" (then "subnet6" is required), and its endpoints
+ * no "address" (then "address6" is required).
  */
 struct state {
 	struct network *networks;

@@ -200,6 +200,17 @@ static void test_network_ipv6(void **st)
 	assert_int_equal(net_decode("{\"NetworkID\":\"n\",\"IPv4Data\":[{\"Pool\":\"10.0.0.0/8\","
 				    "\"Gateway\":\"10.0.0.1/8\"}],\"IPv6Data\":null}", &r), 0);
 	assert_int_equal(r.pool6.len, 0);
+	/* IPv6-only (Engine 28's --ipv4=false): IPv4Data absent or empty */
+	assert_int_equal(net_decode("{\"NetworkID\":\"n\",\"IPv6Data\":[{\"Pool\":\"fd00:42::/64\"}]}",
+				    &r), 0);
+	assert_int_equal(r.pool.len, 0);
+	assert_int_equal(r.gateway.s_addr, 0);
+	assert_int_equal(r.pool6.len, 64);
+	assert_int_equal(net_decode("{\"NetworkID\":\"n\",\"IPv4Data\":[],\"IPv6Data\":[{\"Pool\":"
+				    "\"fd00:42::/64\",\"Gateway\":\"fd00:42::1/64\"}]}", &r), 0);
+	assert_int_equal(r.pool.len, 0);
+	a = A6("fd00:42::1");
+	assert_memory_equal(&r.gateway6, &a, sizeof(a));
 }
 
 static void test_network_bad(void **st)
@@ -214,7 +225,9 @@ static void test_network_bad(void **st)
 		{ "{}", "NetworkID is missing" },
 		{ "{\"NetworkID\":42}", "NetworkID is not a string" },
 		{ "{\"NetworkID\":\"ab/cd\"}", "NetworkID" },
-		{ "{\"NetworkID\":\"n\"}", "IPv4Data is missing" },
+		{ "{\"NetworkID\":\"n\"}", "IPv4Data and IPv6Data are both missing" },
+		{ "{\"NetworkID\":\"n\",\"IPv4Data\":[],\"IPv6Data\":null}",
+		  "IPv4Data and IPv6Data are both missing" },
 		{ "{\"NetworkID\":\"n\",\"IPv4Data\":{}}", "IPv4Data is not an array" },
 		{ "{\"NetworkID\":\"n\",\"IPv4Data\":[1]}", "IPv4Data[0] is not an object" },
 		{ "{\"NetworkID\":\"n\",\"IPv4Data\":[{\"Pool\":\"10.0.0.0/8\"}]}", "Gateway is missing" },
@@ -234,10 +247,8 @@ static void test_network_bad(void **st)
 		{ NET_OK("\"com.docker.network.driver.mtu\":\"20\""), "out of range" },
 		{ "{\"NetworkID\":\"n\",\"Options\":[],\"IPv4Data\":[]}", "Options is not an object" },
 		{ "{\"NetworkID\":\"n\",\"Options\":{\"com.docker.network.generic\":\"x\"}}", "is not an object" },
-		{ "{\"NetworkID\":\"n\",\"IPv6Data\":[{\"Pool\":\"fd00::/64\"}]}",
-		  "vxov: IPv6-only networks are not supported yet: give an IPv4 subnet too" },
-		{ "{\"NetworkID\":\"n\",\"IPv4Data\":[],\"IPv6Data\":[{\"Pool\":\"fd00::/64\"}]}",
-		  "IPv6-only networks are not supported yet" },
+		{ "{\"NetworkID\":\"n\",\"IPv6Data\":[{\"Pool\":\"fd00::/40\"}]}",
+		  "prefix length must be 48-120" },
 		{ NET6("{\"Pool\":\"fd00::/64\"},{\"Pool\":\"fd01::/64\"}"), "IPv6Data has 2 pools" },
 		{ NET6("{\"Gateway\":\"fd00::1/64\"}"), "Pool is missing" },
 		{ NET6("{\"Pool\":\"10.0.0.0/8\"}"), "not an IPv6 prefix" },
@@ -272,14 +283,23 @@ static void test_endpoint(void **st)
 			  "{\"Address\":\"192.168.0.2/24\",\"MacAddress\":\"02:00:00:00:00:01\"}}";
 	const char *dual = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":"
 			   "{\"Address\":\"192.168.0.2/24\",\"AddressIPv6\":\"fd00:42::5/64\"}}";
+	const char *v6only = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":"
+			     "{\"Address\":\"\",\"AddressIPv6\":\"fd00:42::5/64\",\"MacAddress\":\"\"}}";
+	const char *v6abs = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":"
+			    "{\"AddressIPv6\":\"fd00:42::5/64\"}}";
+	const char *none = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{}}";
+	const char *v6mac = "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":"
+			    "{\"AddressIPv6\":\"fd00:42::a00:105/64\"}}";
 	struct in6_addr a6;
+	uint8_t m[6];
 	static const struct {
 		const char *json, *why;
 	} bad[] = {
 		{ "{\"NetworkID\":\"n\"}", "EndpointID is missing" },
 		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\"}", "Interface is missing" },
 		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":\"x\"}", "not an object" },
-		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{}}", "Address is missing" },
+		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{\"Address\":\"0.0.0.0/0\"}}",
+		  "not an IPv4 address/length" },
 		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{\"Address\":\"192.168.0.2\"}}",
 		  "not an IPv4 address/length" },
 		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{\"Address\":\"1.2.3.4/8\","
@@ -292,8 +312,6 @@ static void test_endpoint(void **st)
 		  "\"AddressIPv6\":\"1.2.3.5/8\"}}", "not an IPv6 address/length" },
 		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{\"Address\":\"1.2.3.4/8\","
 		  "\"AddressIPv6\":true}}", "AddressIPv6 is not a string" },
-		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\",\"Interface\":{"
-		  "\"AddressIPv6\":\"fd00::2/64\"}}", "Address is missing" },
 		{ "{\"NetworkID\":\"n\",\"EndpointID\":\"e\\u0000x\",\"Interface\":{}}", "NUL" },
 	};
 
@@ -311,7 +329,28 @@ static void test_endpoint(void **st)
 	a6 = A6("fd00:42::5");
 	assert_memory_equal(&r.ip6, &a6, sizeof(a6));
 	assert_false(r.has_mac);
+	/* An IPv6-only network's endpoint: no Address (absent or empty); and
+	 * neither, which the network refuses, not the decoder. */
+	assert_int_equal(req_endpoint_decode(v6only, strlen(v6only), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.ip.s_addr, 0);
+	assert_int_equal(r.plen, 0);
+	assert_int_equal(r.plen6, 64);
+	assert_memory_equal(&r.ip6, &a6, sizeof(a6));
+	assert_int_equal(req_endpoint_decode(v6abs, strlen(v6abs), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.plen, 0);
+	assert_int_equal(r.plen6, 64);
+	assert_int_equal(req_endpoint_decode(none, strlen(none), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.plen, 0);
+	assert_int_equal(r.plen6, 0);
+	assert_int_equal(req_endpoint_decode(v6mac, strlen(v6mac), &r, err, sizeof(err)), 0);
+	req_endpoint_mac(&r, m);
+	assert_memory_equal(m, "\x02\x42\x0a\x00\x01\x05", 6);	/* the last 4 bytes */
+	assert_int_equal(req_endpoint_decode(dual, strlen(dual), &r, err, sizeof(err)), 0);
+	req_endpoint_mac(&r, m);
+	assert_memory_equal(m, "\x02\x42\xc0\xa8\x00\x02", 6);	/* the IPv4 address's */
 	assert_int_equal(req_endpoint_decode(mac, strlen(mac), &r, err, sizeof(err)), 0);
+	req_endpoint_mac(&r, m);
+	assert_memory_equal(m, "\x02\x00\x00\x00\x00\x01", 6);	/* Docker's */
 	assert_true(r.has_mac);
 	assert_int_equal(r.mac[5], 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -865,6 +904,60 @@ static void test_state_old(void **st)
 	state_free(&s);
 }
 
+/* An IPv6-only network: no "subnet"/"gateway", its endpoints no "address";
+ * net and ep are more members (each after a comma). */
+#define V6ONLY_STATE(net, ep) \
+	"{\"version\":1,\"networks\":[{\"id\":\"n\",\"vni\":5,\"mtu\":1450,\"netns\":\"x\"" net "," \
+	"\"endpoints\":[{\"id\":\"e\",\"mac\":\"02:42:00:00:00:02\"" ep "}]}]}"
+
+static void test_state_v6only(void **st)
+{
+	static const char ok[] = V6ONLY_STATE(",\"subnet6\":\"fd00:42::/64\"",
+					      ",\"address6\":\"fd00:42::2/64\"");
+	static const char *bad[] = {
+		V6ONLY_STATE("", ",\"address6\":\"fd00:42::2/64\""),	/* no subnet at all */
+		V6ONLY_STATE(",\"subnet6\":\"fd00:42::/64\"", ""),	/* no address6 */
+		V6ONLY_STATE(",\"subnet6\":\"fd00:42::/64\"",		/* an address without a subnet */
+			     ",\"address\":\"10.0.0.2/8\",\"address6\":\"fd00:42::2/64\""),
+		V6ONLY_STATE(",\"subnet6\":\"fd00:42::/64\",\"subnet\":\"10.0.0.0/8\"",
+			     ",\"address6\":\"fd00:42::2/64\""),		/* subnet without gateway */
+		V6ONLY_STATE(",\"subnet6\":\"fd00:42::/64\",\"gateway\":\"10.0.0.1\"",
+			     ",\"address6\":\"fd00:42::2/64\""),		/* gateway without subnet */
+		V6ONLY_STATE(",\"subnet6\":\"fd00:42::/64\",\"subnet\":\"0.0.0.0/0\","
+			     "\"gateway\":\"0.0.0.0\"", ",\"address6\":\"fd00:42::2/64\""),
+		/* an IPv4 network's endpoint still needs its address */
+		NET6_STATE(",\"subnet6\":\"fd00::/64\"", ",\"address\":null"),
+	};
+	struct state a = { 0 }, b = { 0 };
+	struct in6_addr a6 = A6("fd00:42::2");
+	char *json;
+
+	(void)st;
+	assert_int_equal(state_decode(ok, strlen(ok), &a, err, sizeof(err)), 0);
+	assert_int_equal(a.networks->subnet.len, 0);
+	assert_int_equal(a.networks->gateway.s_addr, 0);
+	assert_int_equal(a.networks->subnet6.len, 64);
+	assert_int_equal(a.networks->endpoints->plen, 0);
+	assert_int_equal(a.networks->endpoints->ip.s_addr, 0);
+	assert_int_equal(a.networks->endpoints->plen6, 64);
+	assert_memory_equal(&a.networks->endpoints->ip6, &a6, sizeof(a6));
+	json = state_encode(&a);
+	assert_non_null(json);
+	assert_null(strstr(json, "\"subnet\""));
+	assert_null(strstr(json, "\"gateway\""));
+	assert_null(strstr(json, "\"address\""));
+	assert_int_equal(state_decode(json, strlen(json), &b, err, sizeof(err)), 0);
+	assert_same_state(&a, &b);
+	free(json);
+	state_free(&a);
+	state_free(&b);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (state_decode(bad[i], strlen(bad[i]), &a, err, sizeof(err)) != -EINVAL)
+			fail_msg("case %zu accepted: %s", i, bad[i]);
+		assert_null(a.networks);
+	}
+}
+
 /* ---- IPAM requests, both families ---- */
 
 static int pool_decode(const char *json, struct req_pool *r)
@@ -1053,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_config_consul),
 		cmocka_unit_test(test_network_multicast),
 		cmocka_unit_test(test_state_old),
+		cmocka_unit_test(test_state_v6only),
 	};
 
 	return cmocka_run_group_tests_name("unit", tests, NULL, NULL);

@@ -189,7 +189,7 @@ static bool l3_ignored(const struct net *n, const struct neigh_event *ev)
 		       !netaddr_is_host6(&n->d.subnet6, &ev->ip6) ||
 		       !memcmp(&ev->ip6, &n->d.gateway6, sizeof(ev->ip6)) ||
 		       mirror_nd(&n->mirror, &ev->ip6);
-	return net_lep_by_ip(n, ev->ip) || !netaddr_is_host(&n->d.subnet, ev->ip) ||
+	return net_lep_by_ip(n, ev->ip) || !n->d.subnet.len || !netaddr_is_host(&n->d.subnet, ev->ip) ||
 	       ev->ip.s_addr == n->d.gateway.s_addr || mirror_arp(&n->mirror, ev->ip);
 }
 

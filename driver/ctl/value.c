@@ -8,8 +8,8 @@
 int value_check_arp(const struct ctl_network *d, struct in_addr ip, const char *value, size_t len,
 		    uint8_t mac[6], const char **why)
 {
-	if (!netaddr_is_host(&d->subnet, ip) || ip.s_addr == d->gateway.s_addr)
-		*why = "is not a host address of the subnet";
+	if (!d->subnet.len || !netaddr_is_host(&d->subnet, ip) || ip.s_addr == d->gateway.s_addr)
+		*why = "is not a host address of the subnet";	/* an IPv6-only network has none */
 	else if (!layout_parse_mac_value(value, len, mac) || !netaddr_mac_is_unicast(mac))
 		*why = "is not a unicast MAC";
 	else

@@ -118,6 +118,27 @@ wait $MP
 check_match "engine 2's container received all 500, each once" "^received 500 distinct 500 dup 0 " \
 	"$(cat "$T_TMP/m2.out" "$T_TMP/m2.err" | grep -v listening)"
 
+# Engine 28+: an IPv6-only network (--ipv4=false; through the API, as
+# Debian's docker CLI has no such flag), a container on each engine.
+if [ "$ENGINE" = 29 ]; then
+	ONET=$T_ID-v6only SUBO=${P6}:1::/64
+	for i in 1 2; do
+		r=$(curl -s --unix-socket "$T_TMP/e$i/docker.sock" -H 'Content-Type: application/json' -X POST \
+			-d "{\"Name\":\"$ONET\",\"Driver\":\"vxov\",\"EnableIPv4\":false,\"EnableIPv6\":true,\"IPAM\":{\"Driver\":\"vxov\",\"Config\":[{\"Subnet\":\"$SUBO\"}]}}" \
+			http://x/networks/create)
+		check_match "engine $i: an IPv6-only network (EnableIPv4 false, $SUBO)" '"Id":' "$r"
+		D $i run -d --net $ONET --name $T_ID-o$i $IMAGE sleep 600 >/dev/null
+	done
+	O2=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$ONET\").GlobalIPv6Address}}" $T_ID-o2)
+	check_empty "  its containers have no IPv4 address" \
+		"$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$ONET\").IPAddress}}" $T_ID-o2)"
+	check "  engine 1's container pings6 engine 2's ($O2)" D 1 exec $T_ID-o1 ping -6 -c 3 -W 2 "$O2"
+	for i in 1 2; do
+		D $i rm -f $T_ID-o$i >/dev/null 2>&1
+		check "engine $i: docker network rm (IPv6-only)" D $i network rm $ONET
+	done
+fi
+
 for i in 1 2; do
 	D $i rm -f $T_ID-m$i >/dev/null 2>&1
 	check "engine $i: docker network rm (the multicast network)" D $i network rm $MNET

@@ -7,7 +7,7 @@
 # neighbour entries are in the kernel before any traffic: the VXLAN device's
 # proxy answers the Neighbour Solicitation); the nd keys of the public
 # contract, written by hand too; drift, a Consul partition, a restart (and
-# a leaked key), a deletion; nothing left.  Real dockerd engines (both) on a dual-stack network: docker2.sh.
+# a leaked key), a deletion; an IPv6-only network; nothing left.  Real dockerd engines (both) on a dual-stack network: docker2.sh.
 T_NAME=ipv6
 . "$(dirname "$0")/../lib.sh"
 
@@ -45,9 +45,8 @@ detach6() {
 }
 
 # Refusals first: they must change nothing.
-r=$(api "$(S 1)" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$(nid 9)\",\"IPv4Data\":[],\"IPv6Data\":[{\"Pool\":\"$SUB6\"}]}")
-check_match "an IPv6-only network: refused, saying what to give" \
-	'"Err":"vxov: IPv6-only networks are not supported yet: give an IPv4 subnet too"' "$r"
+r=$(api "$(S 1)" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$(nid 9)\",\"IPv4Data\":[],\"IPv6Data\":[]}")
+check_match "a network with no subnet at all: refused" '"Err":"IPv4Data and IPv6Data are both missing: vxov needs an IPv4 pool, an IPv6 pool, or both' "$r"
 check_empty "  and nothing made" "$(ip netns list | grep "^$T_ID-h1-")"
 for i in 1 2; do
 	check_eq "h$i: CreateNetwork with an IPv4 and an IPv6 subnet" "{}" \
@@ -161,6 +160,52 @@ check "  and a new peer on h2 answers a first ping6 from h1" ip netns exec $T_ID
 check_eq "h2: detach a peer" "{}" "$(detach6 2 5)"
 check_not "  its nd key left Consul" kv get $PFX/nd/$P6::2:5
 check "  h1 purged its IPv6 entry" poll 10 sh -c "! ip -n $OV1 -6 neigh show dev vxlan$VNI | grep -q '^$P6::2:5 '"
+# An IPv6-only network (Engine 28+'s --ipv4=false: IPv4Data empty): its VNI
+# by its IPv6 subnet, endpoints with an IPv6 address alone (their MAC from
+# its last 4 bytes), fib and nd keys only.
+SUB6B=${P6}:1::/64 P6B=${P6}:1
+for i in 1 2; do
+	check_eq "h$i: CreateNetwork of an IPv6-only network ($SUB6B)" "{}" \
+		"$(api "$(S $i)" NetworkDriver.CreateNetwork "{\"NetworkID\":\"$(nid $((i + 4)))\",\"IPv4Data\":[],\"IPv6Data\":[{\"Pool\":\"$SUB6B\"}]}" | head -1)"
+done
+VNIB=$(kv get "vxov/subnets/${P6B}::_64" | head -1 | cut -d= -f2)
+check_match "  its VNI from Consul, by the IPv6 subnet" "^[0-9]+$" "$VNIB"
+check_eq "  and the VNI's subnet" "vxov/vnis/$VNIB=$SUB6B" "$(kv get vxov/vnis/$VNIB | head -1)"
+# only6 HOST N: container N of HOST on it, $P6B::HOST:N only.
+only6() {
+	local i=$1 n=$2 r src c=$T_ID-o$1-$2 e
+	e=$(id64 "f$i$(printf %02d "$n")")
+	r=$(api "$(S "$i")" NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$(nid $((i + 4)))\",\"EndpointID\":\"$e\",\"Interface\":{\"Address\":\"\",\"AddressIPv6\":\"$P6B::$i:$n/64\",\"MacAddress\":\"\"}}")
+	case $r in *'"Err"'*) echo "$r"; return 1 ;; esac
+	r=$(api "$(S "$i")" NetworkDriver.Join "{\"NetworkID\":\"$(nid $((i + 4)))\",\"EndpointID\":\"$e\",\"SandboxKey\":\"\"}")
+	src=$(printf '%s' "$r" | sed -n 's/.*"SrcName":"\([^"]*\)".*/\1/p')
+	[ -n "$src" ] || { echo "$r"; return 1; }
+	ctn "$c" && ip -n "$(H "$i")" link set "$src" netns "$c" && ip -n "$c" link set "$src" name eth0 &&
+		ip -n "$c" addr add "$P6B::$i:$n/64" dev eth0 nodad && ip -n "$c" link set eth0 up
+}
+for i in 1 2; do check "h$i: an endpoint with an IPv6 address alone" only6 $i 1; done
+for n in 2 3 4 5; do only6 2 $n >/dev/null; done
+MB=02:42:00:02:00:01	# the last 4 bytes of $P6B::2:1
+check_eq "its keys: fib and nd only, the MAC from the address's last 4 bytes" \
+	"vxov/$VNIB/fib/$MB vxov/$VNIB/nd/$P6B::2:1 " \
+	"$(kv list vxov/$VNIB | grep -E "/(arp|fib|nd)/" | grep -E "$MB|::2:1=" | cut -d= -f1 | sort | tr '\n' ' ')"
+answered=$(for n in 1 2 3 4 5; do
+	ip netns exec $T_ID-o1-1 ping -6 -c 1 -W 1 "$P6B::2:$n" >/dev/null 2>&1 && echo ok &
+done; wait)
+check_eq "first contact on the IPv6-only network: 5 peers, one ping6 each, 5 answered" 5 "$(echo "$answered" | grep -c ok)"
+check_empty "  no IPv4 entry on its VXLAN device" "$(ip -n "$(OV 1 "$VNIB")" -4 neigh show dev vxlan$VNIB)"
+for i in 1 2; do
+	for n in 1 2 3 4 5; do
+		[ -e /run/netns/$T_ID-o$i-$n ] || continue
+		e=$(id64 "f$i$(printf %02d "$n")")
+		api "$(S $i)" NetworkDriver.Leave "{\"NetworkID\":\"$(nid $((i + 4)))\",\"EndpointID\":\"$e\"}" >/dev/null
+		ip -n $T_ID-o$i-$n link set eth0 name "vxe${e:0:12}" && ip -n $T_ID-o$i-$n link set "vxe${e:0:12}" netns "$(H $i)"
+		api "$(S $i)" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$(nid $((i + 4)))\",\"EndpointID\":\"$e\"}" >/dev/null
+	done
+	check_eq "h$i: DeleteNetwork (IPv6-only)" "{}" "$(api "$(S $i)" NetworkDriver.DeleteNetwork "$(ids_json "$(nid $((i + 4)))")" | head -1)"
+done
+check_empty "  no key of it left" "$(kv list vxov/$VNIB | grep -E '/(arp|fib|nd)/')"
+
 for n in $(seq 41); do [ "$n" = 5 ] || detach6 2 "$n" >/dev/null; done
 detach6 1 1 >/dev/null; detach6 1 2 >/dev/null
 for i in 1 2; do

@@ -175,13 +175,7 @@ bench_api() {
 	awk '{print $1}' "$T_TMP/lpairs" >"$T_TMP/lcreate"
 	awk '{print $2}' "$T_TMP/lpairs" >"$T_TMP/ldelete"
 	# Consul partitioned: packets to and from its port vanish.
-	ip netns exec $CN nft -f - <<-NFT
-	table inet $T_ID {
-		chain in { type filter hook input priority 0; tcp dport 8500 drop; }
-		chain out { type filter hook output priority 0; tcp sport 8500 drop; }
-	}
-	NFT
-	on_exit "ip netns exec $CN nft delete table inet $T_ID"
+	consul_cut
 	: >"$T_TMP/pcreate"; : >"$T_TMP/pdelete"
 	for k in $(seq 0 $N); do
 		eid=$(printf 'c%05d%058d' $k 0) ip=10.30.200.$((k + 2))
@@ -197,7 +191,7 @@ bench_api() {
 		echo $((t1 - t0)) >>"$T_TMP/pcreate"
 		echo $((t2 - t1)) >>"$T_TMP/pdelete"
 	done
-	ip netns exec $CN nft delete table inet $T_ID
+	consul_heal
 
 	p50=$(pct 50 <"$T_TMP/prop") p95=$(pct 95 <"$T_TMP/prop")
 	c50=$(pct 50 <"$T_TMP/create") c95=$(pct 95 <"$T_TMP/create") c99=$(pct 99 <"$T_TMP/create")

@@ -397,6 +397,19 @@ hostx() {
 	if [ -n "$EH" ]; then nsenter --net="/run/netns/$EH" "$@"; else "$@"; fi
 }
 
+# consul_cut: a partition of Consul (in $CN): packets to and from its port
+# vanish (no RST, no ICMP) until consul_heal; undone at exit in any case.
+consul_cut() {
+	ip netns exec "$CN" nft -f - <<-NFT || return 1
+	table inet $T_ID {
+		chain in { type filter hook input priority 0; tcp dport 8500 drop; }
+		chain out { type filter hook output priority 0; tcp sport 8500 drop; }
+	}
+	NFT
+	on_exit "ip netns exec $CN nft delete table inet $T_ID 2>/dev/null"
+}
+consul_heal() { ip netns exec "$CN" nft delete table inet "$T_ID"; }
+
 # --- Addresses, VNIs and IDs derived from the test's name -------------------
 T_HASH=$(printf '%s' "${T_NAME:-test}" | cksum | cut -d' ' -f1)
 T_UL=10.$((200 + T_HASH % 50)).$((T_HASH / 50 % 256))

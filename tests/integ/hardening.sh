@@ -81,16 +81,8 @@ check "  no overlay namespace left" not sh -c "ip netns list | grep -q '^$T_ID-h
 api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n1 0 vni=$VNI)" >/dev/null
 check "h1: c1 attached" attach "$(S 1)" n1 "$(id64 e1)" $A.2/24 $T_ID-c1
 check "  its keys are published" poll 5 kv get vxov/$VNI/arp/$A.2
-partition() {
-	ip netns exec $CN nft -f - <<-EOF
-	table inet $T_ID {
-		chain in { type filter hook input priority 0; tcp dport 8500 drop; }
-		chain out { type filter hook output priority 0; tcp sport 8500 drop; }
-	}
-	EOF
-}
-heal() { ip netns exec $CN nft delete table inet $T_ID; }
-on_exit "ip netns exec $CN nft delete table inet $T_ID"
+partition() { consul_cut; }
+heal() { consul_heal; }
 partition
 detach "$(S 1)" n1 "$(id64 e1)" $T_ID-c1 >/dev/null 2>&1
 api "$(S 1)" NetworkDriver.DeleteNetwork "$(ids_json n1)" >/dev/null

@@ -119,17 +119,11 @@ check "a stray tagged IPv6 entry is purged by the resync" poll 15 sh -c \
 # other host programs it.
 ip netns exec $T_ID-c2-1 ping -6 -i 0.2 -c 25 -W 1 "$P6::1:1" >"$T_TMP/ping-part" 2>&1 &
 PP=$!
-ip netns exec $CN nft -f - <<NFT
-table inet $T_ID {
-	chain in { type filter hook input priority 0; tcp dport 8500 drop; }
-	chain out { type filter hook output priority 0; tcp sport 8500 drop; }
-}
-NFT
-on_exit "ip netns exec $CN nft delete table inet $T_ID 2>/dev/null"
+consul_cut
 check "partition: h1 accepts a new dual-stack endpoint" attach6 1 2
 check_not "  whose nd key cannot reach Consul" kv get $PFX/nd/$P6::1:2 2>/dev/null
 sleep 2	# the partition lasts (the ping measures it)
-ip netns exec $CN nft delete table inet $T_ID
+consul_heal
 check "healed: its nd key is published" poll 10 kv get $PFX/nd/$P6::1:2
 check "  and h2 programs it" poll 10 sh -c "ip -n $OV2 -6 neigh show dev vxlan$VNI | grep -q '^$P6::1:2 lladdr'"
 check "  h2's peer pings6 it" ip netns exec $T_ID-c2-1 ping -6 -c 1 -W 1 "$P6::1:2"

@@ -33,13 +33,7 @@ ip netns exec $T_ID-c2 ping -i 0.2 -c 60 -W 1 $A.2 >"$T_TMP/ping" 2>&1 &
 PING=$!
 
 # The partition: packets to and from Consul's port vanish (no RST, no ICMP).
-ip netns exec $CN nft -f - <<EOF
-table inet $T_ID {
-	chain in { type filter hook input priority 0; tcp dport 8500 drop; }
-	chain out { type filter hook output priority 0; tcp sport 8500 drop; }
-}
-EOF
-on_exit "ip netns exec $CN nft delete table inet $T_ID"
+consul_cut
 check "partition: Consul no longer answers" sh -c "! ip netns exec $T_ID-h1 curl -s -m 1 $URL/v1/status/leader"
 
 for k in 4 5 6; do
@@ -82,7 +76,7 @@ check "  within 2 s (took $dt ms)" test "$dt" -lt 2000
 check_match "the daemons still answer Docker" '"Scope"' "$(api "$(S 1)" NetworkDriver.GetCapabilities)"
 
 # Heal.
-ip netns exec $CN nft delete table inet $T_ID
+consul_heal
 t_heal=$(ms)
 for k in 4 5 6; do
 	check "after healing: endpoint $k published (within 10 s)" poll 10 kv get $PFX/arp/$A.$((k + 16))

@@ -87,13 +87,7 @@ check_eq "consul up" 1 "$(metric vxov_consul_up)"
 check_eq "kernel entries: 2 neighbours (c2, the hand-written one)" 2 "$(metric "vxov_kernel_entries{vni=\"$VNI\",kind=\"neighbour\"}")"
 
 # A partition of Consul: in status, metrics and health.
-ip netns exec $CN nft -f - <<NFT
-table inet $T_ID {
-	chain in { type filter hook input priority 0; tcp dport 8500 drop; }
-	chain out { type filter hook output priority 0; tcp sport 8500 drop; }
-}
-NFT
-on_exit "ip netns exec $CN nft delete table inet $T_ID"
+consul_cut
 t0=$(date +%s)
 check "partition: status says Consul is unreachable" poll 20 sh -c "'$VXOV' status --socket '$(S 1)' | grep -q 'UNREACHABLE'"
 check_eq "  metrics: consul up 0" 0 "$(metric vxov_consul_up)"
@@ -105,7 +99,7 @@ else
 	echo "# 503 after $(( $(date +%s) - t0 )) s of partition"
 fi
 check_match "  the status still shows the overlay" 'remote: 2 endpoints on 1 hosts' "$(st)"
-ip netns exec $CN nft delete table inet $T_ID
+consul_heal
 check "healed: healthz ok again" poll_health 20 '^200 ok$' 
 check_match "  and the status: reachable" "consul: +$URL  reachable" "$(st)"
 m >"$T_TMP/metrics"

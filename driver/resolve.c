@@ -49,6 +49,7 @@ struct resolve {
 	uint32_t vni;			/* --vni; 0: the first VXLAN device */
 	struct link_info vx;		/* the VXLAN device */
 	struct prefix4 subnet;		/* --subnet; len 0: read the bridge */
+	struct prefix6 subnet6;		/* --subnet6: its IPv6 neighbours too; len 0: none */
 	struct in_addr gateway;		/* the bridge's address, when read */
 	struct in_addr self;		/* --underlay-ip; 0: find it */
 	char vx_from[FROM_MAX];
@@ -61,12 +62,15 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: vxov resolve --netns NS --prefix PREFIX [OPTION]...\n"
 		"Answer the L2/L3 misses of a hand-made overlay namespace from Consul keys\n"
-		"PREFIX/arp/<ip> -> MAC and PREFIX/fib/<mac> -> underlay IP.\n"
+		"PREFIX/arp/<ip> -> MAC and PREFIX/fib/<mac> -> underlay IP (and, with\n"
+		"--subnet6, PREFIX/nd/<ip6> -> MAC).\n"
 		"\n"
 		"  --netns NS          the overlay namespace (in /run/netns)\n"
 		"  --prefix PREFIX     the Consul key prefix, e.g. demo\n"
 		"  --subnet CIDR       the overlay's subnet: addresses outside it are refused\n"
 		"                      (default: the address of the VXLAN device's bridge)\n"
+		"  --subnet6 CIDR      its IPv6 subnet too (a /48-/120): PREFIX/nd/<ip6> -> MAC\n"
+		"                      keys become IPv6 neighbour entries (default: none)\n"
 		"  --vni N             the VXLAN device to serve (default: the first one)\n"
 		"  --underlay-ip IP    this host's underlay address (default: the device's\n"
 		"                      local, else the source of the route to another host\n"
@@ -359,6 +363,15 @@ static enum resolve_args resolve_opt(int opt, struct resolve *r, const char **co
 		}
 		r->subnet.addr = netaddr_network(&r->subnet);
 		break;
+	case '6':
+		if (!netaddr_parse_prefix6(optarg, &r->subnet6) || r->subnet6.len < 48 ||
+		    r->subnet6.len > 120) {
+			fprintf(stderr, "vxov resolve: --subnet6 '%s' is not an IPv6 prefix /48-/120\n",
+				optarg);
+			return RESOLVE_BAD;
+		}
+		r->subnet6.addr = netaddr_network6(&r->subnet6);
+		break;
 	case 'v':
 		vni = strtoul(optarg, NULL, 10);
 		if (vni < 1 || vni > VNI_MAX) {
@@ -399,6 +412,7 @@ static enum resolve_args resolve_args(int argc, char **argv, struct resolve *r, 
 		{ "netns", required_argument, NULL, 'n' },
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "subnet", required_argument, NULL, 's' },
+		{ "subnet6", required_argument, NULL, '6' },
 		{ "vni", required_argument, NULL, 'v' },
 		{ "underlay-ip", required_argument, NULL, 'u' },
 		{ "consul", required_argument, NULL, 'c' },
@@ -451,10 +465,18 @@ static int resolve_run(struct resolve *r)
 	d.vni = r->vx.vni;
 	d.subnet = r->subnet;
 	d.gateway = r->gateway;
+	d.subnet6 = r->subnet6;
 	snprintf(d.netns, sizeof(d.netns), "%s", r->netns);
 	snprintf(d.vxname, sizeof(d.vxname), "%s", r->vx.name);
 	snprintf(d.prefix, sizeof(d.prefix), "%s", r->prefix);
 	ctl_network_add(&d);
+	if (d.subnet6.len) {
+		char net6[INET6_ADDRSTRLEN];
+
+		log_info("IPv6 subnet %s/%d from --subnet6: %s/nd/ mirrored too",
+			 inet_ntop(AF_INET6, &d.subnet6.addr, net6, sizeof(net6)), d.subnet6.len,
+			 log_esc_str(vx, sizeof(vx), r->prefix));
+	}
 	inet_ntop(AF_INET, &r->self, ip, sizeof(ip));
 	log_info("resolving %s (%s, vni %u, underlay %s) from %s %s/", log_esc_str(ns, sizeof(ns), r->netns),
 		 log_esc_str(vx, sizeof(vx), r->vx.name), d.vni, ip, r->kc.url, r->prefix);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The hand-made overlay of the "Deep dive into Docker overlay networks"
 # walkthrough: contrib/create-overlay.sh and attach-ctn.sh on two simulated
-# hosts, keys written by hand with curl, and `vxov resolve` answering.  Then
+# hosts, keys written by hand with curl (IPv6 ones too, with --subnet6), and
+# `vxov resolve` answering.  Then
 # the blog's own commands as it types them (no `local`, no subnet anywhere),
 # and `vxov resolve --netns overns --prefix demo` with no other flag.
 T_NAME=walkthrough
@@ -33,7 +34,7 @@ put demo/fib/02:42:c0:a8:00:03 $(hip 2)
 check_not "before vxov resolve: no connectivity" ip netns exec $T_ID-c1 ping -c 1 -W 1 192.168.0.3
 for i in 1 2; do
 	nsenter --net=/run/netns/$T_ID-h$i "$VXOV" resolve --netns $T_ID-ov$i --prefix demo \
-		--subnet 192.168.0.0/24 --consul $URL >>"$T_TMP/resolve$i.log" 2>&1 &
+		--subnet 192.168.0.0/24 --subnet6 fd00:c0a8::/64 --consul $URL >>"$T_TMP/resolve$i.log" 2>&1 &
 	R[$i]=$!
 	on_exit "kill -9 ${R[$i]}"
 done
@@ -48,6 +49,16 @@ check "h2: attach a third container" "$TOP/contrib/attach-ctn.sh" $T_ID-ov2 $T_I
 put demo/arp/192.168.0.4 02:42:c0:a8:00:04
 put demo/fib/02:42:c0:a8:00:04 $(hip 2)
 check "c1 reaches it: 0% loss" ip netns exec $T_ID-c1 ping -c 3 -W 2 192.168.0.4
+
+# IPv6 on the same hand-made overlay (--subnet6): nd keys by hand.
+for i in 1 2; do ip -n $T_ID-c$i addr add fd00:c0a8::$((i + 1))/64 dev eth0 nodad; done
+put demo/nd/fd00:c0a8::2 02:42:c0:a8:00:02
+put demo/nd/fd00:c0a8::3 02:42:c0:a8:00:03
+check "h1 resolve programs c2's IPv6 neighbour from the hand-written nd key" poll 10 sh -c \
+	"ip -n $T_ID-ov1 -6 neigh show dev vxlan1 | grep -q '^fd00:c0a8::3 lladdr 02:42:c0:a8:00:03 PERMANENT'"
+check "c1 pings6 c2 across the hand-made overlay" ip netns exec $T_ID-c1 ping -6 -c 2 -W 2 fd00:c0a8::3
+check_match "vxov resolve --subnet6 outside /48-/120: refused" "is not an IPv6 prefix /48-/120" \
+	"$("$VXOV" resolve --netns x --prefix demo --subnet6 fd00::/40 2>&1)"
 
 for i in 1 2; do
 	kill -TERM ${R[$i]}; wait ${R[$i]}

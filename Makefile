@@ -45,8 +45,8 @@ LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/options.c driver/lib/ne
 # served by the resolver (the DNS wire codec).
 NAMES    := driver/names/dnswire.c driver/names/dkjson.c driver/names/learn.c
 DOCKER   := driver/docker/http.c driver/docker/api.c driver/docker/api_network.c \
-            driver/docker/api_ipam.c driver/docker/request.c driver/docker/overlay.c \
-            driver/docker/metrics.c
+            driver/docker/api_endpoint.c driver/docker/api_ipam.c driver/docker/request.c \
+            driver/docker/overlay.c driver/docker/metrics.c
 CTL      := driver/ctl/ctl.c driver/ctl/core.c driver/ctl/loop.c driver/ctl/wait.c \
             driver/ctl/health.c driver/ctl/job.c driver/ctl/net.c driver/ctl/block.c driver/ctl/group.c \
             driver/ctl/value.c driver/ctl/mirror.c driver/ctl/kernel.c driver/ctl/repl.c driver/ctl/miss.c \

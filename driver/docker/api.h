@@ -65,7 +65,7 @@ struct ctl_endpoint;
 void api_ctl_network(const struct network *n, struct ctl_network *d);
 void api_ctl_endpoint(const struct endpoint *e, struct ctl_endpoint *c);
 
-/* ---- shared by the handlers (api_network.c, api_ipam.c) ---- */
+/* ---- shared by the handlers (api_network.c, api_endpoint.c, api_ipam.c) ---- */
 
 #define ERRLEN 512
 
@@ -89,14 +89,18 @@ json_t *api_reply(const char *key, unsigned int *status, unsigned int code, cons
  * -errno with err. */
 int api_save(struct api *a, char *err, size_t errlen);
 
+/* api_network.c */
 json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned int *status);
 json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned int *status);
+
+/* api_endpoint.c */
 json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);
 json_t *api_network_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);
 json_t *api_network_oper_info(struct api *a, const char *body, size_t len, unsigned int *status);
 json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned int *status);
 json_t *api_network_leave(struct api *a, const char *body, size_t len, unsigned int *status);
 
+/* api_ipam.c */
 json_t *api_ipam_capabilities(struct api *a, const char *body, size_t len, unsigned int *status);
 json_t *api_ipam_spaces(struct api *a, const char *body, size_t len, unsigned int *status);
 json_t *api_ipam_request_pool(struct api *a, const char *body, size_t len, unsigned int *status);

@@ -3,7 +3,7 @@
  * Start-up and shut-down.  The daemon runs two kinds of threads: the HTTP
  * pool (libmicrohttpd, driver/docker/) and the control loop, which is this
  * main thread once serving starts (driver/ctl/).  Short-lived helpers, where
- * something outside vxov blocks: the veth reaper (driver/docker/api_network.c:
+ * something outside vxov blocks: the veth reaper (driver/docker/api_endpoint.c:
  * the kernel takes 10-20 ms to tear a veth down) and libcurl's threaded
  * resolver, when --consul names a host rather than an address.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The API's routing, its replies and the state file; the handlers are in
- * api_network.c (NetworkDriver) and api_ipam.c (IpamDriver). */
+ * api_network.c and api_endpoint.c (NetworkDriver) and api_ipam.c (IpamDriver). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

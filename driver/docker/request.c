@@ -287,7 +287,7 @@ int req_endpoint_decode(const char *body, size_t len, struct req_endpoint *r,
 		goto out;
 	}
 	/* Address may be empty (an IPv6-only network's endpoint), even with
-	 * AddressIPv6: which the network needs is api_network.c's to say. */
+	 * AddressIPv6: which the network needs is api_endpoint.c's to say. */
 	if (get_str(iface, "Address", 0, &addr, err, errlen) ||
 	    get_str(iface, "MacAddress", 0, &mac, err, errlen) ||
 	    get_str(iface, "AddressIPv6", 0, &addr6, err, errlen))

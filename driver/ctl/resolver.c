@@ -39,7 +39,6 @@
 #define BURST 4000		/* ... after a burst of this many: refused */
 #define RECV_BATCH 64
 #define QUERY_MAX 1232		/* larger datagrams are no queries of ours */
-#define ADDRS_MAX RESOLVER_RRS_MAX	/* A and AAAA records per answer */
 #define NETS_MAX 16		/* a container's vxov networks asked at most */
 
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);

@@ -52,7 +52,7 @@ void resolver_stats(struct resolver_stats *s);
  *     the one asked, of that family and inside nd's subnet of it.
  * Pure: no I/O; rr borrows nothing (canon is copied).
  */
-#define RESOLVER_RRS_MAX 64
+#define RESOLVER_RRS_MAX 64	/* A and AAAA records per answer */
 struct resolver_ans {
 	const char *qname;
 	uint16_t qtype;

@@ -4,7 +4,8 @@
  *
  *   desired: the names the learner (driver/names/learn.c) saw for each
  *            endpoint of this host: <prefix>/dns/<name>/<ip> = the
- *            container's name, held by our session;
+ *            container's name, held by our session, for its IPv4 address
+ *            and for its IPv6 one (when it has them);
  *   actual:  what Consul holds under <prefix>/dns/, read every --resync.
  *
  * A container's names are written in one transaction when they are learnt
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "driver/ctl/core.h"
 #include "driver/ctl/names.h"
@@ -76,8 +78,10 @@ static bool has_name(const char *list, const char *name)
 
 /* ---- publishing ---- */
 
-/* Names across hosts are IPv4 (A records, the resolver on br0): off on an
- * IPv6-only network, quietly -- it has no address to publish or to serve. */
+/* Names across hosts are served by the resolver on br0, at an IPv4
+ * address: off on an IPv6-only network, quietly -- its containers could not
+ * ask.  A dual-stack network's names are published under both addresses of
+ * an endpoint (A and AAAA records). */
 static bool names_served(const struct net *n)
 {
 	return n->d.subnet.len > 0;
@@ -105,40 +109,61 @@ static void on_written(struct kv_req *r, void *arg)
 	}
 }
 
-/* Write (lock with our session) or delete every name of endpoint ip. */
-static void write_names(struct net *n, struct in_addr ip, const char *names, bool del)
+static bool has_ip6(const struct in6_addr *ip6)
 {
-	char keys[NAMES_MAX][KV_KEY_MAX], canon[DNS_NAME_MAX + 1], name[DNS_NAME_MAX + 1];
-	struct kv_op ops[2 * NAMES_MAX];
+	return !IN6_IS_ADDR_UNSPECIFIED(ip6);
+}
+
+/* Write (lock with our session) or delete every name of the endpoint with
+ * addresses ip and ip6 (0 or ::: that one has none).  Both addresses'
+ * keys are written in one transaction (one op a key: NAMES_MAX names of
+ * two keys fit KV_TXN_OPS_MAX); deletes take two ops a key, and are sent in
+ * as many transactions as they need, a check never parted from its delete. */
+static void write_names(struct net *n, struct in_addr ip, const struct in6_addr *ip6,
+			const char *names, bool del)
+{
+	char keys[2 * NAMES_MAX][KV_KEY_MAX], canon[DNS_NAME_MAX + 1], name[DNS_NAME_MAX + 1];
+	struct kv_op ops[4 * NAMES_MAX];
 	struct kv_call c = { .done = on_written, .arg = (void *)(uintptr_t)n->d.vni };
 	const char *sid = session_id(), *p = names;
-	size_t k = 0, o = 0, len;
+	size_t k = 0, o = 0, i, len, per = del ? 2 : 1;
 
-	if (!sid || !core.kv || !n->d.publish || !names_served(n) || !ip.s_addr ||
-	    !name_next(&p, canon, &len))
+	if (!sid || !core.kv || !n->d.publish || !names_served(n) ||
+	    (!ip.s_addr && !has_ip6(ip6)) || !name_next(&p, canon, &len))
 		return;
-	for (p = names; k < NAMES_MAX && name_next(&p, name, &len);) {
-		if (!dns_name_ok(name) || layout_dns_key(keys[k], KV_KEY_MAX, n->d.prefix, name, ip))
+	for (p = names; k + 2 <= 2 * NAMES_MAX && name_next(&p, name, &len);) {
+		size_t k0 = k;
+
+		if (!dns_name_ok(name))
 			continue;
-		/* A key is deleted only while our session holds it: the address
-		 * may be another host's by now, and the name with it. */
-		if (del) {
-			ops[o++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = keys[k], .session = sid };
-			ops[o++] = (struct kv_op){ .verb = KV_DELETE, .key = keys[k] };
-		} else {
-			ops[o++] = (struct kv_op){ .verb = KV_LOCK, .key = keys[k], .value = canon,
-						   .len = strlen(canon), .session = sid };
+		if (ip.s_addr && !layout_dns_key(keys[k], KV_KEY_MAX, n->d.prefix, name, ip))
+			k++;
+		if (has_ip6(ip6) && !layout_dns_key6(keys[k], KV_KEY_MAX, n->d.prefix, name, ip6))
+			k++;
+		for (; k0 < k; k0++) {
+			/* A key is deleted only while our session holds it: the
+			 * address may be another host's by now, and the name with it. */
+			if (del) {
+				ops[o++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = keys[k0],
+							   .session = sid };
+				ops[o++] = (struct kv_op){ .verb = KV_DELETE, .key = keys[k0] };
+			} else {
+				ops[o++] = (struct kv_op){ .verb = KV_LOCK, .key = keys[k0],
+							   .value = canon, .len = strlen(canon),
+							   .session = sid };
+			}
 		}
-		k++;
 	}
-	if (!k)
-		return;
-	if (!kv_txn(core.kv, ops, o, &c))
-		kick(n, RETRY_MAX_MS);
-	else if (del)
-		N.st.deleted += k;
-	else
-		N.st.published += k;
+	for (i = 0; i < o; i += KV_TXN_OPS_MAX) {
+		size_t m = o - i < KV_TXN_OPS_MAX ? o - i : KV_TXN_OPS_MAX;
+
+		if (!kv_txn(core.kv, ops + i, m, &c))
+			kick(n, RETRY_MAX_MS);
+		else if (del)
+			N.st.deleted += m / per;
+		else
+			N.st.published += m / per;
+	}
 }
 
 /* The names of old that new lacks (a list; malloc'd, "" for none). */
@@ -182,21 +207,21 @@ void names_seen(const char *netid, const char *epid, const char *ctn, const char
 			char *gone = names_minus(l->names, names);
 
 			if (gone && *gone)
-				write_names(n, l->ip, gone, true);
+				write_names(n, l->ip, &l->ip6, gone, true);
 			free(gone);
 			free(l->names);
 		}
 		l->names = strdup(names);
-		write_names(n, l->ip, l->names, false);
+		write_names(n, l->ip, &l->ip6, l->names, false);
 		return;
 	}
 }
 
 void names_lep_deleted(struct net *n, struct lep *l)
 {
-	if (!names_served(n) || !l->ip.s_addr)
+	if (!names_served(n) || (!l->ip.s_addr && !has_ip6(&l->ip6)))
 		return;
-	write_names(n, l->ip, l->names, true);
+	write_names(n, l->ip, &l->ip6, l->names, true);
 }
 
 void names_synced(void)
@@ -224,22 +249,32 @@ static int cmp_key(const void *a, const void *b)
 	return strcmp(((const struct kv_entry *)a)->key, ((const struct kv_entry *)b)->key);
 }
 
-/* Are all of l's keys in Consul, held by sid? */
+/* Is key in kl (sorted), held by sid? */
+static bool key_held(const struct kv_list *kl, const char *key, const char *sid)
+{
+	struct kv_entry x = { .key = (char *)key }, *f;
+
+	f = kl->n ? bsearch(&x, kl->v, kl->n, sizeof(*kl->v), cmp_key) : NULL;
+	return f && !strcmp(f->session, sid);
+}
+
+/* Are all of l's keys (of both its addresses) in Consul, held by sid? */
 static bool lep_complete(struct net *n, const struct lep *l, const struct kv_list *kl,
 			 const char *sid)
 {
 	const char *p = l->names;
-	char name[DNS_NAME_MAX + 1];
+	char name[DNS_NAME_MAX + 1], key[KV_KEY_MAX];
 	size_t len;
 
 	while (name_next(&p, name, &len)) {
-		char key[KV_KEY_MAX];
-		struct kv_entry x = { .key = key }, *f;
-
-		if (!dns_name_ok(name) || layout_dns_key(key, sizeof(key), n->d.prefix, name, l->ip))
+		if (!dns_name_ok(name))
 			continue;
-		f = kl->n ? bsearch(&x, kl->v, kl->n, sizeof(*kl->v), cmp_key) : NULL;
-		if (!f || strcmp(f->session, sid))
+		if (l->ip.s_addr && !layout_dns_key(key, sizeof(key), n->d.prefix, name, l->ip) &&
+		    !key_held(kl, key, sid))
+			return false;
+		if (has_ip6(&l->ip6) &&
+		    !layout_dns_key6(key, sizeof(key), n->d.prefix, name, &l->ip6) &&
+		    !key_held(kl, key, sid))
 			return false;
 	}
 	return true;
@@ -282,11 +317,15 @@ static void on_listed(struct kv_req *r, void *arg)
 	for (i = 0; N.synced && i < kl.n; i++) {
 		char name[DNS_NAME_MAX + 1];
 		struct in_addr ip;
+		struct in6_addr ip6;
+		int af;
 
 		if (strcmp(kl.v[i].session, sid) ||
-		    !layout_parse_dns_key(n->d.prefix, kl.v[i].key, name, sizeof(name), &ip))
+		    !(af = layout_parse_dns_key_af(n->d.prefix, kl.v[i].key, name, sizeof(name),
+						   &ip, &ip6)))
 			continue;
-		if ((l = net_lep_by_ip(n, ip)) && has_name(l->names, name))
+		l = af == AF_INET ? net_lep_by_ip(n, ip) : net_lep_by_ip6(n, &ip6);
+		if (l && has_name(l->names, name))
 			continue;
 		ops[k++] = (struct kv_op){ .verb = KV_CHECK_SESSION, .key = kl.v[i].key,
 					   .session = sid };
@@ -301,7 +340,7 @@ static void on_listed(struct kv_req *r, void *arg)
 	/* Ours that Consul lacks (a failed write, a restore, a lost session). */
 	LIST_FOREACH(l, &n->leps, link)
 		if (l->names && !lep_complete(n, l, &kl, sid))
-			write_names(n, l->ip, l->names, false);
+			write_names(n, l->ip, &l->ip6, l->names, false);
 out:
 	kv_list_free(&kl);
 }

@@ -39,7 +39,6 @@
 #define BURST 4000		/* ... after a burst of this many: refused */
 #define RECV_BATCH 64
 #define QUERY_MAX 1232		/* larger datagrams are no queries of ours */
-#define ADDRS_MAX 64		/* A records per answer */
 #define NETS_MAX 16		/* a container's vxov networks asked at most */
 
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
@@ -62,12 +61,9 @@ struct dq {
 	uint32_t vni;		/* the network it arrived on: the answer leaves there */
 	struct sockaddr_in from;
 	struct dns_query q;
-	struct in_addr ptr;	/* a PTR query: the address asked about */
 	unsigned int pending;	/* GETs not answered yet */
 	bool failed;		/* one of them failed */
-	struct dns_rr rr[ADDRS_MAX];
-	size_t nrr;
-	char canon[DNS_NAME_MAX + 1];	/* PTR: the container's name */
+	struct resolver_ans a;	/* a.qname points into q */
 	size_t len;
 	uint8_t pkt[];
 };
@@ -117,15 +113,14 @@ static void reply(int fd, const struct sockaddr_in *to, const uint8_t *pkt, size
 static void dq_finish(struct dq *d)
 {
 	struct net *n = net_find(d->vni);
-	bool a = d->q.qtype == DNS_T_A || d->q.qtype == DNS_T_ANY;
 
 	if (!n || !n->dns_open)
 		;
-	else if (d->ptr.s_addr && d->canon[0])
+	else if (d->a.ptr_af && d->a.canon[0])
 		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_NOERROR,
-		      &(struct dns_rr){ .type = DNS_T_PTR, .ttl = TTL_S, .u.ptr = d->canon }, 1);
-	else if (!d->ptr.s_addr && d->nrr)	/* ours: A records; any other type, none */
-		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_NOERROR, d->rr, a ? d->nrr : 0);
+		      &(struct dns_rr){ .type = DNS_T_PTR, .ttl = TTL_S, .u.ptr = d->a.canon }, 1);
+	else if (!d->a.ptr_af && d->a.owned)	/* ours: its records of that type, maybe none */
+		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q, DNS_R_NOERROR, d->a.rr, d->a.nrr);
 	else
 		reply(n->dns_fd, &d->from, d->pkt, d->len, &d->q,
 		      d->failed ? DNS_R_SERVFAIL : DNS_R_REFUSED, NULL, 0);
@@ -149,27 +144,46 @@ static void dq_get_released(void *arg)
 	dq_get_end(arg);
 }
 
-/* What one network's keys say: the addresses are the last part of a key. */
-static void take(struct dq *d, const struct net *n, const struct kv_list *l)
+/* What one network's keys say: the addresses are the last part of a key,
+ * and only those inside the network's subnet of their family count (as
+ * ever for IPv4: a key naming an address the network cannot have answers
+ * nothing). */
+void resolver_take(struct resolver_ans *a, const struct ctl_network *nd,
+		   const struct kv_list *l)
 {
 	char name[DNS_NAME_MAX + 1];
 	size_t i;
 
-	for (i = 0; i < l->n && d->nrr < ADDRS_MAX; i++) {
+	for (i = 0; i < l->n; i++) {
 		struct in_addr ip;
+		struct in6_addr ip6;
+		int af = layout_parse_dns_key_af(nd->prefix, l->v[i].key, name, sizeof(name),
+						 &ip, &ip6);
+		bool v4 = af == AF_INET && nd->subnet.len && netaddr_contains(&nd->subnet, ip);
+		bool v6 = af == AF_INET6 && nd->subnet6.len &&
+			  netaddr_contains6(&nd->subnet6, &ip6);
 
-		if (!n->d.subnet.len ||
-		    !layout_parse_dns_key(n->d.prefix, l->v[i].key, name, sizeof(name), &ip) ||
-		    !netaddr_contains(&n->d.subnet, ip))
+		if (!v4 && !v6)
 			continue;
-		if (d->ptr.s_addr) {	/* a PTR: the container's name of that address */
-			if (ip.s_addr == d->ptr.s_addr && l->v[i].value_len < sizeof(d->canon) &&
+		if (a->ptr_af) {	/* a PTR: the container's name of that address */
+			if (af == a->ptr_af &&
+			    (v4 ? ip.s_addr == a->ptr.s_addr
+				: !memcmp(&ip6, &a->ptr6, sizeof(ip6))) &&
+			    l->v[i].value && l->v[i].value_len < sizeof(a->canon) &&
 			    dns_name_ok(l->v[i].value))
-				snprintf(d->canon, sizeof(d->canon), "%s", l->v[i].value);
+				snprintf(a->canon, sizeof(a->canon), "%s", l->v[i].value);
 			continue;
 		}
-		if (!strcmp(name, d->q.name))
-			d->rr[d->nrr++] = (struct dns_rr){ .type = DNS_T_A, .ttl = TTL_S, .u.a = ip };
+		if (strcmp(name, a->qname))
+			continue;
+		a->owned = true;
+		if (a->nrr == RESOLVER_RRS_MAX)
+			continue;
+		if (v4 && (a->qtype == DNS_T_A || a->qtype == DNS_T_ANY))
+			a->rr[a->nrr++] = (struct dns_rr){ .type = DNS_T_A, .ttl = TTL_S, .u.a = ip };
+		else if (v6 && (a->qtype == DNS_T_AAAA || a->qtype == DNS_T_ANY))
+			a->rr[a->nrr++] = (struct dns_rr){ .type = DNS_T_AAAA, .ttl = TTL_S,
+							   .u.aaaa = ip6 };
 	}
 }
 
@@ -187,7 +201,7 @@ static void on_lookup(struct kv_req *r, void *arg)
 			g->d->failed = true;
 		}
 	} else if (n) {
-		take(g->d, n, &l);
+		resolver_take(&g->d->a, &n->d, &l);
 	}
 	kv_list_free(&l);
 	dq_get_end(g);
@@ -224,18 +238,30 @@ static void lookup(struct net *n, const struct sockaddr_in *from, const uint8_t 
 	struct net *nets[NETS_MAX];
 	char key[KV_KEY_MAX];
 	struct in_addr ptr = { 0 };
+	struct in6_addr ptr6 = IN6ADDR_ANY_INIT;
+	int ptr_af = 0;
 	struct dq *d;
 	size_t i, k;
 
-	if (q->qtype == DNS_T_PTR ? !dns_ptr_ip4(q->name, &ptr) || !ptr.s_addr
-				  : !dns_name_ok(q->name))
+	if (q->qtype != DNS_T_PTR && !dns_name_ok(q->name))
+		goto refuse;
+	if (q->qtype == DNS_T_PTR && dns_ptr_ip4(q->name, &ptr) && ptr.s_addr)
+		ptr_af = AF_INET;
+	else if (q->qtype == DNS_T_PTR && dns_ptr_ip6(q->name, &ptr6) &&
+		 !IN6_IS_ADDR_UNSPECIFIED(&ptr6))
+		ptr_af = AF_INET6;
+	else if (q->qtype == DNS_T_PTR)
 		goto refuse;
 	if (N.inflight >= INFLIGHT_MAX || !(d = calloc(1, sizeof(*d) + len)))
 		goto refuse;
 	d->vni = n->d.vni;
 	d->from = *from;
 	d->q = *q;
-	d->ptr = ptr;
+	d->a.qname = d->q.name;
+	d->a.qtype = q->qtype;
+	d->a.ptr_af = ptr_af;
+	d->a.ptr = ptr;
+	d->a.ptr6 = ptr6;
 	d->len = len;
 	memcpy(d->pkt, pkt, len);
 	N.inflight++;
@@ -244,12 +270,16 @@ static void lookup(struct net *n, const struct sockaddr_in *from, const uint8_t 
 	for (i = 0; i < k; i++) {
 		struct dq_get *g;
 
-		/* PTR: only a network the address is in, and all its names
-		 * read (the rare question pays); A: the name's keys. */
-		if (ptr.s_addr ? !nets[i]->d.subnet.len ||
-				 !netaddr_contains(&nets[i]->d.subnet, ptr) ||
-				 layout_dns_prefix(key, sizeof(key), nets[i]->d.prefix, NULL)
-			       : layout_dns_prefix(key, sizeof(key), nets[i]->d.prefix, q->name))
+		/* PTR: only a network the address is in (its subnet of that
+		 * family), and all its names read (the rare question pays);
+		 * A, AAAA: the name's keys. */
+		if (ptr_af == AF_INET && (!nets[i]->d.subnet.len ||
+					  !netaddr_contains(&nets[i]->d.subnet, ptr)))
+			continue;
+		if (ptr_af == AF_INET6 && (!nets[i]->d.subnet6.len ||
+					   !netaddr_contains6(&nets[i]->d.subnet6, &ptr6)))
+			continue;
+		if (layout_dns_prefix(key, sizeof(key), nets[i]->d.prefix, ptr_af ? NULL : q->name))
 			continue;
 		if (!(g = malloc(sizeof(*g)))) {
 			d->failed = true;
@@ -258,7 +288,7 @@ static void lookup(struct net *n, const struct sockaddr_in *from, const uint8_t 
 		*g = (struct dq_get){ .d = d, .vni = nets[i]->d.vni };
 		c.arg = g;
 		d->pending++;
-		if (!kv_get(core.kv, key, KV_RECURSE | (ptr.s_addr ? 0 : KV_KEYS), 0, 0, &c)) {
+		if (!kv_get(core.kv, key, KV_RECURSE | (ptr_af ? 0 : KV_KEYS), 0, 0, &c)) {
 			d->pending--;	/* kv_get calls nothing back */
 			d->failed = true;
 			free(g);

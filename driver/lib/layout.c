@@ -284,22 +284,46 @@ int layout_dns_key(char *buf, size_t len, const char *prefix, const char *name,
 	return fit(snprintf(buf, len, "%s/dns/%s/%s", prefix, name, s), len);
 }
 
-bool layout_parse_dns_key(const char *prefix, const char *key, char *name, size_t namelen,
-			  struct in_addr *ip)
+int layout_dns_key6(char *buf, size_t len, const char *prefix, const char *name,
+		    const struct in6_addr *ip6)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, ip6, s, sizeof(s));
+	return fit(snprintf(buf, len, "%s/dns/%s/%s", prefix, name, s), len);
+}
+
+int layout_parse_dns_key_af(const char *prefix, const char *key, char *name, size_t namelen,
+			    struct in_addr *ip, struct in6_addr *ip6)
 {
 	size_t n = strlen(prefix);
 	const char *slash;
+	int af;
 
 	if (strncmp(key, prefix, n) || strncmp(key + n, "/dns/", 5))
-		return false;
+		return 0;
 	key += n + 5;
+	/* The address never holds a '/': the last one ends the name. */
 	slash = strrchr(key, '/');
-	if (!slash || slash == key || (size_t)(slash - key) >= namelen ||
-	    !netaddr_parse_ip4(slash + 1, ip))
-		return false;
+	if (!slash || slash == key || (size_t)(slash - key) >= namelen)
+		return 0;
+	if (netaddr_parse_ip4(slash + 1, ip))
+		af = AF_INET;
+	else if (netaddr_parse_ip6(slash + 1, ip6))
+		af = AF_INET6;
+	else
+		return 0;
 	memcpy(name, key, (size_t)(slash - key));
 	name[slash - key] = '\0';
-	return true;
+	return af;
+}
+
+bool layout_parse_dns_key(const char *prefix, const char *key, char *name, size_t namelen,
+			  struct in_addr *ip)
+{
+	struct in6_addr ip6;
+
+	return layout_parse_dns_key_af(prefix, key, name, namelen, ip, &ip6) == AF_INET;
 }
 
 /* Copy v without surrounding white space into buf, or fail. */

@@ -18,7 +18,8 @@
  *   vxov/ipam/<net6>_<len>/...     -> the same for an IPv6 pool: <net6> and
  *                            <ip6> in canonical text (netaddr_parse_ip6),
  *                            e.g. vxov/ipam/fd00:42::_64/addr/fd00:42::5
- *   <prefix>/dns/<name>/<ip> -> the container's name (below)
+ *   <prefix>/dns/<name>/<ip> -> the container's name (below; <ip> of
+ *                            either family)
  *
  * <prefix> defaults to vxov/<vni>.  This file is the only place that
  * spells these keys: other modules build and parse them through it.
@@ -107,12 +108,21 @@ enum layout_kind layout_parse_key(const char *prefix, const char *key,
  *   <prefix>/dns/<name>/<ip> -> the container's name, held by the session of
  *   the host that runs it.  <name> is a DNS name as dns_name_ok() takes it
  *   (lowercase); one key per name and address, so replicas sharing an alias
- *   each hold their own.  layout_dns_prefix with name NULL: <prefix>/dns/.
+ *   each hold their own.  <ip> is an IPv4 address (a.b.c.d) or an IPv6 one
+ *   in canonical text (netaddr_parse_ip6): an endpoint with both has a key
+ *   for each.  layout_dns_prefix with name NULL: <prefix>/dns/.
  */
 int layout_dns_prefix(char *buf, size_t len, const char *prefix, const char *name);
 int layout_dns_key(char *buf, size_t len, const char *prefix, const char *name,
 		   struct in_addr ip);
-/* <prefix>/dns/<name>/<ip>: the name (into name, namelen bytes) and address, or false. */
+int layout_dns_key6(char *buf, size_t len, const char *prefix, const char *name,
+		    const struct in6_addr *ip6);
+/* <prefix>/dns/<name>/<ip>: the name (into name, namelen bytes) and the
+ * address, into ip (AF_INET returned) or ip6 (AF_INET6); 0 when key is no
+ * such key (neither is then meaningful). */
+int layout_parse_dns_key_af(const char *prefix, const char *key, char *name, size_t namelen,
+			    struct in_addr *ip, struct in6_addr *ip6);
+/* The same for IPv4 keys alone: false for an IPv6 one. */
 bool layout_parse_dns_key(const char *prefix, const char *key, char *name, size_t namelen,
 			  struct in_addr *ip);
 

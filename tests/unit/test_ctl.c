@@ -38,6 +38,7 @@
 #include "driver/ctl/publish.h"
 #include "driver/ctl/reclaim.h"
 #include "driver/ctl/repl.h"
+#include "driver/ctl/resolver.h"
 #include "driver/ctl/value.h"
 #include "driver/ctl/vni.h"
 #include "driver/ctl/wait.h"
@@ -2808,6 +2809,129 @@ static void test_pub_lep_key_v6only(void **state)
 	assert_false(kern_want_neigh6(&f->n, &f->leps[0].ip6, mac));
 }
 
+/* ---- resolver: what a network's dns keys answer ---- */
+
+static const struct ctl_network *dns_net(void)
+{
+	static struct ctl_network nd;
+
+	memset(&nd, 0, sizeof(nd));
+	snprintf(nd.prefix, sizeof(nd.prefix), "vxov/42");
+	nd.subnet = (struct prefix4){ .addr = ip4("10.0.1.0"), .len = 24 };
+	nd.subnet6 = (struct prefix6){ .addr = ip6("fd00:42::"), .len = 64 };
+	return &nd;
+}
+
+static struct kv_entry dns_keys[] = {
+	{ .key = "vxov/42/dns/web/10.0.1.5", .value = "web", .value_len = 3 },
+	{ .key = "vxov/42/dns/web/fd00:42::5", .value = "web", .value_len = 3 },
+	{ .key = "vxov/42/dns/web/10.0.1.6", .value = "web2", .value_len = 4 },
+	{ .key = "vxov/42/dns/web/fd00:42::6", .value = "web2", .value_len = 4 },
+	{ .key = "vxov/42/dns/web/fd00:99::7", .value = "other", .value_len = 5 },
+	{ .key = "vxov/42/dns/web/10.9.9.9", .value = "other", .value_len = 5 },
+	{ .key = "vxov/42/dns/web/fd00:42:0::8", .value = "bad", .value_len = 3 },
+	{ .key = "vxov/42/dns/db/10.0.1.7", .value = "db", .value_len = 2 },
+	{ .key = "vxov/42/dns/v4only/10.0.1.9", .value = "v4only", .value_len = 6 },
+};
+
+static void dns_take(struct resolver_ans *a, const char *qname, uint16_t qtype)
+{
+	struct kv_list l = { .v = dns_keys, .n = sizeof(dns_keys) / sizeof(dns_keys[0]) };
+
+	memset(a, 0, sizeof(*a));
+	a->qname = qname;
+	a->qtype = qtype;
+	resolver_take(a, dns_net(), &l);
+}
+
+/* A answers the IPv4 keys alone, AAAA the IPv6 ones alone, ANY both; only
+ * addresses inside the network's subnet of their family; an owned name
+ * without the asked family is owned with no record (empty NOERROR). */
+static void test_resolver_take_names(void **st)
+{
+	struct resolver_ans a;
+	struct in6_addr x5 = ip6("fd00:42::5"), x6 = ip6("fd00:42::6");
+
+	(void)st;
+	dns_take(&a, "web", DNS_T_A);
+	assert_true(a.owned);
+	assert_int_equal(a.nrr, 2);
+	assert_int_equal(a.rr[0].type, DNS_T_A);
+	assert_int_equal(a.rr[0].u.a.s_addr, ip4("10.0.1.5").s_addr);
+	assert_int_equal(a.rr[1].type, DNS_T_A);
+	assert_int_equal(a.rr[1].u.a.s_addr, ip4("10.0.1.6").s_addr);
+	assert_int_equal(a.rr[0].ttl, 1);
+
+	dns_take(&a, "web", DNS_T_AAAA);
+	assert_true(a.owned);
+	assert_int_equal(a.nrr, 2);
+	assert_int_equal(a.rr[0].type, DNS_T_AAAA);
+	assert_memory_equal(&a.rr[0].u.aaaa, &x5, 16);
+	assert_int_equal(a.rr[1].type, DNS_T_AAAA);
+	assert_memory_equal(&a.rr[1].u.aaaa, &x6, 16);
+	assert_int_equal(a.rr[1].ttl, 1);
+
+	dns_take(&a, "web", DNS_T_ANY);
+	assert_true(a.owned);
+	assert_int_equal(a.nrr, 4);
+
+	dns_take(&a, "v4only", DNS_T_AAAA);
+	assert_true(a.owned);
+	assert_int_equal(a.nrr, 0);
+
+	dns_take(&a, "nobody", DNS_T_AAAA);
+	assert_false(a.owned);
+	assert_int_equal(a.nrr, 0);
+}
+
+/* At most RESOLVER_RRS_MAX records, the name owned all the same. */
+static void test_resolver_take_limit(void **st)
+{
+	static struct kv_entry v[RESOLVER_RRS_MAX + 8];
+	static char keys[RESOLVER_RRS_MAX + 8][64];
+	struct kv_list l = { .v = v, .n = RESOLVER_RRS_MAX + 8 };
+	struct resolver_ans a = { .qname = "web", .qtype = DNS_T_AAAA };
+	size_t i;
+
+	(void)st;
+	for (i = 0; i < l.n; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "vxov/42/dns/web/fd00:42::%zx", i + 1);
+		v[i] = (struct kv_entry){ .key = keys[i] };
+	}
+	resolver_take(&a, dns_net(), &l);
+	assert_true(a.owned);
+	assert_int_equal(a.nrr, RESOLVER_RRS_MAX);
+}
+
+/* PTR: the name of the key whose address is the one asked, of its family,
+ * inside the network's subnet of that family. */
+static void test_resolver_take_ptr(void **st)
+{
+	struct kv_list l = { .v = dns_keys, .n = sizeof(dns_keys) / sizeof(dns_keys[0]) };
+	struct resolver_ans a = { .ptr_af = AF_INET6, .ptr6 = ip6("fd00:42::6") };
+
+	(void)st;
+	resolver_take(&a, dns_net(), &l);
+	assert_string_equal(a.canon, "web2");
+	assert_int_equal(a.nrr, 0);
+
+	a = (struct resolver_ans){ .ptr_af = AF_INET, .ptr = ip4("10.0.1.5") };
+	resolver_take(&a, dns_net(), &l);
+	assert_string_equal(a.canon, "web");
+
+	/* Outside the subnet6, or not canonical: nobody's. */
+	a = (struct resolver_ans){ .ptr_af = AF_INET6, .ptr6 = ip6("fd00:99::7") };
+	resolver_take(&a, dns_net(), &l);
+	assert_string_equal(a.canon, "");
+	a = (struct resolver_ans){ .ptr_af = AF_INET6, .ptr6 = ip6("fd00:42::8") };
+	resolver_take(&a, dns_net(), &l);
+	assert_string_equal(a.canon, "");
+	/* An IPv6 address never matches an IPv4 key of the same bytes' start. */
+	a = (struct resolver_ans){ .ptr_af = AF_INET6, .ptr6 = ip6("::a00:107") };
+	resolver_take(&a, dns_net(), &l);
+	assert_string_equal(a.canon, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2880,6 +3004,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pub_lep_key, setup6, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_v6only, setup6only, teardown),
 		cmocka_unit_test_setup_teardown(test_pub_lep_key_v6only, setup6only, teardown),
+		cmocka_unit_test(test_resolver_take_names),
+		cmocka_unit_test(test_resolver_take_limit),
+		cmocka_unit_test(test_resolver_take_ptr),
 #undef T
 #undef P
 	};

@@ -903,6 +903,51 @@ static struct in6_addr ip6(const char *s)
 	return a;
 }
 
+/* Container names: <prefix>/dns/<name>/<ip> of either family; IPv4 keys as
+ * they always were, IPv6 ones in canonical text only (one spelling). */
+static void test_layout_dns_keys(void **st)
+{
+	struct in6_addr a6 = ip6("fd00:42::5"), g6;
+	struct in_addr a4 = { htonl(0x0a000105) }, g4;
+	char k[KV_KEY_MAX], name[DNS_NAME_MAX + 1], small[24];
+
+	(void)st;
+	assert_int_equal(layout_dns_key(k, sizeof(k), "vxov/42", "web", a4), 0);
+	assert_string_equal(k, "vxov/42/dns/web/10.0.1.5");
+	assert_int_equal(layout_parse_dns_key_af("vxov/42", k, name, sizeof(name), &g4, &g6),
+			 AF_INET);
+	assert_string_equal(name, "web");
+	assert_int_equal(g4.s_addr, a4.s_addr);
+	assert_true(layout_parse_dns_key("vxov/42", k, name, sizeof(name), &g4));
+
+	assert_int_equal(layout_dns_key6(k, sizeof(k), "vxov/42", "web.app", &a6), 0);
+	assert_string_equal(k, "vxov/42/dns/web.app/fd00:42::5");
+	assert_int_equal(layout_parse_dns_key_af("vxov/42", k, name, sizeof(name), &g4, &g6),
+			 AF_INET6);
+	assert_string_equal(name, "web.app");
+	assert_memory_equal(&g6, &a6, sizeof(a6));
+	/* The IPv4-only parser never takes an IPv6 key (A answers). */
+	assert_false(layout_parse_dns_key("vxov/42", k, name, sizeof(name), &g4));
+	assert_int_equal(layout_dns_key6(small, sizeof(small), "vxov/42", "web.app", &a6),
+			 -ENAMETOOLONG);
+
+	/* Not canonical, not an address, no name, another prefix, name too long. */
+	assert_int_equal(layout_parse_dns_key_af("vxov/42", "vxov/42/dns/web/fd00:42:0::5",
+						 name, sizeof(name), &g4, &g6), 0);
+	assert_int_equal(layout_parse_dns_key_af("vxov/42", "vxov/42/dns/web/FD00:42::5",
+						 name, sizeof(name), &g4, &g6), 0);
+	assert_int_equal(layout_parse_dns_key_af("vxov/42", "vxov/42/dns/web/db",
+						 name, sizeof(name), &g4, &g6), 0);
+	assert_int_equal(layout_parse_dns_key_af("vxov/42", "vxov/42/dns//fd00:42::5",
+						 name, sizeof(name), &g4, &g6), 0);
+	assert_int_equal(layout_parse_dns_key_af("vxov/42", "vxov/42/dns/fd00:42::5",
+						 name, sizeof(name), &g4, &g6), 0);
+	assert_int_equal(layout_parse_dns_key_af("vxov/43", "vxov/42/dns/web/fd00:42::5",
+						 name, sizeof(name), &g4, &g6), 0);
+	assert_int_equal(layout_parse_dns_key_af("vxov/42", "vxov/42/dns/web/fd00:42::5",
+						 name, 3, &g4, &g6), 0);
+}
+
 /* An IPv6-only network's VNI key: vxov/subnets/<net6>_<len>, named by the
  * network address in canonical text whatever the host bits. */
 static void test_layout_subnet6_key(void **st)
@@ -2013,6 +2058,7 @@ int main(void)
 		cmocka_unit_test(test_layout_prefixes),
 		cmocka_unit_test(test_layout_ipam6),
 		cmocka_unit_test(test_layout_subnet6_key),
+		cmocka_unit_test(test_layout_dns_keys),
 		cmocka_unit_test(test_prom),
 		cmocka_unit_test(test_dns_parse),
 		cmocka_unit_test(test_dns_reject),

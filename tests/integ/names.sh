@@ -15,6 +15,8 @@ DNSQ=$(dirname "$VXOV")/dnsq DNSQS=$(dirname "$VXOV")/dnsq-static
 [ -x "$DNSQ" ] || DNSQ=$TOP/build/dnsq
 [ -x "$DNSQS" ] || DNSQS=$TOP/build/dnsq-static
 NET=$T_ID-net NET2=$T_ID-other SUBNET=$(t_subnet 0) SUBNET2=$(t_subnet 1)
+# NET is dual-stack (AAAA and ip6.arpa PTR), NET2 IPv4 only.
+SUB6=fd$(printf "%02x" $((T_HASH % 256))):$(printf "%x" $((T_HASH / 256 % 65536))):$(printf "%x" $(($$ % 65535 + 1)))::/64
 CLUSTER_FLAGS=(--session-ttl 10 --resync 5 ${NAMES_DEBUG:+--log-level debug})
 check "consul agent -dev starts" cluster_consul
 for i in 1 2; do
@@ -45,7 +47,7 @@ IMAGE=vxov-busybox:latest
 ip_of() { D "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
 
 for i in 1 2; do
-	D $i network create -d vxov --ipam-driver vxov --subnet $SUBNET $NET >/dev/null &&
+	D $i network create -d vxov --ipam-driver vxov --ipv6 --subnet $SUBNET --subnet $SUB6 $NET >/dev/null &&
 		D $i network create -d vxov --ipam-driver vxov --subnet $SUBNET2 $NET2 >/dev/null
 	check "engine $i: two vxov networks" [ $? -eq 0 ]
 done
@@ -98,10 +100,15 @@ check_match "a compose-style service alias on both engines: both replicas" "^A .
 A " "$(D 1 run -d --net $NET --name $T_ID-svc1 --network-alias svc $IMAGE sleep 600 >/dev/null;
 	poll 5 sh -c "nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS svc | grep -c '^A ' | grep -qx 2"
 	askov svc)"
-check_match "AAAA of a name vxov owns: an empty answer, not a refusal" "^rcode=0 tc=0 an=0 " \
-	"$(askov $T_ID-db aaaa)"
+DB6=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").GlobalIPv6Address}}" $T_ID-db)
+check_match "AAAA of db (a dual-stack network): its IPv6 address" "^AAAA $DB6$" "$(askov $T_ID-db aaaa)"
+check_eq "  and A answers its IPv4 address alone" "A $DB" "$(askov $T_ID-db | grep -E '^(A|AAAA) ')"
+check_match "  the name's IPv6 key is in Consul, held by engine 2's session" "vxov/$VNI/dns/$T_ID-db/$DB6=$T_ID-db" \
+	"$(kv list vxov/$VNI/dns/)"
 REV=$(echo "$DB" | awk -F. '{print $4"."$3"."$2"."$1".in-addr.arpa"}')
 check_match "PTR of db's address: its container name" "PTR $T_ID-db" "$(askov "$REV" ptr)"
+REV6=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]).reverse_pointer)' "$DB6")
+check_match "PTR of db's IPv6 address (ip6.arpa): its container name" "PTR $T_ID-db" "$(askov "$REV6" ptr)"
 check_match "a name nobody has: REFUSED (the next server decides), never NXDOMAIN" "^rcode=5 " \
 	"$(askov nosuch-$T_ID)"
 
@@ -115,6 +122,8 @@ check_match "iso through 127.0.0.11: db does not resolve (the upstream says NXDO
 D 2 run -d --net $NET2 --name $T_ID-back $IMAGE sleep 600 >/dev/null
 BACK=$(ip_of 2 $T_ID-back $NET2)
 check_match "web does not get back (engine 2, on the second network only)" "^rcode=5 " "$(askov $T_ID-back)"
+check_match "AAAA of a name vxov owns on an IPv4-only network: an empty answer, not a refusal" "^rcode=0 tc=0 an=0 " \
+	"$(D 1 exec $T_ID-iso /dnsq ask $DNS $T_ID-back aaaa)"
 check "docker network connect web to the second vxov network" D 1 network connect $NET2 $T_ID-web
 check_eq "  web has one route to the resolver" 1 "$(D 1 exec $T_ID-web ip route | grep -c "^$DNS ")"
 check_match "  and still gets db" "^A $DB$" "$(askov $T_ID-db)"
@@ -169,7 +178,8 @@ check "engine 2: vxov SIGKILLed, started again" host_start 2
 check "  db2 still resolves" sh -c "nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS $T_ID-db2 | grep -qx 'A $DB2'"
 check "  engine 2's vxov learnt its containers again (status: synced)" poll 10 sh -c \
 	"nsenter --net=/run/netns/$(H 2) '$VXOV' status --socket '${HSOCK[2]}' --json | tr -d ' \n' | grep -q '\"synced\":true'"
-check_eq "  db2's key is one, held by engine 2's session" 1 "$(kv list vxov/$VNI/dns/ | grep -c "/$T_ID-db2/")"
+check_eq "  db2's keys are one per address (IPv4, IPv6), held by engine 2's session" 2 \
+	"$(kv list vxov/$VNI/dns/ | grep -c "/$T_ID-db2/")"
 # A stale name of ours (a hand-made one under our session would need the
 # session; one whose endpoint is gone is the same): the reconciler's job.
 
@@ -194,10 +204,12 @@ check "  db3 is back" poll 30 sh -c "$D2 inspect -f '{{.State.Running}}' $T_ID-d
 DB3=$(ip_of 2 $T_ID-db3 $NET)
 check "  db3 resolves to its address ($DB3) again" poll 10 sh -c \
 	"nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS $T_ID-db3 | grep -qx 'A $DB3'"
-db3_keys() { kv list vxov/$VNI/dns/$T_ID-db3/ | grep = | cut -d= -f1; }
-db3_one() { [ "$(db3_keys)" = "vxov/$VNI/dns/$T_ID-db3/$DB3" ]; }
+DB36=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").GlobalIPv6Address}}" $T_ID-db3)
+db3_keys() { kv list vxov/$VNI/dns/$T_ID-db3/ | grep = | cut -d= -f1 | sort | tr '\n' ' '; }
+db3_want="$(printf '%s\n' "vxov/$VNI/dns/$T_ID-db3/$DB3" "vxov/$VNI/dns/$T_ID-db3/$DB36" | sort | tr '\n' ' ')"
+db3_one() { [ "$(db3_keys)" = "$db3_want" ]; }
 poll 10 db3_one
-check_eq "  one key for db3 in Consul: the new one" "vxov/$VNI/dns/$T_ID-db3/$DB3" "$(db3_keys)"
+check_eq "  db3's keys in Consul: the new ones (IPv4, IPv6)" "$db3_want" "$(db3_keys)"
 check_match "  db2 (no restart policy, stopped with dockerd) is gone" "^rcode=5 " \
 	"$(poll 10 sh -c "nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS $T_ID-db2 | grep -q '^rcode=5'"; askov $T_ID-db2)"
 D 2 start $T_ID-db2 >/dev/null

@@ -188,11 +188,13 @@ layers:
 engine: deps
 	$(Q)tests/engine/build.sh >/dev/null
 
+# The builds of check use every CPU (its tests then run one at a time).
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
 check: deps consul engine layers
-	$(Q)$(MAKE) --no-print-directory WERROR=1 all build/test_unit build/test_lib build/test_ctl
-	$(Q)$(MAKE) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib build/san/test_ctl
-	$(Q)$(MAKE) --no-print-directory WERROR=1 TSAN=1 all build/tsan/test_ctl
-	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 all build/test_unit build/test_lib build/test_ctl
+	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib build/san/test_ctl
+	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 TSAN=1 all build/tsan/test_ctl
+	$(Q)$(MAKE) -j$(NPROC) --no-print-directory fuzz
 	$(Q)tests/run.sh
 
 demo: deps consul

@@ -3,7 +3,9 @@
  * The doorway into the control loop: messages from the HTTP threads (one
  * short lock around a queue, an eventfd to wake the loop), dispatched to
  * the modules that own the work; waiters (wait.c) carry answers back.
- * Also the loop's signals and its start and end.
+ * Also the loop's signals and its start and end.  (Over 600 lines: one
+ * small function per call of ctl.h, each a message in and an answer out;
+ * what they do lives in the modules.)
  */
 #include <errno.h>
 #include <poll.h>

@@ -16,6 +16,9 @@
  * session holds that no endpoint explains (a failed delete, a crash between
  * publishing and saving, a restart that lost an endpoint) are deleted.  The
  * mirror is trusted only once it has caught up with our own writes.
+ * (Over 600 lines: writing, deleting and reconciling one endpoint's keys
+ * share their ops and their answers' handling; split, they would call each
+ * other.)
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -58,7 +58,7 @@ done
 # L3 miss from a real packet: c1 asks for an address nobody has.
 # miss_after_ping: listen in o1, ping $A.3 from c1, print the misses.
 miss_after_ping() {
-	$NLCTL -n $O1 watch 1 10 >"$T_TMP/miss" &
+	$NLCTL -n $O1 watch 1 10 4 >"$T_TMP/miss" &
 	local w=$!
 	on_exit "kill $w"
 	poll 5 grep -q READY "$T_TMP/miss"

@@ -40,7 +40,7 @@ static void usage(void)
 		"  fdb-set DEV MAC DST VNI | fdb-del DEV MAC\n"
 		"  fdb-append DEV MAC DST VNI | fdb-del-dst DEV MAC DST VNI\n"
 		"  mdb-add DEV GROUP DST | mdb-del DEV GROUP DST | mdb-probe DEV\n"
-		"  route-default | watch COUNT SECONDS\n"
+		"  route-default | watch COUNT SECONDS [4]   (4: IPv4 and L2 misses only)\n"
 		"  mdb-dump NS DEV [tags]  one line per VXLAN MDB remote: GROUP DST\n"
 		"                    (with tags: then proto N, and vxov when N is vxov's 118)\n"
 		"  fdb-dump NS DEV   one line per FDB remote (NTF_SELF): MAC DST|- [vxov]\n"
@@ -97,11 +97,17 @@ static int nsfd_of(const char *name)
 	return fd;
 }
 
+static int watch_family;	/* watch ... 4: IPv6 misses neither printed nor counted */
+
 static void print_miss(const struct neigh_event *m, void *arg)
 {
 	char buf[INET6_ADDRSTRLEN], macs[MAC_STRLEN];
 
 	if (m->kind == NEV_DELETED)
+		return;
+	/* An interface's own IPv6 traffic (DAD, router solicitations) raises
+	 * misses of its link-local address: a test of IPv4 waits for its own. */
+	if (watch_family == 4 && m->kind == NEV_MISS_L3 && m->family == AF_INET6)
 		return;
 	++*(int *)arg;
 	if (m->kind == NEV_MISS_L3 && m->family == AF_INET6)
@@ -305,7 +311,8 @@ int main(int argc, char **argv)
 		e = route_default4(&nl, &src, &oif);
 		if (!e)
 			printf("%s %d\n", inet_ntop(AF_INET, &src, buf, sizeof(buf)), oif);
-	} else if (!strcmp(op, "watch") && argc == 2) {
+	} else if (!strcmp(op, "watch") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "4")))) {
+		watch_family = argc == 3 ? 4 : 0;
 		return watch(atoi(argv[0]), atoi(argv[1]));
 	} else {
 		usage();

@@ -30,9 +30,11 @@
 #include <unistd.h>
 
 #include "driver/lib/layout.h"
+#include "netops/addr.h"
 #include "netops/link.h"
 #include "netops/netns.h"
 #include "netops/nl.h"
+#include "netops/route.h"
 #include "driver/lib/buf.h"
 #include "driver/lib/log.h"
 #include "driver/ctl/ctl.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Links and addresses: bridges, VXLAN devices, veth pairs.  Errors: 0 or
+/* Links: bridges, VXLAN devices, veth pairs.  Errors: 0 or
  * -errno, as nl.h says (nl_strerror() adds the kernel's reason). */
 #ifndef VXOV_LINK_H
 #define VXOV_LINK_H
@@ -73,32 +73,5 @@ int link_del(struct nl *nl, const char *name);
 int link_set_mac(struct nl *nl, int ifindex, const uint8_t mac[6]);
 /* Set ifindex's alias (IFLA_IFALIAS, what `ip link show` prints as alias). */
 int link_set_alias(struct nl *nl, int ifindex, const char *alias);
-
-int addr_add4(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen);
-
-/* First IPv4 address of ifindex: -EADDRNOTAVAIL if none. */
-int addr_first4(struct nl *nl, int ifindex, struct in_addr *addr);
-
-/* The same, with the address's prefix length. */
-int addr_first4_prefix(struct nl *nl, int ifindex, struct in_addr *addr, int *prefixlen);
-
-/* Interface holding addr: -EADDRNOTAVAIL if none. */
-int addr_find4(struct nl *nl, struct in_addr addr, int *ifindex);
-
-/* Source address and device of the main table's IPv4 default route:
- * -ENETUNREACH if there is none. */
-int route_default4(struct nl *nl, struct in_addr *src, int *ifindex);
-
-/* What `ip route get DST` answers in nl's namespace: the source address the
- * kernel would send from and the output device (lo for an address of this
- * host).  -ENETUNREACH (or the kernel's own errno: EHOSTUNREACH, EINVAL for
- * a blackhole, ...) if dst has no unicast or local route. */
-int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifindex);
-
-/* dst/plen on ifindex, scope link, in the main table (src: its preferred
- * source, 0 for none); replaces one that is there. */
-int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr src);
-/* 1 if the main table has a route to exactly dst/plen, 0 if not, or -errno. */
-int route_has4(struct nl *nl, struct in_addr dst, int plen);
 
 #endif

@@ -28,8 +28,10 @@
 #include "driver/lib/log.h"
 #include "driver/lib/netaddr.h"
 #include "driver/names/dnswire.h"
+#include "netops/addr.h"
 #include "netops/link.h"
 #include "netops/netns.h"
+#include "netops/route.h"
 
 #define DNS_PORT 53
 #define TTL_S 1			/* answers are never cached for long */

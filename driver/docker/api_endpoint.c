@@ -21,8 +21,8 @@
 #include "driver/docker/request.h"
 #include "driver/lib/log.h"
 #include "driver/lib/netaddr.h"
-#include "netops/link.h"
 #include "netops/nl.h"
+#include "netops/route.h"
 
 void api_ctl_endpoint(const struct endpoint *e, struct ctl_endpoint *c)
 {

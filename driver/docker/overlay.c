@@ -9,10 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "netops/addr.h"
 #include "netops/link.h"
 #include "netops/mdb.h"
 #include "netops/netns.h"
 #include "netops/nl.h"
+#include "netops/route.h"
 #include "driver/lib/buf.h"
 #include "driver/lib/log.h"
 #include "driver/docker/overlay.h"

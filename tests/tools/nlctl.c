@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "driver/lib/netaddr.h"
+#include "netops/addr.h"
 #include "netops/link.h"
 #include "netops/mdb.h"
 #include "netops/neigh.h"
 #include "netops/netns.h"
 #include "netops/nl.h"
+#include "netops/route.h"
 
 static struct nl nl;
 

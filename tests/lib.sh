@@ -39,7 +39,9 @@
 #                              Pool SUBNET (or t_subnet K) and Gateway its .1;
 #                              @gw=ADDR/LEN another gateway, @space=NAME an
 #                              AddressSpace, @docker the fields dockerd adds
-#                              (enable_ipv6 false, IPv6Data [])
+#                              (enable_ipv6 false, IPv6Data []), @v6=PREFIX
+#                              an IPv6 subnet too (IPv6Data Pool: dual-stack)
+#   t_subnet6 [K]              an IPv6 /64 of the test's own (fd...::/64)
 #   ep_json NID EID ADDR/LEN [MAC] [@docker]   CreateEndpoint
 #   ids_json NID [EID]         {"NetworkID":..,"EndpointID":..}
 # A cluster: one switch, a real Consul, N hosts each running vxov:
@@ -417,6 +419,7 @@ t_underlay() { if [ $# -gt 0 ]; then echo "$T_UL.$1"; else echo "$T_UL"; fi; }
 # The K-th /24 after the test's first one, in 10.64.0.0/10 (16384 /24s).
 t_net3() { local i=$(( (T_HASH / 12800 + ${1:-0}) % 16384 )); echo "10.$((64 + i / 256)).$((i % 256))"; }
 t_subnet() { echo "$(t_net3 "${1:-0}").0/24"; }
+t_subnet6() { printf 'fd%02x:%x:%x::/64\n' $((T_HASH % 256)) $(((T_HASH / 256 + ${1:-0}) % 65536)) $(($$ % 65535 + 1)); }
 t_subnet_key() { echo "$(t_net3 "${1:-0}").0_24"; }
 t_ip() { echo "$(t_net3 "$1").$2"; }
 t_gw() { echo "$(t_net3 "${1:-0}").1/24"; }
@@ -427,7 +430,7 @@ id64() { local z=000000000000000000000000000000000000000000000000000000000000000
 # --- Docker API JSON ----------------------------------------------------------
 # net_json NID SUBNET|K [OPT=VAL...]: a CreateNetwork body (see the top).
 net_json() {
-	local nid=$1 pool=$2 gw o k v gen="" sp="" dock=""; shift 2
+	local nid=$1 pool=$2 gw o k v gen="" sp="" dock="" v6=""; shift 2
 	case $pool in *.*) ;; *) pool=$(t_subnet "$pool") ;; esac
 	gw="$(echo "$pool" | awk -F'[./]' '{print $1"."$2"."$3"."$4+1"/"$5}')"
 	for o in "$@"; do
@@ -436,13 +439,15 @@ net_json() {
 		@gw) gw=$v ;;
 		@space) sp="\"AddressSpace\":\"$v\"," ;;
 		@docker) dock=1 ;;
+		@v6) v6=$v ;;
 		mtu) gen="$gen${gen:+,}\"com.docker.network.driver.mtu\":\"$v\"" ;;
 		*) gen="$gen${gen:+,}\"$k\":\"$v\"" ;;
 		esac
 	done
+	if [ -n "$v6" ]; then v6=",\"IPv6Data\":[{\"Pool\":\"$v6\"}]"; elif [ -n "$dock" ]; then v6=',"IPv6Data":[]'; fi
 	printf '{"NetworkID":"%s","Options":{%s"com.docker.network.generic":{%s}},"IPv4Data":[{%s"Pool":"%s"%s}]%s}\n' \
 		"$nid" "${dock:+\"com.docker.network.enable_ipv6\":false,}" "$gen" "$sp" "$pool" \
-		"${gw:+,\"Gateway\":\"$gw\"}" "${dock:+,\"IPv6Data\":[]}"
+		"${gw:+,\"Gateway\":\"$gw\"}" "$v6"
 }
 # ep_json NID EID ADDR/LEN [MAC] [@docker]: a CreateEndpoint body.
 ep_json() {

@@ -13,7 +13,7 @@ T_NAME=docker2
 . "$(dirname "$0")/../lib.sh"
 
 NET=$T_ID-net SUBNET=$(t_subnet 0) RA=$(t_net3 0 | sed 's/\./\\./g')
-P6=fd$(printf "%02x" $((T_HASH % 256))):$(printf "%x" $((T_HASH / 256 % 65536))):$(printf "%x" $(($$ % 65535 + 1)))
+P6=$(t_subnet6 | sed "s,::/64$,,")
 SUB6=$P6::/64 SUB6KEY=${P6}::_64
 check "consul agent -dev starts" cluster_consul
 for i in 1 2; do
@@ -127,16 +127,33 @@ if [ "$ENGINE" = 29 ]; then
 			-d "{\"Name\":\"$ONET\",\"Driver\":\"vxov\",\"EnableIPv4\":false,\"EnableIPv6\":true,\"IPAM\":{\"Driver\":\"vxov\",\"Config\":[{\"Subnet\":\"$SUBO\"}]}}" \
 			http://x/networks/create)
 		check_match "engine $i: an IPv6-only network (EnableIPv4 false, $SUBO)" '"Id":' "$r"
-		D $i run -d --net $ONET --name $T_ID-o$i $IMAGE sleep 600 >/dev/null
 	done
-	O2=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$ONET\").GlobalIPv6Address}}" $T_ID-o2)
+	# Six containers at once, three per engine.
+	pids=()
+	for n in 1 2 3; do
+		for i in 1 2; do D $i run -d --net $ONET --name $T_ID-o$i$n $IMAGE sleep 600 >/dev/null & pids+=($!); done
+	done
+	wait "${pids[@]}"
+	o6() { D "$1" inspect -f "{{(index .NetworkSettings.Networks \"$ONET\").GlobalIPv6Address}}" "$2"; }
+	check_eq "  six containers started at once on both engines: six distinct IPv6 addresses" 6 \
+		"$(for n in 1 2 3; do for i in 1 2; do o6 $i $T_ID-o$i$n; done; done | grep "^${P6}:1:" | sort -u | wc -l)"
+	O2=$(o6 2 $T_ID-o21)
 	check_empty "  its containers have no IPv4 address" \
-		"$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$ONET\").IPAddress}}" $T_ID-o2)"
-	check "  engine 1's container pings6 engine 2's ($O2)" D 1 exec $T_ID-o1 ping -6 -c 3 -W 2 "$O2"
+		"$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$ONET\").IPAddress}}" $T_ID-o21)"
+	check "  engine 1's container pings6 engine 2's ($O2)" D 1 exec $T_ID-o11 ping -6 -c 3 -W 2 "$O2"
+	echo "from-o21-$$" | D 2 exec -i $T_ID-o21 nc -l -p 8080 >/dev/null 2>&1 &
+	NCP=$!
+	poll 5 sh -c "$D2 exec $T_ID-o21 cat /proc/net/tcp6 | grep -q ':1F90 [0:]* 0A '" ||
+		echo "# the listener did not show in /proc/net/tcp6"
+	check_match "  a TCP connection across engines on it: the line arrives" "from-o21-$$" \
+		"$(echo "from-o11-$$" | D 1 exec -i $T_ID-o11 nc -w 2 "$O2" 8080 2>&1)"
+	kill $NCP 2>/dev/null
 	for i in 1 2; do
-		D $i rm -f $T_ID-o$i >/dev/null 2>&1
+		for n in 1 2 3; do D $i rm -f $T_ID-o$i$n >/dev/null 2>&1; done
 		check "engine $i: docker network rm (IPv6-only)" D $i network rm $ONET
 	done
+	check_empty "  no key of it left, no address allocated" \
+		"$(kv list vxov | grep -E "(nd|ipam)/${P6}:1:" | grep -v '/pool=\|/gateway=')"
 fi
 
 for i in 1 2; do

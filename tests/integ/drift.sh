@@ -10,7 +10,7 @@ T_NAME=drift
 # One host, a vxov daemon (start_vxov, through cluster).
 cluster 1 --resync 2 --log-level debug
 VNI=$(t_vni) A=$(t_net3 0) U2=$(hip 2) U7=$(hip 7) U9=$(hip 9)	# U2: a host that never runs
-api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n1 0 vni=$VNI)" >/dev/null
+api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n1 0 vni=$VNI @v6=$(t_subnet6))" >/dev/null
 PFX=vxov/$VNI OV=$(OV 1 $VNI) VX=vxlan$VNI LOG=$(hlog 1)
 fdb() { bridge -n $OV fdb show dev $VX; }
 neigh() { ip -n $OV neigh show dev $VX; }

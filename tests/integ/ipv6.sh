@@ -13,7 +13,7 @@ T_NAME=ipv6
 
 cluster 2 --session-ttl 10 --resync 5 --metrics-listen 127.0.0.1:9276
 SUBNET=$(t_subnet 0) A=$(t_net3 0)
-P6=fd$(printf "%02x" $((T_HASH % 256))):$(printf "%x" $((T_HASH / 256 % 65536))):$(printf "%x" $(($$ % 65535 + 1)))
+P6=$(t_subnet6 | sed "s,::/64$,,")
 SUB6=$P6::/64
 nid() { printf 'b%063d' "$1"; }
 eid() { id64 "e$1$(printf %02d "$2")"; }

@@ -3,7 +3,7 @@
 # Nothing leaks in Consul: keys our session holds that no endpoint explains
 # (what a SIGKILL between publishing and saving the state leaves) are
 # deleted after a restart; addresses allocated to this host that it does not
-# have are freed; a dead host's addresses are reclaimed after the reclaim
+# have are freed; a dead host's addresses (IPv4 and IPv6 pools) are reclaimed after the reclaim
 # period -- not before, and never those of a live host.
 # (A DeleteEndpoint or ReleaseAddress during a partition: partition.sh.)
 T_NAME=leaks
@@ -13,7 +13,7 @@ RECLAIM=10
 # Two hosts, each a vxov daemon (start_vxov, through cluster).
 cluster 2 --resync 2 --reclaim $RECLAIM
 VNI=$(t_vni) A=$(t_net3 0) B=$(t_net3 1)	# the overlay subnet, the IPAM pool
-api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n1 0 vni=$VNI)" >/dev/null
+api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json n1 0 vni=$VNI @v6=$(t_subnet6))" >/dev/null
 PFX=vxov/$VNI
 check "h1: c1 attached" attach "$(S 1)" n1 "$(id64 e1)" $A.2/24 $T_ID-c1
 check "its keys are published" poll 5 kv get $PFX/arp/$A.2
@@ -44,21 +44,33 @@ r=$(api "$(S 2)" IpamDriver.RequestAddress "{\"PoolID\":\"vxov:$B.0/24\",\"Addre
 check_match "h2 allocates $B.30" "\"Address\":\"$B.30/24\"" "$r"
 kv put $POOL/addr/$B.40 $(hip 1) >/dev/null
 check "an address allocated to h1 that h1 does not have is freed" poll 10 not kv get $POOL/addr/$B.40
+# The same for an IPv6 pool.
+P6=$(t_subnet6 1 | sed "s,::/64$,,")	# the IPv6 IPAM pool (the network has t_subnet6)
+POOL6=vxov/ipam/${P6}::_64
+api "$(S 2)" IpamDriver.RequestPool "{\"AddressSpace\":\"vxov\",\"Pool\":\"$P6::/64\",\"V6\":true}" >/dev/null
+r=$(api "$(S 2)" IpamDriver.RequestAddress "{\"PoolID\":\"vxov:$P6::/64\",\"Address\":\"$P6::30\"}")
+check_match "h2 allocates $P6::30" "\"Address\":\"$P6::30/64\"" "$r"
+kv put $POOL6/addr/$P6::40 $(hip 1) >/dev/null
+check "an IPv6 address allocated to h1 that h1 does not have is freed" poll 10 not kv get $POOL6/addr/$P6::40
 # A third host, alive: its host key is held by its session.
 # Its TTL is long: it goes only when the test ends it (a 10 s TTL could
 # lapse first on a slow run, and the measure below would start late).
 DSID=$(kv session-create "vxov dead-host $(hip 9)" 3600)
 check_eq "a third host, alive: its host key held by its session" true "$(kv put vxov/hosts/$(hip 9) "vxov dead-host $(hip 9)" acquire=$DSID)"
 kv put $POOL/addr/$B.50 $(hip 9) >/dev/null
-gone50() { ! kv get $POOL/addr/$B.50 >/dev/null; }
+kv put $POOL6/addr/$P6::50 $(hip 9) >/dev/null
+gone50() { ! kv get $POOL/addr/$B.50 >/dev/null || ! kv get $POOL6/addr/$P6::50 >/dev/null; }
 # Watched for two resyncs and more: a live host's address must stay.
 check_not "two resyncs later a live host's address stays (watched 5 s)" poll 5 gone50
 # It dies: its session goes, and with it its host key.
 kv session-destroy "$DSID"
 t0=$(up_s)
-check "the dead host's address is reclaimed (reclaim ${RECLAIM}s)" poll $((RECLAIM + 15)) not kv get $POOL/addr/$B.50
+both50() { ! kv get $POOL/addr/$B.50 >/dev/null && ! kv get $POOL6/addr/$P6::50 >/dev/null; }
+check "the dead host's addresses, IPv4 and IPv6, are reclaimed (reclaim ${RECLAIM}s)" poll $((RECLAIM + 15)) both50
 dt=$(( $(up_s) - t0 ))
 check "  not before the reclaim period (took ${dt}s)" test "$dt" -ge "$RECLAIM"
-check "h2's address, live, was never touched" kv get $POOL/addr/$B.30
+echo "# h2's addresses, live, are never touched:"
+check "  IPv4" kv get $POOL/addr/$B.30
+check "  IPv6" kv get $POOL6/addr/$P6::30
 grep -h 'reclaimed\|freeing\|deleting' "$T_TMP"/vxov-*.log | sed 's/^/#   /'
 t_finish

@@ -16,7 +16,7 @@ DNSQ=$(dirname "$VXOV")/dnsq DNSQS=$(dirname "$VXOV")/dnsq-static
 [ -x "$DNSQS" ] || DNSQS=$TOP/build/dnsq-static
 NET=$T_ID-net NET2=$T_ID-other SUBNET=$(t_subnet 0) SUBNET2=$(t_subnet 1)
 # NET is dual-stack (AAAA and ip6.arpa PTR), NET2 IPv4 only.
-SUB6=fd$(printf "%02x" $((T_HASH % 256))):$(printf "%x" $((T_HASH / 256 % 65536))):$(printf "%x" $(($$ % 65535 + 1)))::/64
+SUB6=$(t_subnet6)
 CLUSTER_FLAGS=(--session-ttl 10 --resync 5 ${NAMES_DEBUG:+--log-level debug})
 check "consul agent -dev starts" cluster_consul
 for i in 1 2; do

@@ -12,7 +12,7 @@ T_NAME=partition
 # Two hosts, each a vxov daemon (start_vxov, through cluster).
 cluster 2 --session-ttl 15
 VNI=$(t_vni) A=$(t_net3 0) B=$(t_net3 1)	# the overlay subnet, the IPAM pool
-for i in 1 2; do api "$(S $i)" NetworkDriver.CreateNetwork "$(net_json n$i 0 vni=$VNI)" >/dev/null; done
+for i in 1 2; do api "$(S $i)" NetworkDriver.CreateNetwork "$(net_json n$i 0 vni=$VNI @v6=$(t_subnet6))" >/dev/null; done
 PFX=vxov/$VNI
 eid() { id64 "e$(printf %02d "$1")"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }

@@ -20,7 +20,7 @@ underlay_link $H $U1 $P $U2
 start_vxov $H "$SOCK" --state-dir "$STATE" --ns-prefix "$PFX" --underlay-dev "$(ip -n $H -o link show type veth | awk -F'[ :@]+' '{print $2}')" --consul off
 check_match "underlay from --underlay-dev" "underlay $U1 on u" "$(cat "$T_TMP/vxov-$H.log")"
 
-api "$SOCK" NetworkDriver.CreateNetwork "$(net_json $NID 0 vni=$V0 mtu=1400)" >/dev/null
+api "$SOCK" NetworkDriver.CreateNetwork "$(net_json $NID 0 vni=$V0 mtu=1400 @v6=$(t_subnet6))" >/dev/null
 NS=${PFX}$V0
 check_match "mtu option honoured" "mtu 1400" "$(ip -n $NS link show vxlan$V0)"
 i=1
@@ -58,7 +58,7 @@ check "a namespace not named <prefix><vni> is left alone" test -e /run/netns/${P
 ip netns del ${PFX}other; ip netns del ${PFX}998
 check_match "the overlay's br0 carries vxov's mark" "alias vxov network 7a7a7a7a7a7a vni $V0" "$(ip -n $NS link show br0)"
 check "after restart: c1 pings c2" ip netns exec $C1 ping -c 3 -W 2 $A0.3
-check_eq "after restart: CreateNetwork answers as before" '{}' "$(api "$SOCK" NetworkDriver.CreateNetwork "$(net_json $NID 0 vni=$V0)" | head -1)"
+check_eq "after restart: CreateNetwork answers as before" '{}' "$(api "$SOCK" NetworkDriver.CreateNetwork "$(net_json $NID 0 vni=$V0 @v6=$(t_subnet6))" | head -1)"
 check_match "after restart: Join answers as before" "\"SrcName\":\"vxe${E1:0:12}\"" "$(api "$SOCK" NetworkDriver.Join "$(ids $NID $E1)")"
 check_match "after restart: the VNI is still taken" "\"Err\":\"vni $V0 is already used" "$(api "$SOCK" NetworkDriver.CreateNetwork "$(net_json ab12 1 vni=$V0)")"
 

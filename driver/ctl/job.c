@@ -21,8 +21,8 @@ static void on_deadline(struct loop_timer *t)
 	struct job *j = (struct job *)((char *)t - offsetof(struct job, deadline));
 	char msg[384];
 
-	/* As a publish deadline: what Consul is now (publish.c). */
-	health_result(-ETIMEDOUT, "no answer within the deadline of a Docker call", loop_now());
+	health_result(-ETIMEDOUT, "no answer within the deadline of a Docker call",
+		      loop_now() - core.conf.job_deadline_ms);
 	if (j->why_e == -EREMOTEIO) {	/* Consul answered, but could not do it */
 		job_finish(j, -ENOTCONN, "Consul did not do it within %u ms (tried again while it "
 			   "failed: %s)", core.conf.job_deadline_ms, j->why);

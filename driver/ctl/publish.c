@@ -396,13 +396,12 @@ static void on_deadline(struct loop_timer *t)
 	struct lep *l = (struct lep *)((char *)t - offsetof(struct lep, deadline));
 
 	/* Consul did not answer in time: accept, publish when it does, and
-	 * stop making the next calls wait for it -- now, even if other answers
-	 * came meanwhile: a Consul that is this slow is one not to wait for
-	 * (counted from the call's start, a burst's every call waited it all). */
+	 * stop making the next calls wait for it. */
 	if (l->wait) {
 		log_warn("%s: consul did not answer within %u ms: endpoint %s accepted, published "
 			 "when Consul answers", l->net->d.netns, core.conf.publish_wait_ms, l->id);
-		health_result(-ETIMEDOUT, "no answer within the publish deadline", loop_now());
+		health_result(-ETIMEDOUT, "no answer within the publish deadline",
+			      loop_now() - core.conf.publish_wait_ms);
 	}
 	answer(l, 0, NULL);
 }

@@ -46,6 +46,12 @@
 static struct log_rate rl_conflict = LOG_RATE_INIT(10000, 5);
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
 
+/* A publish missed its deadline and no publish has been answered within one
+ * since: Docker's calls are answered at once, not made to wait for a Consul
+ * this slow.  Apart from health: Consul is up, just slow, and a burst whose
+ * answers keep coming must not make every call wait all of --publish-wait. */
+static bool slow;
+
 /* What a request is about, looked up again when it answers: the network or
  * endpoint may be gone by then. */
 struct pub_op {
@@ -296,6 +302,9 @@ static void on_published(struct kv_req *r, void *arg)
 	int e = kv_req_txn(r, &t), res = kv_req_result(r);
 
 	health_result(res ? res : e, kv_req_error(r), kv_req_sent_ms(r));
+	if (slow && !health_unreachable(res ? res : e) &&
+	    loop_now() - kv_req_sent_ms(r) <= core.conf.publish_wait_ms)
+		slow = false;
 	if (l)
 		l->pub = PUB_PENDING;
 	/* The endpoint (or its network) went while this was on its way: what
@@ -402,6 +411,7 @@ static void on_deadline(struct loop_timer *t)
 			 "when Consul answers", l->net->d.netns, core.conf.publish_wait_ms, l->id);
 		health_result(-ETIMEDOUT, "no answer within the publish deadline",
 			      loop_now() - core.conf.publish_wait_ms);
+		slow = true;
 	}
 	answer(l, 0, NULL);
 }
@@ -416,7 +426,7 @@ void pub_lep_added(struct net *n, struct lep *l)
 	if (l->wait && n->d.publish && !session_id() && si.error == -EACCES)
 		answer(l, -EACCES, "publish endpoint %s: Consul refused this host a session "
 		       "(the token needs session:write): %s", l->id, si.why);
-	if (l->wait && (!health_up() || !session_id() || !n->d.publish))
+	if (l->wait && (slow || !health_up() || !session_id() || !n->d.publish))
 		answer(l, 0, NULL);	/* nobody to ask now: published later */
 	if (l->wait)
 		loop_timer_in(&core.loop, &l->deadline, core.conf.publish_wait_ms);

@@ -52,7 +52,7 @@ CTL      := driver/ctl/ctl.c driver/ctl/core.c driver/ctl/loop.c driver/ctl/wait
             driver/ctl/value.c driver/ctl/mirror.c driver/ctl/kernel.c driver/ctl/repl.c driver/ctl/miss.c \
             driver/ctl/session.c driver/ctl/retire.c driver/ctl/publish.c driver/ctl/meta.c driver/ctl/plane.c driver/ctl/vni.c \
             driver/ctl/ipam.c driver/ctl/ipam_addr.c driver/ctl/reclaim.c driver/ctl/ipam_reconcile.c \
-            driver/ctl/report.c driver/ctl/names.c driver/ctl/resolver.c
+            driver/ctl/report.c driver/ctl/names.c driver/ctl/resolver.c driver/ctl/crypt.c
 CORE     := $(LIB) $(NAMES) $(KVSTORE) driver/docker/request.c
 VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(NAMES) $(DOCKER) $(CTL) driver/daemon.c driver/resolve.c \
             driver/status.c driver/main.c

@@ -30,6 +30,7 @@
 #include "driver/lib/netaddr.h"
 #include "driver/names/dkjson.h"
 #include "driver/names/learn.h"
+#include "driver/wg/key.h"
 #include "netops/link.h"
 #include "netops/netns.h"
 
@@ -67,15 +68,16 @@ static void adopt(struct api *a)
 				continue;
 			}
 		} else if (!overlay_vxlan_local(n, &local, err, sizeof(err)) &&
-			   local.s_addr != a->ul.ip.s_addr) {
+			   local.s_addr != (n->encrypted ? a->ul.tunnel : a->ul.ip).s_addr) {
 			/* Peers reach us at the new address once our fib keys say so:
 			 * the loop publishes them again (publish.c). */
 			char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
 
 			inet_ntop(AF_INET, &local, was, sizeof(was));
-			inet_ntop(AF_INET, &a->ul.ip, now, sizeof(now));
-			log_warn("network %.12s: the underlay address changed from %s to %s; "
-				 "replacing vxlan%u", n->id, was, now, n->vni);
+			inet_ntop(AF_INET, n->encrypted ? &a->ul.tunnel : &a->ul.ip, now, sizeof(now));
+			log_warn("network %.12s: the %s address changed from %s to %s; "
+				 "replacing vxlan%u", n->id, n->encrypted ? "tunnel" : "underlay", was,
+				 now, n->vni);
 			if (overlay_vxlan_replace(&a->ul, n, err, sizeof(err)))
 				log_err("network %.12s: %s", n->id, err);
 		}
@@ -199,6 +201,43 @@ static int underlay_open(const struct options *cfg, struct api *a)
 	}
 	log_info("vxov %s: underlay %s on %s (mtu %u), namespaces %s<vni>", VXOV_VERSION, ip,
 		 a->ul.dev, a->ul.mtu, cfg->ns_prefix);
+	return 0;
+}
+
+/* Encrypted networks' settings: this host's tunnel address (the subnet
+ * plus the host bits of the underlay address), wireguard-go found, the
+ * pre-shared key checked now (a bad one refuses the start: never run
+ * without the protection asked for).  A host without wireguard-go runs;
+ * its encrypted networks are refused, saying why.  0, or -errno (logged). */
+static int crypt_config(const struct options *cfg, struct api *a, struct ctl_conf *cc)
+{
+	uint32_t mask = cfg->wg_subnet.len ? ~0u << (32 - cfg->wg_subnet.len) : 0;
+	uint32_t host = ntohl(a->ul.ip.s_addr) & ~mask;
+	char err[512];
+	struct wg_key psk;
+	int e;
+
+	snprintf(cc->wg_dev, sizeof(cc->wg_dev), "%s", cfg->wg_dev);
+	cc->wg_port = (uint16_t)cfg->wg_port;
+	cc->wg_subnet = cfg->wg_subnet;
+	cc->underlay_mtu = a->ul.mtu;
+	if (host && host != ~mask) {	/* not the subnet's network or broadcast address */
+		a->ul.tunnel.s_addr = htonl((ntohl(cfg->wg_subnet.addr.s_addr) & mask) | host);
+		cc->wg_tunnel = a->ul.tunnel;
+	}
+	if ((size_t)snprintf(cc->wg_key_path, sizeof(cc->wg_key_path), "%s/wireguard.key",
+			     cfg->state_dir) >= sizeof(cc->wg_key_path))
+		return log_err("state dir %s: path too long", cfg->state_dir), -ENAMETOOLONG;
+	if (cfg->wg_psk_file[0]) {
+		if ((e = wg_psk_load(cfg->wg_psk_file, &psk, err, sizeof(err)))) {
+			log_err("--wireguard-psk-file: %s", err);
+			return e;
+		}
+		wg_key_wipe(&psk);
+		snprintf(cc->wg_psk_path, sizeof(cc->wg_psk_path), "%s", cfg->wg_psk_file);
+	}
+	if (file_find_exec(cfg->wg_go, cc->wg_go, sizeof(cc->wg_go)))
+		cc->wg_go[0] = '\0';	/* ctl_crypt_usable says so */
 	return 0;
 }
 
@@ -418,6 +457,8 @@ int daemon_run(const struct options *given)
 	case CONSUL_OFF:
 		break;
 	}
+	if (crypt_config(cfg, &a, &cc))
+		goto out;
 	cc.self = a.ul.ip;
 	snprintf(cc.underlay_dev, sizeof(cc.underlay_dev), "%s", a.ul.dev);
 	cc.ttl_s = cfg->session_ttl;

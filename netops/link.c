@@ -317,6 +317,18 @@ int link_set_alias(struct nl *nl, int ifindex, const char *alias)
 	return nl_talk(nl, nlh);
 }
 
+int link_set_mtu(struct nl *nl, int ifindex, unsigned int mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_talk(nl, nlh);
+}
+
 int link_del(struct nl *nl, const char *name)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

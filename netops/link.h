@@ -71,6 +71,7 @@ int link_del(struct nl *nl, const char *name);
 
 /* Set the device's MAC address (a bridge's then no longer follows its ports'). */
 int link_set_mac(struct nl *nl, int ifindex, const uint8_t mac[6]);
+int link_set_mtu(struct nl *nl, int ifindex, unsigned int mtu);
 /* Set ifindex's alias (IFLA_IFALIAS, what `ip link show` prints as alias). */
 int link_set_alias(struct nl *nl, int ifindex, const char *alias);
 

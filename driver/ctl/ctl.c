@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "driver/ctl/core.h"
+#include "driver/ctl/crypt.h"
 #include "driver/ctl/ctl.h"
 #include "driver/ctl/group.h"
 #include "driver/ctl/health.h"
@@ -250,6 +251,12 @@ static void on_consul(struct loop_src *src, uint32_t events)
 bool ctl_consul(void)
 {
 	return consul_on;
+}
+
+/* Reads only what ctl_init set before any thread started. */
+int ctl_crypt_usable(char *err, size_t errlen)
+{
+	return crypt_usable(err, errlen);
 }
 
 int ctl_init(const struct ctl_conf *c, char *err, size_t errlen)

@@ -33,6 +33,9 @@ void ctl_run(void);
 void ctl_fini(bool destroy_session);
 
 bool ctl_consul(void);
+/* Can this host make encrypted networks (Consul on, wireguard-go found)?
+ * 0, or -errno with err saying what is missing. */
+int ctl_crypt_usable(char *err, size_t errlen);
 
 /* ---- the networks and endpoints of this host ---- */
 void ctl_network_add(const struct ctl_network *n);

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "driver/ctl/core.h"
+#include "driver/ctl/crypt.h"
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/net.h"
 #include "driver/lib/backoff.h"
@@ -217,6 +218,10 @@ bool kern_want_fdb(const struct net *n, const uint8_t mac[6], struct in_addr *ds
 
 	if (!f || !f->valid || f->vdst.s_addr == core.conf.self.s_addr || net_lep_by_mac(n, mac))
 		return false;
+	/* Encrypted: the host's tunnel address, or nothing -- never the
+	 * underlay address. */
+	if (n->d.encrypted)
+		return crypt_tunnel_of(f->vdst, dst);
 	*dst = f->vdst;
 	return true;
 }

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 
 #include "driver/ctl/core.h"
+#include "driver/ctl/crypt.h"
 #include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/meta.h"
@@ -58,6 +59,30 @@ static void on_answered(void *owner, bool changed)
 }
 
 static const struct mirror_hooks hooks = { .changed = on_changed, .answered = on_answered };
+
+/* ---- encryption's changes ---- */
+
+/* A host's tunnel came, went or moved: the FDB entries of encrypted
+ * networks that point at that host. */
+static void on_peer_changed(struct in_addr underlay)
+{
+	struct hnode *x, *tmp;
+	struct net *n;
+
+	LIST_FOREACH(n, net_all(), link) {
+		if (!n->d.encrypted)
+			continue;
+		HTAB_FOREACH_SAFE(&n->mirror.keys, x, tmp) {
+			const struct ment *m = (const struct ment *)x;
+
+			if (m->kind == LAYOUT_FIB && m->valid && m->vdst.s_addr == underlay.s_addr)
+				kern_mark_fdb(n, m->mac, false);
+		}
+		kern_run(n);
+	}
+}
+
+static const struct crypt_hooks crypt_hooks = { .peer_changed = on_peer_changed };
 
 /* ---- networks ---- */
 
@@ -158,6 +183,8 @@ int plane_net_add(const struct ctl_network *d, char *err, size_t errlen)
 	loop_timer_in(&core.loop, &n->resync_timer, (uint64_t)core.conf.resync_s * 1000);
 	pub_kick(n);
 	names_net_add(n);
+	if (d->encrypted)
+		crypt_networks_changed();
 	log_info("%s: mirroring %s/ from consul%s%s", d->netns, d->prefix,
 		 core.kv ? "" : " (off: misses are only counted)",
 		 d->multicast ? ", broadcast and multicast replicated" : "");
@@ -173,6 +200,11 @@ void plane_net_del(uint32_t vni)
 	net_remove(n);
 	pub_net_deleted(n);
 	log_debug("%s: no longer mirrored", n->d.netns);
+	if (n->d.encrypted) {
+		net_free(n);
+		crypt_networks_changed();
+		return;
+	}
 	net_free(n);
 }
 
@@ -254,6 +286,7 @@ static void on_new_session(void)
 	}
 	pub_new_session();
 	names_new_session();
+	crypt_new_session();
 	retire_kick();
 	/* Consul forgot our session (its data may be lost): our addresses
 	 * are written again now, not at the next resync.  At start-up the
@@ -276,6 +309,7 @@ static bool lep_key(const char *key)
 
 void plane_start(void)
 {
+	crypt_init(&crypt_hooks);
 	if (!core.kv || core.conf.sessionless)
 		return;
 	session_start(on_new_session);
@@ -291,6 +325,7 @@ void plane_stop(bool destroy_session)
 		net_remove(n);
 		net_free(n);
 	}
+	crypt_stop();
 	if (!core.kv || core.conf.sessionless)
 		return;
 	retire_stop();

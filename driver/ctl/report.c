@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "driver/ctl/core.h"
+#include "driver/ctl/crypt.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/ipam_reconcile.h"
@@ -277,6 +278,8 @@ static json_t *net_json(struct net *n, bool full)
 	if (o)
 		json_object_set_new(o, "multicast", multicast_json(n));
 	if (o)
+		json_object_set_new(o, "encrypted", json_boolean(n->d.encrypted));
+	if (o)
 		json_object_set_new(o, "misses", json_pack("{s:o, s:o}",
 							     "l3", misses_json(n, MISS_KIND_L3),
 							     "l2", misses_json(n, MISS_KIND_L2)));
@@ -345,7 +348,7 @@ static void names_metrics(struct prom *p)
 char *report_status(const char *network, char *err, size_t errlen)
 {
 	char self[INET_ADDRSTRLEN];
-	json_t *nets = json_array(), *root;
+	json_t *nets = json_array(), *root, *enc;
 	uint64_t kernel = 0, consul = 0;
 	struct net *n;
 	char *out;
@@ -371,6 +374,8 @@ char *report_status(const char *network, char *err, size_t errlen)
 			 "consul", (json_int_t)consul, "networks", nets);
 	if (root)
 		json_object_set_new(root, "names", names_json());
+	if (root && (enc = crypt_json()))
+		json_object_set_new(root, "encryption", enc);
 	if (root && core.kv)
 		json_object_set_new(root, "retired_keys", json_integer((json_int_t)retire_count()));
 	if (root && core.kv) {
@@ -563,6 +568,7 @@ char *report_metrics(void)
 	if (core.kv)
 		ipam_metrics(&p);
 	names_metrics(&p);
+	crypt_metrics(&p);
 	return prom_finish(&p);
 }
 

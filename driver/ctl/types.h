@@ -36,6 +36,15 @@ struct ctl_conf {
 	char retired_path[PATH_MAX];	/* keys of deleted networks still to delete; "": none */
 	bool sessionless;		/* vxov resolve: mirror only, publish nothing */
 	struct in_addr dns_addr;	/* the names resolver's address; 0: off */
+	/* Encrypted networks (crypt.c): */
+	char wg_dev[IF_NAMESIZE];	/* the WireGuard device, in the host namespace */
+	uint16_t wg_port;		/* its UDP port */
+	struct prefix4 wg_subnet;	/* the hosts' tunnel addresses */
+	char wg_go[PATH_MAX];		/* wireguard-go, an absolute path; "": not found */
+	struct in_addr wg_tunnel;	/* this host's tunnel address; 0: none (refused) */
+	char wg_key_path[PATH_MAX];	/* this host's private key (0600) */
+	char wg_psk_path[PATH_MAX];	/* "": no pre-shared key */
+	unsigned int underlay_mtu;	/* the WireGuard device gets 60 less */
 };
 
 /* A network as the control plane needs it. */
@@ -53,6 +62,7 @@ struct ctl_network {
 	bool publish;			/* our endpoints go to Consul */
 	bool ipam;			/* addresses from vxov IPAM: the pool is ours too */
 	bool multicast;			/* broadcast and multicast replicated (repl.c) */
+	bool encrypted;			/* host to host inside WireGuard (crypt.c) */
 };
 
 struct ctl_endpoint {

@@ -22,6 +22,15 @@
 #include "netops/link.h"
 
 #define IPV6_MIN_MTU 1280u
+/* An encrypted network's VXLAN goes inside WireGuard: outer IPv4 20 + UDP 8
+ * + WireGuard's header 16 and tag 16. */
+#define WG_OVERHEAD 60u
+
+/* What the underlay's MTU loses to r's encapsulations. */
+static unsigned int overhead(const struct req_network *r)
+{
+	return VXLAN_OVERHEAD + (r->encrypted ? WG_OVERHEAD : 0);
+}
 
 /* An IPv6-only network passes subnet.len 0 and gateway 0.0.0.0 through. */
 void api_ctl_network(const struct network *n, struct ctl_network *d)
@@ -40,6 +49,7 @@ void api_ctl_network(const struct network *n, struct ctl_network *d)
 	d->publish = true;
 	d->ipam = n->vxov_ipam;
 	d->multicast = n->multicast;
+	d->encrypted = n->encrypted;
 }
 
 static bool same_prefix6(const struct prefix6 *a, const struct prefix6 *b)
@@ -161,7 +171,8 @@ static struct network *network_new(struct api *a, const struct req_network *r)
 	n->gateway6 = r->gateway6;
 	n->vxov_ipam = r->vxov_ipam;
 	n->multicast = r->multicast;
-	n->mtu = r->mtu ? r->mtu : a->ul.mtu - VXLAN_OVERHEAD;
+	n->encrypted = r->encrypted;
+	n->mtu = r->mtu ? r->mtu : a->ul.mtu - overhead(r);
 	snprintf(n->netns, sizeof(n->netns), "%s%u", a->cfg->ns_prefix, n->vni);
 	if (r->kv_prefix[0])
 		strcpy(n->kv_prefix, r->kv_prefix);
@@ -202,7 +213,7 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
 	/* Below 1280 the kernel gives a device no IPv6 at all (RFC 8200's
 	 * minimum): the VXLAN device would not answer Neighbour Solicitations. */
-	mtu = r.mtu ? r.mtu : a->ul.mtu - VXLAN_OVERHEAD;
+	mtu = r.mtu ? r.mtu : a->ul.mtu - overhead(&r);
 	if (r.pool6.len && mtu < IPV6_MIN_MTU)
 		return reply_err(status, HTTP_OK, call, "network %.12s: mtu %u is below %u, the least "
 				 "IPv6 works with: give -o %s=%u or more, or no IPv6 subnet", r.id, mtu,
@@ -217,6 +228,13 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 				 inet_ntop(AF_INET6, &r.pool6.addr, p6, sizeof(p6)), r.pool6.len,
 				 inet_ntop(AF_INET, &from.addr, p4, sizeof(p4)), from.len);
 	}
+	if (r.encrypted && (e = ctl_crypt_usable(err, sizeof(err))))
+		return reply_err(status, HTTP_OK, call, "network %.12s: -o %s: %s", r.id,
+				 OPT_ENCRYPTED, err);
+	if (r.encrypted && r.multicast)
+		return reply_err(status, HTTP_OK, call, "network %.12s: -o %s and -o %s=true together "
+				 "are not supported yet (replication would not be encrypted)", r.id,
+				 OPT_ENCRYPTED, OPT_MULTICAST);
 	pthread_mutex_lock(&a->lock);
 	res = conflicting(a, &r, false, status);
 	pthread_mutex_unlock(&a->lock);
@@ -225,10 +243,11 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 
 	if (!(n = network_new(a, &r)))
 		return reply_err(status, HTTP_INTERNAL, call, "out of memory");
-	if (r.mtu && r.mtu > a->ul.mtu - VXLAN_OVERHEAD)
-		log_warn("%s: network %.12s: mtu %u leaves no room for VXLAN on %s (mtu %u): "
-			 "packets over %u bytes will be dropped", call, r.id, r.mtu, a->ul.dev,
-			 a->ul.mtu, a->ul.mtu - VXLAN_OVERHEAD);
+	if (r.mtu && r.mtu > a->ul.mtu - overhead(&r))
+		log_warn("%s: network %.12s: mtu %u leaves no room for VXLAN%s on %s (mtu %u): "
+			 "packets over %u bytes will be dropped", call, r.id, r.mtu,
+			 r.encrypted ? " inside WireGuard" : "", a->ul.dev, a->ul.mtu,
+			 a->ul.mtu - overhead(&r));
 	/* Reserve the ID and VNI: the same checks again, now under the lock. */
 	pthread_mutex_lock(&a->lock);
 	res = conflicting(a, &r, true, status);
@@ -260,8 +279,9 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 	}
 	api_ctl_network(n, &d);
 	ctl_network_add(&d);
-	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/%s%s", n->id, n->vni,
+	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/%s%s%s", n->id, n->vni,
 		 n->netns, n->mtu, n->kv_prefix, n->multicast ? ", multicast" : "",
+		 n->encrypted ? ", encrypted" : "",
 		 ipv6_note(n, net6, sizeof(net6)));
 	return json_object();
 }

@@ -112,14 +112,21 @@ static int open_overlay(const struct network *n, struct nl *nl, char *err, size_
 static int add_vxlan(const struct underlay *ul, const struct network *n, int nsfd,
 		     char *err, size_t errlen)
 {
+	/* An encrypted network's VXLAN goes to tunnel addresses, through the
+	 * WireGuard device alone: from this host's tunnel address, pinned to
+	 * no underlay device. */
 	struct vxlan_conf vx = {
-		.vni = n->vni, .local = ul->ip, .underlay_ifindex = ul->ifindex,
+		.vni = n->vni, .local = n->encrypted ? ul->tunnel : ul->ip,
+		.underlay_ifindex = n->encrypted ? 0 : ul->ifindex,
 		.mtu = n->mtu, .nsfd = nsfd,
 	};
 	char vxname[IF_NAMESIZE];
 	struct nl host;
 	int e;
 
+	if (n->encrypted && !ul->tunnel.s_addr)
+		return errf(err, errlen, -EADDRNOTAVAIL, "vni %u is encrypted, but this host has no "
+			    "tunnel address", n->vni);
 	overlay_vxlan_name(n->vni, vxname);
 	vx.name = vxname;
 	e = nl_open(&host, -1);

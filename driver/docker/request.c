@@ -143,6 +143,12 @@ static int decode_options(json_t *root, struct req_network *r, char *err, size_t
 	r->mtu = (unsigned int)v;
 	if (get_bool_opt(gen, OPT_MULTICAST, &r->multicast, err, errlen))
 		return -EINVAL;
+	/* `-o encrypted` alone sends "": on, as for Docker's overlay. */
+	v2 = json_object_get(gen, OPT_ENCRYPTED);
+	if (v2 && json_is_string(v2) && !json_string_length(v2))
+		r->encrypted = true;
+	else if (get_bool_opt(gen, OPT_ENCRYPTED, &r->encrypted, err, errlen))
+		return -EINVAL;
 	v2 = json_object_get(gen, OPT_KV_PREFIX);
 	if (v2 && !json_is_null(v2)) {
 		const char *p = json_string_value(v2);

@@ -21,6 +21,7 @@
 #define OPT_MTU "com.docker.network.driver.mtu"
 #define OPT_KV_PREFIX "kv-prefix"
 #define OPT_MULTICAST "multicast"
+#define OPT_ENCRYPTED "encrypted"
 
 struct req_network {
 	char id[ID_MAX + 1];
@@ -33,6 +34,7 @@ struct req_network {
 	struct in6_addr gateway6;	/* ::: none (Docker reserves none, see GwAllocCheck) */
 	int vxov_ipam;		/* the pool came from our IPAM driver */
 	bool multicast;		/* -o multicast=true: replicate broadcast and multicast */
+	bool encrypted;		/* -o encrypted (=true): host to host inside WireGuard */
 };
 
 struct req_endpoint {

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -197,4 +199,36 @@ int file_lock_dir(const char *dir, const char *who, char *err, size_t errlen)
 		return errf(err, errlen, -e, "write %s: %s", path, strerror(e));
 	}
 	return 0;	/* fd stays open: the lock lives as long as we do */
+}
+
+static bool executable(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+int file_find_exec(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	if (!*name)
+		return -ENOENT;
+	if (strchr(name, '/')) {
+		if ((size_t)snprintf(out, len, "%s", name) >= len)
+			return -ENAMETOOLONG;
+		return executable(out) ? 0 : -ENOENT;
+	}
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		if (end == p)	/* an empty element: not the working directory */
+			continue;
+		if ((size_t)snprintf(out, len, "%.*s/%s", (int)(end - p), p, name) < len &&
+		    executable(out))
+			return 0;
+	}
+	out[0] = '\0';
+	return -ENOENT;
 }

@@ -56,5 +56,9 @@ int file_mkdir(const char *dir);
  * mount namespaces (a managed plugin and a systemd daemon sharing the dir).
  */
 int file_lock_dir(const char *dir, const char *who, char *err, size_t errlen);
+/* The program name as execve(2) takes it (no shell): a name with a '/' as
+ * it is, else the first executable regular file of that name in $PATH
+ * (a default path when unset), into out.  0, -ENOENT or -ENAMETOOLONG. */
+int file_find_exec(const char *name, char *out, size_t len);
 
 #endif

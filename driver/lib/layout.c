@@ -134,6 +134,28 @@ int layout_ipam_root(char *buf, size_t len)
 	return fit(snprintf(buf, len, LAYOUT_ROOT "/ipam/"), len);
 }
 
+int layout_wg_key(char *buf, size_t len, struct in_addr underlay)
+{
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &underlay, s, sizeof(s));
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/wg/%s", s), len);
+}
+
+int layout_wg_prefix(char *buf, size_t len)
+{
+	return fit(snprintf(buf, len, LAYOUT_ROOT "/wg/"), len);
+}
+
+bool layout_parse_wg_key(const char *key, struct in_addr *underlay)
+{
+	static const char root[] = LAYOUT_ROOT "/wg/";
+
+	return !strncmp(key, root, sizeof(root) - 1) &&
+	       netaddr_parse_ip4(key + sizeof(root) - 1, underlay) &&
+	       netaddr_ip4_is_unicast(*underlay);
+}
+
 int layout_hosts_prefix(char *buf, size_t len)
 {
 	return fit(snprintf(buf, len, LAYOUT_ROOT "/hosts/"), len);

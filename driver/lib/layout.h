@@ -20,6 +20,9 @@
  *                            e.g. vxov/ipam/fd00:42::_64/addr/fd00:42::5
  *   <prefix>/dns/<name>/<ip> -> the container's name (below; <ip> of
  *                            either family)
+ *   vxov/wg/<underlay ip>  -> "<public key> <tunnel ip> <port>": the host's
+ *                            WireGuard for encrypted networks (driver/wg/
+ *                            record.h), held by its session
  *
  * <prefix> defaults to vxov/<vni>.  This file is the only place that
  * spells these keys: other modules build and parse them through it.
@@ -60,6 +63,10 @@ int layout_subnet_key(char *buf, size_t len, struct in_addr net, int plen);
  * text): an IPv6-only network's VNI.  -EINVAL for a length outside 1..128. */
 int layout_subnet6_key(char *buf, size_t len, const struct prefix6 *net);
 int layout_host_key(char *buf, size_t len, struct in_addr underlay);
+/* vxov/wg/<underlay ip>, vxov/wg/, and the parser: the address, or false. */
+int layout_wg_key(char *buf, size_t len, struct in_addr underlay);
+int layout_wg_prefix(char *buf, size_t len);
+bool layout_parse_wg_key(const char *key, struct in_addr *underlay);
 /* vxov/ipam/<net>_<len>/ followed by leaf ("pool", "gateway", "addr/<ip>"
  * or "" for the pool's prefix itself). */
 int layout_ipam_key(char *buf, size_t len, struct in_addr net, int plen, const char *leaf);

@@ -15,7 +15,8 @@
 enum { OPT_SOCKET = 1, OPT_STATE_DIR, OPT_NS_PREFIX, OPT_UNDERLAY_DEV, OPT_UNDERLAY_IP,
        OPT_LOG_LEVEL, OPT_CONSUL, OPT_SESSION_TTL, OPT_RESYNC, OPT_RECLAIM, OPT_PUBLISH_WAIT,
        OPT_CONSUL_MAX_ANSWER, OPT_CONSUL_MAX_CONNS, OPT_METRICS_LISTEN, OPT_MULTICAST_MAX_HOSTS,
-       OPT_DNS_ADDR, OPT_DOCKER_HOST, OPT_DOCKER_CONFIG, OPT_HELP, OPT_VERSION };
+       OPT_DNS_ADDR, OPT_DOCKER_HOST, OPT_DOCKER_CONFIG, OPT_WG_DEV, OPT_WG_PORT, OPT_WG_SUBNET,
+       OPT_WG_GO, OPT_WG_PSK_FILE, OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "socket",       required_argument, NULL, OPT_SOCKET },
@@ -36,6 +37,11 @@ static const struct option longopts[] = {
 	{ "dns-addr",     required_argument, NULL, OPT_DNS_ADDR },
 	{ "docker-host",  required_argument, NULL, OPT_DOCKER_HOST },
 	{ "docker-config", required_argument, NULL, OPT_DOCKER_CONFIG },
+	{ "wireguard-dev", required_argument, NULL, OPT_WG_DEV },
+	{ "wireguard-port", required_argument, NULL, OPT_WG_PORT },
+	{ "wireguard-subnet", required_argument, NULL, OPT_WG_SUBNET },
+	{ "wireguard-go", required_argument, NULL, OPT_WG_GO },
+	{ "wireguard-psk-file", required_argument, NULL, OPT_WG_PSK_FILE },
 	{ "help",         no_argument,       NULL, OPT_HELP },
 	{ "version",      no_argument,       NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -61,6 +67,11 @@ static const char *const env_names[] = {
 	[OPT_DNS_ADDR] = "VXOV_DNS_ADDR",
 	[OPT_DOCKER_HOST] = "VXOV_DOCKER_HOST",
 	[OPT_DOCKER_CONFIG] = "VXOV_DOCKER_CONFIG",
+	[OPT_WG_DEV] = "VXOV_WIREGUARD_DEV",
+	[OPT_WG_PORT] = "VXOV_WIREGUARD_PORT",
+	[OPT_WG_SUBNET] = "VXOV_WIREGUARD_SUBNET",
+	[OPT_WG_GO] = "VXOV_WIREGUARD_GO",
+	[OPT_WG_PSK_FILE] = "VXOV_WIREGUARD_PSK_FILE",
 };
 
 void options_usage(FILE *out)
@@ -106,6 +117,17 @@ void options_usage(FILE *out)
 		"  --docker-host PATH   where names are learnt: Docker's socket, a path or\n"
 		"                       unix:///path (default /var/run/docker.sock); off: no\n"
 		"                       names\n"
+		"  --wireguard-dev NAME networks made with -o encrypted=true go host to host\n"
+		"                       inside this WireGuard device (default vxov-wg)\n"
+		"  --wireguard-port N   its UDP port (default 51820)\n"
+		"  --wireguard-subnet CIDR  the hosts' tunnel addresses: this host's is the\n"
+		"                       subnet plus the host bits of its underlay address\n"
+		"                       (default 100.96.0.0/16, /8-/30)\n"
+		"  --wireguard-go PATH  the userspace WireGuard vxov starts when the kernel\n"
+		"                       has none (default: wireguard-go, searched in PATH)\n"
+		"  --wireguard-psk-file PATH  a pre-shared key every host has (root-only\n"
+		"                       file, the base64 of `wg genpsk`): a peer known\n"
+		"                       through Consul alone cannot complete a handshake\n"
 		"  --help               this text\n"
 		"  --version            the version\n"
 		"\n"
@@ -224,6 +246,32 @@ static int options_set(struct options *c, int opt, const char *name, const char 
 		break;
 	case OPT_MULTICAST_MAX_HOSTS:
 		return number(name, val, 1, 4096, "hosts", &c->multicast_max_hosts, err, errlen);
+	case OPT_WG_DEV:
+		if (!*val || strpbrk(val, "/ \t\r\n:") || buf_copy(c->wg_dev, sizeof(c->wg_dev), val))
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an interface name of at most "
+				    "%zu characters", name, val, sizeof(c->wg_dev) - 1);
+		break;
+	case OPT_WG_PORT:
+		if ((e = number(name, val, 1, 65535, "port", &c->wg_port, err, errlen)))
+			return e;
+		if (c->wg_port == 4789)
+			return errf(err, errlen, -EINVAL, "%s: 4789 is VXLAN's own port", name);
+		break;
+	case OPT_WG_SUBNET:
+		if (!netaddr_parse_prefix4(val, &c->wg_subnet) || c->wg_subnet.len < 8 ||
+		    c->wg_subnet.len > 30)
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an IPv4 subnet /8 to /30",
+				    name, val);
+		c->wg_subnet.addr = netaddr_network(&c->wg_subnet);
+		break;
+	case OPT_WG_GO:
+		if (!*val || buf_copy(c->wg_go, sizeof(c->wg_go), val))
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not a path", name, val);
+		break;
+	case OPT_WG_PSK_FILE:
+		if (val[0] != '/' || buf_copy(c->wg_psk_file, sizeof(c->wg_psk_file), val))
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an absolute path", name, val);
+		break;
 	case OPT_CONSUL_MAX_CONNS:
 		return number(name, val, 8, 1024, "connections", &c->consul_max_conns, err, errlen);
 	case OPT_CONSUL_MAX_ANSWER: {
@@ -258,8 +306,13 @@ enum options_result options_parse(struct options *c, int argc, char **argv, char
 	strcpy(c->docker_host, "/var/run/docker.sock");
 	strcpy(c->docker_config, "/etc/docker/daemon.json");
 	c->dns_auto = true;
+	strcpy(c->wg_dev, "vxov-wg");
+	c->wg_port = 51820;
+	c->wg_subnet.addr.s_addr = htonl(0x64600000);	/* 100.96.0.0/16 */
+	c->wg_subnet.len = 16;
+	strcpy(c->wg_go, "wireguard-go");
 
-	for (opt = OPT_SOCKET; opt <= OPT_DOCKER_CONFIG; opt++) {
+	for (opt = OPT_SOCKET; opt <= OPT_WG_PSK_FILE; opt++) {
 		const char *v = getenv(env_names[opt]);
 
 		/* Empty is unset: the managed plugin's settable defaults are "". */

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <sys/un.h>
 
+#include "driver/lib/netaddr.h"
+
 #define VXOV_VERSION "0.1.0"
 #define NS_PREFIX_MAX 32
 
@@ -34,6 +36,11 @@ struct options {
 	bool dns_auto;			/* dns_addr from docker_config's "dns" */
 	char docker_host[108];		/* Docker's socket, or "off" */
 	char docker_config[PATH_MAX];	/* dockerd's daemon.json */
+	char wg_dev[IF_NAMESIZE];	/* encrypted networks' WireGuard device */
+	unsigned int wg_port;		/* its UDP port */
+	struct prefix4 wg_subnet;	/* the hosts' tunnel addresses */
+	char wg_go[PATH_MAX];		/* wireguard-go: a path, or a name searched in PATH */
+	char wg_psk_file[PATH_MAX];	/* "": no pre-shared key */
 };
 
 enum options_result {

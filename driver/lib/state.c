@@ -195,10 +195,10 @@ static json_t *network_json(const struct network *n)
 			return NULL;
 		}
 	}
-	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:b, s:b, s:o}", "id", n->id,
+	o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:b, s:b, s:b, s:o}", "id", n->id,
 		      "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu, "netns", n->netns,
 		      "kv_prefix", n->kv_prefix, "vxov_ipam", n->vxov_ipam,
-		      "multicast", n->multicast, "endpoints", eps);
+		      "multicast", n->multicast, "encrypted", n->encrypted, "endpoints", eps);
 	/* No "subnet" and "gateway": an IPv6-only network. */
 	if (o && n->subnet.len) {
 		prefix_text(AF_INET, &n->subnet.addr, n->subnet.len, subnet);
@@ -409,16 +409,17 @@ static int network_from_json(json_t *o, const struct state *st, struct network *
 	const char *id, *subnet = NULL, *gw = NULL, *netns, *prefix = NULL, *subnet6 = NULL, *gw6 = NULL;
 	json_int_t vni, mtu;
 	json_t *eps;
-	int ipam = 0, multicast = 0, e = -EINVAL;
+	int ipam = 0, multicast = 0, encrypted = 0, e = -EINVAL;
 	struct network *n;
 
 	/* multicast and IPv6 came later: a file without them is a network
 	 * without them.  subnet and gateway go together, and without them
 	 * subnet6 is required (an IPv6-only network). */
-	if (json_unpack(o, "{s:s, s:I, s:I, s?s, s?s, s:s, s?s, s?b, s?b, s?s, s?s, s:o}", "id", &id,
-			"vni", &vni, "mtu", &mtu, "subnet", &subnet, "gateway", &gw,
+	if (json_unpack(o, "{s:s, s:I, s:I, s?s, s?s, s:s, s?s, s?b, s?b, s?b, s?s, s?s, s:o}", "id",
+			&id, "vni", &vni, "mtu", &mtu, "subnet", &subnet, "gateway", &gw,
 			"netns", &netns, "kv_prefix", &prefix, "vxov_ipam", &ipam,
-			"multicast", &multicast, "subnet6", &subnet6, "gateway6", &gw6,
+			"multicast", &multicast, "encrypted", &encrypted, "subnet6", &subnet6,
+			"gateway6", &gw6,
 			"endpoints", &eps) ||
 	    !json_is_array(eps))
 		return errf(err, errlen, -EINVAL,
@@ -437,6 +438,7 @@ static int network_from_json(json_t *o, const struct state *st, struct network *
 	n->vni = (uint32_t)vni;
 	n->vxov_ipam = ipam;
 	n->multicast = multicast;
+	n->encrypted = encrypted;
 	n->mtu = (unsigned int)mtu;
 	if ((subnet || gw) &&
 	    (!subnet || !gw || !netaddr_parse_prefix4(subnet, &n->subnet) || !n->subnet.len ||

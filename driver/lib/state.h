@@ -50,6 +50,7 @@ struct network {
 	char kv_prefix[KV_PREFIX_MAX];	/* Consul keys live under it */
 	int vxov_ipam;		/* addresses come from our IPAM driver */
 	int multicast;		/* -o multicast=true: broadcast and multicast replicated */
+	int encrypted;		/* -o encrypted=true: host to host inside WireGuard */
 	int busy;		/* being made or removed: not saved */
 	struct endpoint *endpoints;
 };

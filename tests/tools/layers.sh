@@ -7,6 +7,7 @@
 #   driver/lib/            shared by the daemon: never driver/docker/, driver/ctl/
 #                          or driver/names/
 #   driver/names/          container names from Docker's API: of driver/ only lib/
+#   driver/wg/             WireGuard: keys, records, wireguard-go: of driver/ only lib/
 #   driver/ctl/            the control loop: never driver/docker/; inside it,
 #                          the ranks below (a module includes only lower ranks
 #                          and its own header)
@@ -24,6 +25,7 @@ job session
 vni mirror retire
 net ipam
 reclaim
+crypt
 kernel ipam_reconcile
 repl resolver
 publish miss meta names
@@ -44,6 +46,11 @@ done
 for f in driver/lib/*.[ch]; do
 	if grep -qE '#include "driver/(docker|ctl|names)/' "$f"; then
 		fail "$f includes from driver/docker/, driver/ctl/ or driver/names/: driver/lib/ stands below them"
+	fi
+done
+for f in driver/wg/*.[ch]; do
+	if grep -qE '#include "driver/(docker|ctl|names)/' "$f"; then
+		fail "$f includes from driver/docker/, driver/ctl/ or driver/names/: driver/wg/ stands on driver/lib/ alone"
 	fi
 done
 for f in driver/names/*.[ch]; do

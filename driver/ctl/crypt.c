@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Encrypted networks: their VXLAN goes host to host inside one WireGuard
+ * device, level-triggered like the rest of the loop.
+ *
+ *   the device:  conf.wg_dev in the host namespace (where its UDP socket
+ *                lives), wireguard-go's (driver/wg/proc.h), MTU the
+ *                underlay's less 60, this host's tunnel address on it (the
+ *                --wireguard-subnet plus the host bits of the underlay
+ *                address), and exactly the peers below;
+ *   our record:  vxov/wg/<self> = "<public key> <tunnel> <port>"
+ *                (driver/wg/record.h), held by our session, written again
+ *                whenever Consul's differs or lacks it;
+ *   the peers:   vxov/wg/ watched whole; each valid record of another host
+ *                is a peer whose allowed-ips are its tunnel address alone
+ *                and whose endpoint is its underlay address and port, and
+ *                the tunnel that encrypted networks' FDB entries for that
+ *                host point at (crypt_tunnel_of).  A host without a valid
+ *                record has no tunnel, so its MACs get no entry: traffic to
+ *                it fails, it never goes out in clear.  A malformed record is
+ *                logged (rate-limited) and never programmed;
+ *   the guard:   table ip vxov (netops/nft.h) drops VXLAN of an encrypted
+ *                VNI that did not arrive, or would not leave, through the
+ *                device.
+ *
+ * Started with the first encrypted network; a failure is retried every
+ * second and shown in `vxov status`.  The private key is read (or made) in
+ * the state dir, mode 0600, and goes nowhere but to the device.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/ctl/core.h"
+#include "driver/ctl/crypt.h"
+#include "driver/ctl/health.h"
+#include "driver/ctl/net.h"
+#include "driver/ctl/session.h"
+#include "driver/lib/htab.h"
+#include "driver/lib/layout.h"
+#include "driver/lib/log.h"
+#include "driver/wg/key.h"
+#include "driver/wg/proc.h"
+#include "driver/wg/record.h"
+#include "driver/wg/uapi.h"
+#include "netops/addr.h"
+#include "netops/link.h"
+#include "netops/nft.h"
+#include "netops/nl.h"
+
+#define WG_OVERHEAD 60		/* outer IPv4 20 + UDP 8 + WireGuard 32 */
+#define TICK_MS 1000		/* supervision and retries */
+#define UAPI_TIMEOUT_MS 2000
+#define START_TIMEOUT_MS 5000
+#define WATCH_WAIT_S 300
+#define PEERS_MAX 4096
+#define GUARD_TABLE "vxov"
+
+static struct log_rate rl_bad = LOG_RATE_INIT(30000, 5);
+static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
+
+struct peer {
+	struct hnode node;	/* hash of underlay */
+	struct in_addr underlay;
+	struct wg_record rec;
+	bool seen;		/* in the answer being read */
+};
+
+static struct {
+	const struct crypt_hooks *hooks;
+	bool wanted;		/* an encrypted network exists */
+	bool up;		/* the device is configured as we mean */
+	bool keyed;		/* priv, pub (and psk) read */
+	struct wg_proc *proc;	/* NULL: not started, or adopted */
+	struct wg_key priv, pub, psk;
+	bool has_psk;
+	char why[256];		/* why not up */
+	struct htab peers;
+	size_t npeers;
+	struct kv_req *watch;
+	uint64_t index;
+	bool record_ok;		/* Consul has our record as we mean it */
+	bool putting;
+	uint32_t *vnis;		/* the guard's, sorted */
+	size_t nvnis;
+	bool guard_ok;
+	struct loop_timer tick;
+	struct loop_timer rewatch;
+	uint64_t resync_at;	/* loop_now() of the next full check */
+	unsigned int bad;	/* records refused, all time */
+} C;
+
+static void start_watch(void);
+static void publish(void);
+
+/* ---- the peers ---- */
+
+static uint32_t peer_hash(struct in_addr a)
+{
+	return htab_hash(&a, sizeof(a));
+}
+
+static struct peer *peer_find(struct in_addr underlay)
+{
+	uint32_t h = peer_hash(underlay);
+
+	for (struct hnode *x = htab_first(&C.peers, h); x; x = htab_next(x, h)) {
+		struct peer *p = (struct peer *)x;
+
+		if (p->underlay.s_addr == underlay.s_addr)
+			return p;
+	}
+	return NULL;
+}
+
+bool crypt_tunnel_of(struct in_addr underlay, struct in_addr *tunnel)
+{
+	const struct peer *p = peer_find(underlay);
+
+	if (!p)
+		return false;
+	*tunnel = p->rec.tunnel;
+	return true;
+}
+
+static void free_peer(struct hnode *x, void *arg)
+{
+	free(x);
+}
+
+/* ---- the device ---- */
+
+static int set_device(char *err, size_t errlen)
+{
+	struct wg_peer_conf *pc = calloc(C.npeers ? C.npeers : 1, sizeof(*pc));
+	struct wg_dev_conf c = { .priv = C.priv, .listen_port = core.conf.wg_port };
+	struct hnode *x, *tmp;
+	size_t k = 0;
+	int e;
+
+	if (!pc)
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	HTAB_FOREACH_SAFE(&C.peers, x, tmp) {
+		struct peer *p = (struct peer *)x;
+
+		pc[k].pub = p->rec.pub;
+		pc[k].has_psk = C.has_psk;
+		pc[k].psk = C.psk;
+		pc[k].endpoint = p->underlay;
+		pc[k].endpoint_port = p->rec.port;
+		pc[k].allowed = p->rec.tunnel;
+		k++;
+	}
+	c.peers = pc;
+	c.npeers = k;
+	e = wg_uapi_set(core.conf.wg_dev, &c, UAPI_TIMEOUT_MS, err, errlen);
+	for (size_t i = 0; i < k; i++)
+		wg_key_wipe(&pc[i].psk);
+	free(pc);
+	wg_key_wipe(&c.priv);
+	return e;
+}
+
+/* The link: MTU, address, up (wireguard-go makes it down and bare). */
+static int set_link(char *err, size_t errlen)
+{
+	const struct ctl_conf *cf = &core.conf;
+	struct link_info li;
+	struct nl nl;
+	int e;
+
+	if ((e = nl_open(&nl, -1)))
+		return snprintf(err, errlen, "netlink: %s", strerror(-e)), e;
+	if ((e = link_get(&nl, cf->wg_dev, &li)) ||
+	    (e = link_set_mtu(&nl, li.ifindex, cf->underlay_mtu - WG_OVERHEAD)) ||
+	    (e = addr_add4(&nl, li.ifindex, cf->wg_tunnel, cf->wg_subnet.len)) ||
+	    (e = link_set_up(&nl, li.ifindex, 0)))
+		snprintf(err, errlen, "WireGuard device %s: %s", cf->wg_dev, nl_strerror(&nl, e));
+	nl_close(&nl);
+	return e;
+}
+
+static int read_keys(char *err, size_t errlen)
+{
+	bool created = false;
+	int e;
+
+	if (C.keyed)
+		return 0;
+	if ((e = wg_key_load_or_create(core.conf.wg_key_path, &C.priv, &created, err, errlen)))
+		return e;
+	if ((e = wg_key_public(&C.priv, &C.pub))) {
+		wg_key_wipe(&C.priv);
+		return snprintf(err, errlen, "WireGuard public key: %s", strerror(-e)), e;
+	}
+	if (core.conf.wg_psk_path[0] &&
+	    (e = wg_psk_load(core.conf.wg_psk_path, &C.psk, err, errlen))) {
+		wg_key_wipe(&C.priv);
+		return e;
+	}
+	C.has_psk = core.conf.wg_psk_path[0] != '\0';
+	C.keyed = true;
+	if (created)
+		log_info("wireguard: made this host's private key in %s", core.conf.wg_key_path);
+	return 0;
+}
+
+/* Bring the device to what we mean: 0, or -errno with C.why. */
+static int bring_up(void)
+{
+	char err[256];
+	int e;
+
+	if ((e = read_keys(err, sizeof(err))))
+		goto fail;
+	if (!C.proc) {
+		e = wg_proc_start(&C.proc, core.conf.wg_go, core.conf.wg_dev, START_TIMEOUT_MS,
+				  err, sizeof(err));
+		if (e == -EBUSY) {
+			/* Ours from before a restart (or a stranger's: its
+			 * configuration is replaced with ours below). */
+			log_info("wireguard: %s runs already; taking it over", core.conf.wg_dev);
+			C.proc = NULL;
+			e = 0;
+		} else if (e) {
+			goto fail;
+		}
+	}
+	if ((e = set_link(err, sizeof(err))) || (e = set_device(err, sizeof(err))))
+		goto fail;
+	if (!C.up)
+		log_info("wireguard: %s up, tunnel address %s, %zu peer%s", core.conf.wg_dev,
+			 inet_ntoa(core.conf.wg_tunnel), C.npeers, C.npeers == 1 ? "" : "s");
+	C.up = true;
+	C.why[0] = '\0';
+	return 0;
+fail:
+	if (C.up || strcmp(C.why, err))
+		log_err("wireguard: %s: encrypted networks carry nothing until it works", err);
+	snprintf(C.why, sizeof(C.why), "%s", err);
+	C.up = false;
+	return e;
+}
+
+/* ---- the guard ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void sync_guard(void)
+{
+	struct nft_guard g = { .table = GUARD_TABLE, .wgdev = core.conf.wg_dev, .port = VXLAN_PORT,
+			       .vnis = C.vnis, .nvnis = C.nvnis };
+	char err[256];
+	int e = nft_guard_sync(&g, err, sizeof(err));
+
+	if (e < 0) {
+		log_err_rl(&rl_fail, "wireguard: plaintext guard: %s", err);
+		C.guard_ok = false;
+		return;
+	}
+	if (e > 0 && C.guard_ok)
+		log_warn("wireguard: the plaintext guard (table ip %s) had drifted: written again",
+			 GUARD_TABLE);
+	C.guard_ok = true;
+}
+
+/* ---- Consul ---- */
+
+static void on_put(struct kv_req *r, void *arg)
+{
+	bool won = false;
+	int e = kv_req_bool(r, &won);
+
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
+	C.putting = false;
+	if (e)
+		log_warn_rl(&rl_fail, "wireguard: publish our record: %s; retrying",
+			    kv_req_error(r));
+	else if (!won)
+		log_err_rl(&rl_fail, "wireguard: CONFLICT: another session holds vxov/wg/%s: "
+			   "another host with our underlay address?", inet_ntoa(core.conf.self));
+	/* Success shows in the watch's next answer (record_ok). */
+}
+
+static void record_text(char *buf, size_t len)
+{
+	struct wg_record rec = { .pub = C.pub, .tunnel = core.conf.wg_tunnel,
+				 .port = core.conf.wg_port };
+
+	if (wg_record_format(&rec, buf, len))
+		buf[0] = '\0';
+}
+
+static void publish(void)
+{
+	char key[KV_KEY_MAX], value[WG_RECORD_MAX + 1];
+	struct kv_put_opts o = { .cas = -1, .acquire = session_id() };
+	struct kv_call c = { .done = on_put };
+
+	if (!core.kv || !C.keyed || !C.up || C.record_ok || C.putting || !session_id())
+		return;
+	record_text(value, sizeof(value));
+	if (!value[0] || layout_wg_key(key, sizeof(key), core.conf.self))
+		return;
+	if (kv_put(core.kv, key, value, strlen(value), &o, &c))
+		C.putting = true;
+}
+
+static bool same_record(const struct wg_record *a, const struct wg_record *b)
+{
+	return !memcmp(a->pub.b, b->pub.b, WG_KEY_LEN) && a->tunnel.s_addr == b->tunnel.s_addr &&
+	       a->port == b->port;
+}
+
+/* One answer's records: the peers become exactly its valid ones. */
+static bool take(const struct kv_list *l)
+{
+	struct hnode *x, *tmp;
+	bool changed = false;
+	char mine[WG_RECORD_MAX + 1];
+
+	C.record_ok = false;
+	record_text(mine, sizeof(mine));
+	HTAB_FOREACH_SAFE(&C.peers, x, tmp)
+		((struct peer *)x)->seen = false;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct kv_entry *kv = &l->v[i];
+		struct in_addr ul;
+		struct wg_record rec;
+		const char *why = NULL;
+		struct peer *p;
+
+		if (!layout_parse_wg_key(kv->key, &ul)) {
+			C.bad++;
+			log_warn_rl(&rl_bad, "wireguard: %.80s: not vxov/wg/<underlay address>; "
+				    "ignored", kv->key);
+			continue;
+		}
+		if (ul.s_addr == core.conf.self.s_addr) {
+			C.record_ok = kv->value_len && !strcmp(kv->value, mine) &&
+				      session_id() && !strcmp(kv->session, session_id());
+			continue;
+		}
+		if (!wg_record_parse(kv->value, kv->value_len, &rec, &why)) {
+			C.bad++;
+			log_warn_rl(&rl_bad, "wireguard: %s: %s; that host gets no encrypted "
+				    "traffic", kv->key, why);
+			continue;
+		}
+		if (rec.tunnel.s_addr == core.conf.wg_tunnel.s_addr ||
+		    !memcmp(rec.pub.b, C.pub.b, WG_KEY_LEN)) {
+			C.bad++;
+			log_err_rl(&rl_bad, "wireguard: CONFLICT: %s has our tunnel address or "
+				   "public key; ignored", kv->key);
+			continue;
+		}
+		if ((p = peer_find(ul))) {
+			p->seen = true;
+			if (same_record(&p->rec, &rec))
+				continue;
+			p->rec = rec;
+		} else {
+			if (C.npeers >= PEERS_MAX || !(p = calloc(1, sizeof(*p)))) {
+				log_err_rl(&rl_fail, "wireguard: %s: over %d peers or out of "
+					   "memory; ignored", kv->key, PEERS_MAX);
+				continue;
+			}
+			p->underlay = ul;
+			p->rec = rec;
+			p->seen = true;
+			p->node.hash = peer_hash(ul);
+			if (htab_add(&C.peers, &p->node)) {
+				free(p);
+				continue;
+			}
+			C.npeers++;
+		}
+		changed = true;
+		C.hooks->peer_changed(ul);
+	}
+	HTAB_FOREACH_SAFE(&C.peers, x, tmp) {
+		struct peer *p = (struct peer *)x;
+		struct in_addr ul = p->underlay;
+
+		if (p->seen)
+			continue;
+		htab_del(&C.peers, x);
+		free(p);
+		C.npeers--;
+		changed = true;
+		C.hooks->peer_changed(ul);
+	}
+	return changed;
+}
+
+static void on_watch(struct kv_req *r, void *arg)
+{
+	struct kv_list l;
+	int e = kv_req_list(r, &l);
+
+	health_result(e, kv_req_error(r), kv_req_sent_ms(r));
+	C.watch = NULL;
+	if (e) {
+		log_warn_rl(&rl_fail, "wireguard: watch vxov/wg/: %s; retrying", kv_req_error(r));
+		loop_timer_in(&core.loop, &C.rewatch, TICK_MS);
+		return;
+	}
+	/* An index that went backwards (a restore): start again from it. */
+	C.index = l.index < C.index ? 0 : l.index;
+	if (take(&l) && C.up) {
+		char err[256];
+
+		if (set_device(err, sizeof(err)))
+			bring_up();	/* says why, and retries at the tick */
+	}
+	kv_list_free(&l);
+	publish();
+	start_watch();
+}
+
+static void start_watch(void)
+{
+	char prefix[KV_KEY_MAX];
+	struct kv_call c = { .done = on_watch };
+
+	if (!core.kv || C.watch || !C.wanted || layout_wg_prefix(prefix, sizeof(prefix)))
+		return;
+	if (!(C.watch = kv_get(core.kv, prefix, KV_RECURSE, C.index, WATCH_WAIT_S, &c)))
+		loop_timer_in(&core.loop, &C.rewatch, TICK_MS);
+}
+
+static void on_rewatch(struct loop_timer *t)
+{
+	start_watch();
+}
+
+/* ---- the loop's calls ---- */
+
+static void on_tick(struct loop_timer *t)
+{
+	char err[256];
+	int e;
+
+	if (!C.wanted)
+		return;
+	if (C.proc && (e = wg_proc_poll(C.proc, err, sizeof(err))) != 0) {
+		if (e > 0)
+			log_warn("wireguard: wireguard-go for %s was started again; configuring it",
+				 core.conf.wg_dev);
+		else
+			log_err_rl(&rl_fail, "wireguard: %s", err);
+		C.up = false;
+	}
+	if (!C.up)
+		bring_up();
+	if (!C.guard_ok)
+		sync_guard();
+	publish();
+	if (loop_now() >= C.resync_at) {
+		C.resync_at = loop_now() + (uint64_t)core.conf.resync_s * 1000;
+		crypt_resync();
+	}
+	loop_timer_in(&core.loop, &C.tick, TICK_MS);
+}
+
+void crypt_init(const struct crypt_hooks *h)
+{
+	memset(&C, 0, sizeof(C));
+	C.hooks = h;
+	C.tick.fn = on_tick;
+	C.rewatch.fn = on_rewatch;
+}
+
+int crypt_usable(char *err, size_t errlen)
+{
+	if (!core.kv)
+		return snprintf(err, errlen, "encryption needs Consul (the hosts' public keys "
+				"are there): --consul is off"), -ENOTCONN;
+	if (!core.conf.wg_go[0])
+		return snprintf(err, errlen, "this kernel has no WireGuard and wireguard-go was "
+				"not found (give its path with --wireguard-go)"), -ENOENT;
+	if (!core.conf.wg_tunnel.s_addr)
+		return snprintf(err, errlen, "this host's underlay address %s has no host bits "
+				"inside --wireguard-subnet's length: choose a longer subnet",
+				inet_ntoa(core.conf.self)), -EADDRNOTAVAIL;
+	return 0;
+}
+
+void crypt_networks_changed(void)
+{
+	struct net *n;
+	size_t k = 0, cap = 0;
+	uint32_t *v = NULL, *nv;
+	bool same;
+
+	LIST_FOREACH(n, net_all(), link) {
+		if (!n->d.encrypted)
+			continue;
+		if (k == cap) {
+			cap = cap ? 2 * cap : 8;
+			if (!(nv = realloc(v, cap * sizeof(*v)))) {
+				free(v);
+				C.guard_ok = false;	/* retried at the tick */
+				return;
+			}
+			v = nv;
+		}
+		v[k++] = n->d.vni;
+	}
+	if (k)
+		qsort(v, k, sizeof(*v), cmp_u32);
+	same = k == C.nvnis && (!k || !memcmp(v, C.vnis, k * sizeof(*v)));
+	free(C.vnis);
+	C.vnis = v;
+	C.nvnis = k;
+	if (!same || !C.guard_ok)
+		sync_guard();
+	if (k && !C.wanted) {
+		C.wanted = true;
+		C.resync_at = loop_now() + (uint64_t)core.conf.resync_s * 1000;
+		bring_up();
+		start_watch();
+		loop_timer_in(&core.loop, &C.tick, TICK_MS);
+	}
+}
+
+void crypt_resync(void)
+{
+	if (!C.wanted)
+		return;
+	bring_up();	/* link and peers written again: drift repaired */
+	sync_guard();
+	publish();
+}
+
+void crypt_new_session(void)
+{
+	C.record_ok = false;
+	publish();
+}
+
+void crypt_stop(void)
+{
+	loop_timer_stop(&core.loop, &C.tick);
+	loop_timer_stop(&core.loop, &C.rewatch);
+	if (C.watch && core.kv)
+		kv_req_cancel(core.kv, C.watch);
+	C.watch = NULL;
+	/* wireguard-go stays: the device and its peers carry traffic on, and
+	 * the next start takes it over (wg_proc_start: -EBUSY). */
+	wg_proc_release(C.proc);
+	C.proc = NULL;
+	htab_clear(&C.peers, free_peer, NULL);
+	C.npeers = 0;
+	free(C.vnis);
+	C.vnis = NULL;
+	wg_key_wipe(&C.priv);
+	wg_key_wipe(&C.psk);
+	C.keyed = false;
+	C.wanted = false;
+}
+
+/* ---- what it shows ---- */
+
+json_t *crypt_json(void)
+{
+	char pub[WG_KEY_B64_LEN + 1], tun[INET_ADDRSTRLEN], err[256];
+	struct nft_guard_count *cnt = NULL;
+	struct wg_dev_stat st = { 0 };
+	uint64_t in = 0, out = 0;
+	size_t ncnt = 0;
+	json_t *o, *peers;
+	struct hnode *x, *tmp;
+
+	if (!C.wanted)
+		return NULL;
+	wg_key_to_base64(&C.pub, pub);
+	inet_ntop(AF_INET, &core.conf.wg_tunnel, tun, sizeof(tun));
+	if (!nft_guard_counters(GUARD_TABLE, &cnt, &ncnt, err, sizeof(err)))
+		for (size_t i = 0; i < ncnt; i++) {
+			in += cnt[i].in_packets;
+			out += cnt[i].out_packets;
+		}
+	free(cnt);
+	if (C.up && wg_uapi_get(core.conf.wg_dev, &st, UAPI_TIMEOUT_MS, err, sizeof(err)))
+		memset(&st, 0, sizeof(st));
+	peers = json_array();
+	HTAB_FOREACH_SAFE(&C.peers, x, tmp) {
+		const struct peer *p = (const struct peer *)x;
+		const struct wg_peer_stat *s = NULL;
+		char ppub[WG_KEY_B64_LEN + 1], host[INET_ADDRSTRLEN], ptun[INET_ADDRSTRLEN];
+
+		for (size_t i = 0; i < st.npeers && !s; i++)
+			if (!memcmp(st.peers[i].pub.b, p->rec.pub.b, WG_KEY_LEN))
+				s = &st.peers[i];
+		wg_key_to_base64(&p->rec.pub, ppub);
+		inet_ntop(AF_INET, &p->underlay, host, sizeof(host));
+		inet_ntop(AF_INET, &p->rec.tunnel, ptun, sizeof(ptun));
+		json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}",
+			"host", host, "tunnel", ptun, "public_key", ppub, "port", (int)p->rec.port,
+			"last_handshake", (json_int_t)(s ? s->last_handshake_sec : 0),
+			"rx_bytes", (json_int_t)(s ? s->rx_bytes : 0),
+			"tx_bytes", (json_int_t)(s ? s->tx_bytes : 0)));
+	}
+	wg_dev_stat_free(&st);
+	o = json_pack("{s:s, s:b, s:s, s:s, s:s, s:i, s:b, s:o, s:b, s:{s:I, s:I}, s:I}",
+		      "device", core.conf.wg_dev, "up", C.up, "why", C.why, "public_key", pub,
+		      "tunnel", tun, "port", (int)core.conf.wg_port, "psk", C.has_psk,
+		      "peers", peers ? peers : json_array(), "record_published", C.record_ok,
+		      "plaintext_dropped", "in", (json_int_t)in, "out", (json_int_t)out,
+		      "bad_records", (json_int_t)C.bad);
+	return o;
+}
+
+void crypt_metrics(struct prom *p)
+{
+	struct nft_guard_count *cnt = NULL;
+	uint64_t in = 0, out = 0;
+	size_t ncnt = 0;
+	char err[256];
+
+	if (!C.wanted)
+		return;
+	if (!nft_guard_counters(GUARD_TABLE, &cnt, &ncnt, err, sizeof(err)))
+		for (size_t i = 0; i < ncnt; i++) {
+			in += cnt[i].in_packets;
+			out += cnt[i].out_packets;
+		}
+	free(cnt);
+	prom_family(p, "vxov_wireguard_up", "gauge",
+		    "Whether the WireGuard device of encrypted networks is configured.");
+	prom_sample(p, "vxov_wireguard_up", "", C.up);
+	prom_family(p, "vxov_wireguard_peers", "gauge",
+		    "Hosts with a valid WireGuard record in Consul, this one not counted.");
+	prom_sample(p, "vxov_wireguard_peers", "", C.npeers);
+	prom_family(p, "vxov_wireguard_bad_records_total", "counter",
+		    "vxov/wg/ records refused (malformed, or a conflict).");
+	prom_sample(p, "vxov_wireguard_bad_records_total", "", C.bad);
+	prom_family(p, "vxov_plaintext_dropped_total", "counter",
+		    "VXLAN packets of encrypted networks dropped for not going through "
+		    "WireGuard.");
+	prom_sample(p, "vxov_plaintext_dropped_total", "direction=\"in\"", in);
+	prom_sample(p, "vxov_plaintext_dropped_total", "direction=\"out\"", out);
+}

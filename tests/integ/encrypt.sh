@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Encrypted networks (issue 17), wireguard-go's path (this kernel has no
+# WireGuard): two simulated hosts and a real Consul in namespaces of ours,
+# a vxov per host (from cluster: start_vxov) with its own WireGuard device,
+# "containers" attached through the API as dockerd does.  An encrypted and
+# a plain network side by side: on the underlay the encrypted one shows
+# WireGuard only and never VXLAN, the plain one VXLAN; the FDB points at
+# tunnel addresses, never at an underlay one; a host without a record gets
+# no entry; a malformed record is refused; plaintext VXLAN of the encrypted
+# VNI is dropped and counted; the MTU leaves room for both headers exactly;
+# wireguard-go killed is started again; the private key stays in its 0600
+# file; nothing left after the networks go.
+T_NAME=encrypt
+. "$(dirname "$0")/../lib.sh"
+
+WGGO=${WGGO:-$("$TOP/tests/wg/build.sh")} || { echo "no wireguard-go"; exit 1; }
+WGD() { echo "vxt$$w$1"; }	# a device name per host: wireguard-go's sockets are not per namespace
+for i in 1 2; do
+	HFLAGS[$i]="--wireguard-go $WGGO --wireguard-dev $(WGD $i)"
+	on_exit "pkill -9 -f -- '-f $(WGD $i)\$'"
+done
+cluster 2 --session-ttl 10 --resync 5 --metrics-listen 127.0.0.1:9277
+ENC=$(id64 e1) PLAIN=$(id64 p1)
+A=$(t_net3 0) B=$(t_net3 1)
+for i in 1 2; do
+	check_eq "h$i: an encrypted network (-o encrypted=true)" "{}" \
+		"$(api "$(S $i)" NetworkDriver.CreateNetwork "$(net_json "$ENC" 0 encrypted=true)" | head -1)"
+	check_eq "h$i: a plain network beside it" "{}" \
+		"$(api "$(S $i)" NetworkDriver.CreateNetwork "$(net_json "$PLAIN" 1)" | head -1)"
+done
+VE=$(kv get "vxov/subnets/$(t_subnet_key 0)" | head -1 | cut -d= -f2)
+VP=$(kv get "vxov/subnets/$(t_subnet_key 1)" | head -1 | cut -d= -f2)
+check_match "two VNIs" "^[0-9]+ [0-9]+$" "$VE $VP"
+r=$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json "$(id64 e9)" 9 encrypted=maybe)")
+check_match "encrypted=maybe: refused, naming the option" '"Err":"option encrypted=.maybe. is not true or false' "$r"
+r=$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json "$(id64 e8)" 8 encrypted=true multicast=true)")
+check_match "encrypted with multicast=true: refused" '"Err":".*not supported yet' "$r"
+
+# Each host's record: "<public key> <tunnel address> <port>", held by its session.
+T1=100.96.$(hip 1 | cut -d. -f3-) T2=100.96.$(hip 2 | cut -d. -f3-)
+for i in 1 2; do check "h$i publishes its record" poll 10 kv get "vxov/wg/$(hip $i)"; done
+check_match "h1's record in Consul: its public key, tunnel address $T1, port 51820, held by a session" \
+	"^vxov/wg/$(hip 1)=[A-Za-z0-9+/]{43}= $T1 51820 session=[0-9a-f-]{36}" "$(kv get "vxov/wg/$(hip 1)" | head -1)"
+PUB1=$(kv get "vxov/wg/$(hip 1)" | head -1 | sed 's/^[^=]*=\([^ ]*\) .*/\1/')
+check_eq "the public key is the one of h1's private key file" "$PUB1" \
+	"$(wg pubkey <"$(hstate 1)/wireguard.key")"
+check_eq "the private key file is mode 600" 600 "$(stat -c %a "$(hstate 1)/wireguard.key")"
+check "h1's WireGuard device carries h2 as its peer (allowed-ips its tunnel address alone)" \
+	poll 10 sh -c "ip netns exec $(H 1) wg show $(WGD 1) allowed-ips | grep -q '	$T2/32\$'"
+check_eq "  its endpoint is h2's underlay address and port" "$(hip 2):51820" \
+	"$(ip netns exec "$(H 1)" wg show "$(WGD 1)" endpoints | cut -f2)"
+
+check "h1: a container on the encrypted network" attach "$(S 1)" "$ENC" "$(id64 x11)" "$A.11/24" "$T_ID-c11"
+check "h2: a container on the encrypted network" attach "$(S 2)" "$ENC" "$(id64 x21)" "$A.21/24" "$T_ID-c21"
+check "h1: a container on the plain network" attach "$(S 1)" "$PLAIN" "$(id64 y11)" "$B.11/24" "$T_ID-d11"
+check "h2: a container on the plain network" attach "$(S 2)" "$PLAIN" "$(id64 y21)" "$B.21/24" "$T_ID-d21"
+check "h1's FDB: h2's container behind h2's tunnel address $T2" poll 10 sh -c \
+	"bridge -n $(OV 1 "$VE") fdb show dev vxlan$VE | grep -q '^$(t_mac "$A.21") dst $T2 '"
+check_eq "the encrypted container's MTU: the underlay's less 60 (WireGuard) and 50 (VXLAN)" 1390 \
+	"$(ip netns exec "$T_ID-c11" cat /sys/class/net/eth0/mtu)"
+check_eq "the plain one's: less 50" 1450 "$(ip netns exec "$T_ID-d11" cat /sys/class/net/eth0/mtu)"
+
+# What the underlay carries: capture on h2's underlay port while both talk.
+UL2=$(ip -n "$(H 2)" -o addr show | awk -v ip="$(hip 2)/24" '$4 == ip {print $2}')
+ip netns exec "$(H 2)" tcpdump -i "$UL2" -nn -U -w "$T_TMP/ul.pcap" udp >"$T_TMP/tcpdump.log" 2>&1 &
+TD=$!
+on_exit "kill -9 $TD 2>/dev/null"
+poll 10 grep -q "listening on" "$T_TMP/tcpdump.log"
+check "ping across the encrypted network" poll 10 ip netns exec "$T_ID-c11" ping -c 1 -W 1 "$A.21"
+check "ping across the plain network" poll 10 ip netns exec "$T_ID-d11" ping -c 1 -W 1 "$B.21"
+check "a DF ping of exactly the MTU (1390: 1362 bytes of data) across the encrypted network" \
+	ip netns exec "$T_ID-c11" ping -M do -s 1362 -c 3 -i 0.2 -W 1 "$A.21"
+check_not "one byte more is refused at the container (DF)" \
+	ip netns exec "$T_ID-c11" ping -M do -s 1363 -c 1 -W 1 "$A.21"
+check "a TCP stream of full-MTU segments across (1 MB)" sh -c \
+	"ip netns exec $T_ID-c21 python3 -c 'import socket;s=socket.socket();s.bind((\"$A.21\",5001));s.listen(1);c,_=s.accept();n=0
+while True:
+  d=c.recv(65536)
+  if not d: break
+  n+=len(d)
+print(n)' >$T_TMP/tcp.out & sleep 0.3; ip netns exec $T_ID-c11 python3 -c 'import socket;s=socket.create_connection((\"$A.21\",5001),3);s.sendall(b\"x\"*1000000);s.close()'; wait; grep -qx 1000000 $T_TMP/tcp.out"
+kill -INT $TD; wait $TD 2>/dev/null
+vx_enc=$(tcpdump -r "$T_TMP/ul.pcap" -nn "udp port 4789 and udp[12:2] = $((VE >> 8)) and udp[14] = $((VE & 255))" 2>/dev/null | wc -l)
+vx_plain=$(tcpdump -r "$T_TMP/ul.pcap" -nn "udp port 4789 and udp[12:2] = $((VP >> 8)) and udp[14] = $((VP & 255))" 2>/dev/null | wc -l)
+vx_all=$(tcpdump -r "$T_TMP/ul.pcap" -nn "udp port 4789" 2>/dev/null | wc -l)
+wg_n=$(tcpdump -r "$T_TMP/ul.pcap" -nn "udp port 51820" 2>/dev/null | wc -l)
+check_eq "the underlay: 0 VXLAN packets of the encrypted network" 0 "$vx_enc"
+check_match "  WireGuard packets instead ($wg_n)" "^[1-9][0-9]+$" "$wg_n"
+check_eq "  and every VXLAN packet on the wire is the plain network's ($vx_plain of $vx_all)" "$vx_all" "$vx_plain"
+check_match "  which shows VXLAN ($vx_plain)" "^[1-9][0-9]*$" "$vx_plain"
+
+# A host whose fib key Consul has but no record: no entry at all.
+GHOST=$(hip 77) GMAC=02:42:0a:00:77:77
+kv put "vxov/$VE/fib/$GMAC" "$GHOST" >/dev/null
+kv put "vxov/$VE/arp/$A.77" "$GMAC" >/dev/null
+check "h1 mirrors the hand-written arp key of a host without a record" poll 10 sh -c \
+	"ip -n $(OV 1 "$VE") neigh show dev vxlan$VE | grep -q '^$A.77 lladdr $GMAC'"
+check_empty "  but its FDB has no entry for that host's MAC" \
+	"$(bridge -n "$(OV 1 "$VE") fdb show dev "vxlan$VE" | grep "^$GMAC")"
+check_empty "the encrypted network's FDB points at no underlay address" \
+	"$(bridge -n "$(OV 1 "$VE") fdb show dev "vxlan$VE" | grep -o 'dst [0-9.]*' | grep -v ' 100\.96\.')"
+kv put "vxov/wg/$GHOST" "not a record" >/dev/null
+check "a malformed record is refused and counted" poll 10 sh -c \
+	"ip netns exec $(H 1) curl -sf http://127.0.0.1:9277/metrics | grep -q '^vxov_wireguard_bad_records_total [1-9]'"
+check_empty "  and never programmed" \
+	"$(bridge -n "$(OV 1 "$VE") fdb show dev "vxlan$VE" | grep "^$GMAC")"
+check_match "  logged with the reason" "vxov/wg/$GHOST: " "$(grep 'wireguard: vxov/wg/' "$(hlog 1)" | head -1)"
+
+# Plaintext VXLAN of the encrypted VNI sent to h2's underlay: dropped, counted.
+before=$(ip netns exec "$(H 2)" curl -sf http://127.0.0.1:9277/metrics | sed -n 's/^vxov_plaintext_dropped_total{direction="in"} //p')
+ip netns exec "$(H 1)" python3 -c "
+import socket,struct
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+h=struct.pack('!II',0x08000000,$VE<<8)
+eth=bytes.fromhex('$(t_mac "$A.21" | tr -d :)')+bytes.fromhex('024201020304')+b'\x08\x00'+b'\x00'*46
+for _ in range(5): s.sendto(h+eth,('$(hip 2)',4789))"
+check "plaintext VXLAN of the encrypted VNI sent to h2: dropped and counted" poll 10 sh -c \
+	"[ \$(ip netns exec $(H 2) curl -sf http://127.0.0.1:9277/metrics | sed -n 's/^vxov_plaintext_dropped_total{direction=\"in\"} //p') -ge $((${before:-0} + 5)) ]"
+check_match "h2's status: encryption up, h1 its peer, plaintext dropped" \
+	'"up":true.*"peers":\[\{"host":"'"$(hip 1)"'"' "$("$VXOV" status --json --socket "$(S 2)" | tr -d '\n' | sed 's/.*"encryption"://')"
+
+# wireguard-go killed: started again, configured, traffic flows on.
+pkill -9 -f -- "-f $(WGD 2)\$"
+check "wireguard-go killed on h2: vxov starts it again and ping works within 10 s" \
+	poll 10 ip netns exec "$T_ID-c11" ping -c 1 -W 1 "$A.21"
+check_match "  said in h2's log" "wireguard-go for $(WGD 2) was started again" "$(grep 'started again' "$(hlog 2)")"
+
+PRIV=$(cat "$(hstate 1)/wireguard.key")
+check_empty "the private key is in no log and no status" \
+	"$(grep -lF "$PRIV" "$(hlog 1)" "$(hlog 2)"; "$VXOV" status --json --socket "$(S 1)" | grep -F "$PRIV")"
+
+# The networks go: the guard with the last encrypted one.
+for i in 1 2; do
+	detach "$(S $i)" "$ENC" "$(id64 x${i}1)" "$T_ID-c${i}1" >/dev/null
+	detach "$(S $i)" "$PLAIN" "$(id64 y${i}1)" "$T_ID-d${i}1" >/dev/null
+	check "h$i: the guard table is there while the network is" ip netns exec "$(H $i)" nft list table ip vxov
+	check_eq "h$i: DeleteNetwork (encrypted)" "{}" "$(api "$(S $i)" NetworkDriver.DeleteNetwork "$(ids_json "$ENC")" | head -1)"
+	check_eq "h$i: DeleteNetwork (plain)" "{}" "$(api "$(S $i)" NetworkDriver.DeleteNetwork "$(ids_json "$PLAIN")" | head -1)"
+	check "  no guard table left" poll 10 not ip netns exec "$(H $i)" nft list table ip vxov
+done
+t_finish

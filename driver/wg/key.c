@@ -127,6 +127,7 @@ bool wg_key_from_base64(const char *s, size_t len, struct wg_key *k)
 	if (bad >= 0)
 		*k = t;
 	explicit_bzero(&t, sizeof(t));
+	explicit_bzero(v, sizeof(v));
 	return bad >= 0;
 }
 

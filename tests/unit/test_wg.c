@@ -569,6 +569,8 @@ static void test_record_refused(void **st)
 		{ K " 224.0.0.1 51820", "tunnel address is not a unicast IPv4 address" },
 		{ K " 239.255.255.255 51820", "tunnel address is not a unicast IPv4 address" },
 		{ K " 127.0.0.1 51820", "tunnel address is not a unicast IPv4 address" },
+		{ K " 0.1.2.3 51820", "tunnel address is not a unicast IPv4 address" },
+		{ K " 240.0.0.1 51820", "tunnel address is not a unicast IPv4 address" },
 		{ K " 100.64.0.7 0", "port is not 1-65535" },
 		{ K " 100.64.0.7 051820", "port is not 1-65535" },
 		{ K " 100.64.0.7 +51820", "port is not 1-65535" },

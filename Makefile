@@ -10,7 +10,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wno-unused-parameter -MMD -MP -D_GNU_SOURCE -I. \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+# libcrypto (X25519 for WireGuard keys) outside PKGS: a missing .pc there
+# would empty the whole pkg-config answer.
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lpthread
 ifeq ($(WERROR),1)
 CFLAGS   += -Werror
 endif
@@ -53,8 +55,11 @@ CTL      := driver/ctl/ctl.c driver/ctl/core.c driver/ctl/loop.c driver/ctl/wait
             driver/ctl/session.c driver/ctl/retire.c driver/ctl/publish.c driver/ctl/meta.c driver/ctl/plane.c driver/ctl/vni.c \
             driver/ctl/ipam.c driver/ctl/ipam_addr.c driver/ctl/reclaim.c driver/ctl/ipam_reconcile.c \
             driver/ctl/report.c driver/ctl/names.c driver/ctl/resolver.c driver/ctl/crypt.c
+# Encrypted networks: WireGuard keys and the Consul peer record.
+WG       := driver/wg/key.c driver/wg/record.c
+WG_SRC   := $(WG)
 CORE     := $(LIB) $(NAMES) $(KVSTORE) driver/docker/request.c
-VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(NAMES) $(DOCKER) $(CTL) driver/daemon.c driver/resolve.c \
+VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(NAMES) $(DOCKER) $(CTL) $(WG) driver/daemon.c driver/resolve.c \
             driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
@@ -65,6 +70,7 @@ LIBTEST_SRC := $(LIB) $(NAMES) kvstore/env.c tests/unit/test_lib.c
 # The control loop's logic on data built in memory: every ctl/ module whole,
 # nothing stubbed (with core.kv NULL no request is sent, no socket opened).
 CTLTEST_SRC := $(CTL) $(LIB) $(NAMES) $(KVSTORE) $(NETOPS) tests/unit/test_ctl.c
+WGTEST_SRC := $(WG_SRC) driver/lib/buf.c driver/lib/file.c driver/lib/netaddr.c tests/unit/test_wg.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -135,6 +141,10 @@ $(O)/test_ctl: $(call obj,$(CTLTEST_SRC))
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+$(O)/test_wg: $(call obj,$(WGTEST_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(E) "  CC      $<"
@@ -144,7 +154,7 @@ $(O)/obj/%.o: %.c
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_dns fuzz_docker
+FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_dns fuzz_docker fuzz_wgrec
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 
@@ -152,6 +162,13 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE) netops/neigh.c netops/nl.c netops
 	@mkdir -p $(dir $@)
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The WireGuard peer record and key codecs stand apart from CORE.
+build/fuzz/fuzz_wgrec: tests/fuzz/fuzz_wgrec.c $(WG_SRC) driver/lib/buf.c driver/lib/file.c \
+		       driver/lib/netaddr.c
+	@mkdir -p $(dir $@)
+	$(E) "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lcrypto
 
 # Long fuzzing runs, one harness after another, each FUZZ_SECONDS (default
 # 600) from the committed corpus; prints libFuzzer's summary with the exec count.
@@ -165,10 +182,11 @@ fuzz-long: fuzz
 		rm -rf $$d; \
 	done
 
-unit: $(O)/test_unit $(O)/test_lib $(O)/test_ctl
+unit: $(O)/test_unit $(O)/test_lib $(O)/test_ctl $(O)/test_wg
 	$(O)/test_unit
 	$(O)/test_lib
 	$(O)/test_ctl
+	$(O)/test_wg
 
 # The set-up a fresh machine needs (Debian packages); idempotent.
 deps:
@@ -191,8 +209,8 @@ engine: deps
 # The builds of check use every CPU (its tests then run one at a time).
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
 check: deps consul engine layers
-	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 all build/test_unit build/test_lib build/test_ctl
-	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib build/san/test_ctl
+	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 all build/test_unit build/test_lib build/test_ctl build/test_wg
+	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib build/san/test_ctl build/san/test_wg
 	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 TSAN=1 all build/tsan/test_ctl
 	$(Q)$(MAKE) -j$(NPROC) --no-print-directory fuzz
 	$(Q)tests/run.sh

@@ -50,7 +50,7 @@ unit() {
 	tally
 }
 for b in build build/san; do
-	for u in test_unit test_lib test_ctl; do
+	for u in test_unit test_lib test_ctl test_wg; do
 		unit "$b" "$u"
 	done
 done

@@ -32,7 +32,7 @@
 #endif
 
 #define GUARD_VNI_MAX 16777215u
-/* Bound on one message of a batch: the longest, a rule, is about 600 bytes
+/* Bound on one message of a batch: the longest, a rule, is 554 bytes
  * with a table name of NFT_GUARD_TABLE_MAX characters. */
 #define GUARD_MSG_MAX 1024
 /* Receive buffer per acked message: an ack is an skb of its own, and the
@@ -593,14 +593,14 @@ static int batch_next(struct batch *bt)
 }
 
 /* The answers to a batch: the first error in message order and its
- * extended-ack text. */
+ * extended-ack text.  A message's position: 1..nmsg for the acked ones,
+ * 0 for the batch begin (or any other: the batch refused as a whole). */
 struct batch_acks {
 	struct nl *nl;
-	uint32_t seq0, seq1;	/* [seq0, seq1): the acked messages */
+	uint32_t seq_begin, nmsg;
 	uint32_t acks;
-	uint32_t err_seq;
+	uint32_t err_pos;
 	int err;
-	bool begin_err;		/* the kernel refused the batch as a whole */
 };
 
 static void ack_ext(struct nl *nl, const struct nlmsghdr *nlh)
@@ -633,25 +633,20 @@ static int batch_err_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct batch_acks *ba = data;
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	uint32_t seq = nlh->nlmsg_seq;
+	uint32_t pos = nlh->nlmsg_seq - ba->seq_begin;
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
 		return MNL_CB_OK;
-	if (seq >= ba->seq0 && seq < ba->seq1)
+	if (pos >= 1 && pos <= ba->nmsg)
 		ba->acks++;
 	if (e->error == 0)
 		return MNL_CB_OK;
-	if (seq < ba->seq0 || seq >= ba->seq1) {
-		if (ba->err && !ba->begin_err)
-			return MNL_CB_OK;
-		ba->begin_err = true;	/* the batch begin's seq: refused whole */
-	} else if (ba->err && (ba->begin_err || seq >= ba->err_seq)) {
+	if (pos > ba->nmsg)
+		pos = 0;
+	if (ba->err && pos >= ba->err_pos)
 		return MNL_CB_OK;
-	} else {
-		ba->begin_err = false;
-	}
 	ba->err = e->error;
-	ba->err_seq = seq;
+	ba->err_pos = pos;
 	ack_ext(ba->nl, nlh);
 	return MNL_CB_OK;
 }
@@ -663,7 +658,7 @@ static int batch_send(struct batch *bt, long *bad)
 {
 	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = batch_err_cb };
 	struct nl *nl = bt->nl;
-	struct batch_acks ba = { .nl = nl, .seq0 = bt->seq0, .seq1 = bt->seq0 + bt->nmsg };
+	struct batch_acks ba = { .nl = nl, .seq_begin = bt->seq0 - 1, .nmsg = bt->nmsg };
 	int fd = mnl_socket_get_fd(nl->sock), sz, e;
 	size_t len;
 
@@ -696,7 +691,7 @@ static int batch_send(struct batch *bt, long *bad)
 		mnl_cb_run2(nl->buf, (size_t)n, 0, nl->portid, NULL, &ba, ctl, NLMSG_MIN_TYPE);
 	}
 	if (ba.err) {
-		*bad = ba.begin_err ? -1 : (long)(ba.err_seq - ba.seq0);
+		*bad = (long)ba.err_pos - 1;
 		return ba.err;
 	}
 	if (ba.acks != bt->nmsg) {

@@ -148,6 +148,11 @@ check "nft replaces $E1's in rule: same comment, another device" inB nft replace
 	handle "$h" udp dport $PORT @th,96,24 $E1 iifname != "x$WG" counter drop comment "\"vxov vni=$E1 in\""
 check_eq "sync: written" written "$(guard $TBL $WG $PORT $E1 $E2)"
 check_eq "the rule is ours again" "$L0" "$(listing)"
+# A ruleset saved with nft and loaded again (a reboot) must read as ours.
+h=$(inB nft -a list chain ip $TBL in | sed -n "s/.*\"vxov vni=$E1 in\" # handle \([0-9]*\)$/\1/p")
+check "nft writes $E1's in rule as nft -f would from a saved ruleset" inB nft replace rule ip $TBL in \
+	handle "$h" udp dport $PORT @th,96,24 $E1 iifname != "$WG" counter drop comment "\"vxov vni=$E1 in\""
+check_eq "sync: unchanged" unchanged "$(guard $TBL $WG $PORT $E1 $E2)"
 
 check "nft makes the table dormant" inB nft add table ip $TBL "{ flags dormant; }"
 check_eq "sync: written" written "$(guard $TBL $WG $PORT $E1 $E2)"

@@ -706,7 +706,9 @@ static int put_table(struct batch *bt, const char *table, uint16_t type, uint16_
 	struct nftnl_table *t = nftnl_table_alloc();
 	int e = -ENOMEM;
 
-	if (t && nftnl_table_set_str(t, NFTNL_TABLE_NAME, table) == 0) {
+	if (!t)	/* libnftnl's *_free() take no NULL */
+		return e;
+	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, table) == 0) {
 		nftnl_table_nlmsg_build_payload(batch_msg(bt, type, flags), t);
 		e = batch_next(bt);
 	}
@@ -828,7 +830,8 @@ static int put_rule(struct batch *bt, const struct nft_guard *g, uint32_t vni, e
 cleanup:
 	if (u)
 		nftnl_udata_buf_free(u);
-	nftnl_rule_free(r);
+	if (r)
+		nftnl_rule_free(r);
 	return e;
 }
 

@@ -4,7 +4,7 @@
 # when everything is there.
 set -eu
 PKGS="build-essential pkg-config libmnl-dev libmicrohttpd-dev libjansson-dev
-libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev busybox-static iproute2
+libcurl4-openssl-dev libnftnl-dev libcmocka-dev clang libclang-rt-14-dev busybox-static iproute2
 iputils-ping curl python3 util-linux nftables libseccomp-dev iperf3 sudo jq"
 missing=""
 for p in $PKGS; do

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "netops/mdb.h"
 #include "netops/neigh.h"
 #include "netops/netns.h"
+#include "netops/nft.h"
 #include "netops/nl.h"
 #include "netops/route.h"
 
@@ -43,6 +45,9 @@ static void usage(void)
 		"  fdb-append DEV MAC DST VNI | fdb-del-dst DEV MAC DST VNI\n"
 		"  mdb-add DEV GROUP DST | mdb-del DEV GROUP DST | mdb-probe DEV\n"
 		"  route-default | watch COUNT SECONDS [4]   (4: IPv4 and L2 misses only)\n"
+		"  nft-guard-sync TABLE WGDEV PORT [VNI...]  prints unchanged or written\n"
+		"  nft-guard-counters TABLE  one line per VNI: vni=V in=PKTS/BYTES out=PKTS/BYTES\n"
+		"  nft-guard-delete TABLE\n"
 		"  mdb-dump NS DEV [tags]  one line per VXLAN MDB remote: GROUP DST\n"
 		"                    (with tags: then proto N, and vxov when N is vxov's 118)\n"
 		"  fdb-dump NS DEV   one line per FDB remote (NTF_SELF): MAC DST|- [vxov]\n"
@@ -97,6 +102,68 @@ static int nsfd_of(const char *name)
 	if (fd < 0)
 		die(name, fd);
 	return fd;
+}
+
+/* A number for the nft guard: decimal digits only, at most 4294967295 (the
+ * library checks the range it accepts). */
+static uint32_t num32(const char *s, const char *what)
+{
+	unsigned long long v = 0;
+	const char *p = s;
+
+	do {
+		if (*p < '0' || *p > '9' || (v = v * 10 + (unsigned)(*p - '0')) > UINT32_MAX) {
+			fprintf(stderr, "nlctl: bad %s '%s'\n", what, s);
+			exit(2);
+		}
+	} while (*++p);
+	return (uint32_t)v;
+}
+
+/* nft-guard-*: netops/nft.c acts in the calling thread's namespace. */
+static int nft_guard(const char *op, int argc, char **argv)
+{
+	char err[512];
+	int e = -EINVAL;
+
+	if (!strcmp(op, "nft-guard-sync") && argc >= 3) {
+		size_t n = (size_t)argc - 3;
+		uint32_t *vnis = calloc(n ? n : 1, sizeof(*vnis));
+		uint32_t port = num32(argv[2], "port");
+		struct nft_guard g = { .table = argv[0], .wgdev = argv[1], .port = (uint16_t)port,
+				       .vnis = vnis, .nvnis = n };
+
+		if (!vnis || port > 65535) {
+			fprintf(stderr, "nlctl: %s\n", vnis ? "bad port" : "out of memory");
+			exit(2);
+		}
+		for (size_t i = 0; i < n; i++)
+			vnis[i] = num32(argv[3 + i], "vni");
+		e = nft_guard_sync(&g, err, sizeof(err));
+		free(vnis);
+		if (e >= 0)
+			printf("%s\n", e ? "written" : "unchanged");
+	} else if (!strcmp(op, "nft-guard-counters") && argc == 1) {
+		struct nft_guard_count *v;
+		size_t n;
+
+		e = nft_guard_counters(argv[0], &v, &n, err, sizeof(err));
+		for (size_t i = 0; !e && i < n; i++)
+			printf("vni=%u in=%llu/%llu out=%llu/%llu\n", v[i].vni,
+			       (unsigned long long)v[i].in_packets, (unsigned long long)v[i].in_bytes,
+			       (unsigned long long)v[i].out_packets, (unsigned long long)v[i].out_bytes);
+		if (!e)
+			free(v);
+	} else if (!strcmp(op, "nft-guard-delete") && argc == 1) {
+		e = nft_guard_delete(argv[0], err, sizeof(err));
+	} else {
+		usage();
+	}
+	if (e < 0) {
+		fprintf(stderr, "nlctl: %s\n", err);
+		return 1;
+	}
+	return 0;
 }
 
 static int watch_family;	/* watch ... 4: IPv6 misses neither printed nor counted */
@@ -227,6 +294,11 @@ int main(int argc, char **argv)
 			die(op, e);
 		nl_close(&nl);
 		return 0;
+	}
+	if (!strncmp(op, "nft-guard-", 10)) {
+		if (fd >= 0 && setns(fd, CLONE_NEWNET) < 0)
+			die("setns", -errno);
+		return nft_guard(op, argc, argv);
 	}
 	if (!strcmp(op, "ns-add") && argc == 1) {
 		e = netns_create(argv[0]);

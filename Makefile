@@ -69,7 +69,7 @@ UNIT_SRC := $(CORE) tests/unit/test_unit.c
 LIBTEST_SRC := $(LIB) $(NAMES) kvstore/env.c tests/unit/test_lib.c
 # The control loop's logic on data built in memory: every ctl/ module whole,
 # nothing stubbed (with core.kv NULL no request is sent, no socket opened).
-CTLTEST_SRC := $(CTL) $(LIB) $(NAMES) $(KVSTORE) $(NETOPS) tests/unit/test_ctl.c
+CTLTEST_SRC := $(CTL) $(LIB) $(NAMES) $(KVSTORE) $(NETOPS) $(WG) tests/unit/test_ctl.c
 WGTEST_SRC := $(WG_SRC) driver/lib/buf.c driver/lib/file.c driver/lib/netaddr.c tests/unit/test_wg.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))

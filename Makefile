@@ -55,14 +55,16 @@ CTL      := driver/ctl/ctl.c driver/ctl/core.c driver/ctl/loop.c driver/ctl/wait
             driver/ctl/session.c driver/ctl/retire.c driver/ctl/publish.c driver/ctl/meta.c driver/ctl/plane.c driver/ctl/vni.c \
             driver/ctl/ipam.c driver/ctl/ipam_addr.c driver/ctl/reclaim.c driver/ctl/ipam_reconcile.c \
             driver/ctl/report.c driver/ctl/names.c driver/ctl/resolver.c driver/ctl/crypt.c
-# Encrypted networks: WireGuard keys and the Consul peer record.
-WG       := driver/wg/key.c driver/wg/record.c
-WG_SRC   := $(WG)
+# Encrypted networks: WireGuard keys, the Consul peer record, wireguard-go's
+# UAPI client and its supervisor.
+WG       := driver/wg/key.c driver/wg/record.c driver/wg/uapi.c driver/wg/proc.c
+WG_SRC   := driver/wg/key.c driver/wg/record.c
 CORE     := $(LIB) $(NAMES) $(KVSTORE) driver/docker/request.c
 VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(NAMES) $(DOCKER) $(CTL) $(WG) driver/daemon.c driver/resolve.c \
             driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
+WGCTL_SRC:= $(WG) $(NETOPS) driver/lib/log.c driver/lib/buf.c driver/lib/netaddr.c tests/tools/wgctl.c
 LEARNCTL_SRC:= $(NAMES) driver/lib/log.c driver/lib/buf.c driver/lib/netaddr.c tests/tools/learnctl.c
 KVLOAD_SRC:= $(KVSTORE) driver/lib/layout.c driver/lib/netaddr.c tests/tools/kvload.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c
@@ -74,7 +76,7 @@ WGTEST_SRC := $(WG_SRC) driver/lib/buf.c driver/lib/file.c driver/lib/netaddr.c 
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/learnctl $(O)/kvload $(O)/clockstep.so $(O)/tstop $(O)/mcast $(O)/mcast-static $(O)/dnsq $(O)/dnsq-static
+all: $(O)/vxov $(O)/nlctl $(O)/kvctl $(O)/wgctl $(O)/learnctl $(O)/kvload $(O)/clockstep.so $(O)/tstop $(O)/mcast $(O)/mcast-static $(O)/dnsq $(O)/dnsq-static
 
 $(O)/vxov: $(call obj,$(VXOV_SRC))
 	$(E) "  LD      $@"
@@ -85,6 +87,12 @@ $(O)/nlctl: $(call obj,$(NLCTL_SRC))
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/kvctl: $(call obj,$(KVCTL_SRC))
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A test tool: wireguard-go started and supervised, set and get over its UAPI
+# socket (tests/integ/wggo.sh).
+$(O)/wgctl: $(call obj,$(WGCTL_SRC))
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -154,7 +162,7 @@ $(O)/obj/%.o: %.c
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_dns fuzz_docker fuzz_wgrec
+FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_dns fuzz_docker fuzz_wgrec fuzz_uapi
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 
@@ -169,6 +177,12 @@ build/fuzz/fuzz_wgrec: tests/fuzz/fuzz_wgrec.c $(WG_SRC) driver/lib/buf.c driver
 	@mkdir -p $(dir $@)
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lcrypto
+
+# The UAPI get answer's parser (driver/wg/), which stands apart from CORE.
+build/fuzz/fuzz_uapi: tests/fuzz/fuzz_uapi.c driver/wg/uapi.c driver/lib/buf.c
+	@mkdir -p $(dir $@)
+	$(E) "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
 # Long fuzzing runs, one harness after another, each FUZZ_SECONDS (default
 # 600) from the committed corpus; prints libFuzzer's summary with the exec count.
@@ -196,6 +210,10 @@ deps:
 consul: deps
 	$(Q)tests/consul/build.sh >/dev/null
 
+# wireguard-go, the userspace WireGuard of encrypted networks, built once and cached.
+wggo: deps
+	$(Q)tests/wg/build.sh >/dev/null
+
 # The layers: netops/ and kvstore/ stand alone, driver/lib/ below the rest,
 # and inside driver/ctl/ each module includes only what stands below it
 # (tests/tools/layers.sh has the ranks).
@@ -208,14 +226,14 @@ engine: deps
 
 # The builds of check use every CPU (its tests then run one at a time).
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
-check: deps consul engine layers
+check: deps consul wggo engine layers
 	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 all build/test_unit build/test_lib build/test_ctl build/test_wg
 	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 SAN=1 all build/san/test_unit build/san/test_lib build/san/test_ctl build/san/test_wg
 	$(Q)$(MAKE) -j$(NPROC) --no-print-directory WERROR=1 TSAN=1 all build/tsan/test_ctl
 	$(Q)$(MAKE) -j$(NPROC) --no-print-directory fuzz
 	$(Q)tests/run.sh
 
-demo: deps consul
+demo: deps consul wggo
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)contrib/demo.sh
 
@@ -269,5 +287,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all fuzz fuzz-long unit deps consul engine layers check demo bench soak plugin install clean
+.PHONY: all fuzz fuzz-long unit deps consul wggo engine layers check demo bench soak plugin install clean
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -64,7 +64,7 @@ VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(NAMES) $(DOCKER) $(CTL) $(WG) driver/d
             driver/status.c driver/main.c
 NLCTL_SRC:= $(NETOPS) driver/lib/log.c driver/lib/netaddr.c tests/tools/nlctl.c
 KVCTL_SRC:= $(KVSTORE) tests/tools/kvctl.c
-WGCTL_SRC:= $(WG) $(NETOPS) driver/lib/log.c driver/lib/buf.c driver/lib/netaddr.c tests/tools/wgctl.c
+WGCTL_SRC:= $(WG) $(NETOPS) driver/lib/log.c driver/lib/buf.c driver/lib/netaddr.c driver/lib/file.c tests/tools/wgctl.c
 LEARNCTL_SRC:= $(NAMES) driver/lib/log.c driver/lib/buf.c driver/lib/netaddr.c tests/tools/learnctl.c
 KVLOAD_SRC:= $(KVSTORE) driver/lib/layout.c driver/lib/netaddr.c tests/tools/kvload.c
 UNIT_SRC := $(CORE) tests/unit/test_unit.c

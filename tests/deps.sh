@@ -5,7 +5,10 @@
 set -eu
 PKGS="build-essential pkg-config libmnl-dev libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libnftnl-dev libcmocka-dev clang libclang-rt-14-dev busybox-static iproute2
-iputils-ping curl python3 util-linux nftables libseccomp-dev iperf3 sudo jq"
+iputils-ping curl python3 util-linux nftables libseccomp-dev iperf3 sudo jq
+libssl-dev tcpdump"
+# Without its recommends (a kernel image): the tests read WireGuard devices with wg.
+NORECS="wireguard-tools"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -14,6 +17,14 @@ if [ -n "$missing" ]; then
 	echo "installing:$missing"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+missing=""
+for p in $NORECS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
 

@@ -553,9 +553,9 @@ void crypt_stop(void)
 	if (C.watch && core.kv)
 		kv_req_cancel(core.kv, C.watch);
 	C.watch = NULL;
-	/* wireguard-go stays: the device and its peers carry traffic on, and
-	 * the next start takes it over (wg_proc_start: -EBUSY). */
-	wg_proc_release(C.proc);
+	/* The device goes with wireguard-go (which would die with this thread
+	 * anyway: PR_SET_PDEATHSIG); the next start makes it again. */
+	wg_proc_stop(C.proc);
 	C.proc = NULL;
 	htab_clear(&C.peers, free_peer, NULL);
 	C.npeers = 0;
@@ -571,7 +571,7 @@ void crypt_stop(void)
 
 json_t *crypt_json(void)
 {
-	char pub[WG_KEY_B64_LEN + 1], tun[INET_ADDRSTRLEN], err[256];
+	char pub[WG_KEY_B64_LEN + 1], tun[INET_ADDRSTRLEN], err[256], stats[256];
 	struct nft_guard_count *cnt = NULL;
 	struct wg_dev_stat st = { 0 };
 	uint64_t in = 0, out = 0;
@@ -589,7 +589,8 @@ json_t *crypt_json(void)
 			out += cnt[i].out_packets;
 		}
 	free(cnt);
-	if (C.up && wg_uapi_get(core.conf.wg_dev, &st, UAPI_TIMEOUT_MS, err, sizeof(err)))
+	stats[0] = '\0';
+	if (C.up && wg_uapi_get(core.conf.wg_dev, &st, UAPI_TIMEOUT_MS, stats, sizeof(stats)) < 0)
 		memset(&st, 0, sizeof(st));
 	peers = json_array();
 	HTAB_FOREACH_SAFE(&C.peers, x, tmp) {
@@ -610,12 +611,18 @@ json_t *crypt_json(void)
 			"tx_bytes", (json_int_t)(s ? s->tx_bytes : 0)));
 	}
 	wg_dev_stat_free(&st);
+	if (stats[0])
+		snprintf(err, sizeof(err), "%s", stats);
+	else
+		err[0] = '\0';
 	o = json_pack("{s:s, s:b, s:s, s:s, s:s, s:i, s:b, s:o, s:b, s:{s:I, s:I}, s:I}",
 		      "device", core.conf.wg_dev, "up", C.up, "why", C.why, "public_key", pub,
 		      "tunnel", tun, "port", (int)core.conf.wg_port, "psk", C.has_psk,
 		      "peers", peers ? peers : json_array(), "record_published", C.record_ok,
 		      "plaintext_dropped", "in", (json_int_t)in, "out", (json_int_t)out,
 		      "bad_records", (json_int_t)C.bad);
+	if (o && err[0])	/* the device's counters could not be read */
+		json_object_set_new(o, "stats_error", json_string(err));
 	return o;
 }
 

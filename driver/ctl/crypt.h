@@ -20,8 +20,8 @@ struct crypt_hooks {
 };
 
 void crypt_init(const struct crypt_hooks *h);
-/* Let go of the device (wireguard-go keeps running: the next start
- * adopts it, so encrypted traffic flows on while vxov restarts). */
+/* Stop wireguard-go: its device goes with it, and encrypted networks
+ * carry nothing until vxov runs again (the guard stays: never in clear). */
 void crypt_stop(void);
 
 /* Usable at all on this host?  0, or -errno with err saying what lacks. */

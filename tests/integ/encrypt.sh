@@ -32,6 +32,7 @@ done
 VE=$(kv get "vxov/subnets/$(t_subnet_key 0)" | head -1 | cut -d= -f2)
 VP=$(kv get "vxov/subnets/$(t_subnet_key 1)" | head -1 | cut -d= -f2)
 check_match "two VNIs" "^[0-9]+ [0-9]+$" "$VE $VP"
+OV1=$(OV 1 "$VE")
 r=$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json "$(id64 e9)" 9 encrypted=maybe)")
 check_match "encrypted=maybe: refused, naming the option" '"Err":"option encrypted=.maybe. is not true or false' "$r"
 r=$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json "$(id64 e8)" 8 encrypted=true multicast=true)")
@@ -56,7 +57,7 @@ check "h2: a container on the encrypted network" attach "$(S 2)" "$ENC" "$(id64 
 check "h1: a container on the plain network" attach "$(S 1)" "$PLAIN" "$(id64 y11)" "$B.11/24" "$T_ID-d11"
 check "h2: a container on the plain network" attach "$(S 2)" "$PLAIN" "$(id64 y21)" "$B.21/24" "$T_ID-d21"
 check "h1's FDB: h2's container behind h2's tunnel address $T2" poll 10 sh -c \
-	"bridge -n $(OV 1 "$VE") fdb show dev vxlan$VE | grep -q '^$(t_mac "$A.21") dst $T2 '"
+	"bridge -n $OV1 fdb show dev vxlan$VE | grep -q '^$(t_mac "$A.21") dst $T2 '"
 check_eq "the encrypted container's MTU: the underlay's less 60 (WireGuard) and 50 (VXLAN)" 1390 \
 	"$(ip netns exec "$T_ID-c11" cat /sys/class/net/eth0/mtu)"
 check_eq "the plain one's: less 50" 1450 "$(ip netns exec "$T_ID-d11" cat /sys/class/net/eth0/mtu)"
@@ -95,30 +96,43 @@ GHOST=$(hip 77) GMAC=02:42:0a:00:77:77
 kv put "vxov/$VE/fib/$GMAC" "$GHOST" >/dev/null
 kv put "vxov/$VE/arp/$A.77" "$GMAC" >/dev/null
 check "h1 mirrors the hand-written arp key of a host without a record" poll 10 sh -c \
-	"ip -n $(OV 1 "$VE") neigh show dev vxlan$VE | grep -q '^$A.77 lladdr $GMAC'"
+	"ip -n $OV1 neigh show dev vxlan$VE | grep -q '^$A.77 lladdr $GMAC'"
 check_empty "  but its FDB has no entry for that host's MAC" \
-	"$(bridge -n "$(OV 1 "$VE") fdb show dev "vxlan$VE" | grep "^$GMAC")"
+	"$(bridge -n "$OV1" fdb show dev "vxlan$VE" | grep "^$GMAC")"
 check_empty "the encrypted network's FDB points at no underlay address" \
-	"$(bridge -n "$(OV 1 "$VE") fdb show dev "vxlan$VE" | grep -o 'dst [0-9.]*' | grep -v ' 100\.96\.')"
+	"$(bridge -n "$OV1" fdb show dev "vxlan$VE" | grep -o 'dst [0-9.]*' | grep -v ' 100\.96\.')"
 kv put "vxov/wg/$GHOST" "not a record" >/dev/null
 check "a malformed record is refused and counted" poll 10 sh -c \
 	"ip netns exec $(H 1) curl -sf http://127.0.0.1:9277/metrics | grep -q '^vxov_wireguard_bad_records_total [1-9]'"
 check_empty "  and never programmed" \
-	"$(bridge -n "$(OV 1 "$VE") fdb show dev "vxlan$VE" | grep "^$GMAC")"
+	"$(bridge -n "$OV1" fdb show dev "vxlan$VE" | grep "^$GMAC")"
 check_match "  logged with the reason" "vxov/wg/$GHOST: " "$(grep 'wireguard: vxov/wg/' "$(hlog 1)" | head -1)"
 
 # Plaintext VXLAN of the encrypted VNI sent to h2's underlay: dropped, counted.
+# From Consul's namespace (on the underlay, no vxov): h1's own guard would
+# refuse to send it (below).
 before=$(ip netns exec "$(H 2)" curl -sf http://127.0.0.1:9277/metrics | sed -n 's/^vxov_plaintext_dropped_total{direction="in"} //p')
-ip netns exec "$(H 1)" python3 -c "
+inject() {
+	ip netns exec "$1" python3 -c "
 import socket,struct
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
 h=struct.pack('!II',0x08000000,$VE<<8)
 eth=bytes.fromhex('$(t_mac "$A.21" | tr -d :)')+bytes.fromhex('024201020304')+b'\x08\x00'+b'\x00'*46
 for _ in range(5): s.sendto(h+eth,('$(hip 2)',4789))"
+}
+inject "$CN"
 check "plaintext VXLAN of the encrypted VNI sent to h2: dropped and counted" poll 10 sh -c \
 	"[ \$(ip netns exec $(H 2) curl -sf http://127.0.0.1:9277/metrics | sed -n 's/^vxov_plaintext_dropped_total{direction=\"in\"} //p') -ge $((${before:-0} + 5)) ]"
-check_match "h2's status: encryption up, h1 its peer, plaintext dropped" \
-	'"up":true.*"peers":\[\{"host":"'"$(hip 1)"'"' "$("$VXOV" status --json --socket "$(S 2)" | tr -d '\n' | sed 's/.*"encryption"://')"
+check_match "h1's own guard refuses to send plaintext VXLAN of the encrypted VNI" \
+	"Operation not permitted" "$(inject "$(H 1)" 2>&1)"
+check "  and counts it" poll 10 sh -c \
+	"ip netns exec $(H 1) curl -sf http://127.0.0.1:9277/metrics | grep -q '^vxov_plaintext_dropped_total{direction=\"out\"} [1-9]'"
+ST=$("$VXOV" status --json --socket "$(S 2)")
+check_eq "h2's status: encryption up, h1 its one peer" "true $(hip 1) $T1" \
+	"$(echo "$ST" | jq -r '.encryption | "\(.up) \(.peers[0].host) \(.peers[0].tunnel)"')"
+check_match "  with a handshake and bytes both ways" "^[1-9][0-9]* [1-9][0-9]* [1-9][0-9]*$" \
+	"$(echo "$ST" | jq -r '.encryption.peers[0] | "\(.last_handshake) \(.rx_bytes) \(.tx_bytes)"')"
+check_match "  and the plaintext it dropped" "^[1-9][0-9]*$" "$(echo "$ST" | jq -r '.encryption.plaintext_dropped.in')"
 
 # wireguard-go killed: started again, configured, traffic flows on.
 pkill -9 -f -- "-f $(WGD 2)\$"

@@ -74,13 +74,13 @@ check "a DF ping of exactly the MTU (1390: 1362 bytes of data) across the encryp
 	ip netns exec "$T_ID-c11" ping -M do -s 1362 -c 3 -i 0.2 -W 1 "$A.21"
 check_not "one byte more is refused at the container (DF)" \
 	ip netns exec "$T_ID-c11" ping -M do -s 1363 -c 1 -W 1 "$A.21"
-check "a TCP stream of full-MTU segments across (1 MB)" sh -c \
-	"ip netns exec $T_ID-c21 python3 -c 'import socket;s=socket.socket();s.bind((\"$A.21\",5001));s.listen(1);c,_=s.accept();n=0
+check "a TCP stream of full-MTU segments across (1 MB)" timeout 20 sh -c \
+	"ip netns exec $T_ID-c21 python3 -c 'import socket;s=socket.socket();s.settimeout(10);s.bind((\"$A.21\",5001));s.listen(1);c,_=s.accept();c.settimeout(10);n=0
 while True:
   d=c.recv(65536)
   if not d: break
   n+=len(d)
-print(n)' >$T_TMP/tcp.out & sleep 0.3; ip netns exec $T_ID-c11 python3 -c 'import socket;s=socket.create_connection((\"$A.21\",5001),3);s.sendall(b\"x\"*1000000);s.close()'; wait; grep -qx 1000000 $T_TMP/tcp.out"
+print(n)' >$T_TMP/tcp.out & sleep 0.3; ip netns exec $T_ID-c11 python3 -c 'import socket;s=socket.create_connection((\"$A.21\",5001),3);s.settimeout(10);s.sendall(b\"x\"*1000000);s.close()'; wait; grep -qx 1000000 $T_TMP/tcp.out"
 kill -INT $TD; wait $TD 2>/dev/null
 vx_enc=$(tcpdump -r "$T_TMP/ul.pcap" -nn "udp port 4789 and udp[12:2] = $((VE >> 8)) and udp[14] = $((VE & 255))" 2>/dev/null | wc -l)
 vx_plain=$(tcpdump -r "$T_TMP/ul.pcap" -nn "udp port 4789 and udp[12:2] = $((VP >> 8)) and udp[14] = $((VP & 255))" 2>/dev/null | wc -l)

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "driver/lib/buf.h"
@@ -96,6 +97,43 @@ static void print_names(json_t *nm)
 	       num(q, "answered") + num(q, "nodata"), num(q, "refused"), num(q, "failed"));
 	if (!conn && *str(d, "last_error"))
 		printf("  %-11s%s\n", "", str(d, "last_error"));
+}
+
+/* "wireguard: vxov-wg up, tunnel 100.96.0.1:51820, 2 peers (2 with a
+ * handshake), plaintext dropped in 0 out 0", then each peer in full.  No
+ * line without an encrypted network. */
+static void print_encryption(json_t *enc, bool full)
+{
+	json_t *peers = json_object_get(enc, "peers"), *pd = json_object_get(enc, "plaintext_dropped");
+	bool up = json_is_true(json_object_get(enc, "up"));
+	size_t i, shaken = 0;
+	json_t *p;
+
+	if (!enc)
+		return;
+	json_array_foreach(peers, i, p)
+		shaken += num(p, "last_handshake") > 0;
+	printf("  %-11s%s %s%s%s, tunnel %s:%lld, %zu peers (%zu with a handshake), plaintext "
+	       "dropped in %lld out %lld\n", "wireguard:", str(enc, "device"), up ? "" : red(),
+	       up ? "up" : "DOWN", off(), str(enc, "tunnel"), num(enc, "port"),
+	       json_array_size(peers), shaken, num(pd, "in"), num(pd, "out"));
+	if (!up && *str(enc, "why"))
+		printf("  %-11s%s\n", "", str(enc, "why"));
+	if (!full)
+		return;
+	json_array_foreach(peers, i, p) {
+		long long hs = num(p, "last_handshake");
+		char when[32];
+
+		if (hs > 0) {
+			time_t t = (time_t)hs;
+
+			strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
+		}
+		printf("  %-11s%-15s  %s  %s  handshake %s, rx %lld tx %lld bytes\n", "",
+		       str(p, "host"), str(p, "tunnel"), str(p, "public_key"), hs > 0 ? when : "never",
+		       num(p, "rx_bytes"), num(p, "tx_bytes"));
+	}
 }
 
 static void print_daemon(json_t *root)
@@ -192,8 +230,9 @@ static void print_network(json_t *n, bool full)
 	size_t i;
 
 	printf("\n%snetwork %s%s\n", bold(), *str(n, "id") ? str(n, "id") : "(hand-made)", off());
-	printf("  vni %lld  subnet %s  mtu %lld  namespace %s  keys %s/\n", num(n, "vni"),
-	       str(n, "subnet"), num(n, "mtu"), str(n, "netns"), str(n, "prefix"));
+	printf("  vni %lld  subnet %s  mtu %lld  namespace %s  keys %s/%s\n", num(n, "vni"),
+	       str(n, "subnet"), num(n, "mtu"), str(n, "netns"), str(n, "prefix"),
+	       json_is_true(json_object_get(n, "encrypted")) ? "  encrypted" : "");
 	print_ipv6(json_object_get(n, "ipv6"));
 	printf("  local endpoints: %zu\n", json_array_size(leps));
 	json_array_foreach(leps, i, e) {
@@ -391,6 +430,7 @@ static void status_print(json_t *root, bool json, bool full)
 		return;
 	}
 	print_daemon(root);
+	print_encryption(json_object_get(root, "encryption"), full);
 	json_array_foreach(json_object_get(root, "networks"), i, n)
 		print_network(n, full);
 }

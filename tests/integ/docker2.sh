@@ -7,7 +7,8 @@
 # engines (ten distinct addresses of each family), ping and ping6 and a TCP
 # connection over IPv6 across engines, --ip/--ip6 of a held address refused,
 # a multicast stream across engines on a network with -o multicast=true,
-# clean removal.
+# an encrypted network (-o encrypted) whose traffic the underlay carries
+# only inside WireGuard while the plain one's shows VXLAN, clean removal.
 # ENGINE=20.10 (default): Debian's dockerd; ENGINE=29: Docker Engine 29 (lib.sh).
 T_NAME=docker2
 . "$(dirname "$0")/../lib.sh"
@@ -16,6 +17,12 @@ NET=$T_ID-net SUBNET=$(t_subnet 0) RA=$(t_net3 0 | sed 's/\./\\./g')
 P6=$(t_subnet6 | sed "s,::/64$,,")
 SUB6=$P6::/64 SUB6KEY=${P6}::_64
 check "consul agent -dev starts" cluster_consul
+WGGO=${WGGO:-$("$TOP/tests/wg/build.sh")} || { echo "no wireguard-go"; exit 1; }
+for i in 1 2; do
+	# wireguard-go's sockets are not per namespace: a device name per host.
+	HFLAGS[$i]="--wireguard-go $WGGO --wireguard-dev vxt$$w$i"
+	on_exit "pkill -9 -f -- '-f vxt$$w$i\$'"
+done
 for i in 1 2; do
 	H=$(H $i) DIR=$T_TMP/e$i
 	mkdir -p "$DIR/plugins"
@@ -117,6 +124,37 @@ check_match "engine 1's container sends 500 datagrams to $G" "^sent 500 errors 0
 wait $MP
 check_match "engine 2's container received all 500, each once" "^received 500 distinct 500 dup 0 " \
 	"$(cat "$T_TMP/m2.out" "$T_TMP/m2.err" | grep -v listening)"
+
+# An encrypted network beside the plain one: a capture on engine 2's
+# underlay port while containers of both talk across.
+ENET=$T_ID-enet
+for i in 1 2; do
+	check "engine $i: docker network create -d vxov -o encrypted --subnet $(t_subnet 2)" \
+		D $i network create -d vxov --ipam-driver vxov -o encrypted --subnet "$(t_subnet 2)" $ENET
+	D $i run -d --net $ENET --name $T_ID-x$i $IMAGE sleep 600 >/dev/null
+done
+EVNI=$(kv get vxov/subnets/$(t_subnet_key 2) | head -1 | cut -d= -f2)
+X2=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$ENET\").IPAddress}}" $T_ID-x2)
+C2=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $T_ID-c21)
+UL2=$(ip -n "$(H 2)" -o addr show | awk -v ip="$(hip 2)/24" '$4 == ip {print $2}')
+ip netns exec "$(H 2)" tcpdump -i "$UL2" -nn -U -w "$T_TMP/ul.pcap" udp >"$T_TMP/tcpdump.log" 2>&1 &
+TD=$!
+on_exit "kill -9 $TD 2>/dev/null"
+poll 10 grep -q "listening on" "$T_TMP/tcpdump.log"
+check "engine 1's container pings engine 2's across the encrypted network ($X2)" \
+	D 1 exec $T_ID-x1 ping -c 5 -i 0.2 -W 2 "$X2"
+check "  and across the plain network ($C2)" D 1 exec $T_ID-c11 ping -c 5 -i 0.2 -W 2 "$C2"
+kill -INT $TD; wait $TD 2>/dev/null
+vxof() { tcpdump -r "$T_TMP/ul.pcap" -nn "udp port 4789 and udp[12:2] = $(($1 >> 8)) and udp[14] = $(($1 & 255))" 2>/dev/null | wc -l; }
+check_eq "the underlay: 0 VXLAN packets of the encrypted network (vni $EVNI)" 0 "$(vxof "$EVNI")"
+check_match "  WireGuard packets instead" "^[1-9][0-9]*$" \
+	"$(tcpdump -r "$T_TMP/ul.pcap" -nn udp port 51820 2>/dev/null | wc -l)"
+check_match "  the plain network's VXLAN is there (vni $VNI)" "^[1-9][0-9]*$" "$(vxof "$VNI")"
+for i in 1 2; do
+	D $i rm -f $T_ID-x$i >/dev/null 2>&1
+	check "engine $i: docker network rm (the encrypted network)" D $i network rm $ENET
+	check "  the plaintext guard goes with it" poll 10 not ip netns exec "$(H $i)" nft list table ip vxov
+done
 
 # Engine 28+: an IPv6-only network (--ipv4=false; through the API, as
 # Debian's docker CLI has no such flag), a container on each engine.

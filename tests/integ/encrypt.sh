@@ -133,6 +133,9 @@ check_eq "h2's status: encryption up, h1 its one peer" "true $(hip 1) $T1" \
 check_match "  with a handshake and bytes both ways" "^[1-9][0-9]* [1-9][0-9]* [1-9][0-9]*$" \
 	"$(echo "$ST" | jq -r '.encryption.peers[0] | "\(.last_handshake) \(.rx_bytes) \(.tx_bytes)"')"
 check_match "  and the plaintext it dropped" "^[1-9][0-9]*$" "$(echo "$ST" | jq -r '.encryption.plaintext_dropped.in')"
+check_match "  the screen says it too" "wireguard: +$(WGD 2) up, tunnel $T2:51820, 1 peers \(1 with a handshake\), plaintext dropped in [1-9]" \
+	"$("$VXOV" status --socket "$(S 2)")"
+check_match "  and marks the network encrypted" "keys vxov/$VE/  encrypted" "$("$VXOV" status --socket "$(S 2)")"
 
 # wireguard-go killed: started again, configured, traffic flows on.
 pkill -9 -f -- "-f $(WGD 2)\$"

@@ -68,16 +68,15 @@ static void adopt(struct api *a)
 				continue;
 			}
 		} else if (!overlay_vxlan_local(n, &local, err, sizeof(err)) &&
-			   local.s_addr != (n->encrypted ? a->ul.tunnel : a->ul.ip).s_addr) {
+			   !n->encrypted && local.s_addr != a->ul.ip.s_addr) {
 			/* Peers reach us at the new address once our fib keys say so:
 			 * the loop publishes them again (publish.c). */
 			char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
 
 			inet_ntop(AF_INET, &local, was, sizeof(was));
-			inet_ntop(AF_INET, n->encrypted ? &a->ul.tunnel : &a->ul.ip, now, sizeof(now));
-			log_warn("network %.12s: the %s address changed from %s to %s; "
-				 "replacing vxlan%u", n->id, n->encrypted ? "tunnel" : "underlay", was,
-				 now, n->vni);
+			inet_ntop(AF_INET, &a->ul.ip, now, sizeof(now));
+			log_warn("network %.12s: the underlay address changed from %s to %s; "
+				 "replacing vxlan%u", n->id, was, now, n->vni);
 			if (overlay_vxlan_replace(&a->ul, n, err, sizeof(err)))
 				log_err("network %.12s: %s", n->id, err);
 		}
@@ -204,14 +203,16 @@ static int underlay_open(const struct options *cfg, struct api *a)
 	return 0;
 }
 
-/* Encrypted networks' settings: this host's tunnel address (the subnet
- * plus the host bits of the underlay address), wireguard-go found, the
+/* Encrypted networks' settings: this host's two tunnel addresses (each half
+ * of the subnet plus the host bits of the underlay address; crypt.c says
+ * why two), wireguard-go found, the
  * pre-shared key checked now (a bad one refuses the start: never run
  * without the protection asked for).  A host without wireguard-go runs;
  * its encrypted networks are refused, saying why.  0, or -errno (logged). */
 static int crypt_config(const struct options *cfg, struct api *a, struct ctl_conf *cc)
 {
-	uint32_t mask = cfg->wg_subnet.len ? ~0u << (32 - cfg->wg_subnet.len) : 0;
+	int half = cfg->wg_subnet.len + 1;	/* each slot's length */
+	uint32_t mask = ~0u << (32 - half);
 	uint32_t host = ntohl(a->ul.ip.s_addr) & ~mask;
 	char err[512];
 	struct wg_key psk;
@@ -221,10 +222,10 @@ static int crypt_config(const struct options *cfg, struct api *a, struct ctl_con
 	cc->wg_port = (uint16_t)cfg->wg_port;
 	cc->wg_subnet = cfg->wg_subnet;
 	cc->underlay_mtu = a->ul.mtu;
-	if (host && host != ~mask) {	/* not the subnet's network or broadcast address */
-		a->ul.tunnel.s_addr = htonl((ntohl(cfg->wg_subnet.addr.s_addr) & mask) | host);
-		cc->wg_tunnel = a->ul.tunnel;
-	}
+	if (host && host != ~mask)	/* not a half's network or broadcast address */
+		for (int k = 0; k < 2; k++)
+			cc->wg_tunnel[k].s_addr = htonl((ntohl(cfg->wg_subnet.addr.s_addr) & mask) |
+							((uint32_t)k << (32 - half)) | host);
 	if ((size_t)snprintf(cc->wg_key_path, sizeof(cc->wg_key_path), "%s/wireguard.key",
 			     cfg->state_dir) >= sizeof(cc->wg_key_path))
 		return log_err("state dir %s: path too long", cfg->state_dir), -ENAMETOOLONG;

@@ -18,6 +18,8 @@ int main(int argc, char **argv)
 		return resolve_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "status"))
 		return status_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "rotate-key"))
+		return rotate_main(argc - 1, argv + 1);
 	switch (options_parse(&cfg, argc, argv, err, sizeof(err))) {
 	case OPTIONS_EXIT:
 		return 0;

@@ -375,10 +375,12 @@ static void usage(FILE *out)
 		     "plugin's " PLUGIN_DIR "/<id>/" SOCK_NAME ".\n");
 }
 
-/* POST /VxovStatus with req on the socket at sock; the answer's JSON into
+/* POST /<call> with req on the socket at sock; the answer's JSON into
  * *root: 0, or -errno with the message. */
-static int status_ask(const char *sock, const char *req, json_t **root, char *err, size_t errlen)
+static int ask(const char *sock, const char *call, const char *req, json_t **root, char *err,
+	       size_t errlen)
 {
+	char url[64];
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct buf body = { 0 };
 	long code = 0;
@@ -391,7 +393,8 @@ static int status_ask(const char *sock, const char *req, json_t **root, char *er
 	if (!(h = curl_easy_init()))
 		return errf(err, errlen, -ENOMEM, "vxov status: cannot make an HTTP client");
 	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
-	curl_easy_setopt(h, CURLOPT_URL, "http://localhost/VxovStatus");
+	snprintf(url, sizeof(url), "http://localhost/%s", call);
+	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
@@ -406,8 +409,7 @@ static int status_ask(const char *sock, const char *req, json_t **root, char *er
 	*root = body.p ? json_loads(body.p, 0, NULL) : NULL;
 	if (!*root || code != 200) {
 		m = json_string_value(json_object_get(*root, "Err"));
-		e = errf(err, errlen, -EPROTO, "vxov status: %s",
-			 m ? m : "the daemon's answer is not a status");
+		e = errf(err, errlen, -EPROTO, "%s", m ? m : "the daemon's answer is not JSON");
 		json_decref(*root);
 		*root = NULL;
 	}
@@ -475,11 +477,62 @@ int status_main(int argc, char **argv)
 		return 1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	e = status_ask(sock, req, &root, err, sizeof(err));
+	e = ask(sock, "VxovStatus", req, &root, err, sizeof(err));
 	if (e)
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "vxov status: %s\n", err);
 	else
 		status_print(root, json, *network != '\0');
+	json_decref(root);
+	curl_global_cleanup();
+	return e ? 1 : 0;
+}
+
+/* `vxov rotate-key [--socket PATH]`: a new WireGuard key for this host's
+ * encrypted networks, switched to without a packet lost (crypt.c). */
+int rotate_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *given = getenv("VXOV_SOCKET");
+	char err[1024], sock[PATH_MAX];
+	json_t *root;
+	int opt, e;
+
+	if (given && !*given)
+		given = NULL;
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': given = optarg; break;
+		case 'h':
+			printf("Usage: vxov rotate-key [--socket PATH]\n"
+			       "Give this host's WireGuard a new key: announced in Consul, switched to\n"
+			       "2 s later without a packet lost; prints the new public key.\n");
+			return 0;
+		default:
+			fprintf(stderr, "Usage: vxov rotate-key [--socket PATH]\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "Usage: vxov rotate-key [--socket PATH]\n");
+		return 2;
+	}
+	if (sock_pick(given, sock, sizeof(sock), err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	e = ask(sock, "VxovRotateKey", "", &root, err, sizeof(err));
+	if (e)
+		fprintf(stderr, "vxov rotate-key: %s\n", err);
+	else
+		printf("rotated: public key %s, tunnel address %s\n", str(root, "public_key"),
+		       str(root, "tunnel"));
 	json_decref(root);
 	curl_global_cleanup();
 	return e ? 1 : 0;

@@ -4,5 +4,7 @@
 #define VXOV_STATUS_H
 
 int status_main(int argc, char **argv);
+/* `vxov rotate-key`: the same socket, a new WireGuard key. */
+int rotate_main(int argc, char **argv);
 
 #endif

@@ -5,9 +5,12 @@
  *
  *   the device:  conf.wg_dev in the host namespace (where its UDP socket
  *                lives), wireguard-go's (driver/wg/proc.h), MTU the
- *                underlay's less 60, this host's tunnel address on it (the
- *                --wireguard-subnet plus the host bits of the underlay
- *                address), and exactly the peers below;
+ *                underlay's less 60, this host's two tunnel addresses on it
+ *                (each half of --wireguard-subnet plus the host bits of the
+ *                underlay address: slot 0 and slot 1), a route to the whole
+ *                subnet whose source is the current slot's, and exactly the
+ *                peers below, changed one at a time (never all replaced:
+ *                that would end every session);
  *   our record:  vxov/wg/<self> = "<public key> <tunnel> <port>"
  *                (driver/wg/record.h), held by our session, written again
  *                whenever Consul's differs or lacks it;
@@ -26,18 +29,34 @@
  * Started with the first encrypted network; a failure is retried every
  * second and shown in `vxov status`.  The private key is read (or made) in
  * the state dir, mode 0600, and goes nowhere but to the device.
+ *
+ * Key rotation without a packet lost (crypt_rotate).  WireGuard gives each
+ * allowed address to one peer, so a peer's new key cannot take over its
+ * tunnel address while the old key's sessions still carry traffic.  Each
+ * key therefore has its own slot (the low bit of its public key's first
+ * byte): the rotation announces the next key with the other slot's
+ * address ("... next <key> <tunnel>"), every peer adds it beside the
+ * current one, and after ROTATE_GRACE_MS this host switches its private
+ * key and its source address together.  Its packets then come from the new
+ * address through new sessions, which the peers accept; theirs still go to
+ * the old address through the old sessions (which keep receiving) until
+ * they see the switch in Consul and point their FDB entries at the new
+ * address.  The slot is the key's, so a restart needs no other state.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "driver/ctl/core.h"
 #include "driver/ctl/crypt.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/net.h"
 #include "driver/ctl/session.h"
+#include "driver/ctl/wait.h"
 #include "driver/lib/htab.h"
 #include "driver/lib/layout.h"
 #include "driver/lib/log.h"
@@ -49,6 +68,7 @@
 #include "netops/link.h"
 #include "netops/nft.h"
 #include "netops/nl.h"
+#include "netops/route.h"
 
 #define WG_OVERHEAD 60		/* outer IPv4 20 + UDP 8 + WireGuard 32 */
 #define TICK_MS 1000		/* supervision and retries */
@@ -57,6 +77,9 @@
 #define WATCH_WAIT_S 300
 #define PEERS_MAX 4096
 #define GUARD_TABLE "vxov"
+#define ROTATE_GRACE_MS 2000	/* announce -> switch: the peers add the next key */
+#define ROTATE_TRIES 64		/* keys drawn for the other slot (each 1/2) */
+#define OLD_KEY_LINGER_MS 2000	/* a rotated-away key's packets still queued */
 
 static struct log_rate rl_bad = LOG_RATE_INIT(30000, 5);
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
@@ -66,6 +89,9 @@ struct peer {
 	struct in_addr underlay;
 	struct wg_record rec;
 	bool seen;		/* in the answer being read */
+	bool dirty;		/* rec changed: the device's peers follow */
+	struct wg_key prog[2];	/* the keys the device has for it (current, next) */
+	int nprog;
 };
 
 static struct {
@@ -76,6 +102,16 @@ static struct {
 	struct wg_proc *proc;	/* NULL: not started, or adopted */
 	struct wg_key priv, pub, psk;
 	bool has_psk;
+	int slot;		/* of pub: which tunnel address is ours now */
+	bool rotating;		/* next announced, the switch armed */
+	struct wg_key next_priv, next_pub;
+	struct loop_timer rotate;
+	struct ctl_wait *rotate_wait;
+	struct gone {
+		struct wg_key key;
+		uint64_t at;	/* loop_now() it goes at */
+	} *gone;		/* keys the device has and is to lose */
+	size_t ngone, capgone;
 	char why[256];		/* why not up */
 	struct htab peers;
 	size_t npeers;
@@ -132,9 +168,52 @@ static void free_peer(struct hnode *x, void *arg)
 
 /* ---- the device ---- */
 
+/* Slot k's tunnel address of this host. */
+static struct in_addr tunnel(int k)
+{
+	return core.conf.wg_tunnel[k & 1];
+}
+
+static int key_slot(const struct wg_key *pub)
+{
+	return pub->b[0] & 1;
+}
+
+/* The device's peers for p: its current key with its tunnel address, and
+ * during its rotation the next key with the next address.  n of them. */
+static size_t peer_confs(const struct peer *p, struct wg_peer_conf out[2])
+{
+	size_t n = 0;
+
+	memset(out, 0, 2 * sizeof(*out));
+	out[n].pub = p->rec.pub;
+	out[n].allowed = p->rec.tunnel;
+	n++;
+	if (p->rec.has_next) {
+		out[n].pub = p->rec.next_pub;
+		out[n].allowed = p->rec.next_tunnel;
+		out[n].no_keepalive = true;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		out[i].has_psk = C.has_psk;
+		out[i].psk = C.psk;
+		out[i].endpoint = p->underlay;
+		out[i].endpoint_port = p->rec.port;
+	}
+	return n;
+}
+
+static void wipe_confs(struct wg_peer_conf *pc, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		wg_key_wipe(&pc[i].psk);
+}
+
+/* The whole configuration at once (a new or restarted wireguard-go). */
 static int set_device(char *err, size_t errlen)
 {
-	struct wg_peer_conf *pc = calloc(C.npeers ? C.npeers : 1, sizeof(*pc));
+	struct wg_peer_conf *pc = calloc(2 * C.npeers + 1, sizeof(*pc));
 	struct wg_dev_conf c = { .priv = C.priv, .listen_port = core.conf.wg_port };
 	struct hnode *x, *tmp;
 	size_t k = 0;
@@ -144,26 +223,102 @@ static int set_device(char *err, size_t errlen)
 		return snprintf(err, errlen, "out of memory"), -ENOMEM;
 	HTAB_FOREACH_SAFE(&C.peers, x, tmp) {
 		struct peer *p = (struct peer *)x;
+		size_t n = peer_confs(p, pc + k);
 
-		pc[k].pub = p->rec.pub;
-		pc[k].has_psk = C.has_psk;
-		pc[k].psk = C.psk;
-		pc[k].endpoint = p->underlay;
-		pc[k].endpoint_port = p->rec.port;
-		pc[k].allowed = p->rec.tunnel;
-		k++;
+		p->nprog = (int)n;
+		for (size_t i = 0; i < n; i++)
+			p->prog[i] = pc[k + i].pub;
+		p->dirty = false;
+		k += n;
 	}
 	c.peers = pc;
 	c.npeers = k;
 	e = wg_uapi_set(core.conf.wg_dev, &c, UAPI_TIMEOUT_MS, err, errlen);
-	for (size_t i = 0; i < k; i++)
-		wg_key_wipe(&pc[i].psk);
+	wipe_confs(pc, k);
 	free(pc);
 	wg_key_wipe(&c.priv);
+	C.ngone = 0;
 	return e;
 }
 
-/* The link: MTU, address, up (wireguard-go makes it down and bare). */
+static bool has_key(const struct wg_key *v, size_t n, const struct wg_key *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(v[i].b, k->b, WG_KEY_LEN))
+			return true;
+	return false;
+}
+
+/* Remove k from the device at (loop_now() time) or later: 0, or -ENOMEM
+ * (then the device is configured whole again at the next tick). */
+static int forget_key(const struct wg_key *k, uint64_t at)
+{
+	if (C.ngone == C.capgone) {
+		size_t cap = C.capgone ? 2 * C.capgone : 8;
+		struct gone *v = realloc(C.gone, cap * sizeof(*v));
+
+		if (!v) {
+			C.up = false;
+			return -ENOMEM;
+		}
+		C.gone = v;
+		C.capgone = cap;
+	}
+	C.gone[C.ngone].key = *k;
+	C.gone[C.ngone++].at = at;
+	return 0;
+}
+
+/* The peers that changed, one at a time: sessions of the others (and of
+ * a changed peer's unchanged keys) go on. */
+static int apply_peers(char *err, size_t errlen)
+{
+	struct wg_peer_conf pc[2];
+	struct hnode *x, *tmp;
+	int e = 0;
+
+	for (size_t i = 0; i < C.ngone && !e;) {
+		struct wg_peer_conf g = { .pub = C.gone[i].key };
+
+		if (loop_now() < C.gone[i].at) {
+			i++;
+			continue;
+		}
+		e = wg_uapi_peer(core.conf.wg_dev, &g, true, UAPI_TIMEOUT_MS, err, errlen);
+		if (!e)
+			C.gone[i] = C.gone[--C.ngone];
+	}
+	HTAB_FOREACH_SAFE(&C.peers, x, tmp) {
+		struct peer *p = (struct peer *)x;
+		struct wg_key want[2];
+		size_t n;
+
+		if (e || !p->dirty)
+			continue;
+		n = peer_confs(p, pc);
+		for (size_t i = 0; i < n && !e; i++) {
+			want[i] = pc[i].pub;
+			e = wg_uapi_peer(core.conf.wg_dev, &pc[i], false, UAPI_TIMEOUT_MS, err, errlen);
+		}
+		/* Keys it no longer has (a rotation done): a while after, so
+		 * that what is queued for them still goes. */
+		for (int i = 0; i < p->nprog && !e; i++)
+			if (!has_key(want, n, &p->prog[i]))
+				e = forget_key(&p->prog[i], loop_now() + OLD_KEY_LINGER_MS);
+		wipe_confs(pc, n);
+		if (!e) {
+			memcpy(p->prog, want, n * sizeof(*want));
+			p->nprog = (int)n;
+			p->dirty = false;
+		}
+	}
+	return e;
+}
+
+/* The link: MTU, both slots' addresses, up, and the route to the whole
+ * subnet from the current slot's address (wireguard-go makes the device
+ * down and bare).  An encrypted network's VXLAN device has no local
+ * address: its packets take this route's source. */
 static int set_link(char *err, size_t errlen)
 {
 	const struct ctl_conf *cf = &core.conf;
@@ -175,20 +330,31 @@ static int set_link(char *err, size_t errlen)
 		return snprintf(err, errlen, "netlink: %s", strerror(-e)), e;
 	if ((e = link_get(&nl, cf->wg_dev, &li)) ||
 	    (e = link_set_mtu(&nl, li.ifindex, cf->underlay_mtu - WG_OVERHEAD)) ||
-	    (e = addr_add4(&nl, li.ifindex, cf->wg_tunnel, cf->wg_subnet.len)) ||
-	    (e = link_set_up(&nl, li.ifindex, 0)))
+	    (e = addr_add4(&nl, li.ifindex, tunnel(0), 32)) ||
+	    (e = addr_add4(&nl, li.ifindex, tunnel(1), 32)) ||
+	    (e = link_set_up(&nl, li.ifindex, 0)) ||
+	    (e = route_add4(&nl, cf->wg_subnet.addr, cf->wg_subnet.len, li.ifindex, tunnel(C.slot))))
 		snprintf(err, errlen, "WireGuard device %s: %s", cf->wg_dev, nl_strerror(&nl, e));
 	nl_close(&nl);
 	return e;
 }
 
+static void next_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.next", core.conf.wg_key_path);
+}
+
 static int read_keys(char *err, size_t errlen)
 {
+	char next[PATH_MAX + 8];
 	bool created = false;
 	int e;
 
 	if (C.keyed)
 		return 0;
+	/* A rotation cut short before its switch: begun again when asked. */
+	next_path(next, sizeof(next));
+	unlink(next);
 	if ((e = wg_key_load_or_create(core.conf.wg_key_path, &C.priv, &created, err, errlen)))
 		return e;
 	if ((e = wg_key_public(&C.priv, &C.pub))) {
@@ -201,6 +367,7 @@ static int read_keys(char *err, size_t errlen)
 		return e;
 	}
 	C.has_psk = core.conf.wg_psk_path[0] != '\0';
+	C.slot = key_slot(&C.pub);
 	C.keyed = true;
 	if (created)
 		log_info("wireguard: made this host's private key in %s", core.conf.wg_key_path);
@@ -218,21 +385,14 @@ static int bring_up(void)
 	if (!C.proc) {
 		e = wg_proc_start(&C.proc, core.conf.wg_go, core.conf.wg_dev, START_TIMEOUT_MS,
 				  err, sizeof(err));
-		if (e == -EBUSY) {
-			/* Ours from before a restart (or a stranger's: its
-			 * configuration is replaced with ours below). */
-			log_info("wireguard: %s runs already; taking it over", core.conf.wg_dev);
-			C.proc = NULL;
-			e = 0;
-		} else if (e) {
+		if (e)
 			goto fail;
-		}
 	}
 	if ((e = set_link(err, sizeof(err))) || (e = set_device(err, sizeof(err))))
 		goto fail;
 	if (!C.up)
 		log_info("wireguard: %s up, tunnel address %s, %zu peer%s", core.conf.wg_dev,
-			 inet_ntoa(core.conf.wg_tunnel), C.npeers, C.npeers == 1 ? "" : "s");
+			 inet_ntoa(tunnel(C.slot)), C.npeers, C.npeers == 1 ? "" : "s");
 	C.up = true;
 	C.why[0] = '\0';
 	return 0;
@@ -291,9 +451,13 @@ static void on_put(struct kv_req *r, void *arg)
 
 static void record_text(char *buf, size_t len)
 {
-	struct wg_record rec = { .pub = C.pub, .tunnel = core.conf.wg_tunnel,
-				 .port = core.conf.wg_port };
+	struct wg_record rec = { .pub = C.pub, .tunnel = tunnel(C.slot),
+				 .port = core.conf.wg_port, .has_next = C.rotating };
 
+	if (C.rotating) {
+		rec.next_pub = C.next_pub;
+		rec.next_tunnel = tunnel(!C.slot);
+	}
 	if (wg_record_format(&rec, buf, len))
 		buf[0] = '\0';
 }
@@ -316,7 +480,32 @@ static void publish(void)
 static bool same_record(const struct wg_record *a, const struct wg_record *b)
 {
 	return !memcmp(a->pub.b, b->pub.b, WG_KEY_LEN) && a->tunnel.s_addr == b->tunnel.s_addr &&
-	       a->port == b->port;
+	       a->port == b->port && a->has_next == b->has_next &&
+	       (!a->has_next || (!memcmp(a->next_pub.b, b->next_pub.b, WG_KEY_LEN) &&
+				 a->next_tunnel.s_addr == b->next_tunnel.s_addr));
+}
+
+/* Does rec claim one of our tunnel addresses or keys? */
+static bool conflicts(const struct wg_record *rec)
+{
+	const struct wg_key *k[2] = { &rec->pub, rec->has_next ? &rec->next_pub : NULL };
+	struct in_addr t[2] = { rec->tunnel, rec->has_next ? rec->next_tunnel : rec->tunnel };
+
+	for (int i = 0; i < 2; i++) {
+		if (t[i].s_addr == tunnel(0).s_addr || t[i].s_addr == tunnel(1).s_addr)
+			return true;
+		if (k[i] && (!memcmp(k[i]->b, C.pub.b, WG_KEY_LEN) ||
+			     (C.rotating && !memcmp(k[i]->b, C.next_pub.b, WG_KEY_LEN))))
+			return true;
+	}
+	return false;
+}
+
+/* A peer's keys the device has are to go (the peer went). */
+static void forget_keys(const struct peer *p)
+{
+	for (int i = 0; i < p->nprog; i++)
+		forget_key(&p->prog[i], loop_now());
 }
 
 /* One answer's records: the peers become exactly its valid ones. */
@@ -354,18 +543,26 @@ static bool take(const struct kv_list *l)
 				    "traffic", kv->key, why);
 			continue;
 		}
-		if (rec.tunnel.s_addr == core.conf.wg_tunnel.s_addr ||
-		    !memcmp(rec.pub.b, C.pub.b, WG_KEY_LEN)) {
+		if (conflicts(&rec)) {
 			C.bad++;
-			log_err_rl(&rl_bad, "wireguard: CONFLICT: %s has our tunnel address or "
-				   "public key; ignored", kv->key);
+			log_err_rl(&rl_bad, "wireguard: CONFLICT: %s has one of our tunnel addresses "
+				   "or public keys; ignored", kv->key);
 			continue;
 		}
 		if ((p = peer_find(ul))) {
+			bool moved = p->rec.tunnel.s_addr != rec.tunnel.s_addr;
+
 			p->seen = true;
 			if (same_record(&p->rec, &rec))
 				continue;
 			p->rec = rec;
+			p->dirty = true;
+			changed = true;
+			/* The FDB moves to the new address before the old key goes
+			 * (apply_peers, after this). */
+			if (moved)
+				C.hooks->peer_changed(ul);
+			continue;
 		} else {
 			if (C.npeers >= PEERS_MAX || !(p = calloc(1, sizeof(*p)))) {
 				log_err_rl(&rl_fail, "wireguard: %s: over %d peers or out of "
@@ -375,6 +572,7 @@ static bool take(const struct kv_list *l)
 			p->underlay = ul;
 			p->rec = rec;
 			p->seen = true;
+			p->dirty = true;
 			p->node.hash = peer_hash(ul);
 			if (htab_add(&C.peers, &p->node)) {
 				free(p);
@@ -391,6 +589,7 @@ static bool take(const struct kv_list *l)
 
 		if (p->seen)
 			continue;
+		forget_keys(p);
 		htab_del(&C.peers, x);
 		free(p);
 		C.npeers--;
@@ -417,8 +616,10 @@ static void on_watch(struct kv_req *r, void *arg)
 	if (take(&l) && C.up) {
 		char err[256];
 
-		if (set_device(err, sizeof(err)))
-			bring_up();	/* says why, and retries at the tick */
+		if (apply_peers(err, sizeof(err))) {
+			log_err_rl(&rl_fail, "wireguard: %s; configuring the device again", err);
+			bring_up();	/* every peer set; says why, retried at the tick */
+		}
 	}
 	kv_list_free(&l);
 	publish();
@@ -441,6 +642,126 @@ static void on_rewatch(struct loop_timer *t)
 	start_watch();
 }
 
+/* ---- key rotation ---- */
+
+static void rotate_answer(int e, const char *why)
+{
+	char pub[WG_KEY_B64_LEN + 1];
+
+	if (!C.rotate_wait)
+		return;
+	if (!e) {
+		json_t *o;
+
+		wg_key_to_base64(&C.pub, pub);
+		o = json_pack("{s:s, s:s}", "public_key", pub, "tunnel", inet_ntoa(tunnel(C.slot)));
+		C.rotate_wait->text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+	}
+	wait_done(C.rotate_wait, e, "%s", why ? why : "");
+	C.rotate_wait = NULL;
+}
+
+/* The device's private key, then at once the route's source: a packet made
+ * between the two (sent with the old address through a new session, which
+ * the peers refuse) is the only one the switch can cost, so nothing else
+ * comes between them. */
+static int switch_key(char *err, size_t errlen)
+{
+	const struct ctl_conf *cf = &core.conf;
+	struct link_info li;
+	struct nl nl;
+	int e;
+
+	if ((e = nl_open(&nl, -1)))
+		return snprintf(err, errlen, "netlink: %s", strerror(-e)), e;
+	if ((e = link_get(&nl, cf->wg_dev, &li)))
+		snprintf(err, errlen, "WireGuard device %s: %s", cf->wg_dev, nl_strerror(&nl, e));
+	else if (!(e = wg_uapi_set_key(cf->wg_dev, &C.priv, cf->wg_port, UAPI_TIMEOUT_MS, err,
+				       errlen)) &&
+		 (e = route_add4(&nl, cf->wg_subnet.addr, cf->wg_subnet.len, li.ifindex,
+				 tunnel(C.slot))))
+		snprintf(err, errlen, "route to %s/%d from %s: %s", inet_ntoa(cf->wg_subnet.addr),
+			 cf->wg_subnet.len, inet_ntoa(tunnel(C.slot)), nl_strerror(&nl, e));
+	nl_close(&nl);
+	return e;
+}
+
+/* The switch: the next key becomes ours (on disk first: the commit), then
+ * the device's private key and the source address, back to back, then the
+ * record without "next". */
+static void on_rotate(struct loop_timer *t)
+{
+	char err[256], next[PATH_MAX + 8];
+	int e;
+
+	if (!C.rotating)
+		return;
+	if ((e = wg_key_save(core.conf.wg_key_path, &C.next_priv, err, sizeof(err)))) {
+		log_err("wireguard: key rotation: %s; the current key stays", err);
+		goto cancel;
+	}
+	next_path(next, sizeof(next));
+	unlink(next);
+	wg_key_wipe(&C.priv);
+	C.priv = C.next_priv;
+	C.pub = C.next_pub;
+	wg_key_wipe(&C.next_priv);
+	C.slot = key_slot(&C.pub);
+	C.rotating = false;
+	if ((e = switch_key(err, sizeof(err)))) {
+		log_err("wireguard: key rotation: %s; configuring the device again", err);
+		bring_up();
+	}
+	C.record_ok = false;
+	publish();
+	log_info("wireguard: key rotated: tunnel address %s", inet_ntoa(tunnel(C.slot)));
+	rotate_answer(e, e ? err : NULL);
+	return;
+cancel:
+	wg_key_wipe(&C.next_priv);
+	C.rotating = false;
+	C.record_ok = false;
+	publish();
+	rotate_answer(e, err);
+}
+
+void crypt_rotate(struct ctl_wait *w)
+{
+	char err[256], next[PATH_MAX + 8];
+	int e, i;
+
+	if (!C.wanted || !C.up || !C.keyed) {
+		wait_done(w, -ENOTCONN, "no WireGuard device to rotate the key of: %s",
+			  C.wanted ? C.why : "this host has no encrypted network");
+		return;
+	}
+	if (C.rotating || C.rotate_wait) {
+		wait_done(w, -EBUSY, "a key rotation is under way");
+		return;
+	}
+	/* A key of the other slot: its address is free for the switch. */
+	for (i = 0, e = -EAGAIN; i < ROTATE_TRIES && e; i++) {
+		if ((e = wg_key_generate(&C.next_priv)) || (e = wg_key_public(&C.next_priv, &C.next_pub)))
+			break;
+		e = key_slot(&C.next_pub) == C.slot ? -EAGAIN : 0;
+	}
+	next_path(next, sizeof(next));
+	if (e || (e = wg_key_save(next, &C.next_priv, err, sizeof(err)))) {
+		if (e == -EAGAIN || e == -EIO)
+			snprintf(err, sizeof(err), "no key could be made: %s", strerror(-e));
+		wg_key_wipe(&C.next_priv);
+		wait_done(w, e, "key rotation: %s", err);
+		return;
+	}
+	C.rotating = true;
+	C.rotate_wait = w;
+	C.record_ok = false;
+	publish();
+	loop_timer_in(&core.loop, &C.rotate, ROTATE_GRACE_MS);
+	log_info("wireguard: key rotation: next key announced, switching in %d ms", ROTATE_GRACE_MS);
+}
+
 /* ---- the loop's calls ---- */
 
 static void on_tick(struct loop_timer *t)
@@ -460,6 +781,10 @@ static void on_tick(struct loop_timer *t)
 	}
 	if (!C.up)
 		bring_up();
+	if (C.up && C.ngone && apply_peers(err, sizeof(err))) {
+		log_err_rl(&rl_fail, "wireguard: %s; configuring the device again", err);
+		bring_up();
+	}
 	if (!C.guard_ok)
 		sync_guard();
 	publish();
@@ -476,6 +801,7 @@ void crypt_init(const struct crypt_hooks *h)
 	C.hooks = h;
 	C.tick.fn = on_tick;
 	C.rewatch.fn = on_rewatch;
+	C.rotate.fn = on_rotate;
 }
 
 int crypt_usable(char *err, size_t errlen)
@@ -486,7 +812,7 @@ int crypt_usable(char *err, size_t errlen)
 	if (!core.conf.wg_go[0])
 		return snprintf(err, errlen, "this kernel has no WireGuard and wireguard-go was "
 				"not found (give its path with --wireguard-go)"), -ENOENT;
-	if (!core.conf.wg_tunnel.s_addr)
+	if (!core.conf.wg_tunnel[0].s_addr)
 		return snprintf(err, errlen, "this host's underlay address %s has no host bits "
 				"inside --wireguard-subnet's length: choose a longer subnet",
 				inet_ntoa(core.conf.self)), -EADDRNOTAVAIL;
@@ -550,6 +876,14 @@ void crypt_stop(void)
 {
 	loop_timer_stop(&core.loop, &C.tick);
 	loop_timer_stop(&core.loop, &C.rewatch);
+	loop_timer_stop(&core.loop, &C.rotate);
+	if (C.rotate_wait)
+		wait_done(C.rotate_wait, -ECANCELED, "vxov is stopping");
+	C.rotate_wait = NULL;
+	wg_key_wipe(&C.next_priv);
+	free(C.gone);
+	C.gone = NULL;
+	C.ngone = C.capgone = 0;
 	if (C.watch && core.kv)
 		kv_req_cancel(core.kv, C.watch);
 	C.watch = NULL;
@@ -582,7 +916,7 @@ json_t *crypt_json(void)
 	if (!C.wanted)
 		return NULL;
 	wg_key_to_base64(&C.pub, pub);
-	inet_ntop(AF_INET, &core.conf.wg_tunnel, tun, sizeof(tun));
+	inet_ntop(AF_INET, &core.conf.wg_tunnel[C.slot], tun, sizeof(tun));
 	if (!nft_guard_counters(GUARD_TABLE, &cnt, &ncnt, err, sizeof(err)))
 		for (size_t i = 0; i < ncnt; i++) {
 			in += cnt[i].in_packets;
@@ -621,6 +955,8 @@ json_t *crypt_json(void)
 		      "peers", peers ? peers : json_array(), "record_published", C.record_ok,
 		      "plaintext_dropped", "in", (json_int_t)in, "out", (json_int_t)out,
 		      "bad_records", (json_int_t)C.bad);
+	if (o)
+		json_object_set_new(o, "rotating", json_boolean(C.rotating));
 	if (o && err[0])	/* the device's counters could not be read */
 		json_object_set_new(o, "stats_error", json_string(err));
 	return o;

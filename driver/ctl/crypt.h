@@ -34,6 +34,11 @@ void crypt_networks_changed(void);
 void crypt_resync(void);
 /* A new session: our record is written again. */
 void crypt_new_session(void);
+/* `vxov rotate-key`: announce a new key, switch to it ROTATE_GRACE_MS
+ * later; w is answered then (its text {"public_key": ..., "tunnel": ...}),
+ * or at once with why not (-ENOTCONN no device, -EBUSY one under way). */
+struct ctl_wait;
+void crypt_rotate(struct ctl_wait *w);
 
 /* Where encrypted VXLAN for the host at underlay goes: its tunnel address;
  * false when it has no valid record (then no entry at all: never the

@@ -40,7 +40,7 @@
 enum msg_type {
 	M_NET_ADD, M_NET_DEL, M_EP_ADD, M_EP_DEL, M_VNI, M_VNI6,
 	M_IPAM_POOL, M_IPAM_REQ, M_IPAM_REL, M_IPAM_HAVE,
-	M_STATUS, M_METRICS, M_HEALTH, M_NAMES, M_NAMES_SYNCED,
+	M_STATUS, M_METRICS, M_HEALTH, M_NAMES, M_NAMES_SYNCED, M_ROTATE,
 };
 
 struct msg {
@@ -182,6 +182,10 @@ static void handle(struct msg *m)
 	case M_STATUS:
 		m->wait->text = report_status(m->network, err, sizeof(err));
 		wait_done(m->wait, m->wait->text ? 0 : -ENOENT, "%s", err);
+		m->wait = NULL;
+		break;
+	case M_ROTATE:
+		crypt_rotate(m->wait);	/* answered after the switch */
 		m->wait = NULL;
 		break;
 	case M_METRICS:
@@ -589,18 +593,35 @@ void ctl_ipam_have6(const struct prefix6 *pool, const struct in6_addr *addr)
 }
 
 /* A text the loop makes (status, metrics): the caller frees it. */
-static char *ask_text(struct msg *m, char *err, size_t errlen)
+static char *ask_text_within(struct msg *m, unsigned int ms, char *err, size_t errlen)
 {
 	struct ctl_wait *w;
 	char *text = NULL;
 
-	if (!call(m, 1000, err, errlen, &w) && wait_answered(w)) {
+	if (!call(m, ms, err, errlen, &w) && wait_answered(w)) {
 		text = w->text;
 		w->text = NULL;
 	}
 	if (w)
 		wait_put(w);
 	return text;
+}
+
+static char *ask_text(struct msg *m, char *err, size_t errlen)
+{
+	return ask_text_within(m, 1000, err, errlen);
+}
+
+char *ctl_rotate_key(char *err, size_t errlen)
+{
+	struct msg *m = msg_new(M_ROTATE);
+
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* The switch comes ROTATE_GRACE_MS (2 s) after the announcement. */
+	return ask_text_within(m, 5000, err, errlen);
 }
 
 char *ctl_status(const char *network, char *err, size_t errlen)

@@ -104,6 +104,10 @@ void ctl_ipam_have6(const struct prefix6 *pool, const struct in6_addr *addr);
  * (network: a Docker ID, its first 4-12 characters, or a VNI); NULL with
  * err if there is no such network or the loop did not answer in 1 s. */
 char *ctl_status(const char *network, char *err, size_t errlen);
+/* `vxov rotate-key`: this host's WireGuard key replaced without a packet
+ * lost (crypt.c); {"public_key": ..., "tunnel": ...} (malloc'd) once the
+ * switch is made, within 5 s, or NULL with err. */
+char *ctl_rotate_key(char *err, size_t errlen);
 /* The loop's counters in Prometheus' text format (malloc'd), or NULL. */
 char *ctl_metrics(char *err, size_t errlen);
 /* CTL_HEALTHY, CTL_DEGRADED (Consul unreachable for less than two session

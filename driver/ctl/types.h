@@ -41,7 +41,8 @@ struct ctl_conf {
 	uint16_t wg_port;		/* its UDP port */
 	struct prefix4 wg_subnet;	/* the hosts' tunnel addresses */
 	char wg_go[PATH_MAX];		/* wireguard-go, an absolute path; "": not found */
-	struct in_addr wg_tunnel;	/* this host's tunnel address; 0: none (refused) */
+	struct in_addr wg_tunnel[2];	/* this host's tunnel addresses, slots 0 and 1;
+					 * 0: none (encryption refused) */
 	char wg_key_path[PATH_MAX];	/* this host's private key (0600) */
 	char wg_psk_path[PATH_MAX];	/* "": no pre-shared key */
 	unsigned int underlay_mtu;	/* the WireGuard device gets 60 less */

@@ -102,6 +102,24 @@ static json_t *status_call(struct api *a, const char *body, size_t len, unsigned
 	return res;
 }
 
+/* `vxov rotate-key`: no body; the new public key once the switch is made. */
+static json_t *rotate_call(struct api *a, const char *body, size_t len, unsigned int *status)
+{
+	static const char call[] = "VxovRotateKey";
+	char err[ERRLEN], *text;
+	json_t *res;
+
+	(void)a;
+	(void)body;
+	if (len)
+		return reply_err(status, HTTP_BAD_REQUEST, call, "no body expected");
+	if (!(text = ctl_rotate_key(err, sizeof(err))))
+		return reply_err(status, 503, call, "%s", err);
+	res = json_loads(text, 0, NULL);
+	free(text);
+	return res;
+}
+
 static const struct {
 	const char *path;
 	api_fn fn;
@@ -127,6 +145,7 @@ static const struct {
 	{ "/IpamDriver.RequestAddress", api_ipam_request_address },
 	{ "/IpamDriver.ReleaseAddress", api_ipam_release_address },
 	{ "/VxovStatus", status_call },
+	{ "/VxovRotateKey", rotate_call },
 };
 
 #define ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -113,10 +113,11 @@ static int add_vxlan(const struct underlay *ul, const struct network *n, int nsf
 		     char *err, size_t errlen)
 {
 	/* An encrypted network's VXLAN goes to tunnel addresses, through the
-	 * WireGuard device alone: from this host's tunnel address, pinned to
-	 * no underlay device. */
+	 * WireGuard device alone: pinned to no underlay device, and with no
+	 * local address, so that its packets take the source of the route to
+	 * the tunnel subnet (the current key's address: crypt.c). */
 	struct vxlan_conf vx = {
-		.vni = n->vni, .local = n->encrypted ? ul->tunnel : ul->ip,
+		.vni = n->vni, .local = n->encrypted ? (struct in_addr){ 0 } : ul->ip,
 		.underlay_ifindex = n->encrypted ? 0 : ul->ifindex,
 		.mtu = n->mtu, .nsfd = nsfd,
 	};
@@ -124,9 +125,6 @@ static int add_vxlan(const struct underlay *ul, const struct network *n, int nsf
 	struct nl host;
 	int e;
 
-	if (n->encrypted && !ul->tunnel.s_addr)
-		return errf(err, errlen, -EADDRNOTAVAIL, "vni %u is encrypted, but this host has no "
-			    "tunnel address", n->vni);
 	overlay_vxlan_name(n->vni, vxname);
 	vx.name = vxname;
 	e = nl_open(&host, -1);

@@ -22,7 +22,6 @@ struct underlay {
 	int ifindex;		/* 0 if not pinned to a device */
 	char dev[IF_NAMESIZE];
 	unsigned int mtu;
-	struct in_addr tunnel;	/* encrypted networks send from it (crypt.c); 0: none */
 };
 
 /* Find the underlay from --underlay-dev / --underlay-ip or the default route. */

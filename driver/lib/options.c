@@ -120,9 +120,9 @@ void options_usage(FILE *out)
 		"  --wireguard-dev NAME networks made with -o encrypted=true go host to host\n"
 		"                       inside this WireGuard device (default vxov-wg)\n"
 		"  --wireguard-port N   its UDP port (default 51820)\n"
-		"  --wireguard-subnet CIDR  the hosts' tunnel addresses: this host's is the\n"
-		"                       subnet plus the host bits of its underlay address\n"
-		"                       (default 100.96.0.0/16, /8-/30)\n"
+		"  --wireguard-subnet CIDR  the hosts' tunnel addresses: this host's are each\n"
+		"                       half of it plus the host bits of its underlay\n"
+		"                       address (default 100.96.0.0/15, /8-/29)\n"
 		"  --wireguard-go PATH  the userspace WireGuard vxov starts when the kernel\n"
 		"                       has none (default: wireguard-go, searched in PATH)\n"
 		"  --wireguard-psk-file PATH  a pre-shared key every host has (root-only\n"
@@ -259,8 +259,8 @@ static int options_set(struct options *c, int opt, const char *name, const char 
 		break;
 	case OPT_WG_SUBNET:
 		if (!netaddr_parse_prefix4(val, &c->wg_subnet) || c->wg_subnet.len < 8 ||
-		    c->wg_subnet.len > 30)
-			return errf(err, errlen, -EINVAL, "%s: '%s' is not an IPv4 subnet /8 to /30",
+		    c->wg_subnet.len > 29)
+			return errf(err, errlen, -EINVAL, "%s: '%s' is not an IPv4 subnet /8 to /29",
 				    name, val);
 		c->wg_subnet.addr = netaddr_network(&c->wg_subnet);
 		break;
@@ -308,8 +308,8 @@ enum options_result options_parse(struct options *c, int argc, char **argv, char
 	c->dns_auto = true;
 	strcpy(c->wg_dev, "vxov-wg");
 	c->wg_port = 51820;
-	c->wg_subnet.addr.s_addr = htonl(0x64600000);	/* 100.96.0.0/16 */
-	c->wg_subnet.len = 16;
+	c->wg_subnet.addr.s_addr = htonl(0x64600000);	/* 100.96.0.0/15 */
+	c->wg_subnet.len = 15;
 	strcpy(c->wg_go, "wireguard-go");
 
 	for (opt = OPT_SOCKET; opt <= OPT_WG_PSK_FILE; opt++) {

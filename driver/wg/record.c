@@ -17,6 +17,15 @@ int wg_record_format(const struct wg_record *r, char *buf, size_t len)
 	wg_key_to_base64(&r->pub, key);
 	inet_ntop(AF_INET, &r->tunnel, ip, sizeof(ip));
 	n = snprintf(buf, len, "%s %s %u", key, ip, (unsigned int)r->port);
+	if (n >= 0 && (size_t)n < len && r->has_next) {
+		char nkey[WG_KEY_B64_LEN + 1], nip[INET_ADDRSTRLEN];
+		int m;
+
+		wg_key_to_base64(&r->next_pub, nkey);
+		inet_ntop(AF_INET, &r->next_tunnel, nip, sizeof(nip));
+		m = snprintf(buf + n, len - (size_t)n, " next %s %s", nkey, nip);
+		n = m < 0 ? m : n + m;
+	}
 	if (n < 0 || (size_t)n >= len) {
 		if (len)
 			buf[0] = '\0';
@@ -73,7 +82,7 @@ bool wg_record_parse(const char *s, size_t len, struct wg_record *r, const char 
 
 	*why = NULL;
 	if (len > WG_RECORD_MAX)
-		*why = "value longer than 80 bytes";
+		*why = "value longer than 160 bytes";
 	else if (memchr(s, '\0', len))
 		*why = "value contains a NUL byte";
 	if (*why)
@@ -114,9 +123,38 @@ bool wg_record_parse(const char *s, size_t len, struct wg_record *r, const char 
 	if ((*why = next_field(&p, end, &tok, &n, "missing listen port")) ||
 	    (*why = parse_port(tok, n, &t.port)))
 		return false;
-	if (p != end) {
+	t.has_next = false;
+	memset(&t.next_pub, 0, sizeof(t.next_pub));
+	t.next_tunnel.s_addr = 0;
+	if (p != end && (end - p < 6 || memcmp(p, " next ", 6))) {
 		*why = "trailing characters";
 		return false;
+	}
+	if (p != end) {
+		p += 5;	/* at the ' ' before the key */
+		if ((*why = next_field(&p, end, &tok, &n, "missing next public key")))
+			return false;
+		if (!wg_key_from_base64(tok, n, &t.next_pub))
+			*why = "next public key is not base64";
+		else if (wg_key_is_zero(&t.next_pub))
+			*why = "next public key is all zeros";
+		if (*why || (*why = next_field(&p, end, &tok, &n, "missing next tunnel address")))
+			return false;
+		if (n >= sizeof(ip)) {
+			*why = "next tunnel address is not a dotted-quad IPv4 address";
+			return false;
+		}
+		memcpy(ip, tok, n);
+		ip[n] = '\0';
+		if (!netaddr_parse_ip4(ip, &t.next_tunnel))
+			*why = "next tunnel address is not a dotted-quad IPv4 address";
+		else if (!netaddr_ip4_is_unicast(t.next_tunnel))
+			*why = "next tunnel address is not a unicast IPv4 address";
+		else if (p != end)
+			*why = "trailing characters";
+		if (*why)
+			return false;
+		t.has_next = true;
 	}
 	*r = t;
 	return true;

@@ -537,6 +537,11 @@ static void put_peer(struct sbuf *b, const struct wg_peer_conf *p, bool remove)
 		inet_ntop(AF_INET, &p->endpoint, ip, sizeof(ip));
 		sbuf_printf(b, "endpoint=%s:%u\n", ip, p->endpoint_port);
 	}
+	/* On (from off) it sends a keepalive at once: a peer new to this
+	 * device, or one a restarted device forgot the sessions of, shakes
+	 * hands now, not when the other side's stale session times out
+	 * (15 s without an answer); then every 25 s, as wg-quick users set. */
+	sbuf_printf(b, "persistent_keepalive_interval=%u\n", p->no_keepalive ? 0 : WG_KEEPALIVE_S);
 	sbuf_add(b, "replace_allowed_ips=true\n", 25);
 	if (p->allowed.s_addr) {
 		inet_ntop(AF_INET, &p->allowed, ip, sizeof(ip));
@@ -558,6 +563,22 @@ int wg_uapi_set(const char *dev, const struct wg_dev_conf *c, int timeout_ms, ch
 		put_peer(&req, &c->peers[i], false);
 	sbuf_add(&req, "\n", 1);
 	r = uapi_set_txn(dev, "set", &req, timeout_ms, err, errlen);
+	sbuf_wipe(&req);
+	return r;
+}
+
+int wg_uapi_set_key(const char *dev, const struct wg_key *priv, uint16_t listen_port,
+		    int timeout_ms, char *err, size_t errlen)
+{
+	struct sbuf req = { 0 };
+	int r;
+
+	sbuf_add(&req, "set=1\n", 6);
+	/* No listen_port: wireguard-go would rebind its socket. */
+	(void)listen_port;
+	sbuf_key(&req, "private_key", priv);
+	sbuf_add(&req, "\n", 1);
+	r = uapi_set_txn(dev, "set key", &req, timeout_ms, err, errlen);
 	sbuf_wipe(&req);
 	return r;
 }

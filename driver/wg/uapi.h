@@ -29,11 +29,14 @@
 #define WG_UAPI_MAX_ANSWER (256 * 1024)
 #define WG_UAPI_MAX_PEERS 4096
 
+#define WG_KEEPALIVE_S 25	/* every peer's persistent keepalive */
 struct wg_peer_conf {
 	struct wg_key pub;
 	bool has_psk; struct wg_key psk;
 	struct in_addr endpoint; uint16_t endpoint_port;
-	struct in_addr allowed;		/* allowed-ips: this /32 alone */
+	struct in_addr allowed;
+	bool no_keepalive;	/* a key announced, not in use yet: no handshake
+				 * that cannot succeed before its host switches */		/* allowed-ips: this /32 alone */
 };
 struct wg_dev_conf {
 	struct wg_key priv;
@@ -42,6 +45,10 @@ struct wg_dev_conf {
 };
 /* Make the device's configuration exactly c: private key, listen port, and the peers (replace_peers=true, each peer with replace_allowed_ips=true). One connection, one set=1 request, its errno=N answer read; timeout_ms bounds connect+write+read (poll, CLOCK_MONOTONIC). 0 or -errno with err ("wireguard-go vxt1a: set: errno=22" / "connect /var/run/wireguard/x.sock: No such file or directory"). Never puts key material into err. */
 int wg_uapi_set(const char *dev, const struct wg_dev_conf *c, int timeout_ms, char *err, size_t errlen);
+/* The private key (and listen port) alone: the peers and their sessions
+ * stay (a key rotation's switch). */
+int wg_uapi_set_key(const char *dev, const struct wg_key *priv, uint16_t listen_port,
+		    int timeout_ms, char *err, size_t errlen);
 /* Key rotation and updates without touching other peers: add or update (update_only=false) or remove (remove=true) one peer. */
 int wg_uapi_peer(const char *dev, const struct wg_peer_conf *p, bool remove, int timeout_ms, char *err, size_t errlen);
 struct wg_peer_stat {

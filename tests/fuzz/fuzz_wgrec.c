@@ -31,7 +31,9 @@ static void record(const char *s, size_t size)
 	if (!(size == n || (size == n + 1 && s[n] == '\n')) || memcmp(buf, s, n))
 		abort();
 	if (!wg_record_parse(buf, n, &r2, &why) || memcmp(r.pub.b, r2.pub.b, WG_KEY_LEN) ||
-	    r.tunnel.s_addr != r2.tunnel.s_addr || r.port != r2.port)
+	    r.tunnel.s_addr != r2.tunnel.s_addr || r.port != r2.port || r.has_next != r2.has_next ||
+	    (r.has_next && (memcmp(r.next_pub.b, r2.next_pub.b, WG_KEY_LEN) ||
+			    r.next_tunnel.s_addr != r2.next_tunnel.s_addr)))
 		abort();
 }
 

@@ -39,10 +39,14 @@ r=$(api "$(S 1)" NetworkDriver.CreateNetwork "$(net_json "$(id64 e8)" 8 encrypte
 check_match "encrypted with multicast=true: refused" '"Err":".*not supported yet' "$r"
 
 # Each host's record: "<public key> <tunnel address> <port>", held by its session.
-T1=100.96.$(hip 1 | cut -d. -f3-) T2=100.96.$(hip 2 | cut -d. -f3-)
+# Its tunnel address: a half of 100.96.0.0/15 (the key's slot) and the
+# underlay address's last 16 bits.
 for i in 1 2; do check "h$i publishes its record" poll 10 kv get "vxov/wg/$(hip $i)"; done
-check_match "h1's record in Consul: its public key, tunnel address $T1, port 51820, held by a session" \
-	"^vxov/wg/$(hip 1)=[A-Za-z0-9+/]{43}= $T1 51820 session=[0-9a-f-]{36}" "$(kv get "vxov/wg/$(hip 1)" | head -1)"
+tun_of() { kv get "vxov/wg/$(hip "$1")" | head -1 | cut -d' ' -f2; }
+T1=$(tun_of 1) T2=$(tun_of 2)
+check_match "h1's record in Consul: its public key, tunnel address, port 51820, held by a session" \
+	"^vxov/wg/$(hip 1)=[A-Za-z0-9+/]{43}= 100\.9[67]\.$(hip 1 | cut -d. -f3- | sed 's/\./\\./') 51820 session=[0-9a-f-]{36}" \
+	"$(kv get "vxov/wg/$(hip 1)" | head -1)"
 PUB1=$(kv get "vxov/wg/$(hip 1)" | head -1 | sed 's/^[^=]*=\([^ ]*\) .*/\1/')
 check_eq "the public key is the one of h1's private key file" "$PUB1" \
 	"$(wg pubkey <"$(hstate 1)/wireguard.key")"
@@ -100,7 +104,7 @@ check "h1 mirrors the hand-written arp key of a host without a record" poll 10 s
 check_empty "  but its FDB has no entry for that host's MAC" \
 	"$(bridge -n "$OV1" fdb show dev "vxlan$VE" | grep "^$GMAC")"
 check_empty "the encrypted network's FDB points at no underlay address" \
-	"$(bridge -n "$OV1" fdb show dev "vxlan$VE" | grep -o 'dst [0-9.]*' | grep -v ' 100\.96\.')"
+	"$(bridge -n "$OV1" fdb show dev "vxlan$VE" | grep -o 'dst [0-9.]*' | grep -v ' 100\.9[67]\.')"
 kv put "vxov/wg/$GHOST" "not a record" >/dev/null
 check "a malformed record is refused and counted" poll 10 sh -c \
 	"ip netns exec $(H 1) curl -sf http://127.0.0.1:9277/metrics | grep -q '^vxov_wireguard_bad_records_total [1-9]'"
@@ -143,6 +147,41 @@ check "wireguard-go killed on h2: vxov starts it again and ping works within 10 
 	poll 10 ip netns exec "$T_ID-c11" ping -c 1 -W 1 "$A.21"
 check_match "  said in h2's log" "wireguard-go for $(WGD 2) was started again" "$(grep 'started again' "$(hlog 2)")"
 
+# A third host joins while a flow runs: the others add it as a peer one at
+# a time, and no session of theirs ends (10 ms pings, none lost).
+HFLAGS[3]="--wireguard-go $WGGO --wireguard-dev $(WGD 3)"
+on_exit "pkill -9 -f -- '-f $(WGD 3)\$'"
+ip netns exec "$T_ID-c11" ping -i 0.01 -c 400 -W 1 "$A.21" >"$T_TMP/ping3" 2>&1 &
+PP=$!
+check "h3 starts" host_start 3
+check_eq "h3: the encrypted network" "{}" \
+	"$(api "$(S 3)" NetworkDriver.CreateNetwork "$(net_json "$ENC" 0 encrypted=true)" | head -1)"
+check "h1 has h3 as a peer" poll 10 sh -c "ip netns exec $(H 1) wg show $(WGD 1) peers | grep -c . | grep -qx 2"
+wait $PP
+check_match "  and lost no ping of the 400 sent every 10 ms meanwhile" " 400 received, 0% packet loss" "$(cat "$T_TMP/ping3")"
+
+# Key rotation, both hosts in turn, under 10 ms pings: none lost.
+OLD1=$(kv get "vxov/wg/$(hip 1)" | head -1 | sed 's/^[^=]*=\([^ ]*\) .*/\1/')
+ip netns exec "$T_ID-c11" ping -i 0.01 -c 900 -W 1 "$A.21" >"$T_TMP/pingr" 2>&1 &
+PP=$!
+r1=$("$VXOV" rotate-key --socket "$(S 1)" 2>&1)
+check_match "vxov rotate-key on h1: a new key, the other slot's address" \
+	"^rotated: public key [A-Za-z0-9+/]{43}=, tunnel address 100\.9[67]\." "$r1"
+check_not "  not the slot it had" test "$(echo "$r1" | sed 's/.*tunnel address //')" = "$T1"
+NEW1=$(echo "$r1" | sed -n 's/^rotated: public key \([^,]*\), .*/\1/p')
+r2=$("$VXOV" rotate-key --socket "$(S 2)" 2>&1)
+check_match "vxov rotate-key on h2" "^rotated: public key " "$r2"
+wait $PP
+cp "$T_TMP/pingr" /tmp/pingr.debug
+check_match "  10 ms pings across meanwhile: 900 sent, none lost" " 900 received, 0% packet loss" "$(cat "$T_TMP/pingr")"
+check_eq "  h1's key file holds the new key" "$NEW1" "$(wg pubkey <"$(hstate 1)/wireguard.key")"
+check "  h1's record has the new key and no next one" poll 10 sh -c \
+	"ip netns exec $CN $KVCTL --consul http://$CIP:8500 get vxov/wg/$(hip 1) | head -1 | grep -v ' next ' | grep -q '=$NEW1 '"
+check_empty "  the old key is nobody's peer any more" "$(for i in 2 3; do ip netns exec "$(H $i)" wg show "$(WGD $i)" peers; done | grep -xF "$OLD1")"
+check "  and h2's FDB points at h1's new address" poll 10 sh -c \
+	"bridge -n $(OV 2 "$VE") fdb show dev vxlan$VE | grep -q '^$(t_mac "$A.11") dst $(echo "$r1" | sed 's/.*tunnel address //') '"
+check_eq "  no rotation file left" "" "$(ls "$(hstate 1)" | grep next)"
+
 PRIV=$(cat "$(hstate 1)/wireguard.key")
 check_empty "the private key is in no log and no status" \
 	"$(grep -lF "$PRIV" "$(hlog 1)" "$(hlog 2)"; "$VXOV" status --json --socket "$(S 1)" | grep -F "$PRIV")"
@@ -153,6 +192,7 @@ for i in 1 2; do
 	detach "$(S $i)" "$PLAIN" "$(id64 y${i}1)" "$T_ID-d${i}1" >/dev/null
 	check "h$i: the guard table is there while the network is" ip netns exec "$(H $i)" nft list table ip vxov
 	check_eq "h$i: DeleteNetwork (encrypted)" "{}" "$(api "$(S $i)" NetworkDriver.DeleteNetwork "$(ids_json "$ENC")" | head -1)"
+	[ $i = 2 ] && check_eq "h3: DeleteNetwork (encrypted)" "{}" "$(api "$(S 3)" NetworkDriver.DeleteNetwork "$(ids_json "$ENC")" | head -1)"
 	check_eq "h$i: DeleteNetwork (plain)" "{}" "$(api "$(S $i)" NetworkDriver.DeleteNetwork "$(ids_json "$PLAIN")" | head -1)"
 	check "  no guard table left" poll 10 not ip netns exec "$(H $i)" nft list table ip vxov
 done

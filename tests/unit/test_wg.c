@@ -46,6 +46,11 @@ static void assert_record_equal(const struct wg_record *a, const struct wg_recor
 	assert_key_equal(&a->pub, &b->pub);
 	assert_int_equal(a->tunnel.s_addr, b->tunnel.s_addr);
 	assert_int_equal(a->port, b->port);
+	assert_int_equal(a->has_next, b->has_next);
+	if (a->has_next) {
+		assert_key_equal(&a->next_pub, &b->next_pub);
+		assert_int_equal(a->next_tunnel.s_addr, b->next_tunnel.s_addr);
+	}
 }
 
 /* A fresh temporary directory, its path in a static buffer. */
@@ -509,6 +514,19 @@ static void test_record_example(void **st)
 	assert_true(wg_record_parse(buf, strlen(buf), &r2, &why));
 	assert_int_equal(r2.port, 1);
 
+	/* The longest: a rotation announced. */
+	r.has_next = true;
+	r.next_pub = r.pub;
+	inet_pton(AF_INET, "223.255.255.253", &r.next_tunnel);
+	r.port = 65535;
+	assert_int_equal(wg_record_format(&r, buf, sizeof(buf)), 0);
+	assert_int_equal(strlen(buf), 44 + 1 + 15 + 1 + 5 + 6 + 44 + 1 + 15);
+	assert_true(wg_record_parse(buf, strlen(buf), &r2, &why));
+	assert_record_equal(&r, &r2);
+	r.has_next = false;
+	r.port = 1;
+	assert_int_equal(wg_record_format(&r, buf, sizeof(buf)), 0);
+
 	/* Too small a buffer. */
 	assert_int_equal(wg_record_format(&r, buf, strlen(buf)), -ENOSPC);
 	assert_string_equal(buf, "");
@@ -524,7 +542,13 @@ static void test_record_roundtrip(void **st)
 
 	(void)st;
 	for (i = 0; i < 200; i++) {
+		memset(&r, 0, sizeof(r));
 		assert_int_equal(wg_key_generate(&r.pub), 0);
+		if (i % 2) {	/* a rotation announced */
+			r.has_next = true;
+			assert_int_equal(wg_key_generate(&r.next_pub), 0);
+			r.next_tunnel.s_addr = htonl(0x64410000u + i * 977u);
+		}
 		r.tunnel.s_addr = htonl(0x64400000u + i * 977u);
 		r.port = (uint16_t)(1 + i * 331);
 		assert_int_equal(wg_record_format(&r, buf, sizeof(buf)), 0);
@@ -541,7 +565,16 @@ static void test_record_refused(void **st)
 #define K "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
 		{ "", "value is empty" },
 		{ "\n", "value is empty" },
-		{ K " 100.64.0.7 51820 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "value longer than 80 bytes" },
+		{ K " 100.64.0.7 51820 next " K " 100.64.0.8 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		  "value longer than 160 bytes" },
+		{ K " 100.64.0.7 51820 next", "trailing characters" },
+		{ K " 100.64.0.7 51820 next ", "missing next public key" },
+		{ K " 100.64.0.7 51820 next " K, "missing next tunnel address" },
+		{ K " 100.64.0.7 51820 next xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dh= 100.64.0.8", "next public key is not base64" },
+		{ K " 100.64.0.7 51820 next " K " 100.64.0.08", "next tunnel address is not a dotted-quad IPv4 address" },
+		{ K " 100.64.0.7 51820 next " K " 224.0.0.1", "next tunnel address is not a unicast IPv4 address" },
+		{ K " 100.64.0.7 51820 next " K " 100.64.0.8 1", "trailing characters" },
+		{ K " 100.64.0.7 51820 nxt " K " 100.64.0.8", "trailing characters" },
 		{ "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg 100.64.0.7 51820", "public key is not base64" },
 		{ "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dh= 100.64.0.7 51820", "public key is not base64" },
 		{ "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg== 100.64.0.7 51820", "public key is not base64" },

@@ -38,7 +38,8 @@ endif
 # The layers: netops/ (netlink) and kvstore/ (Consul) know nothing of driver/;
 # driver/lib/ is shared by driver/docker/ (what Docker talks to) and
 # driver/ctl/ (the control loop).
-NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/addr.c netops/route.c netops/neigh.c netops/mdb.c netops/nft.c
+NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/addr.c netops/route.c netops/neigh.c netops/mdb.c netops/nft.c \
+            netops/nft_read.c
 KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvstore/ops.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/options.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \

@@ -44,9 +44,6 @@
  * buffer is charged its truesize, not its 36 bytes. */
 #define GUARD_ACK_TRUESIZE 1024
 
-const char *const nft_chain_names[2] = { "in", "out" };
-const uint32_t nft_chain_hooks[2] = { NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT };
-
 int nft_fail(char *err, size_t errlen, int e, struct nl *nl, const char *fmt, ...)
 {
 	char what[200];
@@ -145,12 +142,6 @@ static int check_guard(const struct nft_guard *g, char *err, size_t errlen)
 			}
 	}
 	return 0;
-}
-
-/* The rule's userdata is one comment TLV: this text and its NUL. */
-void nft_udata_text(char *text, size_t len, uint32_t vni, enum nft_dir d)
-{
-	snprintf(text, len, "vxov vni=%u %s", vni, nft_chain_names[d]);
 }
 
 /* ---- writing: one batch ---- */

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * nft_int: what the two halves of the guard share, private to netops/nft*.c.
+ * nft_int: what the parts of the guard share, private to netops/nft*.c.
  * nft.c checks the input, opens the socket and writes the table in one
- * batch; nft_read.c reads it back (the table, its chains, its rules) and
- * decodes a rule message into the facts nft.c's form puts in it.  The
- * contract to the rest of vxov stays netops/nft.h.
+ * batch; nft_read.c reads it back (the table, its chains, its rules, the
+ * counters); nft_rule.c spells the rule's form and decodes a rule message
+ * into the facts that form puts in it, with no I/O.  The contract to the
+ * rest of vxov stays netops/nft.h.
  */
 #ifndef VXOV_NFT_INT_H
 #define VXOV_NFT_INT_H
@@ -22,8 +23,8 @@
 
 /* A chain of the guard; also an index into the two arrays below. */
 enum nft_dir { NFT_DIR_IN, NFT_DIR_OUT };
-extern const char *const nft_chain_names[2];	/* "in", "out" */
-extern const uint32_t nft_chain_hooks[2];	/* NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT */
+
+/* nft.c */
 
 /* "nftables: WHAT: REASON" into err (errlen bytes, none when 0), REASON
  * with the kernel's extended ack when nl (may be NULL) has one.  Returns e. */
@@ -37,6 +38,11 @@ int nft_open(struct nl *nl);
 
 /* -EINVAL, with err, unless table is a name of 1..NFT_GUARD_TABLE_MAX characters. */
 int nft_check_table(const char *table, char *err, size_t errlen);
+
+/* nft_rule.c */
+
+extern const char *const nft_chain_names[2];	/* "in", "out" */
+extern const uint32_t nft_chain_hooks[2];	/* NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT */
 
 /* A rule's userdata text as we write it: "vxov vni=<vni> <in|out>", into
  * text (len bytes, NFTNL_UDATA_COMMENT_MAXLEN is enough). */
@@ -73,6 +79,8 @@ struct nft_rule {
  * another table's or does not parse (out zeroed), -ENOMEM.
  */
 int nft_rule_decode(const struct nlmsghdr *nlh, const char *table, struct nft_rule *out);
+
+/* nft_read.c */
 
 /* 1 if the table in nl's namespace is exactly g (checked by nft.c), 0 if
  * not (absent or drifted), or -errno with err. */

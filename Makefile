@@ -186,8 +186,9 @@ build/fuzz/fuzz_uapi: tests/fuzz/fuzz_uapi.c driver/wg/uapi.c driver/lib/buf.c
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
-# A rule message of the nftables guard (netops/nft_rule.c), on libnftnl.
-build/fuzz/fuzz_nft: tests/fuzz/fuzz_nft.c netops/nft_rule.c
+# A rule message of the nftables guard (netops/nft_rule.c), on libnftnl; and
+# the extended-ack parser it shares with netops/nl.c.
+build/fuzz/fuzz_nft: tests/fuzz/fuzz_nft.c netops/nft_rule.c netops/nl.c
 	@mkdir -p $(dir $@)
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lnftnl -lmnl

@@ -50,7 +50,7 @@ struct nlmsghdr *nl_msg(struct nl *nl, void *buf, uint16_t type, uint16_t flags)
  * failure the kernel's -errno, with nl->ext set to its extended-ack text
  * (NLMSGERR_ATTR_MSG, trailing newlines and dots cut) or "" when it gave
  * none; -EBADMSG, nl->ext untouched, when nlh is too short for a struct
- * nlmsgerr.  Reads only nlh's nlmsg_len bytes.
+ * nlmsgerr.  Reads nlh only, up to its nlmsg_len aligned to NLMSG_ALIGNTO.
  */
 int nl_ack_error(struct nl *nl, const struct nlmsghdr *nlh);
 

@@ -4,7 +4,9 @@
  * What it recovers stays within its bounds (a chain of ours or -1, a VNI of
  * 24 bits, a NUL-terminated device name, the two directions), a message
  * that is not a rule of the table leaves nothing behind, the same bytes
- * decode the same twice, and a rule belongs to one table only.  The corpus
+ * decode the same twice, and a rule belongs to one table only.  Each message
+ * also goes, as an NLMSG_ERROR, through nl_ack_error() (netops/nl.c), the
+ * extended-ack parser nft.c shares: its answer and a NUL-terminated text.  The corpus
  * (tests/fuzz/corpus/nft/) holds rules a kernel dumped: the guard's own in
  * and out rules of table vxov, one nft wrote with our comment and other
  * expressions, one with a changed port, and a whole dump.
@@ -87,11 +89,31 @@ static bool other_kind(const struct nlmsghdr *nlh)
 	return false;
 }
 
+static void ack(const struct nlmsghdr *nlh)
+{
+	static struct nl nl;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	int r;
+
+	memset(nl.ext, 'x', sizeof(nl.ext));
+	r = nl_ack_error(&nl, nlh);
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
+		if (r != -EBADMSG)
+			abort();
+		return;
+	}
+	if (r != e->error)
+		abort();
+	if (r && !memchr(nl.ext, '\0', sizeof(nl.ext)))
+		abort();
+}
+
 static void decode(const struct nlmsghdr *nlh)
 {
 	struct nft_rule f, again;
 	int r, r2;
 
+	ack(nlh);
 	if (other_kind(nlh))
 		return;
 	r = nft_rule_decode(nlh, "vxov", &f);

@@ -116,20 +116,28 @@ struct nl_run_ctx {
 	int intr;
 };
 
-/* Copy the NLMSGERR_ATTR_MSG text out of an error message, if any. */
-static void nl_save_ext(struct nl *nl, const struct nlmsghdr *nlh)
+int nl_ack_error(struct nl *nl, const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	const char *tail = mnl_nlmsg_get_payload_tail(nlh);
 	const struct nlattr *a;
 	size_t off = sizeof(*e), n;
 
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+		return -EBADMSG;
+	if (e->error == 0)
+		return 0;
+	nl->ext[0] = '\0';
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		return e->error;
+	/* Uncapped, the request comes back whole before the attributes. */
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
+			return e->error;
 		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	}
 	if (mnl_nlmsg_get_payload_len(nlh) < off)
-		return;
+		return e->error;
 	for (a = (const struct nlattr *)((const char *)e + off);
 	     mnl_attr_ok(a, (int)(tail - (const char *)a)); a = mnl_attr_next(a)) {
 		if (mnl_attr_get_type(a) != NLMSGERR_ATTR_MSG ||
@@ -140,21 +148,17 @@ static void nl_save_ext(struct nl *nl, const struct nlmsghdr *nlh)
 		while (n && (nl->ext[n - 1] == '\n' || nl->ext[n - 1] == '.'))
 			nl->ext[--n] = '\0';
 	}
+	return e->error;
 }
 
 static int nl_err_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nl_run_ctx *ctx = data;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	int err = nl_ack_error(ctx->nl, nlh);
 
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	if (e->error == 0)
+	if (err == 0)
 		return MNL_CB_STOP;
-	nl_save_ext(ctx->nl, nlh);
-	errno = -e->error;
+	errno = -err;
 	return MNL_CB_ERROR;
 }
 

@@ -44,6 +44,16 @@ int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 /* Start a request in a caller-owned buffer of MNL_SOCKET_BUFFER_SIZE. */
 struct nlmsghdr *nl_msg(struct nl *nl, void *buf, uint16_t type, uint16_t flags);
 
+/*
+ * The answer an NLMSG_ERROR message nlh (whole: nlmsg_len checked) carries,
+ * on any netlink socket that asked for NETLINK_EXT_ACK: 0 for an ack; for a
+ * failure the kernel's -errno, with nl->ext set to its extended-ack text
+ * (NLMSGERR_ATTR_MSG, trailing newlines and dots cut) or "" when it gave
+ * none; -EBADMSG, nl->ext untouched, when nlh is too short for a struct
+ * nlmsgerr.  Reads nlh only, up to its nlmsg_len aligned to NLMSG_ALIGNTO.
+ */
+int nl_ack_error(struct nl *nl, const struct nlmsghdr *nlh);
+
 /* strerror(-err) plus the kernel's own explanation when it gave one. */
 const char *nl_strerror(struct nl *nl, int err);
 

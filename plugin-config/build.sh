@@ -1,13 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Build the managed plugin's directory: config.json and a rootfs holding
-# build/vxov and exactly the shared objects it links (from ldd), then create
-# the plugin offline with `docker plugin create` (it starts disabled; the
-# Makefile's `plugin` target sets it and enables it).
+# build/vxov, wireguard-go (encrypted networks) at /usr/local/bin, and
+# exactly the shared objects they link (from ldd), then create the plugin
+# offline with `docker plugin create` (it starts disabled; the Makefile's
+# `plugin` target sets it and enables it).
 #
 # Usage: plugin-config/build.sh [NAME [DIR]]     NAME defaults to vxov:latest
 # VXOV_BIN=path: another build of vxov (the Makefile's `make SAN=1 plugin`
 # passes build/san/vxov; ldd brings the sanitizers' libraries along).
+# WGGO=path: a wireguard-go of your own; by default tests/wg/build.sh's
+# (built once from the Go module proxy, cached in /var/cache/vxov).  Without
+# one (no Go toolchain) the plugin is made without it, and says so: its
+# encrypted networks are then refused, naming the reason.
 set -eu
 NAME=${1:-vxov:latest}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,13 +23,30 @@ BIN=${VXOV_BIN:-$TOP/build/vxov}
 rm -rf "$DIR"
 mkdir -p "$DIR/rootfs/run/docker/plugins" "$DIR/rootfs/run/netns" "$DIR/rootfs/run/vxov" \
 	"$DIR/rootfs/var/lib/vxov" "$DIR/rootfs/proc" "$DIR/rootfs/sys" "$DIR/rootfs/dev" \
-	"$DIR/rootfs/tmp" "$DIR/rootfs/etc/vxov"
+	"$DIR/rootfs/tmp" "$DIR/rootfs/etc/vxov" "$DIR/rootfs/run/wireguard" "$DIR/rootfs/usr/local/bin"
+# wireguard-go's UAPI sockets are under /var/run/wireguard: a tmpfs mounted
+# at /run/wireguard (config.json), as on most hosts.
+ln -s ../run "$DIR/rootfs/var/run"
+# libs BIN: the loader and every library BIN links, at the paths it asks for.
+libs() {
+	ldd "$1" | awk '/=> \//{print $3} /^\t\//{print $1}' | sort -u | while read -r lib; do
+		mkdir -p "$DIR/rootfs$(dirname "$lib")"
+		cp -L "$lib" "$DIR/rootfs$lib"
+	done
+}
 cp "$BIN" "$DIR/rootfs/vxov"
-# The loader and every library, at the paths the binary asks for.
-ldd "$BIN" | awk '/=> \//{print $3} /^\t\//{print $1}' | sort -u | while read -r lib; do
-	mkdir -p "$DIR/rootfs$(dirname "$lib")"
-	cp -L "$lib" "$DIR/rootfs$lib"
-done
+libs "$BIN"
+# wireguard-go, found by vxov in the PATH dockerd gives plugins (moby's
+# default, /usr/local/bin in it).  A Go binary: libc alone when built with cgo.
+if [ -z "${WGGO:-}" ]; then
+	WGGO=$("$TOP/tests/wg/build.sh") || WGGO=
+fi
+if [ -n "$WGGO" ] && [ -x "$WGGO" ]; then
+	cp "$WGGO" "$DIR/rootfs/usr/local/bin/wireguard-go"
+	libs "$WGGO"
+else
+	echo "plugin-config/build.sh: no wireguard-go (tests/wg/build.sh needs a Go toolchain; or give WGGO=path): this plugin refuses encrypted networks" >&2
+fi
 # Name resolution and CA certificates for a Consul reached by name or HTTPS.
 for f in /etc/nsswitch.conf /etc/hosts /etc/ssl/certs/ca-certificates.crt; do
 	[ -e "$f" ] && mkdir -p "$DIR/rootfs$(dirname "$f")" && cp -L "$f" "$DIR/rootfs$f"

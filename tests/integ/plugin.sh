@@ -6,7 +6,9 @@
 # create, two containers ping; `vxov status` without flags finds the plugin's
 # socket (and its errors, exactly); the plugin's info lines are not tagged
 # level=error in dockerd's log; disable/enable and a crash of the plugin
-# process with the network in use, remove.  Single host: Consul off.
+# process with the network in use, remove.  Single host: Consul off; then
+# an encrypted network (wireguard-go from the plugin's rootfs, /dev/net/tun
+# from config.json) against a Consul of ours, and nothing of it left.
 # ENGINE=20.10 (default): on the machine's own dockerd; ENGINE=29: on an
 # Engine 29 in a namespace of ours (lib.sh engine_host; DOCKER_HOST points
 # make, plugin-config/build.sh and every docker command there).  The
@@ -36,11 +38,27 @@ fi
 IMAGE=$("$TOP/contrib/mkimage.sh")
 P=vxt$$:latest NET=$T_ID-net PFX=$T_ID- VNI=$(t_vni $(($$ % 1000)))
 SUBNET=$(t_subnet $(($$ % 256)))	# the pid picks: the dockerd may be shared
+ENET=$T_ID-enet ESUBNET=$(t_subnet $(($$ % 256 + 256))) EVNI=$(t_vni $((($$ + 500) % 1000)))
 on_exit "docker plugin rm -f $P"
-on_exit "docker network rm $NET"
-on_exit "docker rm -f $T_ID-a $T_ID-b"
+on_exit "docker network rm $NET $ENET"
+on_exit "docker rm -f $T_ID-a $T_ID-b $T_ID-e"
 
 mkdir -m 700 "$T_TMP/state" "$T_TMP/secrets"
+# Encrypted networks need Consul (the hosts' public keys are there): a
+# Consul -dev in a namespace of ours, started now for the encrypted part at
+# the end, its HTTP API on a unix socket in the secrets directory (the
+# plugin's /etc/vxov: a socket on a read-only mount still connects), so that
+# it is the same with either engine and holds no port of the host.
+CSOCK=$T_TMP/secrets/consul.sock
+netns "$CN"
+[ -n "$CONSUL_BIN" ] || CONSUL_BIN=$("$TOP/tests/consul/build.sh")
+CHECKPOINT_DISABLE=1 nsenter --net="/run/netns/$CN" "$CONSUL_BIN" agent -dev -node "$T_ID-consul" \
+	-log-level warn -hcl 'disable_update_check = true' -hcl "addresses { http = \"unix://$CSOCK\" }" \
+	-grpc-port -1 -dns-port -1 >>"$T_TMP/consul.log" 2>&1 &
+CPID=$!
+disown $CPID
+on_exit "kill -9 $CPID"
+csock_ready() { curl -sf --unix-socket "$CSOCK" http://x/v1/status/leader | grep -q ':'; }
 [ -d /etc/vxov ] || on_exit "rmdir /etc/vxov"	# build.sh makes the default secrets dir
 mk() { make -C "$TOP" --no-print-directory "${MKFLAGS[@]}" plugin PLUGIN=$P "$@"; }
 
@@ -240,6 +258,59 @@ check "docker rm -f a" docker rm -f $T_ID-a
 check "docker network rm" docker network rm $NET
 check_empty "no namespace left" "$(ip netns list | grep "^$PFX[0-9]")"
 check "docker plugin disable" docker plugin disable $P
+
+# ---- an encrypted network: wireguard-go in the plugin, /dev/net/tun ----
+# The device and the guard's table are in the namespace the plugin runs in
+# (the machine's, with Engine 20.10, which other tests may share): a device
+# name and port of this run.  wireguard-go's UAPI socket is in the plugin's
+# own tmpfs (config.json), so it meets no other wireguard-go's.
+WGDEV=vxt$$w WGPORT=$((52000 + $$ % 1000))
+check "Consul answers on $CSOCK" poll 30 csock_ready
+# A guard table someone else's vxov holds in this namespace (Engine 20.10):
+# then only ours is checked to be gone from it.
+OTHER=$(hostx nft list table ip vxov 2>/dev/null | grep -c 'comment "vxov vni=')
+check "docker plugin set VXOV_CONSUL=unix:///etc/vxov/consul.sock VXOV_WIREGUARD_DEV=$WGDEV VXOV_WIREGUARD_PORT=$WGPORT" \
+	docker plugin set $P VXOV_CONSUL=unix:///etc/vxov/consul.sock VXOV_WIREGUARD_DEV=$WGDEV VXOV_WIREGUARD_PORT=$WGPORT
+check "docker plugin enable" docker plugin enable $P
+check "docker network create -d $P -o encrypted --ipam-driver $P --subnet $ESUBNET" \
+	docker network create -d $P -o encrypted --ipam-driver $P --subnet $ESUBNET -o vni=$EVNI $ENET
+check "a container starts on it" docker run -d --net $ENET --name $T_ID-e $IMAGE sleep 600
+check_match "the WireGuard device $WGDEV is in the plugin's network namespace, a TUN device (wireguard-go's)" \
+	"$WGDEV: .*tun type tun" "$(hostx ip -d link show $WGDEV 2>&1 | tr '\n' ' ')"
+enc() {
+	"$VXOV" status --json --socket "$PDIR" | python3 -c 'import json, sys
+e = json.load(sys.stdin)["encryption"]
+print(e["device"], "up" if e["up"] is True else "down: " + e["why"], e["port"], e["record_published"])'
+}
+enc_up() { [ "$(enc)" = "$WGDEV up $WGPORT True" ]; }
+poll 10 enc_up
+check_eq "the plugin's vxov status --json: encryption up on $WGDEV, port $WGPORT, record in Consul" \
+	"$WGDEV up $WGPORT True" "$(enc 2>&1)"
+check_match "the guard drops plaintext VXLAN of vni $EVNI: table ip vxov" "comment \"vxov vni=$EVNI in\"" \
+	"$(hostx nft list table ip vxov 2>&1)"
+KEY=$T_TMP/state/wireguard.key
+check_eq "the private key is in the plugin's state dir, mode 0600" "600" "$(stat -c %a "$KEY" 2>&1)"
+leaked() {
+	local k
+	k=$(tr -d '\n' <"$KEY") && [ ${#k} -eq 44 ] || { echo "no key in $KEY"; return 0; }
+	curl -sf --unix-socket "$CSOCK" 'http://x/v1/kv/?recurse' | python3 -c 'import base64, json, sys
+print("\n".join(base64.b64decode(e["Value"] or "").decode("latin1") for e in json.load(sys.stdin)))' |
+		grep -qF "$k" && echo "in Consul"
+	"$VXOV" status --json --socket "$PDIR" | grep -qF "$k" && echo "in vxov status"
+	dockerd_log | grep -qF "$k" && echo "in dockerd's log"
+	return 0
+}
+check_empty "  and nowhere else: not in Consul (which has the public one), vxov status or the log" "$(leaked)"
+check "docker rm -f the container" docker rm -f $T_ID-e
+check "docker network rm (the encrypted network)" docker network rm $ENET
+gone() {
+	if [ "$OTHER" -eq 0 ]; then not hostx nft list table ip vxov
+	else ! hostx nft list table ip vxov 2>/dev/null | grep -q "vxov vni=$EVNI "; fi
+}
+check "  the guard is gone: no table ip vxov$([ "$OTHER" -eq 0 ] || echo " (another's holds $OTHER rules: vni $EVNI gone from it)")" \
+	poll 5 gone
+check "docker plugin disable" docker plugin disable $P
+check "  the WireGuard device goes with the plugin" poll 10 not hostx ip link show $WGDEV
 check "docker plugin rm" docker plugin rm $P
 plugin_lines >"$T_TMP/plugin-in-dockerd.log"	# for t_finish's sanitizer check
 t_finish

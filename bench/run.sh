@@ -4,7 +4,7 @@
 # real Consul (everything inside namespaces of ours, except the Docker
 # section's daemon: see bench/docker.sh).  Prints each number with its target
 # as it is measured; exits non-zero if a target is missed.  Sections, in
-# order (BENCH_SECTIONS="api iperf scale conns burst multicast names ipv6 cluster docker" chooses):
+# order (BENCH_SECTIONS="api iperf encrypt scale conns burst multicast names ipv6 cluster docker" chooses):
 #   api        propagation: CreateEndpoint returns on h2 -> the FDB entry
 #              exists on h1; CreateEndpoint and DeleteEndpoint, Consul
 #              publishing included, each measured from a client that keeps
@@ -16,6 +16,9 @@
 #              may wait for Consul
 #   iperf      one TCP stream container -> container across h1 and h2's
 #              overlay vs h1 -> h2 over the underlay (bench/iperf.sh)
+#   encrypt    -o encrypted: one TCP stream across it vs WireGuard alone
+#              (the same devices) vs the plain overlay; a key rotation of
+#              each host under 10 ms pings, none lost (bench/encrypt.sh)
 #   scale      N = 100 and 10,000 remote endpoints: cold sync, one change at a
 #              time, CPU, bytes and RSS (bench/scale.sh)
 #   conns      one host watching 400 /24 blocks: its connections to Consul
@@ -46,7 +49,7 @@ T_NAME=bench
 N=${BENCH_N:-30}
 API_N=${BENCH_API_N:-200}	# the calls alone: enough for a p99 that is not the maximum
 PROP_P50_MS=${PROP_P50_MS:-100} API_P99_MS=${API_P99_MS:-10} PART_P99_MS=${PART_P99_MS:-100}
-BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf scale conns burst multicast names ipv6 cluster docker"}
+BENCH_SECTIONS=${BENCH_SECTIONS:-"api iperf encrypt scale conns burst multicast names ipv6 cluster docker"}
 # kvload (tests/tools/kvload.c): next to $VXOV, else build/kvload.
 KVLOAD=${KVLOAD:-}
 if [ -z "$KVLOAD" ]; then
@@ -54,6 +57,8 @@ if [ -z "$KVLOAD" ]; then
 	[ -x "$KVLOAD" ] || KVLOAD=$TOP/build/kvload
 fi
 T_START=$(now_ms)
+# wireguard-go for the encrypt section (built once, cached).
+WGGO=${WGGO:-$("$TOP/tests/wg/build.sh" 2>/dev/null)} || WGGO=wireguard-go
 
 want() { case " $BENCH_SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -78,7 +83,8 @@ bench_two_hosts() {
 		netns $T_ID-h$i && plug $SW $T_ID-h$i 10.213.30.$i || return 1
 		start_vxov $T_ID-h$i "$T_TMP/h$i.sock" --state-dir "$T_TMP/s$i" --ns-prefix "$T_ID-h$i-" \
 			--underlay-ip 10.213.30.$i --consul http://$CIP:8500 --log-level warn \
-			--metrics-listen 10.213.30.$i:9276 || return 1
+			--metrics-listen 10.213.30.$i:9276 --wireguard-go "$WGGO" --wireguard-dev vxb$$w$i || return 1
+		on_exit "pkill -9 -f -- '-f vxb$$w$i\$'"
 		H_PID[$i]=$VXOV_PID
 		api "$T_TMP/h$i.sock" NetworkDriver.CreateNetwork "{\"NetworkID\":\"n$i\",\"Options\":{\"com.docker.network.generic\":{\"vni\":\"300\"}},\"IPv4Data\":[{\"Pool\":\"10.30.0.0/16\",\"Gateway\":\"10.30.0.1/16\"}]}" >/dev/null
 	done
@@ -218,8 +224,8 @@ bench_api() {
 
 for s in $BENCH_SECTIONS; do
 	case $s in
-	api|iperf|scale|conns|burst|multicast|names|ipv6|cluster|docker) ;;
-	*) echo "BENCH_SECTIONS: unknown section $s (api iperf scale conns burst multicast names ipv6 cluster docker)"; exit 2 ;;
+	api|iperf|encrypt|scale|conns|burst|multicast|names|ipv6|cluster|docker) ;;
+	*) echo "BENCH_SECTIONS: unknown section $s (api iperf encrypt scale conns burst multicast names ipv6 cluster docker)"; exit 2 ;;
 	esac
 done
 # section NAME: run bench_NAME (from bench/NAME.sh if there is one); a
@@ -230,6 +236,7 @@ section() {
 }
 want api && section api
 want iperf && section iperf
+want encrypt && section encrypt
 # h1 and h2 are done: they would only share the CPU from here on.
 for i in "${!H_PID[@]}"; do kill -TERM "${H_PID[$i]}"; wait "${H_PID[$i]}" 2>/dev/null; done
 want scale && section scale

@@ -58,9 +58,8 @@ static int resolve(const char *name, char *out, size_t outlen, char *err, size_t
 	if (!name || !*name)
 		return errf(err, errlen, -EINVAL, "wireguard-go: no program given");
 	if (strchr(name, '/')) {
-		if (buf_copy(out, outlen, name) < 0)
-			return errf(err, errlen, -ENAMETOOLONG, "wireguard-go: program path too long");
-		if (access(out, X_OK) < 0)
+		/* Made absolute: what is restarted later does not depend on the cwd. */
+		if (outlen < PATH_MAX || !realpath(name, out) || access(out, X_OK) < 0)
 			return errf(err, errlen, -errno, "wireguard-go: %s: %s", name, strerror(errno));
 		return 0;
 	}

@@ -106,6 +106,15 @@ check_empty "A has no peer" "$(wg show $DA peers)"
 check_not "no ping through the tunnel without the peer" ip netns exec $A ping -c 1 -W 1 $TB
 check "peer add" "$WGCTL" peer $DA $PUB $UB:$PORT $TB
 check "ping again" poll 5 ip netns exec $A ping -c 1 -W 1 $TB
+PSK=$(wg genpsk)
+check "peer update with a preshared key, both sides" \
+	sh -c "'$WGCTL' peer $DA $PUB $UB:$PORT $TB $(echo "$PSK" | key_hex) &&
+	       '$WGCTL' peer $DB $PUA $UA:$PORT $TA $(echo "$PSK" | key_hex)"
+check_eq "wg show: the preshared key" "$PUB64	$PSK" "$(wg show $DA preshared-keys)"
+check "ping with it" ip netns exec $A ping -c 1 -W 2 $TB
+check "a peer update without one clears it" \
+	sh -c "'$WGCTL' peer $DA $PUB $UB:$PORT $TB && '$WGCTL' peer $DB $PUA $UA:$PORT $TA"
+check_eq "wg show: no preshared key" "$PUB64	(none)" "$(wg show $DA preshared-keys)"
 
 # Killed: the supervisor restarts it and re-applies the TUN and the configuration.
 kill -9 $WPA

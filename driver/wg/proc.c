@@ -370,6 +370,7 @@ void wg_proc_stop(struct wg_proc *p)
 {
 	uint64_t deadline;
 	struct timespec ts = { 0, 10 * 1000000 };
+	pid_t w;
 
 	if (!p)
 		return;
@@ -377,8 +378,9 @@ void wg_proc_stop(struct wg_proc *p)
 		deadline = now_ms() + STOP_WAIT_MS;
 		while (now_ms() < deadline) {
 			drain(p);
-			if (waitpid(p->pid, NULL, WNOHANG) != 0) {
-				p->pid = 0;
+			w = waitpid(p->pid, NULL, WNOHANG);
+			if (w == p->pid || (w < 0 && errno != EINTR)) {
+				p->pid = 0;	/* reaped, or not ours to kill */
 				break;
 			}
 			nanosleep(&ts, NULL);

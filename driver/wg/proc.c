@@ -58,9 +58,8 @@ static int resolve(const char *name, char *out, size_t outlen, char *err, size_t
 	if (!name || !*name)
 		return errf(err, errlen, -EINVAL, "wireguard-go: no program given");
 	if (strchr(name, '/')) {
-		if (buf_copy(out, outlen, name) < 0)
-			return errf(err, errlen, -ENAMETOOLONG, "wireguard-go: program path too long");
-		if (access(out, X_OK) < 0)
+		/* Made absolute: what is restarted later does not depend on the cwd. */
+		if (outlen < PATH_MAX || !realpath(name, out) || access(out, X_OK) < 0)
 			return errf(err, errlen, -errno, "wireguard-go: %s: %s", name, strerror(errno));
 		return 0;
 	}
@@ -371,6 +370,7 @@ void wg_proc_stop(struct wg_proc *p)
 {
 	uint64_t deadline;
 	struct timespec ts = { 0, 10 * 1000000 };
+	pid_t w;
 
 	if (!p)
 		return;
@@ -378,8 +378,9 @@ void wg_proc_stop(struct wg_proc *p)
 		deadline = now_ms() + STOP_WAIT_MS;
 		while (now_ms() < deadline) {
 			drain(p);
-			if (waitpid(p->pid, NULL, WNOHANG) != 0) {
-				p->pid = 0;
+			w = waitpid(p->pid, NULL, WNOHANG);
+			if (w == p->pid || (w < 0 && errno != EINTR)) {
+				p->pid = 0;	/* reaped, or not ours to kill */
 				break;
 			}
 			nanosleep(&ts, NULL);

@@ -43,13 +43,13 @@ struct wg_dev_conf {
 	uint16_t listen_port;
 	const struct wg_peer_conf *peers; size_t npeers;
 };
-/* Make the device's configuration exactly c: private key, listen port, and the peers (replace_peers=true, each peer with replace_allowed_ips=true). One connection, one set=1 request, its errno=N answer read; timeout_ms bounds connect+write+read (poll, CLOCK_MONOTONIC). 0 or -errno with err ("wireguard-go vxt1a: set: errno=22" / "connect /var/run/wireguard/x.sock: No such file or directory"). Never puts key material into err. */
+/* Make the device's configuration exactly c: private key, listen port, and the peers (replace_peers=true, each peer with replace_allowed_ips=true). One connection, one set=1 request, its errno=N answer read; timeout_ms bounds connect+write+read (poll, CLOCK_MONOTONIC). 0 or -errno with err ("wireguard-go vxt1a: set: errno=22 (Invalid argument)" / "connect /var/run/wireguard/x.sock: No such file or directory"). Never puts key material into err. */
 int wg_uapi_set(const char *dev, const struct wg_dev_conf *c, int timeout_ms, char *err, size_t errlen);
-/* The private key (and listen port) alone: the peers and their sessions
- * stay (a key rotation's switch). */
+/* The private key alone: the peers and their sessions stay (a key
+ * rotation's switch; listen_port is not sent: wireguard-go would rebind). */
 int wg_uapi_set_key(const char *dev, const struct wg_key *priv, uint16_t listen_port,
 		    int timeout_ms, char *err, size_t errlen);
-/* Key rotation and updates without touching other peers: add or update (update_only=false) or remove (remove=true) one peer. */
+/* Key rotation and updates without touching other peers: add or update (update_only left out: false is the default, and wireguard-go refuses "update_only=false") or remove (remove=true) one peer; without has_psk the peer's preshared key is cleared; persistent keepalive WG_KEEPALIVE_S unless no_keepalive. */
 int wg_uapi_peer(const char *dev, const struct wg_peer_conf *p, bool remove, int timeout_ms, char *err, size_t errlen);
 struct wg_peer_stat {
 	struct wg_key pub;

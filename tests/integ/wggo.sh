@@ -29,9 +29,10 @@ netns $A && netns $B && underlay_link $A $UA $B $UB || { echo "wggo: namespaces"
 VA=$(ip -n $A -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }')
 VB=$(ip -n $B -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }')
 
-# up NS DEV ADDR: `wgctl up` in NS, its pid in UP_PID, its output in $T_TMP/up-DEV.log.
+# up NS DEV ADDR [PROGRAM]: `wgctl up` in NS, its pid in UP_PID, its output
+# in $T_TMP/up-DEV.log.
 up() {
-	nsenter --net=/run/netns/$1 "$WGCTL" up "$WGGO" "$2" -a "$3/24" -m 1420 -c "$T_TMP/conf-$2" \
+	nsenter --net=/run/netns/$1 "$WGCTL" up "${4:-$WGGO}" "$2" -a "$3/24" -m 1420 -c "$T_TMP/conf-$2" \
 		>"$T_TMP/up-$2.log" 2>&1 &
 	UP_PID=$!
 	on_exit "kill -CONT $UP_PID; kill $UP_PID; wait $UP_PID"
@@ -105,6 +106,15 @@ check_empty "A has no peer" "$(wg show $DA peers)"
 check_not "no ping through the tunnel without the peer" ip netns exec $A ping -c 1 -W 1 $TB
 check "peer add" "$WGCTL" peer $DA $PUB $UB:$PORT $TB
 check "ping again" poll 5 ip netns exec $A ping -c 1 -W 1 $TB
+PSK=$(wg genpsk)
+check "peer update with a preshared key, both sides" \
+	sh -c "'$WGCTL' peer $DA $PUB $UB:$PORT $TB $(echo "$PSK" | key_hex) &&
+	       '$WGCTL' peer $DB $PUA $UA:$PORT $TA $(echo "$PSK" | key_hex)"
+check_eq "wg show: the preshared key" "$PUB64	$PSK" "$(wg show $DA preshared-keys)"
+check "ping with it" ip netns exec $A ping -c 1 -W 2 $TB
+check "a peer update without one clears it" \
+	sh -c "'$WGCTL' peer $DA $PUB $UB:$PORT $TB && '$WGCTL' peer $DB $PUA $UA:$PORT $TA"
+check_eq "wg show: no preshared key" "$PUB64	(none)" "$(wg show $DA preshared-keys)"
 
 # Killed: the supervisor restarts it and re-applies the TUN and the configuration.
 kill -9 $WPA
@@ -113,6 +123,8 @@ check "ping through the tunnel within 5 s of kill -9" poll 5 ip netns exec $A pi
 echo "# back after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check_match "wgctl up says it restarted wireguard-go" "^restarted pid=[0-9]+$" "$(cat "$T_TMP/up-$DA.log")"
 check_match "and logged why" "killed by signal 9" "$(cat "$T_TMP/up-$DA.log")"
+check_match "the dead one's socket was removed first" "removed the stale socket $SOCK/$DA.sock" \
+	"$(cat "$T_TMP/up-$DA.log")"
 WPA2=$(pgrep -P $UPA)
 check_match "a new process" "^[0-9]+$" "$WPA2"
 check_not "the old one is gone" kill -0 $WPA
@@ -122,8 +134,14 @@ check_eq "and the peer" "$PUB64" "$(wg show $DA peers)"
 # Errors.
 e=$("$WGCTL" set $DA 00zz$(printf '%060d' 0) $PORT 2>&1)
 check_eq "an invalid key: refused before it is sent" "wgctl: the private key is not 64 hex digits" "$e"
-up $A $DC $(t_ip 1 1); UPC=$UP_PID
-check "a third wireguard-go in A" poll 10 grep -qx ready "$T_TMP/up-$DC.log"
+check_match "wireguard-go that cannot start: its exit status and last line" \
+	"wireguard-go $VA exited with status 1 before it answered: .*TUN" \
+	"$(nsenter --net=/run/netns/$A "$WGCTL" up "$WGGO" $VA 2>&1)"
+check_eq "a bare program name not in PATH" "wgctl: wireguard-go: no-such-wireguard-go not found in PATH" \
+	"$(PATH=/usr/bin:/bin nsenter --net=/run/netns/$A "$WGCTL" up no-such-wireguard-go $DC 2>&1)"
+# The third one by its bare name, found in PATH.
+PATH=$(dirname "$WGGO"):$PATH up $A $DC $(t_ip 1 1) "$(basename "$WGGO")"; UPC=$UP_PID
+check "a third wireguard-go in A, found in PATH" poll 10 grep -qx ready "$T_TMP/up-$DC.log"
 e=$("$WGCTL" set $DC $PRB $PORT 2>&1)
 check_eq "a port A's wireguard-go holds: wireguard-go's errno, named" \
 	"wgctl: wireguard-go $DC: set: errno=98 (Address already in use)" "$e"

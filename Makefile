@@ -38,7 +38,7 @@ endif
 # The layers: netops/ (netlink) and kvstore/ (Consul) know nothing of driver/;
 # driver/lib/ is shared by driver/docker/ (what Docker talks to) and
 # driver/ctl/ (the control loop).
-NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/addr.c netops/route.c netops/neigh.c netops/mdb.c netops/nft.c
+NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/addr.c netops/route.c netops/neigh.c netops/mdb.c netops/nft.c netops/wg.c
 KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvstore/ops.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/options.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
@@ -162,7 +162,8 @@ $(O)/obj/%.o: %.c
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_dns fuzz_docker fuzz_wgrec fuzz_uapi
+FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_dns fuzz_docker fuzz_wgrec fuzz_uapi \
+               fuzz_wgnl
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 
@@ -183,6 +184,12 @@ build/fuzz/fuzz_uapi: tests/fuzz/fuzz_uapi.c driver/wg/uapi.c driver/lib/buf.c
 	@mkdir -p $(dir $@)
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+
+# The kernel WireGuard's GET_DEVICE dump decoder (netops/wg.c), libmnl only.
+build/fuzz/fuzz_wgnl: tests/fuzz/fuzz_wgnl.c netops/wg.c netops/link.c netops/nl.c
+	@mkdir -p $(dir $@)
+	$(E) "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lmnl
 
 # Long fuzzing runs, one harness after another, each FUZZ_SECONDS (default
 # 600) from the committed corpus; prints libFuzzer's summary with the exec count.

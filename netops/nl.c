@@ -30,7 +30,7 @@ static int nl_open_here(struct nl *nl)
 {
 	int one = 1;
 
-	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	nl->sock = mnl_socket_open2(nl->proto, SOCK_CLOEXEC);
 	if (!nl->sock)
 		return -errno;
 	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
@@ -48,9 +48,15 @@ static int nl_open_here(struct nl *nl)
 
 int nl_open(struct nl *nl, int nsfd)
 {
+	return nl_open_proto(nl, nsfd, NETLINK_ROUTE);
+}
+
+int nl_open_proto(struct nl *nl, int nsfd, int proto)
+{
 	int self = -1, err;
 
 	memset(nl, 0, sizeof(*nl));
+	nl->proto = proto;
 	nl->seq = (uint32_t)time(NULL);
 	nl->bufsz = MNL_SOCKET_BUFFER_SIZE;
 	nl->buf = malloc(nl->bufsz);

@@ -26,6 +26,7 @@ for p in $NORECS; do
 done
 if [ -n "$missing" ]; then
 	echo "installing:$missing"
+	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then

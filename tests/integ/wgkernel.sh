@@ -57,5 +57,7 @@ if ! grep -q '^vm: [0-9]* passed' "$T_TMP/vm.log"; then
 	echo "# the guest's console:"
 	tail -40 "$T_TMP/vm.log" | sed 's/^/#   /'
 fi
+check_not "no sanitizer report in the guest's console" \
+	grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T_TMP/vm.log"
 check_eq "the VM ran the guest script to its end (status 0, in ${secs} s)" 0 "$rc"
 t_finish

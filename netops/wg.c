@@ -408,6 +408,8 @@ int wg_kernel_get(struct nl *nl, const char *name, struct wgk_peer_stat **v, siz
 	d.family = nl->genl_id;
 	nlh = wg_msg(nl, buf, WG_CMD_GET_DEVICE, name);
 	err = nl_dump(nl, nlh, wgk_msg_cb, &d);
+	/* The first answer carried the private key. */
+	explicit_bzero(nl->buf, nl->bufsz);
 	if (!err && !d.has_dev)
 		err = -EBADMSG;
 	if (err) {

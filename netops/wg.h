@@ -36,9 +36,9 @@ struct wgk_peer {
 	uint8_t pub[WGK_KEY_LEN];
 	bool has_psk;
 	uint8_t psk[WGK_KEY_LEN];
-	struct in_addr endpoint;
-	uint16_t port;		/* endpoint's UDP port, host order */
-	struct in_addr allowed;	/* one /32 */
+	struct in_addr endpoint;	/* 0.0.0.0: none sent (the kernel learns it) */
+	uint16_t port;			/* endpoint's UDP port, host order */
+	struct in_addr allowed;		/* one /32 */
 };
 
 /* WG_CMD_SET_DEVICE on NAME: private key, listen port (host order, 0: the
@@ -62,7 +62,7 @@ struct wgk_peer_stat {
 /* WG_CMD_GET_DEVICE dump of NAME: *v (malloc'd, the caller frees it; NULL
  * when *n is 0) holds each peer once, in the kernel's order; *port the
  * listen port (port may be NULL).  The private key in the answer is
- * never copied. */
+ * never copied, and nl's receive buffer is wiped after the dump. */
 int wg_kernel_get(struct nl *nl, const char *name, struct wgk_peer_stat **v, size_t *n,
 		  uint16_t *port);
 

@@ -31,8 +31,10 @@ kver=${pkg#linux-image-}
 CACHE=/var/cache/vxov/vm-$kver
 
 if [ ! -s "$CACHE/modules.order" ]; then
+	mkdir -p "$(dirname "$CACHE")"
 	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
+	new=$(mktemp -d "$CACHE.new.XXXXXX")
+	trap 'rm -rf "$tmp" "$new"' EXIT
 	(cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
 		{ echo "vm: cannot download $pkg" >&2; exit 1; }
 	dpkg-deb -x "$tmp"/*.deb "$tmp/x"
@@ -43,14 +45,15 @@ if [ ! -s "$CACHE/modules.order" ]; then
 		for d in $(sed -n "s#^$1: *##p" "$dep"); do order "$d"; done
 		echo "$1"
 	}
-	rm -rf "$CACHE.new" && mkdir -p "$CACHE.new"
 	for m in $MODS; do order "$m"; done | awk '!seen[$0]++' | while read -r m; do
-		cp "$tmp/x/lib/modules/$kver/$m" "$CACHE.new/"
-		basename "$m" >>"$CACHE.new/modules.order"
+		cp "$tmp/x/lib/modules/$kver/$m" "$new/"
+		basename "$m" >>"$new/modules.order"
 	done
-	cp "$tmp/x/boot/vmlinuz-$kver" "$CACHE.new/vmlinuz"
-	rm -rf "$CACHE" && mv "$CACHE.new" "$CACHE"
-	rm -rf "$tmp"
+	cp "$tmp/x/boot/vmlinuz-$kver" "$new/vmlinuz"
+	chmod 755 "$new"
+	# A build running beside this one may have filled the cache first.
+	[ -s "$CACHE/modules.order" ] || { rm -rf "$CACHE" && mv -T "$new" "$CACHE"; }
+	rm -rf "$tmp" "$new"
 	trap - EXIT
 fi
 

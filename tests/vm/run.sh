@@ -24,8 +24,12 @@ cache=$("$HERE/build.sh" "$tmp/t" "$tmp/initrd.gz") || exit 125
 
 timeout -s KILL "${VM_TIMEOUT:-300}" qemu-system-x86_64 -accel tcg -cpu max -m "${VM_MEM:-1024}" \
 	-nographic -no-reboot -nic none -kernel "$cache/vmlinuz" -initrd "$tmp/initrd.gz" \
-	-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 |
-	sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g; s/\r$//' >"$tmp/console"
+	-append "console=ttyS0 panic=-1 quiet" </dev/null >"$tmp/raw" 2>&1 &
+qpid=$!
+trap 'kill -TERM $qpid 2>/dev/null; exit 130' INT TERM HUP	# timeout passes it to qemu
+wait $qpid
+# The firmware's terminal escapes and the serial line's CRs out.
+sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g; s/\r$//' "$tmp/raw" >"$tmp/console"
 qrc=$(sed -n 's/^VM-EXIT \([0-9][0-9]*\)$/\1/p' "$tmp/console" | tail -1)
 grep -v '^VM-EXIT ' "$tmp/console"
 if [ -z "$qrc" ]; then

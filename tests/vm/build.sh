@@ -84,8 +84,12 @@ done
 /bin/busybox --list-full | while read -r a; do
 	[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
 done
+# The job's first line starts a line of its own (the firmware's last has no
+# newline), and no kernel message cuts one of its lines.
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
+echo
+dmesg -n 1
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev

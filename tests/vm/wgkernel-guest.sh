@@ -93,6 +93,18 @@ eq "wg-get and wg show: the same endpoints" "$(in_ns a wg show wga endpoints | c
 	"$(sed 1d /tmp/get | cut -d' ' -f2 | sort)"
 eq "wg-get: the keys given" "$(echo "$args" | tr ' ' '\n' | grep -E '^[0-9a-f]{64}$' | sort)" \
 	"$(sed 1d /tmp/get | cut -d' ' -f1 | sort)"
+# Dumps while the device changes: the kernel marks one that a change cut
+# NLM_F_DUMP_INTR, nl_dump() reads it to its end and asks again.
+(while :; do in_ns a wg set wga fwmark 1; in_ns a wg set wga fwmark 0; done) >/dev/null 2>&1 &
+busy=$!
+bad=0 i=0
+while [ $i -lt 20 ]; do
+	[ "$($N -n a wg-get wga 2>&1 | wc -l)" = 301 ] || bad=$((bad + 1))
+	i=$((i + 1))
+done
+kill $busy
+wait $busy 2>/dev/null
+eq "wg-get while wg set changes the device: 20 whole dumps of 300 peers" 0 "$bad"
 check "wg-set A back to B alone" $N -n a wg-set wga "$PRA" 51820 "$PUB:$PSK" 192.168.77.2:51821 10.9.0.2
 check "and the tunnel carries a ping again" in_ns a ping -c 2 -w 15 10.9.0.2
 

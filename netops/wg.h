@@ -73,8 +73,10 @@ int wg_kernel_get(struct nl *nl, const char *name, struct wgk_peer_stat **v, siz
  * A peer continued in the next message (same public key) is merged, not
  * repeated.  A message of a new sequence number restarts the result (the
  * dump was repeated after NLM_F_DUMP_INTR).  Start from a zeroed struct.
- * -EBADMSG if an attribute vxov uses is malformed, -ENOMEM, or the -errno
- * of an NLMSG_ERROR in buf.  wgk_dump_free() frees a half-built one.
+ * -EBADMSG if an attribute vxov uses is malformed, -ENOMEM, the -errno of
+ * an NLMSG_ERROR in buf, or -EINTR at a message marked NLM_F_DUMP_INTR
+ * (nl_dump() takes the mark off and repeats the dump).  wgk_dump_free()
+ * frees a half-built one.
  */
 struct wgk_dump {
 	struct wgk_peer_stat *v;

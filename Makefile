@@ -39,7 +39,7 @@ endif
 # driver/lib/ is shared by driver/docker/ (what Docker talks to) and
 # driver/ctl/ (the control loop).
 NETOPS   := netops/nl.c netops/netns.c netops/link.c netops/addr.c netops/route.c netops/neigh.c netops/mdb.c netops/nft.c \
-            netops/nft_read.c netops/nft_rule.c
+            netops/nft_read.c netops/nft_rule.c netops/wg.c
 KVSTORE  := kvstore/env.c kvstore/decode.c kvstore/client.c kvstore/answer.c kvstore/ops.c
 LIB      := driver/lib/buf.c driver/lib/log.c driver/lib/options.c driver/lib/netaddr.c \
             driver/lib/state.c driver/lib/file.c driver/lib/hostid.c \
@@ -164,7 +164,7 @@ FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZERS     := fuzz_request fuzz_state fuzz_miss fuzz_netaddr fuzz_consul fuzz_mdb fuzz_dns fuzz_docker fuzz_wgrec fuzz_uapi \
-               fuzz_nft
+               fuzz_nft fuzz_wgnl
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 
@@ -192,6 +192,12 @@ build/fuzz/fuzz_nft: tests/fuzz/fuzz_nft.c netops/nft_rule.c netops/nl.c
 	@mkdir -p $(dir $@)
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lnftnl -lmnl
+
+# The kernel WireGuard's GET_DEVICE dump decoder (netops/wg.c), libmnl only.
+build/fuzz/fuzz_wgnl: tests/fuzz/fuzz_wgnl.c netops/wg.c netops/link.c netops/nl.c
+	@mkdir -p $(dir $@)
+	$(E) "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lmnl
 
 # Long fuzzing runs, one harness after another, each FUZZ_SECONDS (default
 # 600) from the committed corpus; prints libFuzzer's summary with the exec count.

@@ -30,7 +30,7 @@ static int nl_open_here(struct nl *nl)
 {
 	int one = 1;
 
-	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	nl->sock = mnl_socket_open2(nl->proto, SOCK_CLOEXEC);
 	if (!nl->sock)
 		return -errno;
 	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
@@ -48,9 +48,15 @@ static int nl_open_here(struct nl *nl)
 
 int nl_open(struct nl *nl, int nsfd)
 {
+	return nl_open_proto(nl, nsfd, NETLINK_ROUTE);
+}
+
+int nl_open_proto(struct nl *nl, int nsfd, int proto)
+{
 	int self = -1, err;
 
 	memset(nl, 0, sizeof(*nl));
+	nl->proto = proto;
 	nl->seq = (uint32_t)time(NULL);
 	nl->bufsz = MNL_SOCKET_BUFFER_SIZE;
 	nl->buf = malloc(nl->bufsz);
@@ -179,9 +185,23 @@ static int nl_data_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nl_run_ctx *ctx = data;
 
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		ctx->intr = 1;
 	return ctx->cb ? ctx->cb(nlh, ctx->data) : MNL_CB_OK;
+}
+
+/* libmnl fails with EINTR at a message marked NLM_F_DUMP_INTR, before any
+ * callback sees it, and the rest of the dump would be left in the socket:
+ * note the mark and take it off, so that the dump is read to its end and
+ * nl_dump() repeats it. */
+static void nl_take_intr(struct nl_run_ctx *ctx, void *buf, size_t n)
+{
+	struct nlmsghdr *nlh = buf;
+	int len = (int)n;
+
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
+			nlh->nlmsg_flags &= ~NLM_F_DUMP_INTR;
+			ctx->intr = 1;
+		}
 }
 
 static int nl_run(struct nl_run_ctx *ctx, uint32_t seq)
@@ -201,6 +221,7 @@ static int nl_run(struct nl_run_ctx *ctx, uint32_t seq)
 
 		if (n < 0)
 			return -errno;
+		nl_take_intr(ctx, nl->buf, (size_t)n);
 		errno = 0;
 		ret = mnl_cb_run2(nl->buf, (size_t)n, seq, nl->portid, nl_data_cb, ctx,
 				  ctl, NLMSG_MIN_TYPE);

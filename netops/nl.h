@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * nl: one rtnetlink socket bound to one network namespace, on top of libmnl.
+ * nl: one netlink socket (rtnetlink unless nl_open_proto() says otherwise)
+ * bound to one network namespace, on top of libmnl.
  *
  * Every function returns 0 or -errno.  When the kernel explains a failure
  * through an extended ack, its text is kept in nl->ext until the next request
@@ -19,6 +20,8 @@
 
 struct nl {
 	struct mnl_socket *sock;
+	int proto;		/* NETLINK_ROUTE, NETLINK_GENERIC, ... */
+	uint16_t genl_id;	/* generic netlink: the family netops/wg.c resolved, 0 before */
 	unsigned int portid;
 	uint32_t seq;
 	char *buf;		/* receive buffer, bufsz bytes */
@@ -30,6 +33,8 @@ struct nl {
 /* Open a socket in the namespace behind nsfd (-1: the caller's own).  Only
  * the calling thread switches namespaces, and it switches back. */
 int nl_open(struct nl *nl, int nsfd);
+/* The same for another netlink protocol (NETLINK_GENERIC for netops/wg.c). */
+int nl_open_proto(struct nl *nl, int nsfd, int proto);
 void nl_close(struct nl *nl);
 
 /* Send one request with NLM_F_ACK and wait for its ack. */

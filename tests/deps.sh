@@ -6,9 +6,11 @@ set -eu
 PKGS="build-essential pkg-config libmnl-dev libmicrohttpd-dev libjansson-dev
 libcurl4-openssl-dev libnftnl-dev libcmocka-dev clang libclang-rt-14-dev busybox-static iproute2
 iputils-ping curl python3 util-linux nftables libseccomp-dev iperf3 sudo jq
-libssl-dev tcpdump"
-# Without its recommends (a kernel image): the tests read WireGuard devices with wg.
-NORECS="wireguard-tools"
+libssl-dev tcpdump cpio"
+# Without their recommends: the tests read WireGuard devices with wg (whose
+# recommends are a kernel image); qemu boots the VM of the kernel WireGuard
+# test (tests/vm/, TCG: no KVM needed).
+NORECS="wireguard-tools qemu-system-x86"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -24,6 +26,7 @@ for p in $NORECS; do
 done
 if [ -n "$missing" ]; then
 	echo "installing:$missing"
+	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then

@@ -6,6 +6,7 @@
  *   nlctl [-n NS] OP ARGS...      (-n: run OP through a socket in /run/netns/NS)
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
@@ -24,6 +25,7 @@
 #include "netops/nft.h"
 #include "netops/nl.h"
 #include "netops/route.h"
+#include "netops/wg.h"
 
 static struct nl nl;
 
@@ -48,6 +50,11 @@ static void usage(void)
 		"  nft-guard-sync TABLE WGDEV PORT [VNI...]  prints unchanged or written\n"
 		"  nft-guard-counters TABLE  one line per VNI: vni=V in=PKTS/BYTES out=PKTS/BYTES\n"
 		"  nft-guard-delete TABLE\n"
+		"  wg-probe NAME     make kernel WireGuard device NAME: prints kernel, or none\n"
+		"                    (no such link kind here; nothing made)\n"
+		"  wg-set NAME PRIVHEX PORT [PUBHEX[:PSKHEX] ENDPOINT:PORT|- ALLOWED]...\n"
+		"  wg-get NAME       port P, then one line per peer:\n"
+		"                    PUBHEX ENDPOINT:PORT|- handshake=SEC rx=BYTES tx=BYTES\n"
 		"  mdb-dump NS DEV [tags]  one line per VXLAN MDB remote: GROUP DST\n"
 		"                    (with tags: then proto N, and vxov when N is vxov's 118)\n"
 		"  fdb-dump NS DEV   one line per FDB remote (NTF_SELF): MAC DST|- [vxov]\n"
@@ -163,6 +170,98 @@ static int nft_guard(const char *op, int argc, char **argv)
 		fprintf(stderr, "nlctl: %s\n", err);
 		return 1;
 	}
+	return 0;
+}
+
+/* A 32-byte key in 64 hex digits. */
+static void key_hex(const char *s, uint8_t k[WGK_KEY_LEN])
+{
+	for (size_t i = 0; i < WGK_KEY_LEN; i++)
+		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2hhx", &k[i]) != 1) {
+			fprintf(stderr, "nlctl: bad key '%s' (64 hex digits)\n", s);
+			exit(2);
+		}
+	if (s[2 * WGK_KEY_LEN]) {
+		fprintf(stderr, "nlctl: bad key '%s' (64 hex digits)\n", s);
+		exit(2);
+	}
+}
+
+static void print_hex(const uint8_t *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", k[i]);
+}
+
+/* wg-set, wg-get: a generic netlink socket in nlctl's namespace or -n NS. */
+static int wg_op(const char *op, int fd, int argc, char **argv)
+{
+	int e = -EINVAL;
+
+	if ((e = nl_open_proto(&nl, fd, NETLINK_GENERIC)))
+		die("netlink", e);
+	if (!strcmp(op, "wg-set") && argc >= 3 && (argc - 3) % 3 == 0) {
+		size_t n = (size_t)(argc - 3) / 3;
+		struct wgk_peer *p = calloc(n ? n : 1, sizeof(*p));
+		uint8_t priv[WGK_KEY_LEN];
+		uint32_t port = num32(argv[2], "port");
+
+		if (!p || port > 65535) {
+			fprintf(stderr, "nlctl: %s\n", p ? "bad port" : "out of memory");
+			exit(2);
+		}
+		key_hex(argv[1], priv);
+		for (size_t i = 0; i < n; i++) {
+			char **a = argv + 3 + 3 * i, *colon = strchr(a[0], ':');
+
+			if (colon) {
+				*colon = '\0';
+				key_hex(colon + 1, p[i].psk);
+				p[i].has_psk = true;
+			}
+			key_hex(a[0], p[i].pub);
+			if (strcmp(a[1], "-")) {
+				char *c = strrchr(a[1], ':');
+				uint32_t pp;
+
+				if (!c || (pp = num32(c + 1, "endpoint port")) > 65535) {
+					fprintf(stderr, "nlctl: bad endpoint '%s' (IP:PORT)\n", a[1]);
+					exit(2);
+				}
+				*c = '\0';
+				p[i].endpoint = ip4(a[1]);
+				p[i].port = (uint16_t)pp;
+			}
+			p[i].allowed = ip4(a[2]);
+		}
+		e = wg_kernel_set(&nl, argv[0], priv, (uint16_t)port, p, n);
+		free(p);
+	} else if (!strcmp(op, "wg-get") && argc == 1) {
+		struct wgk_peer_stat *v = NULL;
+		char a[INET_ADDRSTRLEN];
+		uint16_t port;
+		size_t n;
+
+		e = wg_kernel_get(&nl, argv[0], &v, &n, &port);
+		if (!e)
+			printf("port %u\n", port);
+		for (size_t i = 0; !e && i < n; i++) {
+			print_hex(v[i].pub, sizeof(v[i].pub));
+			if (v[i].endpoint.s_addr)
+				printf(" %s:%u", inet_ntop(AF_INET, &v[i].endpoint, a, sizeof(a)), v[i].port);
+			else
+				printf(" -");
+			printf(" handshake=%lld rx=%llu tx=%llu\n", (long long)v[i].last_handshake_sec,
+			       (unsigned long long)v[i].rx_bytes, (unsigned long long)v[i].tx_bytes);
+		}
+		free(v);
+	} else {
+		usage();
+	}
+	if (e)
+		die(op, e);
+	nl_close(&nl);
 	return 0;
 }
 
@@ -312,9 +411,24 @@ int main(int argc, char **argv)
 			die("ns-del", e);
 		return 0;
 	}
+	if (!strcmp(op, "wg-set") || !strcmp(op, "wg-get"))
+		return wg_op(op, fd, argc, argv);
 	e = nl_open(&nl, fd);
 	if (e)
 		die("netlink", e);
+	if (!strcmp(op, "wg-probe") && argc == 1) {
+		int idx;
+
+		e = wg_kernel_add(&nl, argv[0], &idx);
+		if (e == -EOPNOTSUPP) {
+			printf("none\n");
+			return 0;
+		}
+		if (e)
+			die(op, e);
+		printf("kernel\n");
+		return 0;
+	}
 
 	if (!strcmp(op, "bridge") && argc == 2) {
 		e = link_add_bridge(&nl, argv[0], (unsigned)atoi(argv[1]), true);

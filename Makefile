@@ -181,7 +181,7 @@ build/fuzz/fuzz_wgrec: tests/fuzz/fuzz_wgrec.c $(WG_SRC) driver/lib/buf.c driver
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lcrypto
 
 # The UAPI get answer's parser (driver/wg/), which stands apart from CORE.
-build/fuzz/fuzz_uapi: tests/fuzz/fuzz_uapi.c driver/wg/uapi.c driver/lib/buf.c
+build/fuzz/fuzz_uapi: tests/fuzz/fuzz_uapi.c driver/wg/uapi.c driver/lib/buf.c driver/lib/netaddr.c
 	@mkdir -p $(dir $@)
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "driver/lib/buf.h"
+#include "driver/lib/netaddr.h"
 #include "driver/wg/uapi.h"
 
 /* Text that may hold keys: grown by copying, each old copy wiped. */
@@ -91,16 +92,6 @@ static void hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Exactly 2n hex digits into out[n]. */
 static bool hex_decode(const char *s, size_t len, uint8_t *out, size_t n)
@@ -111,8 +102,8 @@ static bool hex_decode(const char *s, size_t len, uint8_t *out, size_t n)
 	if (len != 2 * n)
 		return false;
 	for (i = 0; i < n; i++) {
-		hi = hex_digit(s[2 * i]);
-		lo = hex_digit(s[2 * i + 1]);
+		hi = netaddr_hexval(s[2 * i]);
+		lo = netaddr_hexval(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -138,20 +138,25 @@ EVNI=$(kv get vxov/subnets/$(t_subnet_key 2) | head -1 | cut -d= -f2)
 X2=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$ENET\").IPAddress}}" $T_ID-x2)
 C2=$(D 2 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" $T_ID-c21)
 UL1=$(ip -n "$(H 1)" -o addr show | awk -v ip="$(hip 1)/24" '$4 == ip {print $2}')
-ip netns exec "$(H 1)" tcpdump -i "$UL1" -nn -U -w "$T_TMP/ul.pcap" udp >"$T_TMP/tcpdump.log" 2>&1 &
-TD=$!
-on_exit "kill -9 $TD 2>/dev/null"
-poll 10 grep -q "listening on" "$T_TMP/tcpdump.log"
+# capture FILE CMD...: what engine 1's underlay port carries while CMD runs.
+capture() {
+	local f=$1 td rc; shift
+	ip netns exec "$(H 1)" tcpdump -i "$UL1" -nn -U --immediate-mode -w "$f" >"$f.log" 2>&1 &
+	td=$!
+	poll 10 grep -q "listening on" "$f.log"
+	"$@"; rc=$?
+	kill -INT $td; wait $td 2>/dev/null
+	return $rc
+}
 check "engine 1's container pings engine 2's across the encrypted network ($X2)" \
-	D 1 exec $T_ID-x1 ping -c 5 -i 0.2 -W 2 "$X2"
-check "  and across the plain network ($C2)" D 1 exec $T_ID-c11 ping -c 5 -i 0.2 -W 2 "$C2"
-kill -INT $TD; wait $TD 2>/dev/null
-vxof() { tcpdump -r "$T_TMP/ul.pcap" -nn "udp port 4789 and udp[12:2] = $(($1 >> 8)) and udp[14] = $(($1 & 255))" 2>/dev/null | wc -l; }
-check_eq "the underlay: 0 VXLAN packets of the encrypted network (vni $EVNI)" 0 "$(vxof "$EVNI")"
+	capture "$T_TMP/enc.pcap" D 1 exec $T_ID-x1 ping -c 5 -i 0.2 -W 2 "$X2"
+check "  and across the plain network ($C2)" capture "$T_TMP/plain.pcap" D 1 exec $T_ID-c11 ping -c 5 -i 0.2 -W 2 "$C2"
+vxof() { tcpdump -r "$1" -nn "udp port 4789 and udp[12:2] = $(($2 >> 8)) and udp[14] = $(($2 & 255))" 2>/dev/null | wc -l; }
+check_eq "the underlay: 0 VXLAN packets of the encrypted network (vni $EVNI)" 0 "$(vxof "$T_TMP/enc.pcap" "$EVNI")"
+check_eq "  nor any other VXLAN while it talked" 0 "$(tcpdump -r "$T_TMP/enc.pcap" -nn udp port 4789 2>/dev/null | wc -l)"
 check_match "  WireGuard packets instead" "^[1-9][0-9]*$" \
-	"$(tcpdump -r "$T_TMP/ul.pcap" -nn udp port 51820 2>/dev/null | wc -l)"
-n=$(vxof "$VNI")
-check_match "  the plain network's VXLAN is there (vni $VNI)" "^[1-9][0-9]*$" "$n"
+	"$(tcpdump -r "$T_TMP/enc.pcap" -nn udp port 51820 2>/dev/null | wc -l)"
+check_match "  the plain network's VXLAN is there (vni $VNI)" "^[1-9][0-9]*$" "$(vxof "$T_TMP/plain.pcap" "$VNI")"
 for i in 1 2; do
 	D $i rm -f $T_ID-x$i >/dev/null 2>&1
 	check "engine $i: docker network rm (the encrypted network)" D $i network rm $ENET

@@ -70,7 +70,7 @@ check_eq "the plain one's: less 50" 1450 "$(ip netns exec "$T_ID-d11" cat /sys/c
 
 # What the underlay carries: capture on h2's underlay port while both talk.
 UL2=$(ip -n "$(H 2)" -o addr show | awk -v ip="$(hip 2)/24" '$4 == ip {print $2}')
-ip netns exec "$(H 2)" tcpdump -i "$UL2" -nn -U -w "$T_TMP/ul.pcap" udp >"$T_TMP/tcpdump.log" 2>&1 &
+ip netns exec "$(H 2)" tcpdump -i "$UL2" -nn -U --immediate-mode -w "$T_TMP/ul.pcap" udp >"$T_TMP/tcpdump.log" 2>&1 &
 TD=$!
 on_exit "kill -9 $TD 2>/dev/null"
 poll 10 grep -q "listening on" "$T_TMP/tcpdump.log"

@@ -235,7 +235,7 @@ int link_add_vxlan(struct nl *nl, const struct vxlan_conf *c)
 	if (c->underlay_ifindex)
 		mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, (uint32_t)c->underlay_ifindex);
 	mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(VXLAN_PORT));
-	mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, 1);
+	mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, c->no_learning ? 0 : 1);
 	mnl_attr_put_u8(nlh, IFLA_VXLAN_PROXY, 1);
 	mnl_attr_put_u8(nlh, IFLA_VXLAN_L2MISS, 1);
 	mnl_attr_put_u8(nlh, IFLA_VXLAN_L3MISS, 1);

@@ -32,6 +32,7 @@ struct vxlan_conf {
 	uint32_t vni;
 	struct in_addr local;	/* underlay source address */
 	int underlay_ifindex;	/* 0: let routing pick */
+	bool no_learning;	/* no MACs learned from what arrives (encrypted) */
 	unsigned int mtu;
 	int nsfd;		/* namespace the device is placed in, -1: here */
 };

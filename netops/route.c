@@ -177,6 +177,23 @@ int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct 
 	return nl_talk(nl, nlh);
 }
 
+int route_add_blackhole4(struct nl *nl, struct in_addr dst, int plen, uint32_t metric)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = (unsigned char)plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_BLACKHOLE;
+	mnl_attr_put(nlh, RTA_DST, sizeof(dst), &dst);
+	mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
+	return nl_talk(nl, nlh);
+}
+
 struct route_has {
 	struct in_addr dst;
 	int plen;

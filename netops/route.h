@@ -5,6 +5,7 @@
 #define VXOV_ROUTE_H
 
 #include <netinet/in.h>
+#include <stdint.h>
 
 #include "netops/nl.h"
 
@@ -21,6 +22,9 @@ int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifin
 /* dst/plen on ifindex, scope link, in the main table (src: its preferred
  * source, 0 for none); replaces one that is there. */
 int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr src);
+/* A blackhole route to dst/plen with this metric (replaces one there):
+ * what is left when every better route to dst/plen is gone. */
+int route_add_blackhole4(struct nl *nl, struct in_addr dst, int plen, uint32_t metric);
 /* 1 if the main table has a route to exactly dst/plen, 0 if not, or -errno. */
 int route_has4(struct nl *nl, struct in_addr dst, int plen);
 

@@ -80,6 +80,7 @@
 #define ROTATE_GRACE_MS 2000	/* announce -> switch: the peers add the next key */
 #define ROTATE_TRIES 64		/* keys drawn for the other slot (each 1/2) */
 #define OLD_KEY_LINGER_MS 2000	/* a rotated-away key's packets still queued */
+#define ANNOUNCE_DEADLINE_MS 10000	/* for Consul to show the announcement */
 
 static struct log_rate rl_bad = LOG_RATE_INIT(30000, 5);
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
@@ -104,6 +105,7 @@ static struct {
 	bool has_psk;
 	int slot;		/* of pub: which tunnel address is ours now */
 	bool rotating;		/* next announced, the switch armed */
+	bool announced;		/* Consul has shown the announcement: the grace runs */
 	struct wg_key next_priv, next_pub;
 	struct loop_timer rotate;
 	struct ctl_wait *rotate_wait;
@@ -317,7 +319,9 @@ static int apply_peers(char *err, size_t errlen)
 
 /* The link: MTU, both slots' addresses, up, and the route to the whole
  * subnet from the current slot's address (wireguard-go makes the device
- * down and bare).  An encrypted network's VXLAN device has no local
+ * down and bare); under it a blackhole route to the subnet, never removed:
+ * when the device is gone (wireguard-go dead, vxov stopped), VXLAN to a
+ * tunnel address goes nowhere rather than out by the default route.  An encrypted network's VXLAN device has no local
  * address: its packets take this route's source. */
 static int set_link(char *err, size_t errlen)
 {
@@ -333,28 +337,20 @@ static int set_link(char *err, size_t errlen)
 	    (e = addr_add4(&nl, li.ifindex, tunnel(0), 32)) ||
 	    (e = addr_add4(&nl, li.ifindex, tunnel(1), 32)) ||
 	    (e = link_set_up(&nl, li.ifindex, 0)) ||
-	    (e = route_add4(&nl, cf->wg_subnet.addr, cf->wg_subnet.len, li.ifindex, tunnel(C.slot))))
+	    (e = route_add4(&nl, cf->wg_subnet.addr, cf->wg_subnet.len, li.ifindex, tunnel(C.slot))) ||
+	    (e = route_add_blackhole4(&nl, cf->wg_subnet.addr, cf->wg_subnet.len, UINT32_MAX)))
 		snprintf(err, errlen, "WireGuard device %s: %s", cf->wg_dev, nl_strerror(&nl, e));
 	nl_close(&nl);
 	return e;
 }
 
-static void next_path(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s.next", core.conf.wg_key_path);
-}
-
 static int read_keys(char *err, size_t errlen)
 {
-	char next[PATH_MAX + 8];
 	bool created = false;
 	int e;
 
 	if (C.keyed)
 		return 0;
-	/* A rotation cut short before its switch: begun again when asked. */
-	next_path(next, sizeof(next));
-	unlink(next);
 	if ((e = wg_key_load_or_create(core.conf.wg_key_path, &C.priv, &created, err, errlen)))
 		return e;
 	if ((e = wg_key_public(&C.priv, &C.pub))) {
@@ -413,7 +409,9 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void sync_guard(void)
+/* drift: the set is what it was, so a rewrite repairs drift (logged);
+ * else the rewrite is the change asked for. */
+static void sync_guard(bool drift)
 {
 	struct nft_guard g = { .table = GUARD_TABLE, .wgdev = core.conf.wg_dev, .port = VXLAN_PORT,
 			       .vnis = C.vnis, .nvnis = C.nvnis };
@@ -425,7 +423,7 @@ static void sync_guard(void)
 		C.guard_ok = false;
 		return;
 	}
-	if (e > 0 && C.guard_ok)
+	if (e > 0 && C.guard_ok && drift)
 		log_warn("wireguard: the plaintext guard (table ip %s) had drifted: written again",
 			 GUARD_TABLE);
 	C.guard_ok = true;
@@ -508,47 +506,158 @@ static void forget_keys(const struct peer *p)
 		forget_key(&p->prog[i], loop_now());
 }
 
+/* Slot k's tunnel address of the host at underlay, or 0.0.0.0 when its
+ * host bits are a half's network or broadcast address (as crypt_config in
+ * daemon.c computes ours). */
+static struct in_addr slot_of(struct in_addr underlay, int k)
+{
+	int half = core.conf.wg_subnet.len + 1;
+	uint32_t mask = ~0u << (32 - half), host = ntohl(underlay.s_addr) & ~mask;
+	struct in_addr a = { 0 };
+
+	if (host && host != ~mask)
+		a.s_addr = htonl((ntohl(core.conf.wg_subnet.addr.s_addr) & mask) |
+				 ((uint32_t)(k & 1) << (32 - half)) | host);
+	return a;
+}
+
+/* A record of the host at ul may only claim that host's own addresses: its
+ * tunnel one of its two slots, a next key's the other, and two keys. */
+static const char *not_its_own(struct in_addr ul, const struct wg_record *rec)
+{
+	struct in_addr s0 = slot_of(ul, 0), s1 = slot_of(ul, 1);
+
+	if (!s0.s_addr || (rec->tunnel.s_addr != s0.s_addr && rec->tunnel.s_addr != s1.s_addr))
+		return "its tunnel address is not one of that host's (--wireguard-subnet plus "
+		       "the host bits of its underlay address)";
+	if (rec->has_next && (rec->next_tunnel.s_addr == rec->tunnel.s_addr ||
+			      (rec->next_tunnel.s_addr != s0.s_addr && rec->next_tunnel.s_addr != s1.s_addr)))
+		return "its next tunnel address is not that host's other one";
+	if (rec->has_next && !memcmp(rec->next_pub.b, rec->pub.b, WG_KEY_LEN))
+		return "its next key is its current one";
+	return NULL;
+}
+
+struct cand {
+	struct in_addr ul;
+	struct wg_record rec;
+	bool ok;
+};
+
+/* What two records may not share: a key or a tunnel address (32 bytes). */
+struct claim {
+	uint8_t v[WG_KEY_LEN];
+	size_t owner;
+};
+
+static int cmp_claim(const void *a, const void *b)
+{
+	return memcmp(((const struct claim *)a)->v, ((const struct claim *)b)->v, WG_KEY_LEN);
+}
+
+/* Records that claim what another record claims are all refused: which of
+ * them is right cannot be told (a cloned key, two underlays with the same
+ * host bits, a record left behind by a host whose address changed). */
+static void refuse_shared(struct cand *c, size_t n)
+{
+	struct claim *v = calloc(4 * n + 1, sizeof(*v));
+	size_t k = 0;
+
+	if (!v) {
+		for (size_t i = 0; i < n; i++)
+			c[i].ok = false;	/* the next answer tries again */
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].ok)
+			continue;
+		memcpy(v[k].v, c[i].rec.pub.b, WG_KEY_LEN);
+		v[k++].owner = i;
+		memcpy(v[k].v, &c[i].rec.tunnel, sizeof(c[i].rec.tunnel));
+		v[k++].owner = i;
+		if (c[i].rec.has_next) {
+			memcpy(v[k].v, c[i].rec.next_pub.b, WG_KEY_LEN);
+			v[k++].owner = i;
+			memcpy(v[k].v, &c[i].rec.next_tunnel, sizeof(c[i].rec.next_tunnel));
+			v[k++].owner = i;
+		}
+	}
+	qsort(v, k, sizeof(*v), cmp_claim);
+	for (size_t i = 1; i < k; i++) {
+		if (memcmp(v[i - 1].v, v[i].v, WG_KEY_LEN) || v[i - 1].owner == v[i].owner)
+			continue;
+		for (size_t j = i - 1; j <= i; j++) {
+			if (!c[v[j].owner].ok)
+				continue;
+			c[v[j].owner].ok = false;
+			C.bad++;
+			log_err_rl(&rl_bad, "wireguard: CONFLICT: the record of %s shares a key or a "
+				   "tunnel address with another host's; both ignored",
+				   inet_ntoa(c[v[j].owner].ul));
+		}
+	}
+	free(v);
+}
+
 /* One answer's records: the peers become exactly its valid ones. */
 static bool take(const struct kv_list *l)
 {
+	struct cand *c = calloc(l->n + 1, sizeof(*c));
 	struct hnode *x, *tmp;
 	bool changed = false;
 	char mine[WG_RECORD_MAX + 1];
 
+	if (!c)
+		return false;	/* the next answer tries again */
 	C.record_ok = false;
 	record_text(mine, sizeof(mine));
-	HTAB_FOREACH_SAFE(&C.peers, x, tmp)
-		((struct peer *)x)->seen = false;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct kv_entry *kv = &l->v[i];
-		struct in_addr ul;
-		struct wg_record rec;
 		const char *why = NULL;
-		struct peer *p;
 
-		if (!layout_parse_wg_key(kv->key, &ul)) {
+		if (!layout_parse_wg_key(kv->key, &c[i].ul)) {
 			C.bad++;
 			log_warn_rl(&rl_bad, "wireguard: %.80s: not vxov/wg/<underlay address>; "
 				    "ignored", kv->key);
 			continue;
 		}
-		if (ul.s_addr == core.conf.self.s_addr) {
+		if (c[i].ul.s_addr == core.conf.self.s_addr) {
 			C.record_ok = kv->value_len && !strcmp(kv->value, mine) &&
 				      session_id() && !strcmp(kv->session, session_id());
+			if (C.record_ok && C.rotating && !C.announced) {
+				C.announced = true;	/* the peers see it as we do */
+				loop_timer_in(&core.loop, &C.rotate, ROTATE_GRACE_MS);
+				log_info("wireguard: key rotation: Consul has the next key; switching "
+					 "in %d ms", ROTATE_GRACE_MS);
+			}
 			continue;
 		}
-		if (!wg_record_parse(kv->value, kv->value_len, &rec, &why)) {
+		if (!wg_record_parse(kv->value, kv->value_len, &c[i].rec, &why) ||
+		    (why = not_its_own(c[i].ul, &c[i].rec))) {
 			C.bad++;
 			log_warn_rl(&rl_bad, "wireguard: %s: %s; that host gets no encrypted "
 				    "traffic", kv->key, why);
 			continue;
 		}
-		if (conflicts(&rec)) {
+		if (conflicts(&c[i].rec)) {
 			C.bad++;
 			log_err_rl(&rl_bad, "wireguard: CONFLICT: %s has one of our tunnel addresses "
 				   "or public keys; ignored", kv->key);
 			continue;
 		}
+		c[i].ok = true;
+	}
+	refuse_shared(c, l->n);
+	HTAB_FOREACH_SAFE(&C.peers, x, tmp)
+		((struct peer *)x)->seen = false;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct kv_entry *kv = &l->v[i];
+		struct in_addr ul = c[i].ul;
+		struct wg_record rec = c[i].rec;
+		struct peer *p;
+
+		if (!c[i].ok)
+			continue;
 		if ((p = peer_find(ul))) {
 			bool moved = p->rec.tunnel.s_addr != rec.tunnel.s_addr;
 
@@ -596,6 +705,7 @@ static bool take(const struct kv_list *l)
 		changed = true;
 		C.hooks->peer_changed(ul);
 	}
+	free(c);
 	return changed;
 }
 
@@ -692,17 +802,23 @@ static int switch_key(char *err, size_t errlen)
  * record without "next". */
 static void on_rotate(struct loop_timer *t)
 {
-	char err[256], next[PATH_MAX + 8];
+	char err[256];
 	int e;
 
 	if (!C.rotating)
 		return;
+	if (!C.announced) {
+		e = -ETIMEDOUT;
+		snprintf(err, sizeof(err), "Consul did not show the announced key within %d ms; "
+			 "the current key stays", ANNOUNCE_DEADLINE_MS);
+		log_err("wireguard: key rotation: %s", err);
+		goto cancel;
+	}
+	/* On disk first: from here on the new key is ours, whatever fails. */
 	if ((e = wg_key_save(core.conf.wg_key_path, &C.next_priv, err, sizeof(err)))) {
 		log_err("wireguard: key rotation: %s; the current key stays", err);
 		goto cancel;
 	}
-	next_path(next, sizeof(next));
-	unlink(next);
 	wg_key_wipe(&C.priv);
 	C.priv = C.next_priv;
 	C.pub = C.next_pub;
@@ -711,12 +827,12 @@ static void on_rotate(struct loop_timer *t)
 	C.rotating = false;
 	if ((e = switch_key(err, sizeof(err)))) {
 		log_err("wireguard: key rotation: %s; configuring the device again", err);
-		bring_up();
+		bring_up();	/* the new key is committed: done, the tick retries */
 	}
 	C.record_ok = false;
 	publish();
 	log_info("wireguard: key rotated: tunnel address %s", inet_ntoa(tunnel(C.slot)));
-	rotate_answer(e, e ? err : NULL);
+	rotate_answer(0, NULL);
 	return;
 cancel:
 	wg_key_wipe(&C.next_priv);
@@ -728,7 +844,6 @@ cancel:
 
 void crypt_rotate(struct ctl_wait *w)
 {
-	char err[256], next[PATH_MAX + 8];
 	int e, i;
 
 	if (!C.wanted || !C.up || !C.keyed) {
@@ -740,26 +855,32 @@ void crypt_rotate(struct ctl_wait *w)
 		wait_done(w, -EBUSY, "a key rotation is under way");
 		return;
 	}
+	/* Peers learn the next key from Consul: not while it lacks our record. */
+	if (!C.record_ok) {
+		wait_done(w, -ENOTCONN, "Consul does not have this host's WireGuard record yet "
+			  "(unreachable?): the next key could not be announced");
+		return;
+	}
 	/* A key of the other slot: its address is free for the switch. */
 	for (i = 0, e = -EAGAIN; i < ROTATE_TRIES && e; i++) {
 		if ((e = wg_key_generate(&C.next_priv)) || (e = wg_key_public(&C.next_priv, &C.next_pub)))
 			break;
 		e = key_slot(&C.next_pub) == C.slot ? -EAGAIN : 0;
 	}
-	next_path(next, sizeof(next));
-	if (e || (e = wg_key_save(next, &C.next_priv, err, sizeof(err)))) {
-		if (e == -EAGAIN || e == -EIO)
-			snprintf(err, sizeof(err), "no key could be made: %s", strerror(-e));
+	if (e) {
 		wg_key_wipe(&C.next_priv);
-		wait_done(w, e, "key rotation: %s", err);
+		wait_done(w, e, "key rotation: no key could be made: %s", strerror(-e));
 		return;
 	}
 	C.rotating = true;
+	C.announced = false;
 	C.rotate_wait = w;
 	C.record_ok = false;
 	publish();
-	loop_timer_in(&core.loop, &C.rotate, ROTATE_GRACE_MS);
-	log_info("wireguard: key rotation: next key announced, switching in %d ms", ROTATE_GRACE_MS);
+	/* The grace starts when Consul shows the announcement (take()); until
+	 * then this is the deadline for it. */
+	loop_timer_in(&core.loop, &C.rotate, ANNOUNCE_DEADLINE_MS);
+	log_info("wireguard: key rotation: next key announced");
 }
 
 /* ---- the loop's calls ---- */
@@ -786,7 +907,7 @@ static void on_tick(struct loop_timer *t)
 		bring_up();
 	}
 	if (!C.guard_ok)
-		sync_guard();
+		sync_guard(false);
 	publish();
 	if (loop_now() >= C.resync_at) {
 		C.resync_at = loop_now() + (uint64_t)core.conf.resync_s * 1000;
@@ -847,7 +968,7 @@ void crypt_networks_changed(void)
 	C.vnis = v;
 	C.nvnis = k;
 	if (!same || !C.guard_ok)
-		sync_guard();
+		sync_guard(same);
 	if (k && !C.wanted) {
 		C.wanted = true;
 		C.resync_at = loop_now() + (uint64_t)core.conf.resync_s * 1000;
@@ -857,12 +978,26 @@ void crypt_networks_changed(void)
 	}
 }
 
+/* Link and peers written again, drift repaired -- peer by peer, never
+ * all replaced (that would end every session and rebind the socket). */
 void crypt_resync(void)
 {
+	struct hnode *x, *tmp;
+	char err[256];
+
 	if (!C.wanted)
 		return;
-	bring_up();	/* link and peers written again: drift repaired */
-	sync_guard();
+	if (!C.up) {
+		bring_up();
+	} else {
+		HTAB_FOREACH_SAFE(&C.peers, x, tmp)
+			((struct peer *)x)->dirty = true;
+		if (set_link(err, sizeof(err)) || apply_peers(err, sizeof(err))) {
+			log_err("wireguard: %s; configuring the device again", err);
+			bring_up();
+		}
+	}
+	sync_guard(true);
 	publish();
 }
 

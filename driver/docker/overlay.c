@@ -119,6 +119,9 @@ static int add_vxlan(const struct underlay *ul, const struct network *n, int nsf
 	struct vxlan_conf vx = {
 		.vni = n->vni, .local = n->encrypted ? (struct in_addr){ 0 } : ul->ip,
 		.underlay_ifindex = n->encrypted ? 0 : ul->ifindex,
+		/* Nothing learned from what arrives: a plaintext packet that got
+		 * past the guard must not teach it an underlay address. */
+		.no_learning = n->encrypted,
 		.mtu = n->mtu, .nsfd = nsfd,
 	};
 	char vxname[IF_NAMESIZE];

@@ -113,6 +113,22 @@ check "a malformed record is refused and counted" poll 10 sh -c \
 check_empty "  and never programmed" \
 	"$(bridge -n "$OV1" fdb show dev "vxlan$VE" | grep "^$GMAC")"
 check_match "  logged with the reason" "vxov/wg/$GHOST: " "$(grep 'wireguard: vxov/wg/' "$(hlog 1)" | head -1)"
+# A well-formed record may claim only its own host's addresses and keys.
+PUB2=$(kv get "vxov/wg/$(hip 2)" | head -1 | sed 's/^[^=]*=\([^ ]*\) .*/\1/')
+kv put "vxov/wg/$GHOST" "$(wg genkey | wg pubkey) $T2 51820" >/dev/null
+check "a record claiming another host's tunnel address is refused, saying so" poll 10 sh -c \
+	"grep -q 'vxov/wg/$GHOST: its tunnel address is not one of that host' $(hlog 1)"
+check "  and h2 stays h1's peer" sh -c "ip netns exec $(H 1) wg show $(WGD 1) peers | grep -qxF '$PUB2'"
+kv put "vxov/wg/$GHOST" "$PUB2 100.96.$(echo "$GHOST" | cut -d. -f3-) 51820" >/dev/null
+check "a record with another host's key: both are refused (which is right cannot be told)" poll 10 sh -c \
+	"grep -q 'CONFLICT: the record of .* shares a key' $(hlog 1) && ! ip netns exec $(H 1) wg show $(WGD 1) peers | grep -qxF '$PUB2'"
+kv del "vxov/wg/$GHOST" >/dev/null
+check "  the impostor's record gone, h2 is h1's peer again and reachable" poll 10 sh -c \
+	"ip netns exec $(H 1) wg show $(WGD 1) peers | grep -qxF '$PUB2' && ip netns exec $T_ID-c11 ping -c 1 -W 1 $A.21"
+check_match "a blackhole route under the tunnel subnet: with no device, nothing goes out by the default route" \
+	"blackhole 100.96.0.0/15 proto static metric 4294967295" "$(ip -n "$(H 1)" route show type blackhole)"
+check_match "the encrypted VXLAN device learns nothing from what arrives" "nolearning" \
+	"$(ip -n "$OV1" -d link show "vxlan$VE")"
 
 # Plaintext VXLAN of the encrypted VNI sent to h2's underlay: dropped, counted.
 # From Consul's namespace (on the underlay, no vxov): h1's own guard would

@@ -276,6 +276,13 @@ on_exit "rmdir '$(hstate 2)/state.json.tmp' 2>/dev/null"
 rounds=${UNDO_ROUNDS:-200}
 t0=$(ms)
 python3 "$T_TMP/undo.py" "$TOP/bench" "$(S 2)" $rounds m2 "$(t_net3 1)"
+# The race is one of timing: on a loaded machine 200 rounds may not meet it
+# once (CI, 2026-12-06: 0 in 200 plain, 22 under ASan); up to twice more.
+for again in 1 2; do
+	[ $(( $(took) - before )) -ge 1 ] && break
+	python3 "$T_TMP/undo.py" "$TOP/bench" "$(S 2)" $rounds m2 "$(t_net3 1)"
+	rounds=$((rounds + ${UNDO_ROUNDS:-200}))
+done
 rmdir "$(hstate 2)/state.json.tmp"
 echo "# $rounds rounds in $(( $(ms) - t0 )) ms: a DeleteEndpoint took the endpoint over from CreateEndpoint's undo in $(( $(took) - before ))"
 check "  (the race was run: DeleteEndpoint took over at least once)" test $(( $(took) - before )) -ge 1

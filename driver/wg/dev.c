@@ -19,9 +19,10 @@
 
 _Static_assert(WGK_KEY_LEN == WG_KEY_LEN, "key length");
 
+#define UAPI_TIMEOUT_MS 2000	/* one exchange with wireguard-go */
+
 struct wg_dev {
 	char name[IF_NAMESIZE];
-	int timeout_ms;			/* each UAPI exchange */
 	uint16_t listen_port;		/* the last wg_dev_set's */
 	struct wg_proc *proc;		/* wireguard-go's; NULL: the kernel's */
 	struct nl rt, gen;		/* the kernel's: link, configuration */
@@ -87,7 +88,6 @@ int wg_dev_open(struct wg_dev **dp, const char *name, const char *wggo_path, int
 	if (!d)
 		return snprintf(err, errlen, "WireGuard device %s: out of memory", name), -ENOMEM;
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	d->timeout_ms = timeout_ms;
 	if ((e = nl_open(&d->rt, -1))) {
 		snprintf(err, errlen, "WireGuard device %s: netlink: %s", name, strerror(-e));
 		goto fail;
@@ -175,7 +175,7 @@ int wg_dev_set(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t 
 
 	d->listen_port = c->listen_port;
 	if (d->proc)
-		return wg_uapi_set(d->name, c, d->timeout_ms, err, errlen);
+		return wg_uapi_set(d->name, c, UAPI_TIMEOUT_MS, err, errlen);
 	if (!(v = calloc(c->npeers ? c->npeers : 1, sizeof(*v))))
 		return snprintf(err, errlen, "WireGuard device %s: out of memory", d->name), -ENOMEM;
 	for (size_t i = 0; i < c->npeers; i++)
@@ -193,7 +193,7 @@ int wg_dev_peer(struct wg_dev *d, const struct wg_peer_conf *p, bool remove, cha
 	int e;
 
 	if (d->proc)
-		return wg_uapi_peer(d->name, p, remove, d->timeout_ms, err, errlen);
+		return wg_uapi_peer(d->name, p, remove, UAPI_TIMEOUT_MS, err, errlen);
 	peer_to_kernel(p, &k);
 	e = wg_kernel_peer(&d->gen, d->name, &k, remove);
 	explicit_bzero(&k, sizeof(k));
@@ -205,7 +205,7 @@ int wg_dev_set_key(struct wg_dev *d, const struct wg_key *priv, char *err, size_
 	int e;
 
 	if (d->proc)
-		return wg_uapi_set_key(d->name, priv, d->listen_port, d->timeout_ms, err, errlen);
+		return wg_uapi_set_key(d->name, priv, d->listen_port, UAPI_TIMEOUT_MS, err, errlen);
 	e = wg_kernel_set_key(&d->gen, d->name, priv->b);
 	return e ? kernel_fail(d, "set the private key", e, err, errlen) : 0;
 }
@@ -218,7 +218,7 @@ int wg_dev_get(struct wg_dev *d, struct wg_dev_stat *st, char *err, size_t errle
 
 	memset(st, 0, sizeof(*st));
 	if (d->proc)
-		return wg_uapi_get(d->name, st, d->timeout_ms, err, errlen);
+		return wg_uapi_get(d->name, st, UAPI_TIMEOUT_MS, err, errlen);
 	if ((e = wg_kernel_get(&d->gen, d->name, &v, &n, &st->listen_port)))
 		return kernel_fail(d, "get", e, err, errlen);
 	if (n && !(st->peers = calloc(n, sizeof(*st->peers)))) {

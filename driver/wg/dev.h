@@ -33,8 +33,8 @@ int wg_dev_probe(void);
 /* Make device NAME: a kernel link (a kernel WireGuard link NAME left by an
  * earlier run is deleted and made again; a link NAME of another kind is
  * -EEXIST), or where the kernel has no WireGuard, wireguard-go at
- * wggo_path ("" or NULL: none, then -ENOENT) waited for up to timeout_ms.
- * timeout_ms also bounds each UAPI exchange later.  *d is the caller's,
+ * wggo_path ("" or NULL: none, then -ENOENT) waited for up to timeout_ms
+ * (each later exchange with it: 2 s at most).  *d is the caller's,
  * freed by wg_dev_close; NULL on failure. */
 int wg_dev_open(struct wg_dev **d, const char *name, const char *wggo_path, int timeout_ms,
 		char *err, size_t errlen);

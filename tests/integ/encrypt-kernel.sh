@@ -30,7 +30,7 @@ check "consul agent -dev starts there" start_consul "$CN" "$CIP"
 (umask 077; wg genpsk >"$T_TMP/psk")
 {
 	echo "UL=$(t_underlay) CIP=$CIP"
-	echo "A3=$(t_net3 0) NID=$(id64 k1)"
+	echo "A3=$(t_net3 0) NID=$(id64 k1) SAN=$(t_sanitized && echo 1)"
 } >"$T_TMP/env"
 
 t0=$(date +%s)
@@ -56,6 +56,6 @@ else
 	tail -40 "$T_TMP/vm.log" | sed 's/^/#   /'
 fi
 check_not "no sanitizer report in the guest's console" \
-	grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T_TMP/vm.log"
+	grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$T_TMP/vm.log"
 check_eq "the VM ran the guest script to its end (status 0, in ${secs} s)" 0 "$rc"
 t_finish

@@ -102,7 +102,8 @@ eq "  and nothing else (the capture: UDP only)" "$all" "$wgn"
 
 # Key rotation on each host in turn, each under 10 ms pings: the one packet
 # a switch can cost is one made between the device's new key and the
-# route's new source (crypt.c's switch_key), two netlink calls apart.
+# route's new source (crypt.c's switch_key), two netlink calls apart: under
+# a sanitizer and TCG those take milliseconds, so there two are allowed.
 OLD1=$(status 1 | /t/jq -r .encryption.public_key)
 for i in 1 2; do
 	nsenter --net=/run/netns/c1 /t/ping -i 0.01 -c 400 -W 1 $A3.21 >/tmp/pingr 2>&1 &
@@ -111,8 +112,13 @@ for i in 1 2; do
 	match "vxov rotate-key on h$i" "^rotated: public key " "$r"
 	wait $PP
 	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' /tmp/pingr)
-	match "  10 ms pings across meanwhile: 400 sent, at most 1 lost ($got received)" \
-		'^(400|399)$' "$got"
+	if [ -n "$SAN" ]; then
+		match "  10 ms pings across meanwhile: 400 sent, at most 2 lost (sanitizer; $got received)" \
+			'^(400|399|398)$' "$got"
+	else
+		match "  10 ms pings across meanwhile: 400 sent, at most 1 lost ($got received)" \
+			'^(400|399)$' "$got"
+	fi
 done
 NEW1=$(status 1 | /t/jq -r .encryption.public_key)
 check "  h1 has a new key" test "$NEW1" != "$OLD1"
@@ -135,7 +141,7 @@ done
 eq "no kernel WireGuard link left after vxov stopped" "" \
 	"$(ip -n h1 -o link show type wireguard; ip -n h2 -o link show type wireguard)"
 [ $F -eq 0 ] || logs
-if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' /tmp/vxov1.log /tmp/vxov2.log; then
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' /tmp/vxov1.log /tmp/vxov2.log; then
 	no "no sanitizer report in the daemons' logs"; logs
 else
 	ok "no sanitizer report in the daemons' logs"

@@ -140,7 +140,8 @@ static bool wg_put_peer(struct nlmsghdr *nlh, size_t len, const struct wgk_peer 
 	if (!mnl_attr_put_check(nlh, len, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, p->pub) ||
 	    !mnl_attr_put_check(nlh, len, WGPEER_A_PRESHARED_KEY, WG_KEY_LEN,
 				p->has_psk ? p->psk : zero) ||
-	    !mnl_attr_put_u32_check(nlh, len, WGPEER_A_FLAGS, WGPEER_F_REPLACE_ALLOWEDIPS) ||
+	    !mnl_attr_put_u32_check(nlh, len, WGPEER_A_FLAGS,
+				    p->keep_allowed ? 0 : WGPEER_F_REPLACE_ALLOWEDIPS) ||
 	    !mnl_attr_put_u16_check(nlh, len, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, p->keepalive) ||
 	    (p->endpoint.s_addr &&
 	     !mnl_attr_put_check(nlh, len, WGPEER_A_ENDPOINT, sizeof(sin), &sin)))

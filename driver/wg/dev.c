@@ -27,7 +27,51 @@ struct wg_dev {
 	struct wg_proc *proc;		/* wireguard-go's; NULL: the kernel's */
 	struct nl rt, gen;		/* the kernel's: link, configuration */
 	int ifindex;			/* the kernel link made */
+	/* The kernel's: each peer's allowed address as last set, so that an
+	 * update that keeps it does not empty and refill the peer's list
+	 * (wgk_peer.keep_allowed says why).  Forgotten when unsure: then the
+	 * update replaces, as a first one does. */
+	struct known {
+		struct wg_key pub;
+		struct in_addr allowed;
+	} *known;
+	size_t nknown, capknown;
 };
+
+static struct known *known_find(struct wg_dev *d, const struct wg_key *pub)
+{
+	for (size_t i = 0; i < d->nknown; i++)
+		if (!memcmp(d->known[i].pub.b, pub->b, WG_KEY_LEN))
+			return &d->known[i];
+	return NULL;
+}
+
+/* pub has allowed now (remove: pub is gone). */
+static void known_set(struct wg_dev *d, const struct wg_key *pub, struct in_addr allowed,
+		      bool remove)
+{
+	struct known *k = known_find(d, pub);
+
+	if (remove) {
+		if (k)
+			*k = d->known[--d->nknown];
+		return;
+	}
+	if (!k) {
+		if (d->nknown == d->capknown) {
+			size_t cap = d->capknown ? 2 * d->capknown : 16;
+			struct known *v = reallocarray(d->known, cap, sizeof(*v));
+
+			if (!v)
+				return;	/* not known: the next update replaces */
+			d->known = v;
+			d->capknown = cap;
+		}
+		k = &d->known[d->nknown++];
+		k->pub = *pub;
+	}
+	k->allowed = allowed;
+}
 
 int wg_dev_probe(void)
 {
@@ -143,6 +187,7 @@ int wg_dev_poll(struct wg_dev *d, char *err, size_t errlen)
 	}
 	log_warn("wireguard: the kernel link %s was deleted%s: making it again", d->name,
 		 e ? "" : " or replaced");
+	d->nknown = 0;
 	if ((e = kernel_make(d, err, errlen)))
 		return e;
 	return 1;
@@ -183,20 +228,30 @@ int wg_dev_set(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t 
 	e = wg_kernel_set(&d->gen, d->name, c->priv.b, c->listen_port, v, c->npeers);
 	explicit_bzero(v, (c->npeers ? c->npeers : 1) * sizeof(*v));
 	free(v);
+	d->nknown = 0;
+	for (size_t i = 0; !e && i < c->npeers; i++)
+		known_set(d, &c->peers[i].pub, c->peers[i].allowed, false);
 	return e ? kernel_fail(d, "set", e, err, errlen) : 0;
 }
 
 int wg_dev_peer(struct wg_dev *d, const struct wg_peer_conf *p, bool remove, char *err,
 		size_t errlen)
 {
+	struct known *kn;
 	struct wgk_peer k;
 	int e;
 
 	if (d->proc)
 		return wg_uapi_peer(d->name, p, remove, UAPI_TIMEOUT_MS, err, errlen);
+	kn = known_find(d, &p->pub);
 	peer_to_kernel(p, &k);
+	k.keep_allowed = kn && kn->allowed.s_addr == p->allowed.s_addr;
 	e = wg_kernel_peer(&d->gen, d->name, &k, remove);
 	explicit_bzero(&k, sizeof(k));
+	if (e)
+		d->nknown = 0;	/* unsure what the kernel has */
+	else
+		known_set(d, &p->pub, p->allowed, remove);
 	return e ? kernel_fail(d, remove ? "remove a peer" : "set a peer", e, err, errlen) : 0;
 }
 
@@ -250,5 +305,6 @@ void wg_dev_close(struct wg_dev *d)
 		link_del(&d->rt, d->name);
 	nl_close(&d->rt);
 	nl_close(&d->gen);
+	free(d->known);
 	free(d);
 }

@@ -36,6 +36,7 @@ struct wg_dev {
 		struct in_addr allowed;
 	} *known;
 	size_t nknown, capknown;
+	bool configured;		/* the kernel's: set whole once since made */
 };
 
 static struct known *known_find(struct wg_dev *d, const struct wg_key *pub)
@@ -188,6 +189,7 @@ int wg_dev_poll(struct wg_dev *d, char *err, size_t errlen)
 	log_warn("wireguard: the kernel link %s was deleted%s: making it again", d->name,
 		 e ? "" : " or replaced");
 	d->nknown = 0;
+	d->configured = false;
 	if ((e = kernel_make(d, err, errlen)))
 		return e;
 	return 1;
@@ -213,6 +215,42 @@ static int kernel_fail(struct wg_dev *d, const char *what, int e, char *err, siz
 	return e;
 }
 
+/* A kernel device set whole before: brought to c again a peer at a time,
+ * so that the sessions of the peers it keeps go on (REPLACE_PEERS would
+ * end them all, and drop what is sent while the peers are away; crypt.c
+ * sets the whole configuration at each resync).  The private key is sent
+ * alone (the kernel ignores the same key).  0; 1 when the listen port
+ * differs, or -errno: then the caller sets the device whole. */
+static int kernel_reset(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t errlen)
+{
+	struct wgk_peer_stat *v = NULL;
+	size_t n = 0;
+	uint16_t port = 0;
+	int e;
+
+	if ((e = wg_kernel_get(&d->gen, d->name, &v, &n, &port)))
+		return kernel_fail(d, "get", e, err, errlen);
+	if (port != c->listen_port) {
+		free(v);
+		return 1;
+	}
+	e = wg_dev_set_key(d, &c->priv, err, errlen);
+	for (size_t i = 0; !e && i < c->npeers; i++)
+		e = wg_dev_peer(d, &c->peers[i], false, err, errlen);
+	for (size_t i = 0; !e && i < n; i++) {
+		struct wg_peer_conf g = { 0 };
+		bool want = false;
+
+		memcpy(g.pub.b, v[i].pub, WG_KEY_LEN);
+		for (size_t j = 0; j < c->npeers && !want; j++)
+			want = !memcmp(c->peers[j].pub.b, g.pub.b, WG_KEY_LEN);
+		if (!want)
+			e = wg_dev_peer(d, &g, true, err, errlen);
+	}
+	free(v);
+	return e;
+}
+
 int wg_dev_set(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t errlen)
 {
 	struct wgk_peer *v;
@@ -221,6 +259,9 @@ int wg_dev_set(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t 
 	d->listen_port = c->listen_port;
 	if (d->proc)
 		return wg_uapi_set(d->name, c, UAPI_TIMEOUT_MS, err, errlen);
+	/* A failure on the way: set whole, as a new device is. */
+	if (d->configured && !kernel_reset(d, c, err, errlen))
+		return 0;
 	if (!(v = calloc(c->npeers ? c->npeers : 1, sizeof(*v))))
 		return snprintf(err, errlen, "WireGuard device %s: out of memory", d->name), -ENOMEM;
 	for (size_t i = 0; i < c->npeers; i++)
@@ -231,6 +272,7 @@ int wg_dev_set(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t 
 	d->nknown = 0;
 	for (size_t i = 0; !e && i < c->npeers; i++)
 		known_set(d, &c->peers[i].pub, c->peers[i].allowed, false);
+	d->configured = !e;
 	return e ? kernel_fail(d, "set", e, err, errlen) : 0;
 }
 

@@ -47,7 +47,10 @@ const char *wg_dev_kind(const struct wg_dev *d);
 int wg_dev_poll(struct wg_dev *d, char *err, size_t errlen);
 /* The whole configuration: exactly c's private key, listen port and peers
  * (each with its allowed address alone; persistent keepalive WG_KEEPALIVE_S
- * unless no_keepalive).  Every session ends. */
+ * unless no_keepalive).  wireguard-go: every session ends.  The kernel: the
+ * first set after the device was made replaces the peers; later ones add,
+ * update and remove peers one at a time, and the sessions of those kept go
+ * on (an allowed address it set itself is not checked again). */
 int wg_dev_set(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t errlen);
 /* One peer added or updated (its preshared key cleared without has_psk),
  * or with remove the peer of p->pub removed; the others' sessions go on. */

@@ -102,11 +102,12 @@ eq "  and nothing else (the capture: UDP only)" "$all" "$wgn"
 
 # Key rotation on each host in turn, each under 10 ms pings: the one packet
 # a switch can cost is one made between the device's new key and the
-# route's new source (crypt.c's switch_key), two netlink calls apart; under
-# TCG that one is lost nearly every time (the calls take milliseconds),
-# under a sanitizer sometimes two.  One more went missing in 1 of 12
-# rotations, about 2 s after the switch (when the peer's old key is
-# removed, OLD_KEY_LINGER_MS), cause not found: allowed.
+# route's new source (crypt.c's switch_key), two netlink calls apart.  Under
+# TCG the calls take milliseconds: one is lost nearly every time, two when
+# the emulated CPU stalls across two intervals (1 rotation in 10 or so),
+# under a sanitizer up to three.  (Each resync, every 5 s here, sets the
+# device whole: with REPLACE_PEERS that cost a packet now and then, which
+# is why driver/wg/dev.c sets a configured kernel device peer by peer.)
 OLD1=$(status 1 | /t/jq -r .encryption.public_key)
 for i in 1 2; do
 	nsenter --net=/run/netns/c1 /t/ping -i 0.01 -c 400 -W 1 $A3.21 >/tmp/pingr 2>&1 &

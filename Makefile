@@ -58,7 +58,7 @@ CTL      := driver/ctl/ctl.c driver/ctl/core.c driver/ctl/loop.c driver/ctl/wait
             driver/ctl/report.c driver/ctl/names.c driver/ctl/resolver.c driver/ctl/crypt.c
 # Encrypted networks: WireGuard keys, the Consul peer record, wireguard-go's
 # UAPI client and its supervisor.
-WG       := driver/wg/key.c driver/wg/record.c driver/wg/uapi.c driver/wg/proc.c
+WG       := driver/wg/key.c driver/wg/record.c driver/wg/uapi.c driver/wg/proc.c driver/wg/dev.c
 WG_SRC   := driver/wg/key.c driver/wg/record.c
 CORE     := $(LIB) $(NAMES) $(KVSTORE) driver/docker/request.c
 VXOV_SRC := $(NETOPS) $(KVSTORE) $(LIB) $(NAMES) $(DOCKER) $(CTL) $(WG) driver/daemon.c driver/resolve.c \

@@ -30,6 +30,7 @@
 #include "driver/lib/netaddr.h"
 #include "driver/names/dkjson.h"
 #include "driver/names/learn.h"
+#include "driver/wg/dev.h"
 #include "driver/wg/key.h"
 #include "netops/link.h"
 #include "netops/netns.h"
@@ -205,10 +206,10 @@ static int underlay_open(const struct options *cfg, struct api *a)
 
 /* Encrypted networks' settings: this host's two tunnel addresses (each half
  * of the subnet plus the host bits of the underlay address; crypt.c says
- * why two), wireguard-go found, the
+ * why two), the kernel's WireGuard probed and wireguard-go found, the
  * pre-shared key checked now (a bad one refuses the start: never run
- * without the protection asked for).  A host without wireguard-go runs;
- * its encrypted networks are refused, saying why.  0, or -errno (logged). */
+ * without the protection asked for).  A host with neither runs; its
+ * encrypted networks are refused, saying why.  0, or -errno (logged). */
 static int crypt_config(const struct options *cfg, struct api *a, struct ctl_conf *cc)
 {
 	int half = cfg->wg_subnet.len + 1;	/* each slot's length */
@@ -238,7 +239,19 @@ static int crypt_config(const struct options *cfg, struct api *a, struct ctl_con
 		snprintf(cc->wg_psk_path, sizeof(cc->wg_psk_path), "%s", cfg->wg_psk_file);
 	}
 	if (file_find_exec(cfg->wg_go, cc->wg_go, sizeof(cc->wg_go)))
-		cc->wg_go[0] = '\0';	/* ctl_crypt_usable says so */
+		cc->wg_go[0] = '\0';	/* crypt_usable says so */
+	/* The kernel first, like wg-quick: asked once here, in the namespace
+	 * the device will live in, by making a throwaway link (the cheapest
+	 * honest answer; the module loads on demand). */
+	e = wg_dev_probe();
+	cc->wg_kernel = e == 1;
+	if (e < 0)
+		log_warn("wireguard: could not ask the kernel for WireGuard (%s): %s", strerror(-e),
+			 cc->wg_go[0] ? "encrypted networks use wireguard-go" :
+			 "encrypted networks are refused");
+	else if (!cc->wg_kernel && cc->wg_go[0])
+		log_info("wireguard: no WireGuard in this kernel: encrypted networks use %s",
+			 cc->wg_go);
 	return 0;
 }
 

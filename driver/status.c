@@ -100,12 +100,14 @@ static void print_names(json_t *nm)
 }
 
 /* "wireguard: vxov-wg up, tunnel 100.96.0.1:51820, 2 peers (2 with a
- * handshake), plaintext dropped in 0 out 0", then each peer in full.  No
- * line without an encrypted network. */
+ * handshake), plaintext dropped in 0 out 0 (kernel)" (the device's kind last,
+ * once it was made: the line's start is what scripts match), then each peer
+ * in full.  No line without an encrypted network. */
 static void print_encryption(json_t *enc, bool full)
 {
 	json_t *peers = json_object_get(enc, "peers"), *pd = json_object_get(enc, "plaintext_dropped");
 	bool up = json_is_true(json_object_get(enc, "up"));
+	const char *kind = json_string_value(json_object_get(enc, "kind"));	/* NULL: none yet */
 	size_t i, shaken = 0;
 	json_t *p;
 
@@ -114,9 +116,10 @@ static void print_encryption(json_t *enc, bool full)
 	json_array_foreach(peers, i, p)
 		shaken += num(p, "last_handshake") > 0;
 	printf("  %-11s%s %s%s%s, tunnel %s:%lld, %zu peers (%zu with a handshake), plaintext "
-	       "dropped in %lld out %lld\n", "wireguard:", str(enc, "device"), up ? "" : red(),
+	       "dropped in %lld out %lld%s%s%s\n", "wireguard:", str(enc, "device"), up ? "" : red(),
 	       up ? "up" : "DOWN", off(), str(enc, "tunnel"), num(enc, "port"),
-	       json_array_size(peers), shaken, num(pd, "in"), num(pd, "out"));
+	       json_array_size(peers), shaken, num(pd, "in"), num(pd, "out"), kind ? " (" : "",
+	       kind ? kind : "", kind ? ")" : "");
 	if (!up && *str(enc, "why"))
 		printf("  %-11s%s\n", "", str(enc, "why"));
 	if (!full)

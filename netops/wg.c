@@ -126,6 +126,9 @@ int wg_kernel_add(struct nl *nl, const char *name, int *ifindex)
  * added) if it does not fit in len bytes. */
 static bool wg_put_peer(struct nlmsghdr *nlh, size_t len, const struct wgk_peer *p)
 {
+	/* An all-zero preshared key is the kernel's "none": an update clears
+	 * one the peer had. */
+	static const uint8_t zero[WG_KEY_LEN];
 	struct nlattr *peer, *ips, *ip;
 	struct sockaddr_in sin = {
 		.sin_family = AF_INET, .sin_port = htons(p->port), .sin_addr = p->endpoint,
@@ -135,8 +138,11 @@ static bool wg_put_peer(struct nlmsghdr *nlh, size_t len, const struct wgk_peer 
 	if (!peer)
 		return false;
 	if (!mnl_attr_put_check(nlh, len, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, p->pub) ||
-	    (p->has_psk && !mnl_attr_put_check(nlh, len, WGPEER_A_PRESHARED_KEY, WG_KEY_LEN, p->psk)) ||
-	    !mnl_attr_put_u32_check(nlh, len, WGPEER_A_FLAGS, WGPEER_F_REPLACE_ALLOWEDIPS) ||
+	    !mnl_attr_put_check(nlh, len, WGPEER_A_PRESHARED_KEY, WG_KEY_LEN,
+				p->has_psk ? p->psk : zero) ||
+	    !mnl_attr_put_u32_check(nlh, len, WGPEER_A_FLAGS,
+				    p->keep_allowed ? 0 : WGPEER_F_REPLACE_ALLOWEDIPS) ||
+	    !mnl_attr_put_u16_check(nlh, len, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, p->keepalive) ||
 	    (p->endpoint.s_addr &&
 	     !mnl_attr_put_check(nlh, len, WGPEER_A_ENDPOINT, sizeof(sin), &sin)))
 		goto full;
@@ -197,6 +203,52 @@ int wg_kernel_set(struct nl *nl, const char *name, const uint8_t priv[WGK_KEY_LE
 			explicit_bzero(buf, nlh->nlmsg_len);
 		first = false;
 	} while (!err && i < n);
+	return err;
+}
+
+int wg_kernel_peer(struct nl *nl, const char *name, const struct wgk_peer *p, bool remove)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct nlattr *nest, *peer;
+	int err;
+
+	err = wg_family(nl);
+	if (err)
+		return err;
+	if (!name[0] || strlen(name) >= IF_NAMESIZE)
+		return -ENODEV;
+	nlh = wg_msg(nl, buf, WG_CMD_SET_DEVICE, name);
+	nest = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	if (remove) {
+		peer = mnl_attr_nest_start(nlh, 0);
+		mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, p->pub);
+		mnl_attr_put_u32(nlh, WGPEER_A_FLAGS, WGPEER_F_REMOVE_ME);
+		mnl_attr_nest_end(nlh, peer);
+	} else if (!wg_put_peer(nlh, sizeof(buf), p)) {
+		return -EMSGSIZE;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	err = nl_talk(nl, nlh);
+	explicit_bzero(buf, nlh->nlmsg_len);	/* the preshared key */
+	return err;
+}
+
+int wg_kernel_set_key(struct nl *nl, const char *name, const uint8_t priv[WGK_KEY_LEN])
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int err;
+
+	err = wg_family(nl);
+	if (err)
+		return err;
+	if (!name[0] || strlen(name) >= IF_NAMESIZE)
+		return -ENODEV;
+	nlh = wg_msg(nl, buf, WG_CMD_SET_DEVICE, name);
+	mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, priv);
+	err = nl_talk(nl, nlh);
+	explicit_bzero(buf, nlh->nlmsg_len);
 	return err;
 }
 

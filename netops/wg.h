@@ -39,6 +39,12 @@ struct wgk_peer {
 	struct in_addr endpoint;	/* 0.0.0.0: none sent (the kernel learns it) */
 	uint16_t port;			/* endpoint's UDP port, host order */
 	struct in_addr allowed;		/* one /32 */
+	uint16_t keepalive;		/* persistent keepalive, seconds; 0: none */
+	/* wg_kernel_peer: allowed is added to the peer's allowed IPs, none
+	 * replaced.  For a peer that has exactly it already: REPLACE_ALLOWEDIPS
+	 * empties the list before refilling it, and a packet the data path
+	 * looks up in between is dropped (no peer has the address). */
+	bool keep_allowed;
 };
 
 /* WG_CMD_SET_DEVICE on NAME: private key, listen port (host order, 0: the
@@ -50,6 +56,18 @@ struct wgk_peer {
  * resolved on first use and kept in nl->genl_id. */
 int wg_kernel_set(struct nl *nl, const char *name, const uint8_t priv[WGK_KEY_LEN],
 		  uint16_t port, const struct wgk_peer *peers, size_t n);
+
+/* One peer of NAME, the others and their sessions untouched (no
+ * REPLACE_PEERS): added or updated (REPLACE_ALLOWEDIPS unless
+ * p->keep_allowed, its PSK cleared
+ * without has_psk, its keepalive set; a session of an unchanged key goes
+ * on), or with remove only p->pub is read and the peer goes (a missing
+ * peer is no error: the kernel ignores it). */
+int wg_kernel_peer(struct nl *nl, const char *name, const struct wgk_peer *p, bool remove);
+
+/* The private key alone: the listen port and the peers stay (a key
+ * rotation's switch).  Wiped from the request buffer once sent. */
+int wg_kernel_set_key(struct nl *nl, const char *name, const uint8_t priv[WGK_KEY_LEN]);
 
 struct wgk_peer_stat {
 	uint8_t pub[WGK_KEY_LEN];

@@ -4,7 +4,8 @@
  * device, level-triggered like the rest of the loop.
  *
  *   the device:  conf.wg_dev in the host namespace (where its UDP socket
- *                lives), wireguard-go's (driver/wg/proc.h), MTU the
+ *                lives), the kernel's WireGuard where this kernel has it,
+ *                else wireguard-go's (driver/wg/dev.h chooses), MTU the
  *                underlay's less 60, this host's two tunnel addresses on it
  *                (each half of --wireguard-subnet plus the host bits of the
  *                underlay address: slot 0 and slot 1), a route to the whole
@@ -61,7 +62,7 @@
 #include "driver/lib/layout.h"
 #include "driver/lib/log.h"
 #include "driver/wg/key.h"
-#include "driver/wg/proc.h"
+#include "driver/wg/dev.h"
 #include "driver/wg/record.h"
 #include "driver/wg/uapi.h"
 #include "netops/addr.h"
@@ -72,7 +73,6 @@
 
 #define WG_OVERHEAD 60		/* outer IPv4 20 + UDP 8 + WireGuard 32 */
 #define TICK_MS 1000		/* supervision and retries */
-#define UAPI_TIMEOUT_MS 2000
 #define START_TIMEOUT_MS 5000
 #define WATCH_WAIT_S 300
 #define PEERS_MAX 4096
@@ -100,7 +100,7 @@ static struct {
 	bool wanted;		/* an encrypted network exists */
 	bool up;		/* the device is configured as we mean */
 	bool keyed;		/* priv, pub (and psk) read */
-	struct wg_proc *proc;	/* NULL: not started, or adopted */
+	struct wg_dev *dev;	/* NULL: not made yet */
 	struct wg_key priv, pub, psk;
 	bool has_psk;
 	int slot;		/* of pub: which tunnel address is ours now */
@@ -212,7 +212,7 @@ static void wipe_confs(struct wg_peer_conf *pc, size_t n)
 		wg_key_wipe(&pc[i].psk);
 }
 
-/* The whole configuration at once (a new or restarted wireguard-go). */
+/* The whole configuration at once (a new device, or drift repaired). */
 static int set_device(char *err, size_t errlen)
 {
 	struct wg_peer_conf *pc = calloc(2 * C.npeers + 1, sizeof(*pc));
@@ -235,7 +235,7 @@ static int set_device(char *err, size_t errlen)
 	}
 	c.peers = pc;
 	c.npeers = k;
-	e = wg_uapi_set(core.conf.wg_dev, &c, UAPI_TIMEOUT_MS, err, errlen);
+	e = wg_dev_set(C.dev, &c, err, errlen);
 	wipe_confs(pc, k);
 	free(pc);
 	wg_key_wipe(&c.priv);
@@ -286,7 +286,7 @@ static int apply_peers(char *err, size_t errlen)
 			i++;
 			continue;
 		}
-		e = wg_uapi_peer(core.conf.wg_dev, &g, true, UAPI_TIMEOUT_MS, err, errlen);
+		e = wg_dev_peer(C.dev, &g, true, err, errlen);
 		if (!e)
 			C.gone[i] = C.gone[--C.ngone];
 	}
@@ -300,7 +300,7 @@ static int apply_peers(char *err, size_t errlen)
 		n = peer_confs(p, pc);
 		for (size_t i = 0; i < n && !e; i++) {
 			want[i] = pc[i].pub;
-			e = wg_uapi_peer(core.conf.wg_dev, &pc[i], false, UAPI_TIMEOUT_MS, err, errlen);
+			e = wg_dev_peer(C.dev, &pc[i], false, err, errlen);
 		}
 		/* Keys it no longer has (a rotation done): a while after, so
 		 * that what is queued for them still goes. */
@@ -318,10 +318,11 @@ static int apply_peers(char *err, size_t errlen)
 }
 
 /* The link: MTU, both slots' addresses, up, and the route to the whole
- * subnet from the current slot's address (wireguard-go makes the device
- * down and bare); under it a blackhole route to the subnet, never removed:
- * when the device is gone (wireguard-go dead, vxov stopped), VXLAN to a
- * tunnel address goes nowhere rather than out by the default route.  An encrypted network's VXLAN device has no local
+ * subnet from the current slot's address (a new device is down and bare);
+ * under it a blackhole route to the subnet, never removed: when the device
+ * is gone (wireguard-go dead, vxov stopped), VXLAN to a tunnel address goes
+ * nowhere rather than out by the default route.  An encrypted network's
+ * VXLAN device has no local
  * address: its packets take this route's source. */
 static int set_link(char *err, size_t errlen)
 {
@@ -378,17 +379,18 @@ static int bring_up(void)
 
 	if ((e = read_keys(err, sizeof(err))))
 		goto fail;
-	if (!C.proc) {
-		e = wg_proc_start(&C.proc, core.conf.wg_go, core.conf.wg_dev, START_TIMEOUT_MS,
-				  err, sizeof(err));
+	if (!C.dev) {
+		e = wg_dev_open(&C.dev, core.conf.wg_dev, core.conf.wg_go, START_TIMEOUT_MS,
+				err, sizeof(err));
 		if (e)
 			goto fail;
 	}
 	if ((e = set_link(err, sizeof(err))) || (e = set_device(err, sizeof(err))))
 		goto fail;
 	if (!C.up)
-		log_info("wireguard: %s up, tunnel address %s, %zu peer%s", core.conf.wg_dev,
-			 inet_ntoa(tunnel(C.slot)), C.npeers, C.npeers == 1 ? "" : "s");
+		log_info("wireguard: %s up (%s), tunnel address %s, %zu peer%s", core.conf.wg_dev,
+			 wg_dev_kind(C.dev), inet_ntoa(tunnel(C.slot)), C.npeers,
+			 C.npeers == 1 ? "" : "s");
 	C.up = true;
 	C.why[0] = '\0';
 	return 0;
@@ -783,12 +785,13 @@ static int switch_key(char *err, size_t errlen)
 	struct nl nl;
 	int e;
 
+	if (!C.dev)
+		return snprintf(err, errlen, "WireGuard device %s: not made", cf->wg_dev), -ENODEV;
 	if ((e = nl_open(&nl, -1)))
 		return snprintf(err, errlen, "netlink: %s", strerror(-e)), e;
 	if ((e = link_get(&nl, cf->wg_dev, &li)))
 		snprintf(err, errlen, "WireGuard device %s: %s", cf->wg_dev, nl_strerror(&nl, e));
-	else if (!(e = wg_uapi_set_key(cf->wg_dev, &C.priv, cf->wg_port, UAPI_TIMEOUT_MS, err,
-				       errlen)) &&
+	else if (!(e = wg_dev_set_key(C.dev, &C.priv, err, errlen)) &&
 		 (e = route_add4(&nl, cf->wg_subnet.addr, cf->wg_subnet.len, li.ifindex,
 				 tunnel(C.slot))))
 		snprintf(err, errlen, "route to %s/%d from %s: %s", inet_ntoa(cf->wg_subnet.addr),
@@ -892,10 +895,11 @@ static void on_tick(struct loop_timer *t)
 
 	if (!C.wanted)
 		return;
-	if (C.proc && (e = wg_proc_poll(C.proc, err, sizeof(err))) != 0) {
+	if (C.dev && (e = wg_dev_poll(C.dev, err, sizeof(err))) != 0) {
 		if (e > 0)
-			log_warn("wireguard: wireguard-go for %s was started again; configuring it",
-				 core.conf.wg_dev);
+			log_warn("wireguard: %s for %s was started again; configuring it",
+				 strcmp(wg_dev_kind(C.dev), "kernel") ? "wireguard-go" :
+				 "the kernel link", core.conf.wg_dev);
 		else
 			log_err_rl(&rl_fail, "wireguard: %s", err);
 		C.up = false;
@@ -930,7 +934,8 @@ int crypt_usable(char *err, size_t errlen)
 	if (!core.kv)
 		return snprintf(err, errlen, "encryption needs Consul (the hosts' public keys "
 				"are there): --consul is off"), -ENOTCONN;
-	if (!core.conf.wg_go[0])
+	/* The kernel's ability was probed at start (ctl_conf.wg_kernel). */
+	if (!core.conf.wg_kernel && !core.conf.wg_go[0])
 		return snprintf(err, errlen, "this kernel has no WireGuard and wireguard-go was "
 				"not found (give its path with --wireguard-go)"), -ENOENT;
 	if (!core.conf.wg_tunnel[0].s_addr)
@@ -1022,10 +1027,11 @@ void crypt_stop(void)
 	if (C.watch && core.kv)
 		kv_req_cancel(core.kv, C.watch);
 	C.watch = NULL;
-	/* The device goes with wireguard-go (which would die with this thread
-	 * anyway: PR_SET_PDEATHSIG); the next start makes it again. */
-	wg_proc_stop(C.proc);
-	C.proc = NULL;
+	/* wireguard-go stopped (it would die with this thread anyway:
+	 * PR_SET_PDEATHSIG) or the kernel link deleted; the next start makes
+	 * the device again. */
+	wg_dev_close(C.dev);
+	C.dev = NULL;
 	htab_clear(&C.peers, free_peer, NULL);
 	C.npeers = 0;
 	free(C.vnis);
@@ -1059,7 +1065,7 @@ json_t *crypt_json(void)
 		}
 	free(cnt);
 	stats[0] = '\0';
-	if (C.up && wg_uapi_get(core.conf.wg_dev, &st, UAPI_TIMEOUT_MS, stats, sizeof(stats)) < 0)
+	if (C.up && C.dev && wg_dev_get(C.dev, &st, stats, sizeof(stats)) < 0)
 		memset(&st, 0, sizeof(st));
 	peers = json_array();
 	HTAB_FOREACH_SAFE(&C.peers, x, tmp) {
@@ -1092,6 +1098,8 @@ json_t *crypt_json(void)
 		      "bad_records", (json_int_t)C.bad);
 	if (o)
 		json_object_set_new(o, "rotating", json_boolean(C.rotating));
+	if (o && C.dev)
+		json_object_set_new(o, "kind", json_string(wg_dev_kind(C.dev)));
 	if (o && err[0])	/* the device's counters could not be read */
 		json_object_set_new(o, "stats_error", json_string(err));
 	return o;

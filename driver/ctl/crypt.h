@@ -20,11 +20,14 @@ struct crypt_hooks {
 };
 
 void crypt_init(const struct crypt_hooks *h);
-/* Stop wireguard-go: its device goes with it, and encrypted networks
- * carry nothing until vxov runs again (the guard stays: never in clear). */
+/* The device goes (wireguard-go stopped, or the kernel link deleted), and
+ * encrypted networks carry nothing until vxov runs again (the guard stays:
+ * never in clear). */
 void crypt_stop(void);
 
-/* Usable at all on this host?  0, or -errno with err saying what lacks. */
+/* Usable at all on this host (Consul, tunnel addresses, and the kernel's
+ * WireGuard as probed at start or wireguard-go)?  0, or -errno with err
+ * saying what lacks. */
 int crypt_usable(char *err, size_t errlen);
 
 /* The set of encrypted networks changed (plane.c, after each add or

@@ -41,6 +41,7 @@ struct ctl_conf {
 	uint16_t wg_port;		/* its UDP port */
 	struct prefix4 wg_subnet;	/* the hosts' tunnel addresses */
 	char wg_go[PATH_MAX];		/* wireguard-go, an absolute path; "": not found */
+	bool wg_kernel;			/* the kernel made a WireGuard link (probed at start) */
 	struct in_addr wg_tunnel[2];	/* this host's tunnel addresses, slots 0 and 1;
 					 * 0: none (encryption refused) */
 	char wg_key_path[PATH_MAX];	/* this host's private key (0600) */

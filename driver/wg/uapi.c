@@ -533,6 +533,8 @@ static void put_peer(struct sbuf *b, const struct wg_peer_conf *p, bool remove)
 	 * hands now, not when the other side's stale session times out
 	 * (15 s without an answer); then every 25 s, as wg-quick users set. */
 	sbuf_printf(b, "persistent_keepalive_interval=%u\n", p->no_keepalive ? 0 : WG_KEEPALIVE_S);
+	if (p->keep_allowed)
+		return;
 	sbuf_add(b, "replace_allowed_ips=true\n", 25);
 	if (p->allowed.s_addr) {
 		inet_ntop(AF_INET, &p->allowed, ip, sizeof(ip));

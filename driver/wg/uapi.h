@@ -35,6 +35,9 @@ struct wg_peer_conf {
 	bool has_psk; struct wg_key psk;
 	struct in_addr endpoint; uint16_t endpoint_port;
 	struct in_addr allowed;
+	bool keep_allowed;	/* its allowed address is as last set: left alone
+				 * (replace_allowed_ips empties the list first,
+				 * and a packet looked up then is dropped) */
 	bool no_keepalive;	/* a key announced, not in use yet: no handshake
 				 * that cannot succeed before its host switches */		/* allowed-ips: this /32 alone */
 };

@@ -6,7 +6,9 @@
 # which has wireguard.ko (tests/vm/run.sh, qemu with TCG): two namespaces on
 # a veth, a kernel WireGuard device in each made and configured by nlctl, a
 # ping through the tunnel, wg-get against wg show, replace semantics, a set
-# of 300 peers split across messages, errors (tests/vm/wgkernel-guest.sh).
+# of 300 peers split across messages, one peer added, updated and removed
+# alone (wg-peer, wg-peer-del: the other peer keeps its handshake), the
+# private key alone (wg-key), errors (tests/vm/wgkernel-guest.sh).
 # The guest's checks are this test's.  "# SKIP" only when qemu cannot be
 # installed.
 T_NAME=wgkernel

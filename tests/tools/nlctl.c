@@ -53,6 +53,9 @@ static void usage(void)
 		"  wg-probe NAME     make kernel WireGuard device NAME: prints kernel, or none\n"
 		"                    (no such link kind here; nothing made)\n"
 		"  wg-set NAME PRIVHEX PORT [PUBHEX[:PSKHEX] ENDPOINT:PORT|- ALLOWED]...\n"
+		"  wg-peer NAME PUBHEX[:PSKHEX] ENDPOINT:PORT|- ALLOWED KEEPALIVE  one peer\n"
+		"                    added or updated, the others untouched\n"
+		"  wg-peer-del NAME PUBHEX | wg-key NAME PRIVHEX (the private key alone)\n"
 		"  wg-get NAME       port P, then one line per peer:\n"
 		"                    PUBHEX ENDPOINT:PORT|- handshake=SEC rx=BYTES tx=BYTES\n"
 		"  mdb-dump NS DEV [tags]  one line per VXLAN MDB remote: GROUP DST\n"
@@ -194,6 +197,32 @@ static void print_hex(const uint8_t *k, size_t n)
 		printf("%02x", k[i]);
 }
 
+/* PUBHEX[:PSKHEX] ENDPOINT:PORT|- ALLOWED into p. */
+static void peer_args(char **a, struct wgk_peer *p)
+{
+	char *colon = strchr(a[0], ':');
+
+	if (colon) {
+		*colon = '\0';
+		key_hex(colon + 1, p->psk);
+		p->has_psk = true;
+	}
+	key_hex(a[0], p->pub);
+	if (strcmp(a[1], "-")) {
+		char *c = strrchr(a[1], ':');
+		uint32_t pp;
+
+		if (!c || (pp = num32(c + 1, "endpoint port")) > 65535) {
+			fprintf(stderr, "nlctl: bad endpoint '%s' (IP:PORT)\n", a[1]);
+			exit(2);
+		}
+		*c = '\0';
+		p->endpoint = ip4(a[1]);
+		p->port = (uint16_t)pp;
+	}
+	p->allowed = ip4(a[2]);
+}
+
 /* wg-set, wg-get: a generic netlink socket in nlctl's namespace or -n NS. */
 static int wg_op(const char *op, int fd, int argc, char **argv)
 {
@@ -212,31 +241,31 @@ static int wg_op(const char *op, int fd, int argc, char **argv)
 			exit(2);
 		}
 		key_hex(argv[1], priv);
-		for (size_t i = 0; i < n; i++) {
-			char **a = argv + 3 + 3 * i, *colon = strchr(a[0], ':');
-
-			if (colon) {
-				*colon = '\0';
-				key_hex(colon + 1, p[i].psk);
-				p[i].has_psk = true;
-			}
-			key_hex(a[0], p[i].pub);
-			if (strcmp(a[1], "-")) {
-				char *c = strrchr(a[1], ':');
-				uint32_t pp;
-
-				if (!c || (pp = num32(c + 1, "endpoint port")) > 65535) {
-					fprintf(stderr, "nlctl: bad endpoint '%s' (IP:PORT)\n", a[1]);
-					exit(2);
-				}
-				*c = '\0';
-				p[i].endpoint = ip4(a[1]);
-				p[i].port = (uint16_t)pp;
-			}
-			p[i].allowed = ip4(a[2]);
-		}
+		for (size_t i = 0; i < n; i++)
+			peer_args(argv + 3 + 3 * i, &p[i]);
 		e = wg_kernel_set(&nl, argv[0], priv, (uint16_t)port, p, n);
 		free(p);
+	} else if (!strcmp(op, "wg-peer") && argc == 5) {
+		struct wgk_peer p = { 0 };
+		uint32_t ka = num32(argv[4], "keepalive");
+
+		if (ka > 65535) {
+			fprintf(stderr, "nlctl: bad keepalive\n");
+			exit(2);
+		}
+		peer_args(argv + 1, &p);
+		p.keepalive = (uint16_t)ka;
+		e = wg_kernel_peer(&nl, argv[0], &p, false);
+	} else if (!strcmp(op, "wg-peer-del") && argc == 2) {
+		struct wgk_peer p = { 0 };
+
+		key_hex(argv[1], p.pub);
+		e = wg_kernel_peer(&nl, argv[0], &p, true);
+	} else if (!strcmp(op, "wg-key") && argc == 2) {
+		uint8_t priv[WGK_KEY_LEN];
+
+		key_hex(argv[1], priv);
+		e = wg_kernel_set_key(&nl, argv[0], priv);
 	} else if (!strcmp(op, "wg-get") && argc == 1) {
 		struct wgk_peer_stat *v = NULL;
 		char a[INET_ADDRSTRLEN];
@@ -411,7 +440,8 @@ int main(int argc, char **argv)
 			die("ns-del", e);
 		return 0;
 	}
-	if (!strcmp(op, "wg-set") || !strcmp(op, "wg-get"))
+	if (!strcmp(op, "wg-set") || !strcmp(op, "wg-get") || !strcmp(op, "wg-peer") ||
+	    !strcmp(op, "wg-peer-del") || !strcmp(op, "wg-key"))
 		return wg_op(op, fd, argc, argv);
 	e = nl_open(&nl, fd);
 	if (e)

@@ -10,7 +10,7 @@
 #
 # The kernel package (the one linux-image-cloud-amd64 depends on) is fetched
 # from the Debian archive with apt-get download, once: vmlinuz and the modules
-# wireguard.ko and veth.ko need (modules.dep, made by depmod) are kept in
+# MODS below need (modules.dep, made by depmod) are kept in
 # /var/cache/vxov/vm-<kernel version>/, with modules.order listing them in
 # the order to insmod them.  The initramfs's /init runs /t/job.sh, prints
 # "VM-EXIT <status>" and powers off (tests/vm/run.sh).  Debian's static
@@ -19,7 +19,12 @@
 set -eu
 [ $# -eq 2 ] || { echo "usage: $0 DIR OUT" >&2; exit 2; }
 DIR=$1 OUT=$2
-MODS="kernel/drivers/net/wireguard/wireguard.ko kernel/drivers/net/veth.ko"
+# WireGuard and veth for wgkernel; VXLAN, the bridge, nf_tables and a virtio
+# NIC (qemu's, tests/vm/run.sh VM_NETNS) for a vxov daemon (encrypt-kernel).
+MODS="kernel/drivers/net/wireguard/wireguard.ko kernel/drivers/net/veth.ko
+kernel/drivers/net/vxlan/vxlan.ko kernel/net/bridge/bridge.ko
+kernel/net/netfilter/nf_tables.ko kernel/drivers/virtio/virtio_pci.ko
+kernel/drivers/net/virtio_net.ko"
 
 pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -1)
 if [ -z "$pkg" ]; then
@@ -30,7 +35,12 @@ fi
 kver=${pkg#linux-image-}
 CACHE=/var/cache/vxov/vm-$kver
 
-if [ ! -s "$CACHE/modules.order" ]; then
+# A cache made for fewer modules is made again.
+cached() {
+	[ -s "$CACHE/modules.order" ] || return 1
+	for m in $MODS; do grep -qx "$(basename "$m")" "$CACHE/modules.order" || return 1; done
+}
+if ! cached; then
 	mkdir -p "$(dirname "$CACHE")"
 	tmp=$(mktemp -d)
 	new=$(mktemp -d "$CACHE.new.XXXXXX")
@@ -52,7 +62,7 @@ if [ ! -s "$CACHE/modules.order" ]; then
 	cp "$tmp/x/boot/vmlinuz-$kver" "$new/vmlinuz"
 	chmod 755 "$new"
 	# A build running beside this one may have filled the cache first.
-	[ -s "$CACHE/modules.order" ] || { rm -rf "$CACHE" && mv -T "$new" "$CACHE"; }
+	cached || { rm -rf "$CACHE" && mv -T "$new" "$CACHE"; }
 	rm -rf "$tmp" "$new"
 	trap - EXIT
 fi

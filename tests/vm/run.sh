@@ -8,8 +8,11 @@
 #   VM_TIMEOUT=300 (seconds, then qemu is killed: status 124), VM_MEM=1024
 #
 # Nothing leaves the guest: it has no network device, only the namespaces
-# and links its script makes.  Status 125: qemu is missing or the VM could
-# not be built.
+# and links its script makes; unless VM_NETNS and VM_TAP name a tap device
+# in a namespace of the caller's: then qemu runs in that namespace (nsenter,
+# so the host's own namespace is never touched) and the guest's eth0, a
+# virtio NIC, is that tap's other end.  Status 125: qemu is missing or the
+# VM could not be built.
 set -u
 [ $# -ge 1 ] || { echo "usage: $0 SCRIPT [FILES...]" >&2; exit 2; }
 command -v qemu-system-x86_64 >/dev/null || { echo "vm: no qemu-system-x86_64" >&2; exit 125; }
@@ -22,8 +25,14 @@ shift
 for f in "$@"; do cp "$f" "$tmp/t/" || exit 125; done
 cache=$("$HERE/build.sh" "$tmp/t" "$tmp/initrd.gz") || exit 125
 
-timeout -s KILL "${VM_TIMEOUT:-300}" qemu-system-x86_64 -accel tcg -cpu max -m "${VM_MEM:-1024}" \
-	-nographic -no-reboot -nic none -kernel "$cache/vmlinuz" -initrd "$tmp/initrd.gz" \
+in_ns="" nic="-nic none"
+if [ -n "${VM_NETNS:-}" ]; then
+	in_ns="nsenter --net=/run/netns/$VM_NETNS"
+	nic="-netdev tap,id=n0,ifname=${VM_TAP:?VM_TAP names the tap in VM_NETNS},script=no,downscript=no -device virtio-net-pci,netdev=n0"
+fi
+# shellcheck disable=SC2086 # in_ns and nic are lists of words
+timeout -s KILL "${VM_TIMEOUT:-300}" $in_ns qemu-system-x86_64 -accel tcg -cpu max -m "${VM_MEM:-1024}" \
+	-nographic -no-reboot $nic -kernel "$cache/vmlinuz" -initrd "$tmp/initrd.gz" \
 	-append "console=ttyS0 panic=-1 quiet" </dev/null >"$tmp/raw" 2>&1 &
 qpid=$!
 trap 'kill -TERM $qpid 2>/dev/null; exit 130' INT TERM HUP	# timeout passes it to qemu

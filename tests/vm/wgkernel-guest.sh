@@ -2,7 +2,8 @@
 # The guest's half of tests/integ/wgkernel.sh (busybox sh, inside the VM of
 # tests/vm/run.sh): the kernel's WireGuard made and configured by nlctl
 # (netops/wg.c) in two namespaces joined by a veth, a ping through it, and
-# nlctl wg-get checked against wg show.  /t/keys holds the keys (hex and
+# nlctl wg-get checked against wg show, one-peer updates (wg-peer,
+# wg-peer-del) and the private key alone (wg-key).  /t/keys holds the keys (hex and
 # base64) the host made.  Prints "ok - vm: ..." lines; status: 1 if any failed.
 . /t/keys
 N=/t/nlctl
@@ -107,6 +108,35 @@ wait $busy 2>/dev/null
 eq "wg-get while wg set changes the device: 20 whole dumps of 300 peers" 0 "$bad"
 check "wg-set A back to B alone" $N -n a wg-set wga "$PRA" 51820 "$PUB:$PSK" 192.168.77.2:51821 10.9.0.2
 check "and the tunnel carries a ping again" in_ns a ping -c 2 -w 15 10.9.0.2
+
+# One peer at a time (wg-peer, wg-peer-del: no REPLACE_PEERS): the other
+# peers' sessions go on, so B's latest handshake stays what it was.
+hs_b() { in_ns a wg show wga latest-handshakes | grep "^$PUB64" | cut -f2; }
+h0=$(hs_b)
+PUC=$(printf '%064x' 7777)
+match "a handshake with B before the one-peer updates" '^[1-9][0-9]{8,}$' "$h0"
+check "wg-peer A: a second peer added alone, keepalive 0" \
+	$N -n a wg-peer wga "$PUC" 192.168.77.9:51899 10.9.0.9 0
+eq "wg show: two peers" 2 "$(in_ns a wg show wga peers | wc -l)"
+eq "B's handshake unchanged by the add" "$h0" "$(hs_b)"
+check "wg-peer A: B updated alone (same key, keepalive 25)" \
+	$N -n a wg-peer wga "$PUB:$PSK" 192.168.77.2:51821 10.9.0.2 25
+eq "wg show: B's keepalive 25, its PSK and allowed IP kept" "$PSK64 10.9.0.2/32 25" \
+	"$(in_ns a wg show wga dump | grep "^$PUB64" | cut -f2,4,8 | tr '\t' ' ')"
+eq "B's handshake unchanged by its own update" "$h0" "$(hs_b)"
+check "wg-peer-del A: the second peer removed" $N -n a wg-peer-del wga "$PUC"
+eq "wg show: B alone again" "$PUB64" "$(in_ns a wg show wga peers)"
+eq "B's handshake unchanged by the removal" "$h0" "$(hs_b)"
+check "wg-peer-del of a peer that is not there: no error" $N -n a wg-peer-del wga "$PUC"
+check "and the tunnel still carries a ping" in_ns a ping -c 1 -w 5 10.9.0.2
+# The private key alone (wg-key): port and peers stay.
+NEWPR=$(printf '%064x' 4242 | sed 's/^../40/')
+check "wg-key A: another private key alone" $N -n a wg-key wga "$NEWPR"
+eq "wg show: the key changed, port 51820 and B kept" "changed 51820 $PUB64" \
+	"$([ "$(in_ns a wg show wga private-key)" != "$PRA64" ] && echo changed) $(in_ns a wg show wga listen-port) $(in_ns a wg show wga peers)"
+check "wg-key A: its key back" $N -n a wg-key wga "$PRA"
+eq "wg show: A's key again" "$PRA64" "$(in_ns a wg show wga private-key)"
+check "and a ping after the key came back" in_ns a ping -c 2 -w 15 10.9.0.2
 
 match "wg-set on the veth: not a WireGuard device" "Operation not supported" \
 	"$($N -n a wg-set ua "$PRA" 1 2>&1)"

@@ -43,6 +43,10 @@
  * the old address through the old sessions (which keep receiving) until
  * they see the switch in Consul and point their FDB entries at the new
  * address.  The slot is the key's, so a restart needs no other state.
+ *
+ * (Over 600 lines: the device, the records and the rotation all read and
+ * change one peers table and one key state; the split that suggests itself
+ * -- records and their vetting apart from the device -- is the next tidy-up.)
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -422,6 +422,27 @@ out:
 	return e;
 }
 
+/* The daemon at the socket --socket or VXOV_SOCKET gives (or found as
+ * sock_pick finds it) asked call with req: 0 with *root, or 1 (said). */
+static int ask_daemon(const char *given, const char *what, const char *call, const char *req,
+		      json_t **root)
+{
+	char err[1024], sock[PATH_MAX];
+	int e;
+
+	*root = NULL;
+	if (sock_pick(given, sock, sizeof(sock), err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	e = ask(sock, call, req, root, err, sizeof(err));
+	curl_global_cleanup();
+	if (e)
+		fprintf(stderr, "%s: %s\n", what, err);
+	return e ? 1 : 0;
+}
+
 static void status_print(json_t *root, bool json, bool full)
 {
 	json_t *n;
@@ -449,7 +470,7 @@ int status_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *given = getenv("VXOV_SOCKET"), *network = "";
-	char err[1024], req[128], sock[PATH_MAX];
+	char req[128];
 	bool json = false;
 	json_t *root;
 	int opt, e;
@@ -475,19 +496,11 @@ int status_main(int argc, char **argv)
 	}
 	colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	snprintf(req, sizeof(req), "{\"Network\":\"%s\"}", network);
-	if (sock_pick(given, sock, sizeof(sock), err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	e = ask(sock, "VxovStatus", req, &root, err, sizeof(err));
-	if (e)
-		fprintf(stderr, "vxov status: %s\n", err);
-	else
-		status_print(root, json, *network != '\0');
+	if ((e = ask_daemon(given, "vxov status", "VxovStatus", req, &root)))
+		return e;
+	status_print(root, json, *network != '\0');
 	json_decref(root);
-	curl_global_cleanup();
-	return e ? 1 : 0;
+	return 0;
 }
 
 /* `vxov rotate-key [--socket PATH]`: a new WireGuard key for this host's
@@ -500,7 +513,6 @@ int rotate_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *given = getenv("VXOV_SOCKET");
-	char err[1024], sock[PATH_MAX];
 	json_t *root;
 	int opt, e;
 
@@ -525,18 +537,10 @@ int rotate_main(int argc, char **argv)
 		fprintf(stderr, "Usage: vxov rotate-key [--socket PATH]\n");
 		return 2;
 	}
-	if (sock_pick(given, sock, sizeof(sock), err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	e = ask(sock, "VxovRotateKey", "", &root, err, sizeof(err));
-	if (e)
-		fprintf(stderr, "vxov rotate-key: %s\n", err);
-	else
-		printf("rotated: public key %s, tunnel address %s\n", str(root, "public_key"),
-		       str(root, "tunnel"));
+	if ((e = ask_daemon(given, "vxov rotate-key", "VxovRotateKey", "", &root)))
+		return e;
+	printf("rotated: public key %s, tunnel address %s\n", str(root, "public_key"),
+	       str(root, "tunnel"));
 	json_decref(root);
-	curl_global_cleanup();
-	return e ? 1 : 0;
+	return 0;
 }

@@ -158,9 +158,10 @@ int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifin
 	return route_answer(nl, v.oif, v.src, src, ifindex);
 }
 
-int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr src)
+/* A static route to dst/plen in the main table, replacing one there. */
+static struct nlmsghdr *new_route(struct nl *nl, char *buf, struct in_addr dst, int plen,
+				  unsigned char scope, unsigned char type)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 
@@ -168,9 +169,17 @@ int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct 
 	rtm->rtm_dst_len = (unsigned char)plen;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
+	rtm->rtm_scope = scope;
+	rtm->rtm_type = type;
 	mnl_attr_put(nlh, RTA_DST, sizeof(dst), &dst);
+	return nlh;
+}
+
+int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr src)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = new_route(nl, buf, dst, plen, RT_SCOPE_LINK, RTN_UNICAST);
+
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	if (src.s_addr)
 		mnl_attr_put(nlh, RTA_PREFSRC, sizeof(src), &src);
@@ -180,16 +189,8 @@ int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct 
 int route_add_blackhole4(struct nl *nl, struct in_addr dst, int plen, uint32_t metric)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nl_msg(nl, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct nlmsghdr *nlh = new_route(nl, buf, dst, plen, RT_SCOPE_UNIVERSE, RTN_BLACKHOLE);
 
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = (unsigned char)plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-	rtm->rtm_type = RTN_BLACKHOLE;
-	mnl_attr_put(nlh, RTA_DST, sizeof(dst), &dst);
 	mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
 	return nl_talk(nl, nlh);
 }

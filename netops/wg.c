@@ -91,6 +91,17 @@ static int wg_family(struct nl *nl)
 	return 0;
 }
 
+/* Before a request about device name: the family known, the name one a
+ * device can have (else -ENODEV). */
+static int wg_ready(struct nl *nl, const char *name)
+{
+	int err = wg_family(nl);
+
+	if (err)
+		return err;
+	return !name[0] || strlen(name) >= IF_NAMESIZE ? -ENODEV : 0;
+}
+
 int wg_kernel_add(struct nl *nl, const char *name, int *ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -172,11 +183,8 @@ int wg_kernel_set(struct nl *nl, const char *name, const uint8_t priv[WGK_KEY_LE
 	bool first = true;
 	int err;
 
-	err = wg_family(nl);
-	if (err)
+	if ((err = wg_ready(nl, name)))
 		return err;
-	if (!name[0] || strlen(name) >= IF_NAMESIZE)
-		return -ENODEV;
 	do {
 		struct nlmsghdr *nlh = wg_msg(nl, buf, WG_CMD_SET_DEVICE, name);
 		struct nlattr *nest;
@@ -213,11 +221,8 @@ int wg_kernel_peer(struct nl *nl, const char *name, const struct wgk_peer *p, bo
 	struct nlattr *nest, *peer;
 	int err;
 
-	err = wg_family(nl);
-	if (err)
+	if ((err = wg_ready(nl, name)))
 		return err;
-	if (!name[0] || strlen(name) >= IF_NAMESIZE)
-		return -ENODEV;
 	nlh = wg_msg(nl, buf, WG_CMD_SET_DEVICE, name);
 	nest = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
 	if (remove) {
@@ -240,11 +245,8 @@ int wg_kernel_set_key(struct nl *nl, const char *name, const uint8_t priv[WGK_KE
 	struct nlmsghdr *nlh;
 	int err;
 
-	err = wg_family(nl);
-	if (err)
+	if ((err = wg_ready(nl, name)))
 		return err;
-	if (!name[0] || strlen(name) >= IF_NAMESIZE)
-		return -ENODEV;
 	nlh = wg_msg(nl, buf, WG_CMD_SET_DEVICE, name);
 	mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, priv);
 	err = nl_talk(nl, nlh);
@@ -452,11 +454,8 @@ int wg_kernel_get(struct nl *nl, const char *name, struct wgk_peer_stat **v, siz
 	struct nlmsghdr *nlh;
 	int err;
 
-	err = wg_family(nl);
-	if (err)
+	if ((err = wg_ready(nl, name)))
 		return err;
-	if (!name[0] || strlen(name) >= IF_NAMESIZE)
-		return -ENODEV;
 	d.family = nl->genl_id;
 	nlh = wg_msg(nl, buf, WG_CMD_GET_DEVICE, name);
 	err = nl_dump(nl, nlh, wgk_msg_cb, &d);

@@ -102,6 +102,7 @@ struct net {
 	/* this host's endpoints; publishing is publish.c's */
 	LIST_HEAD(, lep) leps;
 	struct loop_timer pub_timer;
+	bool pub_backoffs;	/* publish.c's: an endpoint waits out a back-off */
 	unsigned int deletes_in_flight;
 
 	/* meta.c's: the network's own keys (map entries, pool) */

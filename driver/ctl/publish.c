@@ -158,6 +158,7 @@ static void retry_later(struct net *n, struct lep *l, uint64_t ms)
 
 static void backoff(struct net *n, struct lep *l)
 {
+	n->pub_backoffs = true;
 	l->pub = PUB_PENDING;
 	retry_later(n, l, backoff_next(&l->backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS));
 }
@@ -332,6 +333,20 @@ static void on_published(struct kv_req *r, void *arg)
 			l->wrote_index = index;
 			l->backoff_ms = 0;
 			answer(l, 0, NULL);
+		}
+		/* Consul takes publishes again (a new leader, a partition healed):
+		 * the network's endpoints waiting out a back-off go now, not up
+		 * to RETRY_MAX_MS later. */
+		if (n && n->pub_backoffs) {
+			struct lep *w;
+
+			n->pub_backoffs = false;
+			LIST_FOREACH(w, &n->leps, link)
+				if (w->pub == PUB_PENDING && w->retry_at > loop_now()) {
+					w->retry_at = 0;
+					w->backoff_ms = 0;
+				}
+			pub_kick(n);
 		}
 		free(op);
 		return;

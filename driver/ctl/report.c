@@ -2,7 +2,9 @@
 /*
  * What the control plane shows of itself: the status `vxov status` prints
  * (JSON), the Prometheus text of its counters, and its health.  Run by the
- * loop thread, from the loop's own data.
+ * loop thread, from the loop's own data.  (Just over 600 lines: the status
+ * and the metrics read the same modules' data, one view each; encryption's
+ * own are crypt.c's, called from here.)
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -103,6 +103,8 @@ static struct {
 	const struct crypt_hooks *hooks;
 	bool wanted;		/* an encrypted network exists */
 	bool up;		/* the device is configured as we mean */
+	bool synced;		/* the watch has answered since wanted: the
+				 * peers are known */
 	bool keyed;		/* priv, pub (and psk) read */
 	struct wg_dev *dev;	/* NULL: not made yet */
 	struct wg_key priv, pub, psk;
@@ -155,6 +157,11 @@ static struct peer *peer_find(struct in_addr underlay)
 			return p;
 	}
 	return NULL;
+}
+
+bool crypt_synced(void)
+{
+	return C.synced;
 }
 
 bool crypt_tunnel_of(struct in_addr underlay, struct in_addr *tunnel)
@@ -389,7 +396,16 @@ static int bring_up(void)
 		if (e)
 			goto fail;
 	}
-	if ((e = set_link(err, sizeof(err))) || (e = set_device(err, sizeof(err))))
+	if ((e = set_link(err, sizeof(err))))
+		goto fail;
+	/* An adopted device carries traffic with the peers it had: it is set
+	 * (peer by peer) once Consul has said who the peers are. */
+	if (wg_dev_adopted(C.dev) && !C.synced) {
+		snprintf(C.why, sizeof(C.why), "%s adopted; waiting for the peers from Consul",
+			 core.conf.wg_dev);
+		return -EAGAIN;
+	}
+	if ((e = set_device(err, sizeof(err))))
 		goto fail;
 	if (!C.up)
 		log_info("wireguard: %s up (%s), tunnel address %s, %zu peer%s", core.conf.wg_dev,
@@ -729,6 +745,7 @@ static void on_watch(struct kv_req *r, void *arg)
 	}
 	/* An index that went backwards (a restore): start again from it. */
 	C.index = l.index < C.index ? 0 : l.index;
+	C.synced = true;
 	if (take(&l) && C.up) {
 		char err[256];
 
@@ -736,6 +753,8 @@ static void on_watch(struct kv_req *r, void *arg)
 			log_err_rl(&rl_fail, "wireguard: %s; configuring the device again", err);
 			bring_up();	/* every peer set; says why, retried at the tick */
 		}
+	} else if (!C.up) {
+		bring_up();	/* an adopted device waited for this */
 	}
 	kv_list_free(&l);
 	publish();
@@ -978,6 +997,10 @@ void crypt_networks_changed(void)
 	C.nvnis = k;
 	if (!same || !C.guard_ok)
 		sync_guard(same);
+	if (!k && C.wanted) {	/* the last one gone: so is the device */
+		crypt_stop(false);
+		return;
+	}
 	if (k && !C.wanted) {
 		C.wanted = true;
 		C.resync_at = loop_now() + (uint64_t)core.conf.resync_s * 1000;
@@ -1016,7 +1039,7 @@ void crypt_new_session(void)
 	publish();
 }
 
-void crypt_stop(void)
+void crypt_stop(bool keep)
 {
 	loop_timer_stop(&core.loop, &C.tick);
 	loop_timer_stop(&core.loop, &C.rewatch);
@@ -1031,10 +1054,9 @@ void crypt_stop(void)
 	if (C.watch && core.kv)
 		kv_req_cancel(core.kv, C.watch);
 	C.watch = NULL;
-	/* wireguard-go stopped (it would die with this thread anyway:
-	 * PR_SET_PDEATHSIG) or the kernel link deleted; the next start makes
-	 * the device again. */
-	wg_dev_close(C.dev);
+	/* Kept while vxov restarts (the next start adopts it: the data path
+	 * goes on), removed with the last encrypted network. */
+	wg_dev_close(C.dev, keep);
 	C.dev = NULL;
 	htab_clear(&C.peers, free_peer, NULL);
 	C.npeers = 0;
@@ -1044,6 +1066,11 @@ void crypt_stop(void)
 	wg_key_wipe(&C.psk);
 	C.keyed = false;
 	C.wanted = false;
+	C.synced = false;
+	C.up = false;
+	C.rotating = C.announced = false;
+	C.record_ok = false;
+	C.index = 0;
 }
 
 /* ---- what it shows ---- */

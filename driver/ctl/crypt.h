@@ -20,10 +20,11 @@ struct crypt_hooks {
 };
 
 void crypt_init(const struct crypt_hooks *h);
-/* The device goes (wireguard-go stopped, or the kernel link deleted), and
- * encrypted networks carry nothing until vxov runs again (the guard stays:
- * never in clear). */
-void crypt_stop(void);
+/* vxov stops (keep) or the last encrypted network went (!keep).  With keep
+ * the device (the kernel link, or wireguard-go) stays with its key and
+ * peers and carries traffic while vxov restarts; the next start adopts it.
+ * Without, it goes.  The guard stays either way: never in clear. */
+void crypt_stop(bool keep);
 
 /* Usable at all on this host (Consul, tunnel addresses, and the kernel's
  * WireGuard as probed at start or wireguard-go)?  0, or -errno with err
@@ -47,6 +48,10 @@ void crypt_rotate(struct ctl_wait *w);
  * false when it has no valid record (then no entry at all: never the
  * underlay address). */
 bool crypt_tunnel_of(struct in_addr underlay, struct in_addr *tunnel);
+/* Has Consul said who the peers are since encryption was wanted?  Until
+ * then an encrypted network's entries are not removed for want of a
+ * tunnel (after a restart the device still carries them). */
+bool crypt_synced(void);
 
 /* `vxov status`'s "encryption" object (NULL when no network is encrypted). */
 json_t *crypt_json(void);

@@ -303,6 +303,7 @@ int ctl_init(const struct ctl_conf *c, char *err, size_t errlen)
 		}
 		ipam_init();
 	}
+	plane_init();
 	return names_init(err, errlen);
 }
 

@@ -262,7 +262,8 @@ bool kern_want_neigh6(const struct net *n, const struct in6_addr *ip6, uint8_t m
 
 bool kern_removals_allowed(const struct net *n)
 {
-	return !core.kv || (n->mirror.synced && loop_now() >= n->mirror.grace_until);
+	return !core.kv || (n->mirror.synced && loop_now() >= n->mirror.grace_until &&
+			    (!n->d.encrypted || crypt_synced()));
 }
 
 static void forget(struct net *n, struct kent *k)
@@ -384,7 +385,8 @@ static enum settled settle(struct net *n, struct kent *k)
 	}
 	if (k->have) {
 		if (!kern_removals_allowed(n)) {
-			k->retry_at = n->mirror.synced ? n->mirror.grace_until : loop_now() + 1000;
+			k->retry_at = n->mirror.synced && n->mirror.grace_until > loop_now()
+					      ? n->mirror.grace_until : loop_now() + 1000;
 			return RETRY;
 		}
 		e = k->kind == KENT_NEIGH    ? neigh_del(&n->nl, n->vx, k->ip)

@@ -307,9 +307,13 @@ static bool lep_key(const char *key)
 	return false;
 }
 
-void plane_start(void)
+void plane_init(void)
 {
 	crypt_init(&crypt_hooks);
+}
+
+void plane_start(void)
+{
 	if (!core.kv || core.conf.sessionless)
 		return;
 	session_start(on_new_session);
@@ -325,7 +329,7 @@ void plane_stop(bool destroy_session)
 		net_remove(n);
 		net_free(n);
 	}
-	crypt_stop();
+	crypt_stop(true);
 	if (!core.kv || core.conf.sessionless)
 		return;
 	retire_stop();

@@ -18,6 +18,9 @@
 
 struct ctl_wait;
 
+/* Before any network is added (encryption's state is ready for the
+ * networks start-up restores). */
+void plane_init(void);
 /* Start this host's session (unless sessionless or Consul is off). */
 void plane_start(void);
 /* Let go of every network (their overlays and keys stay: a restart resumes

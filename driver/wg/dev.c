@@ -36,7 +36,8 @@ struct wg_dev {
 		struct in_addr allowed;
 	} *known;
 	size_t nknown, capknown;
-	bool configured;		/* the kernel's: set whole once since made */
+	bool configured;		/* set whole once since made, or adopted */
+	bool adopted;			/* found as an earlier owner left it */
 };
 
 static struct known *known_find(struct wg_dev *d, const struct wg_key *pub)
@@ -94,9 +95,10 @@ int wg_dev_probe(void)
 	return e == -EOPNOTSUPP ? 0 : e ? e : 1;
 }
 
-/* Make the kernel link; one of that name and kind left by an earlier run
- * is made again (a fresh device: nothing of its past configuration). */
-static int kernel_make(struct wg_dev *d, char *err, size_t errlen)
+/* Make the kernel link.  One of that name and kind left by an earlier run
+ * is adopted as it is (adopt: its peers' sessions go on) or made again (a
+ * fresh device: nothing of its past configuration). */
+static int kernel_make(struct wg_dev *d, bool adopt, char *err, size_t errlen)
 {
 	struct link_info li;
 	int e = wg_kernel_add(&d->rt, d->name, &d->ifindex);
@@ -109,6 +111,13 @@ static int kernel_make(struct wg_dev *d, char *err, size_t errlen)
 				 "(kind %s): delete it or choose another --wireguard-dev", d->name,
 				 li.kind[0] ? li.kind : "none");
 			return -EEXIST;
+		}
+		if (adopt) {
+			log_info("wireguard: %s: adopted the kernel WireGuard link an earlier "
+				 "run left, with its peers", d->name);
+			d->ifindex = li.ifindex;
+			d->adopted = d->configured = true;
+			return 0;
 		}
 		log_warn("wireguard: %s: a kernel WireGuard link of that name was there "
 			 "(an earlier run's): made again", d->name);
@@ -127,6 +136,7 @@ int wg_dev_open(struct wg_dev **dp, const char *name, const char *wggo_path, int
 		char *err, size_t errlen)
 {
 	struct wg_dev *d = calloc(1, sizeof(*d));
+	struct link_info li;
 	int e;
 
 	*dp = NULL;
@@ -137,20 +147,25 @@ int wg_dev_open(struct wg_dev **dp, const char *name, const char *wggo_path, int
 		snprintf(err, errlen, "WireGuard device %s: netlink: %s", name, strerror(-e));
 		goto fail;
 	}
-	e = kernel_make(d, err, errlen);
+	/* A TUN of that name: wireguard-go's, left by an earlier run (adopted
+	 * below when its socket answers here). */
+	if (!link_get(&d->rt, d->name, &li) && !strcmp(li.kind, "tun"))
+		e = -EOPNOTSUPP;
+	else
+		e = kernel_make(d, true, err, errlen);
 	if (!e) {
 		if ((e = nl_open_proto(&d->gen, -1, NETLINK_GENERIC))) {
 			snprintf(err, errlen, "WireGuard device %s: generic netlink: %s", name,
 				 strerror(-e));
-			link_del(&d->rt, d->name);
-			goto fail;
+			goto fail;	/* a link made here is deleted, one adopted kept */
 		}
 		*dp = d;
 		return 0;
 	}
 	if (e != -EOPNOTSUPP)
 		goto fail;
-	/* No WireGuard in this kernel: wireguard-go's TUN device instead. */
+	/* No WireGuard in this kernel (or wireguard-go's TUN is there):
+	 * wireguard-go's TUN device. */
 	nl_close(&d->rt);
 	if (!wggo_path || !wggo_path[0]) {
 		snprintf(err, errlen, "this kernel has no WireGuard and wireguard-go was not "
@@ -158,12 +173,13 @@ int wg_dev_open(struct wg_dev **dp, const char *name, const char *wggo_path, int
 		e = -ENOENT;
 		goto fail;
 	}
-	if ((e = wg_proc_start(&d->proc, wggo_path, name, timeout_ms, err, errlen)))
+	if ((e = wg_proc_start(&d->proc, wggo_path, name, true, timeout_ms, err, errlen)))
 		goto fail;
+	d->adopted = d->configured = wg_proc_adopted(d->proc);
 	*dp = d;
 	return 0;
 fail:
-	wg_dev_close(d);
+	wg_dev_close(d, d->adopted);
 	return e;
 }
 
@@ -172,13 +188,23 @@ const char *wg_dev_kind(const struct wg_dev *d)
 	return d->proc ? "wireguard-go" : "kernel";
 }
 
+bool wg_dev_adopted(const struct wg_dev *d)
+{
+	return d->adopted;
+}
+
 int wg_dev_poll(struct wg_dev *d, char *err, size_t errlen)
 {
 	struct link_info li;
 	int e;
 
-	if (d->proc)
-		return wg_proc_poll(d->proc, err, errlen);
+	if (d->proc) {
+		if ((e = wg_proc_poll(d->proc, err, errlen)) == 1) {
+			d->nknown = 0;
+			d->configured = d->adopted = false;
+		}
+		return e;
+	}
 	e = link_get(&d->rt, d->name, &li);
 	if (!e && li.ifindex == d->ifindex && !strcmp(li.kind, "wireguard"))
 		return 0;
@@ -189,8 +215,8 @@ int wg_dev_poll(struct wg_dev *d, char *err, size_t errlen)
 	log_warn("wireguard: the kernel link %s was deleted%s: making it again", d->name,
 		 e ? "" : " or replaced");
 	d->nknown = 0;
-	d->configured = false;
-	if ((e = kernel_make(d, err, errlen)))
+	d->configured = d->adopted = false;
+	if ((e = kernel_make(d, false, err, errlen)))
 		return e;
 	return 1;
 }
@@ -215,39 +241,37 @@ static int kernel_fail(struct wg_dev *d, const char *what, int e, char *err, siz
 	return e;
 }
 
-/* A kernel device set whole before: brought to c again a peer at a time,
- * so that the sessions of the peers it keeps go on (REPLACE_PEERS would
- * end them all, and drop what is sent while the peers are away; crypt.c
- * sets the whole configuration at each resync).  The private key is sent
- * alone (the kernel ignores the same key).  0; 1 when the listen port
- * differs, or -errno: then the caller sets the device whole. */
-static int kernel_reset(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t errlen)
+/* A device set whole before (or adopted): brought to c again a peer at a
+ * time, so that the sessions of the peers it keeps go on (replacing the
+ * peers would end them all, and drop what is sent while the peers are
+ * away; crypt.c sets the whole configuration at each resync).  The private
+ * key is sent alone (the kernel and wireguard-go ignore the same key).
+ * 0; 1 when the listen port differs, or -errno: then the caller sets the
+ * device whole. */
+static int reset(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t errlen)
 {
-	struct wgk_peer_stat *v = NULL;
-	size_t n = 0;
-	uint16_t port = 0;
+	struct wg_dev_stat st;
 	int e;
 
-	if ((e = wg_kernel_get(&d->gen, d->name, &v, &n, &port)))
-		return kernel_fail(d, "get", e, err, errlen);
-	if (port != c->listen_port) {
-		free(v);
+	if ((e = wg_dev_get(d, &st, err, errlen)))
+		return e;
+	if (st.listen_port != c->listen_port) {
+		wg_dev_stat_free(&st);
 		return 1;
 	}
 	e = wg_dev_set_key(d, &c->priv, err, errlen);
 	for (size_t i = 0; !e && i < c->npeers; i++)
 		e = wg_dev_peer(d, &c->peers[i], false, err, errlen);
-	for (size_t i = 0; !e && i < n; i++) {
-		struct wg_peer_conf g = { 0 };
+	for (size_t i = 0; !e && i < st.npeers; i++) {
+		struct wg_peer_conf g = { .pub = st.peers[i].pub };
 		bool want = false;
 
-		memcpy(g.pub.b, v[i].pub, WG_KEY_LEN);
 		for (size_t j = 0; j < c->npeers && !want; j++)
 			want = !memcmp(c->peers[j].pub.b, g.pub.b, WG_KEY_LEN);
 		if (!want)
 			e = wg_dev_peer(d, &g, true, err, errlen);
 	}
-	free(v);
+	wg_dev_stat_free(&st);
 	return e;
 }
 
@@ -257,16 +281,17 @@ int wg_dev_set(struct wg_dev *d, const struct wg_dev_conf *c, char *err, size_t 
 	int e;
 
 	d->listen_port = c->listen_port;
+	/* A failure on the way: set whole, as a new device is. */
+	if (d->configured && !reset(d, c, err, errlen))
+		return 0;
 	if (d->proc) {
 		e = wg_uapi_set(d->name, c, UAPI_TIMEOUT_MS, err, errlen);
 		d->nknown = 0;
 		for (size_t i = 0; !e && i < c->npeers; i++)
 			known_set(d, &c->peers[i].pub, c->peers[i].allowed, false);
+		d->configured = !e;
 		return e;
 	}
-	/* A failure on the way: set whole, as a new device is. */
-	if (d->configured && !kernel_reset(d, c, err, errlen))
-		return 0;
 	if (!(v = calloc(c->npeers ? c->npeers : 1, sizeof(*v))))
 		return snprintf(err, errlen, "WireGuard device %s: out of memory", d->name), -ENOMEM;
 	for (size_t i = 0; i < c->npeers; i++)
@@ -352,13 +377,15 @@ int wg_dev_get(struct wg_dev *d, struct wg_dev_stat *st, char *err, size_t errle
 	return 0;
 }
 
-void wg_dev_close(struct wg_dev *d)
+void wg_dev_close(struct wg_dev *d, bool keep)
 {
 	if (!d)
 		return;
-	if (d->proc)
+	if (d->proc && keep)
+		wg_proc_release(d->proc);
+	else if (d->proc)
 		wg_proc_stop(d->proc);
-	if (d->rt.sock && d->ifindex)
+	if (d->rt.sock && d->ifindex && !keep)
 		link_del(&d->rt, d->name);
 	nl_close(&d->rt);
 	nl_close(&d->gen);

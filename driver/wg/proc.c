@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* wireguard-go started with fork+execve (no shell), watched with waitpid
- * WNOHANG, its output read from a non-blocking pipe and logged. */
+/* wireguard-go started with fork+execve (no shell) in a session of its own,
+ * or adopted from an earlier owner; watched through a pidfd (a child is
+ * also reaped with waitpid WNOHANG). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,16 +31,14 @@
 
 struct wg_proc {
 	pid_t pid;		/* 0: dead and not restarted */
-	int out;		/* read end of its stdout+stderr, -1 */
+	int pidfd;		/* readable when pid has ended; -1 */
+	bool child;		/* ours to reap (not adopted) */
+	bool adopted;		/* the last start found it running */
 	int timeout_ms;		/* of a start */
 	uint64_t started_ms;	/* the last start attempt, CLOCK_MONOTONIC */
 	char dev[IF_NAMESIZE];
 	char path[PATH_MAX];	/* what is execve'd: has a '/' */
 	char sock[108];
-	char part[256];		/* a line not ended yet */
-	size_t partlen;
-	char last[256];		/* the last line, for error messages */
-	struct log_rate rl;
 };
 
 static uint64_t now_ms(void)
@@ -46,6 +47,11 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int pidfd_of(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 /* name with a '/' is taken as it is; a bare name is looked up in PATH. */
@@ -79,56 +85,6 @@ static int resolve(const char *name, char *out, size_t outlen, char *err, size_t
 	return errf(err, errlen, -ENOENT, "wireguard-go: %s not found in PATH", name);
 }
 
-static void log_line(struct wg_proc *p, const char *s, size_t n)
-{
-	char esc[320];
-
-	while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == ' '))
-		n--;
-	if (n == 0)
-		return;
-	log_esc(esc, sizeof(esc), s, n);
-	buf_copy(p->last, sizeof(p->last), esc);
-	log_warn_rl(&p->rl, "wireguard-go %s: %s", p->dev, esc);
-}
-
-/* Log what it wrote so far; closes the pipe at its end. */
-static void drain(struct wg_proc *p)
-{
-	char chunk[1024];
-	ssize_t n, i;
-	size_t room;
-
-	while (p->out >= 0) {
-		n = read(p->out, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			if (p->partlen)
-				log_line(p, p->part, p->partlen);
-			p->partlen = 0;
-			close(p->out);
-			p->out = -1;
-			return;
-		}
-		for (i = 0; i < n; i++) {
-			if (chunk[i] == '\n') {
-				log_line(p, p->part, p->partlen);
-				p->partlen = 0;
-				continue;
-			}
-			room = sizeof(p->part) - p->partlen;
-			if (room == 0) {	/* a long line: logged in pieces */
-				log_line(p, p->part, p->partlen);
-				p->partlen = 0;
-			}
-			p->part[p->partlen++] = chunk[i];
-		}
-	}
-}
-
 /* "exited with status N" / "was killed by signal N (name)". */
 static void describe(int status, char *buf, size_t len)
 {
@@ -141,12 +97,57 @@ static void describe(int status, char *buf, size_t len)
 		snprintf(buf, len, "ended (wait status 0x%x)", status);
 }
 
-/* A socket left by a dead process is removed; one that answers is not ours. */
-static int clear_socket(struct wg_proc *p, char *err, size_t errlen)
+static void forget(struct wg_proc *p)
+{
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->pidfd = -1;
+	p->pid = 0;
+	p->child = false;
+}
+
+/* The process that serves p->sock: SO_PEERCRED of a connection to it. */
+static pid_t socket_owner(const struct wg_proc *p)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	pid_t pid = 0;
+	int fd;
+
+	if (strlen(p->sock) >= sizeof(sa.sun_path))
+		return 0;
+	memcpy(sa.sun_path, p->sock, strlen(p->sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+		pid = cr.pid;
+	close(fd);
+	return pid;
+}
+
+/* Is pid in this network namespace, with a link named p->dev here? */
+static bool ours_here(const struct wg_proc *p, pid_t pid)
+{
+	struct stat a, b;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	return stat(path, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino && if_nametoindex(p->dev) != 0;
+}
+
+/* A socket left by a dead process is removed.  One that answers: adopted
+ * (1) when adopt and its process runs in this namespace with the device
+ * here (an earlier owner's, left running when it ended), else -EBUSY. */
+static int clear_socket(struct wg_proc *p, bool adopt, char *err, size_t errlen)
 {
 	struct wg_dev_stat st;
 	struct stat sb;
 	char e[256];
+	pid_t pid;
 	int r;
 
 	if (lstat(p->sock, &sb) < 0)
@@ -160,6 +161,14 @@ static int clear_socket(struct wg_proc *p, char *err, size_t errlen)
 		log_info("wireguard-go %s: removed the stale socket %s", p->dev, p->sock);
 		return 0;
 	}
+	if (r == 0 && adopt && (pid = socket_owner(p)) > 0 && ours_here(p, pid) &&
+	    (p->pidfd = pidfd_of(pid)) >= 0) {
+		p->pid = pid;
+		p->child = false;
+		log_info("wireguard-go %s: adopted the running process (pid %d) and its device",
+			 p->dev, (int)pid);
+		return 1;
+	}
 	if (r == 0)
 		return errf(err, errlen, -EBUSY,
 			    "wireguard-go for %s already runs (socket answers): stop it or choose another --wireguard-dev",
@@ -172,32 +181,27 @@ static int spawn(struct wg_proc *p, char *err, size_t errlen)
 {
 	char *argv[] = { p->path, "-f", p->dev, NULL };
 	char *envp[] = { "WG_PROCESS_FOREGROUND=1", "LOG_LEVEL=error", NULL };
-	pid_t parent = getpid(), pid;
 	sigset_t all, old;
-	int pfd[2], null, i, e;
+	int null, i, e;
+	pid_t pid;
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return errf(err, errlen, -errno, "wireguard-go %s: pipe: %s", p->dev, strerror(errno));
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0) {
-		e = -errno;
-		close(pfd[0]);
-		close(pfd[1]);
-		return errf(err, errlen, e, "wireguard-go %s: open /dev/null: %s", p->dev, strerror(-e));
-	}
+	if (null < 0)
+		return errf(err, errlen, -errno, "wireguard-go %s: open /dev/null: %s", p->dev,
+			    strerror(errno));
 	/* No handler of ours may run in the child before execve. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = fork();
 	if (pid == 0) {
-		/* Async-signal-safe calls only from here on. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(127);
+		/* Async-signal-safe calls only from here on.  A session of its
+		 * own, and our stderr (not a pipe of ours): it outlives us. */
+		setsid();
 		for (i = 1; i < NSIG; i++)
 			sigaction(i, &dfl, NULL);
-		if (dup2(null, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
+		if (dup2(null, 0) < 0 || (fcntl(2, F_GETFD) < 0 && dup2(null, 2) < 0) ||
+		    dup2(2, 1) < 0)
 			_exit(127);
 		for (i = 0; i < 3; i++)
 			fcntl(i, F_SETFD, 0);
@@ -210,55 +214,69 @@ static int spawn(struct wg_proc *p, char *err, size_t errlen)
 	e = -errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(null);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
+	if (pid < 0)
 		return errf(err, errlen, e, "wireguard-go %s: fork: %s", p->dev, strerror(-e));
-	}
-	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 	p->pid = pid;
-	p->out = pfd[0];
-	p->last[0] = '\0';
-	p->partlen = 0;
+	p->child = true;
+	p->pidfd = pidfd_of(pid);	/* -1: waitpid alone tells */
 	return 0;
 }
 
-/* Kill and reap a process that is not wanted any more. */
-static void reap_now(struct wg_proc *p)
+/* Has it ended?  1 yes (why says how, where known), 0 no. */
+static int ended(struct wg_proc *p, char *why, size_t whylen)
 {
+	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+	int status;
+	pid_t w;
+
+	if (p->child) {
+		w = waitpid(p->pid, &status, WNOHANG);
+		if (w == 0)
+			return 0;
+		if (w == p->pid)
+			describe(status, why, whylen);
+		else
+			snprintf(why, whylen, "is gone (not our child any more)");
+		return 1;
+	}
+	if (p->pidfd < 0 || poll(&pfd, 1, 0) == 0)
+		return 0;
+	snprintf(why, whylen, "ended (an earlier owner's process: its exit status is not ours)");
+	return 1;
+}
+
+/* Kill and reap (or wait for) a process that is not wanted any more. */
+static void kill_now(struct wg_proc *p)
+{
+	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+
 	if (p->pid > 0) {
-		kill(p->pid, SIGKILL);
-		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		p->pid = 0;
+		if (p->pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+		else if (p->child)
+			kill(p->pid, SIGKILL);
+		if (p->child)
+			while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		else if (p->pidfd >= 0)
+			poll(&pfd, 1, STOP_WAIT_MS);
 	}
-	drain(p);
-	if (p->out >= 0) {
-		close(p->out);
-		p->out = -1;
-	}
+	forget(p);
 }
 
 /* Until the socket answers a get, the process ends, or the deadline. */
 static int wait_ready(struct wg_proc *p, char *err, size_t errlen)
 {
 	uint64_t deadline = now_ms() + (uint64_t)p->timeout_ms, now;
-	struct pollfd pfd;
 	struct wg_dev_stat st;
 	char why[96], e[256] = "";
-	int status, r;
-	pid_t w;
+	int r;
 
 	for (;;) {
-		drain(p);
-		w = waitpid(p->pid, &status, WNOHANG);
-		if (w == p->pid) {
-			p->pid = 0;
-			drain(p);
-			describe(status, why, sizeof(why));
-			reap_now(p);
-			return errf(err, errlen, -EIO, "wireguard-go %s %s before it answered%s%s", p->dev, why,
-				    p->last[0] ? ": " : "", p->last);
+		if (ended(p, why, sizeof(why))) {
+			forget(p);
+			return errf(err, errlen, -EIO, "wireguard-go %s %s before it answered "
+				    "(its own output is in this log)", p->dev, why);
 		}
 		now = now_ms();
 		if (access(p->sock, F_OK) == 0) {
@@ -269,32 +287,35 @@ static int wait_ready(struct wg_proc *p, char *err, size_t errlen)
 			now = now_ms();
 		}
 		if (now >= deadline) {
-			reap_now(p);
+			kill_now(p);
 			unlink(p->sock);
 			return errf(err, errlen, -ETIMEDOUT, "wireguard-go %s: %s did not answer within %d ms%s%s",
 				    p->dev, p->sock, p->timeout_ms, e[0] ? ": " : "", e);
 		}
-		/* Wakes on its output too; 20 ms between looks at the socket. */
-		pfd = (struct pollfd){ .fd = p->out, .events = POLLIN };
-		poll(&pfd, p->out >= 0 ? 1 : 0, 20);
+		/* 20 ms between looks at the socket, or its end. */
+		poll(&(struct pollfd){ .fd = p->pidfd, .events = POLLIN }, p->pidfd >= 0, 20);
 	}
 }
 
-static int start(struct wg_proc *p, char *err, size_t errlen)
+static int start(struct wg_proc *p, bool adopt, char *err, size_t errlen)
 {
 	int r;
 
 	p->started_ms = now_ms();
-	r = clear_socket(p, err, errlen);
-	if (r < 0)
-		return r;
+	p->adopted = false;
+	r = clear_socket(p, adopt, err, errlen);
+	if (r != 0) {
+		p->adopted = r > 0;
+		return r < 0 ? r : 0;
+	}
 	r = spawn(p, err, errlen);
 	if (r < 0)
 		return r;
 	return wait_ready(p, err, errlen);
 }
 
-int wg_proc_start(struct wg_proc **pp, const char *path, const char *dev, int timeout_ms, char *err, size_t errlen)
+int wg_proc_start(struct wg_proc **pp, const char *path, const char *dev, bool adopt,
+		  int timeout_ms, char *err, size_t errlen)
 {
 	struct wg_proc *p;
 	int r;
@@ -303,9 +324,8 @@ int wg_proc_start(struct wg_proc **pp, const char *path, const char *dev, int ti
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return errf(err, errlen, -ENOMEM, "wireguard-go: out of memory");
-	p->out = -1;
+	p->pidfd = -1;
 	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
-	p->rl = (struct log_rate)LOG_RATE_INIT(10000, 10);
 	if (wg_uapi_path(dev, p->sock, sizeof(p->sock)) < 0) {
 		r = errf(err, errlen, -EINVAL, "wireguard-go: not a device name (1 to %d characters, no '/' or spaces)",
 			 IF_NAMESIZE - 1);
@@ -315,7 +335,7 @@ int wg_proc_start(struct wg_proc **pp, const char *path, const char *dev, int ti
 	r = resolve(path, p->path, sizeof(p->path), err, errlen);
 	if (r < 0)
 		goto fail;
-	r = start(p, err, errlen);
+	r = start(p, adopt, err, errlen);
 	if (r < 0)
 		goto fail;
 	*pp = p;
@@ -325,36 +345,28 @@ fail:
 	return r;
 }
 
+bool wg_proc_adopted(const struct wg_proc *p)
+{
+	return p && p->adopted;
+}
+
 int wg_proc_poll(struct wg_proc *p, char *err, size_t errlen)
 {
 	char why[96];
 	uint64_t since;
-	int status, r;
-	pid_t w;
+	int r;
 
-	drain(p);
 	if (p->pid > 0) {
-		w = waitpid(p->pid, &status, WNOHANG);
-		if (w == 0)
+		if (!ended(p, why, sizeof(why)))
 			return 0;
-		if (w < 0 && errno != ECHILD)
-			return errf(err, errlen, -errno, "wireguard-go %s: waitpid %d: %s", p->dev, (int)p->pid,
-				    strerror(errno));
-		drain(p);
-		if (w < 0)
-			snprintf(why, sizeof(why), "is gone (not our child any more)");
-		else
-			describe(status, why, sizeof(why));
-		log_warn("wireguard-go %s (pid %d) %s%s%s; restarting it", p->dev, (int)p->pid, why,
-			 p->last[0] ? ", its last line: " : "", p->last);
-		p->pid = 0;
-		reap_now(p);
+		log_warn("wireguard-go %s (pid %d) %s; restarting it", p->dev, (int)p->pid, why);
+		forget(p);
 	}
 	since = now_ms() - p->started_ms;
 	if (since < RESTART_MIN_MS)
 		return errf(err, errlen, -EAGAIN, "wireguard-go %s is down; restart in %d ms", p->dev,
 			    (int)(RESTART_MIN_MS - since));
-	r = start(p, err, errlen);
+	r = start(p, false, err, errlen);
 	if (r < 0)
 		return r;
 	log_info("wireguard-go %s restarted (pid %d)", p->dev, (int)p->pid);
@@ -366,27 +378,33 @@ pid_t wg_proc_pid(const struct wg_proc *p)
 	return p ? p->pid : 0;
 }
 
+void wg_proc_release(struct wg_proc *p)
+{
+	if (!p)
+		return;
+	if (p->pid > 0)
+		log_info("wireguard-go %s (pid %d) left running with its device", p->dev, (int)p->pid);
+	forget(p);
+	free(p);
+}
+
 void wg_proc_stop(struct wg_proc *p)
 {
 	uint64_t deadline;
-	struct timespec ts = { 0, 10 * 1000000 };
-	pid_t w;
+	char why[96];
+	bool gone = false;
 
 	if (!p)
 		return;
-	if (p->pid > 0 && kill(p->pid, SIGTERM) == 0) {
+	if (p->pid > 0 && (p->pidfd >= 0 ? syscall(SYS_pidfd_send_signal, p->pidfd, SIGTERM, NULL, 0)
+					 : kill(p->pid, SIGTERM)) == 0) {
 		deadline = now_ms() + STOP_WAIT_MS;
-		while (now_ms() < deadline) {
-			drain(p);
-			w = waitpid(p->pid, NULL, WNOHANG);
-			if (w == p->pid || (w < 0 && errno != EINTR)) {
-				p->pid = 0;	/* reaped, or not ours to kill */
-				break;
-			}
-			nanosleep(&ts, NULL);
-		}
+		while (!(gone = ended(p, why, sizeof(why))) && now_ms() < deadline)
+			poll(&(struct pollfd){ .fd = p->pidfd, .events = POLLIN }, p->pidfd >= 0, 10);
+		if (gone)
+			forget(p);	/* reaped if ours */
 	}
-	reap_now(p);
+	kill_now(p);
 	unlink(p->sock);
 	free(p);
 }

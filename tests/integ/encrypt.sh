@@ -9,8 +9,9 @@
 # tunnel addresses, never at an underlay one; a host without a record gets
 # no entry; a malformed record is refused; plaintext VXLAN of the encrypted
 # VNI is dropped and counted; the MTU leaves room for both headers exactly;
-# wireguard-go killed is started again; the private key stays in its 0600
-# file; nothing left after the networks go.
+# wireguard-go killed is started again; vxov restarted or SIGKILLed under
+# pings loses none (the device is adopted); the private key stays in its
+# 0600 file; nothing left after the networks go.
 T_NAME=encrypt
 . "$(dirname "$0")/../lib.sh"
 
@@ -181,6 +182,28 @@ wait $PP
 # the 2-CPU machine while h3 started, cause not found: allowed.)
 check_match "  and lost at most one of the 300 pings sent every 10 ms meanwhile" " (300|299) received" "$(cat "$T_TMP/ping3")"
 
+# vxov stopped and started again on h2, then SIGKILLed and started again,
+# under 10 ms pings: its wireguard-go (and so its sessions) runs on, the
+# next start adopts it and waits for Consul's peers before it touches them.
+WP2=$(pgrep -f -- "-f $(WGD 2)\$")
+KEY2=$(cat "$(hstate 2)/wireguard.key")
+ip netns exec "$T_ID-c11" ping -i 0.01 -c 1000 -W 1 "$A.21" >"$T_TMP/pingk" 2>&1 &
+PP=$!
+host_stop 2
+check "vxov stopped on h2: its wireguard-go runs on" kill -0 "$WP2"
+check "h2 starts again" host_start 2
+check "  and adopts its wireguard-go, with its peers" poll 10 grep -q \
+	"wireguard-go $(WGD 2): adopted the running process (pid $WP2)" "$(hlog 2)"
+host_kill 2
+check "h2 SIGKILLed: started again" host_start 2
+wait $PP
+check_match "  10 ms pings from h1 to h2 meanwhile: none of 1000 lost" " 1000 received" "$(cat "$T_TMP/pingk")"
+check_eq "  still the same wireguard-go" "$WP2" "$(pgrep -f -- "-f $(WGD 2)\$")"
+check_eq "  and the same private key" "$KEY2" "$(cat "$(hstate 2)/wireguard.key")"
+check "  h2's encryption is up again, with h1 and h3 as peers" poll 10 sh -c \
+	"'$VXOV' status --json --socket '$(S 2)' | jq -e '.encryption.up and (.encryption.peers | length) == 2' >/dev/null"
+check_eq "  h1 and h3 remain its only peers" "2" "$(ip netns exec "$(H 2)" wg show "$(WGD 2)" peers | grep -c .)"
+
 # A host without the pre-shared key (its record in Consul like any other):
 # the others add it as a peer, but no handshake completes, nothing passes.
 cp "$T_TMP/psk" "$T_TMP/psk644"; chmod 644 "$T_TMP/psk644"
@@ -241,5 +264,7 @@ for i in 1 2; do
 	[ $i = 2 ] && check_eq "h3: DeleteNetwork (encrypted)" "{}" "$(api "$(S 3)" NetworkDriver.DeleteNetwork "$(ids_json "$ENC")" | head -1)"
 	check_eq "h$i: DeleteNetwork (plain)" "{}" "$(api "$(S $i)" NetworkDriver.DeleteNetwork "$(ids_json "$PLAIN")" | head -1)"
 	check "  no guard table left" poll 10 not ip netns exec "$(H $i)" nft list table ip vxov
+	check "  nor WireGuard device: wireguard-go stopped with the last encrypted network" \
+		poll 10 not pgrep -f -- "-f $(WGD $i)\$"
 done
 t_finish

@@ -134,9 +134,10 @@ check_eq "and the peer" "$PUB64" "$(wg show $DA peers)"
 # Errors.
 e=$("$WGCTL" set $DA 00zz$(printf '%060d' 0) $PORT 2>&1)
 check_eq "an invalid key: refused before it is sent" "wgctl: the private key is not 64 hex digits" "$e"
-check_match "wireguard-go that cannot start: its exit status and last line" \
-	"wireguard-go $VA exited with status 1 before it answered: .*TUN" \
-	"$(nsenter --net=/run/netns/$A "$WGCTL" up "$WGGO" $VA 2>&1)"
+e=$(nsenter --net=/run/netns/$A "$WGCTL" up "$WGGO" $VA 2>&1)
+check_match "wireguard-go that cannot start: its exit status" \
+	"wireguard-go $VA exited with status 1 before it answered \(its own output is in this log\)" "$e"
+check_match "  after its own line, on our stderr" "Failed to create TUN device" "$(echo "$e" | head -1)"
 check_eq "a bare program name not in PATH" "wgctl: wireguard-go: no-such-wireguard-go not found in PATH" \
 	"$(PATH=/usr/bin:/bin nsenter --net=/run/netns/$A "$WGCTL" up no-such-wireguard-go $DC 2>&1)"
 # The third one by its bare name, found in PATH.

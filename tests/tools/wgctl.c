@@ -277,7 +277,7 @@ static int cmd_up(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	r = wg_proc_start(&p, wggo, dev, START_TIMEOUT_MS, err, sizeof(err));
+	r = wg_proc_start(&p, wggo, dev, false, START_TIMEOUT_MS, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "wgctl: %s\n", err);
 		return 1;

@@ -47,12 +47,14 @@ done
 check "h1 reaches Consul on the host through the tap" \
 	poll 20 in_ns h1 /t/curl -sf "http://$CIP:8500/v1/status/leader"
 
-for i in 1 2; do
-	nsenter --net=/run/netns/h$i /t/vxov --socket /tmp/h$i.sock --state-dir /tmp/s$i --ns-prefix h$i- \
-		--underlay-ip $UL.$i --consul "http://$CIP:8500" --session-ttl 10 --resync 5 \
-		--wireguard-psk-file /t/psk >/tmp/vxov$i.log 2>&1 &
-	eval "VP$i=$!"
-done
+# start_h I: vxov in host I, its pid in VP<I>.
+start_h() {
+	nsenter --net=/run/netns/h$1 /t/vxov --socket /tmp/h$1.sock --state-dir /tmp/s$1 --ns-prefix h$1- \
+		--underlay-ip $UL.$1 --consul "http://$CIP:8500" --session-ttl 10 --resync 5 \
+		--wireguard-psk-file /t/psk >>/tmp/vxov$1.log 2>&1 &
+	eval "VP$1=$!"
+}
+for i in 1 2; do start_h $i; done
 for i in 1 2; do check "h$i: vxov answers" poll 30 answers /tmp/h$i.sock; done
 eq "h1 found the kernel's WireGuard at start (nothing about wireguard-go)" "" \
 	"$(grep -i 'wireguard-go\|could not ask the kernel' /tmp/vxov1.log)"
@@ -138,11 +140,41 @@ check "h1's link deleted: vxov makes it again and ping works within 20 s" \
 match "  said in h1's log" "the kernel link for vxov-wg was started again" \
 	"$(grep 'started again' /tmp/vxov1.log)"
 
+# vxov stopped and started again on h2, then SIGKILLed and started again,
+# under 10 ms pings: the kernel link stays with its key, peers and
+# sessions; the next start adopts it and waits for Consul's peers before it
+# touches them.
+IF2=$(ip -n h2 -o link show vxov-wg | cut -d: -f1)
+nsenter --net=/run/netns/c1 /t/ping -i 0.01 -c 1000 -W 1 $A3.21 >/tmp/pingk 2>&1 &
+PP=$!
+kill -TERM $VP2; wait $VP2
+check "vxov stopped on h2: its kernel link stays" ip -n h2 link show vxov-wg
+start_h 2
+check "h2 starts again" poll 30 answers /tmp/h2.sock
+check "  and adopts the link, with its peers" \
+	poll 30 grep -q "vxov-wg: adopted the kernel WireGuard link an earlier run left" /tmp/vxov2.log
+kill -9 $VP2; wait $VP2
+start_h 2
+check "h2 SIGKILLed: starts again" poll 30 answers /tmp/h2.sock
+check "  its encryption up again" poll 30 kind_up 2
+wait $PP
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' /tmp/pingk)
+eq "  10 ms pings from c1 to c2 meanwhile: none of 1000 lost" 1000 "$got"
+eq "  the same link all along" "$IF2" "$(ip -n h2 -o link show vxov-wg | cut -d: -f1)"
+
+# The network goes: the link with it (the last encrypted network).
+for i in 1 2; do
+	eid=$(printf 'e%063d' $i)
+	api /tmp/h$i.sock NetworkDriver.Leave "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$eid\"}" >/dev/null
+	api /tmp/h$i.sock NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$eid\"}" >/dev/null
+	eq "h$i: DeleteNetwork" "{}" "$(api /tmp/h$i.sock NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NID\"}")"
+	check "  its kernel WireGuard link goes with it" poll 10 sh -c "! ip -n h$i link show vxov-wg"
+done
 for i in 1 2; do
 	eval "kill -TERM \$VP$i; wait \$VP$i"
 	eq "h$i: vxov stops, status 0" 0 $?
 done
-eq "no kernel WireGuard link left after vxov stopped" "" \
+eq "no kernel WireGuard link left" "" \
 	"$(ip -n h1 -o link show type wireguard; ip -n h2 -o link show type wireguard)"
 [ $F -eq 0 ] || logs
 if grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' /tmp/vxov1.log /tmp/vxov2.log; then

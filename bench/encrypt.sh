@@ -87,7 +87,10 @@ enc_new_peer() {
 	[ -n "$ms" ] || bench_note "new peer $k: x1's ping was not answered within 3 s" >&2
 	echo "$((t1 - t0)) ${ms:-nan}"
 	kill -TERM $pid; wait $pid 2>/dev/null
-	# Nothing of it stays on the switch, which later sections' hosts share.
+	# Its wireguard-go outlives vxov (the next start would adopt it), and
+	# would keep the namespace: nothing of it stays on the switch, which
+	# later sections' hosts share.
+	pkill -9 -f -- "-f vxb$$g$k\$"
 	ip netns del $ns; ip netns del $T_ID-y$k
 }
 

@@ -16,9 +16,10 @@
 #              may wait for Consul
 #   iperf      one TCP stream container -> container across h1 and h2's
 #              overlay vs h1 -> h2 over the underlay (bench/iperf.sh)
-#   encrypt    -o encrypted: one TCP stream across it vs WireGuard alone
-#              (the same devices) vs the plain overlay; a key rotation of
-#              each host under 10 ms pings, none lost (bench/encrypt.sh)
+#   encrypt    -o encrypted: one TCP stream across it vs the underlay,
+#              WireGuard alone (the same devices), a hand-made VXLAN over it
+#              and the plain overlay; a new peer's first ping; a key rotation
+#              of each host under 10 ms pings, none lost (bench/encrypt.sh)
 #   scale      N = 100 and 10,000 remote endpoints: cold sync, one change at a
 #              time, CPU, bytes and RSS (bench/scale.sh)
 #   conns      one host watching 400 /24 blocks: its connections to Consul

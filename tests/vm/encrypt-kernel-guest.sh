@@ -147,6 +147,7 @@ match "  said in h1's log" "the kernel link for vxov-wg was started again" \
 IF2=$(ip -n h2 -o link show vxov-wg | cut -d: -f1)
 nsenter --net=/run/netns/c1 /t/ping -i 0.01 -c 1000 -W 1 $A3.21 >/tmp/pingk 2>&1 &
 PP=$!
+t0=$(date +%s)
 kill -TERM $VP2; wait $VP2
 check "vxov stopped on h2: its kernel link stays" ip -n h2 link show vxov-wg
 start_h 2
@@ -157,6 +158,7 @@ kill -9 $VP2; wait $VP2
 start_h 2
 check "h2 SIGKILLed: starts again" poll 30 answers /tmp/h2.sock
 check "  its encryption up again" poll 30 kind_up 2
+echo "# stop, start, kill -9, start and up: $(( $(date +%s) - t0 )) s of the pings' 10 s"
 wait $PP
 got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' /tmp/pingk)
 eq "  10 ms pings from c1 to c2 meanwhile: none of 1000 lost" 1000 "$got"

@@ -83,7 +83,7 @@ fail:
 	return e;
 }
 
-int nft_check_table(const char *table, char *err, size_t errlen)
+static int check_table(const char *table, char *err, size_t errlen)
 {
 	size_t len = table ? strlen(table) : 0;
 
@@ -92,6 +92,20 @@ int nft_check_table(const char *table, char *err, size_t errlen)
 			 table ? table : "", NFT_GUARD_TABLE_MAX);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int nft_begin(const char *table, struct nl *nl, char *err, size_t errlen)
+{
+	int e;
+
+	if (errlen)
+		err[0] = '\0';
+	if ((e = check_table(table, err, errlen)))
+		return e;
+	if ((e = nft_open(nl)))
+		return nft_fail(err, errlen, e, NULL, "open a netfilter netlink socket for table ip %s",
+				table);
 	return 0;
 }
 
@@ -104,7 +118,7 @@ static int check_guard(const struct nft_guard *g, char *err, size_t errlen)
 		snprintf(err, errlen, "nftables: no guard given");
 		return -EINVAL;
 	}
-	if ((e = nft_check_table(g->table, err, errlen)))
+	if ((e = check_table(g->table, err, errlen)))
 		return e;
 	if (g->nvnis == 0)
 		return 0;	/* deleting needs nothing more */
@@ -490,11 +504,8 @@ int nft_guard_sync(const struct nft_guard *g, char *err, size_t errlen)
 
 	if (errlen)
 		err[0] = '\0';
-	if ((e = check_guard(g, err, errlen)))
+	if ((e = check_guard(g, err, errlen)) || (e = nft_begin(g->table, &nl, err, errlen)))
 		return e;
-	if ((e = nft_open(&nl)))
-		return nft_fail(err, errlen, e, NULL, "open a netfilter netlink socket for table ip %s",
-			    g->table);
 	if (g->nvnis == 0)
 		e = table_delete(&nl, g->table, err, errlen);
 	else if ((e = nft_guard_matches(&nl, g, err, errlen)) == 1)
@@ -510,13 +521,8 @@ int nft_guard_delete(const char *table, char *err, size_t errlen)
 	struct nl nl;
 	int e;
 
-	if (errlen)
-		err[0] = '\0';
-	if ((e = nft_check_table(table, err, errlen)))
+	if ((e = nft_begin(table, &nl, err, errlen)))
 		return e;
-	if ((e = nft_open(&nl)))
-		return nft_fail(err, errlen, e, NULL, "open a netfilter netlink socket for table ip %s",
-			    table);
 	e = table_delete(&nl, table, err, errlen);
 	nl_close(&nl);
 	return e < 0 ? e : 0;

@@ -36,8 +36,10 @@ nft_fail(char *err, size_t errlen, int e, struct nl *nl, const char *fmt, ...);
  * it.  0 or -errno. */
 int nft_open(struct nl *nl);
 
-/* -EINVAL, with err, unless table is a name of 1..NFT_GUARD_TABLE_MAX characters. */
-int nft_check_table(const char *table, char *err, size_t errlen);
+/* The start of every call on a table: err emptied, the name checked
+ * (1..NFT_GUARD_TABLE_MAX characters, else -EINVAL) and nl opened
+ * (nft_open); 0, or -errno with err saying which failed. */
+int nft_begin(const char *table, struct nl *nl, char *err, size_t errlen);
 
 /* nft_rule.c */
 

@@ -277,13 +277,8 @@ int nft_guard_counters(const char *table, struct nft_guard_count **v, size_t *n,
 
 	*v = NULL;
 	*n = 0;
-	if (errlen)
-		err[0] = '\0';
-	if ((e = nft_check_table(table, err, errlen)))
+	if ((e = nft_begin(table, &nl, err, errlen)))
 		return e;
-	if ((e = nft_open(&nl)))
-		return nft_fail(err, errlen, e, NULL, "open a netfilter netlink socket for table ip %s",
-			    table);
 	if ((e = table_read(&nl, table, &t))) {
 		nft_fail(err, errlen, e, &nl, "read table ip %s", table);
 		goto cleanup;

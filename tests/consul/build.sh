@@ -13,15 +13,6 @@ if [ -x "$BIN" ] && "$BIN" version 2>/dev/null | grep -q "v$VERSION"; then
 	echo "$BIN"
 	exit 0
 fi
-PATH=$PATH:/usr/local/go/bin
-command -v go >/dev/null || { echo "build consul: no Go toolchain (go) found" >&2; exit 1; }
-mkdir -p "$CACHE"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp "$(dirname "$0")/go.mod" "$(dirname "$0")/go.sum" "$work/"
-echo "building consul v$VERSION (once; about 5 minutes on 2 cores)..." >&2
-# go.sum pins every module; the public checksum database is not reachable here.
-(cd "$work" && GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=local \
-	go build -trimpath -o "$BIN.tmp" github.com/hashicorp/consul) >&2
-mv "$BIN.tmp" "$BIN"
+"$(dirname "$0")/../gobuild.sh" "$(dirname "$0")" github.com/hashicorp/consul "$BIN" \
+	"consul v$VERSION (once; about 5 minutes on 2 cores)"
 echo "$BIN"

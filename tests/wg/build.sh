@@ -15,15 +15,6 @@ if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -q '^wireguard-go v'; th
 	echo "$BIN"
 	exit 0
 fi
-PATH=$PATH:/usr/local/go/bin
-command -v go >/dev/null || { echo "build wireguard-go: no Go toolchain (go) found" >&2; exit 1; }
-mkdir -p "$CACHE"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp "$(dirname "$0")/go.mod" "$(dirname "$0")/go.sum" "$work/"
-echo "building wireguard-go $VERSION (once; under a minute)..." >&2
-# go.sum pins every module; the public checksum database is not reachable here.
-(cd "$work" && GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=local \
-	go build -trimpath -o "$BIN.tmp" golang.zx2c4.com/wireguard) >&2
-mv "$BIN.tmp" "$BIN"
+"$(dirname "$0")/../gobuild.sh" "$(dirname "$0")" golang.zx2c4.com/wireguard "$BIN" \
+	"wireguard-go $VERSION (once; under a minute)"
 echo "$BIN"

@@ -107,12 +107,12 @@ static struct {
 				 * peers are known */
 	bool keyed;		/* priv, pub (and psk) read */
 	struct wg_dev *dev;	/* NULL: not made yet */
-	struct wg_key priv, pub, psk;
+	struct wg_key pub;
 	bool has_psk;
 	int slot;		/* of pub: which tunnel address is ours now */
 	bool rotating;		/* next announced, the switch armed */
 	bool announced;		/* Consul has shown the announcement: the grace runs */
-	struct wg_key next_priv, next_pub;
+	struct wg_key next_pub;
 	struct loop_timer rotate;
 	struct ctl_wait *rotate_wait;
 	struct gone {
@@ -135,6 +135,13 @@ static struct {
 	uint64_t resync_at;	/* loop_now() of the next full check */
 	unsigned int bad;	/* records refused, all time */
 } C;
+
+/* The keys vxov holds for long, in pages left out of core dumps (key.h):
+ * made at the first read_keys, never freed. */
+static struct secrets {
+	struct wg_key priv, next_priv, psk;
+} *K;
+_Static_assert(sizeof(struct secrets) == 3 * sizeof(struct wg_key), "no padding");
 
 static void start_watch(void);
 static void publish(void);
@@ -210,7 +217,7 @@ static size_t peer_confs(const struct peer *p, struct wg_peer_conf out[2])
 	}
 	for (size_t i = 0; i < n; i++) {
 		out[i].has_psk = C.has_psk;
-		out[i].psk = C.psk;
+		out[i].psk = K->psk;
 		out[i].endpoint = p->underlay;
 		out[i].endpoint_port = p->rec.port;
 	}
@@ -227,7 +234,7 @@ static void wipe_confs(struct wg_peer_conf *pc, size_t n)
 static int set_device(char *err, size_t errlen)
 {
 	struct wg_peer_conf *pc = calloc(2 * C.npeers + 1, sizeof(*pc));
-	struct wg_dev_conf c = { .priv = C.priv, .listen_port = core.conf.wg_port };
+	struct wg_dev_conf c = { .priv = K->priv, .listen_port = core.conf.wg_port };
 	struct hnode *x, *tmp;
 	size_t k = 0;
 	int e;
@@ -363,15 +370,17 @@ static int read_keys(char *err, size_t errlen)
 
 	if (C.keyed)
 		return 0;
-	if ((e = wg_key_load_or_create(core.conf.wg_key_path, &C.priv, &created, err, errlen)))
+	if (!K && !(K = (struct secrets *)wg_key_vault(3)))
+		return snprintf(err, errlen, "memory for the keys: %s", strerror(errno)), -errno;
+	if ((e = wg_key_load_or_create(core.conf.wg_key_path, &K->priv, &created, err, errlen)))
 		return e;
-	if ((e = wg_key_public(&C.priv, &C.pub))) {
-		wg_key_wipe(&C.priv);
+	if ((e = wg_key_public(&K->priv, &C.pub))) {
+		wg_key_wipe(&K->priv);
 		return snprintf(err, errlen, "WireGuard public key: %s", strerror(-e)), e;
 	}
 	if (core.conf.wg_psk_path[0] &&
-	    (e = wg_psk_load(core.conf.wg_psk_path, &C.psk, err, errlen))) {
-		wg_key_wipe(&C.priv);
+	    (e = wg_psk_load(core.conf.wg_psk_path, &K->psk, err, errlen))) {
+		wg_key_wipe(&K->priv);
 		return e;
 	}
 	C.has_psk = core.conf.wg_psk_path[0] != '\0';
@@ -814,7 +823,7 @@ static int switch_key(char *err, size_t errlen)
 		return snprintf(err, errlen, "netlink: %s", strerror(-e)), e;
 	if ((e = link_get(&nl, cf->wg_dev, &li)))
 		snprintf(err, errlen, "WireGuard device %s: %s", cf->wg_dev, nl_strerror(&nl, e));
-	else if (!(e = wg_dev_set_key(C.dev, &C.priv, err, errlen)) &&
+	else if (!(e = wg_dev_set_key(C.dev, &K->priv, err, errlen)) &&
 		 (e = route_add4(&nl, cf->wg_subnet.addr, cf->wg_subnet.len, li.ifindex,
 				 tunnel(C.slot))))
 		snprintf(err, errlen, "route to %s/%d from %s: %s", inet_ntoa(cf->wg_subnet.addr),
@@ -841,14 +850,14 @@ static void on_rotate(struct loop_timer *t)
 		goto cancel;
 	}
 	/* On disk first: from here on the new key is ours, whatever fails. */
-	if ((e = wg_key_save(core.conf.wg_key_path, &C.next_priv, err, sizeof(err)))) {
+	if ((e = wg_key_save(core.conf.wg_key_path, &K->next_priv, err, sizeof(err)))) {
 		log_err("wireguard: key rotation: %s; the current key stays", err);
 		goto cancel;
 	}
-	wg_key_wipe(&C.priv);
-	C.priv = C.next_priv;
+	wg_key_wipe(&K->priv);
+	K->priv = K->next_priv;
 	C.pub = C.next_pub;
-	wg_key_wipe(&C.next_priv);
+	wg_key_wipe(&K->next_priv);
 	C.slot = key_slot(&C.pub);
 	C.rotating = false;
 	if ((e = switch_key(err, sizeof(err)))) {
@@ -861,7 +870,7 @@ static void on_rotate(struct loop_timer *t)
 	rotate_answer(0, NULL);
 	return;
 cancel:
-	wg_key_wipe(&C.next_priv);
+	wg_key_wipe(&K->next_priv);
 	C.rotating = false;
 	C.record_ok = false;
 	publish();
@@ -889,12 +898,12 @@ void crypt_rotate(struct ctl_wait *w)
 	}
 	/* A key of the other slot: its address is free for the switch. */
 	for (i = 0, e = -EAGAIN; i < ROTATE_TRIES && e; i++) {
-		if ((e = wg_key_generate(&C.next_priv)) || (e = wg_key_public(&C.next_priv, &C.next_pub)))
+		if ((e = wg_key_generate(&K->next_priv)) || (e = wg_key_public(&K->next_priv, &C.next_pub)))
 			break;
 		e = key_slot(&C.next_pub) == C.slot ? -EAGAIN : 0;
 	}
 	if (e) {
-		wg_key_wipe(&C.next_priv);
+		wg_key_wipe(&K->next_priv);
 		wait_done(w, e, "key rotation: no key could be made: %s", strerror(-e));
 		return;
 	}
@@ -1047,7 +1056,8 @@ void crypt_stop(bool keep)
 	if (C.rotate_wait)
 		wait_done(C.rotate_wait, -ECANCELED, "vxov is stopping");
 	C.rotate_wait = NULL;
-	wg_key_wipe(&C.next_priv);
+	if (K)
+		explicit_bzero(K, sizeof(*K));
 	free(C.gone);
 	C.gone = NULL;
 	C.ngone = C.capgone = 0;
@@ -1062,8 +1072,6 @@ void crypt_stop(bool keep)
 	C.npeers = 0;
 	free(C.vnis);
 	C.vnis = NULL;
-	wg_key_wipe(&C.priv);
-	wg_key_wipe(&C.psk);
 	C.keyed = false;
 	C.wanted = false;
 	C.synced = false;

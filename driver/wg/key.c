@@ -4,8 +4,10 @@
  * encoding.c does: a private key goes through them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -192,6 +194,26 @@ bool wg_key_is_zero(const struct wg_key *k)
 void wg_key_wipe(struct wg_key *k)
 {
 	explicit_bzero(k, sizeof(*k));
+}
+
+struct wg_key *wg_key_vault(size_t n)
+{
+	size_t len = n * sizeof(struct wg_key);
+	void *p;
+
+	if (n == 0 || n > SIZE_MAX / sizeof(struct wg_key))
+		return errno = EINVAL, NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, len, MADV_DONTDUMP) < 0) {
+		int e = errno;
+
+		munmap(p, len);
+		return errno = e, NULL;
+	}
+	(void)mlock(p, len);	/* best effort: out of swap too */
+	return p;
 }
 
 /*

@@ -50,6 +50,12 @@ bool wg_key_is_zero(const struct wg_key *k);
 /* explicit_bzero: the compiler may not drop it. */
 void wg_key_wipe(struct wg_key *k);
 
+/* n zeroed keys in pages of their own, left out of core dumps
+ * (MADV_DONTDUMP) and, where RLIMIT_MEMLOCK allows, kept out of swap
+ * (mlock): where a daemon keeps the keys it holds for long.  Never freed;
+ * NULL (errno set) when the pages cannot be had or marked. */
+struct wg_key *wg_key_vault(size_t n);
+
 /*
  * The private key file (in vxov's state dir): its content is the base64 key
  * and '\n' (a missing '\n' is accepted, as `wg genkey > file` writes it).

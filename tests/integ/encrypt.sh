@@ -160,6 +160,16 @@ check_match "  the screen says it too" "wireguard: +$(WGD 2) up, tunnel $T2:5182
 	"$("$VXOV" status --socket "$(S 2)")"
 check_match "  and marks the network encrypted" "keys vxov/$VE/  encrypted" "$("$VXOV" status --socket "$(S 2)")"
 
+# The keys vxov holds live in a page of their own, left out of core dumps
+# and locked out of swap (VmFlags dd, lo; AddressSanitizer makes mlock a
+# no-op, so there dd alone).
+keypage() {
+	awk -v lo="$(t_sanitized || echo ' lo ')" '/^Size:/ { size = $2 }
+		/^VmFlags:/ && / dd / && index($0, lo) && size == 4 { n++ } END { print n + 0 }' \
+		"/proc/${HPID[1]}/smaps"
+}
+check_eq "h1's keys: one 4 kB page, out of core dumps (and of swap)" 1 "$(keypage)"
+
 # wireguard-go killed: started again, configured, traffic flows on.
 pkill -9 -f -- "-f $(WGD 2)\$"
 check "wireguard-go killed on h2: vxov starts it again and ping works within 10 s" \

@@ -84,11 +84,12 @@ for b in build build/san build/tsan; do
 		# the loop as status.sh's scrapes do; what is its own (the grace
 		# after Consul lost its data, reclaim) waits on timers of the loop.
 		# encrypt.sh's WireGuard work (crypt.c, driver/wg/) is the loop's
-		# alone, and its wireguard-go a process of its own (encrypt-kernel.sh:
-		# the same in a VM, where ThreadSanitizer adds only its slowness).
+		# alone, and its wireguard-go a process of its own (encrypt-kernel.sh
+		# and docker-kernel.sh: the same in a VM, where ThreadSanitizer adds
+		# only its slowness).
 		case "$b:${t##*/}" in
 		build/tsan:conns.sh | build/tsan:multicast.sh | build/tsan:consul.sh | build/tsan:hardening.sh | \
-		build/tsan:encrypt.sh | build/tsan:encrypt-kernel.sh) continue ;;
+		build/tsan:encrypt.sh | build/tsan:encrypt-kernel.sh | build/tsan:docker-kernel.sh) continue ;;
 		esac
 		echo "=== $t ($b)"
 		t0=$SECONDS

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Issue 17 on the kernel's WireGuard with real engines: two dockerd, one
+# encrypted network, containers that ping across, and an underlay that
+# carries WireGuard and no VXLAN (docker2.sh does it here, on wireguard-go:
+# this host's kernel has no WireGuard).  Consul runs here, in a namespace of
+# ours holding a tap device; the VM of Debian's cloud kernel
+# (tests/vm/run.sh, qemu with TCG, started inside that namespace) gets the
+# tap's other end as eth0, and this machine's Docker 20.10 (dockerd,
+# containerd, the shim, runc, the CLI) in its initramfs.  In the guest
+# (tests/vm/docker-kernel-guest.sh): two hosts as namespaces, a vxov and a
+# dockerd each; docker network create -d vxov -o encrypted on both, a
+# busybox container on each, the device a kernel link, pings across, the
+# capture, everything removed.  The guest's checks are this test's, and its
+# "# time:" lines say how long the engines took under TCG.  "# SKIP" when
+# qemu cannot be installed or the machine has no Docker 20.10 to ship.
+T_NAME=docker-kernel
+. "$(dirname "$0")/../lib.sh"
+
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 \
+		>/dev/null 2>&1
+	command -v qemu-system-x86_64 >/dev/null ||
+		{ echo "# SKIP docker-kernel: qemu-system-x86_64 is not installable"; exit 0; }
+fi
+
+TAP=vxt$$t
+netns "$CN" || { echo "docker-kernel: namespace"; exit 1; }
+check "a tap device in Consul's namespace, $CIP on it" sh -c \
+	"ip -n $CN tuntap add dev $TAP mode tap && ip -n $CN addr add $CIP/24 dev $TAP && ip -n $CN link set $TAP up"
+check "consul agent -dev starts there" start_consul "$CN" "$CIP"
+(umask 077; wg genpsk >"$T_TMP/psk")
+{
+	echo "UL=$(t_underlay) CIP=$CIP"
+	echo "A3=$(t_net3 0)"
+} >"$T_TMP/env"
+
+# The engine's binaries, shipped as they are (their libraries with them).
+BINS=()
+for b in dockerd containerd containerd-shim-runc-v2 runc docker; do
+	p=$(command -v $b) || { echo "# SKIP docker-kernel: no $b on this machine"; exit 0; }
+	BINS+=("$p")
+done
+
+t0=$(date +%s)
+# About 200 MB of Go binaries in the initramfs, unpacked into RAM.
+VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-420} VM_NETNS=$CN VM_TAP=$TAP \
+	"$TOP/tests/vm/run.sh" "$TOP/tests/vm/docker-kernel-guest.sh" \
+	"$VXOV" "$T_TMP/env" "$T_TMP/psk" "$(command -v curl)" "$(command -v jq)" \
+	"$(command -v tcpdump)" "${BINS[@]}" >"$T_TMP/vm.log" 2>&1
+rc=$?
+secs=$(( $(date +%s) - t0 ))
+seen=0
+while IFS= read -r l; do
+	case $l in
+	"ok - "*) ok "${l#ok - }"; seen=$((seen + 1)) ;;
+	"not ok - "*) not_ok "${l#not ok - }"; seen=$((seen + 1)) ;;
+	"#"*) echo "$l" ;;
+	esac
+done <"$T_TMP/vm.log"
+tally=$(sed -n 's/^vm: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$T_TMP/vm.log")
+if [ -n "$tally" ]; then
+	set -- $tally
+	check_eq "each of the guest's checks reached this side" "$(($1 + $2))" "$seen"
+else
+	echo "# the guest's console:"
+	tail -40 "$T_TMP/vm.log" | sed 's/^/#   /'
+fi
+check_not "no sanitizer report in the guest's console" \
+	grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$T_TMP/vm.log"
+check_eq "the VM ran the guest script to its end (status 0, in ${secs} s)" 0 "$rc"
+t_finish

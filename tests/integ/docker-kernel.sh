@@ -32,7 +32,7 @@ check "consul agent -dev starts there" start_consul "$CN" "$CIP"
 (umask 077; wg genpsk >"$T_TMP/psk")
 {
 	echo "UL=$(t_underlay) CIP=$CIP"
-	echo "A3=$(t_net3 0)"
+	echo "A3=$(t_net3 0) B3=$(t_net3 1)"
 } >"$T_TMP/env"
 
 # The engine's binaries, shipped as they are (their libraries with them).

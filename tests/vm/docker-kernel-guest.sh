@@ -5,9 +5,10 @@
 # Consul; in each a vxov daemon and a real dockerd (Debian's 20.10, shipped
 # in /t with containerd, the shim, runc and the docker CLI) that finds it as
 # its network plugin.  Only docker commands from there on: an encrypted
-# network on both engines, a busybox container on each, ping across, a
-# capture of h2's underlay port with WireGuard on it and no VXLAN, and all
-# of it removed.  Prints "ok - vm: ..." lines and "# time: ..." lines (the
+# and a plain network on both engines, a busybox container on each of
+# each, pings across, a capture of h2's underlay port with WireGuard and
+# the plain network's VXLAN on it and no VXLAN of the encrypted one, and
+# all of it removed.  Prints "ok - vm: ..." lines and "# time: ..." lines (the
 # guest's uptime: under TCG the engines are slow and CI wants to know how
 # slow); status: 1 if any check failed.
 . /t/env
@@ -114,6 +115,14 @@ for i in 1 2; do
 		D $i network create -d vxov --ipam-driver vxov -o encrypted --subnet $A3.0/24 $NET
 	echo "# time: network create on engine $i: $(since $t) s"
 done
+# The plain network beside it; its VNI is the overlay namespace it adds.
+before=$(ip netns list | cut -d' ' -f1 | sort)
+for i in 1 2; do
+	check "engine $i: docker network create -d vxov --ipam-driver vxov --subnet $B3.0/24 (plain)" \
+		D $i network create -d vxov --ipam-driver vxov --subnet $B3.0/24 pnet
+done
+VP=$(ip netns list | cut -d' ' -f1 | sort | grep -vxF "$before" | sed -n 's/^h1-//p')
+match "the plain network's VNI, from h1's new overlay namespace ($VP)" '^[0-9]+$' "$VP"
 for i in 1 2; do
 	match "engine $i: docker info lists vxov among its network plugins" "(^| )vxov( |\$)" \
 		"$(D $i info -f '{{join .Plugins.Network " "}}')"
@@ -123,8 +132,9 @@ for i in 1 2; do
 	check "engine $i: docker run -d --net $NET busybox" D $i run -d --net $NET --name c$i vxov-busybox sleep 600
 	echo "# time: docker run on engine $i: $(since $t) s"
 done
-ipof() { D $1 inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" c$1; }
-A1=$(ipof 1) A2=$(ipof 2)
+for i in 1 2; do check "engine $i: docker run -d --net pnet busybox" D $i run -d --net pnet --name p$i vxov-busybox sleep 600; done
+ipof() { D $1 inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" $3$1; }
+A1=$(ipof 1 $NET c) A2=$(ipof 2 $NET c) B2=$(ipof 2 pnet p)
 match "the containers have addresses of the subnet ($A1, $A2)" "^$A3\.[0-9]+ $A3\.[0-9]+\$" "$A1 $A2"
 
 kind_up() { [ "$(status $1 | /t/jq -r '.encryption | "\(.kind) \(.up)"')" = "kernel true" ]; }
@@ -136,6 +146,7 @@ t=$(now)
 check "engine 1's container pings engine 2's ($A2)" poll 30 D 1 exec c1 ping -c 1 -W 1 $A2
 echo "# time: first ping across answered within $(since $t) s"
 check "engine 2's container pings engine 1's ($A1)" D 2 exec c2 ping -c 3 -W 2 $A1
+check "and across the plain network ($B2)" poll 30 D 1 exec p1 ping -c 1 -W 1 $B2
 [ $F -eq 0 ] || logs
 
 # What the underlay carries: capture on h2's port while the containers talk.
@@ -143,21 +154,24 @@ nsenter --net=/run/netns/h2 /t/tcpdump -i u2 -nn -U --immediate-mode -Z root -w 
 TD=$!
 poll 10 grep -q "listening on" /tmp/tcpdump.log
 D 1 exec c1 ping -c 10 -i 0.1 -W 2 $A2 >/tmp/pingc 2>&1
-match "10 pings across while h2's underlay port is captured: all answered" " 10 packets received" \
-	"$(cat /tmp/pingc)"
+D 1 exec p1 ping -c 10 -i 0.1 -W 2 $B2 >/tmp/pingp 2>&1
+match "10 pings across each network while h2's underlay port is captured: all answered" \
+	" 10 packets received.* 10 packets received" "$(cat /tmp/pingc /tmp/pingp | tr '\n' ' ')"
 kill -INT $TD; wait $TD
 # (Reading too, tcpdump drops privileges: to root, the one user here.)
 pcap() { /t/tcpdump -Z root -r /tmp/ul.pcap -nn "$@" 2>/dev/null | wc -l; }
 vx=$(pcap 'udp port 4789') wgn=$(pcap 'udp port 51820')
-eq "the underlay: no VXLAN (UDP 4789) at all" 0 "$vx"
-match "  WireGuard (UDP 51820) instead: $wgn packets" '^[1-9][0-9]+$' "$wgn"
+vxp=$(pcap "udp port 4789 and udp[12:2] = $((VP >> 8)) and udp[14] = $((VP & 255))")
+match "the underlay: the plain network's VXLAN ($vxp packets)" '^[1-9][0-9]+$' "$vxp"
+eq "  and no other VXLAN: none of the encrypted network's" "$vxp" "$vx"
+match "  its traffic as WireGuard (UDP 51820): $wgn packets" '^[1-9][0-9]+$' "$wgn"
 [ "$wgn" -gt 0 ] || sed 's/^/#   tcpdump: /' /tmp/tcpdump.log
-eq "  and nothing else (the capture: UDP only)" "$(pcap)" "$wgn"
+eq "  and nothing else (the capture: UDP only)" "$(pcap)" "$((wgn + vx))"
 
 # All of it removed, as an operator would: containers, network, engines.
 for i in 1 2; do
-	check "engine $i: docker rm -f c$i" D $i rm -f c$i
-	check "engine $i: docker network rm $NET" D $i network rm $NET
+	check "engine $i: docker rm -f c$i p$i" D $i rm -f c$i p$i
+	check "engine $i: docker network rm $NET pnet" D $i network rm $NET pnet
 	check "  h$i's kernel WireGuard link goes with it" poll 10 sh -c "! ip -n h$i link show vxov-wg"
 	eq "  no container left on engine $i" "" "$(D $i ps -aq)"
 done

@@ -399,6 +399,46 @@ hostx() {
 	if [ -n "$EH" ]; then nsenter --net="/run/netns/$EH" "$@"; else "$@"; fi
 }
 
+# vm_need: qemu for the tests of tests/vm/ (installed when missing), or the
+# test says SKIP and ends here.
+vm_need() {
+	command -v qemu-system-x86_64 >/dev/null && return 0
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 \
+		>/dev/null 2>&1
+	command -v qemu-system-x86_64 >/dev/null && return 0
+	echo "# SKIP $T_NAME: qemu-system-x86_64 is not installable"
+	exit 0
+}
+# vm_run GUEST FILE...: tests/vm/run.sh GUEST FILE... (VM_* as the caller
+# sets them); the guest's "ok"/"not ok" lines become this test's checks and
+# its "#" lines are shown; then its tally, its console's sanitizer reports
+# and its status are checked.
+vm_run() {
+	local t0 rc secs seen=0 l tally
+	t0=$(date +%s)
+	"$TOP/tests/vm/run.sh" "$@" >"$T_TMP/vm.log" 2>&1
+	rc=$?
+	secs=$(( $(date +%s) - t0 ))
+	while IFS= read -r l; do
+		case $l in
+		"ok - "*) ok "${l#ok - }"; seen=$((seen + 1)) ;;
+		"not ok - "*) not_ok "${l#not ok - }"; seen=$((seen + 1)) ;;
+		"#"*) echo "$l" ;;
+		esac
+	done <"$T_TMP/vm.log"
+	tally=$(sed -n 's/^vm: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$T_TMP/vm.log")
+	if [ -n "$tally" ]; then
+		set -- $tally
+		check_eq "each of the guest's checks reached this side" "$(($1 + $2))" "$seen"
+	else
+		echo "# the guest's console:"
+		tail -40 "$T_TMP/vm.log" | sed 's/^/#   /'
+	fi
+	check_not "no sanitizer report in the guest's console" \
+		grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$T_TMP/vm.log"
+	check_eq "the VM ran the guest script to its end (status 0, in ${secs} s)" 0 "$rc"
+}
+
 # consul_cut: a partition of Consul (in $CN): packets to and from its port
 # vanish (no RST, no ICMP) until consul_heal; undone at exit in any case.
 consul_cut() {

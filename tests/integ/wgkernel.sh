@@ -14,12 +14,7 @@
 T_NAME=wgkernel
 . "$(dirname "$0")/../lib.sh"
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 \
-		>/dev/null 2>&1
-	command -v qemu-system-x86_64 >/dev/null ||
-		{ echo "# SKIP wgkernel: qemu-system-x86_64 is not installable"; exit 0; }
-fi
+vm_need
 
 H=$T_ID-h
 netns $H || { echo "wgkernel: namespace"; exit 1; }
@@ -44,27 +39,5 @@ KA=$(wg genkey) KB=$(wg genkey) PSK64=$(wg genpsk)
 	echo "PSK=$(echo "$PSK64" | b64hex) PSK64=$PSK64"
 } >"$T_TMP/keys"
 
-t0=$(date +%s)
-"$TOP/tests/vm/run.sh" "$TOP/tests/vm/wgkernel-guest.sh" "$NLCTL" "$T_TMP/keys" >"$T_TMP/vm.log" 2>&1
-rc=$?
-secs=$(( $(date +%s) - t0 ))
-seen=0
-while IFS= read -r l; do
-	case $l in
-	"ok - "*) ok "${l#ok - }"; seen=$((seen + 1)) ;;
-	"not ok - "*) not_ok "${l#not ok - }"; seen=$((seen + 1)) ;;
-	"#"*) echo "$l" ;;
-	esac
-done <"$T_TMP/vm.log"
-tally=$(sed -n 's/^vm: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$T_TMP/vm.log")
-if [ -n "$tally" ]; then
-	set -- $tally
-	check_eq "each of the guest's checks reached this side" "$(($1 + $2))" "$seen"
-else
-	echo "# the guest's console:"
-	tail -40 "$T_TMP/vm.log" | sed 's/^/#   /'
-fi
-check_not "no sanitizer report in the guest's console" \
-	grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T_TMP/vm.log"
-check_eq "the VM ran the guest script to its end (status 0, in ${secs} s)" 0 "$rc"
+vm_run "$TOP/tests/vm/wgkernel-guest.sh" "$NLCTL" "$T_TMP/keys"
 t_finish

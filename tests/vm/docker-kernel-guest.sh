@@ -12,26 +12,9 @@
 # guest's uptime: under TCG the engines are slow and CI wants to know how
 # slow); status: 1 if any check failed.
 . /t/env
-P=0 F=0
-export WG_COLOR_MODE=never
+. /t/lib.sh
 # dockerd finds containerd, the shim and runc on the PATH.
 export PATH=/t:$PATH HOME=/tmp
-ok() { P=$((P + 1)); echo "ok - vm: $*"; }
-no() { F=$((F + 1)); echo "not ok - vm: $*"; }
-check() {
-	d=$1; shift
-	if "$@" >/tmp/out 2>&1; then ok "$d"; else no "$d"; sed 's/^/#   /' /tmp/out | head -20; fi
-}
-eq() { if [ "$2" = "$3" ]; then ok "$1"; else no "$1"; echo "#   want: $2"; echo "#   got:  $3"; fi; }
-match() { if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else no "$1"; echo "#   want /$2/ in: $3"; fi; }
-# poll SECONDS CMD...: CMD every 0.2 s until it succeeds or time is up.
-poll() {
-	n=$(($1 * 5)); shift
-	while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; n=$((n - 1)); done
-	"$@"
-}
-ip() { /sbin/ip "$@"; }
-in_ns() { ns=$1; shift; nsenter --net=/run/netns/$ns "$@"; }
 # The guest's clock for the timings: seconds since boot, to 0.01 s.
 now() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -45,23 +28,13 @@ logs() {
 }
 echo "# time: the guest script starts at $(now) s of uptime (the boot)"
 
-for m in $(cat /lib/modules/modules.order); do insmod /lib/modules/$m || echo "# insmod $m failed"; done
-# tcpdump drops privileges to a user by name.
-mkdir -p /etc && echo 'root:x:0:0:root:/:/bin/sh' >/etc/passwd && echo 'root:x:0:' >/etc/group
 # What dockerd and runc expect of a system: cgroup v2, ptys for docker exec,
 # /dev/shm, and a resolv.conf and hosts to copy into containers.
 mkdir -p /sys/fs/cgroup /dev/pts /dev/shm /run/docker/plugins /run/containerd
 mount -t cgroup2 cgroup2 /sys/fs/cgroup && mount -t devpts devpts /dev/pts && mount -t tmpfs shm /dev/shm
 echo 'nameserver 127.0.0.1' >/etc/resolv.conf && echo '127.0.0.1 localhost' >/etc/hosts
 
-ip link add br0 type bridge && ip link set br0 up && ip link set eth0 master br0 && ip link set eth0 up
-for i in 1 2; do
-	ip netns add h$i && ip -n h$i link set lo up &&
-		ip link add p$i type veth peer name u$i netns h$i && ip link set p$i master br0 up &&
-		ip -n h$i addr add $UL.$i/24 dev u$i && ip -n h$i link set u$i up
-done
-check "h1 reaches Consul on the host through the tap" \
-	poll 20 in_ns h1 /t/curl -sf "http://$CIP:8500/v1/status/leader"
+guest_hosts
 
 # vxov I: host I's daemon, its socket in the plugins directory engine I
 # (and only it) sees as /run/docker/plugins.
@@ -193,5 +166,4 @@ else
 	ok "no sanitizer report in the daemons' logs"
 fi
 echo "# time: the guest script ends at $(now) s of uptime"
-echo "vm: $P passed, $F failed"
-[ "$F" -eq 0 ]
+guest_done

@@ -7,25 +7,7 @@
 # /t/env says where Consul is and what to use.  Prints "ok - vm: ..." lines;
 # status: 1 if any failed.
 . /t/env
-P=0 F=0
-export WG_COLOR_MODE=never
-ok() { P=$((P + 1)); echo "ok - vm: $*"; }
-no() { F=$((F + 1)); echo "not ok - vm: $*"; }
-check() {
-	d=$1; shift
-	if "$@" >/tmp/out 2>&1; then ok "$d"; else no "$d"; sed 's/^/#   /' /tmp/out | head -20; fi
-}
-eq() { if [ "$2" = "$3" ]; then ok "$1"; else no "$1"; echo "#   want: $2"; echo "#   got:  $3"; fi; }
-match() { if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else no "$1"; echo "#   want /$2/ in: $3"; fi; }
-# poll SECONDS CMD...: CMD every 0.2 s until it succeeds or time is up.
-poll() {
-	n=$(($1 * 5)); shift
-	while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; n=$((n - 1)); done
-	"$@"
-}
-ip() { /sbin/ip "$@"; }
-# Not for a job put in the background: its pid would be the subshell's.
-in_ns() { ns=$1; shift; nsenter --net=/run/netns/$ns "$@"; }
+. /t/lib.sh
 api() {
 	/t/curl -s --unix-socket "$1" -H 'Host;' -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
 		-X POST --data-binary "${3:-}" "http://x/$2"
@@ -34,18 +16,7 @@ answers() { api "$1" Plugin.Activate | grep -q NetworkDriver; }
 status() { /t/vxov status --json --socket /tmp/h$1.sock; }
 logs() { for i in 1 2; do echo "# vxov h$i:"; tail -15 /tmp/vxov$i.log | sed 's/^/#   /'; done; }
 
-for m in $(cat /lib/modules/modules.order); do insmod /lib/modules/$m || echo "# insmod $m failed"; done
-# tcpdump drops privileges to a user by name.
-mkdir -p /etc && echo 'root:x:0:0:root:/:/bin/sh' >/etc/passwd && echo 'root:x:0:' >/etc/group
-
-ip link add br0 type bridge && ip link set br0 up && ip link set eth0 master br0 && ip link set eth0 up
-for i in 1 2; do
-	ip netns add h$i && ip -n h$i link set lo up &&
-		ip link add p$i type veth peer name u$i netns h$i && ip link set p$i master br0 up &&
-		ip -n h$i addr add $UL.$i/24 dev u$i && ip -n h$i link set u$i up
-done
-check "h1 reaches Consul on the host through the tap" \
-	poll 20 in_ns h1 /t/curl -sf "http://$CIP:8500/v1/status/leader"
+guest_hosts
 
 # start_h I: vxov in host I, its pid in VP<I>.
 start_h() {
@@ -184,5 +155,4 @@ if grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime err
 else
 	ok "no sanitizer report in the daemons' logs"
 fi
-echo "vm: $P passed, $F failed"
-[ "$F" -eq 0 ]
+guest_done

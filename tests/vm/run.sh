@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Boot Debian's cloud kernel under qemu (TCG: no KVM needed) with SCRIPT as
 # the guest's one job, FILES beside it in /t (executables with their
-# libraries); print the guest's console; exit with SCRIPT's status.
+# libraries) and tests/vm/guest-lib.sh as /t/lib.sh; print the guest's
+# console; exit with SCRIPT's status.
 #
 #   tests/vm/run.sh SCRIPT [FILES...]
 #   VM_TIMEOUT=300 (seconds, then qemu is killed: status 124), VM_MEM=1024
@@ -20,7 +21,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d /tmp/vxov-vm.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/t"
-cp "$1" "$tmp/t/job.sh" || exit 125
+cp "$1" "$tmp/t/job.sh" && cp "$HERE/guest-lib.sh" "$tmp/t/lib.sh" || exit 125
 shift
 for f in "$@"; do cp "$f" "$tmp/t/" || exit 125; done
 cache=$("$HERE/build.sh" "$tmp/t" "$tmp/initrd.gz") || exit 125

@@ -7,26 +7,7 @@
 # base64) the host made.  Prints "ok - vm: ..." lines; status: 1 if any failed.
 . /t/keys
 N=/t/nlctl
-P=0 F=0
-export WG_COLOR_MODE=never
-ok() { P=$((P + 1)); echo "ok - vm: $*"; }
-no() { F=$((F + 1)); echo "not ok - vm: $*"; }
-check() {
-	d=$1; shift
-	if "$@" >/tmp/out 2>&1; then ok "$d"; else no "$d"; sed 's/^/#   /' /tmp/out | head -20; fi
-}
-check_not() {
-	d=$1; shift
-	if "$@" >/tmp/out 2>&1; then no "$d"; sed 's/^/#   /' /tmp/out | head -20; else ok "$d"; fi
-}
-eq() { if [ "$2" = "$3" ]; then ok "$1"; else no "$1"; echo "#   want: $2"; echo "#   got:  $3"; fi; }
-match() { if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else no "$1"; echo "#   want /$2/ in: $3"; fi; }
-# Debian's static busybox runs its own applets before PATH: iproute2's ip
-# by its path.
-ip() { /sbin/ip "$@"; }
-in_ns() { ns=$1; shift; nsenter --net=/run/netns/$ns "$@"; }
-
-for m in $(cat /lib/modules/modules.order); do insmod /lib/modules/$m || echo "# insmod $m failed"; done
+. /t/lib.sh
 check "wireguard.ko and its dependencies load ($(uname -r))" grep -q '^wireguard ' /proc/modules
 ip netns add a && ip netns add b && ip -n a link set lo up && ip -n b link set lo up &&
 	ip link add ua netns a type veth peer name ub netns b &&
@@ -142,5 +123,4 @@ match "wg-set on the veth: not a WireGuard device" "Operation not supported" \
 	"$($N -n a wg-set ua "$PRA" 1 2>&1)"
 match "wg-get of a missing device: No such device" "No such device" "$($N -n a wg-get nosuch 2>&1)"
 
-echo "vm: $P passed, $F failed"
-[ "$F" -eq 0 ]
+guest_done

@@ -422,6 +422,17 @@ out:
 	return e;
 }
 
+
+/* A subcommand's start: getopt made ready for its argv, and the socket
+ * VXOV_SOCKET names (unset or "": none, the default is looked for). */
+static const char *begin_options(void)
+{
+	const char *s = getenv("VXOV_SOCKET");
+
+	optind = 0;
+	opterr = 0;
+	return s && *s ? s : NULL;
+}
 /* The daemon at the socket --socket or VXOV_SOCKET gives (or found as
  * sock_pick finds it) asked call with req: 0 with *root, or 1 (said). */
 static int ask_daemon(const char *given, const char *what, const char *call, const char *req,
@@ -469,16 +480,12 @@ int status_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *given = getenv("VXOV_SOCKET"), *network = "";
+	const char *given = begin_options(), *network = "";
 	char req[128];
 	bool json = false;
 	json_t *root;
 	int opt, e;
 
-	if (given && !*given)
-		given = NULL;
-	optind = 0;
-	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j': json = true; break;
@@ -512,14 +519,10 @@ int rotate_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *given = getenv("VXOV_SOCKET");
+	const char *given = begin_options();
 	json_t *root;
 	int opt, e;
 
-	if (given && !*given)
-		given = NULL;
-	optind = 0;
-	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': given = optarg; break;

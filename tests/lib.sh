@@ -409,6 +409,19 @@ vm_need() {
 	echo "# SKIP $T_NAME: qemu-system-x86_64 is not installable"
 	exit 0
 }
+# vm_consul: what a VM test with Consul needs on this side: Consul (-dev)
+# in $CN with $CIP on a tap device $TAP (VM_NETNS=$CN VM_TAP=$TAP give it
+# to the guest as eth0), a pre-shared key in $T_TMP/psk, and $T_TMP/env
+# begun with UL and CIP (the caller appends its own lines).
+vm_consul() {
+	TAP=vxt$$t
+	netns "$CN" || { echo "$T_NAME: namespace"; exit 1; }
+	check "a tap device in Consul's namespace, $CIP on it" sh -c \
+		"ip -n $CN tuntap add dev $TAP mode tap && ip -n $CN addr add $CIP/24 dev $TAP && ip -n $CN link set $TAP up"
+	check "consul agent -dev starts there" start_consul "$CN" "$CIP"
+	(umask 077; wg genpsk >"$T_TMP/psk")
+	echo "UL=$(t_underlay) CIP=$CIP" >"$T_TMP/env"
+}
 # vm_run GUEST FILE...: tests/vm/run.sh GUEST FILE... (VM_* as the caller
 # sets them); the guest's "ok"/"not ok" lines become this test's checks and
 # its "#" lines are shown; then its tally, its console's sanitizer reports

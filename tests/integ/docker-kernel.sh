@@ -19,16 +19,8 @@ T_NAME=docker-kernel
 
 vm_need
 
-TAP=vxt$$t
-netns "$CN" || { echo "docker-kernel: namespace"; exit 1; }
-check "a tap device in Consul's namespace, $CIP on it" sh -c \
-	"ip -n $CN tuntap add dev $TAP mode tap && ip -n $CN addr add $CIP/24 dev $TAP && ip -n $CN link set $TAP up"
-check "consul agent -dev starts there" start_consul "$CN" "$CIP"
-(umask 077; wg genpsk >"$T_TMP/psk")
-{
-	echo "UL=$(t_underlay) CIP=$CIP"
-	echo "A3=$(t_net3 0) B3=$(t_net3 1)"
-} >"$T_TMP/env"
+vm_consul
+echo "A3=$(t_net3 0) B3=$(t_net3 1)" >>"$T_TMP/env"
 
 # The engine's binaries, shipped as they are (their libraries with them).
 BINS=()

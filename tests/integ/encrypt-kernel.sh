@@ -17,16 +17,8 @@ T_NAME=encrypt-kernel
 
 vm_need
 
-TAP=vxt$$t
-netns "$CN" || { echo "encrypt-kernel: namespace"; exit 1; }
-check "a tap device in Consul's namespace, $CIP on it" sh -c \
-	"ip -n $CN tuntap add dev $TAP mode tap && ip -n $CN addr add $CIP/24 dev $TAP && ip -n $CN link set $TAP up"
-check "consul agent -dev starts there" start_consul "$CN" "$CIP"
-(umask 077; wg genpsk >"$T_TMP/psk")
-{
-	echo "UL=$(t_underlay) CIP=$CIP"
-	echo "A3=$(t_net3 0) NID=$(id64 k1) SAN=$(t_sanitized && echo 1)"
-} >"$T_TMP/env"
+vm_consul
+echo "A3=$(t_net3 0) NID=$(id64 k1) SAN=$(t_sanitized && echo 1)" >>"$T_TMP/env"
 
 VM_TIMEOUT=${VM_TIMEOUT:-240} VM_NETNS=$CN VM_TAP=$TAP vm_run "$TOP/tests/vm/encrypt-kernel-guest.sh" \
 	"$VXOV" "$T_TMP/env" "$T_TMP/psk" "$(command -v curl)" "$(command -v jq)" \

@@ -422,7 +422,6 @@ out:
 	return e;
 }
 
-
 /* A subcommand's start: getopt made ready for its argv, and the socket
  * VXOV_SOCKET names (unset or "": none, the default is looked for). */
 static const char *begin_options(void)
@@ -433,6 +432,7 @@ static const char *begin_options(void)
 	opterr = 0;
 	return s && *s ? s : NULL;
 }
+
 /* The daemon at the socket --socket or VXOV_SOCKET gives (or found as
  * sock_pick finds it) asked call with req: 0 with *root, or 1 (said). */
 static int ask_daemon(const char *given, const char *what, const char *call, const char *req,

@@ -231,8 +231,8 @@ static int ended(struct wg_proc *p, char *why, size_t whylen)
 
 	if (p->child) {
 		w = waitpid(p->pid, &status, WNOHANG);
-		if (w == 0)
-			return 0;
+		if (w == 0 || (w < 0 && errno == EINTR))
+			return 0;	/* (interrupted: asked again at the next look) */
 		if (w == p->pid)
 			describe(status, why, whylen);
 		else

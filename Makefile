@@ -55,7 +55,8 @@ CTL      := driver/ctl/ctl.c driver/ctl/core.c driver/ctl/loop.c driver/ctl/wait
             driver/ctl/value.c driver/ctl/mirror.c driver/ctl/kernel.c driver/ctl/repl.c driver/ctl/miss.c \
             driver/ctl/session.c driver/ctl/retire.c driver/ctl/publish.c driver/ctl/meta.c driver/ctl/plane.c driver/ctl/vni.c \
             driver/ctl/ipam.c driver/ctl/ipam_addr.c driver/ctl/reclaim.c driver/ctl/ipam_reconcile.c \
-            driver/ctl/report.c driver/ctl/names.c driver/ctl/resolver.c driver/ctl/crypt.c
+            driver/ctl/report.c driver/ctl/names.c driver/ctl/resolver.c driver/ctl/crypt.c \
+            driver/ctl/crypt_vet.c
 # Encrypted networks: WireGuard keys, the Consul peer record, wireguard-go's
 # UAPI client and its supervisor.
 WG       := driver/wg/key.c driver/wg/record.c driver/wg/uapi.c driver/wg/proc.c driver/wg/dev.c

@@ -21,8 +21,11 @@
  *                the tunnel that encrypted networks' FDB entries for that
  *                host point at (crypt_tunnel_of).  A host without a valid
  *                record has no tunnel, so its MACs get no entry: traffic to
- *                it fails, it never goes out in clear.  A malformed record is
- *                logged (rate-limited) and never programmed;
+ *                it fails, it never goes out in clear.  Which records are
+ *                valid is crypt_vet.c's to say (pure: its own host's
+ *                addresses only, none of ours, nothing shared with another
+ *                record); a refused one is logged (rate-limited) and never
+ *                programmed;
  *   the guard:   table ip vxov (netops/nft.h) drops VXLAN of an encrypted
  *                VNI that did not arrive, or would not leave, through the
  *                device.
@@ -44,9 +47,8 @@
  * they see the switch in Consul and point their FDB entries at the new
  * address.  The slot is the key's, so a restart needs no other state.
  *
- * (Over 600 lines: the device, the records and the rotation all read and
- * change one peers table and one key state; the split that suggests itself
- * -- records and their vetting apart from the device -- is the next tidy-up.)
+ * (Over 600 lines: the device, our record, the peers and the rotation all
+ * read and change one peers table and one key state.)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +60,7 @@
 
 #include "driver/ctl/core.h"
 #include "driver/ctl/crypt.h"
+#include "driver/ctl/crypt_vet.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/net.h"
 #include "driver/ctl/session.h"
@@ -86,7 +89,6 @@
 #define OLD_KEY_LINGER_MS 2000	/* a rotated-away key's packets still queued */
 #define ANNOUNCE_DEADLINE_MS 10000	/* for Consul to show the announcement */
 
-static struct log_rate rl_bad = LOG_RATE_INIT(30000, 5);
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
 
 struct peer {
@@ -514,22 +516,6 @@ static bool same_record(const struct wg_record *a, const struct wg_record *b)
 				 a->next_tunnel.s_addr == b->next_tunnel.s_addr));
 }
 
-/* Does rec claim one of our tunnel addresses or keys? */
-static bool conflicts(const struct wg_record *rec)
-{
-	const struct wg_key *k[2] = { &rec->pub, rec->has_next ? &rec->next_pub : NULL };
-	struct in_addr t[2] = { rec->tunnel, rec->has_next ? rec->next_tunnel : rec->tunnel };
-
-	for (int i = 0; i < 2; i++) {
-		if (t[i].s_addr == tunnel(0).s_addr || t[i].s_addr == tunnel(1).s_addr)
-			return true;
-		if (k[i] && (!memcmp(k[i]->b, C.pub.b, WG_KEY_LEN) ||
-			     (C.rotating && !memcmp(k[i]->b, C.next_pub.b, WG_KEY_LEN))))
-			return true;
-	}
-	return false;
-}
-
 /* A peer's keys the device has are to go (the peer went). */
 static void forget_keys(const struct peer *p)
 {
@@ -537,148 +523,53 @@ static void forget_keys(const struct peer *p)
 		forget_key(&p->prog[i], loop_now());
 }
 
-/* Slot k's tunnel address of the host at underlay, or 0.0.0.0 when its
- * host bits are a half's network or broadcast address (as crypt_config in
- * daemon.c computes ours). */
-static struct in_addr slot_of(struct in_addr underlay, int k)
+/* This host as crypt_vet sees it. */
+static void self_of(struct crypt_self *s)
 {
-	int half = core.conf.wg_subnet.len + 1;
-	uint32_t mask = ~0u << (32 - half), host = ntohl(underlay.s_addr) & ~mask;
-	struct in_addr a = { 0 };
-
-	if (host && host != ~mask)
-		a.s_addr = htonl((ntohl(core.conf.wg_subnet.addr.s_addr) & mask) |
-				 ((uint32_t)(k & 1) << (32 - half)) | host);
-	return a;
+	memset(s, 0, sizeof(*s));
+	s->underlay = core.conf.self;
+	s->tunnel[0] = tunnel(0);
+	s->tunnel[1] = tunnel(1);
+	s->pub = C.pub;
+	s->rotating = C.rotating;
+	s->next_pub = C.next_pub;
+	s->subnet = core.conf.wg_subnet;
 }
 
-/* A record of the host at ul may only claim that host's own addresses: its
- * tunnel one of its two slots, a next key's the other, and two keys. */
-static const char *not_its_own(struct in_addr ul, const struct wg_record *rec)
+/* Our own record in the answer: whether Consul has it as we mean it, and
+ * during a rotation whether it shows the announcement (the grace starts). */
+static void take_own(const struct kv_entry *kv)
 {
-	struct in_addr s0 = slot_of(ul, 0), s1 = slot_of(ul, 1);
+	char mine[WG_RECORD_MAX + 1];
 
-	if (!s0.s_addr || (rec->tunnel.s_addr != s0.s_addr && rec->tunnel.s_addr != s1.s_addr))
-		return "its tunnel address is not one of that host's (--wireguard-subnet plus "
-		       "the host bits of its underlay address)";
-	if (rec->has_next && (rec->next_tunnel.s_addr == rec->tunnel.s_addr ||
-			      (rec->next_tunnel.s_addr != s0.s_addr && rec->next_tunnel.s_addr != s1.s_addr)))
-		return "its next tunnel address is not that host's other one";
-	if (rec->has_next && !memcmp(rec->next_pub.b, rec->pub.b, WG_KEY_LEN))
-		return "its next key is its current one";
-	return NULL;
-}
-
-struct cand {
-	struct in_addr ul;
-	struct wg_record rec;
-	bool ok;
-};
-
-/* What two records may not share: a key or a tunnel address (32 bytes). */
-struct claim {
-	uint8_t v[WG_KEY_LEN];
-	size_t owner;
-};
-
-static int cmp_claim(const void *a, const void *b)
-{
-	return memcmp(((const struct claim *)a)->v, ((const struct claim *)b)->v, WG_KEY_LEN);
-}
-
-/* Records that claim what another record claims are all refused: which of
- * them is right cannot be told (a cloned key, two underlays with the same
- * host bits, a record left behind by a host whose address changed). */
-static void refuse_shared(struct cand *c, size_t n)
-{
-	struct claim *v = calloc(4 * n + 1, sizeof(*v));
-	size_t k = 0;
-
-	if (!v) {
-		for (size_t i = 0; i < n; i++)
-			c[i].ok = false;	/* the next answer tries again */
-		return;
+	record_text(mine, sizeof(mine));
+	C.record_ok = kv->value_len && !strcmp(kv->value, mine) &&
+		      session_id() && !strcmp(kv->session, session_id());
+	if (C.record_ok && C.rotating && !C.announced) {
+		C.announced = true;	/* the peers see it as we do */
+		loop_timer_in(&core.loop, &C.rotate, ROTATE_GRACE_MS);
+		log_info("wireguard: key rotation: Consul has the next key; switching "
+			 "in %d ms", ROTATE_GRACE_MS);
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (!c[i].ok)
-			continue;
-		memcpy(v[k].v, c[i].rec.pub.b, WG_KEY_LEN);
-		v[k++].owner = i;
-		memcpy(v[k].v, &c[i].rec.tunnel, sizeof(c[i].rec.tunnel));
-		v[k++].owner = i;
-		if (c[i].rec.has_next) {
-			memcpy(v[k].v, c[i].rec.next_pub.b, WG_KEY_LEN);
-			v[k++].owner = i;
-			memcpy(v[k].v, &c[i].rec.next_tunnel, sizeof(c[i].rec.next_tunnel));
-			v[k++].owner = i;
-		}
-	}
-	qsort(v, k, sizeof(*v), cmp_claim);
-	for (size_t i = 1; i < k; i++) {
-		if (memcmp(v[i - 1].v, v[i].v, WG_KEY_LEN) || v[i - 1].owner == v[i].owner)
-			continue;
-		for (size_t j = i - 1; j <= i; j++) {
-			if (!c[v[j].owner].ok)
-				continue;
-			c[v[j].owner].ok = false;
-			C.bad++;
-			log_err_rl(&rl_bad, "wireguard: CONFLICT: the record of %s shares a key or a "
-				   "tunnel address with another host's; both ignored",
-				   inet_ntoa(c[v[j].owner].ul));
-		}
-	}
-	free(v);
 }
 
-/* One answer's records: the peers become exactly its valid ones. */
+/* One answer's records: the peers become exactly its valid ones
+ * (crypt_vet says which). */
 static bool take(const struct kv_list *l)
 {
-	struct cand *c = calloc(l->n + 1, sizeof(*c));
+	struct crypt_cand *c = calloc(l->n + 1, sizeof(*c));
+	struct crypt_self self;
 	struct hnode *x, *tmp;
 	bool changed = false;
-	char mine[WG_RECORD_MAX + 1];
 
 	if (!c)
 		return false;	/* the next answer tries again */
 	C.record_ok = false;
-	record_text(mine, sizeof(mine));
-	for (size_t i = 0; i < l->n; i++) {
-		const struct kv_entry *kv = &l->v[i];
-		const char *why = NULL;
-
-		if (!layout_parse_wg_key(kv->key, &c[i].ul)) {
-			C.bad++;
-			log_warn_rl(&rl_bad, "wireguard: %.80s: not vxov/wg/<underlay address>; "
-				    "ignored", kv->key);
-			continue;
-		}
-		if (c[i].ul.s_addr == core.conf.self.s_addr) {
-			C.record_ok = kv->value_len && !strcmp(kv->value, mine) &&
-				      session_id() && !strcmp(kv->session, session_id());
-			if (C.record_ok && C.rotating && !C.announced) {
-				C.announced = true;	/* the peers see it as we do */
-				loop_timer_in(&core.loop, &C.rotate, ROTATE_GRACE_MS);
-				log_info("wireguard: key rotation: Consul has the next key; switching "
-					 "in %d ms", ROTATE_GRACE_MS);
-			}
-			continue;
-		}
-		if (!wg_record_parse(kv->value, kv->value_len, &c[i].rec, &why) ||
-		    (why = not_its_own(c[i].ul, &c[i].rec))) {
-			C.bad++;
-			log_warn_rl(&rl_bad, "wireguard: %s: %s; that host gets no encrypted "
-				    "traffic", kv->key, why);
-			continue;
-		}
-		if (conflicts(&c[i].rec)) {
-			C.bad++;
-			log_err_rl(&rl_bad, "wireguard: CONFLICT: %s has one of our tunnel addresses "
-				   "or public keys; ignored", kv->key);
-			continue;
-		}
-		c[i].ok = true;
-	}
-	refuse_shared(c, l->n);
+	self_of(&self);
+	C.bad += crypt_vet(&self, l, c);
+	for (size_t i = 0; i < l->n; i++)
+		if (c[i].own)
+			take_own(&l->v[i]);
 	HTAB_FOREACH_SAFE(&C.peers, x, tmp)
 		((struct peer *)x)->seen = false;
 	for (size_t i = 0; i < l->n; i++) {

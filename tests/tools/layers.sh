@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 # driver/ctl/, bottom first; modules on one line do not include each other.
 RANKS='
 types loop wait
-block value core group ipam_addr
+block value core group ipam_addr crypt_vet
 health
 job session
 vni mirror retire

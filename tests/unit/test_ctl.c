@@ -4,7 +4,8 @@
  * Consul: the mirror's diffing and its watches' answers, the hold back-off,
  * backoff_next and lowest_free, the VNI and IPAM choices, the kernel
  * reconciler's decisions (and its drift on a given dump), the pure parts of
- * the mirror (value.c, block.c), and a job's end.
+ * the mirror (value.c, block.c), the vetting of WireGuard records
+ * (crypt_vet.c), and a job's end.
  *
  * Every ctl/ module is linked whole; with core.kv NULL none sends a request
  * or opens a socket.  core and the modules' state are set up and torn down
@@ -27,6 +28,7 @@
 
 #include "driver/ctl/block.h"
 #include "driver/ctl/core.h"
+#include "driver/ctl/crypt_vet.h"
 #include "driver/ctl/group.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/ipam.h"
@@ -1681,6 +1683,156 @@ static void test_repl_mdb_deleted(void **state)
 	assert_false(repl_owns_mac((const uint8_t[]){ 2, 0x42, 10, 1, 2, 5 }));
 }
 
+/* ---- crypt_vet.c ---- */
+
+/* This host: 192.168.0.1 in 100.64.0.0/16, tunnels 100.64.0.1 and
+ * 100.64.128.1, public key 0x11 repeated; next key 0x12 when rotating. */
+struct vet {
+	struct crypt_self self;
+	char keys[8][KV_KEY_MAX];
+	char values[8][WG_RECORD_MAX + 1];
+	struct kv_entry v[8];
+	struct crypt_cand c[8];
+	struct kv_list l;
+};
+
+static struct wg_key key_of(uint8_t b)
+{
+	struct wg_key k;
+
+	memset(k.b, b, sizeof(k.b));
+	return k;
+}
+
+static void vet_setup(struct vet *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->self.underlay = ip4(SELF);
+	t->self.tunnel[0] = ip4("100.64.0.1");
+	t->self.tunnel[1] = ip4("100.64.128.1");
+	t->self.pub = key_of(0x11);
+	t->self.next_pub = key_of(0x12);
+	t->self.subnet = pfx("100.64.0.0/16");
+	t->l.v = t->v;
+}
+
+/* vxov/wg/<host> = "<key byte's key> <tunnel> 51820", value given whole
+ * when tunnel is NULL. */
+static void vet_add(struct vet *t, const char *host, uint8_t key, const char *tunnel)
+{
+	size_t i = t->l.n++;
+	char b64[WG_KEY_B64_LEN + 1];
+	struct wg_key k = key_of(key);
+
+	assert_true(i < ARRAY_LEN(t->v));
+	snprintf(t->keys[i], sizeof(t->keys[i]), "vxov/wg/%s", host);
+	wg_key_to_base64(&k, b64);
+	snprintf(t->values[i], sizeof(t->values[i]), "%s %s 51820", b64, tunnel);
+	t->v[i] = kve(t->keys[i], t->values[i], 1);
+}
+
+static void test_crypt_vet_valid(void **state)
+{
+	struct vet t;
+	struct wg_key k = key_of(0x22);
+
+	(void)state;
+	vet_setup(&t);
+	vet_add(&t, PEER, 0x22, "100.64.0.2");
+	vet_add(&t, "192.168.0.3", 0x23, "100.64.128.3");	/* the other slot */
+	assert_int_equal(crypt_vet(&t.self, &t.l, t.c), 0);
+	assert_true(t.c[0].ok && t.c[1].ok);
+	assert_false(t.c[0].own || t.c[1].own);
+	assert_int_equal(t.c[0].ul.s_addr, ip4(PEER).s_addr);
+	assert_int_equal(t.c[0].rec.tunnel.s_addr, ip4("100.64.0.2").s_addr);
+	assert_int_equal(t.c[0].rec.port, 51820);
+	assert_memory_equal(t.c[0].rec.pub.b, k.b, WG_KEY_LEN);
+	assert_int_equal(t.c[1].ul.s_addr, ip4("192.168.0.3").s_addr);
+}
+
+static void test_crypt_vet_not_its_slot(void **state)
+{
+	struct vet t;
+
+	(void)state;
+	vet_setup(&t);
+	vet_add(&t, "192.168.0.3", 0x23, "100.64.0.2");	/* .2's slot */
+	vet_add(&t, "192.168.0.4", 0x24, "10.9.0.4");		/* outside the subnet */
+	vet_add(&t, "192.168.0.5", 0x25, "not an address");	/* does not parse */
+	assert_int_equal(crypt_vet(&t.self, &t.l, t.c), 3);
+	for (size_t i = 0; i < t.l.n; i++)
+		assert_false(t.c[i].ok || t.c[i].own);
+}
+
+static void test_crypt_vet_ours(void **state)
+{
+	struct vet t;
+
+	(void)state;
+	vet_setup(&t);
+	/* 10.0.0.1 has our host bits: its slot is our tunnel address. */
+	vet_add(&t, "10.0.0.1", 0x21, "100.64.0.1");
+	vet_add(&t, PEER, 0x11, "100.64.0.2");		/* our key */
+	vet_add(&t, "192.168.0.3", 0x12, "100.64.0.3");	/* our next key, not announced */
+	assert_int_equal(crypt_vet(&t.self, &t.l, t.c), 2);
+	assert_false(t.c[0].ok || t.c[1].ok);
+	assert_true(t.c[2].ok);
+	/* Announced, it is ours too. */
+	t.self.rotating = true;
+	assert_int_equal(crypt_vet(&t.self, &t.l, t.c), 3);
+	assert_false(t.c[2].ok);
+}
+
+static void test_crypt_vet_shared(void **state)
+{
+	struct vet t;
+
+	(void)state;
+	vet_setup(&t);
+	vet_add(&t, PEER, 0x22, "100.64.0.2");
+	vet_add(&t, "192.168.0.3", 0x22, "100.64.0.3");	/* .2's key */
+	vet_add(&t, "192.168.0.4", 0x24, "100.64.0.4");
+	/* 10.0.0.5 and 192.168.0.5 have the same host bits. */
+	vet_add(&t, "10.0.0.5", 0x25, "100.64.0.5");
+	vet_add(&t, "192.168.0.5", 0x26, "100.64.0.5");
+	assert_int_equal(crypt_vet(&t.self, &t.l, t.c), 4);
+	assert_false(t.c[0].ok || t.c[1].ok || t.c[3].ok || t.c[4].ok);
+	assert_true(t.c[2].ok);
+}
+
+static void test_crypt_vet_bad_key(void **state)
+{
+	struct vet t;
+
+	(void)state;
+	vet_setup(&t);
+	vet_add(&t, "nothost", 0x22, "100.64.0.2");
+	vet_add(&t, "192.168.0.2/x", 0x22, "100.64.0.2");
+	vet_add(&t, "0.0.0.2", 0x22, "100.64.0.2");	/* not unicast */
+	t.v[3] = kve("vxov/other/192.168.0.2", t.values[0], 1);
+	t.l.n++;
+	assert_int_equal(crypt_vet(&t.self, &t.l, t.c), 4);
+	for (size_t i = 0; i < t.l.n; i++)
+		assert_false(t.c[i].ok || t.c[i].own);
+}
+
+static void test_crypt_vet_own(void **state)
+{
+	struct vet t;
+
+	(void)state;
+	vet_setup(&t);
+	vet_add(&t, PEER, 0x22, "100.64.0.2");
+	/* Ours, whatever it says (crypt.c compares it with what we mean). */
+	vet_add(&t, SELF, 0x11, "100.64.0.99");
+	assert_int_equal(crypt_vet(&t.self, &t.l, t.c), 0);
+	assert_true(t.c[0].ok);
+	assert_false(t.c[0].own);
+	assert_true(t.c[1].own);
+	assert_false(t.c[1].ok);
+	assert_int_equal(t.c[1].ul.s_addr, ip4(SELF).s_addr);
+}
+
 /* ---- value.c ---- */
 
 static void test_value_check_arp(void **state)
@@ -2979,6 +3131,12 @@ int main(void)
 		cmocka_unit_test(test_repl_plan),
 		T(test_repl_deleted),
 		T(test_repl_mdb_deleted),
+		cmocka_unit_test(test_crypt_vet_valid),
+		cmocka_unit_test(test_crypt_vet_not_its_slot),
+		cmocka_unit_test(test_crypt_vet_ours),
+		cmocka_unit_test(test_crypt_vet_shared),
+		cmocka_unit_test(test_crypt_vet_bad_key),
+		cmocka_unit_test(test_crypt_vet_own),
 		cmocka_unit_test(test_value_check_arp),
 		cmocka_unit_test(test_value_check_fib),
 		cmocka_unit_test(test_block_len),

@@ -218,9 +218,10 @@ check "  db2 started again resolves ($DB2)" poll 10 sh -c \
 	"nsenter --net=/proc/$WPID/ns/net $DNSQ ask $DNS $T_ID-db2 | grep -qx 'A $DB2'"
 
 # The host dies: its names go with its session (TTL 10 s: within 2 TTLs);
-# the plain pass only (t_sanitized).
-if t_sanitized; then
-	echo "# SKIP a host's death (2 x TTL of waiting) in the sanitizer passes"
+# the plain pass with Engine 20.10 only (t_sanitized; the daemon's timing,
+# which Engine 29 does not change).
+if t_sanitized || [ "$ENGINE" = 29 ]; then
+	echo "# SKIP a host's death (2 x TTL of waiting) in the sanitizer passes and with Engine 29"
 else
 	host_kill 2
 	check "engine 2's vxov killed for good: db2's name gone within 2 session TTLs" \

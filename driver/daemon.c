@@ -91,6 +91,9 @@ static void adopt(struct api *a)
 					 "only once Docker recreates it", e->id);
 			api_ctl_endpoint(e, &ce);
 			ctl_endpoint_have(n->vni, &ce);
+			if (e->nports && ctl_endpoint_ports(n->vni, &ce, e->ports, e->nports, false,
+							    err, sizeof(err)))
+				log_err("endpoint %.12s: its ports: %s", e->id, err);
 		}
 		log_info("network %.12s: adopted (vni %u, %s)", n->id, n->vni, n->netns);
 	}

@@ -229,13 +229,15 @@ static void print_network(json_t *n, bool full)
 	json_t *hosts = json_object_get(rem, "hosts"), *m = json_object_get(n, "misses");
 	json_t *l3 = json_object_get(m, "l3"), *l2 = json_object_get(m, "l2"), *e;
 	long long drift = num(n, "drift"), conflicts = num(n, "conflicts");
+	const char *up = json_string_value(json_object_get(n, "uplink"));
 	char a[32];
 	size_t i;
 
 	printf("\n%snetwork %s%s\n", bold(), *str(n, "id") ? str(n, "id") : "(hand-made)", off());
-	printf("  vni %lld  subnet %s  mtu %lld  namespace %s  keys %s/%s\n", num(n, "vni"),
+	printf("  vni %lld  subnet %s  mtu %lld  namespace %s  keys %s/%s%s%s\n", num(n, "vni"),
 	       str(n, "subnet"), num(n, "mtu"), str(n, "netns"), str(n, "prefix"),
-	       json_is_true(json_object_get(n, "encrypted")) ? "  encrypted" : "");
+	       json_is_true(json_object_get(n, "encrypted")) ? "  encrypted" : "",
+	       up ? "  egress through " : "", up ? up : "");
 	print_ipv6(json_object_get(n, "ipv6"));
 	printf("  local endpoints: %zu\n", json_array_size(leps));
 	json_array_foreach(leps, i, e) {

@@ -73,6 +73,10 @@ int link_del(struct nl *nl, const char *name);
 /* Set the device's MAC address (a bridge's then no longer follows its ports'). */
 int link_set_mac(struct nl *nl, int ifindex, const uint8_t mac[6]);
 int link_set_mtu(struct nl *nl, int ifindex, unsigned int mtu);
+/* IPv4 forwarding of packets that come in through ifindex (its
+ * net.ipv4.conf.<dev>.forwarding, set through netlink: no /proc/sys, which a
+ * managed plugin has read-only). */
+int link_set_forwarding4(struct nl *nl, int ifindex, bool on);
 /* Set ifindex's alias (IFLA_IFALIAS, what `ip link show` prints as alias). */
 int link_set_alias(struct nl *nl, int ifindex, const char *alias);
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * nft_read: the guard's table read back.  Its flags and use (GETTABLE), its
- * chains (GETCHAIN dump), its rules (GETRULE dump) each decoded by
+ * nft_read: our tables read back.  A table's flags and use (GETTABLE) and
+ * its chains (GETCHAIN dump) compared with its form, for the guard and the
+ * egress NAT alike; the guard's rules (GETRULE dump) each decoded by
  * nft_rule_decode() (nft_rule.c), compared with a struct nft_guard or
  * summed into counters per VNI.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,18 +64,41 @@ static int table_read(struct nl *nl, const char *table, struct table_rd *rd)
 }
 
 struct chains_rd {
-	const char *table;
+	const struct nft_table_form *f;
 	uint32_t seq;		/* the dump attempt these counts belong to */
-	unsigned int seen;	/* bit per enum nft_dir */
+	unsigned int seen;	/* bit per chain of the form */
 	bool drift;
 };
+
+/* The index in f's chains of c exactly as the form has it, or -1. */
+static int chain_form(const struct nft_table_form *f, const struct nftnl_chain *c)
+{
+	const char *name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+	const char *type = nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE);
+
+	for (size_t i = 0; name && type && i < f->nchains; i++) {
+		const struct nft_chain_form *cf = &f->chains[i];
+
+		if (strcmp(name, cf->name))
+			continue;
+		if (!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) ||
+		    nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) != cf->hook ||
+		    nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != cf->prio ||
+		    !nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) ||
+		    nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) != NF_ACCEPT || strcmp(type, cf->type) ||
+		    (nftnl_chain_get_u32(c, NFTNL_CHAIN_FLAGS) & ~(uint32_t)NFT_CHAIN_BASE) ||
+		    nftnl_chain_is_set(c, NFTNL_CHAIN_DEV) || nftnl_chain_is_set(c, NFTNL_CHAIN_DEVICES))
+			return -1;
+		return (int)i;
+	}
+	return -1;
+}
 
 static int chain_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct chains_rd *rd = data;
 	struct nftnl_chain *c;
-	const char *name, *type;
-	int d;
+	int i;
 
 	if (nlh->nlmsg_seq != rd->seq) {	/* nl_dump() asked again */
 		rd->seq = nlh->nlmsg_seq;
@@ -85,30 +110,44 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	if (nftnl_chain_nlmsg_parse(nlh, c) < 0 || !nftnl_chain_is_set(c, NFTNL_CHAIN_TABLE) ||
-	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), rd->table))
+	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), rd->f->table))
 		goto out;	/* another table's */
-	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
-	d = name && !strcmp(name, "in") ? NFT_DIR_IN : name && !strcmp(name, "out") ? NFT_DIR_OUT : -1;
-	type = nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE);
-	if (d < 0 || (rd->seen & (1u << d)) ||
-	    !nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) ||
-	    nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) != nft_chain_hooks[d] ||
-	    nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != 0 ||
-	    !nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) ||
-	    nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) != NF_ACCEPT ||
-	    !type || strcmp(type, "filter") ||
-	    (nftnl_chain_get_u32(c, NFTNL_CHAIN_FLAGS) & ~(uint32_t)NFT_CHAIN_BASE) ||
-	    nftnl_chain_is_set(c, NFTNL_CHAIN_DEV) || nftnl_chain_is_set(c, NFTNL_CHAIN_DEVICES))
+	i = chain_form(rd->f, c);
+	if (i < 0 || (rd->seen & (1u << i)))
 		rd->drift = true;
 	else
-		rd->seen |= 1u << d;
+		rd->seen |= 1u << i;
 out:
 	nftnl_chain_free(c);
 	return MNL_CB_OK;
 }
 
+int nft_table_matches(struct nl *nl, const struct nft_table_form *f, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct chains_rd cr = { .f = f };
+	struct table_rd t;
+	struct nlmsghdr *nlh;
+	int e;
+
+	e = table_read(nl, f->table, &t);
+	if (e == -ENOENT)
+		return 0;
+	if (e)
+		return nft_fail(err, errlen, e, nl, "read table ip %s", f->table);
+	/* use: the table's chains, sets, objects and flowtables; ours are the chains. */
+	if (!t.seen || t.flags || t.use != f->nchains)
+		return 0;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_IPV4, NLM_F_DUMP, ++nl->seq);
+	if ((e = nl_dump(nl, nlh, chain_cb, &cr)))
+		return nft_fail(err, errlen, e, nl, "read chains of table ip %s", f->table);
+	if (cr.drift || cr.seen != (1u << f->nchains) - 1)
+		return 0;
+	return f->rules_match(nl, f, err, errlen);
+}
+
 /* Start a dump of family ip's rules, the kernel filtering by table. */
-static struct nlmsghdr *rules_dump_msg(struct nl *nl, void *buf, const char *table)
+struct nlmsghdr *nft_rules_dump_msg(struct nl *nl, void *buf, const char *table)
 {
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP,
 						     ++nl->seq);
@@ -155,32 +194,14 @@ static int rules_cmp_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nft_guard_matches(struct nl *nl, const struct nft_guard *g, char *err, size_t errlen)
+int nft_guard_rules_match(struct nl *nl, const struct nft_table_form *f, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct chains_rd cr = { .table = g->table };
+	const struct nft_guard *g = f->arg;
 	struct rules_cmp rc = { .g = g };
-	struct table_rd t;
-	struct nlmsghdr *nlh;
 	int e;
 
-	e = table_read(nl, g->table, &t);
-	if (e == -ENOENT)
-		return 0;
-	if (e)
-		return nft_fail(err, errlen, e, nl, "read table ip %s", g->table);
-	/* use: the table's chains, sets, objects and flowtables; ours are 2 chains. */
-	if (!t.seen || t.flags || t.use != 2)
-		return 0;
-
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_IPV4, NLM_F_DUMP, ++nl->seq);
-	if ((e = nl_dump(nl, nlh, chain_cb, &cr)))
-		return nft_fail(err, errlen, e, nl, "read chains of table ip %s", g->table);
-	if (cr.drift || cr.seen != 3)
-		return 0;
-
-	nlh = rules_dump_msg(nl, buf, g->table);
-	if ((e = nl_dump(nl, nlh, rules_cmp_cb, &rc)))
+	if ((e = nl_dump(nl, nft_rules_dump_msg(nl, buf, g->table), rules_cmp_cb, &rc)))
 		return nft_fail(err, errlen, e, nl, "read rules of table ip %s", g->table);
 	return !rc.drift && rc.next[NFT_DIR_IN] == g->nvnis && rc.next[NFT_DIR_OUT] == g->nvnis;
 }
@@ -283,7 +304,7 @@ int nft_guard_counters(const char *table, struct nft_guard_count **v, size_t *n,
 		nft_fail(err, errlen, e, &nl, "read table ip %s", table);
 		goto cleanup;
 	}
-	if ((e = nl_dump(&nl, rules_dump_msg(&nl, buf, table), counts_cb, &rd))) {
+	if ((e = nl_dump(&nl, nft_rules_dump_msg(&nl, buf, table), counts_cb, &rd))) {
 		nft_fail(err, errlen, e, &nl, "read rules of table ip %s", table);
 		goto cleanup;
 	}

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * nft_rule: the guard's rule, how it is spelled (chains, userdata text) and
- * one rule message decoded, purely (no socket, no state): the attributes
- * libnftnl would trust checked, the message parsed, its userdata and its
- * expressions read as the facts nft.c's form puts in a rule.
+ * nft_rule: rules of our tables, purely (no socket, no state): expressions
+ * and userdata built; a rule message checked where libnftnl would trust it,
+ * then parsed; two rules compared expression by expression; and the guard's
+ * rule (its chains, its userdata text) decoded into the facts nft.c's form
+ * puts in it.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -23,13 +24,76 @@
 
 #include "netops/nft_int.h"
 
-const char *const nft_chain_names[2] = { "in", "out" };
-const uint32_t nft_chain_hooks[2] = { NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT };
+const struct nft_chain_form nft_guard_chains[2] = {
+	{ "in", "filter", NF_INET_LOCAL_IN, 0 },
+	{ "out", "filter", NF_INET_LOCAL_OUT, 0 },
+};
+
+/* ---- building ---- */
+
+struct nftnl_expr *nft_add_expr(struct nftnl_rule *r, const char *name, const struct nft_u32 *v)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (!e)
+		return NULL;
+	for (; v && v->attr; v++)
+		nftnl_expr_set_u32(e, v->attr, v->val);
+	nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+int nft_add_meta(struct nftnl_rule *r, uint32_t key)
+{
+	const struct nft_u32 v[] = {
+		{ NFTNL_EXPR_META_KEY, key }, { NFTNL_EXPR_META_DREG, NFT_REG_1 }, { 0, 0 },
+	};
+
+	return nft_add_expr(r, "meta", v) ? 0 : -ENOMEM;
+}
+
+int nft_add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	const struct nft_u32 v[] = {
+		{ NFTNL_EXPR_CMP_SREG, NFT_REG_1 }, { NFTNL_EXPR_CMP_OP, op }, { 0, 0 },
+	};
+	struct nftnl_expr *e = nft_add_expr(r, "cmp", v);
+
+	return e && nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len) == 0 ? 0 : -ENOMEM;
+}
+
+int nft_add_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len)
+{
+	const struct nft_u32 v[] = {
+		{ NFTNL_EXPR_PAYLOAD_BASE, base }, { NFTNL_EXPR_PAYLOAD_OFFSET, offset },
+		{ NFTNL_EXPR_PAYLOAD_LEN, len }, { NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1 }, { 0, 0 },
+	};
+
+	return nft_add_expr(r, "payload", v) ? 0 : -ENOMEM;
+}
+
+int nft_rule_head(struct nftnl_rule *r, const char *chain, const char *text)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 8);
+	int e = -ENOMEM;
+
+	if (!u)
+		return e;
+	if (nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, text) &&
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) == 0 &&
+	    nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u),
+				nftnl_udata_buf_len(u)) == 0)
+		e = 0;
+	nftnl_udata_buf_free(u);
+	return e;
+}
+
+/* ---- the guard's rule decoded ---- */
 
 /* The rule's userdata is one comment TLV: this text and its NUL. */
 void nft_udata_text(char *text, size_t len, uint32_t vni, enum nft_dir d)
 {
-	snprintf(text, len, "vxov vni=%u %s", vni, nft_chain_names[d]);
+	snprintf(text, len, "vxov vni=%u %s", vni, nft_guard_chains[d].name);
 }
 
 struct udata_rd {
@@ -222,33 +286,29 @@ static void rule_exprs(const struct nftnl_rule *r, struct nft_rule *f)
 	f->exact = exact && i == 10;
 }
 
-/* The chain a rule of table is in (-1: not ours); false for another
- * table's rule or one that does not parse. */
-static bool rule_of(const struct nftnl_rule *r, const char *table, int *chain)
+int nft_rule_chain(const struct nftnl_rule *r, const struct nft_chain_form *chains, int n)
 {
-	const char *name;
+	const char *name = nftnl_rule_is_set(r, NFTNL_RULE_CHAIN) ?
+			   nftnl_rule_get_str(r, NFTNL_RULE_CHAIN) : NULL;
 
-	if (!nftnl_rule_is_set(r, NFTNL_RULE_TABLE) ||
-	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), table))
-		return false;
-	name = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
-	if (name && !strcmp(name, "in"))
-		*chain = NFT_DIR_IN;
-	else if (name && !strcmp(name, "out"))
-		*chain = NFT_DIR_OUT;
-	else
-		*chain = -1;
-	return true;
+	for (int i = 0; name && i < n; i++)
+		if (!strcmp(name, chains[i].name))
+			return i;
+	return -1;
 }
+
+/* ---- a rule message checked and parsed ---- */
 
 /*
  * libnftnl 1.2 exit()s ("nf_tables kernel ABI is broken") when an attribute
  * of a rule message has the wrong type, strdup()s the table and chain names
  * checked only for length (no NUL), and takes an expression's name without
  * checking there is one.  The types it insists on are checked here first,
- * for the rule and for the five kinds of expression of the guard's form, so
- * that a malformed message is one that does not parse; the kernel's word is
- * taken for the other kinds, which libnftnl parses on its own.
+ * for the rule and for the ten kinds of expression our tables use (the
+ * guard's meta, cmp, payload, counter, immediate; the NAT's bitwise, ct,
+ * fib, nat, masq too), so that a malformed message is one that does not
+ * parse; the kernel's word is taken for the other kinds, which libnftnl
+ * parses on its own.
  */
 static const enum mnl_attr_data_type rule_types[NFTA_RULE_MAX + 1] = {
 	[NFTA_RULE_TABLE] = MNL_TYPE_NUL_STRING, [NFTA_RULE_CHAIN] = MNL_TYPE_NUL_STRING,
@@ -290,19 +350,59 @@ static const enum mnl_attr_data_type counter_types[NFTA_COUNTER_MAX + 1] = {
 static const enum mnl_attr_data_type immediate_types[NFTA_IMMEDIATE_MAX + 1] = {
 	[NFTA_IMMEDIATE_DREG] = MNL_TYPE_U32, [NFTA_IMMEDIATE_DATA] = MNL_TYPE_NESTED,
 };
+static const enum mnl_attr_data_type bitwise_types[NFTA_BITWISE_MAX + 1] = {
+	[NFTA_BITWISE_SREG] = MNL_TYPE_U32, [NFTA_BITWISE_DREG] = MNL_TYPE_U32,
+	[NFTA_BITWISE_LEN] = MNL_TYPE_U32, [NFTA_BITWISE_MASK] = MNL_TYPE_NESTED,
+	[NFTA_BITWISE_XOR] = MNL_TYPE_NESTED, [NFTA_BITWISE_OP] = MNL_TYPE_U32,
+	[NFTA_BITWISE_DATA] = MNL_TYPE_NESTED,
+};
+/* fib, nat, masq: every attribute a u32 (type 0 is none). */
+static const enum mnl_attr_data_type u32_types[NFTA_NAT_MAX + 1] = {
+	[1 ... NFTA_NAT_MAX] = MNL_TYPE_U32,
+};
+_Static_assert(NFTA_FIB_MAX <= NFTA_NAT_MAX && NFTA_MASQ_MAX <= NFTA_NAT_MAX, "u32_types too short");
+/* ct: a u32 each but the direction, a u8. */
+static const enum mnl_attr_data_type ct_types[NFTA_CT_MAX + 1] = {
+	[NFTA_CT_DREG] = MNL_TYPE_U32, [NFTA_CT_KEY] = MNL_TYPE_U32,
+	[NFTA_CT_DIRECTION] = MNL_TYPE_U8, [NFTA_CT_SREG] = MNL_TYPE_U32,
+};
 
-/* Of the five kinds: the attribute types, and the one holding a struct nft_data. */
+/*
+ * Of the ten kinds: the attribute types (a nested one is a struct nft_data)
+ * and, for nft_rule_same(), the libnftnl attributes that make an expression
+ * (NFTNL_EXPR_BASE + i for the first nattrs; a counter's values left out).
+ */
 static const struct kind_policy {
 	const char *name;
 	const enum mnl_attr_data_type *types;
-	uint16_t max, data;
+	uint16_t max;
+	uint16_t nattrs;
 } kinds[] = {
-	{ "meta", meta_types, NFTA_META_MAX, 0 },
-	{ "cmp", cmp_types, NFTA_CMP_MAX, NFTA_CMP_DATA },
-	{ "payload", payload_types, NFTA_PAYLOAD_MAX, 0 },
+	{ "meta", meta_types, NFTA_META_MAX, NFTNL_EXPR_META_SREG - NFTNL_EXPR_BASE + 1 },
+	{ "cmp", cmp_types, NFTA_CMP_MAX, NFTNL_EXPR_CMP_DATA - NFTNL_EXPR_BASE + 1 },
+	{ "payload", payload_types, NFTA_PAYLOAD_MAX, NFTNL_EXPR_PAYLOAD_FLAGS - NFTNL_EXPR_BASE + 1 },
 	{ "counter", counter_types, NFTA_COUNTER_MAX, 0 },
-	{ "immediate", immediate_types, NFTA_IMMEDIATE_MAX, NFTA_IMMEDIATE_DATA },
+	{ "immediate", immediate_types, NFTA_IMMEDIATE_MAX,
+	  NFTNL_EXPR_IMM_CHAIN_ID - NFTNL_EXPR_BASE + 1 },
+	{ "bitwise", bitwise_types, NFTA_BITWISE_MAX, NFTNL_EXPR_BITWISE_DATA - NFTNL_EXPR_BASE + 1 },
+	{ "ct", ct_types, NFTA_CT_MAX, NFTNL_EXPR_CT_SREG - NFTNL_EXPR_BASE + 1 },
+	{ "fib", u32_types, NFTA_FIB_MAX, NFTNL_EXPR_FIB_FLAGS - NFTNL_EXPR_BASE + 1 },
+	{ "nat", u32_types, NFTA_NAT_MAX, NFTNL_EXPR_NAT_FLAGS - NFTNL_EXPR_BASE + 1 },
+	{ "masq", u32_types, NFTA_MASQ_MAX, NFTNL_EXPR_MASQ_REG_PROTO_MAX - NFTNL_EXPR_BASE + 1 },
 };
+
+static const struct kind_policy *kind_of(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(name, kinds[i].name))
+			return &kinds[i];
+	return NULL;
+}
+
+bool nft_expr_kind_checked(const char *name)
+{
+	return kind_of(name) != NULL;
+}
 
 /* Every attribute in nest (the attributes from a, len bytes) of a type up to
  * max has types[type] (MNL_TYPE_UNSPEC: anything); unknown types skipped. */
@@ -324,6 +424,27 @@ static bool nest_ok(const struct nlattr *nest, const enum mnl_attr_data_type *ty
 	return attrs_ok(mnl_attr_get_payload(nest), (int)mnl_attr_get_payload_len(nest), types, max);
 }
 
+/* A verdict: a code, and the chain a jump or goto names.  libnftnl 1.2.4
+ * reads both from an array it never zeroes: one missing is a wild read. */
+static bool verdict_ok(const struct nlattr *nest)
+{
+	const struct nlattr *a, *code = NULL, *chain = NULL;
+	uint32_t v;
+
+	if (!nest_ok(nest, verdict_types, NFTA_VERDICT_MAX))
+		return false;
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_get_type(a) == NFTA_VERDICT_CODE)
+			code = a;
+		else if (mnl_attr_get_type(a) == NFTA_VERDICT_CHAIN)
+			chain = a;
+	}
+	if (!code)
+		return false;
+	v = ntohl(mnl_attr_get_u32(code));
+	return chain || (v != (uint32_t)NFT_JUMP && v != (uint32_t)NFT_GOTO);
+}
+
 /* A struct nft_data: a value, or a verdict of a code and maybe a chain. */
 static bool data_ok(const struct nlattr *nest)
 {
@@ -332,18 +453,16 @@ static bool data_ok(const struct nlattr *nest)
 	if (!nest_ok(nest, data_types, NFTA_DATA_MAX))
 		return false;
 	mnl_attr_for_each_nested(a, nest)
-		if (mnl_attr_get_type(a) == NFTA_DATA_VERDICT &&
-		    !nest_ok(a, verdict_types, NFTA_VERDICT_MAX))
+		if (mnl_attr_get_type(a) == NFTA_DATA_VERDICT && !verdict_ok(a))
 			return false;
 	return true;
 }
 
-/* One NFTA_LIST_ELEM: a name, and for the five kinds, their data. */
+/* One NFTA_LIST_ELEM: a name, and for the ten kinds, their data. */
 static bool expr_ok(const struct nlattr *elem)
 {
 	const struct nlattr *a, *b, *name = NULL;
-	const struct kind_policy *k = NULL;
-	size_t i;
+	const struct kind_policy *k;
 
 	if (mnl_attr_get_type(elem) != NFTA_LIST_ELEM || mnl_attr_validate(elem, MNL_TYPE_NESTED) < 0 ||
 	    !nest_ok(elem, elem_types, NFTA_EXPR_MAX))
@@ -353,10 +472,7 @@ static bool expr_ok(const struct nlattr *elem)
 			name = a;
 	if (!name)
 		return false;
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (!strcmp(mnl_attr_get_str(name), kinds[i].name))
-			k = &kinds[i];
-	if (!k)
+	if (!(k = kind_of(mnl_attr_get_str(name))))
 		return true;
 	mnl_attr_for_each_nested(a, elem) {
 		if (mnl_attr_get_type(a) != NFTA_EXPR_DATA)
@@ -364,7 +480,8 @@ static bool expr_ok(const struct nlattr *elem)
 		if (!nest_ok(a, k->types, k->max))
 			return false;
 		mnl_attr_for_each_nested(b, a)
-			if (k->data && mnl_attr_get_type(b) == k->data && !data_ok(b))
+			if (mnl_attr_get_type(b) <= k->max &&
+			    k->types[mnl_attr_get_type(b)] == MNL_TYPE_NESTED && !data_ok(b))
 				return false;
 	}
 	return true;
@@ -393,29 +510,113 @@ static bool rule_ok(const struct nlmsghdr *nlh)
 	return true;
 }
 
+int nft_rule_parse(const struct nlmsghdr *nlh, const char *table, struct nftnl_rule **r)
+{
+	const char *t;
+
+	*r = NULL;
+	/* libnftnl reads the struct nfgenmsg without looking at the length. */
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg) || !rule_ok(nlh))
+		return 0;
+	if (!(*r = nftnl_rule_alloc()))	/* libnftnl's *_free() take no NULL */
+		return -ENOMEM;
+	if (nftnl_rule_nlmsg_parse(nlh, *r) == 0 && nftnl_rule_is_set(*r, NFTNL_RULE_TABLE) &&
+	    (t = nftnl_rule_get_str(*r, NFTNL_RULE_TABLE)) && !strcmp(t, table))
+		return 1;
+	nftnl_rule_free(*r);
+	*r = NULL;
+	return 0;
+}
+
+/* ---- two rules compared ---- */
+
+/* The same attribute set, with the same bytes, or both unset. */
+static bool attr_same(const struct nftnl_expr *a, const struct nftnl_expr *b, uint16_t attr)
+{
+	const void *x, *y;
+	uint32_t lx = 0, ly = 0;
+
+	if (nftnl_expr_is_set(a, attr) != nftnl_expr_is_set(b, attr))
+		return false;
+	if (!nftnl_expr_is_set(a, attr))
+		return true;
+	x = nftnl_expr_get(a, attr, &lx);
+	y = nftnl_expr_get(b, attr, &ly);
+	return x && y && lx == ly && !memcmp(x, y, lx);
+}
+
+static bool expr_same(const struct nftnl_expr *a, const struct nftnl_expr *b)
+{
+	const struct kind_policy *k = kind_of(nftnl_expr_get_str(a, NFTNL_EXPR_NAME));
+	const char *nb = nftnl_expr_get_str(b, NFTNL_EXPR_NAME);
+
+	if (!k || !nb || strcmp(k->name, nb))
+		return false;
+	for (uint16_t i = 0; i < k->nattrs; i++)
+		if (!attr_same(a, b, (uint16_t)(NFTNL_EXPR_BASE + i)))
+			return false;
+	return true;
+}
+
+static bool str_same(const struct nftnl_rule *a, const struct nftnl_rule *b, uint16_t attr)
+{
+	const char *x = nftnl_rule_is_set(a, attr) ? nftnl_rule_get_str(a, attr) : NULL;
+	const char *y = nftnl_rule_is_set(b, attr) ? nftnl_rule_get_str(b, attr) : NULL;
+
+	return x && y && !strcmp(x, y);
+}
+
+bool nft_rule_same(const struct nftnl_rule *want, const struct nftnl_rule *got)
+{
+	struct nftnl_expr_iter *iw, *ig;
+	const struct nftnl_expr *ew, *eg;
+	const void *uw, *ug;
+	uint32_t lw = 0, lg = 0;
+	bool same;
+
+	if (!str_same(want, got, NFTNL_RULE_CHAIN) ||
+	    nftnl_rule_is_set(want, NFTNL_RULE_USERDATA) != nftnl_rule_is_set(got, NFTNL_RULE_USERDATA))
+		return false;
+	if (nftnl_rule_is_set(want, NFTNL_RULE_USERDATA)) {
+		uw = nftnl_rule_get_data(want, NFTNL_RULE_USERDATA, &lw);
+		ug = nftnl_rule_get_data(got, NFTNL_RULE_USERDATA, &lg);
+		if (!uw || !ug || lw != lg || memcmp(uw, ug, lw))
+			return false;
+	}
+	iw = nftnl_expr_iter_create(want);
+	ig = nftnl_expr_iter_create(got);
+	same = iw && ig;
+	while (same) {
+		ew = nftnl_expr_iter_next(iw);
+		eg = nftnl_expr_iter_next(ig);
+		if (!ew || !eg) {
+			same = !ew && !eg;
+			break;
+		}
+		same = expr_same(ew, eg);
+	}
+	if (iw)
+		nftnl_expr_iter_destroy(iw);
+	if (ig)
+		nftnl_expr_iter_destroy(ig);
+	return same;
+}
+
 int nft_rule_decode(const struct nlmsghdr *nlh, const char *table, struct nft_rule *out)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	int ret = 0;
+	struct nftnl_rule *r;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
-	if (!r)	/* libnftnl's *_free() take no NULL */
-		return -ENOMEM;
-	/* libnftnl reads the struct nfgenmsg without looking at the length. */
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg) ||
-	    !rule_ok(nlh) ||
-	    nftnl_rule_nlmsg_parse(nlh, r) < 0 || !rule_of(r, table, &out->chain))
-		goto cleanup;
-	ret = 1;
+	if ((ret = nft_rule_parse(nlh, table, &r)) <= 0)
+		return ret;
+	out->chain = nft_rule_chain(r, nft_guard_chains, 2);
 	out->ours = udata_decode(r, &out->vni, &out->udir);
 	if (!out->ours) {
 		out->vni = 0;
 		out->udir = NFT_DIR_IN;
 	}
 	rule_exprs(r, out);
-cleanup:
 	nftnl_rule_free(r);
-	if (!ret)
-		memset(out, 0, sizeof(*out));
-	return ret;
+	return 1;
 }

@@ -186,6 +186,18 @@ int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct 
 	return nl_talk(nl, nlh);
 }
 
+int route_add4_via(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr gw)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = new_route(nl, buf, dst, plen, RT_SCOPE_UNIVERSE, RTN_UNICAST);
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+	rtm->rtm_flags |= RTNH_F_ONLINK;
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	mnl_attr_put(nlh, RTA_GATEWAY, sizeof(gw), &gw);
+	return nl_talk(nl, nlh);
+}
+
 int route_add_blackhole4(struct nl *nl, struct in_addr dst, int plen, uint32_t metric)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

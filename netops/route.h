@@ -22,6 +22,9 @@ int route_get4(struct nl *nl, struct in_addr dst, struct in_addr *src, int *ifin
 /* dst/plen on ifindex, scope link, in the main table (src: its preferred
  * source, 0 for none); replaces one that is there. */
 int route_add4(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr src);
+/* dst/plen via gw on ifindex, onlink (gw needs no route of its own: its
+ * neighbour entry is the caller's), in the main table; replaces one there. */
+int route_add4_via(struct nl *nl, struct in_addr dst, int plen, int ifindex, struct in_addr gw);
 /* A blackhole route to dst/plen with this metric (replaces one there):
  * what is left when every better route to dst/plen is gone. */
 int route_add_blackhole4(struct nl *nl, struct in_addr dst, int plen, uint32_t metric);

@@ -264,6 +264,8 @@ detach() {
 # data-root, exec-root, pidfile, API socket DIR/docker.sock, its own containerd,
 # and a private bind mount of DIR/plugins over /run/docker/plugins (so it finds
 # the vxov socket there and nobody else does).  Waits until it answers.
+# Without Docker's firewall (--iptables=false) unless DOCKERD_IPTABLES gives
+# its flags instead (e.g. "--iptables=true": its rules in NS alone).
 start_dockerd() {
 	local ns=$1 dir=$2 tag=${T_ID//-/}${1##*-}
 	mkdir -p "$dir/plugins" "$dir/data" "$dir/exec" /run/containerd
@@ -273,7 +275,7 @@ start_dockerd() {
 	mount --bind "$dir/plugins" /run/docker/plugins
 	mount -t tmpfs tmpfs /run/containerd
 	exec dockerd --config-file "$dir/daemon.json" --data-root "$dir/data" --exec-root "$dir/exec" \\
-		--pidfile "$dir/docker.pid" -H "unix://$dir/docker.sock" --iptables=false --ip6tables=false \\
+		--pidfile "$dir/docker.pid" -H "unix://$dir/docker.sock" ${DOCKERD_IPTABLES:---iptables=false --ip6tables=false} \\
 		--containerd-namespace $tag --containerd-plugins-namespace ${tag}p
 	EOS
 	nsenter --net="/run/netns/$ns" unshare -m sh "$dir/run.sh" >"$dir/dockerd.log" 2>&1 &
@@ -333,7 +335,7 @@ start_dockerd29() {
 	mount -t tmpfs tmpfs /run/containerd
 	PATH="$ENGINE_DIR:\$PATH"
 	exec "$ENGINE_DIR/dockerd" --config-file "$dir/daemon.json" --data-root "$dir/data" --exec-root "$dir/exec" \\
-		--pidfile "$dir/docker.pid" -H "unix://$dir/docker.sock" --iptables=false --ip6tables=false \\
+		--pidfile "$dir/docker.pid" -H "unix://$dir/docker.sock" ${DOCKERD_IPTABLES:---iptables=false --ip6tables=false} \\
 		--containerd-namespace $tag --containerd-plugins-namespace ${tag}p --cgroup-parent /$cg
 	EOS
 	nsenter --net="/run/netns/$ns" unshare -m --propagation unchanged sh "$dir/run.sh" >"$dir/dockerd.log" 2>&1 &

@@ -40,7 +40,7 @@
 enum msg_type {
 	M_NET_ADD, M_NET_DEL, M_EP_ADD, M_EP_DEL, M_VNI, M_VNI6,
 	M_IPAM_POOL, M_IPAM_REQ, M_IPAM_REL, M_IPAM_HAVE,
-	M_STATUS, M_METRICS, M_HEALTH, M_NAMES, M_NAMES_SYNCED, M_ROTATE,
+	M_STATUS, M_METRICS, M_HEALTH, M_NAMES, M_NAMES_SYNCED, M_ROTATE, M_PORTS,
 };
 
 struct msg {
@@ -56,6 +56,8 @@ struct msg {
 	char network[80];
 	char *names;		/* M_NAMES, malloc'd */
 	char ctn[13];		/* M_NAMES: the container */
+	struct port_map *ports;	/* M_PORTS, malloc'd */
+	size_t nports;
 	struct ctl_wait *wait;
 };
 
@@ -162,6 +164,16 @@ static void handle(struct msg *m)
 	case M_EP_DEL:
 		plane_lep_del(m->vni, m->ep.mac);
 		break;
+	case M_PORTS: {
+		int e = plane_lep_ports(m->vni, m->ep.mac, m->ports, m->nports, err, sizeof(err));
+
+		if (e)
+			log_err("endpoint %s: its ports: %s", m->ep.id, err);
+		if (m->wait)
+			wait_done(m->wait, e, "%s", err);
+		m->wait = NULL;
+		break;
+	}
 	case M_VNI:
 	case M_VNI6:
 		vni_ask(m);
@@ -332,6 +344,7 @@ void ctl_fini(bool destroy_session)
 			wait_done(m->wait, -ESHUTDOWN, "vxov is shutting down");
 		if (m->type == M_NAMES)
 			free(m->names);
+		free(m->ports);
 		free(m);
 	}
 	pthread_mutex_unlock(&qlock);
@@ -397,6 +410,28 @@ void ctl_endpoint_have(uint32_t vni, const struct ctl_endpoint *e)
 		m->ep = *e;
 		send_msg(m);
 	}
+}
+
+int ctl_endpoint_ports(uint32_t vni, const struct ctl_endpoint *e, const struct port_map *p,
+		       size_t n, bool wait, char *err, size_t errlen)
+{
+	struct msg *m = msg_new(M_PORTS);
+
+	if (!m || (n && !(m->ports = malloc(n * sizeof(*p))))) {
+		free(m);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	m->vni = vni;
+	m->ep = *e;
+	if (n)
+		memcpy(m->ports, p, n * sizeof(*p));
+	m->nports = n;
+	if (!wait) {
+		send_msg(m);
+		return 0;
+	}
+	return call(m, 2000, err, errlen, NULL);
 }
 
 void ctl_names_seen(const char *netid, const char *epid, const char *ctn, const char *names)

@@ -56,6 +56,14 @@ int ctl_endpoint_add(uint32_t vni, const struct ctl_endpoint *e, char *err, size
 /* The endpoint with e's MAC goes (the loop knows endpoints by MAC: one of
  * an IPv6-only network has ip 0.0.0.0), its keys with it. */
 void ctl_endpoint_del(uint32_t vni, const struct ctl_endpoint *e);
+/*
+ * The ports endpoint e (known by its MAC) publishes on an egress=vxov
+ * network (n 0: none any more), copied.  With wait, 0 once the egress table
+ * holds them, or -errno with err (within 2 s); without (start-up, before the
+ * loop runs), 0 at once.
+ */
+int ctl_endpoint_ports(uint32_t vni, const struct ctl_endpoint *e, const struct port_map *p,
+		       size_t n, bool wait, char *err, size_t errlen);
 /* The names learner saw endpoint epid (Docker's IDs, any length from 12)
  * of network netid, of container ctn, with names (the container's name
  * first, '\n' between): they are published and served (names.h). */

@@ -57,6 +57,8 @@ struct lep {
 	struct loop_timer deadline;	/* of wait */
 	char *names;		/* names.c's: the container's names, '\n' between */
 	char ctn[13];		/* names.c's: its container (Docker's ID, shortened) */
+	struct port_map *ports;	/* egress.c's: what it publishes (malloc'd) */
+	size_t nports;
 };
 
 enum { MISS_KIND_L2, MISS_KIND_L3, MISS_KINDS };

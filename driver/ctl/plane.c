@@ -7,6 +7,7 @@
 
 #include "driver/ctl/core.h"
 #include "driver/ctl/crypt.h"
+#include "driver/ctl/egress.h"
 #include "driver/ctl/ipam_reconcile.h"
 #include "driver/ctl/kernel.h"
 #include "driver/ctl/meta.h"
@@ -99,6 +100,9 @@ static void on_resync(struct loop_timer *t)
 
 static void lep_free(struct lep *l)
 {
+	if (l->nports)
+		egress_networks_changed();
+	free(l->ports);
 	LIST_REMOVE(l, link);
 	loop_timer_stop(&core.loop, &l->deadline);
 	if (l->wait)
@@ -185,6 +189,8 @@ int plane_net_add(const struct ctl_network *d, char *err, size_t errlen)
 	names_net_add(n);
 	if (d->encrypted)
 		crypt_networks_changed();
+	if (d->uplink[0])
+		egress_networks_changed();
 	log_info("%s: mirroring %s/ from consul%s%s", d->netns, d->prefix,
 		 core.kv ? "" : " (off: misses are only counted)",
 		 d->multicast ? ", broadcast and multicast replicated" : "");
@@ -199,6 +205,8 @@ void plane_net_del(uint32_t vni)
 		return;
 	net_remove(n);
 	pub_net_deleted(n);
+	if (n->d.uplink[0])
+		egress_networks_changed();
 	log_debug("%s: no longer mirrored", n->d.netns);
 	if (n->d.encrypted) {
 		net_free(n);
@@ -272,6 +280,25 @@ void plane_lep_del(uint32_t vni, const uint8_t mac[6])
 	mark_local(n, ip, &ip6, m);
 }
 
+int plane_lep_ports(uint32_t vni, const uint8_t mac[6], struct port_map *p, size_t np,
+		    char *err, size_t errlen)
+{
+	struct net *n = net_find(vni);
+	struct lep *l = n ? net_lep_by_mac(n, mac) : NULL;
+	int e;
+
+	if (!l) {
+		free(p);
+		snprintf(err, errlen, "the endpoint is not known to the control loop");
+		return -ENOENT;
+	}
+	free(l->ports);
+	l->ports = p;
+	l->nports = np;
+	e = egress_pass_now(err, errlen);
+	return e < 0 ? e : 0;
+}
+
 /* ---- the session ---- */
 
 /* A session became valid: whatever this host owns is written again. */
@@ -310,6 +337,7 @@ static bool lep_key(const char *key)
 void plane_init(void)
 {
 	crypt_init(&crypt_hooks);
+	egress_init();
 }
 
 void plane_start(void)
@@ -330,6 +358,7 @@ void plane_stop(bool destroy_session)
 		net_free(n);
 	}
 	crypt_stop(true);
+	egress_stop();
 	if (!core.kv || core.conf.sessionless)
 		return;
 	retire_stop();

@@ -35,6 +35,11 @@ void plane_net_del(uint32_t vni);
  * published or publish_wait_ms passed.  -ENOENT: no such network (w is
  * then not touched). */
 int plane_lep_add(uint32_t vni, const struct ctl_endpoint *e, struct ctl_wait *w);
+/* The ports the endpoint with this MAC publishes (p malloc'd, taken in
+ * any case); the egress table is synced before this returns: 0, or -errno
+ * with err. */
+int plane_lep_ports(uint32_t vni, const uint8_t mac[6], struct port_map *p, size_t np,
+		    char *err, size_t errlen);
 /* The endpoint with this MAC is gone (its keys are deleted). */
 void plane_lep_del(uint32_t vni, const uint8_t mac[6]);
 

@@ -15,6 +15,7 @@
 
 #include "driver/ctl/core.h"
 #include "driver/ctl/crypt.h"
+#include "driver/ctl/egress.h"
 #include "driver/ctl/health.h"
 #include "driver/ctl/ipam.h"
 #include "driver/ctl/ipam_reconcile.h"
@@ -281,6 +282,8 @@ static json_t *net_json(struct net *n, bool full)
 		json_object_set_new(o, "multicast", multicast_json(n));
 	if (o)
 		json_object_set_new(o, "encrypted", json_boolean(n->d.encrypted));
+	if (o && n->d.uplink[0])
+		json_object_set_new(o, "uplink", json_string(n->d.uplink));
 	if (o)
 		json_object_set_new(o, "misses", json_pack("{s:o, s:o}",
 							     "l3", misses_json(n, MISS_KIND_L3),
@@ -378,6 +381,8 @@ char *report_status(const char *network, char *err, size_t errlen)
 		json_object_set_new(root, "names", names_json());
 	if (root && (enc = crypt_json()))
 		json_object_set_new(root, "encryption", enc);
+	if (root && (enc = egress_json()))
+		json_object_set_new(root, "egress", enc);
 	if (root && core.kv)
 		json_object_set_new(root, "retired_keys", json_integer((json_int_t)retire_count()));
 	if (root && core.kv) {
@@ -571,6 +576,7 @@ char *report_metrics(void)
 		ipam_metrics(&p);
 	names_metrics(&p);
 	crypt_metrics(&p);
+	egress_metrics(&p);
 	return prom_finish(&p);
 }
 

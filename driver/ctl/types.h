@@ -65,6 +65,9 @@ struct ctl_network {
 	bool ipam;			/* addresses from vxov IPAM: the pool is ours too */
 	bool multicast;			/* broadcast and multicast replicated (repl.c) */
 	bool encrypted;			/* host to host inside WireGuard (crypt.c) */
+	/* egress=vxov (egress.c): the host end of the overlay's uplink, ""
+	 * when the network has none (gwbridge, --internal, IPv6-only) */
+	char uplink[IF_NAMESIZE];
 };
 
 struct ctl_endpoint {

@@ -93,6 +93,10 @@ int api_save(struct api *a, char *err, size_t errlen);
 json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned int *status);
 json_t *api_network_delete(struct api *a, const char *body, size_t len, unsigned int *status);
 
+/* api_ports.c */
+json_t *api_program_ext(struct api *a, const char *body, size_t len, unsigned int *status);
+json_t *api_revoke_ext(struct api *a, const char *body, size_t len, unsigned int *status);
+
 /* api_endpoint.c */
 json_t *api_network_create_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);
 json_t *api_network_delete_endpoint(struct api *a, const char *body, size_t len, unsigned int *status);

@@ -205,7 +205,7 @@ static bool undo_endpoint(struct api *a, const struct req_endpoint *r, struct ne
 	pthread_mutex_lock(&a->lock);
 	network_unlink_endpoint(n, e);
 	pthread_mutex_unlock(&a->lock);
-	free(e);
+	endpoint_free(e);
 	return true;
 }
 
@@ -356,7 +356,7 @@ json_t *api_network_delete_endpoint(struct api *a, const char *body, size_t len,
 	if (api_save(a, err, sizeof(err)))
 		log_err("%s: endpoint %.12s is gone but the state was not saved: %s", call, e->id, err);
 	log_info("endpoint %.12s: deleted", e->id);
-	free(e);
+	endpoint_free(e);
 	return json_object();
 }
 
@@ -442,6 +442,7 @@ json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned i
 	uint64_t sb = 0;
 	struct network *n;
 	struct endpoint *e;
+	char gw[INET_ADDRSTRLEN] = "";
 	json_t *reply;
 	bool route = false;
 	int found;
@@ -454,6 +455,8 @@ json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned i
 	n = state_network(&a->st, r.nid);
 	e = n ? network_endpoint(n, r.eid) : NULL;
 	found = e && !e->busy;
+	if (found && n->egress == EGRESS_VXOV && n->subnet.len)
+		inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
 	/* Names are IPv4 (the resolver sits on br0's IPv4 side): none on an
 	 * IPv6-only network, nor a sandbox noted that got no route. */
 	if (found && a->cfg->dns_addr.s_addr && n->subnet.len) {
@@ -465,9 +468,13 @@ json_t *api_network_join(struct api *a, const char *body, size_t len, unsigned i
 		return reply_err(status, HTTP_OK, call, "endpoint %.12s of network %.12s not found",
 				 r.eid, r.nid);
 	overlay_veth_names(r.eid, host_if, br_if);
-	/* No Gateway: Docker then adds docker_gwbridge for egress. */
+	/* egress=vxov: br0 in the overlay is the gateway (its uplink leads to
+	 * the host).  Otherwise no Gateway: Docker then adds docker_gwbridge
+	 * for egress, unless the network is --internal. */
 	reply = json_pack("{s:{s:s, s:s}, s:b}", "InterfaceName", "SrcName", host_if,
 			  "DstPrefix", "eth", "DisableGatewayService", 0);
+	if (reply && gw[0])
+		json_object_set_new(reply, "Gateway", json_string(gw));
 	if (reply && route && !sandbox_route_there(key, a->cfg->dns_addr))
 		json_object_set_new(reply, "StaticRoutes",
 				    json_pack("[{s:s, s:i}]", "Destination",

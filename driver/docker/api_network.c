@@ -16,6 +16,7 @@
 #include "driver/ctl/ctl.h"
 #include "driver/docker/api.h"
 #include "driver/docker/request.h"
+#include "driver/lib/buf.h"
 #include "driver/lib/layout.h"
 #include "driver/lib/log.h"
 #include "driver/lib/netaddr.h"
@@ -50,6 +51,8 @@ void api_ctl_network(const struct network *n, struct ctl_network *d)
 	d->ipam = n->vxov_ipam;
 	d->multicast = n->multicast;
 	d->encrypted = n->encrypted;
+	if (n->egress == EGRESS_VXOV && n->subnet.len)
+		overlay_uplink_name(n->vni, d->uplink);
 }
 
 static bool same_prefix6(const struct prefix6 *a, const struct prefix6 *b)
@@ -157,6 +160,26 @@ static json_t *choose_vni(struct req_network *r, unsigned int *status)
 	return NULL;
 }
 
+/* egress=vxov routes through the host: its IPv4 forwarding must be on
+ * (Docker turns it on unless --ip-forward=false).  0, or -errno with err. */
+static int host_forwards(char *err, size_t errlen)
+{
+	static const char path[] = "/proc/sys/net/ipv4/ip_forward";
+	char v[4] = "";
+	FILE *f = fopen(path, "re");
+	int e = 0;
+
+	if (!f)
+		return errf(err, errlen, -errno, "read %s: %s", path, strerror(errno));
+	if (!fgets(v, sizeof(v), f))
+		e = errf(err, errlen, -EIO, "read %s: nothing in it", path);
+	else if (v[0] != '1')
+		e = errf(err, errlen, -ENETUNREACH, "this host does not forward IPv4 "
+			 "(net.ipv4.ip_forward is %c): turn it on, or let Docker (--ip-forward)", v[0]);
+	fclose(f);
+	return e;
+}
+
 static struct network *network_new(struct api *a, const struct req_network *r)
 {
 	struct network *n = calloc(1, sizeof(*n));
@@ -172,6 +195,7 @@ static struct network *network_new(struct api *a, const struct req_network *r)
 	n->vxov_ipam = r->vxov_ipam;
 	n->multicast = r->multicast;
 	n->encrypted = r->encrypted;
+	n->egress = r->egress;
 	n->mtu = r->mtu ? r->mtu : a->ul.mtu - overhead(r);
 	snprintf(n->netns, sizeof(n->netns), "%s%u", a->cfg->ns_prefix, n->vni);
 	if (r->kv_prefix[0])
@@ -235,6 +259,20 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 		return reply_err(status, HTTP_OK, call, "network %.12s: -o %s and -o %s=true together "
 				 "are not supported yet (replication would not be encrypted)", r.id,
 				 OPT_ENCRYPTED, OPT_MULTICAST);
+	/* vxov is no IPv6 gateway yet: an IPv6-only network's egress stays
+	 * Docker's (docker_gwbridge), as before, unless vxov was asked for. */
+	if (r.egress == EGRESS_VXOV && !r.pool.len && !r.egress_given)
+		r.egress = EGRESS_GWBRIDGE;
+	if (r.egress == EGRESS_VXOV && !r.pool.len)
+		return reply_err(status, HTTP_OK, call, "network %.12s: -o %s=vxov needs an IPv4 "
+				 "subnet: vxov is no IPv6 gateway yet", r.id, OPT_EGRESS);
+	if (r.egress == EGRESS_VXOV && (e = host_forwards(err, sizeof(err)))) {
+		if (r.egress_given)
+			return reply_err(status, HTTP_OK, call, "network %.12s: -o %s=vxov: %s", r.id,
+					 OPT_EGRESS, err);
+		log_warn("%s: network %.12s: its containers reach nothing beyond it until this "
+			 "host forwards: %s", call, r.id, err);
+	}
 	pthread_mutex_lock(&a->lock);
 	res = conflicting(a, &r, false, status);
 	pthread_mutex_unlock(&a->lock);
@@ -279,9 +317,9 @@ json_t *api_network_create(struct api *a, const char *body, size_t len, unsigned
 	}
 	api_ctl_network(n, &d);
 	ctl_network_add(&d);
-	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/%s%s%s", n->id, n->vni,
-		 n->netns, n->mtu, n->kv_prefix, n->multicast ? ", multicast" : "",
-		 n->encrypted ? ", encrypted" : "",
+	log_info("network %.12s: vni %u, namespace %s, mtu %u, keys %s/, egress %s%s%s%s", n->id,
+		 n->vni, n->netns, n->mtu, n->kv_prefix, state_egress_name(n->egress),
+		 n->multicast ? ", multicast" : "", n->encrypted ? ", encrypted" : "",
 		 ipv6_note(n, net6, sizeof(net6)));
 	return json_object();
 }

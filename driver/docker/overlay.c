@@ -15,6 +15,7 @@
 #include "netops/netns.h"
 #include "netops/nl.h"
 #include "netops/route.h"
+#include "netops/uplink.h"
 #include "driver/lib/buf.h"
 #include "driver/lib/log.h"
 #include "driver/docker/overlay.h"
@@ -23,6 +24,23 @@
 void overlay_vxlan_name(uint32_t vni, char name[IF_NAMESIZE])
 {
 	snprintf(name, IF_NAMESIZE, "vxlan%u", vni);
+}
+
+void overlay_uplink_name(uint32_t vni, char name[IF_NAMESIZE])
+{
+	snprintf(name, IF_NAMESIZE, UPLINK_HOST_PREFIX "%u", vni);
+}
+
+int overlay_uplink(const struct network *n, int nsfd, char *err, size_t errlen)
+{
+	char host_if[IF_NAMESIZE];
+	struct uplink_conf c = {
+		.host_if = host_if, .ns_if = OVERLAY_UPLINK, .bridge = OVERLAY_BRIDGE,
+		.nsfd = nsfd, .subnet = n->subnet.addr, .plen = n->subnet.len, .mtu = n->mtu,
+	};
+
+	overlay_uplink_name(n->vni, host_if);
+	return uplink_ensure(&c, err, errlen);
 }
 
 void overlay_veth_names(const char *eid, char host[IF_NAMESIZE], char bridge[IF_NAMESIZE])
@@ -308,8 +326,10 @@ static int build_network(const struct underlay *ul, const struct network *n, int
 		     n->netns, nl_strerror(&ovl, e));
 		goto out;
 	}
-	if (n->subnet6.len)
-		e = ipv6_on(n, nsfd, err, errlen);
+	if (n->subnet6.len && (e = ipv6_on(n, nsfd, err, errlen)))
+		goto out;
+	if (n->egress == EGRESS_VXOV && (e = overlay_uplink(n, nsfd, err, errlen)) > 0)
+		e = 0;
 out:
 	nl_close(&ovl);
 	return e;
@@ -356,6 +376,13 @@ int overlay_network_delete(const struct network *n, char *err, size_t errlen)
 		if (e && e != -ENODEV)
 			log_warn("delete %s in %s: %s", vxname, n->netns, nl_strerror(&nl, e));
 		nl_close(&nl);
+	}
+	/* The uplink's host end too: it would outlive the namespace for a
+	 * moment, and hold its name against a network made right after. */
+	if (n->egress == EGRESS_VXOV) {
+		overlay_uplink_name(n->vni, vxname);
+		if (uplink_delete(vxname, err, errlen))
+			log_warn("%s", err);
 	}
 	e = netns_delete(n->netns);
 

@@ -12,8 +12,11 @@
 
 #include "driver/lib/options.h"
 #include "driver/lib/state.h"
+#include "netops/uplink.h"
 
 #define OVERLAY_BRIDGE "br0"
+/* The overlay end of an egress=vxov network's uplink (netops/uplink.h). */
+#define OVERLAY_UPLINK UPLINK_NS_IF
 /* br0's alias in every namespace vxov builds: "vxov network <id> vni <n>". */
 #define OVERLAY_MARK "vxov network "
 
@@ -29,6 +32,11 @@ int overlay_underlay(const struct options *cfg, struct underlay *ul, char *err, 
 
 /* "vxlan<vni>": the VXLAN device inside a network's namespace. */
 void overlay_vxlan_name(uint32_t vni, char name[IF_NAMESIZE]);
+/* "vxg<vni>": the host end of n's uplink (egress=vxov). */
+void overlay_uplink_name(uint32_t vni, char name[IF_NAMESIZE]);
+/* Make or repair n's uplink (the overlay namespace behind nsfd): 0, 1 if
+ * something was (re)made, -errno with err. */
+int overlay_uplink(const struct network *n, int nsfd, char *err, size_t errlen);
 /* The endpoint's veth ends: the one Docker moves into the container
  * ("vxe" + 12 characters of the ID) and the one on br0 ("vxb" + ...). */
 void overlay_veth_names(const char *eid, char host[IF_NAMESIZE], char bridge[IF_NAMESIZE]);

@@ -121,15 +121,45 @@ static int get_bool_opt(json_t *opts, const char *key, bool *out, char *err, siz
 	return errf(err, errlen, -EINVAL, "option %s='%.40s' is not true or false", key, s);
 }
 
+/* -o egress=vxov|gwbridge; with --internal (r->egress already
+ * EGRESS_NONE) any egress is refused: an internal network has none. */
+static int decode_egress(json_t *gen, struct req_network *r, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(gen, OPT_EGRESS);
+	const char *s;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!(s = json_string_value(v)))
+		return errf(err, errlen, -EINVAL, "option %s is not a string", OPT_EGRESS);
+	if (r->egress == EGRESS_NONE)
+		return errf(err, errlen, -EINVAL, "option %s='%.20s' on an --internal network: "
+			    "an internal network has no egress", OPT_EGRESS, s);
+	if (!strcmp(s, "vxov"))
+		r->egress = EGRESS_VXOV;
+	else if (!strcmp(s, "gwbridge"))
+		r->egress = EGRESS_GWBRIDGE;
+	else
+		return errf(err, errlen, -EINVAL, "option %s='%.40s' is not vxov or gwbridge",
+			    OPT_EGRESS, s);
+	r->egress_given = true;
+	return 0;
+}
+
 static int decode_options(json_t *root, struct req_network *r, char *err, size_t errlen)
 {
 	json_t *opts = json_object_get(root, "Options"), *gen, *v2;
+	bool internal;
 	unsigned long v;
 
+	r->egress = EGRESS_VXOV;
 	if (!opts || json_is_null(opts))
 		return 0;
 	if (!json_is_object(opts))
 		return errf(err, errlen, -EINVAL, "Options is not an object");
+	if (get_bool_opt(opts, OPT_INTERNAL, &internal, err, errlen))
+		return -EINVAL;
+	r->egress = internal ? EGRESS_NONE : EGRESS_VXOV;
 	gen = json_object_get(opts, OPT_GENERIC);
 	if (!gen || json_is_null(gen))
 		return 0;
@@ -148,6 +178,8 @@ static int decode_options(json_t *root, struct req_network *r, char *err, size_t
 	if (v2 && json_is_string(v2) && !json_string_length(v2))
 		r->encrypted = true;
 	else if (get_bool_opt(gen, OPT_ENCRYPTED, &r->encrypted, err, errlen))
+		return -EINVAL;
+	if (decode_egress(gen, r, err, errlen))
 		return -EINVAL;
 	v2 = json_object_get(gen, OPT_KV_PREFIX);
 	if (v2 && !json_is_null(v2)) {
@@ -554,4 +586,119 @@ int req_address_decode(const char *body, size_t len, int release, struct req_add
 out:
 	json_decref(root);
 	return ret;
+}
+
+/* One binding of the port map into p (or *v6 set: an IPv6 host address). */
+static int port_decode(json_t *b, size_t i, struct port_map *p, bool *v6, char *err, size_t errlen)
+{
+	json_t *proto = json_object_get(b, "Proto"), *port = json_object_get(b, "Port");
+	json_t *hp = json_object_get(b, "HostPort"), *hpe = json_object_get(b, "HostPortEnd");
+	json_int_t pr, cp, h, he;
+	const char *hip;
+	struct in6_addr a6;
+
+	*v6 = false;
+	if (!json_is_object(b))
+		return errf(err, errlen, -EINVAL, "%s[%zu] is not an object", OPT_PORTMAP, i);
+	if (!json_is_integer(proto) || !json_is_integer(port) || !json_is_integer(hp) ||
+	    (hpe && !json_is_null(hpe) && !json_is_integer(hpe)))
+		return errf(err, errlen, -EINVAL, "%s[%zu]: Proto, Port and HostPort must be numbers",
+			    OPT_PORTMAP, i);
+	pr = json_integer_value(proto);
+	cp = json_integer_value(port);
+	h = json_integer_value(hp);
+	he = json_is_integer(hpe) ? json_integer_value(hpe) : 0;
+	if (get_str(b, "HostIP", 0, &hip, err, errlen))
+		return -EINVAL;
+	if (pr != IPPROTO_TCP && pr != IPPROTO_UDP)
+		return errf(err, errlen, -EINVAL, "%s[%zu]: protocol %lld: vxov publishes tcp and "
+			    "udp ports only", OPT_PORTMAP, i, (long long)pr);
+	if (cp < 1 || cp > 65535)
+		return errf(err, errlen, -EINVAL, "%s[%zu]: container port %lld is not 1-65535",
+			    OPT_PORTMAP, i, (long long)cp);
+	if (h == 0)
+		return errf(err, errlen, -EINVAL, "port %lld/%s published without a host port (-p %lld "
+			    "or -P): vxov publishes the host port you give (-p HOSTPORT:%lld), as "
+			    "Docker would not show one vxov picked", (long long)cp,
+			    pr == IPPROTO_TCP ? "tcp" : "udp", (long long)cp, (long long)cp);
+	if (h < 1 || h > 65535 || (he && (he < h || he > 65535)))
+		return errf(err, errlen, -EINVAL, "%s[%zu]: host port %lld-%lld is not in 1-65535",
+			    OPT_PORTMAP, i, (long long)h, (long long)he);
+	if (*hip && inet_pton(AF_INET6, hip, &a6) == 1) {
+		*v6 = true;
+		return 0;
+	}
+	memset(p, 0, sizeof(*p));
+	if (*hip && !netaddr_parse_ip4(hip, &p->host_ip))
+		return errf(err, errlen, -EINVAL, "%s[%zu]: HostIP '%.60s' is not an address",
+			    OPT_PORTMAP, i, hip);
+	p->proto = (uint8_t)pr;
+	p->host_port = (uint16_t)h;
+	p->port = (uint16_t)cp;
+	return 0;
+}
+
+int req_ext_decode(const char *body, size_t len, struct req_ext *r, char *err, size_t errlen)
+{
+	json_t *root = parse_object(body, len, err, errlen), *opts, *pm, *b;
+	int ret = -EINVAL;
+	size_t i;
+	bool v6;
+
+	memset(r, 0, sizeof(*r));
+	if (!root)
+		return -EINVAL;
+	if (get_id(root, "NetworkID", r->nid, err, errlen) ||
+	    get_id(root, "EndpointID", r->eid, err, errlen))
+		goto out;
+	opts = json_object_get(root, "Options");
+	pm = json_is_object(opts) ? json_object_get(opts, OPT_PORTMAP) : NULL;
+	if (opts && !json_is_null(opts) && !json_is_object(opts)) {
+		errf(err, errlen, -EINVAL, "Options is not an object");
+		goto out;
+	}
+	if (!pm || json_is_null(pm) || (json_is_array(pm) && !json_array_size(pm))) {
+		ret = 0;
+		goto out;
+	}
+	if (!json_is_array(pm) || json_array_size(pm) > PORTS_MAX) {
+		errf(err, errlen, -EINVAL, "%s is not a list of at most %d bindings", OPT_PORTMAP,
+		     PORTS_MAX);
+		goto out;
+	}
+	if (!(r->ports = calloc(json_array_size(pm), sizeof(*r->ports)))) {
+		ret = errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach(pm, i, b) {
+		struct port_map *p = &r->ports[r->nports];
+
+		if (port_decode(b, i, p, &v6, err, errlen))
+			goto out;
+		if (v6) {
+			r->skipped6++;
+			continue;
+		}
+		for (size_t j = 0; j < r->nports; j++)
+			if (r->ports[j].proto == p->proto && r->ports[j].host_port == p->host_port &&
+			    r->ports[j].host_ip.s_addr == p->host_ip.s_addr) {
+				errf(err, errlen, -EINVAL, "host port %u/%s is published twice",
+				     p->host_port, p->proto == IPPROTO_TCP ? "tcp" : "udp");
+				goto out;
+			}
+		r->nports++;
+	}
+	ret = 0;
+out:
+	if (ret)
+		req_ext_free(r);
+	json_decref(root);
+	return ret;
+}
+
+void req_ext_free(struct req_ext *r)
+{
+	free(r->ports);
+	r->ports = NULL;
+	r->nports = 0;
 }

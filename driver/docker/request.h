@@ -22,6 +22,8 @@
 #define OPT_KV_PREFIX "kv-prefix"
 #define OPT_MULTICAST "multicast"
 #define OPT_ENCRYPTED "encrypted"
+#define OPT_EGRESS "egress"
+#define OPT_INTERNAL "com.docker.network.internal"
 
 struct req_network {
 	char id[ID_MAX + 1];
@@ -35,6 +37,8 @@ struct req_network {
 	int vxov_ipam;		/* the pool came from our IPAM driver */
 	bool multicast;		/* -o multicast=true: replicate broadcast and multicast */
 	bool encrypted;		/* -o encrypted (=true): host to host inside WireGuard */
+	enum net_egress egress;	/* -o egress=vxov|gwbridge (default vxov), --internal: none */
+	bool egress_given;	/* -o egress was given */
 };
 
 struct req_endpoint {
@@ -47,6 +51,30 @@ struct req_endpoint {
 	uint8_t mac[6];
 	int has_mac;
 };
+
+#define OPT_PORTMAP "com.docker.network.portmap"
+
+/* ProgramExternalConnectivity: the endpoint's published ports, from
+ * Options["com.docker.network.portmap"] ([{"Proto": 6, "IP": "", "Port": 80,
+ * "HostIP": "", "HostPort": 8080, "HostPortEnd": 8080}, ...]).  */
+struct req_ext {
+	char nid[ID_MAX + 1];
+	char eid[ID_MAX + 1];
+	struct port_map *ports;	/* malloc'd (NULL when none): req_ext_free */
+	size_t nports;
+	size_t skipped6;	/* bindings to an IPv6 host address: not published */
+};
+
+/*
+ * Each binding: Proto 6 (tcp) or 17 (udp); Port 1-65535; HostPort 1-65535
+ * (0, a port Docker leaves to the driver to pick, is refused: Docker would
+ * not show it); HostPortEnd 0 or at least HostPort (a range: its first
+ * port); HostIP "" or an IPv4 address (an IPv6 one is counted in skipped6
+ * and left out: vxov has no IPv6 NAT).  The same host address, protocol and
+ * port twice, or more than PORTS_MAX bindings, are refused.
+ */
+int req_ext_decode(const char *body, size_t len, struct req_ext *r, char *err, size_t errlen);
+void req_ext_free(struct req_ext *r);
 
 /* NetworkID and, when asked for, EndpointID: the bodies of DeleteNetwork,
  * DeleteEndpoint, EndpointOperInfo, Join and Leave. */

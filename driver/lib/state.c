@@ -31,6 +31,13 @@ bool state_id_valid(const char *s)
 	return n >= 1 && n <= ID_MAX;
 }
 
+void endpoint_free(struct endpoint *e)
+{
+	if (e)
+		free(e->ports);
+	free(e);
+}
+
 void network_free(struct network *n)
 {
 	struct endpoint *e, *next;
@@ -39,9 +46,74 @@ void network_free(struct network *n)
 		return;
 	for (e = n->endpoints; e; e = next) {
 		next = e->next;
-		free(e);
+		endpoint_free(e);
 	}
 	free(n);
+}
+
+const char *state_proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+int state_proto_parse(const char *s, uint8_t *proto)
+{
+	if (!strcmp(s, "tcp"))
+		*proto = IPPROTO_TCP;
+	else if (!strcmp(s, "udp"))
+		*proto = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "ports": [{"proto": "tcp", "host_ip": "0.0.0.0", "host_port": 8080,
+ * "port": 80}, ...], absent when there are none. */
+static json_t *ports_json(const struct endpoint *e)
+{
+	char ip[INET_ADDRSTRLEN];
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < e->nports; i++) {
+		const struct port_map *p = &e->ports[i];
+
+		inet_ntop(AF_INET, &p->host_ip, ip, sizeof(ip));
+		if (json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:i}", "proto",
+						       state_proto_name(p->proto), "host_ip", ip,
+						       "host_port", p->host_port, "port", p->port))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static int ports_from_json(json_t *a, struct endpoint *e, char *err, size_t errlen)
+{
+	const char *proto, *ip;
+	json_int_t hp, cp;
+	json_t *o;
+	size_t i;
+
+	if (!json_is_array(a) || json_array_size(a) > PORTS_MAX)
+		return errf(err, errlen, -EINVAL, "endpoint %.12s: ports is not a list of at most %d",
+			    e->id, PORTS_MAX);
+	if (!json_array_size(a))
+		return 0;
+	if (!(e->ports = calloc(json_array_size(a), sizeof(*e->ports))))
+		return errf(err, errlen, -ENOMEM, "out of memory");
+	json_array_foreach(a, i, o) {
+		struct port_map *p = &e->ports[i];
+
+		if (json_unpack(o, "{s:s, s:s, s:I, s:I}", "proto", &proto, "host_ip", &ip,
+				"host_port", &hp, "port", &cp) || state_proto_parse(proto, &p->proto) ||
+		    !netaddr_parse_ip4(ip, &p->host_ip) || hp < 1 || hp > 65535 || cp < 1 || cp > 65535)
+			return errf(err, errlen, -EINVAL, "endpoint %.12s: bad port entry %zu", e->id, i);
+		p->host_port = (uint16_t)hp;
+		p->port = (uint16_t)cp;
+		e->nports = i + 1;
+	}
+	return 0;
 }
 
 void state_free(struct state *st)
@@ -159,6 +231,10 @@ static json_t *endpoint_json(const struct endpoint *e)
 			return NULL;
 		}
 	}
+	if (o && e->nports && json_object_set_new(o, "ports", ports_json(e))) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o && e->plen6) {
 		inet_ntop(AF_INET6, &e->ip6, ip6, sizeof(ip6));
 		snprintf(addr6, sizeof(addr6), "%s/%d", ip6, e->plen6);
@@ -181,6 +257,24 @@ static void prefix_text(int af, const void *net, int len, char out[PREFIX_STRLEN
 	snprintf(out, PREFIX_STRLEN, "%s/%d", s, len);
 }
 
+const char *state_egress_name(enum net_egress eg)
+{
+	return eg == EGRESS_VXOV ? "vxov" : eg == EGRESS_NONE ? "none" : "gwbridge";
+}
+
+int state_egress_parse(const char *s, enum net_egress *eg)
+{
+	if (!strcmp(s, "vxov"))
+		*eg = EGRESS_VXOV;
+	else if (!strcmp(s, "none"))
+		*eg = EGRESS_NONE;
+	else if (!strcmp(s, "gwbridge"))
+		*eg = EGRESS_GWBRIDGE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static json_t *network_json(const struct network *n)
 {
 	char subnet[PREFIX_STRLEN], gw[INET_ADDRSTRLEN];
@@ -199,6 +293,12 @@ static json_t *network_json(const struct network *n)
 		      "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu, "netns", n->netns,
 		      "kv_prefix", n->kv_prefix, "vxov_ipam", n->vxov_ipam,
 		      "multicast", n->multicast, "encrypted", n->encrypted, "endpoints", eps);
+	/* No "egress": gwbridge, as every network saved before it existed. */
+	if (o && n->egress != EGRESS_GWBRIDGE &&
+	    json_object_set_new(o, "egress", json_string(state_egress_name(n->egress)))) {
+		json_decref(o);
+		return NULL;
+	}
 	/* No "subnet" and "gateway": an IPv6-only network. */
 	if (o && n->subnet.len) {
 		prefix_text(AF_INET, &n->subnet.addr, n->subnet.len, subnet);
@@ -327,9 +427,10 @@ static int endpoint_from_json(json_t *o, const struct network *n, struct endpoin
 	const char *id, *addr = NULL, *mac, *addr6 = NULL;
 	struct prefix4 p = { 0 };
 	struct prefix6 p6;
+	json_t *ports = NULL;
 
-	if (json_unpack(o, "{s:s, s?s, s:s, s?s}", "id", &id, "address", &addr, "mac", &mac,
-			"address6", &addr6))
+	if (json_unpack(o, "{s:s, s?s, s:s, s?s, s?o}", "id", &id, "address", &addr, "mac", &mac,
+			"address6", &addr6, "ports", &ports))
 		return errf(err, errlen, -EINVAL, "network %.12s: endpoint is not {id, address, mac}", n->id);
 	if (!state_id_valid(id) || buf_copy(e->id, sizeof(e->id), id))
 		return errf(err, errlen, -EINVAL, "network %.12s: bad endpoint id", n->id);
@@ -357,7 +458,10 @@ static int endpoint_from_json(json_t *o, const struct network *n, struct endpoin
 	}
 	e->ip = p.addr;
 	e->plen = p.len;
-	return 0;
+	/* Ports came later: none when absent; only on an IPv4 endpoint. */
+	if (ports && !p.len)
+		return errf(err, errlen, -EINVAL, "endpoint %.12s: ports without an IPv4 address", id);
+	return ports ? ports_from_json(ports, e, err, errlen) : 0;
 }
 
 /* The endpoints of n, appended in order.  0, or -EINVAL/-ENOMEM with err. */
@@ -374,7 +478,7 @@ static int endpoints_from_json(json_t *eps, struct network *n, char *err, size_t
 		if (!ep)
 			return errf(err, errlen, -ENOMEM, "out of memory");
 		if ((e = endpoint_from_json(eo, n, ep, err, errlen))) {
-			free(ep);
+			endpoint_free(ep);
 			return e;
 		}
 		*tail = ep;
@@ -407,6 +511,7 @@ static int network_from_json(json_t *o, const struct state *st, struct network *
 			     char *err, size_t errlen)
 {
 	const char *id, *subnet = NULL, *gw = NULL, *netns, *prefix = NULL, *subnet6 = NULL, *gw6 = NULL;
+	const char *egress = NULL;
 	json_int_t vni, mtu;
 	json_t *eps;
 	int ipam = 0, multicast = 0, encrypted = 0, e = -EINVAL;
@@ -415,11 +520,11 @@ static int network_from_json(json_t *o, const struct state *st, struct network *
 	/* multicast and IPv6 came later: a file without them is a network
 	 * without them.  subnet and gateway go together, and without them
 	 * subnet6 is required (an IPv6-only network). */
-	if (json_unpack(o, "{s:s, s:I, s:I, s?s, s?s, s:s, s?s, s?b, s?b, s?b, s?s, s?s, s:o}", "id",
+	if (json_unpack(o, "{s:s, s:I, s:I, s?s, s?s, s:s, s?s, s?b, s?b, s?b, s?s, s?s, s?s, s:o}", "id",
 			&id, "vni", &vni, "mtu", &mtu, "subnet", &subnet, "gateway", &gw,
 			"netns", &netns, "kv_prefix", &prefix, "vxov_ipam", &ipam,
 			"multicast", &multicast, "encrypted", &encrypted, "subnet6", &subnet6,
-			"gateway6", &gw6,
+			"gateway6", &gw6, "egress", &egress,
 			"endpoints", &eps) ||
 	    !json_is_array(eps))
 		return errf(err, errlen, -EINVAL,
@@ -440,6 +545,10 @@ static int network_from_json(json_t *o, const struct state *st, struct network *
 	n->multicast = multicast;
 	n->encrypted = encrypted;
 	n->mtu = (unsigned int)mtu;
+	if (egress && state_egress_parse(egress, &n->egress)) {
+		errf(err, errlen, e, "network %.12s: bad egress '%.20s'", id, egress);
+		goto cleanup;
+	}
 	if ((subnet || gw) &&
 	    (!subnet || !gw || !netaddr_parse_prefix4(subnet, &n->subnet) || !n->subnet.len ||
 	     !netaddr_parse_ip4(gw, &n->gateway) || !netaddr_contains(&n->subnet, n->gateway))) {

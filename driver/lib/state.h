@@ -25,6 +25,16 @@
 #define MTU_MAX 65535u
 #define KV_PREFIX_MAX LAYOUT_PREFIX_MAX	/* a network's Consul prefix, NUL included */
 
+/* A port the endpoint's container publishes on this host (docker run -p),
+ * egress=vxov networks only: host_ip:host_port -> the container's port. */
+struct port_map {
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	struct in_addr host_ip;	/* INADDR_ANY: every address of the host */
+	uint16_t host_port;	/* 1-65535 */
+	uint16_t port;		/* the container's, 1-65535 */
+};
+#define PORTS_MAX 1024		/* per endpoint */
+
 struct endpoint {
 	struct endpoint *next;
 	char id[ID_MAX + 1];
@@ -35,6 +45,16 @@ struct endpoint {
 	uint8_t mac[6];		/* Docker's, or from ip (from ip6 when ip is 0) */
 	int busy;		/* its kernel side is being made or removed: not saved */
 	uint64_t sandbox;	/* a hash of the sandbox it joined, 0: none; not saved */
+	struct port_map *ports;	/* malloc'd, nports of them (ProgramExternalConnectivity) */
+	size_t nports;
+};
+
+/* How a network's containers reach beyond it (-o egress=, --internal). */
+enum net_egress {
+	EGRESS_GWBRIDGE = 0,	/* Docker's docker_gwbridge, a second interface
+				 * (also every network saved before egress existed) */
+	EGRESS_VXOV,		/* vxov is the gateway: an uplink to the host, masquerade */
+	EGRESS_NONE,		/* --internal: no way out at all */
 };
 
 struct network {
@@ -51,6 +71,7 @@ struct network {
 	int vxov_ipam;		/* addresses come from our IPAM driver */
 	int multicast;		/* -o multicast=true: broadcast and multicast replicated */
 	int encrypted;		/* -o encrypted=true: host to host inside WireGuard */
+	enum net_egress egress;
 	int busy;		/* being made or removed: not saved */
 	struct endpoint *endpoints;
 };
@@ -105,11 +126,21 @@ int state_save(const struct state *st, pthread_mutex_t *lock, const char *path,
 char *state_encode(const struct state *st);
 int state_decode(const char *buf, size_t len, struct state *st, char *err, size_t errlen);
 
+/* "vxov", "gwbridge", "none" (--internal): state.json's and status's
+ * words for an egress; parse: 0 or -EINVAL. */
+const char *state_egress_name(enum net_egress eg);
+int state_egress_parse(const char *s, enum net_egress *eg);
+
 /* An ID is 1..ID_MAX characters of [0-9A-Za-z]. */
 bool state_id_valid(const char *s);
 
 void state_free(struct state *st);
 void network_free(struct network *n);
+/* An endpoint and its ports. */
+void endpoint_free(struct endpoint *e);
+/* "tcp" / "udp"; 0 / -EINVAL for a name. */
+const char *state_proto_name(uint8_t proto);
+int state_proto_parse(const char *s, uint8_t *proto);
 
 struct network *state_network(const struct state *st, const char *id);
 struct network *state_network_by_vni(const struct state *st, uint32_t vni);

@@ -16,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct req_pool p;
 	struct req_address a;
 	struct req_pool pid;
+	struct req_ext x;
 	char err[256];
 
 	req_network_decode((const char *)data, size, &n, err, sizeof(err));
@@ -25,5 +26,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req_pool_id_decode((const char *)data, size, &pid, err, sizeof(err));
 	req_address_decode((const char *)data, size, 0, &a, err, sizeof(err));
 	req_address_decode((const char *)data, size, 1, &a, err, sizeof(err));
+	/* The published ports: a decoded set is bounded and never doubled. */
+	if (!req_ext_decode((const char *)data, size, &x, err, sizeof(err))) {
+		if (x.nports > PORTS_MAX || (x.nports && !x.ports))
+			__builtin_trap();
+		for (size_t k = 0; k < x.nports; k++)
+			if (!x.ports[k].host_port || !x.ports[k].port ||
+			    (x.ports[k].proto != 6 && x.ports[k].proto != 17))
+				__builtin_trap();
+		req_ext_free(&x);
+	}
 	return 0;
 }

@@ -83,7 +83,8 @@ i=1
 for E in $E1 $E2; do
 	r=$(api "$SOCK" NetworkDriver.Join "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$E\",\"SandboxKey\":\"/var/run/docker/netns/x\",\"Options\":{}}")
 	src=$(printf '%s' "$r" | head -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["InterfaceName"]["SrcName"])')
-	check_match "Join $i: SrcName and DstPrefix eth, no gateway" "\"InterfaceName\":\{\"SrcName\":\"vxe${E:0:12}\",\"DstPrefix\":\"eth\"\}" "$r"
+	check_match "Join $i: SrcName and DstPrefix eth" "\"InterfaceName\":\{\"SrcName\":\"vxe${E:0:12}\",\"DstPrefix\":\"eth\"\}" "$r"
+	check_match "  and the network's gateway (egress=vxov, the default)" "\"Gateway\":\"$A\.1\"" "$r"
 	C=$T_ID-c$i
 	ip -n $H link set "$src" netns $C && ip -n $C link set "$src" name eth0 &&
 		ip -n $C addr add $A.$((i + 1))/24 dev eth0 && ip -n $C link set eth0 up
@@ -109,9 +110,30 @@ check_match "Join of an unknown endpoint: Err" '"Err":"endpoint ffff of network 
 check_eq "Leave of unknown IDs: {}" '{}' "$(api "$SOCK" NetworkDriver.Leave "$(ids aaaa bbbb)" | head -1)"
 check_eq "DeleteEndpoint of unknown IDs: {}" '{}' "$(api "$SOCK" NetworkDriver.DeleteEndpoint "$(ids $NID bbbb)" | head -1)"
 check_eq "DeleteNetwork of an unknown ID: {}" '{}' "$(api "$SOCK" NetworkDriver.DeleteNetwork '{"NetworkID":"aaaa"}' | head -1)"
-for c in DiscoverNew DiscoverDelete ProgramExternalConnectivity RevokeExternalConnectivity; do
+for c in DiscoverNew DiscoverDelete; do
 	check_eq "$c: {}" '{}' "$(api "$SOCK" NetworkDriver.$c '{}' | head -1)"
 done
+for c in ProgramExternalConnectivity RevokeExternalConnectivity; do
+	check_eq "$c of unknown IDs: {}" '{}' "$(api "$SOCK" NetworkDriver.$c "$(ids aaaa bbbb)" | head -1)"
+	check_match "$c without IDs: Err" '"Err":"NetworkID is missing"' "$(api "$SOCK" NetworkDriver.$c '{}')"
+done
+r=$(api "$SOCK" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$E1\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":132,\"Port\":80,\"HostPort\":8080}]}}")
+check_match "ProgramExternalConnectivity of an sctp port: Err" '"Err":"com.docker.network.portmap\[0\]: protocol 132: vxov publishes tcp and udp ports only"' "$r"
+r=$(api "$SOCK" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$NID\",\"EndpointID\":\"$E1\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,\"Port\":80,\"HostPort\":\"8080\"}]}}")
+check_match "  a port given as text: Err" '"Err":"com.docker.network.portmap\[0\]: Proto, Port and HostPort must be numbers"' "$r"
+dnats() { ip netns exec $H nft list chain ip vxov-nat pre 2>/dev/null | grep -q dnat; }
+check_not "  nothing was published" dnats
+pm() { printf '{"NetworkID":"%s","EndpointID":"%s","Options":{"com.docker.network.portmap":[%s]}}' "$NID" "$1" "$2"; }
+r=$(api "$SOCK" NetworkDriver.ProgramExternalConnectivity "$(pm $E1 '{"Proto":6,"IP":"","Port":80,"HostIP":"","HostPort":8080,"HostPortEnd":8080},{"Proto":17,"IP":"","Port":53,"HostIP":"::","HostPort":53,"HostPortEnd":53}')")
+check_eq "ProgramExternalConnectivity of 8080:80 (and an IPv6 host address): {}" '{}' "$(printf '%s' "$r" | head -1)"
+check_match "  the table DNATs it, the IPv6 binding left out" "^fib daddr type local tcp dport 8080 dnat to $A.2:80 comment" \
+	"$(ip netns exec $H nft list chain ip vxov-nat pre | grep dnat | sed 's/^[[:space:]]*//')"
+check_eq "  only it" 1 "$(ip netns exec $H nft list chain ip vxov-nat pre | grep -c dnat)"
+r=$(api "$SOCK" NetworkDriver.ProgramExternalConnectivity "$(pm $E2 '{"Proto":6,"Port":81,"HostIP":"0.0.0.0","HostPort":8080}')")
+check_match "  the same host port for e2: Err naming e1" '"Err":"endpoint e2e2e2e2e2e2: host port 8080/tcp is published by endpoint e1e1e1e1e1e1 already"' "$r"
+check_match "  e1's state holds it" '"host_port": 8080' "$(cat "$STATE/state.json")"
+check_eq "RevokeExternalConnectivity: {}" '{}' "$(api "$SOCK" NetworkDriver.RevokeExternalConnectivity "$(ids $NID $E1)" | head -1)"
+check_not "  nothing is published any more" dnats
 r=$(api "$SOCK" NetworkDriver.Bogus '{}')
 check_match "unknown path: 404 + Err" '^\{"Err":"/NetworkDriver.Bogus: no such call"\}' "$r"; check_eq "  status" "HTTP 404" "$(code "$r")"
 # Log forging: a line break in a path (or anything else from outside) must not

@@ -25,7 +25,7 @@ job session
 vni mirror retire
 net ipam
 reclaim
-crypt
+crypt egress
 kernel ipam_reconcile
 repl resolver
 publish miss meta names

@@ -23,6 +23,8 @@
 #include "netops/neigh.h"
 #include "netops/netns.h"
 #include "netops/nft.h"
+#include "netops/nft_fwd.h"
+#include "netops/nft_nat.h"
 #include "netops/nl.h"
 #include "netops/route.h"
 #include "netops/wg.h"
@@ -50,6 +52,12 @@ static void usage(void)
 		"  nft-guard-sync TABLE WGDEV PORT [VNI...]  prints unchanged or written\n"
 		"  nft-guard-counters TABLE  one line per VNI: vni=V in=PKTS/BYTES out=PKTS/BYTES\n"
 		"  nft-guard-delete TABLE\n"
+		"  nft-nat-sync TABLE HAIRPIN_SRC [net VNI SUBNET/PLEN UPLINK]...\n"
+		"               [port VNI tcp|udp HOSTIP|* HOSTPORT TOIP TOPORT]...\n"
+		"                    prints unchanged or written\n"
+		"  nft-nat-delete TABLE\n"
+		"  nft-fwd-accept TABLE CHAIN PREFIX on|off  prints unchanged, written or absent\n"
+		"                    (absent: no such table or chain, nothing done)\n"
 		"  wg-probe NAME     make kernel WireGuard device NAME: prints kernel, or none\n"
 		"                    (no such link kind here; nothing made)\n"
 		"  wg-set NAME PRIVHEX PORT [PUBHEX[:PSKHEX] ENDPOINT:PORT|- ALLOWED]...\n"
@@ -173,6 +181,116 @@ static int nft_guard(const char *op, int argc, char **argv)
 		fprintf(stderr, "nlctl: %s\n", err);
 		return 1;
 	}
+	return 0;
+}
+
+/* A port number 1..65535 (0 passes: the library refuses it). */
+static uint16_t port_num(const char *s)
+{
+	uint32_t v = num32(s, "port");
+
+	if (v > 65535) {
+		fprintf(stderr, "nlctl: bad port '%s'\n", s);
+		exit(2);
+	}
+	return (uint16_t)v;
+}
+
+/* net VNI SUBNET/PLEN UPLINK into n; the prefix as given, host bits and
+ * all (the library checks them). */
+static void nat_net_args(char **a, struct nft_nat_net *n)
+{
+	char *slash = strchr(a[1], '/');
+	uint32_t plen;
+
+	n->vni = num32(a[0], "vni");
+	if (!slash || (plen = num32(slash + 1, "prefix length")) > 255) {
+		fprintf(stderr, "nlctl: bad subnet '%s' (IP/PLEN)\n", a[1]);
+		exit(2);
+	}
+	*slash = '\0';
+	n->subnet = ip4(a[1]);
+	n->plen = (uint8_t)plen;
+	/* Longer than 15: kept unterminated, as a caller might pass it. */
+	memcpy(n->uplink, a[2], strnlen(a[2], sizeof(n->uplink)));
+}
+
+/* port VNI tcp|udp HOSTIP|* HOSTPORT TOIP TOPORT into p. */
+static void nat_port_args(char **a, struct nft_nat_port *p)
+{
+	p->vni = num32(a[0], "vni");
+	p->proto = !strcmp(a[1], "tcp") ? IPPROTO_TCP : !strcmp(a[1], "udp") ? IPPROTO_UDP
+		 : (uint8_t)num32(a[1], "protocol");
+	p->host_ip.s_addr = INADDR_ANY;
+	if (strcmp(a[2], "*"))
+		p->host_ip = ip4(a[2]);
+	p->host_port = port_num(a[3]);
+	p->to = ip4(a[4]);
+	p->to_port = port_num(a[5]);
+}
+
+/* nft-nat-*: netops/nft_nat.c acts in the calling thread's namespace. */
+static int nft_nat(const char *op, int argc, char **argv)
+{
+	struct nft_nat_net *nets = calloc((size_t)argc + 1, sizeof(*nets));
+	struct nft_nat_port *ports = calloc((size_t)argc + 1, sizeof(*ports));
+	struct nft_nat t = { .nets = nets, .ports = ports };
+	char err[512];
+	int i, e = -EINVAL;
+
+	if (!nets || !ports) {
+		fprintf(stderr, "nlctl: out of memory\n");
+		exit(2);
+	}
+	if (!strcmp(op, "nft-nat-sync") && argc >= 2) {
+		t.table = argv[0];
+		t.hairpin_src = ip4(argv[1]);
+		for (i = 2; i < argc;) {
+			if (!strcmp(argv[i], "net") && i + 3 < argc) {
+				nat_net_args(argv + i + 1, &nets[t.nnets++]);
+				i += 4;
+			} else if (!strcmp(argv[i], "port") && i + 6 < argc) {
+				nat_port_args(argv + i + 1, &ports[t.nports++]);
+				i += 7;
+			} else {
+				usage();
+			}
+		}
+		e = nft_nat_sync(&t, err, sizeof(err));
+		if (e >= 0)
+			printf("%s\n", e ? "written" : "unchanged");
+	} else if (!strcmp(op, "nft-nat-delete") && argc == 1) {
+		e = nft_nat_delete(argv[0], err, sizeof(err));
+	} else {
+		usage();
+	}
+	free(nets);
+	free(ports);
+	if (e < 0) {
+		fprintf(stderr, "nlctl: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* nft-fwd-accept: netops/nft_fwd.c acts in the calling thread's namespace. */
+static int nft_fwd(int argc, char **argv)
+{
+	char err[512];
+	int e;
+
+	if (argc != 4 || (strcmp(argv[3], "on") && strcmp(argv[3], "off")))
+		usage();
+	e = nft_fwd_accept(argv[0], argv[1], argv[2], !strcmp(argv[3], "on"), err, sizeof(err));
+	if (e == -ENOENT) {
+		printf("absent\n");
+		return 0;
+	}
+	if (e < 0) {
+		fprintf(stderr, "nlctl: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", e ? "written" : "unchanged");
 	return 0;
 }
 
@@ -427,6 +545,16 @@ int main(int argc, char **argv)
 		if (fd >= 0 && setns(fd, CLONE_NEWNET) < 0)
 			die("setns", -errno);
 		return nft_guard(op, argc, argv);
+	}
+	if (!strcmp(op, "nft-fwd-accept")) {
+		if (fd >= 0 && setns(fd, CLONE_NEWNET) < 0)
+			die("setns", -errno);
+		return nft_fwd(argc, argv);
+	}
+	if (!strncmp(op, "nft-nat-", 8)) {
+		if (fd >= 0 && setns(fd, CLONE_NEWNET) < 0)
+			die("setns", -errno);
+		return nft_nat(op, argc, argv);
 	}
 	if (!strcmp(op, "ns-add") && argc == 1) {
 		e = netns_create(argv[0]);

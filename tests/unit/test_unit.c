@@ -529,6 +529,7 @@ static void assert_same_state(const struct state *a, const struct state *b)
 		assert_string_equal(x->netns, y->netns);
 		assert_string_equal(x->kv_prefix, y->kv_prefix);
 		assert_int_equal(x->multicast, y->multicast);
+		assert_int_equal(x->egress, y->egress);
 		assert_int_equal(x->subnet6.len, y->subnet6.len);
 		assert_memory_equal(&x->subnet6.addr, &y->subnet6.addr, sizeof(x->subnet6.addr));
 		assert_memory_equal(&x->gateway6, &y->gateway6, sizeof(x->gateway6));
@@ -539,6 +540,9 @@ static void assert_same_state(const struct state *a, const struct state *b)
 			assert_int_equal(e->plen6, f->plen6);
 			assert_memory_equal(&e->ip6, &f->ip6, sizeof(e->ip6));
 			assert_memory_equal(e->mac, f->mac, 6);
+			assert_int_equal(e->nports, f->nports);
+			if (e->nports)
+				assert_memory_equal(e->ports, f->ports, e->nports * sizeof(*e->ports));
 		}
 		assert_null(e);
 		assert_null(f);
@@ -573,6 +577,12 @@ static void test_state_roundtrip(void **st)
 	a.networks = mknet("n1", 42, "192.168.0.0/24", 3);
 	a.networks->next = mknet("n2", 16777215, "10.20.0.0/16", 0);
 	a.networks->multicast = 1;
+	a.networks->egress = EGRESS_VXOV;
+	a.networks->endpoints->ports = calloc(2, sizeof(struct port_map));
+	a.networks->endpoints->nports = 2;
+	a.networks->endpoints->ports[0] = (struct port_map){ IPPROTO_TCP, { 0 }, 8080, 80 };
+	a.networks->endpoints->ports[1] = (struct port_map){ IPPROTO_UDP, A("10.1.2.3"), 53, 5353 };
+	a.networks->next->egress = EGRESS_NONE;
 	/* n1 dual stack: one endpoint with an IPv6 address, one without;
 	 * n2 with subnet6 but no gateway6 */
 	assert_true(netaddr_parse_prefix6("fd00:42::/64", &a.networks->subnet6));
@@ -589,6 +599,10 @@ static void test_state_roundtrip(void **st)
 	json = state_encode(&a);
 	assert_non_null(strstr(json, "\"address6\": \"fd00:42::2/64\""));
 	assert_non_null(strstr(json, "\"subnet6\": \"2001:db8:1::/48\""));
+	assert_non_null(strstr(json, "\"egress\": \"vxov\""));
+	assert_non_null(strstr(json, "\"host_ip\": \"10.1.2.3\""));
+	assert_non_null(strstr(json, "\"host_port\": 53"));
+	assert_non_null(strstr(json, "\"egress\": \"none\""));
 	assert_non_null(json);
 	assert_int_equal(state_decode(json, strlen(json), &b, err, sizeof(err)), 0);
 	assert_same_state(&a, &b);
@@ -872,6 +886,44 @@ static void test_network_multicast(void **st)
 	assert_string_equal(err, "option multicast='yes' is not true or false");
 }
 
+#define NET_INTERNAL(opts) \
+	"{\"NetworkID\":\"" NID "\",\"Options\":{\"com.docker.network.internal\":true," \
+	"\"com.docker.network.generic\":{" opts "}}," \
+	"\"IPv4Data\":[{\"Pool\":\"192.168.0.0/24\",\"Gateway\":\"192.168.0.1/24\"}]}"
+
+/* -o egress=vxov|gwbridge (absent: vxov, not given), --internal: none, and
+ * the two together refused. */
+static void test_network_egress(void **st)
+{
+	struct req_network r;
+
+	(void)st;
+	assert_int_equal(net_decode(NET_OK(""), &r), 0);
+	assert_int_equal(r.egress, EGRESS_VXOV);
+	assert_false(r.egress_given);
+	assert_int_equal(net_decode("{\"NetworkID\":\"n\",\"IPv4Data\":[{\"Pool\":\"10.0.0.0/8\","
+				    "\"Gateway\":\"10.0.0.1/8\"}]}", &r), 0);
+	assert_int_equal(r.egress, EGRESS_VXOV);
+	assert_int_equal(net_decode(NET_OK("\"egress\":\"vxov\""), &r), 0);
+	assert_int_equal(r.egress, EGRESS_VXOV);
+	assert_true(r.egress_given);
+	assert_int_equal(net_decode(NET_OK("\"egress\":\"gwbridge\""), &r), 0);
+	assert_int_equal(r.egress, EGRESS_GWBRIDGE);
+	assert_int_equal(net_decode(NET_INTERNAL(""), &r), 0);
+	assert_int_equal(r.egress, EGRESS_NONE);
+	assert_int_equal(net_decode(NET_OK("\"egress\":\"none\""), &r), -EINVAL);
+	assert_string_equal(err, "option egress='none' is not vxov or gwbridge");
+	assert_int_equal(net_decode(NET_OK("\"egress\":true"), &r), -EINVAL);
+	assert_string_equal(err, "option egress is not a string");
+	assert_int_equal(net_decode(NET_INTERNAL("\"egress\":\"gwbridge\""), &r), -EINVAL);
+	assert_string_equal(err, "option egress='gwbridge' on an --internal network: an internal "
+			    "network has no egress");
+	assert_int_equal(net_decode("{\"NetworkID\":\"n\",\"Options\":{\"com.docker.network.internal\":"
+				    "\"maybe\"},\"IPv4Data\":[{\"Pool\":\"10.0.0.0/8\",\"Gateway\":"
+				    "\"10.0.0.1/8\"}]}", &r), -EINVAL);
+	assert_non_null(strstr(err, "com.docker.network.internal"));
+}
+
 /* A state file written before multicast existed loads, without it. */
 static void test_state_old(void **st)
 {
@@ -1145,6 +1197,7 @@ int main(void)
 		cmocka_unit_test(test_network_kv_prefix),
 		cmocka_unit_test(test_config_consul),
 		cmocka_unit_test(test_network_multicast),
+		cmocka_unit_test(test_network_egress),
 		cmocka_unit_test(test_state_old),
 		cmocka_unit_test(test_state_v6only),
 	};

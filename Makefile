@@ -198,14 +198,14 @@ build/fuzz/fuzz_nft: tests/fuzz/fuzz_nft.c netops/nft_rule.c netops/nl.c
 
 # A rule dump of the egress NAT (netops/nft_nat_rule.c) compared with its
 # table, on libnftnl.
-build/fuzz/fuzz_nftnat: tests/fuzz/fuzz_nftnat.c netops/nft_nat_rule.c netops/nft_rule.c
+build/fuzz/fuzz_nftnat: tests/fuzz/fuzz_nftnat.c tests/fuzz/nftmsg.c netops/nft_nat_rule.c netops/nft_rule.c
 	@mkdir -p $(dir $@)
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lnftnl -lmnl
 
 # A rule dump of Docker's DOCKER-USER chain (netops/nft_fwd_rule.c) scanned
 # for vxov's two accepts, on libnftnl.
-build/fuzz/fuzz_nftfwd: tests/fuzz/fuzz_nftfwd.c netops/nft_fwd_rule.c netops/nft_rule.c
+build/fuzz/fuzz_nftfwd: tests/fuzz/fuzz_nftfwd.c tests/fuzz/nftmsg.c netops/nft_fwd_rule.c netops/nft_rule.c
 	@mkdir -p $(dir $@)
 	$(E) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lnftnl -lmnl

@@ -78,7 +78,8 @@ check_match "table ip vxov-nat masquerades $SUB leaving through anything but the
 	"ip saddr $SUB oifname != \"vxg$VNI\" masquerade" "$(inH 1 nft list table ip vxov-nat)"
 check_match "vxov status shows the egress" "egress through vxg$VNI" "$("$VXOV" status --socket "$(S 1)")"
 
-# c1 publishes port 80 as the host's 8080 (-p); it answers "hi from c1".
+# c1 publishes port 80 as the host's 8080 (-p); it answers "hi from c1" (one
+# connection at a time: the checks that connect poll until it listens again).
 check "engine 1: docker run -p 8080:80 on the egress network" \
 	D 1 run -d --net $NET -p 8080:80 --name $T_ID-c1 $IMAGE \
 	sh -c 'while :; do echo hi from c1 | nc -l -p 80; done'
@@ -113,12 +114,12 @@ check_match "table ip vxov-nat DNATs the host's 8080 to c1:80" \
 check "-p: engine 1's host reaches c1 at its own address, port 8080" \
 	poll 10 hi inH 1 sh -c "echo | busybox nc -w 2 $(hip 1) 8080"
 check "-p: engine 2's host reaches c1 at engine 1's address" \
-	hi inH 2 sh -c "echo | busybox nc -w 2 $(hip 1) 8080"
+	poll 10 hi inH 2 sh -c "echo | busybox nc -w 2 $(hip 1) 8080"
 check "-p: the outside reaches it too" \
-	hi ip netns exec $OUT sh -c "echo | busybox nc -w 2 $(hip 1) 8080"
+	poll 10 hi ip netns exec $OUT sh -c "echo | busybox nc -w 2 $(hip 1) 8080"
 D 1 run -d --net $NET --name $T_ID-c1b $IMAGE sleep 600 >/dev/null
 check "-p: another container of engine 1 reaches it at its host's address (hairpin)" \
-	hi D 1 exec $T_ID-c1b sh -c "echo | nc -w 2 $(hip 1) 8080"
+	poll 10 hi D 1 exec $T_ID-c1b sh -c "echo | nc -w 2 $(hip 1) 8080"
 check_match "-p 81 (no host port) is refused, saying why" "published without a host port" \
 	"$(D 1 run -d --net $NET -p 81 --name $T_ID-p1 $IMAGE sleep 60 2>&1)"
 check_match "-p 8080:80 a second time is refused, naming the holder" "host port 8080/tcp is published by endpoint" \
@@ -200,7 +201,7 @@ wait $PP
 check_match "a ping every 20 ms from a container to the outside across it: none lost" \
 	" 0% packet loss" "$(cat "$T_TMP/ping.out")"
 check "  TCP to the outside after the restart" reach 1 $T_ID-c1
-check "  -p after the restart" hi inH 2 sh -c "echo | busybox nc -w 2 $(hip 1) 8080"
+check "  -p after the restart" poll 10 hi inH 2 sh -c "echo | busybox nc -w 2 $(hip 1) 8080"
 passes() { "$VXOV" status --socket "$(S 1)" --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("egress", {}).get("passes", 0))'; }
 passed() { [ "$(passes)" -gt 0 ]; }
 check "  a pass of the restarted vxov has run" poll 10 passed
@@ -220,6 +221,22 @@ check "  and starts again" start_engine $(H 1) "$T_TMP/e1"
 check "  the --restart always container is back and -p 8081 answers again" \
 	poll 30 hi inH 2 sh -c "echo | busybox nc -w 2 $(hip 1) 8081"
 check "  and it reaches the outside" reach 1 $T_ID-ra
+# A reboot where the plugin comes up late: dockerd stops, vxov dies (its
+# socket left behind), dockerd starts and restores its containers while
+# vxov is not there; vxov starts only then (Docker retries a plugin that
+# refuses connections for a while): the container comes back with its -p.
+DPID=$(cat "$T_TMP/e1/docker.pid")
+kill -TERM "$DPID"
+check "engine 1's dockerd stops again" poll 60 not kill -0 "$DPID"
+host_kill 1
+start_engine $(H 1) "$T_TMP/e1" >/dev/null 2>&1 &
+EPID=$!
+check "  dockerd restores its containers without vxov" \
+	poll 60 grep -q "Loading containers: start" "$T_TMP/e1/dockerd.log"
+check "  vxov starts late" host_start 1
+check "  dockerd answers" wait $EPID
+check "  the --restart always container is back and -p 8081 answers" \
+	poll 30 hi inH 2 sh -c "echo | busybox nc -w 2 $(hip 1) 8081"
 D 1 rm -f $T_ID-ra >/dev/null 2>&1
 # The other containers of engine 1 stopped with it: started again.
 D 1 start $T_ID-c1 $T_ID-c1b >/dev/null

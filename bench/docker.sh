@@ -16,7 +16,7 @@
 # Consul's namespace, with a /32 route to Consul through it; the network has
 # one host only, so no VXLAN packet is ever sent.  Its networks, its socket
 # and the veth are removed at exit.
-DOCKER_RUNS=${DOCKER_RUNS:-15} DOCKER_RATIO=${DOCKER_RATIO:-1.1} DOCKER_EGRESS_RATIO=${DOCKER_EGRESS_RATIO:-1.05}
+DOCKER_RUNS=${DOCKER_RUNS:-15} DOCKER_EGRESS_RATIO=${DOCKER_EGRESS_RATIO:-1.05}
 
 # The docker section's daemon's metrics; api_secs: "method seconds" of the
 # time it took to answer each kind of Docker call, so far.
@@ -46,9 +46,9 @@ bench_docker() {
 	on_exit "kill -9 $pid"
 	poll 10 vxov_answers /run/docker/plugins/$drv.sock || { bench_note "vxov did not start"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1; }
 	on_exit "docker network rm $T_ID-vx $T_ID-ve $T_ID-br"
-	r=$(docker network create -d $drv --ipam-driver $drv --subnet $sub -o vni=$vni $T_ID-vx 2>&1) &&
-		r=$(docker network create -d $drv --ipam-driver $drv --subnet $sube -o vni=$vnie \
-			-o egress=vxov $T_ID-ve 2>&1) &&
+	r=$(docker network create -d $drv --ipam-driver $drv --subnet $sub -o vni=$vni \
+		-o egress=gwbridge $T_ID-vx 2>&1) &&
+		r=$(docker network create -d $drv --ipam-driver $drv --subnet $sube -o vni=$vnie $T_ID-ve 2>&1) &&
 		r=$(docker network create -d bridge $T_ID-br 2>&1) ||
 		{ bench_note "docker network create: $r"; BENCH_MISSED=$((BENCH_MISSED + 1)); return 1; }
 	bench_section "docker run --rm $image sleep 0 (n=$DOCKER_RUNS each, alternately), median"
@@ -82,7 +82,7 @@ bench_docker() {
 		"$T_TMP/windows" "$T_TMP/gwb-links"; }
 	gwb=$(gwbof ve)
 	bench_info "on a bridge network" "$br ms"
-	bench_info "on a vxov network, egress=vxov (vxov IPAM)" "$ve ms"
+	bench_info "on a vxov network, egress=vxov: the default (vxov IPAM)" "$ve ms"
 	bench_info "  docker_gwbridge endpoints Docker made for them" "$gwb"
 	bench_info "on a vxov network, egress=gwbridge (vxov IPAM)" "$vx ms"
 	bench_info "  docker_gwbridge endpoints Docker made for them" "$(gwbof vx)"
@@ -93,8 +93,9 @@ bench_docker() {
 	bench_target "ratio vxov (egress=vxov) / bridge" "$(printf %.2f "$(calc "$ve / $br")")" "$(calc "$ve / $br")" \
 		le $DOCKER_EGRESS_RATIO "<= ${DOCKER_EGRESS_RATIO}x"
 	bench_target "docker_gwbridge endpoints for egress=vxov runs" "$gwb" "$gwb" le 0 "0"
-	bench_target "ratio vxov (egress=gwbridge) / bridge" "$(printf %.2f "$(calc "$vx / $br")")" "$(calc "$vx / $br")" \
-		le $DOCKER_RATIO "<= ${DOCKER_RATIO}x"
+	# No target: the difference is Docker's second endpoint on
+	# docker_gwbridge, the reason egress=vxov is the default.
+	bench_info "ratio vxov (egress=gwbridge) / bridge" "$(printf %.2f "$(calc "$vx / $br")")"
 	docker network rm $T_ID-vx $T_ID-ve $T_ID-br >/dev/null
 	kill -TERM $pid; wait $pid 2>/dev/null
 }

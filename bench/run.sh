@@ -40,8 +40,10 @@
 #              a burst of 10 endpoints per host (addresses as vxov's IPAM
 #              hands them out), one change at rest to all 99 other kernels,
 #              the idle cost, RSS and connections (bench/cluster.sh)
-#   docker     docker run --rm IMAGE sleep 0 on a vxov vs a bridge network, on
-#              the machine's dockerd (bench/docker.sh)
+#   docker     docker run --rm IMAGE sleep 0 on a vxov network (egress=vxov,
+#              the default; and egress=gwbridge) vs a bridge network, on the
+#              machine's dockerd, and the docker_gwbridge endpoints Docker
+#              made (bench/docker.sh)
 # All sections but cluster (its own switch and servers) share one underlay
 # switch (10.213.30.0/24) and one Consul.
 T_NAME=bench

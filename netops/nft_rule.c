@@ -4,7 +4,10 @@
  * and userdata built; a rule message checked where libnftnl would trust it,
  * then parsed; two rules compared expression by expression; and the guard's
  * rule (its chains, its userdata text) decoded into the facts nft.c's form
- * puts in it.
+ * puts in it.  Over 600 lines as one concern: the expression builders and
+ * the checks of what libnftnl would trust are shared by the three tables
+ * (the guard, the egress NAT, Docker's chain), each kind of expression
+ * built and checked in one place.
  */
 #include <errno.h>
 #include <net/if.h>

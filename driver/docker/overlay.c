@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: MIT
+/*
+ * overlay: the kernel side of networks and endpoints (overlay.h), through
+ * netops/ alone.  Over 600 lines as one concern: a network's pieces (its
+ * namespace, br0, the VXLAN device, IPv6 on its devices, the uplink) are
+ * made, checked and removed together, in the order the kernel needs.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: MIT
+/*
+ * state: the model of what Docker created (state.h), its JSON form and the
+ * one save path.  Over 600 lines as one concern: the encoder and the decoder
+ * of each part (networks, endpoints and their ports, IPAM allocations of
+ * both families) sit side by side, so that a field is never added to one
+ * and forgotten in the other; the decoder validates every field.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -274,6 +274,7 @@ SOAK_ITER ?= 2000
 soak: deps consul
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)FAULT_ITER=$(SOAK_ITER) FAULT_CHECK=100 tests/integ/faults.sh
+	$(Q)CONSUL_OUTAGE=120 tests/integ/consul.sh
 
 # Speed targets live here, not in the tests.
 bench: deps consul

@@ -216,8 +216,9 @@ static bool has_take(const struct rtmsg *rtm, const struct nlattr **tb, void *ar
 {
 	const struct route_has *h = arg;
 
+	/* A default route (plen 0) carries no RTA_DST. */
 	return rtm->rtm_dst_len == h->plen && rtm->rtm_table == RT_TABLE_MAIN &&
-	       route_dst_is(tb, h->dst);
+	       (h->plen ? route_dst_is(tb, h->dst) : !tb[RTA_DST] || route_dst_is(tb, h->dst));
 }
 
 int route_has4(struct nl *nl, struct in_addr dst, int plen)

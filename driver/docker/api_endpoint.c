@@ -331,6 +331,8 @@ json_t *api_network_delete_endpoint(struct api *a, const char *body, size_t len,
 		g->net.next = NULL;
 		g->ep = *e;
 		g->ep.next = NULL;
+		g->ep.ports = NULL;	/* e's, freed with it */
+		g->ep.nports = 0;
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (!e)

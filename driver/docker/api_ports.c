@@ -111,6 +111,16 @@ json_t *api_program_ext(struct api *a, const char *body, size_t len, unsigned in
 	if (r.skipped6)
 		log_info("%s: endpoint %.12s: %zu binding%s to an IPv6 host address left out "
 			 "(vxov publishes on IPv4)", call, r.eid, r.skipped6, r.skipped6 == 1 ? "" : "s");
+	/* Nothing to publish: the endpoint's ports (none before either, but
+	 * for a second call) are cleared, and the answer does not depend on
+	 * the table: a container without -p starts even when it cannot be
+	 * written (its egress then waits for the loop's next pass). */
+	if (!r.nports) {
+		if (set_ports(a, r.nid, r.eid, NULL, 0, err, sizeof(err)))
+			log_err("%s: endpoint %.12s: %s", call, r.eid, err);
+		req_ext_free(&r);
+		return json_object();
+	}
 	if (set_ports(a, r.nid, r.eid, r.ports, r.nports, err, sizeof(err))) {
 		/* Nothing half done: the endpoint publishes nothing. */
 		if (set_ports(a, r.nid, r.eid, NULL, 0, undo, sizeof(undo)))
@@ -131,7 +141,9 @@ json_t *api_revoke_ext(struct api *a, const char *body, size_t len, unsigned int
 
 	if (req_ids_decode(body, len, 1, &r, err, sizeof(err)))
 		return reply_err(status, HTTP_BAD_REQUEST, call, "%s", err);
+	/* The ports are forgotten whatever the table says: its next pass
+	 * drops their rules. */
 	if (set_ports(a, r.nid, r.eid, NULL, 0, err, sizeof(err)))
-		return reply_err(status, HTTP_OK, call, "endpoint %.12s: %s", r.eid, err);
+		log_err("%s: endpoint %.12s: %s", call, r.eid, err);
 	return json_object();
 }

@@ -15,12 +15,12 @@
 #   - Consul's addresses of h1 are exactly those Docker holds, none twice;
 #   - h2's kernel holds exactly h1's endpoints;
 #   - no key is left to retire.
-# FAULT_ITER iterations (60; 20 for the sanitizer builds, slower), seeded
+# FAULT_ITER iterations (40; 20 for the sanitizer builds, slower), seeded
 # by FAULT_SEED (printed: a failure can be replayed).  `make soak` runs more.
 T_NAME=faults
 . "$(dirname "$0")/../lib.sh"
 
-case $VXOV in */san/*|*/tsan/*) ITER=${FAULT_ITER:-20} ;; *) ITER=${FAULT_ITER:-60} ;; esac
+case $VXOV in */san/*|*/tsan/*) ITER=${FAULT_ITER:-20} ;; *) ITER=${FAULT_ITER:-40} ;; esac
 SEED=${FAULT_SEED:-$$}
 RANDOM=$SEED
 CHECK=${FAULT_CHECK:-25}

@@ -20,11 +20,15 @@ set -eu
 [ $# -eq 2 ] || { echo "usage: $0 DIR OUT" >&2; exit 2; }
 DIR=$1 OUT=$2
 # WireGuard and veth for wgkernel; VXLAN, the bridge, nf_tables and a virtio
-# NIC (qemu's, tests/vm/run.sh VM_NETNS) for a vxov daemon (encrypt-kernel).
+# NIC (qemu's, tests/vm/run.sh VM_NETNS) for a vxov daemon (encrypt-kernel);
+# the expressions of the egress table ip vxov-nat (NAT chains, masquerade,
+# DNAT, ct, fib; conntrack and nf_nat come with them) for its networks.
 MODS="kernel/drivers/net/wireguard/wireguard.ko kernel/drivers/net/veth.ko
 kernel/drivers/net/vxlan/vxlan.ko kernel/net/bridge/bridge.ko
 kernel/net/netfilter/nf_tables.ko kernel/drivers/virtio/virtio_pci.ko
-kernel/drivers/net/virtio_net.ko"
+kernel/drivers/net/virtio_net.ko kernel/net/netfilter/nft_chain_nat.ko
+kernel/net/netfilter/nft_nat.ko kernel/net/netfilter/nft_masq.ko
+kernel/net/netfilter/nft_ct.ko kernel/net/ipv4/netfilter/nft_fib_ipv4.ko"
 
 pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -1)
 if [ -z "$pkg" ]; then

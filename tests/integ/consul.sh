@@ -118,6 +118,9 @@ tapi() {
 { t_ip 0 11; for k in $(seq 40 89); do t_ip 0 $k; done; } >"$T_TMP/live.1"
 { t_ip 0 21; for k in $(seq 150 194); do t_ip 0 $k; done; } >"$T_TMP/live.2"
 : >"$T_TMP/outage"
+# The snapshot and logs written so far go to disk first: the calls timed
+# below save state.json with fsync, and must not wait on that writeback.
+sync
 for j in 1 2 3; do server_kill $j; done
 check "all three servers SIGKILLed" not raft_leader
 ip netns exec $T_ID-c2 ping -i 0.2 -c $((OUTAGE * 5)) -W 1 "$(t_ip 0 11)" >"$T_TMP/ping-outage" 2>&1 &

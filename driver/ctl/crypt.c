@@ -30,6 +30,23 @@
  *                VNI that did not arrive, or would not leave, through the
  *                device.
  *
+ * Who shakes hands first.  A peer's record is new to us either because
+ * that host just published it (it had ours before it published: it knows
+ * us) or because we are the one just starting (it learns our record only
+ * after we publish it).  Each peer's persistent keepalive makes the device
+ * start a handshake the moment it is set, so only the first kind gets it
+ * at once: a host starting would otherwise send its initiation to hosts
+ * that do not know it yet (dropped) or that are just sending theirs (two
+ * initiations cross, each side's answer is refused, and WireGuard tries
+ * again only after REKEY_TIMEOUT, 5 s, with every packet to that host
+ * lost in between).  A peer added while Consul did not show our current
+ * key (before that answer; in the first answer since we started, a record
+ * left from before counts: a restart is known) stays "quiet", without
+ * keepalive: the other side, which learns of us after, starts the
+ * handshake; our first packet to it still starts one at once.  The
+ * keepalive comes on at the first tick QUIET_MS after Consul showed our
+ * key.
+ *
  * Started with the first encrypted network; a failure is retried every
  * second and shown in `vxov status`.  The private key is read (or made) in
  * the state dir, mode 0600, and goes nowhere but to the device.
@@ -88,6 +105,7 @@
 #define ROTATE_TRIES 64		/* keys drawn for the other slot (each 1/2) */
 #define OLD_KEY_LINGER_MS 2000	/* a rotated-away key's packets still queued */
 #define ANNOUNCE_DEADLINE_MS 10000	/* for Consul to show the announcement */
+#define QUIET_MS 1000		/* our key in Consul -> a quiet peer's keepalive */
 
 static struct log_rate rl_fail = LOG_RATE_INIT(30000, 3);
 
@@ -99,6 +117,8 @@ struct peer {
 	bool dirty;		/* rec changed: the device's peers follow */
 	struct wg_key prog[2];	/* the keys the device has for it (current, next) */
 	int nprog;
+	bool quiet;		/* added before Consul had our key: no keepalive,
+				 * so no handshake of ours yet (see the top) */
 };
 
 static struct {
@@ -128,6 +148,10 @@ static struct {
 	struct kv_req *watch;
 	uint64_t index;
 	bool record_ok;		/* Consul has our record as we mean it */
+	bool key_shown;		/* Consul's record of ours has our current key and
+				 * address (whichever session holds it) */
+	uint64_t key_shown_at;	/* loop_now() key_shown last became true */
+	bool answered;		/* the watch has answered since wanted */
 	bool putting;
 	uint32_t *vnis;		/* the guard's, sorted */
 	size_t nvnis;
@@ -210,6 +234,7 @@ static size_t peer_confs(const struct peer *p, struct wg_peer_conf out[2])
 	memset(out, 0, 2 * sizeof(*out));
 	out[n].pub = p->rec.pub;
 	out[n].allowed = p->rec.tunnel;
+	out[n].no_keepalive = p->quiet;
 	n++;
 	if (p->rec.has_next) {
 		out[n].pub = p->rec.next_pub;
@@ -541,7 +566,12 @@ static void self_of(struct crypt_self *s)
 static void take_own(const struct kv_entry *kv)
 {
 	char mine[WG_RECORD_MAX + 1];
+	struct wg_record rec;
+	const char *why;
 
+	C.key_shown = kv->value_len && wg_record_parse(kv->value, kv->value_len, &rec, &why) &&
+		      !memcmp(rec.pub.b, C.pub.b, WG_KEY_LEN) &&
+		      rec.tunnel.s_addr == tunnel(C.slot).s_addr;
 	record_text(mine, sizeof(mine));
 	C.record_ok = kv->value_len && !strcmp(kv->value, mine) &&
 		      session_id() && !strcmp(kv->session, session_id());
@@ -560,16 +590,24 @@ static bool take(const struct kv_list *l)
 	struct crypt_cand *c = calloc(l->n + 1, sizeof(*c));
 	struct crypt_self self;
 	struct hnode *x, *tmp;
-	bool changed = false;
+	bool changed = false, had = C.key_shown, first = !C.answered, known;
 
 	if (!c)
 		return false;	/* the next answer tries again */
 	C.record_ok = false;
+	C.key_shown = false;
 	self_of(&self);
 	C.bad += crypt_vet(&self, l, c);
 	for (size_t i = 0; i < l->n; i++)
 		if (c[i].own)
 			take_own(&l->v[i]);
+	/* Consul had our key before this answer (in the first one: from
+	 * before we started, a restart): a host new in it published after it
+	 * had ours, and knows us. */
+	known = C.key_shown && (had || first);
+	if (C.key_shown && !had)
+		C.key_shown_at = loop_now();
+	C.answered = true;
 	HTAB_FOREACH_SAFE(&C.peers, x, tmp)
 		((struct peer *)x)->seen = false;
 	for (size_t i = 0; i < l->n; i++) {
@@ -604,6 +642,7 @@ static bool take(const struct kv_list *l)
 			p->rec = rec;
 			p->seen = true;
 			p->dirty = true;
+			p->quiet = !known;
 			p->node.hash = peer_hash(ul);
 			if (htab_add(&C.peers, &p->node)) {
 				free(p);
@@ -811,9 +850,32 @@ void crypt_rotate(struct ctl_wait *w)
 
 /* ---- the loop's calls ---- */
 
+/* Quiet peers get their keepalive once Consul has shown our key for
+ * QUIET_MS (they have had the time to shake hands with us): whether any
+ * did. */
+static bool wake_quiet(void)
+{
+	struct hnode *x, *tmp;
+	bool any = false;
+
+	if (!C.key_shown || loop_now() < C.key_shown_at + QUIET_MS)
+		return false;
+	HTAB_FOREACH_SAFE(&C.peers, x, tmp) {
+		struct peer *p = (struct peer *)x;
+
+		if (p->quiet) {
+			p->quiet = false;
+			p->dirty = true;
+			any = true;
+		}
+	}
+	return any;
+}
+
 static void on_tick(struct loop_timer *t)
 {
 	char err[256];
+	bool woke;
 	int e;
 
 	if (!C.wanted)
@@ -829,7 +891,8 @@ static void on_tick(struct loop_timer *t)
 	}
 	if (!C.up)
 		bring_up();
-	if (C.up && C.ngone && apply_peers(err, sizeof(err))) {
+	woke = C.up && wake_quiet();
+	if (C.up && (woke || C.ngone) && apply_peers(err, sizeof(err))) {
 		log_err_rl(&rl_fail, "wireguard: %s; configuring the device again", err);
 		bring_up();
 	}
@@ -969,6 +1032,8 @@ void crypt_stop(bool keep)
 	C.up = false;
 	C.rotating = C.announced = false;
 	C.record_ok = false;
+	C.key_shown = false;
+	C.answered = false;
 	C.index = 0;
 }
 

@@ -148,10 +148,9 @@ capture() {
 	kill -INT $td; wait $td 2>/dev/null
 	return $rc
 }
-# The first handshake between two hosts that have just met can take up to
-# WireGuard's REKEY_TIMEOUT (5 s) on a loaded host: when both start one at
-# the same moment the two cross and each side refuses the other's answer
-# (README, Encrypted networks).  Wait for it (10 s), then capture.
+# The first handshake between the two hosts, which have just met: waited
+# for (10 s at most; the joining host leaves it to the other, README,
+# Encrypted networks), then the capture.
 check "engine 1's container reaches engine 2's across the encrypted network ($X2)" \
 	poll 10 D 1 exec $T_ID-x1 ping -c 1 -W 1 "$X2"
 check "  five pings across it, all answered" \
